@@ -1,0 +1,70 @@
+"""delvia_ledger: the access record behind TikTok Spark Ads, in a tamper-evident SQLite ledger.
+
+>>> import delvia_ledger as dl
+>>> dl.SparkCode("#example-code=")
+SparkCode(hint='…de=')
+"""
+
+from .convert import converter
+from .errors import (
+    DuplicateCodeError,
+    ImmutableFieldError,
+    InconsistentReferenceError,
+    InvalidRecordError,
+    IrreversibleChangeError,
+    LedgerError,
+    MissingReferenceError,
+    NotALedgerError,
+    PayloadError,
+    TikTokAPIError,
+)
+from .ledger import Ledger, LedgerView, RecordAllResult
+from .records import (
+    AdAccount,
+    Creator,
+    Person,
+    Post,
+    PostKind,
+    RegionRule,
+    RegionVerdict,
+    Role,
+    RoleGrant,
+    SparkAd,
+    SparkAuthorization,
+    SparkCode,
+)
+from .store import Digest, Entry, VerifyResult
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AdAccount",
+    "Creator",
+    "Digest",
+    "DuplicateCodeError",
+    "Entry",
+    "ImmutableFieldError",
+    "InconsistentReferenceError",
+    "InvalidRecordError",
+    "IrreversibleChangeError",
+    "Ledger",
+    "LedgerError",
+    "LedgerView",
+    "MissingReferenceError",
+    "NotALedgerError",
+    "PayloadError",
+    "Person",
+    "Post",
+    "PostKind",
+    "RecordAllResult",
+    "RegionRule",
+    "RegionVerdict",
+    "Role",
+    "RoleGrant",
+    "SparkAd",
+    "SparkAuthorization",
+    "SparkCode",
+    "TikTokAPIError",
+    "VerifyResult",
+    "converter",
+]

@@ -1,0 +1,143 @@
+"""One cattrs converter: records to plain dicts and canonical JSON, and back.
+
+Every (un)structuring hook is registered here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, TypeVar
+
+import attrs
+import cattrs
+from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
+
+from .errors import InvalidRecordError
+from .records import RECORD_TYPES, PostKind, Record, RegionVerdict, Role, SparkCode
+
+__all__ = [
+    "RECORD_BY_NAME",
+    "canonical_json",
+    "converter",
+    "format_time",
+    "parse_time",
+    "record_from_dict",
+    "record_from_json",
+    "record_to_dict",
+]
+
+R = TypeVar("R")
+
+#: Record classes by the name stored in the ledger's ``type`` column.
+RECORD_BY_NAME: dict[str, type[Record]] = {cls.__name__: cls for cls in RECORD_TYPES}
+
+
+def format_time(moment: datetime) -> str:
+    """The canonical text of a time: UTC, microseconds, ``Z`` (fixed width, so it sorts).
+
+    >>> format_time(datetime(2026, 11, 24, 9, 30, tzinfo=UTC))
+    '2026-11-24T09:30:00.000000Z'
+    """
+    if moment.tzinfo is not UTC:
+        moment = moment.astimezone(UTC)
+    return moment.isoformat(timespec="microseconds")[:-6] + "Z"
+
+
+def parse_time(text: str) -> datetime:
+    """Read a canonical time back (``datetime.fromisoformat``: the fast path)."""
+    return datetime.fromisoformat(text)
+
+
+def canonical_json(data: Any) -> str:
+    """The one JSON encoding hashed by the ledger: sorted keys, no spaces, UTF-8, no NaN."""
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def _structure_time(value: Any, _: type) -> Any:
+    # Canonical text takes the fast path; anything else is left for the record's own
+    # converter, which parses ISO-8601 strictly and names the field when it refuses.
+    if isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    return value
+
+
+def _passthrough(value: Any, _: type) -> Any:
+    # Records validate their own fields; cattrs must not coerce (e.g. 123 -> "123").
+    return value
+
+
+def _structure_code(value: Any, _: type) -> SparkCode:
+    if isinstance(value, SparkCode):
+        return value
+    if isinstance(value, dict) and "fingerprint" in value:
+        return SparkCode.from_fingerprint(value["fingerprint"], value.get("hint", "…"))
+    raise InvalidRecordError(
+        "SparkAuthorization.code: expected a stored code {'fingerprint': …, 'hint': …}"
+    )
+
+
+def _make_converter() -> cattrs.Converter:
+    conv = cattrs.Converter(detailed_validation=False)
+    conv.register_unstructure_hook(datetime, format_time)
+    conv.register_structure_hook(datetime, _structure_time)
+    for passthrough in (str, Role, RegionVerdict, PostKind):
+        conv.register_structure_hook(passthrough, _passthrough)
+    conv.register_unstructure_hook(
+        SparkCode, lambda code: {"fingerprint": code.fingerprint, "hint": code.hint}
+    )
+    conv.register_structure_hook(SparkCode, _structure_code)
+    conv.register_unstructure_hook(StrEnum, lambda member: member.value)
+    for cls in RECORD_TYPES:
+        # Fields left at their default (None) are omitted, so adding an optional field
+        # later does not change the canonical JSON (and hash) of existing records.
+        conv.register_unstructure_hook(
+            cls,
+            make_dict_unstructure_fn(
+                cls, conv, _cattrs_omit_if_default=True, id=override(omit_if_default=False)
+            ),
+        )
+        conv.register_structure_hook(cls, make_dict_structure_fn(cls, conv))
+    return conv
+
+
+#: The module-level converter; use it to (un)structure records in your own code too.
+converter = _make_converter()
+
+
+def record_to_dict(record: Record) -> dict[str, Any]:
+    """A record as a plain dict of JSON types (times as canonical text)."""
+    data: dict[str, Any] = converter.unstructure(record)
+    return data
+
+
+def record_from_dict(cls: type[R], data: Any) -> R:
+    """Build a record from a plain dict, with an error that names the record and the field."""
+    if not isinstance(data, dict):
+        raise InvalidRecordError(f"{cls.__name__}: expected a mapping of fields, got {data!r}")
+    known = {field.name for field in attrs.fields(cls)}  # type: ignore[misc]
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise InvalidRecordError(f"{cls.__name__}: unknown field(s) {', '.join(unknown)}")
+    required = [
+        field.name
+        for field in attrs.fields(cls)  # type: ignore[misc]
+        if field.default is attrs.NOTHING and field.name not in data
+    ]
+    if required:
+        raise InvalidRecordError(f"{cls.__name__}: missing required field(s) {', '.join(required)}")
+    try:
+        return converter.structure(data, cls)
+    except InvalidRecordError:
+        raise
+    except (TypeError, ValueError, KeyError) as exc:
+        raise InvalidRecordError(f"{cls.__name__}: {exc}") from None
+
+
+def record_from_json(cls: type[R], payload: str) -> R:
+    """Read a record back from the canonical JSON the ledger stored (trusted: no extra checks)."""
+    return converter.structure(json.loads(payload), cls)

@@ -1,0 +1,419 @@
+"""The facade users hold: open a ledger, record versions, read them now or as of a moment.
+
+>>> import delvia_ledger as dl
+>>> ledger = dl.Ledger.open(tmp_path / "access.db", clock=fixed_clock)
+>>> ledger.record(dl.Creator(id="maya", handle="@maya.makes", region="US")).seq
+1
+>>> ledger.get(dl.Creator, "maya").handle
+'@maya.makes'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from itertools import islice
+from os import PathLike
+from typing import Any, TypeVar
+
+import attrs
+from dateutil.parser import isoparse
+
+from .convert import canonical_json, parse_time, record_from_json, record_to_dict
+from .errors import (
+    DuplicateCodeError,
+    ImmutableFieldError,
+    InconsistentReferenceError,
+    InvalidRecordError,
+    IrreversibleChangeError,
+    MissingReferenceError,
+)
+from .records import (
+    RECORD_TYPES,
+    AdAccount,
+    Creator,
+    Person,
+    Post,
+    Record,
+    RegionRule,
+    RoleGrant,
+    SparkAd,
+    SparkAuthorization,
+    SparkCode,
+    fingerprint_of,
+)
+from .store import TABLES, Digest, Entry, Store, VerifyResult, VersionTable
+
+__all__ = ["Ledger", "LedgerView", "RecordAllResult"]
+
+R = TypeVar("R", bound=Record)
+Clock = Callable[[], datetime]
+
+# --- the rules every new version must satisfy (one place for each) ------------------------------
+
+#: Fields that refer to another record: (field, referenced type). None values refer to nothing.
+REFERENCES: dict[type[Record], tuple[tuple[str, type[Record]], ...]] = {
+    Post: (("creator_id", Creator),),
+    SparkAuthorization: (
+        ("creator_id", Creator),
+        ("post_id", Post),
+        ("ad_account_id", AdAccount),
+        ("owner_id", Person),
+    ),
+    SparkAd: (
+        ("ad_account_id", AdAccount),
+        ("authorization_id", SparkAuthorization),
+        ("intended_post_id", Post),
+        ("owner_id", Person),
+    ),
+    RoleGrant: (("person_id", Person), ("granted_by", Person)),
+}
+
+#: The record a RoleGrant scope points at ("business_center:" scopes name no record).
+SCOPE_TARGETS: dict[str, type[Record]] = {
+    "ad_account": AdAccount,
+    "creator": Creator,
+    "authorization": SparkAuthorization,
+}
+
+#: Fields that identify a record and never change across its versions.
+IDENTITY: dict[type[Record], tuple[str, ...]] = {
+    Post: ("creator_id",),
+    AdAccount: ("region",),
+    RoleGrant: ("person_id", "scope", "role"),
+    SparkAuthorization: ("code", "creator_id", "post_id"),
+    SparkAd: ("ad_account_id",),
+    RegionRule: ("creator_region", "account_region"),
+}
+
+#: Times that, once set, can be neither cleared nor moved.
+ONE_WAY: dict[type[Record], tuple[str, ...]] = {
+    SparkAuthorization: ("revoked_at",),
+    Person: ("left_at",),
+    RoleGrant: ("ended_at",),
+}
+
+BATCH_SIZE = 2000
+
+
+@attrs.frozen
+class RecordAllResult:
+    """What :meth:`Ledger.record_all` did: entries written, records already current."""
+
+    written: int
+    unchanged: int
+    last_seq: int
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class LedgerView:
+    """Read access to a ledger, either current or bounded to a sequence number (``as_of``)."""
+
+    def __init__(self, store: Store, clock: Clock, bound: int | None) -> None:
+        self._store = store
+        self._clock = clock
+        self._bound = bound
+
+    @property
+    def seq(self) -> int:
+        """The last sequence number this view sees (0 for an empty ledger)."""
+        return self._store.head.seq if self._bound is None else self._bound
+
+    def now(self) -> datetime:
+        """The ledger clock's current time (aware, UTC)."""
+        moment = self._clock()
+        if moment.utcoffset() is None:
+            raise ValueError(f"the ledger clock returned a naive datetime {moment!r}")
+        return moment.astimezone(UTC)
+
+    def get(self, cls: type[R], id: str) -> R | None:
+        """The current version of record ``id`` of type ``cls``, or None."""
+        entry = self._store.latest(_record_type(cls), id, self._bound)
+        return entry.record if entry else None  # type: ignore[return-value]
+
+    def entry(self, cls: type[Record], id: str) -> Entry | None:
+        """The entry holding the current version of ``id``, or None."""
+        return self._store.latest(_record_type(cls), id, self._bound)
+
+    def history(self, cls: type[Record], id: str) -> list[Entry]:
+        """Every version of ``id``, oldest first."""
+        return self._store.history(_record_type(cls), id, self._bound)
+
+    def entries(self) -> Iterator[Entry]:
+        """Every entry this view sees, oldest first (streamed)."""
+        return self._store.entries(self._bound)
+
+    def authorization_for(self, code: str | SparkCode) -> SparkAuthorization | None:
+        """The authorization recorded for a raw code (found by its fingerprint), or None."""
+        fingerprint = code.fingerprint if isinstance(code, SparkCode) else fingerprint_of(code)
+        table = TABLES[SparkAuthorization]
+        row = self._store.rows(
+            f"SELECT v.id FROM {table.name} v "
+            f"WHERE v.code_fingerprint = ? AND {self._store.visible(self._bound)}",
+            (fingerprint,),
+        )
+        return self.get(SparkAuthorization, row[0][0]) if row else None
+
+    def digest(self) -> Digest:
+        """A small printable commitment to everything this view sees."""
+        return self._store.digest(self._bound)
+
+    def verify(self, digest: Digest | str | None = None) -> VerifyResult:
+        """Walk the whole hash chain; with ``digest``, also prove the ledger extends it."""
+        saved = Digest.parse(digest) if isinstance(digest, str) else digest
+        return self._store.verify(saved, self._bound)
+
+    def as_of(self, *, seq: int | None = None, recorded_at: datetime | str | None = None) -> LedgerView:
+        """A read-only view that sees only entries up to ``seq`` or ``recorded_at``."""
+        if (seq is None) == (recorded_at is None):
+            raise ValueError("as_of() takes exactly one of seq= or recorded_at=")
+        if seq is not None:
+            if not isinstance(seq, int) or seq < 0:
+                raise ValueError(f"as_of(seq={seq!r}): seq must be a whole number >= 0")
+            bound = seq if self._bound is None else min(seq, self._bound)
+        else:
+            moment = _aware(recorded_at, "as_of(recorded_at=...)")
+            bound = self._store.seq_at(moment)
+            if self._bound is not None:
+                bound = min(bound, self._bound)
+        return LedgerView(self._store, self._clock, bound)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} seq={self.seq}>"
+
+
+class Ledger(LedgerView):
+    """An append-only, tamper-evident ledger in one SQLite file."""
+
+    def __init__(self, store: Store, clock: Clock) -> None:
+        super().__init__(store, clock, None)
+
+    @classmethod
+    def open(cls, path: str | PathLike[str], clock: Clock | None = None) -> Ledger:
+        """Open (creating if missing) the ledger at ``path``.
+
+        ``clock`` is a callable returning an aware datetime; it stamps ``recorded_at`` and is
+        the default ``now`` of every query. Default: the current UTC time.
+        """
+        return cls(Store(path), clock or _utc_now)
+
+    def close(self) -> None:
+        """Close the underlying connection."""
+        self._store.close()
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Ledger]:
+        """All-or-nothing: everything recorded inside is kept only if the block succeeds.
+
+        Nested use joins the outer transaction (a refused inner block undoes only itself).
+        """
+        with self._store.transaction():
+            yield self
+
+    def record(self, record: Record) -> Entry:
+        """Append a new version of ``record``; an unchanged record writes nothing.
+
+        Returns the entry that now holds the record's current version.
+        """
+        with self._store.transaction():
+            written = self._record_batch([record])
+        if written:
+            return written[0]
+        entry = self._store.latest(type(record), record.id, None)
+        assert entry is not None
+        return entry
+
+    def record_all(self, records: Iterable[Record], batch_size: int = BATCH_SIZE) -> RecordAllResult:
+        """Record many records in one transaction, streamed in batches: the fast path."""
+        written = unchanged = 0
+        with self._store.transaction():
+            iterator = iter(records)
+            while batch := list(islice(iterator, batch_size)):
+                count = len(self._record_batch(batch))
+                written += count
+                unchanged += len(batch) - count
+            last = self._store.head.seq
+        return RecordAllResult(written=written, unchanged=unchanged, last_seq=last)
+
+    # --- the write path ---------------------------------------------------------------------
+
+    def _record_batch(self, batch: list[Record]) -> list[Entry]:
+        """Check a batch against the rules and append what changed (inside a transaction)."""
+        prepared = []
+        for record in batch:
+            cls = type(record)
+            if cls not in TABLES:
+                raise InvalidRecordError(
+                    f"cannot record {record!r}: not one of {', '.join(c.__name__ for c in RECORD_TYPES)}"
+                )
+            data = record_to_dict(record)
+            prepared.append((record, TABLES[cls], data, canonical_json(data)))
+
+        currents = self._currents(prepared)
+        references = self._references(prepared)
+        codes = self._codes_in_use(prepared)
+        items: list[tuple[VersionTable, dict[str, Any], str, int | None]] = []
+        changed: list[Record] = []
+        pending: dict[tuple[type[Record], str], tuple[int | None, str, Record | None]] = {}
+        for record, table, data, payload in prepared:
+            cls, key = type(record), (type(record), record.id)
+            old_seq, old_payload, old_record = pending.get(key) or currents.get(key) or (None, "", None)
+            if old_payload == payload:
+                continue
+            if old_payload:
+                old_record = old_record or record_from_json(cls, old_payload)
+                _check_versions(old_record, record)
+            self._check_references(record, references)
+            if isinstance(record, SparkAuthorization):
+                holder = codes.setdefault(record.code.fingerprint, record.id)
+                if holder != record.id:
+                    raise DuplicateCodeError(
+                        f"SparkAuthorization {record.id!r}: code {record.code.hint} is already "
+                        f"recorded as authorization {holder!r}; record a new version of that one"
+                    )
+            items.append((table, data, payload, old_seq))
+            changed.append(record)
+            pending[key] = (None, payload, record)
+            references[key] = (record, True)
+        if not items:
+            return []
+        written = self._store.append(items, self.now())
+        return [
+            Entry(seq=seq, recorded_at=parse_time(stamp), record=record, hash=hash_)
+            for (seq, stamp, hash_), record in zip(written, changed, strict=True)
+        ]
+
+    def _currents(
+        self, prepared: list[tuple[Record, VersionTable, dict[str, Any], str]]
+    ) -> dict[tuple[type[Record], str], tuple[int | None, str, Record | None]]:
+        by_table: dict[VersionTable, list[str]] = {}
+        for record, table, _, _ in prepared:
+            by_table.setdefault(table, []).append(record.id)
+        return {
+            (table.cls, id_): (seq, payload, None)
+            for table, ids in by_table.items()
+            for id_, (seq, payload) in self._store.lookup(
+                table, ids, columns="v.seq, e.payload"
+            ).items()
+        }
+
+    def _references(
+        self, prepared: list[tuple[Record, VersionTable, dict[str, Any], str]]
+    ) -> dict[tuple[type[Record], str], tuple[Any, bool]]:
+        """Every record the batch refers to that the ledger already holds: key -> (row, True)."""
+        wanted: dict[type[Record], set[str]] = {}
+        for record, _, _, _ in prepared:
+            for target, id_ in _refs_of(record):
+                wanted.setdefault(target, set()).add(id_)
+        found: dict[tuple[type[Record], str], tuple[Any, bool]] = {}
+        for target, ids in wanted.items():
+            columns = "v.creator_id" if target is Post else "v.seq"
+            for id_, row in self._store.lookup(TABLES[target], ids, columns=columns).items():
+                found[(target, id_)] = (row, True)
+        return found
+
+    def _codes_in_use(
+        self, prepared: list[tuple[Record, VersionTable, dict[str, Any], str]]
+    ) -> dict[str, str]:
+        fingerprints = [r.code.fingerprint for r, *_ in prepared if isinstance(r, SparkAuthorization)]
+        if not fingerprints:
+            return {}
+        table = TABLES[SparkAuthorization]
+        return {
+            fp: row[0]
+            for fp, row in self._store.lookup(
+                table, fingerprints, by="code_fingerprint", columns="v.id"
+            ).items()
+        }
+
+    @staticmethod
+    def _check_references(
+        record: Record, known: dict[tuple[type[Record], str], tuple[Any, bool]]
+    ) -> None:
+        name = f"{type(record).__name__} {record.id!r}"
+        for target, id_ in _refs_of(record):
+            if (target, id_) not in known:
+                field = _ref_field(record, target, id_)
+                raise MissingReferenceError(
+                    f"{name}: {field}={id_!r} refers to a {target.__name__} that is not in the "
+                    f"ledger; record the {target.__name__} first"
+                )
+        if isinstance(record, SparkAuthorization):
+            row = known[(Post, record.post_id)][0]
+            post_creator = row.creator_id if isinstance(row, Post) else row[0]
+            if post_creator != record.creator_id:
+                raise InconsistentReferenceError(
+                    f"{name}: post_id={record.post_id!r} belongs to creator {post_creator!r}, "
+                    f"not creator_id={record.creator_id!r}; a code is tied to its creator's post"
+                )
+
+
+def _refs_of(record: Record) -> Iterator[tuple[type[Record], str]]:
+    for field, target in REFERENCES.get(type(record), ()):
+        value = getattr(record, field)
+        if value is not None:
+            yield target, value
+    if isinstance(record, RoleGrant) and record.scope_kind in SCOPE_TARGETS:
+        yield SCOPE_TARGETS[record.scope_kind], record.scope_id
+
+
+def _ref_field(record: Record, target: type[Record], id_: str) -> str:
+    for field, cls in REFERENCES.get(type(record), ()):
+        if cls is target and getattr(record, field) == id_:
+            return field
+    return "scope"
+
+
+def _check_versions(old: Record, new: Record) -> None:
+    """Refuse a new version that changes an identity field or undoes a one-way change."""
+    name = f"{type(new).__name__} {new.id!r}"
+    for field in IDENTITY.get(type(new), ()):
+        before, after = getattr(old, field), getattr(new, field)
+        if before != after:
+            raise ImmutableFieldError(
+                f"{name}: {field} cannot change ({_show(before)} -> {_show(after)}); it "
+                f"identifies the record, so record a new {type(new).__name__} instead"
+            )
+    for field in ONE_WAY.get(type(new), ()):
+        before, after = getattr(old, field), getattr(new, field)
+        if before is not None and before != after:
+            raise IrreversibleChangeError(
+                f"{name}: {field} was set to {_show(before)} and cannot be "
+                f"{'cleared' if after is None else 'moved to ' + _show(after)}; "
+                "this change cannot be undone"
+            )
+
+
+def _show(value: object) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, SparkCode):
+        return f"code {value.hint}"  # never the raw code (which we do not have anyway)
+    return repr(value)
+
+
+def _record_type(cls: type[Record]) -> type[Record]:
+    if cls not in TABLES:
+        raise TypeError(f"{cls!r} is not a record type; use one of {[c.__name__ for c in RECORD_TYPES]}")
+    return cls
+
+
+def _aware(value: object, what: str) -> datetime:
+    if isinstance(value, str):
+        try:
+            value = isoparse(value)
+        except ValueError:
+            raise ValueError(f"{what}: {value!r} is not an ISO-8601 time") from None
+    if not isinstance(value, datetime) or value.utcoffset() is None:
+        raise ValueError(f"{what}: {value!r} must be a timezone-aware datetime or ISO string with an offset")
+    return value.astimezone(UTC)

@@ -1,0 +1,461 @@
+"""The vocabulary: immutable records that the ledger stores, validated on construction.
+
+An invalid record cannot be built: every field is checked and the error names the
+record, the field and the offending value.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, TypeAlias
+
+import attrs
+from dateutil.parser import isoparse
+
+from .errors import InvalidRecordError
+
+__all__ = [
+    "RECORD_TYPES",
+    "AdAccount",
+    "Creator",
+    "Person",
+    "Post",
+    "PostKind",
+    "Record",
+    "RegionRule",
+    "RegionVerdict",
+    "Role",
+    "RoleGrant",
+    "SparkAd",
+    "SparkAuthorization",
+    "SparkCode",
+]
+
+
+class Role(StrEnum):
+    """A person's role on a scope. Only ADMIN and OPERATOR on an ad account create Spark Ads."""
+
+    ADMIN = "ADMIN"  # ad account
+    OPERATOR = "OPERATOR"  # ad account
+    ANALYST = "ANALYST"  # ad account, read-only
+    BC_ADMIN = "BC_ADMIN"  # Business Center
+    BC_STANDARD = "BC_STANDARD"  # Business Center
+    OWNER = "OWNER"  # responsible person for a creator relationship or a code
+
+
+class RegionVerdict(StrEnum):
+    """Whether a creator region and an ad account region work together for Spark Ads."""
+
+    COMPATIBLE = "COMPATIBLE"
+    INCOMPATIBLE = "INCOMPATIBLE"
+    UNKNOWN = "UNKNOWN"
+
+
+class PostKind(StrEnum):
+    """TikTok's ``item_type``."""
+
+    VIDEO = "VIDEO"
+    CAROUSEL = "CAROUSEL"
+
+
+# ISO 3166-1 alpha-2: the 249 officially assigned codes.
+ISO_REGIONS = frozenset(
+    """
+    AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ BR
+    BS BT BV BW BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM DO DZ
+    EC EE EG EH ER ES ET FI FJ FK FM FO FR GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS GT GU GW
+    GY HK HM HN HR HT HU ID IE IL IM IN IO IQ IR IS IT JE JM JO JP KE KG KH KI KM KN KP KR KW KY
+    KZ LA LB LC LI LK LR LS LT LU LV LY MA MC MD ME MF MG MH MK ML MM MN MO MP MQ MR MS MT MU MV
+    MW MX MY MZ NA NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL PM PN PR PS PT PW PY
+    QA RE RO RS RU RW SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ TC TD TF TG
+    TH TJ TK TL TM TN TO TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA ZM
+    ZW
+    """.split()
+)
+
+# Which scopes each role may be granted on ("ad_account:<id>", "business_center:<id>", ...).
+ROLE_SCOPES: dict[Role, frozenset[str]] = {
+    Role.ADMIN: frozenset({"ad_account"}),
+    Role.OPERATOR: frozenset({"ad_account"}),
+    Role.ANALYST: frozenset({"ad_account"}),
+    Role.BC_ADMIN: frozenset({"business_center"}),
+    Role.BC_STANDARD: frozenset({"business_center"}),
+    Role.OWNER: frozenset({"creator", "authorization"}),
+}
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _where(instance: object, field: attrs.Attribute[Any]) -> str:
+    return f"{type(instance).__name__}.{field.name}"
+
+
+def _fail(instance: object, field: attrs.Attribute[Any], value: object, why: str) -> InvalidRecordError:
+    return InvalidRecordError(f"{_where(instance, field)}={value!r}: {why}")
+
+
+# --- validators and converters, shared by the fields below ------------------------------------
+
+
+def _check_id(instance: object, field: attrs.Attribute[Any], value: object) -> None:
+    if not isinstance(value, str) or not value.strip():
+        raise _fail(instance, field, value, "must be a non-empty string")
+    if value != value.strip() or _CONTROL.search(value):
+        raise _fail(instance, field, value, "must not have surrounding spaces or control characters")
+
+
+def _check_optional_id(instance: object, field: attrs.Attribute[Any], value: object) -> None:
+    if value is not None:
+        _check_id(instance, field, value)
+
+
+def _check_text(instance: object, field: attrs.Attribute[Any], value: object) -> None:
+    if not isinstance(value, str) or not value.strip():
+        raise _fail(instance, field, value, "must be a non-empty string")
+
+
+def _check_optional_text(instance: object, field: attrs.Attribute[Any], value: object) -> None:
+    if value is not None and not isinstance(value, str):
+        raise _fail(instance, field, value, "must be a string or None")
+
+
+def _time(value: object, instance: object, field: attrs.Attribute[Any]) -> datetime:
+    if isinstance(value, datetime):
+        if value.tzinfo is UTC:  # the hot path: values read back from the ledger
+            return value
+        if value.utcoffset() is None:
+            raise _fail(
+                instance,
+                field,
+                value,
+                "naive datetime has no time zone; pass an aware datetime "
+                "(e.g. tzinfo=timezone.utc) or an ISO-8601 string with 'Z' or an offset",
+            )
+        return value.astimezone(UTC)
+    if isinstance(value, str):
+        try:
+            parsed = isoparse(value.strip())
+        except (ValueError, OverflowError):
+            raise _fail(instance, field, value, "is not an ISO-8601 time") from None
+        if parsed.utcoffset() is None:
+            raise _fail(
+                instance, field, value, "has no time zone; add 'Z' or an offset such as '+00:00'"
+            )
+        return parsed.astimezone(UTC)
+    raise _fail(instance, field, value, "must be a timezone-aware datetime or an ISO-8601 string")
+
+
+def _optional_time(value: object, instance: object, field: attrs.Attribute[Any]) -> datetime | None:
+    return None if value is None else _time(value, instance, field)
+
+
+def _region(value: object, instance: object, field: attrs.Attribute[Any]) -> str:
+    if isinstance(value, str) and value.strip().upper() in ISO_REGIONS:
+        return value.strip().upper()
+    raise _fail(instance, field, value, "must be an ISO 3166-1 alpha-2 region code such as 'US'")
+
+
+def _optional_region(value: object, instance: object, field: attrs.Attribute[Any]) -> str | None:
+    return None if value is None else _region(value, instance, field)
+
+
+def _region_pattern(value: object, instance: object, field: attrs.Attribute[Any]) -> str:
+    if value == "*":
+        return "*"
+    return _region(value, instance, field)
+
+
+def _enum_converter(enum: type[StrEnum]) -> attrs.Converter[Any, Any]:
+    allowed = ", ".join(member.value for member in enum)
+
+    def convert(value: object, instance: object, field: attrs.Attribute[Any]) -> StrEnum:
+        if isinstance(value, enum):
+            return value
+        if isinstance(value, str):
+            try:
+                return enum(value.strip().upper())
+            except ValueError:
+                pass
+        raise _fail(instance, field, value, f"must be one of {allowed}")
+
+    return attrs.Converter(convert, takes_self=True, takes_field=True)  # type: ignore[misc]
+
+
+def _conv(fn: Any) -> Any:
+    return attrs.Converter(fn, takes_self=True, takes_field=True)
+
+
+TIME = _conv(_time)
+OPTIONAL_TIME = _conv(_optional_time)
+REGION = _conv(_region)
+OPTIONAL_REGION = _conv(_optional_region)
+REGION_PATTERN = _conv(_region_pattern)
+
+
+def _after(instance: object, later: str, earlier: str, *, strict: bool = True) -> None:
+    """Refuse a record whose ``later`` time is not after (or, non-strict, before) ``earlier``."""
+    end, start = getattr(instance, later), getattr(instance, earlier)
+    if end is None or start is None:
+        return
+    if end < start or (strict and end == start):
+        relation = "after" if strict else "at or after"
+        raise InvalidRecordError(
+            f"{type(instance).__name__}.{later}={end.isoformat()!r} must be {relation} "
+            f"{earlier}={start.isoformat()!r}"
+        )
+
+
+# --- the Spark code ------------------------------------------------------------------------------
+
+
+@attrs.frozen(init=False)
+class SparkCode:
+    """A Spark Ads authorization code, kept only as a SHA-256 fingerprint and a short hint.
+
+    The raw code is never stored and never printed:
+
+    >>> code = SparkCode("#mX1nZq+example/code=")
+    >>> code
+    SparkCode(hint='…ode=')
+    >>> code.matches("  #mX1nZq+example/code=\\n")
+    True
+    """
+
+    fingerprint: str = attrs.field(repr=False)
+    hint: str
+
+    def __init__(self, raw: str) -> None:
+        if not isinstance(raw, str) or not raw.strip():
+            raise InvalidRecordError("SparkCode: the code must be a non-empty string")
+        code = raw.strip()
+        shown = min(4, len(code) // 3)
+        self.__attrs_init__(  # type: ignore[attr-defined]
+            fingerprint=fingerprint_of(code), hint="…" + (code[-shown:] if shown else "")
+        )
+
+    @classmethod
+    def from_fingerprint(cls, fingerprint: str, hint: str) -> SparkCode:
+        """Rebuild a code read back from storage (the raw code is not needed)."""
+        if not re.fullmatch(r"[0-9a-f]{64}", str(fingerprint)):
+            raise InvalidRecordError(
+                f"SparkCode.fingerprint={fingerprint!r}: must be 64 lowercase hex digits"
+            )
+        code = cls.__new__(cls)
+        code.__attrs_init__(fingerprint=fingerprint, hint=str(hint))  # type: ignore[attr-defined]
+        return code
+
+    def matches(self, raw: str) -> bool:
+        """True if ``raw`` (surrounding whitespace ignored) is this code."""
+        return fingerprint_of(raw.strip()) == self.fingerprint
+
+    def __str__(self) -> str:
+        return self.hint
+
+
+def fingerprint_of(code: str) -> str:
+    """The hex SHA-256 of a whitespace-stripped raw code."""
+    return hashlib.sha256(code.strip().encode("utf-8")).hexdigest()
+
+
+def _as_code(value: object, instance: object, field: attrs.Attribute[Any]) -> SparkCode:
+    if isinstance(value, SparkCode):
+        return value
+    if isinstance(value, str) and value.strip():
+        return SparkCode(value)
+    # never echo the value: it may be a raw code
+    raise InvalidRecordError(
+        f"{_where(instance, field)}: must be a SparkCode or a non-empty raw code string"
+    )
+
+
+def _authorization_id(instance: SparkAuthorization) -> str:
+    return "auth_" + instance.code.fingerprint[:16]
+
+
+def _rule_id(instance: RegionRule) -> str:
+    return f"{instance.creator_region}->{instance.account_region}"
+
+
+# --- the records -------------------------------------------------------------------------------
+
+_RECORD = attrs.frozen(kw_only=True)
+
+
+@_RECORD
+class Creator:
+    """A TikTok creator (``identity_id``); ``region`` None means unknown."""
+
+    id: str = attrs.field(validator=_check_id)
+    handle: str = attrs.field(validator=_check_text)
+    region: str | None = attrs.field(converter=OPTIONAL_REGION)
+    display_name: str | None = attrs.field(default=None, validator=_check_optional_text)
+    contact: str | None = attrs.field(default=None, validator=_check_optional_text)
+
+
+@_RECORD
+class Post:
+    """One TikTok post (``item_id``); a Spark code is tied to exactly one post."""
+
+    id: str = attrs.field(validator=_check_id)
+    creator_id: str = attrs.field(validator=_check_id)
+    kind: PostKind = attrs.field(converter=_enum_converter(PostKind))
+    caption: str | None = attrs.field(default=None, validator=_check_optional_text)
+    posted_at: datetime | None = attrs.field(default=None, converter=OPTIONAL_TIME)
+    source_post_id: str | None = attrs.field(default=None, validator=_check_optional_id)
+
+
+@_RECORD
+class AdAccount:
+    """An advertiser account; its ``region`` (registration country) never changes."""
+
+    id: str = attrs.field(validator=_check_id)
+    name: str = attrs.field(validator=_check_text)
+    region: str = attrs.field(converter=REGION)
+    business_center_id: str | None = attrs.field(default=None, validator=_check_optional_id)
+
+
+@_RECORD
+class Person:
+    """Someone at the brand or agency; ``left_at`` is set when they leave the organisation."""
+
+    id: str = attrs.field(validator=_check_id)
+    name: str = attrs.field(validator=_check_text)
+    email: str | None = attrs.field(default=None, validator=_check_optional_text)
+    left_at: datetime | None = attrs.field(default=None, converter=OPTIONAL_TIME)
+
+
+@_RECORD
+class RoleGrant:
+    """A role held by a person on a scope such as ``"ad_account:6900…"``."""
+
+    id: str = attrs.field(validator=_check_id)
+    person_id: str = attrs.field(validator=_check_id)
+    scope: str = attrs.field()
+    role: Role = attrs.field(converter=_enum_converter(Role))
+    granted_at: datetime = attrs.field(converter=TIME)
+    expires_at: datetime | None = attrs.field(default=None, converter=OPTIONAL_TIME)
+    ended_at: datetime | None = attrs.field(default=None, converter=OPTIONAL_TIME)
+    granted_by: str | None = attrs.field(default=None, validator=_check_optional_id)
+
+    @scope.validator
+    def _check_scope(self, field: attrs.Attribute[Any], value: object) -> None:
+        kind, _, target = value.partition(":") if isinstance(value, str) else ("", "", "")
+        if not target or target != target.strip() or kind not in {"ad_account", "business_center", "creator", "authorization"}:
+            raise _fail(
+                self,
+                field,
+                value,
+                "must look like 'ad_account:<id>', 'business_center:<id>', "
+                "'creator:<id>' or 'authorization:<id>'",
+            )
+
+    def __attrs_post_init__(self) -> None:
+        scope_kind = self.scope.partition(":")[0]
+        if scope_kind not in ROLE_SCOPES[self.role]:
+            allowed = " or ".join(sorted(ROLE_SCOPES[self.role]))
+            raise InvalidRecordError(
+                f"RoleGrant.role={self.role.value!r} cannot be granted on scope {self.scope!r}; "
+                f"{self.role.value} applies to {allowed} scopes"
+            )
+        _after(self, "expires_at", "granted_at")
+        _after(self, "ended_at", "granted_at", strict=False)
+
+    @property
+    def scope_kind(self) -> str:
+        """``"ad_account"``, ``"business_center"``, ``"creator"`` or ``"authorization"``."""
+        return self.scope.partition(":")[0]
+
+    @property
+    def scope_id(self) -> str:
+        """The id after the colon in ``scope``."""
+        return self.scope.partition(":")[2]
+
+
+@_RECORD
+class SparkAuthorization:
+    """A creator's authorization code for one post, valid from ``starts_at`` to ``expires_at``.
+
+    Build one from the raw code; the code itself is never kept:
+
+    >>> auth = SparkAuthorization.from_code(
+    ...     "#mX1nZq+example/code=", creator_id="maya", post_id="7301",
+    ...     starts_at="2026-11-01T00:00:00Z", expires_at="2026-12-01T00:00:00Z")
+    >>> auth.id, auth.code
+    ('auth_3ff6b9c1e9c0ac1e', SparkCode(hint='…ode='))
+    """
+
+    code: SparkCode = attrs.field(converter=_conv(_as_code))
+    id: str = attrs.field(
+        default=attrs.Factory(_authorization_id, takes_self=True), validator=_check_id
+    )
+    creator_id: str = attrs.field(validator=_check_id)
+    post_id: str = attrs.field(validator=_check_id)
+    starts_at: datetime = attrs.field(converter=TIME)
+    expires_at: datetime = attrs.field(converter=TIME)
+    ad_account_id: str | None = attrs.field(default=None, validator=_check_optional_id)
+    owner_id: str | None = attrs.field(default=None, validator=_check_optional_id)
+    revoked_at: datetime | None = attrs.field(default=None, converter=OPTIONAL_TIME)
+
+    def __attrs_post_init__(self) -> None:
+        _after(self, "expires_at", "starts_at")
+
+    @classmethod
+    def from_code(cls, raw_code: str, **fields: Any) -> SparkAuthorization:
+        """Build an authorization from the raw code the creator sent."""
+        return cls(code=SparkCode(raw_code), **fields)
+
+
+@_RECORD
+class SparkAd:
+    """An ad built from an authorization, meant to show ``intended_post_id``."""
+
+    id: str = attrs.field(validator=_check_id)
+    ad_account_id: str = attrs.field(validator=_check_id)
+    authorization_id: str = attrs.field(validator=_check_id)
+    intended_post_id: str = attrs.field(validator=_check_id)
+    runs_from: datetime | None = attrs.field(default=None, converter=OPTIONAL_TIME)
+    runs_until: datetime | None = attrs.field(default=None, converter=OPTIONAL_TIME)
+    paused_at: datetime | None = attrs.field(default=None, converter=OPTIONAL_TIME)
+    owner_id: str | None = attrs.field(default=None, validator=_check_optional_id)
+
+    def __attrs_post_init__(self) -> None:
+        _after(self, "runs_until", "runs_from")
+
+
+@_RECORD
+class RegionRule:
+    """Policy: whether creators of one region can run Spark Ads on accounts of another.
+
+    ``"*"`` matches any region. The id is always ``"<creator_region>-><account_region>"``.
+    """
+
+    creator_region: str = attrs.field(converter=REGION_PATTERN)
+    account_region: str = attrs.field(converter=REGION_PATTERN)
+    verdict: RegionVerdict = attrs.field(converter=_enum_converter(RegionVerdict))
+    note: str | None = attrs.field(default=None, validator=_check_optional_text)
+    id: str = attrs.field(default=attrs.Factory(_rule_id, takes_self=True))
+
+    @id.validator
+    def _check_rule_id(self, field: attrs.Attribute[Any], value: object) -> None:
+        if value != _rule_id(self):
+            raise _fail(self, field, value, f"must be {_rule_id(self)!r}, the rule's region pair")
+
+
+Record: TypeAlias = (
+    Creator | Post | AdAccount | Person | RoleGrant | SparkAuthorization | SparkAd | RegionRule
+)
+
+#: Every record type the ledger stores, in dependency order (referenced types first).
+RECORD_TYPES: tuple[type[Record], ...] = (
+    Creator,
+    Post,
+    AdAccount,
+    Person,
+    SparkAuthorization,
+    SparkAd,
+    RoleGrant,
+    RegionRule,
+)

@@ -1,0 +1,457 @@
+"""SQLite persistence: the append-only ``entries`` table, its hash chain, and version tables.
+
+``entries`` is the ledger; each record type also has a ``<type>_versions`` table, one row per
+entry with the record's fields as columns, which answers current and as-of reads quickly.
+Triggers refuse UPDATE and DELETE of entries, even from raw SQL.
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+import re
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from itertools import chain
+from os import PathLike
+from typing import Any
+
+import attrs
+import sqlite_utils
+
+from .convert import RECORD_BY_NAME, format_time, parse_time, record_from_json
+from .errors import NotALedgerError
+from .records import RECORD_TYPES, Record, RoleGrant, SparkAd, SparkAuthorization, SparkCode
+
+__all__ = ["GENESIS_HASH", "Digest", "Entry", "Store", "VerifyResult", "chain_hash"]
+
+#: The ``prev_hash`` of the first entry.
+GENESIS_HASH = "0" * 64
+APPLICATION_ID = 0x444C4752  # "DLGR": marks a file as a delvia_ledger database
+SCHEMA_VERSION = 1
+ENTRY_COLUMNS = ("seq", "recorded_at", "type", "id", "payload", "payload_hash", "prev_hash", "hash")
+
+
+def chain_hash(prev_hash: str, seq: int, recorded_at: str, type_: str, id_: str, payload_hash: str) -> str:
+    """The ``hash`` of an entry: SHA-256 over its metadata and its payload's hash, one per line.
+
+    >>> chain_hash("0" * 64, 1, "2026-11-24T09:30:00.000000Z", "Creator", "maya", "ab" * 32)[:12]
+    'a1f2b4a1ea8e'
+    """
+    text = f"{prev_hash}\n{seq}\n{recorded_at}\n{type_}\n{id_}\n{payload_hash}"
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@attrs.frozen
+class Entry:
+    """One version of one record, as the ledger holds it."""
+
+    seq: int
+    recorded_at: datetime
+    record: Record
+    hash: str
+
+
+@attrs.frozen
+class Digest:
+    """A small, printable commitment to the ledger's state: the last ``seq`` and its ``hash``.
+
+    Keep it somewhere else (a ticket, a chat message); ``verify(digest=...)`` later proves the
+    ledger still extends it.
+
+    >>> d = Digest.parse("12:" + "ab" * 32)
+    >>> d.seq, str(d) == "12:" + "ab" * 32
+    (12, True)
+    """
+
+    seq: int
+    hash: str
+
+    def __str__(self) -> str:
+        return f"{self.seq}:{self.hash}"
+
+    @classmethod
+    def parse(cls, text: str) -> Digest:
+        """Read a digest printed by ``str(digest)``."""
+        match = re.fullmatch(r"\s*(\d+):([0-9a-f]{64})\s*", text)
+        if not match:
+            raise ValueError(f"digest {text!r} is not of the form '<seq>:<64 hex digits>'")
+        return cls(int(match[1]), match[2])
+
+
+@attrs.frozen
+class VerifyResult:
+    """The outcome of walking the hash chain; ``first_bad_seq`` names the first broken entry."""
+
+    ok: bool
+    checked: int
+    first_bad_seq: int | None = None
+    reason: str | None = None
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+
+@attrs.frozen
+class VersionTable:
+    """The ``<type>_versions`` table of one record type: which columns, and how to fill them."""
+
+    cls: type[Record]
+    name: str
+    fields: tuple[str, ...]  # record field names, in column order
+    columns: tuple[str, ...]  # column names (a SparkCode field becomes <name>_fingerprint)
+    codes: frozenset[str]  # fields holding a SparkCode
+    indexes: tuple[tuple[str, ...], ...]
+
+    @classmethod
+    def of(cls, record_cls: type[Record], indexes: tuple[tuple[str, ...], ...] = ()) -> VersionTable:
+        snake = re.sub(r"(?<!^)(?=[A-Z])", "_", record_cls.__name__).lower()
+        fields = tuple(f.name for f in attrs.fields(record_cls))
+        codes = frozenset(f.name for f in attrs.fields(record_cls) if f.type in (SparkCode, "SparkCode"))
+        columns = tuple(f"{name}_fingerprint" if name in codes else name for name in fields)
+        return cls(record_cls, f"{snake}_versions", fields, columns, codes, (("id",), *indexes))
+
+    def row(self, seq: int, data: dict[str, Any]) -> tuple[Any, ...]:
+        """The table row for an entry, from the record's unstructured dict."""
+        values = [data.get(name) for name in self.fields]
+        for index in (i for i, name in enumerate(self.fields) if name in self.codes):
+            values[index] = values[index]["fingerprint"]
+        return (seq, None, *values)
+
+
+_EXTRA_INDEXES: dict[type[Record], tuple[tuple[str, ...], ...]] = {
+    SparkAuthorization: (("expires_at",), ("code_fingerprint",)),
+    SparkAd: (("authorization_id",),),
+    RoleGrant: (("scope",), ("person_id",)),
+}
+
+#: One version table per record type, with the indexes the checks need.
+TABLES: dict[type[Record], VersionTable] = {
+    cls: VersionTable.of(cls, _EXTRA_INDEXES.get(cls, ())) for cls in RECORD_TYPES
+}
+
+
+@attrs.define
+class Head:
+    """The last entry's seq, hash and recorded_at (the chain's tip)."""
+
+    seq: int
+    hash: str
+    recorded_at: str
+
+
+class Store:
+    """A ledger file: owns the connection, the schema, the chain and every write."""
+
+    def __init__(self, path: str | PathLike[str]) -> None:
+        try:
+            self.conn = sqlite3.connect(str(path), timeout=60, isolation_level=None)
+            self.db = sqlite_utils.Database(self.conn, execute_plugins=False)
+            self.conn.execute("PRAGMA journal_mode=WAL")
+            self.conn.execute("PRAGMA synchronous=NORMAL")
+            self._depth = 0
+            self._head: Head | None = None
+            self._ensure_schema(path)
+        except sqlite3.DatabaseError as exc:
+            if hasattr(self, "conn"):
+                self.conn.close()
+            raise NotALedgerError(f"{path}: not a delvia_ledger database ({exc})") from None
+
+    def close(self) -> None:
+        self.conn.close()
+
+    # --- schema -----------------------------------------------------------------------------
+
+    def _ensure_schema(self, path: str | PathLike[str]) -> None:
+        app_id = self.conn.execute("PRAGMA application_id").fetchone()[0]
+        if app_id == APPLICATION_ID:
+            version = self.conn.execute("PRAGMA user_version").fetchone()[0]
+            if version != SCHEMA_VERSION:
+                raise NotALedgerError(
+                    f"{path}: ledger schema version {version} is not supported "
+                    f"(this delvia_ledger reads version {SCHEMA_VERSION})"
+                )
+            return
+        with self.transaction():
+            if self.conn.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID:
+                return  # another process created it while we waited for the lock
+            if self.db.table_names():
+                raise NotALedgerError(
+                    f"{path}: this SQLite file already holds other tables and is not a "
+                    "delvia_ledger database; give a new file name"
+                )
+            self._create_schema()
+
+    def _create_schema(self) -> None:
+        self.db["entries"].create(
+            {column: int if column == "seq" else str for column in ENTRY_COLUMNS},
+            pk="seq",
+            not_null=set(ENTRY_COLUMNS),
+        )
+        guards = [_refuse("entries", "DELETE", "entries are append-only and cannot be deleted"),
+                  _refuse("entries", "UPDATE", "entries are append-only and cannot be changed")]
+        for table in TABLES.values():
+            self.db[table.name].create(
+                {"seq": int, "superseded_by": int, **dict.fromkeys(table.columns, str)},
+                pk="seq",
+                not_null={"id"},
+            )
+            for columns in table.indexes:
+                self.db[table.name].create_index(columns)
+            fixed = ", ".join(c for c in ("seq", *table.columns))
+            guards += [
+                _refuse(table.name, "DELETE", f"{table.name} rows cannot be deleted"),
+                _refuse(table.name, f"UPDATE OF {fixed}", f"{table.name} rows cannot be changed"),
+                _refuse(
+                    table.name,
+                    "UPDATE OF superseded_by",
+                    f"{table.name}: a superseded version stays superseded",
+                    when="OLD.superseded_by IS NOT NULL",
+                ),
+            ]
+        self.db.executescript("\n".join(guards))
+        self.conn.execute(f"PRAGMA application_id={APPLICATION_ID}")
+        self.conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+
+    # --- transactions and the chain head ------------------------------------------------------
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """All-or-nothing; the outermost takes the write lock at once, nested ones join it."""
+        if self._depth == 0:
+            self.conn.execute("BEGIN IMMEDIATE")
+            self._depth = 1
+            try:
+                yield
+                self.conn.execute("COMMIT")
+            except BaseException:
+                if self.conn.in_transaction:
+                    self.conn.execute("ROLLBACK")
+                raise
+            finally:
+                self._depth = 0
+                self._head = None
+        else:
+            saved = attrs.evolve(self._head) if self._head else None
+            self._depth += 1
+            try:
+                with self.db.atomic():  # a savepoint: a refused inner block leaves the outer intact
+                    yield
+            except BaseException:
+                self._head = saved
+                raise
+            finally:
+                self._depth -= 1
+
+    @property
+    def in_transaction(self) -> bool:
+        return self._depth > 0
+
+    def _read_head(self) -> Head:
+        row = self.conn.execute(
+            "SELECT seq, hash, recorded_at FROM entries ORDER BY seq DESC LIMIT 1"
+        ).fetchone()
+        return Head(*row) if row else Head(0, GENESIS_HASH, "")
+
+    @property
+    def head(self) -> Head:
+        """The chain's tip (inside a write transaction: including what it has appended)."""
+        if self._head is not None:
+            return self._head
+        head = self._read_head()
+        if self._depth:  # under the write lock the tip only moves through append()
+            self._head = head
+        return head
+
+    # --- writing ------------------------------------------------------------------------------
+
+    def append(
+        self,
+        items: Sequence[tuple[VersionTable, dict[str, Any], str, int | None]],
+        recorded_at: datetime,
+    ) -> list[tuple[int, str, str]]:
+        """Append entries (table, data, payload, seq of the version it supersedes).
+
+        Must run inside :meth:`transaction`. Returns (seq, recorded_at text, hash) per item.
+        """
+        assert self._depth, "append() runs inside Store.transaction()"
+        head = self.head
+        stamp = max(format_time(recorded_at), head.recorded_at)  # never decreasing
+        entries: list[tuple[Any, ...]] = []
+        versions: dict[VersionTable, list[tuple[Any, ...]]] = {}
+        superseded: dict[VersionTable, list[tuple[int, int]]] = {}
+        written = []
+        seq, prev = head.seq, head.hash
+        latest: dict[tuple[VersionTable, str], int] = {}  # versions superseded within this call
+        for table, data, payload, old_seq in items:
+            seq += 1
+            old_seq = latest.get((table, data["id"]), old_seq)
+            latest[(table, data["id"])] = seq
+            payload_hash = hashlib.sha256(payload.encode("utf-8")).hexdigest()
+            type_name = table.cls.__name__
+            prev_hash, prev = prev, chain_hash(prev, seq, stamp, type_name, data["id"], payload_hash)
+            entries.append((seq, stamp, type_name, data["id"], payload, payload_hash, prev_hash, prev))
+            versions.setdefault(table, []).append(table.row(seq, data))
+            if old_seq is not None:
+                superseded.setdefault(table, []).append((seq, old_seq))
+            written.append((seq, stamp, prev))
+        self.db["entries"].insert_all(chain([ENTRY_COLUMNS], entries), batch_size=len(entries) or 1)
+        for table, rows in versions.items():
+            self.db[table.name].insert_all(
+                chain([("seq", "superseded_by", *table.columns)], rows), batch_size=len(rows)
+            )
+        for table, pairs in superseded.items():
+            self.conn.executemany(
+                f"UPDATE {table.name} SET superseded_by = ? WHERE seq = ?", pairs
+            )
+        head.seq, head.hash, head.recorded_at = seq, prev, stamp
+        return written
+
+    # --- reading ------------------------------------------------------------------------------
+
+    @staticmethod
+    def visible(bound: int | None, alias: str = "v") -> str:
+        """SQL that keeps the versions current at ``bound`` (None: current now)."""
+        if bound is None:
+            return f"{alias}.superseded_by IS NULL"
+        return (
+            f"{alias}.seq <= {int(bound)} AND "
+            f"({alias}.superseded_by IS NULL OR {alias}.superseded_by > {int(bound)})"
+        )
+
+    def rows(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[tuple[Any, ...]]:
+        """Run a read-only query and return plain tuples (the fast path for checks)."""
+        return self.conn.execute(sql, params).fetchall()
+
+    def lookup(
+        self, table: VersionTable, values: Iterable[str], *, by: str = "id", columns: str = "v.seq"
+    ) -> dict[str, tuple[Any, ...]]:
+        """Current versions whose ``by`` column is one of ``values``: value -> ``columns``.
+
+        ``v`` is the version table and ``e`` its entry, e.g. ``columns="v.seq, e.payload"``.
+        """
+        found: dict[str, tuple[Any, ...]] = {}
+        wanted = list(dict.fromkeys(values))
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for row in self.conn.execute(
+                f"SELECT v.{by}, {columns} FROM {table.name} v JOIN entries e ON e.seq = v.seq "
+                f"WHERE v.{by} IN ({marks}) AND v.superseded_by IS NULL",
+                chunk,
+            ):
+                found[row[0]] = row[1:]
+        return found
+
+    def _entries(self, where: str, params: Sequence[Any]) -> list[Entry]:
+        return [
+            self.entry_from_row(row)
+            for row in self.conn.execute(
+                f"SELECT seq, recorded_at, type, payload, hash FROM entries WHERE {where} ORDER BY seq",
+                params,
+            )
+        ]
+
+    @staticmethod
+    def entry_from_row(row: Sequence[Any]) -> Entry:
+        seq, recorded_at, type_name, payload, hash_ = row
+        record = record_from_json(RECORD_BY_NAME[type_name], payload)
+        return Entry(seq=seq, recorded_at=parse_time(recorded_at), record=record, hash=hash_)
+
+    def latest(self, cls: type[Record], id_: str, bound: int | None) -> Entry | None:
+        table = TABLES[cls]
+        found = self._entries(
+            f"seq = (SELECT v.seq FROM {table.name} v WHERE v.id = ? AND {self.visible(bound)})",
+            (id_,),
+        )
+        return found[0] if found else None
+
+    def history(self, cls: type[Record], id_: str, bound: int | None) -> list[Entry]:
+        table = TABLES[cls]
+        limit = "" if bound is None else f" AND seq <= {int(bound)}"
+        return self._entries(f"seq IN (SELECT seq FROM {table.name} WHERE id = ?){limit}", (id_,))
+
+    def entries(self, bound: int | None = None, batch: int = 2000) -> Iterator[Entry]:
+        """Every entry, oldest first, streamed."""
+        cursor = self.conn.execute(
+            "SELECT seq, recorded_at, type, payload, hash FROM entries"
+            + ("" if bound is None else f" WHERE seq <= {int(bound)}")
+            + " ORDER BY seq"
+        )
+        while rows := cursor.fetchmany(batch):
+            yield from map(self.entry_from_row, rows)
+
+    def seq_at(self, recorded_at: datetime) -> int:
+        """The last seq recorded at or before ``recorded_at`` (0 if none): a binary search."""
+        stamp = format_time(recorded_at)
+        last = self.head.seq
+        return bisect.bisect_right(range(1, last + 1), stamp, key=self._recorded_at_of)
+
+    def _recorded_at_of(self, seq: int) -> str:
+        row = self.conn.execute("SELECT recorded_at FROM entries WHERE seq = ?", (seq,)).fetchone()
+        return str(row[0]) if row else ""
+
+    # --- integrity ----------------------------------------------------------------------------
+
+    def digest(self, bound: int | None = None) -> Digest:
+        if bound is None:
+            head = self.head
+            return Digest(head.seq, head.hash)
+        row = self.conn.execute("SELECT seq, hash FROM entries WHERE seq = ?", (bound,)).fetchone()
+        return Digest(row[0], row[1]) if row else Digest(0, GENESIS_HASH)
+
+    def verify(self, digest: Digest | None = None, bound: int | None = None) -> VerifyResult:
+        """Check every link of the chain; name the first entry that does not hold."""
+        expected_seq, prev = 1, GENESIS_HASH
+        anchored = digest is None or digest.seq == 0
+        if digest is not None and digest.seq == 0 and digest.hash != GENESIS_HASH:
+            return VerifyResult(False, 0, 1, "the digest for seq 0 must carry the genesis hash")
+        sha256 = hashlib.sha256
+        cursor = self.conn.execute(
+            "SELECT seq, recorded_at, type, id, payload, payload_hash, prev_hash, hash "
+            "FROM entries" + ("" if bound is None else f" WHERE seq <= {int(bound)}") + " ORDER BY seq"
+        )
+        checked = 0
+        while rows := cursor.fetchmany(5000):
+            for seq, recorded_at, type_, id_, payload, payload_hash, prev_hash, hash_ in rows:
+                problem = None
+                if seq != expected_seq:
+                    problem = f"entry {expected_seq} is missing (next entry is {seq})"
+                    seq = expected_seq
+                elif prev_hash != prev:
+                    problem = "prev_hash does not match the previous entry's hash"
+                elif sha256(payload.encode("utf-8")).hexdigest() != payload_hash:
+                    problem = "payload does not match its payload_hash"
+                elif chain_hash(prev, seq, recorded_at, type_, id_, payload_hash) != hash_:
+                    problem = "hash does not match the entry's contents"
+                if problem:
+                    return VerifyResult(False, checked, seq, f"seq {seq}: {problem}")
+                if digest is not None and seq == digest.seq:
+                    if hash_ != digest.hash:
+                        return VerifyResult(
+                            False, checked, seq, f"seq {seq}: hash differs from the saved digest"
+                        )
+                    anchored = True
+                prev, expected_seq = hash_, seq + 1
+                checked += 1
+        if not anchored:
+            assert digest is not None
+            return VerifyResult(
+                False,
+                checked,
+                checked + 1,
+                f"the ledger ends at seq {checked} but the saved digest is at seq {digest.seq}: "
+                "entries were removed",
+            )
+        return VerifyResult(True, checked)
+
+
+def _refuse(table: str, event: str, message: str, when: str | None = None) -> str:
+    condition = f" WHEN {when}" if when else ""
+    return (
+        f"CREATE TRIGGER IF NOT EXISTS {table}_refuse_{event.split()[0].lower()}"
+        f"{'_superseded' if 'superseded_by' in event else ''} BEFORE {event} ON {table}{condition} "
+        f"BEGIN SELECT RAISE(ABORT, '{message}'); END;"
+    )
