@@ -2,7 +2,7 @@
 
 >>> import delvia_ledger as dl
 >>> dl.SparkCode("#example-code=")
-SparkCode(hint='…de=')
+SparkCode(hint='…ode=')
 """
 
 from .convert import converter
@@ -25,6 +25,7 @@ from .records import (
     Person,
     Post,
     PostKind,
+    Record,
     RegionRule,
     RegionVerdict,
     Role,
@@ -56,6 +57,7 @@ __all__ = [
     "Person",
     "Post",
     "PostKind",
+    "Record",
     "RecordAllResult",
     "RegionRule",
     "RegionVerdict",

@@ -6,9 +6,9 @@ Every (un)structuring hook is registered here and nowhere else.
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import attrs
 import cattrs
@@ -22,10 +22,12 @@ __all__ = [
     "canonical_json",
     "converter",
     "format_time",
+    "from_micros",
     "parse_time",
     "record_from_dict",
     "record_from_json",
     "record_to_dict",
+    "to_micros",
 ]
 
 R = TypeVar("R")
@@ -45,14 +47,33 @@ def format_time(moment: datetime) -> str:
     return moment.isoformat(timespec="microseconds")[:-6] + "Z"
 
 
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def to_micros(moment: datetime) -> int:
+    """A time as whole microseconds since the Unix epoch (how version tables store times)."""
+    return (moment - EPOCH) // _MICROSECOND
+
+
+def from_micros(micros: int) -> datetime:
+    """The inverse of :func:`to_micros` (an aware UTC datetime)."""
+    return EPOCH + timedelta(microseconds=micros)
+
+
 def parse_time(text: str) -> datetime:
     """Read a canonical time back (``datetime.fromisoformat``: the fast path)."""
     return datetime.fromisoformat(text)
 
 
+_CANONICAL = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+)
+
+
 def canonical_json(data: Any) -> str:
     """The one JSON encoding hashed by the ledger: sorted keys, no spaces, UTF-8, no NaN."""
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return _CANONICAL.encode(data)
 
 
 def _structure_time(value: Any, _: type) -> Any:
@@ -119,13 +140,13 @@ def record_from_dict(cls: type[R], data: Any) -> R:
     """Build a record from a plain dict, with an error that names the record and the field."""
     if not isinstance(data, dict):
         raise InvalidRecordError(f"{cls.__name__}: expected a mapping of fields, got {data!r}")
-    known = {field.name for field in attrs.fields(cls)}  # type: ignore[misc]
+    known = {field.name for field in attrs.fields(cast(Any, cls))}
     unknown = sorted(set(data) - known)
     if unknown:
         raise InvalidRecordError(f"{cls.__name__}: unknown field(s) {', '.join(unknown)}")
     required = [
         field.name
-        for field in attrs.fields(cls)  # type: ignore[misc]
+        for field in attrs.fields(cast(Any, cls))
         if field.default is attrs.NOTHING and field.name not in data
     ]
     if required:

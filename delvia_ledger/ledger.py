@@ -43,7 +43,7 @@ from .records import (
     SparkCode,
     fingerprint_of,
 )
-from .store import TABLES, Digest, Entry, Store, VerifyResult, VersionTable
+from .store import TABLES, Digest, Entry, Store, VerifyResult, VersionTable, code_key
 
 __all__ = ["Ledger", "LedgerView", "RecordAllResult"]
 
@@ -95,6 +95,9 @@ ONE_WAY: dict[type[Record], tuple[str, ...]] = {
 }
 
 BATCH_SIZE = 2000
+
+#: A record on its way in: (record, its table, what it refers to, its canonical JSON).
+Prepared = list[tuple[Record, VersionTable, tuple[tuple[type[Record], str], ...], str]]
 
 
 @attrs.frozen
@@ -151,12 +154,15 @@ class LedgerView:
         """The authorization recorded for a raw code (found by its fingerprint), or None."""
         fingerprint = code.fingerprint if isinstance(code, SparkCode) else fingerprint_of(code)
         table = TABLES[SparkAuthorization]
-        row = self._store.rows(
+        for (id_,) in self._store.rows(
             f"SELECT v.id FROM {table.name} v "
-            f"WHERE v.code_fingerprint = ? AND {self._store.visible(self._bound)}",
-            (fingerprint,),
-        )
-        return self.get(SparkAuthorization, row[0][0]) if row else None
+            f"WHERE v.code_key = ? AND {self._store.visible(self._bound)}",
+            (code_key(fingerprint),),
+        ):
+            found = self.get(SparkAuthorization, id_)
+            if found is not None and found.code.fingerprint == fingerprint:
+                return found
+        return None
 
     def digest(self) -> Digest:
         """A small printable commitment to everything this view sees."""
@@ -167,7 +173,9 @@ class LedgerView:
         saved = Digest.parse(digest) if isinstance(digest, str) else digest
         return self._store.verify(saved, self._bound)
 
-    def as_of(self, *, seq: int | None = None, recorded_at: datetime | str | None = None) -> LedgerView:
+    def as_of(
+        self, *, seq: int | None = None, recorded_at: datetime | str | None = None
+    ) -> LedgerView:
         """A read-only view that sees only entries up to ``seq`` or ``recorded_at``."""
         if (seq is None) == (recorded_at is None):
             raise ValueError("as_of() takes exactly one of seq= or recorded_at=")
@@ -233,7 +241,9 @@ class Ledger(LedgerView):
         assert entry is not None
         return entry
 
-    def record_all(self, records: Iterable[Record], batch_size: int = BATCH_SIZE) -> RecordAllResult:
+    def record_all(
+        self, records: Iterable[Record], batch_size: int = BATCH_SIZE
+    ) -> RecordAllResult:
         """Record many records in one transaction, streamed in batches: the fast path."""
         written = unchanged = 0
         with self._store.transaction():
@@ -253,27 +263,34 @@ class Ledger(LedgerView):
         for record in batch:
             cls = type(record)
             if cls not in TABLES:
-                raise InvalidRecordError(
-                    f"cannot record {record!r}: not one of {', '.join(c.__name__ for c in RECORD_TYPES)}"
+                names = ", ".join(c.__name__ for c in RECORD_TYPES)
+                raise InvalidRecordError(f"cannot record {record!r}: not one of {names}")
+            prepared.append(
+                (
+                    record,
+                    TABLES[cls],
+                    tuple(_refs_of(record)),
+                    canonical_json(record_to_dict(record)),
                 )
-            data = record_to_dict(record)
-            prepared.append((record, TABLES[cls], data, canonical_json(data)))
+            )
 
         currents = self._currents(prepared)
         references = self._references(prepared)
         codes = self._codes_in_use(prepared)
-        items: list[tuple[VersionTable, dict[str, Any], str, int | None]] = []
+        items: list[tuple[VersionTable, Record, str, int | None]] = []
         changed: list[Record] = []
         pending: dict[tuple[type[Record], str], tuple[int | None, str, Record | None]] = {}
-        for record, table, data, payload in prepared:
+        for record, table, refs, payload in prepared:
             cls, key = type(record), (type(record), record.id)
-            old_seq, old_payload, old_record = pending.get(key) or currents.get(key) or (None, "", None)
+            old_seq, old_payload, old_record = (
+                pending.get(key) or currents.get(key) or (None, "", None)
+            )
             if old_payload == payload:
                 continue
             if old_payload:
                 old_record = old_record or record_from_json(cls, old_payload)
                 _check_versions(old_record, record)
-            self._check_references(record, references)
+            self._check_references(record, refs, references)
             if isinstance(record, SparkAuthorization):
                 holder = codes.setdefault(record.code.fingerprint, record.id)
                 if holder != record.id:
@@ -281,7 +298,7 @@ class Ledger(LedgerView):
                         f"SparkAuthorization {record.id!r}: code {record.code.hint} is already "
                         f"recorded as authorization {holder!r}; record a new version of that one"
                     )
-            items.append((table, data, payload, old_seq))
+            items.append((table, record, payload, old_seq))
             changed.append(record)
             pending[key] = (None, payload, record)
             references[key] = (record, True)
@@ -294,7 +311,7 @@ class Ledger(LedgerView):
         ]
 
     def _currents(
-        self, prepared: list[tuple[Record, VersionTable, dict[str, Any], str]]
+        self, prepared: Prepared
     ) -> dict[tuple[type[Record], str], tuple[int | None, str, Record | None]]:
         by_table: dict[VersionTable, list[str]] = {}
         for record, table, _, _ in prepared:
@@ -307,13 +324,11 @@ class Ledger(LedgerView):
             ).items()
         }
 
-    def _references(
-        self, prepared: list[tuple[Record, VersionTable, dict[str, Any], str]]
-    ) -> dict[tuple[type[Record], str], tuple[Any, bool]]:
+    def _references(self, prepared: Prepared) -> dict[tuple[type[Record], str], tuple[Any, bool]]:
         """Every record the batch refers to that the ledger already holds: key -> (row, True)."""
         wanted: dict[type[Record], set[str]] = {}
-        for record, _, _, _ in prepared:
-            for target, id_ in _refs_of(record):
+        for _, _, refs, _ in prepared:
+            for target, id_ in refs:
                 wanted.setdefault(target, set()).add(id_)
         found: dict[tuple[type[Record], str], tuple[Any, bool]] = {}
         for target, ids in wanted.items():
@@ -322,26 +337,27 @@ class Ledger(LedgerView):
                 found[(target, id_)] = (row, True)
         return found
 
-    def _codes_in_use(
-        self, prepared: list[tuple[Record, VersionTable, dict[str, Any], str]]
-    ) -> dict[str, str]:
-        fingerprints = [r.code.fingerprint for r, *_ in prepared if isinstance(r, SparkAuthorization)]
-        if not fingerprints:
+    def _codes_in_use(self, prepared: Prepared) -> dict[str, str]:
+        keys = {
+            code_key(r.code.fingerprint): r.code.fingerprint
+            for r, *_ in prepared
+            if isinstance(r, SparkAuthorization)
+        }
+        if not keys:
             return {}
         table = TABLES[SparkAuthorization]
-        return {
-            fp: row[0]
-            for fp, row in self._store.lookup(
-                table, fingerprints, by="code_fingerprint", columns="v.id"
-            ).items()
-        }
+        found = self._store.lookup(table, keys, by="code_key", columns="v.id, e.payload")
+        # the key is 64 bits of the fingerprint: confirm the whole fingerprint in the payload
+        return {keys[k]: id_ for k, (id_, payload) in found.items() if keys[k] in payload}
 
     @staticmethod
     def _check_references(
-        record: Record, known: dict[tuple[type[Record], str], tuple[Any, bool]]
+        record: Record,
+        refs: tuple[tuple[type[Record], str], ...],
+        known: dict[tuple[type[Record], str], tuple[Any, bool]],
     ) -> None:
         name = f"{type(record).__name__} {record.id!r}"
-        for target, id_ in _refs_of(record):
+        for target, id_ in refs:
             if (target, id_) not in known:
                 field = _ref_field(record, target, id_)
                 raise MissingReferenceError(
@@ -402,9 +418,11 @@ def _show(value: object) -> str:
     return repr(value)
 
 
-def _record_type(cls: type[Record]) -> type[Record]:
+def _record_type(cls: type[Any]) -> type[Record]:
     if cls not in TABLES:
-        raise TypeError(f"{cls!r} is not a record type; use one of {[c.__name__ for c in RECORD_TYPES]}")
+        raise TypeError(
+            f"{cls!r} is not a record type; use one of {[c.__name__ for c in RECORD_TYPES]}"
+        )
     return cls
 
 
@@ -415,5 +433,7 @@ def _aware(value: object, what: str) -> datetime:
         except ValueError:
             raise ValueError(f"{what}: {value!r} is not an ISO-8601 time") from None
     if not isinstance(value, datetime) or value.utcoffset() is None:
-        raise ValueError(f"{what}: {value!r} must be a timezone-aware datetime or ISO string with an offset")
+        raise ValueError(
+            f"{what}: {value!r} must be a timezone-aware datetime or ISO string with an offset"
+        )
     return value.astimezone(UTC)

@@ -93,7 +93,9 @@ def _where(instance: object, field: attrs.Attribute[Any]) -> str:
     return f"{type(instance).__name__}.{field.name}"
 
 
-def _fail(instance: object, field: attrs.Attribute[Any], value: object, why: str) -> InvalidRecordError:
+def _fail(
+    instance: object, field: attrs.Attribute[Any], value: object, why: str
+) -> InvalidRecordError:
     return InvalidRecordError(f"{_where(instance, field)}={value!r}: {why}")
 
 
@@ -104,7 +106,9 @@ def _check_id(instance: object, field: attrs.Attribute[Any], value: object) -> N
     if not isinstance(value, str) or not value.strip():
         raise _fail(instance, field, value, "must be a non-empty string")
     if value != value.strip() or _CONTROL.search(value):
-        raise _fail(instance, field, value, "must not have surrounding spaces or control characters")
+        raise _fail(
+            instance, field, value, "must not have surrounding spaces or control characters"
+        )
 
 
 def _check_optional_id(instance: object, field: attrs.Attribute[Any], value: object) -> None:
@@ -122,77 +126,103 @@ def _check_optional_text(instance: object, field: attrs.Attribute[Any], value: o
         raise _fail(instance, field, value, "must be a string or None")
 
 
-def _time(value: object, instance: object, field: attrs.Attribute[Any]) -> datetime:
+# Converters normalise what they can (strings to times, lower-case regions, ...) and hand
+# anything else through unchanged, so the validator that follows names the field and the value.
+
+
+def to_utc(value: datetime | str | None) -> Any:
+    """An aware datetime or ISO-8601 string with an offset, as a UTC datetime."""
     if isinstance(value, datetime):
         if value.tzinfo is UTC:  # the hot path: values read back from the ledger
             return value
-        if value.utcoffset() is None:
-            raise _fail(
-                instance,
-                field,
-                value,
-                "naive datetime has no time zone; pass an aware datetime "
-                "(e.g. tzinfo=timezone.utc) or an ISO-8601 string with 'Z' or an offset",
-            )
-        return value.astimezone(UTC)
+        return value.astimezone(UTC) if value.utcoffset() is not None else value
     if isinstance(value, str):
         try:
             parsed = isoparse(value.strip())
         except (ValueError, OverflowError):
-            raise _fail(instance, field, value, "is not an ISO-8601 time") from None
-        if parsed.utcoffset() is None:
-            raise _fail(
-                instance, field, value, "has no time zone; add 'Z' or an offset such as '+00:00'"
-            )
-        return parsed.astimezone(UTC)
-    raise _fail(instance, field, value, "must be a timezone-aware datetime or an ISO-8601 string")
+            return value
+        return parsed.astimezone(UTC) if parsed.utcoffset() is not None else value
+    return value
 
 
-def _optional_time(value: object, instance: object, field: attrs.Attribute[Any]) -> datetime | None:
-    return None if value is None else _time(value, instance, field)
+def _check_time(instance: object, field: attrs.Attribute[Any], value: object) -> None:
+    if isinstance(value, datetime) and value.tzinfo is UTC:
+        return
+    if isinstance(value, datetime):
+        why = (
+            "naive datetime has no time zone; pass an aware datetime "
+            "(e.g. tzinfo=timezone.utc) or an ISO-8601 string with 'Z' or an offset"
+        )
+    elif isinstance(value, str):
+        try:
+            isoparse(value.strip())
+            why = "has no time zone; add 'Z' or an offset such as '+00:00'"
+        except (ValueError, OverflowError):
+            why = "is not an ISO-8601 time"
+    else:
+        why = "must be a timezone-aware datetime or an ISO-8601 string"
+    raise _fail(instance, field, value, why)
 
 
-def _region(value: object, instance: object, field: attrs.Attribute[Any]) -> str:
-    if isinstance(value, str) and value.strip().upper() in ISO_REGIONS:
-        return value.strip().upper()
-    raise _fail(instance, field, value, "must be an ISO 3166-1 alpha-2 region code such as 'US'")
+def _check_optional_time(instance: object, field: attrs.Attribute[Any], value: object) -> None:
+    if value is not None:
+        _check_time(instance, field, value)
 
 
-def _optional_region(value: object, instance: object, field: attrs.Attribute[Any]) -> str | None:
-    return None if value is None else _region(value, instance, field)
+def to_region(value: str | None) -> Any:
+    """Regions are upper-cased and stripped on input."""
+    return value.strip().upper() if isinstance(value, str) else value
 
 
-def _region_pattern(value: object, instance: object, field: attrs.Attribute[Any]) -> str:
-    if value == "*":
-        return "*"
-    return _region(value, instance, field)
+def _check_region(instance: object, field: attrs.Attribute[Any], value: object) -> None:
+    if value not in ISO_REGIONS:
+        raise _fail(
+            instance, field, value, "must be an ISO 3166-1 alpha-2 region code such as 'US'"
+        )
 
 
-def _enum_converter(enum: type[StrEnum]) -> attrs.Converter[Any, Any]:
+def _check_optional_region(instance: object, field: attrs.Attribute[Any], value: object) -> None:
+    if value is not None:
+        _check_region(instance, field, value)
+
+
+def _check_region_pattern(instance: object, field: attrs.Attribute[Any], value: object) -> None:
+    if value != "*":
+        _check_region(instance, field, value)
+
+
+def _member_of(enum: type[StrEnum]) -> Any:
     allowed = ", ".join(member.value for member in enum)
 
-    def convert(value: object, instance: object, field: attrs.Attribute[Any]) -> StrEnum:
-        if isinstance(value, enum):
+    def check(instance: object, field: attrs.Attribute[Any], value: object) -> None:
+        if not isinstance(value, enum):
+            raise _fail(instance, field, value, f"must be one of {allowed}")
+
+    return check
+
+
+def _as_member(enum: type[StrEnum], value: object) -> Any:
+    if isinstance(value, str) and not isinstance(value, enum):
+        try:
+            return enum(value.strip().upper())
+        except ValueError:
             return value
-        if isinstance(value, str):
-            try:
-                return enum(value.strip().upper())
-            except ValueError:
-                pass
-        raise _fail(instance, field, value, f"must be one of {allowed}")
-
-    return attrs.Converter(convert, takes_self=True, takes_field=True)  # type: ignore[misc]
+    return value
 
 
-def _conv(fn: Any) -> Any:
-    return attrs.Converter(fn, takes_self=True, takes_field=True)
+def to_role(value: Role | str) -> Any:
+    """``"admin"`` -> ``Role.ADMIN``."""
+    return _as_member(Role, value)
 
 
-TIME = _conv(_time)
-OPTIONAL_TIME = _conv(_optional_time)
-REGION = _conv(_region)
-OPTIONAL_REGION = _conv(_optional_region)
-REGION_PATTERN = _conv(_region_pattern)
+def to_verdict(value: RegionVerdict | str) -> Any:
+    """``"compatible"`` -> ``RegionVerdict.COMPATIBLE``."""
+    return _as_member(RegionVerdict, value)
+
+
+def to_post_kind(value: PostKind | str) -> Any:
+    """``"video"`` -> ``PostKind.VIDEO``."""
+    return _as_member(PostKind, value)
 
 
 def _after(instance: object, later: str, earlier: str, *, strict: bool = True) -> None:
@@ -232,7 +262,7 @@ class SparkCode:
             raise InvalidRecordError("SparkCode: the code must be a non-empty string")
         code = raw.strip()
         shown = min(4, len(code) // 3)
-        self.__attrs_init__(  # type: ignore[attr-defined]
+        self.__attrs_init__(
             fingerprint=fingerprint_of(code), hint="…" + (code[-shown:] if shown else "")
         )
 
@@ -244,7 +274,7 @@ class SparkCode:
                 f"SparkCode.fingerprint={fingerprint!r}: must be 64 lowercase hex digits"
             )
         code = cls.__new__(cls)
-        code.__attrs_init__(fingerprint=fingerprint, hint=str(hint))  # type: ignore[attr-defined]
+        code.__attrs_init__(fingerprint=fingerprint, hint=str(hint))
         return code
 
     def matches(self, raw: str) -> bool:
@@ -260,14 +290,16 @@ def fingerprint_of(code: str) -> str:
     return hashlib.sha256(code.strip().encode("utf-8")).hexdigest()
 
 
-def _as_code(value: object, instance: object, field: attrs.Attribute[Any]) -> SparkCode:
+def to_code(value: SparkCode | str) -> SparkCode:
+    """A raw code string becomes a :class:`SparkCode` (fingerprint and hint only)."""
     if isinstance(value, SparkCode):
         return value
     if isinstance(value, str) and value.strip():
         return SparkCode(value)
-    # never echo the value: it may be a raw code
+    # Refused here rather than by a validator, because the default id is derived from it.
+    # Never echo the value: it may be a raw code.
     raise InvalidRecordError(
-        f"{_where(instance, field)}: must be a SparkCode or a non-empty raw code string"
+        "SparkAuthorization.code: must be a SparkCode or a non-empty raw code string"
     )
 
 
@@ -281,69 +313,79 @@ def _rule_id(instance: RegionRule) -> str:
 
 # --- the records -------------------------------------------------------------------------------
 
-_RECORD = attrs.frozen(kw_only=True)
 
-
-@_RECORD
+@attrs.frozen(kw_only=True)
 class Creator:
     """A TikTok creator (``identity_id``); ``region`` None means unknown."""
 
     id: str = attrs.field(validator=_check_id)
     handle: str = attrs.field(validator=_check_text)
-    region: str | None = attrs.field(converter=OPTIONAL_REGION)
+    region: str | None = attrs.field(converter=to_region, validator=_check_optional_region)
     display_name: str | None = attrs.field(default=None, validator=_check_optional_text)
     contact: str | None = attrs.field(default=None, validator=_check_optional_text)
 
 
-@_RECORD
+@attrs.frozen(kw_only=True)
 class Post:
     """One TikTok post (``item_id``); a Spark code is tied to exactly one post."""
 
     id: str = attrs.field(validator=_check_id)
     creator_id: str = attrs.field(validator=_check_id)
-    kind: PostKind = attrs.field(converter=_enum_converter(PostKind))
+    kind: PostKind = attrs.field(converter=to_post_kind, validator=_member_of(PostKind))
     caption: str | None = attrs.field(default=None, validator=_check_optional_text)
-    posted_at: datetime | None = attrs.field(default=None, converter=OPTIONAL_TIME)
+    posted_at: datetime | None = attrs.field(
+        default=None, converter=to_utc, validator=_check_optional_time
+    )
     source_post_id: str | None = attrs.field(default=None, validator=_check_optional_id)
 
 
-@_RECORD
+@attrs.frozen(kw_only=True)
 class AdAccount:
     """An advertiser account; its ``region`` (registration country) never changes."""
 
     id: str = attrs.field(validator=_check_id)
     name: str = attrs.field(validator=_check_text)
-    region: str = attrs.field(converter=REGION)
+    region: str = attrs.field(converter=to_region, validator=_check_region)
     business_center_id: str | None = attrs.field(default=None, validator=_check_optional_id)
 
 
-@_RECORD
+@attrs.frozen(kw_only=True)
 class Person:
     """Someone at the brand or agency; ``left_at`` is set when they leave the organisation."""
 
     id: str = attrs.field(validator=_check_id)
     name: str = attrs.field(validator=_check_text)
     email: str | None = attrs.field(default=None, validator=_check_optional_text)
-    left_at: datetime | None = attrs.field(default=None, converter=OPTIONAL_TIME)
+    left_at: datetime | None = attrs.field(
+        default=None, converter=to_utc, validator=_check_optional_time
+    )
 
 
-@_RECORD
+@attrs.frozen(kw_only=True)
 class RoleGrant:
     """A role held by a person on a scope such as ``"ad_account:6900…"``."""
 
     id: str = attrs.field(validator=_check_id)
     person_id: str = attrs.field(validator=_check_id)
     scope: str = attrs.field()
-    role: Role = attrs.field(converter=_enum_converter(Role))
-    granted_at: datetime = attrs.field(converter=TIME)
-    expires_at: datetime | None = attrs.field(default=None, converter=OPTIONAL_TIME)
-    ended_at: datetime | None = attrs.field(default=None, converter=OPTIONAL_TIME)
+    role: Role = attrs.field(converter=to_role, validator=_member_of(Role))
+    granted_at: datetime = attrs.field(converter=to_utc, validator=_check_time)
+    expires_at: datetime | None = attrs.field(
+        default=None, converter=to_utc, validator=_check_optional_time
+    )
+    ended_at: datetime | None = attrs.field(
+        default=None, converter=to_utc, validator=_check_optional_time
+    )
     granted_by: str | None = attrs.field(default=None, validator=_check_optional_id)
 
     @scope.validator
     def _check_scope(self, field: attrs.Attribute[Any], value: object) -> None:
         kind, _, target = value.partition(":") if isinstance(value, str) else ("", "", "")
-        if not target or target != target.strip() or kind not in {"ad_account", "business_center", "creator", "authorization"}:
+        if (
+            not target
+            or target != target.strip()
+            or kind not in {"ad_account", "business_center", "creator", "authorization"}
+        ):
             raise _fail(
                 self,
                 field,
@@ -353,7 +395,7 @@ class RoleGrant:
             )
 
     def __attrs_post_init__(self) -> None:
-        scope_kind = self.scope.partition(":")[0]
+        scope_kind = self.scope_kind
         if scope_kind not in ROLE_SCOPES[self.role]:
             allowed = " or ".join(sorted(ROLE_SCOPES[self.role]))
             raise InvalidRecordError(
@@ -374,7 +416,7 @@ class RoleGrant:
         return self.scope.partition(":")[2]
 
 
-@_RECORD
+@attrs.frozen(kw_only=True)
 class SparkAuthorization:
     """A creator's authorization code for one post, valid from ``starts_at`` to ``expires_at``.
 
@@ -384,20 +426,22 @@ class SparkAuthorization:
     ...     "#mX1nZq+example/code=", creator_id="maya", post_id="7301",
     ...     starts_at="2026-11-01T00:00:00Z", expires_at="2026-12-01T00:00:00Z")
     >>> auth.id, auth.code
-    ('auth_3ff6b9c1e9c0ac1e', SparkCode(hint='…ode='))
+    ('auth_c0d4d432df4f9033', SparkCode(hint='…ode='))
     """
 
-    code: SparkCode = attrs.field(converter=_conv(_as_code))
+    code: SparkCode = attrs.field(converter=to_code)
     id: str = attrs.field(
         default=attrs.Factory(_authorization_id, takes_self=True), validator=_check_id
     )
     creator_id: str = attrs.field(validator=_check_id)
     post_id: str = attrs.field(validator=_check_id)
-    starts_at: datetime = attrs.field(converter=TIME)
-    expires_at: datetime = attrs.field(converter=TIME)
+    starts_at: datetime = attrs.field(converter=to_utc, validator=_check_time)
+    expires_at: datetime = attrs.field(converter=to_utc, validator=_check_time)
     ad_account_id: str | None = attrs.field(default=None, validator=_check_optional_id)
     owner_id: str | None = attrs.field(default=None, validator=_check_optional_id)
-    revoked_at: datetime | None = attrs.field(default=None, converter=OPTIONAL_TIME)
+    revoked_at: datetime | None = attrs.field(
+        default=None, converter=to_utc, validator=_check_optional_time
+    )
 
     def __attrs_post_init__(self) -> None:
         _after(self, "expires_at", "starts_at")
@@ -408,7 +452,7 @@ class SparkAuthorization:
         return cls(code=SparkCode(raw_code), **fields)
 
 
-@_RECORD
+@attrs.frozen(kw_only=True)
 class SparkAd:
     """An ad built from an authorization, meant to show ``intended_post_id``."""
 
@@ -416,25 +460,31 @@ class SparkAd:
     ad_account_id: str = attrs.field(validator=_check_id)
     authorization_id: str = attrs.field(validator=_check_id)
     intended_post_id: str = attrs.field(validator=_check_id)
-    runs_from: datetime | None = attrs.field(default=None, converter=OPTIONAL_TIME)
-    runs_until: datetime | None = attrs.field(default=None, converter=OPTIONAL_TIME)
-    paused_at: datetime | None = attrs.field(default=None, converter=OPTIONAL_TIME)
+    runs_from: datetime | None = attrs.field(
+        default=None, converter=to_utc, validator=_check_optional_time
+    )
+    runs_until: datetime | None = attrs.field(
+        default=None, converter=to_utc, validator=_check_optional_time
+    )
+    paused_at: datetime | None = attrs.field(
+        default=None, converter=to_utc, validator=_check_optional_time
+    )
     owner_id: str | None = attrs.field(default=None, validator=_check_optional_id)
 
     def __attrs_post_init__(self) -> None:
         _after(self, "runs_until", "runs_from")
 
 
-@_RECORD
+@attrs.frozen(kw_only=True)
 class RegionRule:
     """Policy: whether creators of one region can run Spark Ads on accounts of another.
 
     ``"*"`` matches any region. The id is always ``"<creator_region>-><account_region>"``.
     """
 
-    creator_region: str = attrs.field(converter=REGION_PATTERN)
-    account_region: str = attrs.field(converter=REGION_PATTERN)
-    verdict: RegionVerdict = attrs.field(converter=_enum_converter(RegionVerdict))
+    creator_region: str = attrs.field(converter=to_region, validator=_check_region_pattern)
+    account_region: str = attrs.field(converter=to_region, validator=_check_region_pattern)
+    verdict: RegionVerdict = attrs.field(converter=to_verdict, validator=_member_of(RegionVerdict))
     note: str | None = attrs.field(default=None, validator=_check_optional_text)
     id: str = attrs.field(default=attrs.Factory(_rule_id, takes_self=True))
 

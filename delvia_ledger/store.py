@@ -14,16 +14,15 @@ import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
-from itertools import chain
 from os import PathLike
-from typing import Any
+from typing import Any, cast
 
 import attrs
 import sqlite_utils
 
-from .convert import RECORD_BY_NAME, format_time, parse_time, record_from_json
+from .convert import RECORD_BY_NAME, format_time, parse_time, record_from_json, to_micros
 from .errors import NotALedgerError
-from .records import RECORD_TYPES, Record, RoleGrant, SparkAd, SparkAuthorization, SparkCode
+from .records import RECORD_TYPES, Record, RoleGrant, SparkAd, SparkAuthorization
 
 __all__ = ["GENESIS_HASH", "Digest", "Entry", "Store", "VerifyResult", "chain_hash"]
 
@@ -34,11 +33,13 @@ SCHEMA_VERSION = 1
 ENTRY_COLUMNS = ("seq", "recorded_at", "type", "id", "payload", "payload_hash", "prev_hash", "hash")
 
 
-def chain_hash(prev_hash: str, seq: int, recorded_at: str, type_: str, id_: str, payload_hash: str) -> str:
+def chain_hash(
+    prev_hash: str, seq: int, recorded_at: str, type_: str, id_: str, payload_hash: str
+) -> str:
     """The ``hash`` of an entry: SHA-256 over its metadata and its payload's hash, one per line.
 
     >>> chain_hash("0" * 64, 1, "2026-11-24T09:30:00.000000Z", "Creator", "maya", "ab" * 32)[:12]
-    'a1f2b4a1ea8e'
+    '60b8be1f4e48'
     """
     text = f"{prev_hash}\n{seq}\n{recorded_at}\n{type_}\n{id_}\n{payload_hash}"
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
@@ -96,33 +97,57 @@ class VerifyResult:
 
 @attrs.frozen
 class VersionTable:
-    """The ``<type>_versions`` table of one record type: which columns, and how to fill them."""
+    """The ``<type>_versions`` table of one record type: which columns, and how to fill them.
+
+    Columns hold the record's fields for fast queries (the record itself is the entry's
+    payload): times as integer microseconds since the epoch, a Spark code as ``code_key``,
+    the first 64 bits of its fingerprint. Small integer keys keep bulk inserts fast.
+    """
 
     cls: type[Record]
     name: str
-    fields: tuple[str, ...]  # record field names, in column order
-    columns: tuple[str, ...]  # column names (a SparkCode field becomes <name>_fingerprint)
-    codes: frozenset[str]  # fields holding a SparkCode
+    fields: tuple[str, ...]
+    columns: tuple[str, ...]
+    times: tuple[int, ...]  # positions of datetime fields
+    codes: tuple[int, ...]  # positions of SparkCode fields
     indexes: tuple[tuple[str, ...], ...]
 
     @classmethod
-    def of(cls, record_cls: type[Record], indexes: tuple[tuple[str, ...], ...] = ()) -> VersionTable:
+    def of(
+        cls, record_cls: type[Record], indexes: tuple[tuple[str, ...], ...] = ()
+    ) -> VersionTable:
         snake = re.sub(r"(?<!^)(?=[A-Z])", "_", record_cls.__name__).lower()
-        fields = tuple(f.name for f in attrs.fields(record_cls))
-        codes = frozenset(f.name for f in attrs.fields(record_cls) if f.type in (SparkCode, "SparkCode"))
-        columns = tuple(f"{name}_fingerprint" if name in codes else name for name in fields)
-        return cls(record_cls, f"{snake}_versions", fields, columns, codes, (("id",), *indexes))
+        fields = attrs.fields(cast(Any, record_cls))
+        kinds = [str(f.type) for f in fields]
+        codes = tuple(i for i, kind in enumerate(kinds) if "SparkCode" in kind)
+        return cls(
+            cls=record_cls,
+            name=f"{snake}_versions",
+            fields=tuple(f.name for f in fields),
+            columns=tuple("code_key" if i in codes else f.name for i, f in enumerate(fields)),
+            times=tuple(i for i, kind in enumerate(kinds) if "datetime" in kind),
+            codes=codes,
+            indexes=(("id",), *indexes),
+        )
 
-    def row(self, seq: int, data: dict[str, Any]) -> tuple[Any, ...]:
-        """The table row for an entry, from the record's unstructured dict."""
-        values = [data.get(name) for name in self.fields]
-        for index in (i for i, name in enumerate(self.fields) if name in self.codes):
-            values[index] = values[index]["fingerprint"]
-        return (seq, None, *values)
+    def row(self, seq: int, record: Record) -> list[Any]:
+        """The table row for an entry: seq, superseded_by (None), then the columns."""
+        values = [seq, None, *(getattr(record, name) for name in self.fields)]
+        for i in self.times:
+            if values[i + 2] is not None:
+                values[i + 2] = to_micros(values[i + 2])
+        for i in self.codes:
+            values[i + 2] = code_key(values[i + 2].fingerprint)
+        return values
+
+
+def code_key(fingerprint: str) -> int:
+    """The first 64 bits of a code's fingerprint, as a signed SQLite integer."""
+    return int(fingerprint[:16], 16) - (1 << 63)
 
 
 _EXTRA_INDEXES: dict[type[Record], tuple[tuple[str, ...], ...]] = {
-    SparkAuthorization: (("expires_at",), ("code_fingerprint",)),
+    SparkAuthorization: (("expires_at",), ("code_key",)),
     SparkAd: (("authorization_id",),),
     RoleGrant: (("scope",), ("person_id",)),
 }
@@ -151,6 +176,9 @@ class Store:
             self.db = sqlite_utils.Database(self.conn, execute_plugins=False)
             self.conn.execute("PRAGMA journal_mode=WAL")
             self.conn.execute("PRAGMA synchronous=NORMAL")
+            self.conn.execute(
+                "PRAGMA cache_size=-131072"
+            )  # 128 MiB: bulk imports touch many index pages
             self._depth = 0
             self._head: Head | None = None
             self._ensure_schema(path)
@@ -185,21 +213,30 @@ class Store:
             self._create_schema()
 
     def _create_schema(self) -> None:
-        self.db["entries"].create(
+        self.db.table("entries").create(
             {column: int if column == "seq" else str for column in ENTRY_COLUMNS},
             pk="seq",
             not_null=set(ENTRY_COLUMNS),
         )
-        guards = [_refuse("entries", "DELETE", "entries are append-only and cannot be deleted"),
-                  _refuse("entries", "UPDATE", "entries are append-only and cannot be changed")]
+        guards = [
+            _refuse("entries", "DELETE", "entries are append-only and cannot be deleted"),
+            _refuse("entries", "UPDATE", "entries are append-only and cannot be changed"),
+        ]
         for table in TABLES.values():
-            self.db[table.name].create(
-                {"seq": int, "superseded_by": int, **dict.fromkeys(table.columns, str)},
+            self.db.table(table.name).create(
+                {
+                    "seq": int,
+                    "superseded_by": int,
+                    **{
+                        column: int if i in table.times or i in table.codes else str
+                        for i, column in enumerate(table.columns)
+                    },
+                },
                 pk="seq",
                 not_null={"id"},
             )
             for columns in table.indexes:
-                self.db[table.name].create_index(columns)
+                self.db.table(table.name).create_index(columns)
             fixed = ", ".join(c for c in ("seq", *table.columns))
             guards += [
                 _refuse(table.name, "DELETE", f"{table.name} rows cannot be deleted"),
@@ -269,10 +306,10 @@ class Store:
 
     def append(
         self,
-        items: Sequence[tuple[VersionTable, dict[str, Any], str, int | None]],
+        items: Sequence[tuple[VersionTable, Record, str, int | None]],
         recorded_at: datetime,
     ) -> list[tuple[int, str, str]]:
-        """Append entries (table, data, payload, seq of the version it supersedes).
+        """Append entries (table, record, payload, seq of the version it supersedes).
 
         Must run inside :meth:`transaction`. Returns (seq, recorded_at text, hash) per item.
         """
@@ -280,32 +317,30 @@ class Store:
         head = self.head
         stamp = max(format_time(recorded_at), head.recorded_at)  # never decreasing
         entries: list[tuple[Any, ...]] = []
-        versions: dict[VersionTable, list[tuple[Any, ...]]] = {}
+        versions: dict[VersionTable, list[list[Any]]] = {}
         superseded: dict[VersionTable, list[tuple[int, int]]] = {}
         written = []
         seq, prev = head.seq, head.hash
         latest: dict[tuple[VersionTable, str], int] = {}  # versions superseded within this call
-        for table, data, payload, old_seq in items:
+        for table, record, payload, old_seq in items:
             seq += 1
-            old_seq = latest.get((table, data["id"]), old_seq)
-            latest[(table, data["id"])] = seq
+            id_ = record.id
+            old_seq = latest.get((table, id_), old_seq)
+            latest[(table, id_)] = seq
             payload_hash = hashlib.sha256(payload.encode("utf-8")).hexdigest()
             type_name = table.cls.__name__
-            prev_hash, prev = prev, chain_hash(prev, seq, stamp, type_name, data["id"], payload_hash)
-            entries.append((seq, stamp, type_name, data["id"], payload, payload_hash, prev_hash, prev))
-            versions.setdefault(table, []).append(table.row(seq, data))
+            prev_hash, prev = prev, chain_hash(prev, seq, stamp, type_name, id_, payload_hash)
+            entries.append((seq, stamp, type_name, id_, payload, payload_hash, prev_hash, prev))
+            versions.setdefault(table, []).append(table.row(seq, record))
             if old_seq is not None:
                 superseded.setdefault(table, []).append((seq, old_seq))
             written.append((seq, stamp, prev))
-        self.db["entries"].insert_all(chain([ENTRY_COLUMNS], entries), batch_size=len(entries) or 1)
+        self.conn.executemany(f"INSERT INTO entries VALUES ({','.join('?' * 8)})", entries)
         for table, rows in versions.items():
-            self.db[table.name].insert_all(
-                chain([("seq", "superseded_by", *table.columns)], rows), batch_size=len(rows)
-            )
+            marks = ",".join("?" * (len(table.columns) + 2))
+            self.conn.executemany(f"INSERT INTO {table.name} VALUES ({marks})", rows)
         for table, pairs in superseded.items():
-            self.conn.executemany(
-                f"UPDATE {table.name} SET superseded_by = ? WHERE seq = ?", pairs
-            )
+            self.conn.executemany(f"UPDATE {table.name} SET superseded_by = ? WHERE seq = ?", pairs)
         head.seq, head.hash, head.recorded_at = seq, prev, stamp
         return written
 
@@ -326,13 +361,13 @@ class Store:
         return self.conn.execute(sql, params).fetchall()
 
     def lookup(
-        self, table: VersionTable, values: Iterable[str], *, by: str = "id", columns: str = "v.seq"
-    ) -> dict[str, tuple[Any, ...]]:
+        self, table: VersionTable, values: Iterable[Any], *, by: str = "id", columns: str = "v.seq"
+    ) -> dict[Any, tuple[Any, ...]]:
         """Current versions whose ``by`` column is one of ``values``: value -> ``columns``.
 
         ``v`` is the version table and ``e`` its entry, e.g. ``columns="v.seq, e.payload"``.
         """
-        found: dict[str, tuple[Any, ...]] = {}
+        found: dict[Any, tuple[Any, ...]] = {}
         wanted = list(dict.fromkeys(values))
         for start in range(0, len(wanted), 500):
             chunk = wanted[start : start + 500]
@@ -349,7 +384,8 @@ class Store:
         return [
             self.entry_from_row(row)
             for row in self.conn.execute(
-                f"SELECT seq, recorded_at, type, payload, hash FROM entries WHERE {where} ORDER BY seq",
+                "SELECT seq, recorded_at, type, payload, hash FROM entries "
+                f"WHERE {where} ORDER BY seq",
                 params,
             )
         ]
@@ -411,7 +447,9 @@ class Store:
         sha256 = hashlib.sha256
         cursor = self.conn.execute(
             "SELECT seq, recorded_at, type, id, payload, payload_hash, prev_hash, hash "
-            "FROM entries" + ("" if bound is None else f" WHERE seq <= {int(bound)}") + " ORDER BY seq"
+            "FROM entries"
+            + ("" if bound is None else f" WHERE seq <= {int(bound)}")
+            + " ORDER BY seq"
         )
         checked = 0
         while rows := cursor.fetchmany(5000):

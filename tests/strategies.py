@@ -1,0 +1,104 @@
+"""Hypothesis strategies shared by the tests: valid records, and whole linked worlds."""
+
+from __future__ import annotations
+
+import string
+from datetime import UTC, datetime, timedelta, timezone
+
+from hypothesis import strategies as st
+
+import delvia_ledger as dl
+from delvia_ledger.records import ISO_REGIONS
+
+ids = st.text(alphabet=string.ascii_letters + string.digits + "_-.:", min_size=1, max_size=24)
+texts = st.text(min_size=1, max_size=40).filter(lambda s: s.strip())
+optional_texts = st.none() | st.text(max_size=40)
+regions = st.sampled_from(sorted(ISO_REGIONS))
+offsets = st.sampled_from(
+    [UTC, timezone(timedelta(hours=2)), timezone(timedelta(hours=-5, minutes=-30))]
+)
+times = st.datetimes(
+    min_value=datetime(2020, 1, 1), max_value=datetime(2030, 1, 1), timezones=offsets
+)
+optional_times = st.none() | times
+raw_codes = st.text(alphabet=string.ascii_letters + string.digits + "+/=#", min_size=8, max_size=60)
+
+
+@st.composite
+def windows(draw: st.DrawFn) -> tuple[datetime, datetime]:
+    start = draw(times)
+    return start, start + draw(st.timedeltas(timedelta(seconds=1), timedelta(days=400)))
+
+
+@st.composite
+def worlds(draw: st.DrawFn) -> list[dl.Record]:  # type: ignore[name-defined]
+    """One record of every type, linked so that every reference resolves, in record order."""
+    creator = dl.Creator(
+        id=draw(ids),
+        handle=draw(texts),
+        region=draw(st.none() | regions),
+        display_name=draw(optional_texts),
+        contact=draw(optional_texts),
+    )
+    post = dl.Post(
+        id=draw(ids),
+        creator_id=creator.id,
+        kind=draw(st.sampled_from(["VIDEO", "CAROUSEL"])),
+        caption=draw(optional_texts),
+        posted_at=draw(optional_times),
+        source_post_id=draw(st.none() | ids),
+    )
+    account = dl.AdAccount(
+        id=draw(ids),
+        name=draw(texts),
+        region=draw(regions),
+        business_center_id=draw(st.none() | ids),
+    )
+    person = dl.Person(
+        id=draw(ids), name=draw(texts), email=draw(optional_texts), left_at=draw(optional_times)
+    )
+    starts, expires = draw(windows())
+    auth = dl.SparkAuthorization.from_code(
+        draw(raw_codes),
+        creator_id=creator.id,
+        post_id=post.id,
+        starts_at=starts,
+        expires_at=expires,
+        ad_account_id=draw(st.none() | st.just(account.id)),
+        owner_id=draw(st.none() | st.just(person.id)),
+        revoked_at=draw(optional_times),
+    )
+    runs_from, runs_until = draw(windows())
+    ad = dl.SparkAd(
+        id=draw(ids),
+        ad_account_id=account.id,
+        authorization_id=auth.id,
+        intended_post_id=post.id,
+        runs_from=draw(st.none() | st.just(runs_from)),
+        runs_until=runs_until,
+        paused_at=draw(optional_times),
+        owner_id=draw(st.none() | st.just(person.id)),
+    )
+    granted, grant_expires = draw(windows())
+    role = draw(st.sampled_from(list(dl.Role)))
+    scope = {
+        dl.Role.BC_ADMIN: f"business_center:{draw(ids)}",
+        dl.Role.BC_STANDARD: f"business_center:{draw(ids)}",
+        dl.Role.OWNER: f"creator:{creator.id}",
+    }.get(role, f"ad_account:{account.id}")
+    grant = dl.RoleGrant(
+        id=draw(ids),
+        person_id=person.id,
+        scope=scope,
+        role=role,
+        granted_at=granted,
+        expires_at=draw(st.none() | st.just(grant_expires)),
+        granted_by=draw(st.none() | st.just(person.id)),
+    )
+    rule = dl.RegionRule(
+        creator_region=draw(st.just("*") | regions),
+        account_region=draw(st.just("*") | regions),
+        verdict=draw(st.sampled_from(list(dl.RegionVerdict))),
+        note=draw(optional_texts),
+    )
+    return [creator, post, account, person, auth, ad, grant, rule]

@@ -1,0 +1,288 @@
+"""The file itself: its format, its triggers, its hash chain under tampering, and its safety
+with several writer processes and with a writer killed mid-transaction."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from collections.abc import Callable
+from datetime import timedelta
+from multiprocessing import get_context
+from pathlib import Path
+
+import pytest
+
+import delvia_ledger as dl
+
+from .conftest import T0, Clock
+
+CODES = [f"#raw-spark-code-{i:04d}+xyz=" for i in range(5)]
+
+
+def build(path: Path, creators: int = 6) -> list[dl.Entry]:
+    with dl.Ledger.open(path, clock=Clock()) as ledger:
+        return [
+            ledger.record(dl.Creator(id=f"c{i}", handle=f"@c{i}", region="US"))
+            for i in range(creators)
+        ]
+
+
+def raw(path: Path) -> sqlite3.Connection:
+    """A plain connection with the guards dropped: what an attacker with the file can do."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'").fetchall():
+        conn.execute(f"DROP TRIGGER {name}")
+    return conn
+
+
+def test_an_auditor_can_check_the_chain_with_sqlite3_and_sha256(tmp_path: Path) -> None:
+    build(tmp_path / "l.db")
+    conn = sqlite3.connect(tmp_path / "l.db")
+    columns = [row[1] for row in conn.execute("PRAGMA table_info(entries)")]
+    assert columns == [
+        "seq",
+        "recorded_at",
+        "type",
+        "id",
+        "payload",
+        "payload_hash",
+        "prev_hash",
+        "hash",
+    ]
+    tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    assert [
+        t
+        for t in tables
+        if {"prev_hash", "hash"} <= {r[1] for r in conn.execute(f"PRAGMA table_info({t})")}
+    ] == ["entries"]
+    prev = "0" * 64
+    for seq, (n, stamp, type_, id_, payload, payload_hash, prev_hash, hash_) in enumerate(
+        conn.execute("SELECT * FROM entries ORDER BY seq"), start=1
+    ):
+        assert n == seq and prev_hash == prev
+        assert payload_hash == hashlib.sha256(payload.encode()).hexdigest()
+        assert (
+            json.dumps(
+                json.loads(payload), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+            )
+            == payload
+        )
+        line = f"{prev_hash}\n{seq}\n{stamp}\n{type_}\n{id_}\n{payload_hash}"
+        assert hash_ == hashlib.sha256(line.encode()).hexdigest()
+        prev = hash_
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "UPDATE entries SET id = 'x' WHERE seq = 2",
+        "DELETE FROM entries WHERE seq = 6",
+        "UPDATE creator_versions SET handle = 'x'",
+        "DELETE FROM creator_versions",
+    ],
+)
+def test_triggers_refuse_changes_even_from_raw_sql(tmp_path: Path, sql: str) -> None:
+    build(tmp_path / "l.db")
+    conn = sqlite3.connect(tmp_path / "l.db")
+    with pytest.raises(sqlite3.IntegrityError, match="cannot be"):
+        conn.execute(sql)
+
+
+TAMPERING: dict[str, tuple[Callable[[sqlite3.Connection], None], int]] = {
+    "edit a payload": (
+        lambda c: c.execute(
+            "UPDATE entries SET payload = replace(payload, '@c3', '@evil') WHERE seq = 4"
+        ),
+        4,
+    ),
+    "edit a payload and its hash": (
+        lambda c: c.execute(
+            "UPDATE entries SET payload = '{}', payload_hash = ? WHERE seq = 3",
+            (hashlib.sha256(b"{}").hexdigest(),),
+        ),
+        3,
+    ),
+    "edit recorded_at": (
+        lambda c: c.execute(
+            "UPDATE entries SET recorded_at = '2020-01-01T00:00:00.000000Z' WHERE seq = 5"
+        ),
+        5,
+    ),
+    "delete an entry": (lambda c: c.execute("DELETE FROM entries WHERE seq = 2"), 2),
+    "reorder two entries": (
+        lambda c: c.executescript(
+            "UPDATE entries SET seq = -1 WHERE seq = 3; UPDATE entries SET seq = 3 WHERE seq = 4;"
+            "UPDATE entries SET seq = 4 WHERE seq = -1;"
+        ),
+        3,
+    ),
+    "edit the first entry's type": (
+        lambda c: c.execute("UPDATE entries SET type = 'Person' WHERE seq = 1"),
+        1,
+    ),
+}
+
+
+@pytest.mark.parametrize("how", list(TAMPERING))
+def test_verify_names_the_first_bad_seq_after_tampering(tmp_path: Path, how: str) -> None:
+    build(tmp_path / "l.db")
+    tamper, first_bad = TAMPERING[how]
+    tamper(raw(tmp_path / "l.db"))
+    with dl.Ledger.open(tmp_path / "l.db") as ledger:
+        result = ledger.verify()
+    assert (result.ok, result.first_bad_seq) == (False, first_bad)
+    assert result.checked == first_bad - 1 and f"seq {first_bad}" in (result.reason or "")
+
+
+def test_a_digest_catches_truncation_and_a_rewritten_chain(tmp_path: Path) -> None:
+    build(tmp_path / "l.db")
+    with dl.Ledger.open(tmp_path / "l.db") as ledger:
+        saved = str(ledger.digest())
+        assert ledger.verify(digest=saved).ok
+        assert ledger.as_of(seq=4).verify(digest=ledger.as_of(seq=4).digest()).ok
+    raw(tmp_path / "l.db").execute("DELETE FROM entries WHERE seq >= 5")
+    with dl.Ledger.open(tmp_path / "l.db") as ledger:
+        assert ledger.verify().ok  # the shorter chain is internally consistent...
+        result = ledger.verify(digest=saved)  # ...but it no longer extends what we saw
+    assert (result.ok, result.first_bad_seq) == (False, 5) and "removed" in (result.reason or "")
+
+    build(tmp_path / "other.db", creators=6)  # same length, different history
+    with dl.Ledger.open(tmp_path / "other.db") as other:
+        other.record(dl.Creator(id="extra", handle="@x", region=None))
+        result = other.verify(digest=dl.Digest(3, "ab" * 32))
+    assert (result.ok, result.first_bad_seq) == (False, 3)
+
+
+def test_an_empty_ledger_has_digest_zero(tmp_path: Path) -> None:
+    with dl.Ledger.open(tmp_path / "l.db") as ledger:
+        assert ledger.digest() == dl.Digest(0, "0" * 64)
+        assert ledger.verify(digest=ledger.digest()) == dl.VerifyResult(True, 0)
+    assert dl.Digest.parse(str(dl.Digest(7, "c" * 64))) == dl.Digest(7, "c" * 64)
+    with pytest.raises(ValueError, match="not of the form"):
+        dl.Digest.parse("7:xyz")
+
+
+def test_a_raw_code_never_reaches_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "l.db"
+    with dl.Ledger.open(path, clock=Clock()) as ledger:
+        ledger.record_all(
+            [
+                dl.Creator(id="maya", handle="@m", region="US"),
+                dl.Post(id="p", creator_id="maya", kind="VIDEO"),
+            ]
+        )
+        for i, code in enumerate(CODES):
+            ledger.record(
+                dl.SparkAuthorization.from_code(
+                    code,
+                    id=f"a{i}",
+                    creator_id="maya",
+                    post_id="p",
+                    starts_at=T0,
+                    expires_at=T0 + timedelta(days=7),
+                )
+            )
+        with pytest.raises(dl.DuplicateCodeError) as error:
+            ledger.record(
+                dl.SparkAuthorization.from_code(
+                    CODES[0],
+                    creator_id="maya",
+                    post_id="p",
+                    starts_at=T0,
+                    expires_at=T0 + timedelta(days=7),
+                )
+            )
+        shown = [
+            str(error.value),
+            repr(ledger.get(dl.SparkAuthorization, "a0")),
+            repr(list(ledger.entries())),
+        ]
+    files = b"".join(p.read_bytes() for p in tmp_path.iterdir() if p.name.startswith("l.db"))
+    for code in CODES:
+        assert code.encode() not in files and code[1:-1].encode() not in files
+        assert all(code not in text for text in shown)
+    assert CODES[0][-4:].encode() in files  # the hint is there, so the search can find things
+
+
+def test_a_file_that_is_not_a_ledger_is_refused(tmp_path: Path) -> None:
+    junk = tmp_path / "junk.db"
+    junk.write_bytes(b"this is not sqlite at all" * 100)
+    with pytest.raises(dl.NotALedgerError, match="not a delvia_ledger database"):
+        dl.Ledger.open(junk)
+    other = tmp_path / "other.db"
+    sqlite3.connect(other).execute("CREATE TABLE x (a)")
+    with pytest.raises(dl.NotALedgerError, match="already holds other tables"):
+        dl.Ledger.open(other)
+
+
+def _writer(path: str, worker: int, count: int) -> None:
+    with dl.Ledger.open(path) as ledger:
+        for i in range(count):
+            if i % 5 == 0:
+                ledger.record_all(
+                    dl.Creator(id=f"w{worker}-{i}-{j}", handle="@w", region=None) for j in range(3)
+                )
+            else:
+                ledger.record(dl.Creator(id=f"w{worker}-{i}", handle="@w", region=None))
+
+
+@pytest.mark.slow
+def test_several_writer_processes_lose_nothing_and_keep_the_chain(tmp_path: Path) -> None:
+    path = str(tmp_path / "shared.db")
+    dl.Ledger.open(path).close()
+    workers, count = 4, 40
+    context = get_context("spawn")
+    processes = [context.Process(target=_writer, args=(path, w, count)) for w in range(workers)]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join(120)
+        assert process.exitcode == 0
+    with dl.Ledger.open(path) as ledger:
+        expected = workers * (count // 5 * 3 + count - count // 5)
+        entries = list(ledger.entries())
+        assert [e.seq for e in entries] == list(range(1, expected + 1))
+        assert len({e.record.id for e in entries}) == expected
+        assert ledger.verify() == dl.VerifyResult(True, expected)
+
+
+KILLED_WRITER = textwrap.dedent(
+    """
+    import sys, time
+    import delvia_ledger as dl
+    ledger = dl.Ledger.open(sys.argv[1])
+    ledger.record(dl.Creator(id="committed", handle="@ok", region=None))
+    def creators():
+        for i in range(100_000):
+            if i == 5000:
+                print("inside", flush=True)
+                time.sleep(60)
+            yield dl.Creator(id=f"c{i}", handle="@c", region=None)
+    ledger.record_all(creators(), batch_size=1000)
+    """
+)
+
+
+@pytest.mark.slow
+def test_a_writer_killed_mid_transaction_leaves_only_what_was_committed(tmp_path: Path) -> None:
+    path = tmp_path / "crash.db"
+    writer = subprocess.Popen(
+        [sys.executable, "-c", KILLED_WRITER, str(path)], stdout=subprocess.PIPE, text=True
+    )
+    assert writer.stdout is not None and writer.stdout.readline().strip() == "inside"
+    os.kill(writer.pid, signal.SIGKILL)
+    writer.wait(30)
+    with dl.Ledger.open(path) as ledger:
+        assert [e.record.id for e in ledger.entries()] == ["committed"]
+        assert ledger.get(dl.Creator, "c0") is None
+        assert ledger.verify() == dl.VerifyResult(True, 1)
+        ledger.record(
+            dl.Creator(id="after", handle="@a", region=None)
+        )  # the file is still writable
+        assert ledger.digest().seq == 2
