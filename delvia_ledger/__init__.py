@@ -18,6 +18,7 @@ from .errors import (
     PayloadError,
     TikTokAPIError,
 )
+from .findings import CATALOGUE, ErrorExplanation, Finding, FindingKind, Severity, explain_error
 from .ledger import Ledger, LedgerView, RecordAllResult
 from .records import (
     AdAccount,
@@ -39,11 +40,15 @@ from .store import Digest, Entry, VerifyResult
 __version__ = "0.1.0"
 
 __all__ = [
+    "CATALOGUE",
     "AdAccount",
     "Creator",
     "Digest",
     "DuplicateCodeError",
     "Entry",
+    "ErrorExplanation",
+    "Finding",
+    "FindingKind",
     "ImmutableFieldError",
     "InconsistentReferenceError",
     "InvalidRecordError",
@@ -63,10 +68,12 @@ __all__ = [
     "RegionVerdict",
     "Role",
     "RoleGrant",
+    "Severity",
     "SparkAd",
     "SparkAuthorization",
     "SparkCode",
     "TikTokAPIError",
     "VerifyResult",
     "converter",
+    "explain_error",
 ]

@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 import attrs
 from dateutil.parser import isoparse
 
+from .checks import DEFAULT_WITHIN, Checks, Within
 from .convert import canonical_json, parse_time, record_from_json, record_to_dict
 from .errors import (
     DuplicateCodeError,
@@ -29,6 +30,7 @@ from .errors import (
     IrreversibleChangeError,
     MissingReferenceError,
 )
+from .findings import Finding
 from .records import (
     RECORD_TYPES,
     AdAccount,
@@ -189,6 +191,55 @@ class LedgerView:
             if self._bound is not None:
                 bound = min(bound, self._bound)
         return LedgerView(self._store, self._clock, bound)
+
+    # --- checks (DESIGN §6): every query takes now= (default: the ledger clock) -----------
+
+    def checks(self, now: datetime | str | None = None) -> Checks:
+        """The findings engine for this view at ``now``."""
+        moment = self.now() if now is None else _aware(now, "now")
+        return Checks(self._store, self._bound, moment)
+
+    def expiring(
+        self, within: Within = DEFAULT_WITHIN, *, now: datetime | str | None = None
+    ) -> list[Finding]:
+        """Codes not revoked that expire after ``now`` and no later than ``now + within``."""
+        return self.checks(now).expiring(within)
+
+    def expired(self, *, now: datetime | str | None = None) -> list[Finding]:
+        """Codes past their window (and not revoked), with the active ads they break."""
+        return self.checks(now).expired()
+
+    def revoked(self, *, now: datetime | str | None = None) -> list[Finding]:
+        """Codes the creator revoked, with the active ads they affect."""
+        return self.checks(now).revoked()
+
+    def not_yet_active(self, *, now: datetime | str | None = None) -> list[Finding]:
+        """Codes whose window has not started."""
+        return self.checks(now).not_yet_active()
+
+    def mismatched_posts(self, *, now: datetime | str | None = None) -> list[Finding]:
+        """Ads whose code authorizes another post than the ad intends."""
+        return self.checks(now).mismatched_posts()
+
+    def region_incompatible(self, *, now: datetime | str | None = None) -> list[Finding]:
+        """Code/account pairs the region policy rejects (ERROR) or does not confirm (INFO)."""
+        return self.checks(now).region_incompatible()
+
+    def outlived_by_ads(self, *, now: datetime | str | None = None) -> list[Finding]:
+        """Ads scheduled to run past their code's expiry."""
+        return self.checks(now).outlived_by_ads()
+
+    def ownership(
+        self, within: Within = DEFAULT_WITHIN, *, now: datetime | str | None = None
+    ) -> list[Finding]:
+        """NO_ADMIN, NO_OPERATOR, OWNER_MISSING and ROLE_EXPIRING."""
+        return self.checks(now).ownership(within)
+
+    def findings(
+        self, within: Within = DEFAULT_WITHIN, *, now: datetime | str | None = None
+    ) -> list[Finding]:
+        """Every kind of finding, worst severity first, then earliest deadline."""
+        return self.checks(now).findings(within)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} seq={self.seq}>"

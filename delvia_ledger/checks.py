@@ -1,0 +1,443 @@
+"""Read-only queries that flag codes, ads and accounts before they fail (DESIGN §6).
+
+Every query reads the version tables at a sequence bound, so an ``as_of`` view runs the very
+same code. Times in the version tables are integer microseconds; ``now`` is converted once.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from functools import cached_property
+from typing import Any, NamedTuple
+
+from dateutil.relativedelta import relativedelta
+
+from .convert import from_micros, to_micros
+from .findings import Finding, FindingKind, Severity
+from .records import (
+    AdAccount,
+    Creator,
+    Person,
+    Record,
+    RegionRule,
+    RegionVerdict,
+    Role,
+    RoleGrant,
+    SparkAd,
+    SparkAuthorization,
+)
+from .store import TABLES, Store
+
+__all__ = ["Checks", "Within", "horizon"]
+
+Within = timedelta | relativedelta | str
+DEFAULT_WITHIN = "7d"
+_UNITS = {"h": "hours", "d": "days", "w": "weeks", "mo": "months"}
+
+
+def horizon(now: datetime, within: Within) -> datetime:
+    """``now + within``; ``within`` is a timedelta, a relativedelta or ``"36h"``/``"7d"``/...
+
+    >>> horizon(datetime(2026, 1, 31, tzinfo=UTC), "1mo").date()
+    datetime.date(2026, 2, 28)
+    """
+    step: timedelta | relativedelta
+    if isinstance(within, str):
+        match = re.fullmatch(r"\s*(\d+)\s*(h|d|w|mo)\s*", within)
+        if not match:
+            raise ValueError(
+                f"within={within!r}: use a number and a unit, e.g. '36h', '7d', '2w' or '1mo'"
+            )
+        amount: dict[str, Any] = {_UNITS[match[2]]: int(match[1])}
+        step = relativedelta(**amount)
+    elif isinstance(within, timedelta | relativedelta):
+        step = within
+    else:
+        raise ValueError(f"within={within!r}: expected a timedelta, a relativedelta or e.g. '7d'")
+    end = now + step
+    if end <= now:
+        raise ValueError(f"within={within!r}: the horizon must be after now")
+    return end
+
+
+class Auth(NamedTuple):
+    id: str
+    creator_id: str
+    post_id: str
+    starts_at: int
+    expires_at: int
+    ad_account_id: str | None
+    owner_id: str | None
+    revoked_at: int | None
+
+
+class Ad(NamedTuple):
+    id: str
+    ad_account_id: str
+    authorization_id: str
+    intended_post_id: str
+    runs_from: int | None
+    runs_until: int | None
+    paused_at: int | None
+    owner_id: str | None
+
+
+class Grant(NamedTuple):
+    id: str
+    person_id: str
+    scope: str
+    role: str
+    granted_at: int
+    expires_at: int | None
+    ended_at: int | None
+
+
+_AUTH_COLUMNS = ", ".join(f"v.{c}" for c in Auth._fields)
+_AD_COLUMNS = ", ".join(f"v.{c}" for c in Ad._fields)
+_GRANT_COLUMNS = ", ".join(f"v.{c}" for c in Grant._fields)
+
+
+def _when(micros: int | None) -> datetime | None:
+    return None if micros is None else from_micros(micros)
+
+
+class Checks:
+    """The findings of one ledger view at one moment ``now`` (cached per instance)."""
+
+    def __init__(self, store: Store, bound: int | None, now: datetime) -> None:
+        self.store, self.bound, self.now = store, bound, now
+        self.t = to_micros(now)
+
+    def _select(
+        self, cls: type[Record], columns: str, where: str = "1", params: Iterable[object] = ()
+    ) -> list[tuple[Any, ...]]:
+        visible = self.store.visible(self.bound)
+        sql = f"SELECT {columns} FROM {TABLES[cls].name} v WHERE {visible} AND ({where})"
+        return self.store.rows(sql, tuple(params))
+
+    def _auths(self, where: str = "1", params: Iterable[object] = ()) -> list[Auth]:
+        return [
+            Auth(*row) for row in self._select(SparkAuthorization, _AUTH_COLUMNS, where, params)
+        ]
+
+    # --- the world around the codes, loaded once per Checks -------------------------------
+
+    @cached_property
+    def handles(self) -> dict[str, str]:
+        return {str(i): str(h) for i, h in self._select(Creator, "v.id, v.handle")}
+
+    @cached_property
+    def ads(self) -> list[Ad]:
+        return [Ad(*row) for row in self._select(SparkAd, _AD_COLUMNS)]
+
+    def active(self, ad: Ad) -> bool:
+        t = self.t
+        return (
+            (ad.runs_from is None or ad.runs_from <= t)
+            and (ad.paused_at is None or ad.paused_at > t)
+            and (ad.runs_until is None or ad.runs_until > t)
+        )
+
+    def scheduled(self, ad: Ad) -> bool:
+        return (
+            ad.runs_from is not None
+            and ad.runs_from > self.t
+            and (ad.paused_at is None or ad.paused_at > self.t)
+        )
+
+    @cached_property
+    def using(self) -> dict[str, list[Ad]]:
+        """Active and scheduled ads, by the authorization they use."""
+        found: dict[str, list[Ad]] = {}
+        for ad in self.ads:
+            if self.active(ad) or self.scheduled(ad):
+                found.setdefault(ad.authorization_id, []).append(ad)
+        return found
+
+    def _finding(
+        self, kind: FindingKind, severity: Severity, auth: Auth, deadline: int | None, **ids: Any
+    ) -> Finding:
+        return Finding(
+            kind=kind,
+            severity=severity,
+            deadline=_when(deadline),
+            authorization_id=auth.id,
+            creator_id=auth.creator_id,
+            post_id=auth.post_id,
+            ad_account_id=ids.pop("ad_account_id", auth.ad_account_id),
+            handle=self.handles.get(auth.creator_id),
+            **ids,
+        )
+
+    # --- the queries ------------------------------------------------------------------------
+
+    def expiring(self, within: Within = DEFAULT_WITHIN) -> list[Finding]:
+        h = to_micros(horizon(self.now, within))
+        auths = self._auths(
+            "(v.revoked_at IS NULL OR v.revoked_at > ?) AND v.expires_at > ? AND v.expires_at <= ?",
+            (self.t, self.t, h),
+        )
+        return [
+            self._finding(FindingKind.EXPIRING, Severity.WARNING, a, a.expires_at) for a in auths
+        ]
+
+    def _ended(self, kind: FindingKind, auths: list[Auth], deadline: str) -> list[Finding]:
+        found = []
+        for auth in auths:
+            affected = tuple(ad.id for ad in self.using.get(auth.id, ()) if self.active(ad))
+            severity = Severity.ERROR if affected else Severity.INFO
+            found.append(
+                self._finding(
+                    kind, severity, auth, getattr(auth, deadline), affected_ad_ids=affected
+                )
+            )
+        return found
+
+    def expired(self) -> list[Finding]:
+        auths = self._auths(
+            "(v.revoked_at IS NULL OR v.revoked_at > ?) AND v.expires_at <= ?", (self.t, self.t)
+        )
+        return self._ended(FindingKind.EXPIRED, auths, "expires_at")
+
+    def revoked(self) -> list[Finding]:
+        return self._ended(
+            FindingKind.REVOKED, self._auths("v.revoked_at <= ?", (self.t,)), "revoked_at"
+        )
+
+    def not_yet_active(self) -> list[Finding]:
+        found = []
+        for auth in self._auths(
+            "(v.revoked_at IS NULL OR v.revoked_at > ?) AND v.starts_at > ?", (self.t, self.t)
+        ):
+            in_use = any(self.active(ad) for ad in self.using.get(auth.id, ()))
+            severity = Severity.WARNING if in_use else Severity.INFO
+            found.append(self._finding(FindingKind.NOT_YET_ACTIVE, severity, auth, auth.starts_at))
+        return found
+
+    def _auths_in_use(self) -> dict[str, Auth]:
+        ids = list(self.using)
+        found: dict[str, Auth] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            for auth in self._auths(f"v.id IN ({','.join('?' * len(chunk))})", chunk):
+                found[auth.id] = auth
+        return found
+
+    def outlived_by_ads(self) -> list[Finding]:
+        found = []
+        for auth in self._auths_in_use().values():
+            if (
+                auth.revoked_at is not None and auth.revoked_at <= self.t
+            ) or auth.expires_at <= self.t:
+                continue
+            for ad in self.using[auth.id]:
+                if ad.runs_until is not None and ad.runs_until > auth.expires_at:
+                    found.append(
+                        self._finding(
+                            FindingKind.AD_OUTLIVES_CODE,
+                            Severity.WARNING,
+                            auth,
+                            auth.expires_at,
+                            ad_id=ad.id,
+                            ad_account_id=ad.ad_account_id,
+                            detail=f"ad runs until {from_micros(ad.runs_until):%Y-%m-%d}",
+                        )
+                    )
+        return found
+
+    def mismatched_posts(self) -> list[Finding]:
+        found = []
+        for auth in self._auths_in_use().values():
+            for ad in self.using[auth.id]:
+                if ad.intended_post_id != auth.post_id:
+                    found.append(
+                        self._finding(
+                            FindingKind.WRONG_POST,
+                            Severity.ERROR,
+                            auth,
+                            None,
+                            ad_id=ad.id,
+                            ad_account_id=ad.ad_account_id,
+                            detail=f"ad intends {ad.intended_post_id}, code is for {auth.post_id}",
+                        )
+                    )
+        return found
+
+    # --- region policy ------------------------------------------------------------------------
+
+    @cached_property
+    def rules(self) -> dict[tuple[str, str], RegionVerdict]:
+        return {
+            (str(c), str(a)): RegionVerdict(str(v))
+            for c, a, v in self._select(RegionRule, "v.creator_region, v.account_region, v.verdict")
+        }
+
+    def verdict(self, creator_region: str | None, account_region: str | None) -> RegionVerdict:
+        """The policy's verdict: exact pair, (creator, *), (*, account), (*, *), then default."""
+        if creator_region is None or account_region is None:
+            return RegionVerdict.UNKNOWN
+        for key in (
+            (creator_region, account_region),
+            (creator_region, "*"),
+            ("*", account_region),
+            ("*", "*"),
+        ):
+            if key in self.rules:
+                return self.rules[key]
+        return (
+            RegionVerdict.COMPATIBLE if creator_region == account_region else RegionVerdict.UNKNOWN
+        )
+
+    @cached_property
+    def creator_regions(self) -> dict[str, str | None]:
+        return {str(i): r for i, r in self._select(Creator, "v.id, v.region")}
+
+    @cached_property
+    def account_regions(self) -> dict[str, str]:
+        return {str(i): str(r) for i, r in self._select(AdAccount, "v.id, v.region")}
+
+    def region_finding(
+        self, auth: Auth, account_id: str, ad_id: str | None = None
+    ) -> Finding | None:
+        creator_region = self.creator_regions.get(auth.creator_id)
+        account_region = self.account_regions.get(account_id)
+        verdict = self.verdict(creator_region, account_region)
+        if verdict is RegionVerdict.COMPATIBLE:
+            return None
+        kind, severity = (
+            (FindingKind.REGION_INCOMPATIBLE, Severity.ERROR)
+            if verdict is RegionVerdict.INCOMPATIBLE
+            else (FindingKind.REGION_UNCONFIRMED, Severity.INFO)
+        )
+        detail = f"creator region {creator_region or 'unknown'}, account region {account_region}"
+        return self._finding(kind, severity, auth, None, ad_account_id=account_id, detail=detail)
+
+    def region_incompatible(self) -> list[Finding]:
+        found = []
+        for auth in self._auths():
+            accounts = {auth.ad_account_id} | {
+                ad.ad_account_id for ad in self.using.get(auth.id, ())
+            }
+            for account in sorted(a for a in accounts if a):
+                finding = self.region_finding(auth, account)
+                if finding:
+                    found.append(finding)
+        return found
+
+    # --- access and ownership -----------------------------------------------------------------
+
+    @cached_property
+    def left(self) -> dict[str, int | None]:
+        return {str(i): left for i, left in self._select(Person, "v.id, v.left_at")}
+
+    def grant_active(self, grant: Grant) -> bool:
+        t, left = self.t, self.left.get(grant.person_id)
+        return (
+            grant.granted_at <= t
+            and (grant.ended_at is None or grant.ended_at > t)
+            and (grant.expires_at is None or grant.expires_at > t)
+            and (left is None or left > t)
+        )
+
+    @cached_property
+    def active_grants(self) -> list[Grant]:
+        return [
+            g
+            for g in (Grant(*r) for r in self._select(RoleGrant, _GRANT_COLUMNS))
+            if self.grant_active(g)
+        ]
+
+    @cached_property
+    def accounts(self) -> dict[str, str | None]:
+        return {str(i): bc for i, bc in self._select(AdAccount, "v.id, v.business_center_id")}
+
+    def administrators(self, account_id: str) -> set[str]:
+        bc = self.accounts.get(account_id)
+        return {
+            g.person_id
+            for g in self.active_grants
+            if (g.role == Role.ADMIN and g.scope == f"ad_account:{account_id}")
+            or (bc is not None and g.role == Role.BC_ADMIN and g.scope == f"business_center:{bc}")
+        }
+
+    def operators(self, account_id: str) -> set[str]:
+        extra = {
+            g.person_id
+            for g in self.active_grants
+            if g.role == Role.OPERATOR and g.scope == f"ad_account:{account_id}"
+        }
+        return self.administrators(account_id) | extra
+
+    def ownership(self, within: Within = DEFAULT_WITHIN) -> list[Finding]:
+        found = [
+            Finding(kind=FindingKind.NO_ADMIN, severity=Severity.WARNING, ad_account_id=account)
+            for account in sorted(self.accounts)
+            if not self.administrators(account)
+        ]
+        found += [
+            Finding(
+                kind=FindingKind.NO_OPERATOR,
+                severity=Severity.ERROR,
+                ad_id=ad.id,
+                ad_account_id=ad.ad_account_id,
+                affected_ad_ids=(ad.id,),
+            )
+            for ad in self.ads
+            if self.active(ad) and not self.operators(ad.ad_account_id)
+        ]
+        with_grants = {g.person_id for g in self.active_grants}
+        for auth in self._auths(
+            "v.starts_at <= ? AND v.expires_at > ? AND (v.revoked_at IS NULL OR v.revoked_at > ?)",
+            (self.t,) * 3,
+        ):
+            if auth.owner_id is None or auth.owner_id not in with_grants:
+                why = (
+                    "no owner"
+                    if auth.owner_id is None
+                    else f"owner {auth.owner_id} has left or holds no active role"
+                )
+                found.append(
+                    self._finding(
+                        FindingKind.OWNER_MISSING,
+                        Severity.WARNING,
+                        auth,
+                        None,
+                        person_id=auth.owner_id,
+                        detail=why,
+                    )
+                )
+        h = to_micros(horizon(self.now, within))
+        found += [
+            Finding(
+                kind=FindingKind.ROLE_EXPIRING,
+                severity=Severity.WARNING,
+                deadline=_when(g.expires_at),
+                person_id=g.person_id,
+                detail=f"{g.role} on {g.scope}",
+            )
+            for g in self.active_grants
+            if g.expires_at is not None and self.t < g.expires_at <= h
+        ]
+        return found
+
+    def findings(self, within: Within = DEFAULT_WITHIN) -> list[Finding]:
+        found = [
+            *self.revoked(),
+            *self.expired(),
+            *self.not_yet_active(),
+            *self.expiring(within),
+            *self.outlived_by_ads(),
+            *self.mismatched_posts(),
+            *self.region_incompatible(),
+            *self.ownership(within),
+        ]
+        return sorted(found, key=Finding.sort_key)
+
+
+def utc(moment: datetime) -> datetime:
+    """An aware datetime in UTC (naive ones are refused)."""
+    if moment.utcoffset() is None:
+        raise ValueError(f"now={moment!r}: must be a timezone-aware datetime")
+    return moment.astimezone(UTC)

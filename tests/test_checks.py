@@ -1,0 +1,368 @@
+"""Checks: each finding kind at and around its boundaries, against the rules of DESIGN §6."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+from dateutil.relativedelta import relativedelta
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import delvia_ledger as dl
+from delvia_ledger.checks import horizon
+
+from .conftest import T0
+
+DAY = timedelta(days=1)
+
+
+def world(
+    ledger: dl.Ledger, *, creator_region: str | None = "US", account_region: str = "US"
+) -> None:
+    ledger.record_all(
+        [
+            dl.Creator(id="maya", handle="@maya.makes", region=creator_region),
+            dl.Post(id="7301", creator_id="maya", kind="VIDEO"),
+            dl.Post(id="7302", creator_id="maya", kind="VIDEO"),
+            dl.AdAccount(id="6900", name="Brand", region=account_region, business_center_id="bc1"),
+            dl.Person(id="ana", name="Ana"),
+            dl.RoleGrant(
+                id="g1", person_id="ana", scope="ad_account:6900", role="ADMIN", granted_at=T0 - DAY
+            ),
+        ]
+    )
+
+
+def code(ledger: dl.Ledger, n: int = 0, **fields: object) -> dl.SparkAuthorization:
+    values: dict[str, object] = dict(
+        creator_id="maya",
+        post_id="7301",
+        starts_at=T0 - DAY,
+        expires_at=T0 + 30 * DAY,
+        ad_account_id="6900",
+        owner_id="ana",
+    )
+    values.update(fields)
+    auth = dl.SparkAuthorization.from_code(f"#code-{n:04d}-xyz=", **values)
+    ledger.record(auth)
+    return auth
+
+
+def ad(
+    ledger: dl.Ledger, auth: dl.SparkAuthorization, ad_id: str = "ad1", **fields: object
+) -> dl.SparkAd:
+    values: dict[str, object] = dict(
+        ad_account_id="6900", authorization_id=auth.id, intended_post_id="7301"
+    )
+    values.update(fields)
+    record = dl.SparkAd(id=ad_id, **values)
+    ledger.record(record)
+    return record
+
+
+@pytest.mark.parametrize(
+    ("expires_in", "kinds"),
+    [
+        (timedelta(0), ["EXPIRED"]),  # expiring exactly now is expired
+        (timedelta(microseconds=1), ["EXPIRING"]),
+        (7 * DAY, ["EXPIRING"]),  # exactly at the horizon is expiring
+        (7 * DAY + timedelta(microseconds=1), []),
+        (-DAY / 2, ["EXPIRED"]),
+    ],
+)
+def test_expiry_boundaries(ledger: dl.Ledger, expires_in: timedelta, kinds: list[str]) -> None:
+    world(ledger)
+    code(ledger, expires_at=T0 + expires_in, starts_at=T0 - 2 * DAY)
+    found = [f.kind for f in ledger.expiring(within="7d") + ledger.expired()]
+    assert found == kinds
+
+
+def test_expired_is_an_error_only_with_active_ads(ledger: dl.Ledger) -> None:
+    world(ledger)
+    auth = code(ledger, expires_at=T0, starts_at=T0 - 2 * DAY)
+    [finding] = ledger.expired()
+    assert (finding.severity, finding.affected_ad_ids, finding.deadline) == (
+        dl.Severity.INFO,
+        (),
+        T0,
+    )
+    ad(ledger, auth, runs_from=T0 - DAY)
+    ad(ledger, auth, "ad-paused", paused_at=T0)  # paused exactly now: not active
+    ad(ledger, auth, "ad-later", runs_from=T0 + DAY)  # scheduled: uses it, but not active
+    [finding] = ledger.expired()
+    assert (finding.severity, finding.affected_ad_ids) == (dl.Severity.ERROR, ("ad1",))
+    assert "@maya.makes" in str(finding) and "#code" not in str(finding)
+
+
+def test_revoked_wins_over_expired_and_expiring(ledger: dl.Ledger) -> None:
+    world(ledger)
+    code(ledger, revoked_at=T0, expires_at=T0 + DAY)
+    assert [
+        f.kind for f in ledger.findings(now=T0 - timedelta(seconds=1)) if f.authorization_id
+    ] == ["EXPIRING"]
+    assert [f.kind for f in ledger.findings() if f.authorization_id] == ["REVOKED"]
+    assert ledger.revoked()[0].deadline == T0
+
+
+def test_not_yet_active_warns_when_an_ad_already_runs(ledger: dl.Ledger) -> None:
+    world(ledger)
+    auth = code(ledger, starts_at=T0 + timedelta(microseconds=1))
+    assert [(f.kind, f.severity) for f in ledger.not_yet_active()] == [("NOT_YET_ACTIVE", "INFO")]
+    ad(ledger, auth)
+    assert [(f.kind, f.severity) for f in ledger.not_yet_active()] == [
+        ("NOT_YET_ACTIVE", "WARNING")
+    ]
+    assert ledger.not_yet_active(now=T0 + DAY) == []
+
+
+def test_wrong_post_and_ads_that_outlive_their_code(ledger: dl.Ledger) -> None:
+    world(ledger)
+    auth = code(ledger, expires_at=T0 + 10 * DAY)
+    ad(ledger, auth, "right", runs_until=T0 + 10 * DAY)
+    ad(
+        ledger,
+        auth,
+        "wrong",
+        intended_post_id="7302",
+        runs_until=T0 + 10 * DAY + timedelta(microseconds=1),
+    )
+    [wrong] = ledger.mismatched_posts()
+    assert (wrong.ad_id, wrong.severity, wrong.post_id) == ("wrong", "ERROR", "7301")
+    [outlived] = ledger.outlived_by_ads()
+    assert (outlived.ad_id, outlived.deadline) == ("wrong", T0 + 10 * DAY)
+
+
+@pytest.mark.parametrize(
+    ("creator_region", "account_region", "rules", "expected"),
+    [
+        ("US", "US", [], None),
+        ("US", "DE", [], "REGION_UNCONFIRMED"),
+        (
+            None,
+            "US",
+            [("*", "*", "COMPATIBLE")],
+            "REGION_UNCONFIRMED",
+        ),  # unknown region stays unknown
+        ("US", "DE", [("US", "DE", "INCOMPATIBLE")], "REGION_INCOMPATIBLE"),
+        (
+            "US",
+            "DE",
+            [("US", "*", "COMPATIBLE"), ("US", "DE", "INCOMPATIBLE")],
+            "REGION_INCOMPATIBLE",
+        ),  # exact first
+        (
+            "US",
+            "DE",
+            [("US", "*", "INCOMPATIBLE"), ("*", "DE", "COMPATIBLE")],
+            "REGION_INCOMPATIBLE",
+        ),
+        ("GB", "DE", [("*", "DE", "COMPATIBLE"), ("*", "*", "INCOMPATIBLE")], None),
+        ("GB", "US", [("*", "*", "INCOMPATIBLE")], "REGION_INCOMPATIBLE"),
+        ("US", "US", [("*", "*", "UNKNOWN")], "REGION_UNCONFIRMED"),
+    ],
+)
+def test_region_policy_lookup_order(
+    ledger: dl.Ledger,
+    creator_region: str | None,
+    account_region: str,
+    rules: list[tuple[str, str, str]],
+    expected: str | None,
+) -> None:
+    world(ledger, creator_region=creator_region, account_region=account_region)
+    ledger.record_all(
+        dl.RegionRule(creator_region=c, account_region=a, verdict=v) for c, a, v in rules
+    )
+    code(ledger)
+    assert [f.kind for f in ledger.region_incompatible()] == ([expected] if expected else [])
+
+
+def test_ownership_findings(ledger: dl.Ledger, clock: object) -> None:
+    world(ledger)
+    auth = code(ledger, owner_id=None)
+    ad(ledger, auth)
+    kinds = {f.kind for f in ledger.ownership()}
+    assert kinds == {"OWNER_MISSING"}
+    ledger.record(dl.Person(id="ana", name="Ana", left_at=T0))
+    kinds = sorted(f.kind for f in ledger.ownership())
+    assert kinds == ["NO_ADMIN", "NO_OPERATOR", "OWNER_MISSING"]
+    ledger.record_all(
+        [
+            dl.Person(id="bo", name="Bo"),
+            dl.RoleGrant(
+                id="g2",
+                person_id="bo",
+                scope="business_center:bc1",
+                role="BC_ADMIN",
+                granted_at=T0 - DAY,
+                expires_at=T0 + 3 * DAY,
+            ),
+        ]
+    )
+    assert [(f.kind, f.person_id) for f in ledger.ownership()] == [
+        ("OWNER_MISSING", None),
+        ("ROLE_EXPIRING", "bo"),
+    ]
+
+
+def test_findings_sort_worst_first_then_earliest_deadline(ledger: dl.Ledger) -> None:
+    world(ledger, account_region="DE")
+    for n, expires in enumerate([5 * DAY, 2 * DAY, -DAY]):
+        auth = code(ledger, n, starts_at=T0 - 9 * DAY, expires_at=T0 + expires)
+        if expires < timedelta(0):
+            ad(ledger, auth)
+    found = ledger.findings()
+    assert [f.severity.rank for f in found] == sorted(f.severity.rank for f in found)
+    warnings = [f.deadline for f in found if f.kind == "EXPIRING"]
+    assert warnings == sorted(warnings) and len(warnings) == 2
+    assert found[0].kind == "EXPIRED" and found[0].severity == "ERROR"
+
+
+def test_as_of_answers_what_we_would_have_flagged_then(ledger: dl.Ledger, clock: object) -> None:
+    world(ledger)
+    auth = code(ledger, expires_at=T0 + 3 * DAY)
+    before = ledger.digest().seq
+    ledger.record(
+        dl.SparkAuthorization.from_code(
+            "#code-0000-xyz=",
+            **{
+                **{
+                    k: getattr(auth, k)
+                    for k in ("creator_id", "post_id", "starts_at", "ad_account_id", "owner_id")
+                },
+                "expires_at": T0 + 60 * DAY,
+            },
+        )
+    )
+    assert ledger.expiring() == []
+    assert [f.kind for f in ledger.as_of(seq=before).expiring()] == ["EXPIRING"]
+
+
+@pytest.mark.parametrize(
+    "within", ["36h", "7d", "2w", "1mo", timedelta(hours=1), relativedelta(months=1)]
+)
+def test_within_accepts_durations(within: object) -> None:
+    assert horizon(T0, within) > T0  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("within", ["7", "7 days", "-1d", "0d", timedelta(0), -DAY, 7, None])
+def test_within_refuses_anything_else(ledger: dl.Ledger, within: object) -> None:
+    with pytest.raises(ValueError, match="within="):
+        ledger.expiring(within=within)  # type: ignore[arg-type]
+
+
+def test_explain_error_maps_tiktok_codes() -> None:
+    assert dl.explain_error(4025).kind is dl.FindingKind.EXPIRED  # type: ignore[union-attr]
+    assert dl.explain_error("4013").kind is dl.FindingKind.MALFORMED_CODE  # type: ignore[union-attr]
+    assert dl.explain_error("video_deleted").kind is dl.FindingKind.POST_UNAVAILABLE  # type: ignore[union-attr]
+    assert dl.explain_error(123) is None
+    assert set(dl.CATALOGUE) == set(dl.FindingKind)
+
+
+# --- a small independent reference of the §6 authorization rules, against random worlds -------
+
+offsets = st.integers(-20, 20).map(lambda d: d * DAY / 2)
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    codes=st.lists(
+        st.tuples(offsets, st.integers(1, 30), st.none() | offsets), min_size=1, max_size=5
+    ),
+    ads=st.lists(
+        st.tuples(
+            st.integers(0, 4),
+            st.none() | offsets,
+            st.none() | offsets,
+            st.none() | offsets,
+            st.booleans(),
+        ),
+        max_size=6,
+    ),
+)
+def test_authorization_findings_match_a_reference(
+    tmp_path_factory: pytest.TempPathFactory,
+    codes: list[tuple[timedelta, int, timedelta | None]],
+    ads: list[tuple[int, timedelta | None, timedelta | None, timedelta | None, bool]],
+) -> None:
+    with dl.Ledger.open(tmp_path_factory.mktemp("w") / "l.db", clock=lambda: T0) as ledger:
+        world(ledger)
+        auths = [
+            code(
+                ledger,
+                n,
+                starts_at=T0 + s,
+                expires_at=T0 + s + days * DAY,
+                revoked_at=None if r is None else T0 + r,
+            )
+            for n, (s, days, r) in enumerate(codes)
+        ]
+        records = []
+        for i, (which, start, until, paused, wrong) in enumerate(ads):
+            if start is not None and until is not None and until <= start:
+                until = None
+            records.append(
+                ad(
+                    ledger,
+                    auths[which % len(auths)],
+                    f"ad{i}",
+                    runs_from=_at(start),
+                    runs_until=_at(until),
+                    paused_at=_at(paused),
+                    intended_post_id="7302" if wrong else "7301",
+                )
+            )
+        got = sorted(
+            (f.kind, f.authorization_id, f.ad_id, f.severity, f.affected_ad_ids)
+            for f in ledger.findings(within="7d")
+            if f.kind not in {"OWNER_MISSING", "NO_OPERATOR", "NO_ADMIN", "ROLE_EXPIRING"}
+        )
+        assert got == sorted(reference(auths, records, T0, T0 + 7 * DAY))
+
+
+def _at(offset: timedelta | None) -> datetime | None:
+    return None if offset is None else T0 + offset
+
+
+def reference(
+    auths: list[dl.SparkAuthorization], ads: list[dl.SparkAd], t: datetime, h: datetime
+) -> list[tuple[object, ...]]:
+    def active(d: dl.SparkAd) -> bool:
+        return (
+            (d.runs_from is None or d.runs_from <= t)
+            and (d.paused_at is None or d.paused_at > t)
+            and (d.runs_until is None or d.runs_until > t)
+        )
+
+    def scheduled(d: dl.SparkAd) -> bool:
+        return (
+            d.runs_from is not None and d.runs_from > t and (d.paused_at is None or d.paused_at > t)
+        )
+
+    out: list[tuple[object, ...]] = []
+    for a in auths:
+        using = [d for d in ads if d.authorization_id == a.id and (active(d) or scheduled(d))]
+        live_ads = tuple(d.id for d in using if active(d))
+        revoked = a.revoked_at is not None and a.revoked_at <= t
+        sev = "ERROR" if live_ads else "INFO"
+        if revoked:
+            out.append(("REVOKED", a.id, None, sev, live_ads))
+        elif a.expires_at <= t:
+            out.append(("EXPIRED", a.id, None, sev, live_ads))
+        if not revoked and a.starts_at > t:
+            out.append(("NOT_YET_ACTIVE", a.id, None, "WARNING" if live_ads else "INFO", ()))
+        if not revoked and t < a.expires_at <= h:
+            out.append(("EXPIRING", a.id, None, "WARNING", ()))
+        for d in using:
+            if (
+                not revoked
+                and a.expires_at > t
+                and d.runs_until is not None
+                and d.runs_until > a.expires_at
+            ):
+                out.append(("AD_OUTLIVES_CODE", a.id, d.id, "WARNING", ()))
+            if d.intended_post_id != a.post_id:
+                out.append(("WRONG_POST", a.id, d.id, "ERROR", ()))
+    return out
