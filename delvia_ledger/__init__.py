@@ -5,7 +5,9 @@
 SparkCode(hint='…ode=')
 """
 
+from .access import OffboardingPlan
 from .convert import converter
+from .diagnose import Diagnosis, Step, StepStatus
 from .errors import (
     DuplicateCodeError,
     ImmutableFieldError,
@@ -43,6 +45,7 @@ __all__ = [
     "CATALOGUE",
     "AdAccount",
     "Creator",
+    "Diagnosis",
     "Digest",
     "DuplicateCodeError",
     "Entry",
@@ -58,6 +61,7 @@ __all__ = [
     "LedgerView",
     "MissingReferenceError",
     "NotALedgerError",
+    "OffboardingPlan",
     "PayloadError",
     "Person",
     "Post",
@@ -72,6 +76,8 @@ __all__ = [
     "SparkAd",
     "SparkAuthorization",
     "SparkCode",
+    "Step",
+    "StepStatus",
     "TikTokAPIError",
     "VerifyResult",
     "converter",

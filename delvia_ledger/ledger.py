@@ -20,8 +20,10 @@ from typing import Any, TypeVar
 import attrs
 from dateutil.parser import isoparse
 
+from .access import OffboardingPlan, active_grants, offboarding_plan
 from .checks import DEFAULT_WITHIN, Checks, Within
 from .convert import canonical_json, parse_time, record_from_json, record_to_dict
+from .diagnose import Diagnosis, diagnose
 from .errors import (
     DuplicateCodeError,
     ImmutableFieldError,
@@ -241,6 +243,31 @@ class LedgerView:
         """Every kind of finding, worst severity first, then earliest deadline."""
         return self.checks(now).findings(within)
 
+    def diagnose(
+        self,
+        code: str | SparkCode,
+        *,
+        post_id: str | None = None,
+        ad_account_id: str | None = None,
+        now: datetime | str | None = None,
+    ) -> Diagnosis:
+        """Why one code does (not) work: known -> live -> right post -> region."""
+        return diagnose(
+            self.checks(now), code, self.authorization_for(code), post_id, ad_account_id
+        )
+
+    # --- access (DESIGN §8) -------------------------------------------------------------------
+
+    def access(self, scope: str, *, now: datetime | str | None = None) -> list[RoleGrant]:
+        """The active role grants on ``scope`` (e.g. ``"ad_account:6900…"``)."""
+        grants = active_grants(self.checks(now), lambda id_: self.get(RoleGrant, id_))
+        return [g for g in grants if g.scope == scope]
+
+    def roles_of(self, person_id: str, *, now: datetime | str | None = None) -> list[RoleGrant]:
+        """A person's active role grants."""
+        grants = active_grants(self.checks(now), lambda id_: self.get(RoleGrant, id_))
+        return [g for g in grants if g.person_id == person_id]
+
     def __repr__(self) -> str:
         return f"<{type(self).__name__} seq={self.seq}>"
 
@@ -305,6 +332,18 @@ class Ledger(LedgerView):
                 unchanged += len(batch) - count
             last = self._store.head.seq
         return RecordAllResult(written=written, unchanged=unchanged, last_seq=last)
+
+    def offboard(self, person_id: str, *, at: datetime | str | None = None) -> OffboardingPlan:
+        """Preview (writes nothing) what ends when ``person_id`` leaves at ``at``; ``.apply()``
+        records it: the person's ``left_at`` and every active grant ended at ``at``."""
+        person = self.get(Person, person_id)
+        if person is None:
+            raise MissingReferenceError(f"offboard: person_id={person_id!r} is not in the ledger")
+        moment = self.now() if at is None else _aware(at, "offboard(at=...)")
+        return offboarding_plan(
+            self.checks(moment), person, moment, lambda id_: self.get(RoleGrant, id_),
+            self.record_all,
+        )  # fmt: skip
 
     # --- the write path ---------------------------------------------------------------------
 

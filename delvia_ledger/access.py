@@ -1,0 +1,83 @@
+"""Roles and owners: who has access now, and what happens when someone leaves."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+import attrs
+
+from .checks import Checks
+from .records import Person, Record, RoleGrant, SparkAd, SparkAuthorization
+
+__all__ = ["OffboardingPlan", "active_grants", "offboarding_plan"]
+
+
+def active_grants(checks: Checks, load: Callable[[str], RoleGrant | None]) -> list[RoleGrant]:
+    """Every grant active at ``checks.now`` (granted, not ended or expired, person not gone)."""
+    return [grant for g in checks.active_grants if (grant := load(g.id)) is not None]
+
+
+@attrs.frozen
+class OffboardingPlan:
+    """What offboarding a person would change; nothing is written until :meth:`apply`."""
+
+    person: Person
+    at: datetime
+    grants_ending: tuple[RoleGrant, ...]
+    authorizations_owned: tuple[str, ...]
+    ads_owned: tuple[str, ...]
+    creators_owned: tuple[str, ...]
+    accounts_left_without_admin: tuple[str, ...]
+    _apply: Callable[[list[Record]], object] = attrs.field(repr=False, eq=False, alias="apply_fn")
+
+    @property
+    def changes(self) -> list[Record]:
+        """The records :meth:`apply` will record: the person's ``left_at``, each grant ended."""
+        ended = [attrs.evolve(grant, ended_at=self.at) for grant in self.grants_ending]
+        return [attrs.evolve(self.person, left_at=self.at), *ended]
+
+    def apply(self) -> None:
+        """Record the departure and end every active grant, in one transaction."""
+        self._apply(self.changes)
+
+    def __str__(self) -> str:
+        lines = [
+            f"Offboarding {self.person.name} ({self.person.id}) at {self.at:%Y-%m-%d %H:%M} UTC"
+        ]
+        lines += [f"  ends {g.role} on {g.scope}" for g in self.grants_ending]
+        for label, ids in (
+            ("codes to hand over", self.authorizations_owned),
+            ("ads to hand over", self.ads_owned),
+            ("creators to hand over", self.creators_owned),
+            ("accounts left without an admin", self.accounts_left_without_admin),
+        ):
+            if ids:
+                lines.append(f"  {label}: {', '.join(ids)}")
+        return "\n".join(lines)
+
+
+def offboarding_plan(
+    checks: Checks,
+    person: Person,
+    at: datetime,
+    load_grant: Callable[[str], RoleGrant | None],
+    apply_fn: Callable[[list[Record]], object],
+) -> OffboardingPlan:
+    """Preview offboarding ``person`` at ``at`` (``checks`` is taken at ``at``)."""
+    mine = [g for g in checks.active_grants if g.person_id == person.id]
+    grants = tuple(grant for g in mine if (grant := load_grant(g.id)) is not None)
+    without = []
+    for account in sorted(checks.accounts):
+        admins = checks.administrators(account)
+        if person.id in admins and admins == {person.id}:
+            without.append(account)
+    owned_codes = [
+        str(i)
+        for (i,) in checks._select(SparkAuthorization, "v.id", "v.owner_id = ?", (person.id,))
+    ]
+    owned_ads = [str(i) for (i,) in checks._select(SparkAd, "v.id", "v.owner_id = ?", (person.id,))]
+    creators = tuple(g.scope_id for g in grants if g.role == "OWNER" and g.scope_kind == "creator")
+    return OffboardingPlan(
+        person, at, grants, tuple(owned_codes), tuple(owned_ads), creators, tuple(without), apply_fn
+    )

@@ -1,0 +1,73 @@
+"""Diagnose: the four causes of DESIGN §1's troubleshooting table, plus an unknown code."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import delvia_ledger as dl
+
+from .conftest import T0
+from .test_checks import DAY, code, world
+
+RAW = "#code-0000-xyz="
+
+
+def statuses(d: dl.Diagnosis) -> list[str]:
+    return [str(s.status) for s in d.steps]
+
+
+def test_a_healthy_code_passes_every_step(ledger: dl.Ledger) -> None:
+    world(ledger)
+    code(ledger)
+    d = ledger.diagnose(RAW, post_id="7301")
+    assert d.ok and statuses(d) == ["ok", "ok", "ok", "ok"] and d.findings == ()
+    assert RAW not in str(d) and "OK" in str(d)
+
+
+def test_expired_code(ledger: dl.Ledger) -> None:
+    world(ledger)
+    code(ledger, starts_at=T0 - 9 * DAY, expires_at=T0)
+    d = ledger.diagnose(RAW, post_id="7301")
+    assert not d.ok and statuses(d)[:2] == ["ok", "failed"]
+    assert [(f.kind, f.severity) for f in d.findings] == [("EXPIRED", "ERROR")]
+
+
+def test_revoked_code(ledger: dl.Ledger) -> None:
+    world(ledger)
+    code(ledger, revoked_at=T0 - timedelta(hours=1))
+    assert [f.kind for f in ledger.diagnose(RAW).findings] == ["REVOKED"]
+
+
+def test_wrong_post(ledger: dl.Ledger) -> None:
+    world(ledger)
+    code(ledger)
+    d = ledger.diagnose(RAW, post_id="7302")
+    assert statuses(d) == ["ok", "ok", "failed", "ok"]
+    assert [(f.kind, f.severity) for f in d.findings] == [("WRONG_POST", "ERROR")]
+
+
+def test_region_mismatch_and_unconfirmed(ledger: dl.Ledger) -> None:
+    world(ledger, creator_region="US", account_region="DE")
+    code(ledger)
+    d = ledger.diagnose(RAW, post_id="7301")
+    assert statuses(d) == ["ok", "ok", "ok", "unconfirmed"] and not d.ok
+    assert [(f.kind, f.severity) for f in d.findings] == [("REGION_UNCONFIRMED", "INFO")]
+    ledger.record(dl.RegionRule(creator_region="US", account_region="DE", verdict="INCOMPATIBLE"))
+    d = ledger.diagnose(RAW, post_id="7301")
+    assert statuses(d)[3] == "failed" and [f.kind for f in d.findings] == ["REGION_INCOMPATIBLE"]
+
+
+def test_steps_that_cannot_be_decided_say_not_checked(ledger: dl.Ledger) -> None:
+    world(ledger)
+    code(ledger, ad_account_id=None, expires_at=T0 + 2 * DAY)
+    d = ledger.diagnose(RAW)
+    assert statuses(d) == ["ok", "ok", "not checked", "not checked"] and not d.ok
+    assert [(f.kind, f.severity) for f in d.findings] == [("EXPIRING", "WARNING")]
+    assert statuses(ledger.diagnose(RAW, ad_account_id="nope"))[3] == "not checked"
+
+
+def test_unknown_code(ledger: dl.Ledger) -> None:
+    world(ledger)
+    d = ledger.diagnose("#never-seen-code=", post_id="7301")
+    assert statuses(d) == ["failed", "not checked", "not checked", "not checked"]
+    assert [f.kind for f in d.findings] == ["UNKNOWN_CODE"] and "never-seen" not in str(d)
