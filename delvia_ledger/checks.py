@@ -157,18 +157,31 @@ class Checks:
         return found
 
     def _finding(
-        self, kind: FindingKind, severity: Severity, auth: Auth, deadline: int | None, **ids: Any
+        self,
+        kind: FindingKind,
+        severity: Severity,
+        auth: Auth,
+        deadline: int | None,
+        *,
+        ad_id: str | None = None,
+        ad_account_id: str | None = None,
+        person_id: str | None = None,
+        affected_ad_ids: tuple[str, ...] = (),
+        detail: str = "",
     ) -> Finding:
         return Finding(
             kind=kind,
             severity=severity,
-            deadline=_when(deadline),
+            deadline=None if deadline is None else from_micros(deadline),
             authorization_id=auth.id,
+            ad_id=ad_id,
+            ad_account_id=ad_account_id or auth.ad_account_id,
+            person_id=person_id,
             creator_id=auth.creator_id,
             post_id=auth.post_id,
-            ad_account_id=ids.pop("ad_account_id", auth.ad_account_id),
+            affected_ad_ids=affected_ad_ids,
             handle=self.handles.get(auth.creator_id),
-            **ids,
+            detail=detail,
         )
 
     # --- the queries ------------------------------------------------------------------------

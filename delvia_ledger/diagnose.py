@@ -83,8 +83,8 @@ def diagnose(
     steps = [Step("known", StepStatus.PASSED, f"authorization {a.id}")]
     found: list[Finding] = []
 
-    def fail(kind: FindingKind, deadline: int | None = None, **ids: object) -> None:
-        found.append(checks._finding(kind, Severity.ERROR, auth, deadline, **ids))
+    def fail(kind: FindingKind, deadline: int | None = None, detail: str = "") -> None:
+        found.append(checks._finding(kind, Severity.ERROR, auth, deadline, detail=detail))
 
     if auth.revoked_at is not None and auth.revoked_at <= t:
         steps.append(

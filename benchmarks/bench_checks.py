@@ -1,0 +1,86 @@
+"""Benchmark the checks against hand-written SQL in the same run (run on demand, not in CI).
+
+python benchmarks/bench_checks.py            # 1,000,000 authorizations, 2% expiring in 7 days
+python benchmarks/bench_checks.py --n 200000
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+from bench_ledger import CREATORS, POSTS_PER_CREATOR, T0, world
+
+import delvia_ledger as dl
+from delvia_ledger.convert import to_micros
+
+
+def authorizations(n: int) -> Iterator[dl.SparkAuthorization]:
+    """2% expire within 7 days; the rest are live for longer (half) or long expired (half)."""
+    for i in range(n):
+        c, p = i % CREATORS, (i // CREATORS) % POSTS_PER_CREATOR
+        if i % 50 == 0:
+            expires = T0 + timedelta(hours=1 + i % 160)
+        elif i % 2:
+            expires = T0 + timedelta(days=8 + i % 300)
+        else:
+            expires = T0 - timedelta(days=1 + i % 300)
+        yield dl.SparkAuthorization.from_code(
+            f"#spark-code-{i:012d}=",
+            creator_id=f"c{c}",
+            post_id=f"73{c:08d}{p:04d}",
+            starts_at=expires - timedelta(days=365),
+            expires_at=expires,
+            ad_account_id="6900000000000000001",
+        )
+
+
+def best(fn, repeat: int = 3) -> float:  # type: ignore[no-untyped-def]
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--n", type=int, default=1_000_000)
+    n = parser.parse_args().n
+    ledger = dl.Ledger.open(Path(tempfile.mkdtemp()) / "ledger.db", clock=lambda: T0)
+    ledger.record_all(world())
+    ledger.record_all(authorizations(n))
+    t, h = to_micros(T0), to_micros(T0 + timedelta(days=7))
+    sql = (
+        "SELECT a.id, a.creator_id, a.post_id, a.expires_at, a.ad_account_id, c.handle "
+        "FROM spark_authorization_versions a LEFT JOIN creator_versions c "
+        "ON c.id = a.creator_id AND c.superseded_by IS NULL "
+        "WHERE a.superseded_by IS NULL AND (a.revoked_at IS NULL OR a.revoked_at > ?) "
+        "AND a.expires_at > ? AND a.expires_at <= ?"
+    )
+    conn = ledger._store.conn
+    rows = conn.execute(sql, (t, t, h)).fetchall()
+    found = ledger.expiring("7d")
+    assert len(found) == len(rows), (len(found), len(rows))
+    t_sql = best(lambda: conn.execute(sql, (t, t, h)).fetchall())
+    t_expiring = best(lambda: ledger.expiring("7d"))
+    start = time.perf_counter()
+    everything = ledger.findings()
+    t_findings = time.perf_counter() - start
+    print(f"authorizations: {n:,}; expiring within 7 days: {len(rows):,}")
+    print(f"hand-written SQL:       {t_sql * 1000:8.1f} ms")
+    print(
+        f"ledger.expiring('7d'):  {t_expiring * 1000:8.1f} ms  -> {t_expiring / t_sql:.2f}x the SQL (goal <= 2x)"
+    )
+    print(
+        f"ledger.findings():      {t_findings:8.2f} s   ({len(everything):,} findings; goal < 10 s)"
+    )
+
+
+if __name__ == "__main__":
+    main()
