@@ -167,22 +167,11 @@ CATALOGUE: dict[FindingKind, Advice] = {
 }
 
 
-@attrs.frozen(kw_only=True)
-class Finding:
-    """One problem, the ids it involves, and (through the catalogue) what to do about it."""
+class _Catalogued:
+    """``cause``, ``meaning``, ``remedy`` and ``where``: the catalogue's text for ``self.kind``."""
 
+    __slots__ = ()
     kind: FindingKind
-    severity: Severity
-    deadline: datetime | None = None
-    authorization_id: str | None = None
-    ad_id: str | None = None
-    ad_account_id: str | None = None
-    person_id: str | None = None
-    creator_id: str | None = None
-    post_id: str | None = None
-    affected_ad_ids: tuple[str, ...] = ()
-    handle: str | None = None
-    detail: str = ""
 
     @property
     def advice(self) -> Advice:
@@ -203,6 +192,24 @@ class Finding:
     @property
     def where(self) -> str:
         return CATALOGUE[self.kind].where
+
+
+@attrs.frozen(kw_only=True)
+class Finding(_Catalogued):
+    """One problem, the ids it involves, and (through the catalogue) what to do about it."""
+
+    kind: FindingKind
+    severity: Severity
+    deadline: datetime | None = None
+    authorization_id: str | None = None
+    ad_id: str | None = None
+    ad_account_id: str | None = None
+    person_id: str | None = None
+    creator_id: str | None = None
+    post_id: str | None = None
+    affected_ad_ids: tuple[str, ...] = ()
+    handle: str | None = None
+    detail: str = ""
 
     def sort_key(self) -> tuple[int, bool, float, str]:
         """Worst severity first, then earliest deadline (none last)."""
@@ -228,28 +235,12 @@ class Finding:
 
 
 @attrs.frozen
-class ErrorExplanation:
+class ErrorExplanation(_Catalogued):
     """What a TikTok Ads Manager / API error code means, from the catalogue."""
 
     code: str
     name: str
     kind: FindingKind
-
-    @property
-    def cause(self) -> str:
-        return CATALOGUE[self.kind].cause
-
-    @property
-    def meaning(self) -> str:
-        return CATALOGUE[self.kind].meaning
-
-    @property
-    def remedy(self) -> str:
-        return CATALOGUE[self.kind].remedy
-
-    @property
-    def where(self) -> str:
-        return CATALOGUE[self.kind].where
 
     def __str__(self) -> str:
         return f"{self.code} {self.name}: {self.cause} — {self.remedy}"
