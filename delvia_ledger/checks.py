@@ -329,14 +329,20 @@ class Checks:
 
     def region_incompatible(self) -> list[Finding]:
         found = []
+        compatible: set[tuple[str, str]] = set()  # (creator, account) pairs already cleared
         for auth in self._auths():
-            accounts = {auth.ad_account_id} | {
-                ad.ad_account_id for ad in self.using.get(auth.id, ())
+            accounts = {
+                auth.ad_account_id,
+                *(ad.ad_account_id for ad in self.using.get(auth.id, ())),
             }
             for account in sorted(a for a in accounts if a):
+                if (auth.creator_id, account) in compatible:
+                    continue
                 finding = self.region_finding(auth, account)
                 if finding:
                     found.append(finding)
+                else:
+                    compatible.add((auth.creator_id, account))
         return found
 
     # --- access and ownership -----------------------------------------------------------------

@@ -50,7 +50,10 @@ class Severity(StrEnum):
     @property
     def rank(self) -> int:
         """0 for the worst (ERROR), so findings sort worst first."""
-        return (Severity.ERROR, Severity.WARNING, Severity.INFO).index(self)
+        return _RANKS[self]
+
+
+_RANKS = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
 
 
 @attrs.frozen

@@ -1,0 +1,90 @@
+"""The installed ``delvia-ledger`` console script, run in a subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from delvia_ledger.demo import SAMPLE_CODES
+
+EXE = shutil.which("delvia-ledger")
+pytestmark = pytest.mark.skipif(EXE is None, reason="the package is not installed")
+
+
+def run(
+    *args: str, cwd: Path, stdin: str = "", env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    assert EXE is not None
+    return subprocess.run(
+        [EXE, *args],
+        cwd=cwd,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=60,
+    )
+
+
+def test_demo_then_report_check_verify_history(tmp_path: Path) -> None:
+    demo = run("demo", cwd=tmp_path)
+    assert demo.returncode == 0 and "ERROR WRONG_POST" in demo.stdout
+    assert (tmp_path / "delvia-ledger.db").exists()
+    again = run("demo", cwd=tmp_path)
+    assert (
+        again.returncode == 2
+        and "already holds" in again.stderr
+        and "Traceback" not in again.stderr
+    )
+
+    report = run("report", "--json", cwd=tmp_path)
+    assert report.returncode == 1
+    kinds = {f["kind"] for f in json.loads(report.stdout)}
+    assert {"EXPIRED", "REVOKED", "WRONG_POST", "REGION_INCOMPATIBLE", "EXPIRING"} <= kinds
+
+    check = run(
+        "check",
+        "-",
+        "--post",
+        "7301000000000000002",
+        cwd=tmp_path,
+        stdin=SAMPLE_CODES["wrong_post"] + "\n",
+    )
+    assert check.returncode == 1 and "WRONG_POST" in check.stdout
+    healthy = run("check", "-", cwd=tmp_path, stdin=SAMPLE_CODES["live"])
+    assert healthy.returncode == 0
+
+    assert run("verify", cwd=tmp_path).returncode == 0
+    assert "@maya.makes" in run("history", "Creator", "7000000000000000001", cwd=tmp_path).stdout
+    outputs = demo.stdout + report.stdout + check.stdout + healthy.stdout
+    assert all(code not in outputs for code in SAMPLE_CODES.values())
+
+
+def test_db_comes_from_the_environment(tmp_path: Path) -> None:
+    assert run("init", cwd=tmp_path, env={"DELVIA_LEDGER_DB": "env.db"}).returncode == 0
+    assert (tmp_path / "env.db").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("report", "--db", "missing.db"), "no such ledger"),
+        (("report", "--db", "junk.db"), "not a delvia_ledger database"),
+        (("report", "--db", "empty.db", "--within", "0d"), "within="),
+        (("history", "--db", "empty.db", "Nope", "x"), "unknown type"),
+        (("check", "--db", "empty.db", "-"), "the code is empty"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line(
+    tmp_path: Path, args: tuple[str, ...], message: str
+) -> None:
+    (tmp_path / "junk.db").write_bytes(b"not sqlite" * 200)
+    run("init", "--db", "empty.db", cwd=tmp_path)
+    result = run(*args, cwd=tmp_path)
+    assert result.returncode == 2 and message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
