@@ -100,6 +100,10 @@ ONE_WAY: dict[type[Record], tuple[str, ...]] = {
 
 BATCH_SIZE = 2000
 
+#: Records known to exist during one call (references resolve against it): key -> row or record.
+Known = dict[tuple[type[Record], str], Any]
+KNOWN_LIMIT = 200_000
+
 #: A record on its way in: (record, its table, what it refers to, its canonical JSON).
 Prepared = list[tuple[Record, VersionTable, tuple[tuple[type[Record], str], ...], str]]
 
@@ -312,7 +316,7 @@ class Ledger(LedgerView):
         Returns the entry that now holds the record's current version.
         """
         with self._store.transaction():
-            written = self._record_batch([record])
+            written = self._record_batch([record], {})
         if written:
             return written[0]
         entry = self._store.latest(type(record), record.id, None)
@@ -324,10 +328,11 @@ class Ledger(LedgerView):
     ) -> RecordAllResult:
         """Record many records in one transaction, streamed in batches: the fast path."""
         written = unchanged = 0
+        known: Known = {}
         with self._store.transaction():
             iterator = iter(records)
             while batch := list(islice(iterator, batch_size)):
-                count = len(self._record_batch(batch))
+                count = len(self._record_batch(batch, known))
                 written += count
                 unchanged += len(batch) - count
             last = self._store.head.seq
@@ -347,7 +352,7 @@ class Ledger(LedgerView):
 
     # --- the write path ---------------------------------------------------------------------
 
-    def _record_batch(self, batch: list[Record]) -> list[Entry]:
+    def _record_batch(self, batch: list[Record], known: Known) -> list[Entry]:
         """Check a batch against the rules and append what changed (inside a transaction)."""
         prepared = []
         for record in batch:
@@ -365,7 +370,7 @@ class Ledger(LedgerView):
             )
 
         currents = self._currents(prepared)
-        references = self._references(prepared)
+        self._references(prepared, known)
         codes = self._codes_in_use(prepared)
         items: list[tuple[VersionTable, Record, str, int | None]] = []
         changed: list[Record] = []
@@ -380,7 +385,7 @@ class Ledger(LedgerView):
             if old_payload:
                 old_record = old_record or record_from_json(cls, old_payload)
                 _check_versions(old_record, record)
-            self._check_references(record, refs, references)
+            self._check_references(record, refs, known)
             if isinstance(record, SparkAuthorization):
                 holder = codes.setdefault(record.code.fingerprint, record.id)
                 if holder != record.id:
@@ -391,7 +396,7 @@ class Ledger(LedgerView):
             items.append((table, record, payload, old_seq))
             changed.append(record)
             pending[key] = (None, payload, record)
-            references[key] = (record, True)
+            known[key] = record
         if not items:
             return []
         written = self._store.append(items, self.now())
@@ -414,18 +419,19 @@ class Ledger(LedgerView):
             ).items()
         }
 
-    def _references(self, prepared: Prepared) -> dict[tuple[type[Record], str], tuple[Any, bool]]:
-        """Every record the batch refers to that the ledger already holds: key -> (row, True)."""
+    def _references(self, prepared: Prepared, known: Known) -> None:
+        """Add to ``known`` every record the batch refers to that the ledger holds."""
+        if len(known) > KNOWN_LIMIT:
+            known.clear()
         wanted: dict[type[Record], set[str]] = {}
         for _, _, refs, _ in prepared:
-            for target, id_ in refs:
-                wanted.setdefault(target, set()).add(id_)
-        found: dict[tuple[type[Record], str], tuple[Any, bool]] = {}
+            for key in refs:
+                if key not in known:
+                    wanted.setdefault(key[0], set()).add(key[1])
         for target, ids in wanted.items():
             columns = "v.creator_id" if target is Post else "v.seq"
             for id_, row in self._store.lookup(TABLES[target], ids, columns=columns).items():
-                found[(target, id_)] = (row, True)
-        return found
+                known[(target, id_)] = row
 
     def _codes_in_use(self, prepared: Prepared) -> dict[str, str]:
         keys = {
@@ -444,24 +450,29 @@ class Ledger(LedgerView):
     def _check_references(
         record: Record,
         refs: tuple[tuple[type[Record], str], ...],
-        known: dict[tuple[type[Record], str], tuple[Any, bool]],
+        known: Known,
     ) -> None:
-        name = f"{type(record).__name__} {record.id!r}"
-        for target, id_ in refs:
-            if (target, id_) not in known:
+        for key in refs:
+            if key not in known:
+                target, id_ = key
                 field = _ref_field(record, target, id_)
                 raise MissingReferenceError(
-                    f"{name}: {field}={id_!r} refers to a {target.__name__} that is not in the "
-                    f"ledger; record the {target.__name__} first"
+                    f"{_name(record)}: {field}={id_!r} refers to a {target.__name__} that is "
+                    f"not in the ledger; record the {target.__name__} first"
                 )
         if isinstance(record, SparkAuthorization):
-            row = known[(Post, record.post_id)][0]
+            row = known[(Post, record.post_id)]
             post_creator = row.creator_id if isinstance(row, Post) else row[0]
             if post_creator != record.creator_id:
                 raise InconsistentReferenceError(
-                    f"{name}: post_id={record.post_id!r} belongs to creator {post_creator!r}, "
-                    f"not creator_id={record.creator_id!r}; a code is tied to its creator's post"
+                    f"{_name(record)}: post_id={record.post_id!r} belongs to creator "
+                    f"{post_creator!r}, not creator_id={record.creator_id!r}; a code is tied to "
+                    "its creator's post"
                 )
+
+
+def _name(record: Record) -> str:
+    return f"{type(record).__name__} {record.id!r}"
 
 
 def _refs_of(record: Record) -> Iterator[tuple[type[Record], str]]:

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import bisect
 import hashlib
+import operator
 import re
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
+from functools import cached_property
 from os import PathLike
 from typing import Any, cast
 
@@ -95,7 +97,7 @@ class VerifyResult:
         return self.ok
 
 
-@attrs.frozen
+@attrs.frozen(eq=False)  # compared and hashed by identity: one instance per record type
 class VersionTable:
     """The ``<type>_versions`` table of one record type: which columns, and how to fill them.
 
@@ -130,9 +132,13 @@ class VersionTable:
             indexes=(("id",), *indexes),
         )
 
+    @cached_property
+    def _values(self) -> Callable[[Record], tuple[Any, ...]]:
+        return operator.attrgetter(*self.fields)
+
     def row(self, seq: int, record: Record) -> list[Any]:
         """The table row for an entry: seq, superseded_by (None), then the columns."""
-        values = [seq, None, *(getattr(record, name) for name in self.fields)]
+        values = [seq, None, *self._values(record)]
         for i in self.times:
             if values[i + 2] is not None:
                 values[i + 2] = to_micros(values[i + 2])
