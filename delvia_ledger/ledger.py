@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 import attrs
 from dateutil.parser import isoparse
 
+from . import tiktok
 from .access import OffboardingPlan, active_grants, offboarding_plan
 from .checks import DEFAULT_WITHIN, Checks, Within
 from .convert import canonical_json, parse_time, record_from_json, record_to_dict
@@ -337,6 +338,37 @@ class Ledger(LedgerView):
                 unchanged += len(batch) - count
             last = self._store.head.seq
         return RecordAllResult(written=written, unchanged=unchanged, last_seq=last)
+
+    def import_tiktok(self, payload: Any, *, advertiser_id: str) -> RecordAllResult:
+        """Record the creators, posts and codes of a ``/tt_video/info/`` or ``/list/`` response.
+
+        Takes the whole envelope or its ``data``. Codes are bound to ``advertiser_id``, which must
+        already be recorded. Fields the payload lacks (a creator's region, a post's caption, a
+        code's owner) keep what the ledger knows; re-importing the same payload writes nothing.
+        """
+        data = tiktok.unwrap(payload)
+        if self.get(AdAccount, str(advertiser_id)) is None:
+            raise MissingReferenceError(
+                f"import_tiktok: ad account advertiser_id={advertiser_id!r} is not in the ledger; "
+                "record it first, e.g. dl.AdAccount(id=..., name=..., region=...)"
+            )
+        if "list" in data:
+            records = tiktok.records_from_tt_video_list(data, advertiser_id=advertiser_id)
+        else:
+            records = tiktok.records_from_tt_video_info(data, advertiser_id=advertiser_id)
+        return self.record_all([self._keep_known(record) for record in records])
+
+    def _keep_known(self, record: R) -> R:
+        """``record`` with every field it leaves empty filled from the current version."""
+        current = self.get(type(record), record.id)
+        if current is None:
+            return record
+        known = {
+            field.name: getattr(current, field.name)
+            for field in attrs.fields(type(record))
+            if getattr(record, field.name) is None and getattr(current, field.name) is not None
+        }
+        return attrs.evolve(record, **known) if known else record
 
     def offboard(self, person_id: str, *, at: datetime | str | None = None) -> OffboardingPlan:
         """Preview (writes nothing) what ends when ``person_id`` leaves at ``at``; ``.apply()``
