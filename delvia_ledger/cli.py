@@ -99,6 +99,18 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 1 if any(f.severity is Severity.ERROR for f in diagnosis.findings) else 0
 
 
+def cmd_import(args: argparse.Namespace) -> int:
+    text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text(encoding="utf-8")
+    try:
+        payload = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise UsageError(f"{args.file}: not JSON ({error})") from None
+    with _open(args.db, must_exist=False) as ledger:
+        result = ledger.import_tiktok(payload, advertiser_id=args.advertiser)
+    print(f"imported {args.file}: {result.written} new entries, {result.unchanged} unchanged")
+    return 0
+
+
 def cmd_verify(args: argparse.Namespace) -> int:
     with _open(args.db) as ledger:
         result = ledger.verify(digest=args.digest)
@@ -151,6 +163,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("code", help="the raw Spark code, or - to read it from standard input")
     p.add_argument("--post", help="the post the code should authorize")
     p.add_argument("--account", help="the ad account it should attach to")
+    p = command("import", cmd_import, "import a TikTok /tt_video/info/ or /list/ JSON response")
+    p.add_argument("file", help="the JSON file, or - for standard input")
+    p.add_argument("--advertiser", required=True, help="the advertiser (ad account) id")
     p = command("verify", cmd_verify, "walk the hash chain")
     p.add_argument("--digest", help="a digest saved earlier ('<seq>:<hash>')")
     p = command("history", cmd_history, "every version of one record")

@@ -88,3 +88,17 @@ def test_bad_input_exits_2_with_one_line(
     result = run(*args, cwd=tmp_path)
     assert result.returncode == 2 and message in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_import_a_tiktok_response(tmp_path: Path) -> None:
+    from .test_tiktok import ADVERTISER, CODE, envelope, item
+
+    run("demo", cwd=tmp_path)
+    (tmp_path / "info.json").write_text(json.dumps(envelope(item())))
+    first = run("import", "info.json", "--advertiser", ADVERTISER, cwd=tmp_path)
+    assert first.returncode == 0 and "3 new entries" in first.stdout
+    again = run("import", "-", "--advertiser", ADVERTISER, cwd=tmp_path, stdin=json.dumps(item()))
+    assert again.returncode == 0 and "0 new entries" in again.stdout
+    refused = run("import", "info.json", "--advertiser", "nope", cwd=tmp_path)
+    assert refused.returncode == 2 and "not in the ledger" in refused.stderr
+    assert CODE not in first.stdout + again.stdout + refused.stderr
