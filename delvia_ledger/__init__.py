@@ -5,6 +5,7 @@
 SparkCode(hint='…ode=')
 """
 
+from . import io, tiktok
 from .access import OffboardingPlan
 from .convert import converter
 from .diagnose import Diagnosis, Step, StepStatus
@@ -82,4 +83,6 @@ __all__ = [
     "VerifyResult",
     "converter",
     "explain_error",
+    "io",
+    "tiktok",
 ]

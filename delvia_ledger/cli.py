@@ -19,6 +19,7 @@ from .demo import sample_records
 from .errors import LedgerError
 from .findings import Finding, Severity
 from .ledger import Ledger
+from .records import Record
 
 __all__ = ["main"]
 
@@ -99,7 +100,24 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 1 if any(f.severity is Severity.ERROR for f in diagnosis.findings) else 0
 
 
+def _record_type(name: str | None, command: str) -> type[Record]:
+    cls = RECORD_BY_NAME.get(name or "")
+    if cls is None:
+        raise UsageError(f"--type must be one of {', '.join(RECORD_BY_NAME)}")
+    return cls
+
+
 def cmd_import(args: argparse.Namespace) -> int:
+    if args.file.endswith(".csv"):
+        cls = _record_type(args.type, "import")
+        with _open(args.db, must_exist=False) as ledger, open(args.file, newline="") as source:
+            if sys.stderr.isatty():
+                print(f"importing {args.file} …", file=sys.stderr, flush=True)
+            result = ledger.import_csv(cls, source)
+        print(f"imported {args.file}: {result.written} new entries, {result.unchanged} unchanged")
+        return 0
+    if not args.advertiser:
+        raise UsageError("import: a TikTok JSON response needs --advertiser")
     text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text(encoding="utf-8")
     try:
         payload = json.loads(text)
@@ -108,6 +126,15 @@ def cmd_import(args: argparse.Namespace) -> int:
     with _open(args.db, must_exist=False) as ledger:
         result = ledger.import_tiktok(payload, advertiser_id=args.advertiser)
     print(f"imported {args.file}: {result.written} new entries, {result.unchanged} unchanged")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    with _open(args.db) as ledger:
+        if args.type:
+            ledger.export_csv(_record_type(args.type, "export"), sys.stdout)
+        else:
+            ledger.export_json(sys.stdout)
     return 0
 
 
@@ -163,9 +190,14 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("code", help="the raw Spark code, or - to read it from standard input")
     p.add_argument("--post", help="the post the code should authorize")
     p.add_argument("--account", help="the ad account it should attach to")
-    p = command("import", cmd_import, "import a TikTok /tt_video/info/ or /list/ JSON response")
-    p.add_argument("file", help="the JSON file, or - for standard input")
-    p.add_argument("--advertiser", required=True, help="the advertiser (ad account) id")
+    p = command("import", cmd_import, "import a CSV of records or a TikTok JSON response")
+    p.add_argument("file", help="a .csv file (with --type), or TikTok JSON (a file or -)")
+    p.add_argument("--type", help="record type of a CSV file, e.g. SparkAuthorization")
+    p.add_argument("--advertiser", help="for TikTok JSON: the advertiser (ad account) id")
+    p = command(
+        "export", cmd_export, "export a record type as CSV (--type), or every entry as JSON"
+    )
+    p.add_argument("--type", help="record type to export as CSV; without it, JSON of all entries")
     p = command("verify", cmd_verify, "walk the hash chain")
     p.add_argument("--digest", help="a digest saved earlier ('<seq>:<hash>')")
     p = command("history", cmd_history, "every version of one record")
@@ -180,6 +212,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code: int = args.handler(args)
         return code
+    except BrokenPipeError:  # e.g. piped into head: not an error of ours
+        sys.stderr.close()
+        return 0
     except (UsageError, LedgerError, ValueError, OSError, sqlite3.Error) as error:
         message = str(error).splitlines()[0] if str(error) else type(error).__name__
         print(f"delvia-ledger {args.command}: {message}", file=sys.stderr)

@@ -15,12 +15,12 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from itertools import islice
 from os import PathLike
-from typing import Any, TypeVar
+from typing import IO, Any, TypeVar
 
 import attrs
 from dateutil.parser import isoparse
 
-from . import tiktok
+from . import io, tiktok
 from .access import OffboardingPlan, active_grants, offboarding_plan
 from .checks import DEFAULT_WITHIN, Checks, Within
 from .convert import canonical_json, parse_time, record_from_json, record_to_dict
@@ -158,6 +158,19 @@ class LedgerView:
     def entries(self) -> Iterator[Entry]:
         """Every entry this view sees, oldest first (streamed)."""
         return self._store.entries(self._bound)
+
+    def records(self, cls: type[R]) -> Iterator[R]:
+        """Every current record of type ``cls``, ordered by id (streamed)."""
+        for entry in self._store.current_entries(_record_type(cls), self._bound):
+            yield entry.record  # type: ignore[misc]
+
+    def export_csv(self, cls: type[Record], out: IO[str]) -> int:
+        """Write the current records of ``cls`` as CSV (codes as fingerprint and hint only)."""
+        return io.write_csv(self.records(cls), cls, out)
+
+    def export_json(self, out: IO[str]) -> int:
+        """Write every entry this view sees as one JSON document, for other tools to embed."""
+        return io.export_json(self.entries(), out)
 
     def authorization_for(self, code: str | SparkCode) -> SparkAuthorization | None:
         """The authorization recorded for a raw code (found by its fingerprint), or None."""
@@ -338,6 +351,13 @@ class Ledger(LedgerView):
                 unchanged += len(batch) - count
             last = self._store.head.seq
         return RecordAllResult(written=written, unchanged=unchanged, last_seq=last)
+
+    def import_csv(self, cls: type[Record], source: IO[str]) -> RecordAllResult:
+        """Record every row of a CSV of ``cls`` records in one transaction (streamed).
+
+        A malformed row fails the whole import with its line number; nothing is written.
+        """
+        return self.record_all(io.read_csv(cls, source))
 
     def import_tiktok(self, payload: Any, *, advertiser_id: str) -> RecordAllResult:
         """Record the creators, posts and codes of a ``/tt_video/info/`` or ``/list/`` response.

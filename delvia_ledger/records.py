@@ -130,6 +130,11 @@ def _check_optional_text(instance: object, field: attrs.Attribute[Any], value: o
 # anything else through unchanged, so the validator that follows names the field and the value.
 
 
+def blank_to_none(value: str | None) -> Any:
+    """An empty optional text is no text: ``""`` becomes None (so CSV cells round-trip)."""
+    return None if value == "" else value
+
+
 def to_utc(value: datetime | str | None) -> Any:
     """An aware datetime or ISO-8601 string with an offset, as a UTC datetime."""
     if isinstance(value, datetime):
@@ -321,8 +326,12 @@ class Creator:
     id: str = attrs.field(validator=_check_id)
     handle: str = attrs.field(validator=_check_text)
     region: str | None = attrs.field(converter=to_region, validator=_check_optional_region)
-    display_name: str | None = attrs.field(default=None, validator=_check_optional_text)
-    contact: str | None = attrs.field(default=None, validator=_check_optional_text)
+    display_name: str | None = attrs.field(
+        default=None, converter=blank_to_none, validator=_check_optional_text
+    )
+    contact: str | None = attrs.field(
+        default=None, converter=blank_to_none, validator=_check_optional_text
+    )
 
 
 @attrs.frozen(kw_only=True)
@@ -332,7 +341,9 @@ class Post:
     id: str = attrs.field(validator=_check_id)
     creator_id: str = attrs.field(validator=_check_id)
     kind: PostKind = attrs.field(converter=to_post_kind, validator=_member_of(PostKind))
-    caption: str | None = attrs.field(default=None, validator=_check_optional_text)
+    caption: str | None = attrs.field(
+        default=None, converter=blank_to_none, validator=_check_optional_text
+    )
     posted_at: datetime | None = attrs.field(
         default=None, converter=to_utc, validator=_check_optional_time
     )
@@ -355,7 +366,9 @@ class Person:
 
     id: str = attrs.field(validator=_check_id)
     name: str = attrs.field(validator=_check_text)
-    email: str | None = attrs.field(default=None, validator=_check_optional_text)
+    email: str | None = attrs.field(
+        default=None, converter=blank_to_none, validator=_check_optional_text
+    )
     left_at: datetime | None = attrs.field(
         default=None, converter=to_utc, validator=_check_optional_time
     )
@@ -485,7 +498,9 @@ class RegionRule:
     creator_region: str = attrs.field(converter=to_region, validator=_check_region_pattern)
     account_region: str = attrs.field(converter=to_region, validator=_check_region_pattern)
     verdict: RegionVerdict = attrs.field(converter=to_verdict, validator=_member_of(RegionVerdict))
-    note: str | None = attrs.field(default=None, validator=_check_optional_text)
+    note: str | None = attrs.field(
+        default=None, converter=blank_to_none, validator=_check_optional_text
+    )
     id: str = attrs.field(default=attrs.Factory(_rule_id, takes_self=True))
 
     @id.validator

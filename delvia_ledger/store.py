@@ -415,6 +415,16 @@ class Store:
         limit = "" if bound is None else f" AND seq <= {int(bound)}"
         return self._entries(f"seq IN (SELECT seq FROM {table.name} WHERE id = ?){limit}", (id_,))
 
+    def current_entries(self, cls: type[Record], bound: int | None) -> Iterator[Entry]:
+        """The entry of every record of type ``cls`` visible at ``bound``, by id, streamed."""
+        cursor = self.conn.execute(
+            "SELECT e.seq, e.recorded_at, e.type, e.payload, e.hash "
+            f"FROM {TABLES[cls].name} v JOIN entries e ON e.seq = v.seq "
+            f"WHERE {self.visible(bound)} ORDER BY v.id"
+        )
+        while rows := cursor.fetchmany(2000):
+            yield from map(self.entry_from_row, rows)
+
     def entries(self, bound: int | None = None, batch: int = 2000) -> Iterator[Entry]:
         """Every entry, oldest first, streamed."""
         cursor = self.conn.execute(

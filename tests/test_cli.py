@@ -102,3 +102,16 @@ def test_import_a_tiktok_response(tmp_path: Path) -> None:
     refused = run("import", "info.json", "--advertiser", "nope", cwd=tmp_path)
     assert refused.returncode == 2 and "not in the ledger" in refused.stderr
     assert CODE not in first.stdout + again.stdout + refused.stderr
+
+
+def test_export_csv_and_json_then_import_the_csv(tmp_path: Path) -> None:
+    run("demo", cwd=tmp_path)
+    exported = run("export", "--type", "SparkAuthorization", cwd=tmp_path)
+    assert exported.returncode == 0 and exported.stdout.startswith("code_fingerprint,code_hint,id")
+    (tmp_path / "auths.csv").write_text(exported.stdout)
+    copy = run("import", "auths.csv", "--type", "SparkAuthorization", cwd=tmp_path)
+    assert copy.returncode == 0 and "0 new entries, 7 unchanged" in copy.stdout
+    assert run("import", "auths.csv", cwd=tmp_path).returncode == 2
+    whole = run("export", cwd=tmp_path)
+    assert len(json.loads(whole.stdout)["entries"]) == 34
+    assert all(code not in exported.stdout + whole.stdout for code in SAMPLE_CODES.values())
