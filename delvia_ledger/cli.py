@@ -11,6 +11,7 @@ import json
 import os
 import sqlite3
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -100,6 +101,22 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 1 if any(f.severity is Severity.ERROR for f in diagnosis.findings) else 0
 
 
+class _Progress:
+    """Counts rows on stderr once an import has taken more than a second (terminals only)."""
+
+    def __init__(self, name: str) -> None:
+        self.name, self.started, self.shown = name, time.monotonic(), False
+
+    def __call__(self, rows: int) -> None:
+        if sys.stderr.isatty() and time.monotonic() - self.started > 1:
+            print(f"\rimporting {self.name}: {rows:,} rows", end="", file=sys.stderr, flush=True)
+            self.shown = True
+
+    def finish(self) -> None:
+        if self.shown:
+            print(file=sys.stderr)
+
+
 def _record_type(name: str | None, command: str) -> type[Record]:
     cls = RECORD_BY_NAME.get(name or "")
     if cls is None:
@@ -111,9 +128,9 @@ def cmd_import(args: argparse.Namespace) -> int:
     if args.file.endswith(".csv"):
         cls = _record_type(args.type, "import")
         with _open(args.db, must_exist=False) as ledger, open(args.file, newline="") as source:
-            if sys.stderr.isatty():
-                print(f"importing {args.file} …", file=sys.stderr, flush=True)
-            result = ledger.import_csv(cls, source)
+            progress = _Progress(args.file)
+            result = ledger.import_csv(cls, source, progress=progress)
+            progress.finish()
         print(f"imported {args.file}: {result.written} new entries, {result.unchanged} unchanged")
         return 0
     if not args.advertiser:

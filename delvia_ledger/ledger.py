@@ -338,9 +338,15 @@ class Ledger(LedgerView):
         return entry
 
     def record_all(
-        self, records: Iterable[Record], batch_size: int = BATCH_SIZE
+        self,
+        records: Iterable[Record],
+        batch_size: int = BATCH_SIZE,
+        progress: Callable[[int], object] | None = None,
     ) -> RecordAllResult:
-        """Record many records in one transaction, streamed in batches: the fast path."""
+        """Record many records in one transaction, streamed in batches: the fast path.
+
+        ``progress``, if given, is called after each batch with the number of records read.
+        """
         written = unchanged = 0
         known: Known = {}
         with self._store.transaction():
@@ -349,15 +355,19 @@ class Ledger(LedgerView):
                 count = len(self._record_batch(batch, known))
                 written += count
                 unchanged += len(batch) - count
+                if progress is not None:
+                    progress(written + unchanged)
             last = self._store.head.seq
         return RecordAllResult(written=written, unchanged=unchanged, last_seq=last)
 
-    def import_csv(self, cls: type[Record], source: IO[str]) -> RecordAllResult:
+    def import_csv(
+        self, cls: type[Record], source: IO[str], progress: Callable[[int], object] | None = None
+    ) -> RecordAllResult:
         """Record every row of a CSV of ``cls`` records in one transaction (streamed).
 
         A malformed row fails the whole import with its line number; nothing is written.
         """
-        return self.record_all(io.read_csv(cls, source))
+        return self.record_all(io.read_csv(cls, source), progress=progress)
 
     def import_tiktok(self, payload: Any, *, advertiser_id: str) -> RecordAllResult:
         """Record the creators, posts and codes of a ``/tt_video/info/`` or ``/list/`` response.

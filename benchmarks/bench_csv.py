@@ -1,0 +1,60 @@
+"""Benchmark CSV import of Spark authorizations: time and peak memory (run on demand).
+
+cd benchmarks && python bench_csv.py [--n 1000000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import resource
+import tempfile
+import time
+from pathlib import Path
+
+from bench_ledger import CREATORS, POSTS_PER_CREATOR, T0, world
+
+import delvia_ledger as dl
+from delvia_ledger.convert import format_time
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--n", type=int, default=1_000_000)
+    n = parser.parse_args().n
+    tmp = Path(tempfile.mkdtemp())
+    path = tmp / "auths.csv"
+    with path.open("w", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow(
+            ["code", "creator_id", "post_id", "starts_at", "expires_at", "ad_account_id"]
+        )
+        start, end = format_time(T0), format_time(T0.replace(year=2027))
+        for i in range(n):
+            c, p = i % CREATORS, (i // CREATORS) % POSTS_PER_CREATOR
+            writer.writerow(
+                [
+                    f"#csv-code-{i:012d}=",
+                    f"c{c}",
+                    f"73{c:08d}{p:04d}",
+                    start,
+                    end,
+                    "6900000000000000001",
+                ]
+            )
+    ledger = dl.Ledger.open(tmp / "ledger.db", clock=lambda: T0)
+    ledger.record_all(world())
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    started = time.perf_counter()
+    with path.open(newline="") as source:
+        result = ledger.import_csv(dl.SparkAuthorization, source)
+    elapsed = time.perf_counter() - started
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    assert result.written == n
+    print(f"CSV rows: {n:,} ({path.stat().st_size / 2**20:.0f} MiB)")
+    print(f"import_csv: {elapsed:.1f} s = {elapsed / n * 1e6:.1f} us/row")
+    print(f"peak RSS: {peak:.0f} MiB (before the import: {before:.0f} MiB)")
+
+
+if __name__ == "__main__":
+    main()
