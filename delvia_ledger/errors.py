@@ -9,6 +9,9 @@ from __future__ import annotations
 class LedgerError(Exception):
     """Base class of every error raised by delvia_ledger."""
 
+    #: The record that was refused, when a rule refused one (None otherwise).
+    record: object = None
+
 
 class InvalidRecordError(LedgerError, ValueError):
     """A record field holds a value the record cannot accept (raised on construction)."""

@@ -19,7 +19,7 @@ from .errors import InvalidRecordError, PayloadError
 from .records import Record, SparkCode
 from .store import Entry
 
-__all__ = ["csv_columns", "export_json", "read_csv", "write_csv"]
+__all__ = ["csv_columns", "export_json", "read_csv", "read_csv_rows", "write_csv"]
 
 R = TypeVar("R", bound=Record)
 
@@ -53,6 +53,12 @@ def write_csv(records: Iterable[Record], cls: type[Record], out: IO[str]) -> int
 
 def read_csv(cls: type[R], source: IO[str]) -> Iterator[R]:
     """Records of type ``cls`` from CSV, one at a time; a bad row raises with its line number."""
+    for _, record in read_csv_rows(cls, source):
+        yield record
+
+
+def read_csv_rows(cls: type[R], source: IO[str]) -> Iterator[tuple[int, R]]:
+    """(line number, record) pairs from CSV; a bad row raises with its line number."""
     reader = csv.DictReader(source)
     names = {field.name for field in attrs.fields(cls)}
     header = set(reader.fieldnames or ())
@@ -79,7 +85,7 @@ def read_csv(cls: type[R], source: IO[str]) -> Iterator[R]:
         if isinstance(data.get("code"), str):  # a raw code from the user's own sheet
             data["code"] = SparkCode(data["code"])
         try:
-            yield record_from_dict(cls, data)
+            yield line, record_from_dict(cls, data)
         except InvalidRecordError as error:
             raise PayloadError(f"line {line}: {error}") from None
 

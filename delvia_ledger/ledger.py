@@ -31,6 +31,7 @@ from .errors import (
     InconsistentReferenceError,
     InvalidRecordError,
     IrreversibleChangeError,
+    LedgerError,
     MissingReferenceError,
 )
 from .findings import Finding
@@ -367,7 +368,27 @@ class Ledger(LedgerView):
 
         A malformed row fails the whole import with its line number; nothing is written.
         """
-        return self.record_all(io.read_csv(cls, source), progress=progress)
+        lines: dict[tuple[type[Record], str], int] = {}  # recent records -> their CSV line
+
+        def records() -> Iterator[Record]:
+            for line, record in io.read_csv_rows(cls, source):
+                lines[(type(record), record.id)] = line
+                if len(lines) > 2 * BATCH_SIZE:
+                    del lines[next(iter(lines))]
+                yield record
+
+        try:
+            return self.record_all(records(), progress=progress)
+        except LedgerError as error:
+            refused = error.record
+            line = (
+                lines.get((type(refused), refused.id))
+                if isinstance(refused, RECORD_TYPES)
+                else None
+            )
+            if line is None:
+                raise
+            raise type(error)(f"line {line}: {error}") from None
 
     def import_tiktok(self, payload: Any, *, advertiser_id: str) -> RecordAllResult:
         """Record the creators, posts and codes of a ``/tt_video/info/`` or ``/list/`` response.
@@ -438,27 +459,32 @@ class Ledger(LedgerView):
         changed: list[Record] = []
         pending: dict[tuple[type[Record], str], tuple[int | None, str, Record | None]] = {}
         for record, table, refs, payload in prepared:
-            cls, key = type(record), (type(record), record.id)
-            old_seq, old_payload, old_record = (
-                pending.get(key) or currents.get(key) or (None, "", None)
-            )
-            if old_payload == payload:
-                continue
-            if old_payload:
-                old_record = old_record or record_from_json(cls, old_payload)
-                _check_versions(old_record, record)
-            self._check_references(record, refs, known)
-            if isinstance(record, SparkAuthorization):
-                holder = codes.setdefault(record.code.fingerprint, record.id)
-                if holder != record.id:
-                    raise DuplicateCodeError(
-                        f"SparkAuthorization {record.id!r}: code {record.code.hint} is already "
-                        f"recorded as authorization {holder!r}; record a new version of that one"
-                    )
-            items.append((table, record, payload, old_seq))
-            changed.append(record)
-            pending[key] = (None, payload, record)
-            known[key] = record
+            try:
+                cls, key = type(record), (type(record), record.id)
+                old_seq, old_payload, old_record = (
+                    pending.get(key) or currents.get(key) or (None, "", None)
+                )
+                if old_payload == payload:
+                    continue
+                if old_payload:
+                    old_record = old_record or record_from_json(cls, old_payload)
+                    _check_versions(old_record, record)
+                self._check_references(record, refs, known)
+                if isinstance(record, SparkAuthorization):
+                    holder = codes.setdefault(record.code.fingerprint, record.id)
+                    if holder != record.id:
+                        raise DuplicateCodeError(
+                            f"SparkAuthorization {record.id!r}: code {record.code.hint} is "
+                            f"already recorded as authorization {holder!r}; record a new "
+                            "version of that one"
+                        )
+                items.append((table, record, payload, old_seq))
+                changed.append(record)
+                pending[key] = (None, payload, record)
+                known[key] = record
+            except LedgerError as error:
+                error.record = record  # lets importers name the line that was refused
+                raise
         if not items:
             return []
         written = self._store.append(items, self.now())

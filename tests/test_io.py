@@ -84,3 +84,14 @@ def test_json_export_has_every_entry_and_no_raw_code(sample: dl.Ledger) -> None:
     assert count == len(entries) == sample.digest().seq
     assert entries[-1]["hash"] == sample.digest().hash
     assert all(code not in out.getvalue() for code in SAMPLE_CODES.values())
+
+
+def test_a_row_refused_by_a_ledger_rule_names_its_line(ledger: dl.Ledger) -> None:
+    text = "id,creator_id,kind\np1,nobody,VIDEO\n"
+    ledger.record(dl.Creator(id="maya", handle="@m", region=None))
+    ok = "".join(f"q{i},maya,VIDEO\n" for i in range(2500))
+    with pytest.raises(dl.MissingReferenceError, match="line 2502: Post 'p1': creator_id='nobody'"):
+        ledger.import_csv(
+            dl.Post, io.StringIO("id,creator_id,kind\n" + ok + text.split("\n", 1)[1])
+        )
+    assert ledger.digest().seq == 1  # nothing of the import was written
