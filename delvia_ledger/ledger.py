@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from itertools import islice
 from os import PathLike
-from typing import IO, Any, TypeVar
+from typing import IO, Any, TypeVar, cast
 
 import attrs
 from dateutil.parser import isoparse
@@ -390,20 +390,34 @@ class Ledger(LedgerView):
                 raise
             raise type(error)(f"line {line}: {error}") from None
 
-    def import_tiktok(self, payload: Any, *, advertiser_id: str) -> RecordAllResult:
-        """Record the creators, posts and codes of a ``/tt_video/info/`` or ``/list/`` response.
+    def import_tiktok(
+        self, payload: Any, *, advertiser_id: str | None = None, creator_id: str | None = None
+    ) -> RecordAllResult:
+        """Record what a TikTok response says about creators, posts and codes.
 
-        Takes the whole envelope or its ``data``. Codes are bound to ``advertiser_id``, which must
-        already be recorded. Fields the payload lacks (a creator's region, a post's caption, a
-        code's owner) keep what the ledger knows; re-importing the same payload writes nothing.
+        Takes the whole envelope or its ``data``, of ``/tt_video/info/`` or ``/tt_video/list/``
+        (codes are bound to ``advertiser_id``, which must already be recorded), or of the
+        creator-side ``/business/post/authorize/*`` endpoints (pass ``creator_id``; a
+        ``DELETED`` code is recorded as revoked now). Fields the payload lacks (a creator's
+        region, a post's caption, a code's owner) keep what the ledger knows; re-importing the
+        same payload writes nothing.
         """
         data = tiktok.unwrap(payload)
-        if self.get(AdAccount, str(advertiser_id)) is None:
+        if advertiser_id is not None and self.get(AdAccount, str(advertiser_id)) is None:
             raise MissingReferenceError(
                 f"import_tiktok: ad account advertiser_id={advertiser_id!r} is not in the ledger; "
                 "record it first, e.g. dl.AdAccount(id=..., name=..., region=...)"
             )
-        if "list" in data:
+        records: list[Record]
+        if "auth_code_status" in data or "auth_code_start_time" in data:
+            if creator_id is None:
+                raise ValueError("import_tiktok: a creator-side payload needs creator_id=...")
+            records = tiktok.records_from_creator_post(
+                data, creator_id=creator_id, advertiser_id=advertiser_id, revoked_at=self.now()
+            )
+        elif advertiser_id is None:
+            raise ValueError("import_tiktok: a /tt_video/ payload needs advertiser_id=...")
+        elif "list" in data:
             records = tiktok.records_from_tt_video_list(data, advertiser_id=advertiser_id)
         else:
             records = tiktok.records_from_tt_video_info(data, advertiser_id=advertiser_id)
@@ -414,11 +428,13 @@ class Ledger(LedgerView):
         current = self.get(type(record), record.id)
         if current is None:
             return record
+        one_way = ONE_WAY.get(cast(type[Record], type(record)), ())
         known = {
             field.name: getattr(current, field.name)
             for field in attrs.fields(type(record))
-            if getattr(record, field.name) is None and getattr(current, field.name) is not None
-        }
+            if getattr(current, field.name) is not None
+            and (getattr(record, field.name) is None or field.name in one_way)
+        }  # a one-way time already set (a revocation) keeps its first value
         return attrs.evolve(record, **known) if known else record
 
     def offboard(self, person_id: str, *, at: datetime | str | None = None) -> OffboardingPlan:

@@ -120,12 +120,17 @@ def records_from_tt_video_list(payload: Any, *, advertiser_id: str) -> list[Reco
 
 
 def records_from_creator_post(
-    payload: Any, *, creator_id: str, revoked_at: datetime | None = None
+    payload: Any,
+    *,
+    creator_id: str,
+    advertiser_id: str | None = None,
+    revoked_at: datetime | None = None,
 ) -> list[Record]:
     """A SparkAuthorization from the creator-side ``/business/post/authorize/*`` response.
 
-    These carry no creator; pass ``creator_id``. ``auth_code_status`` ``DELETED`` means the
-    creator revoked the code: it is recorded as revoked at ``revoked_at`` (the import time).
+    These carry no creator; pass ``creator_id`` (and ``advertiser_id`` to bind the code).
+    ``auth_code_status`` ``DELETED`` means the creator revoked the code: it is recorded as
+    revoked at ``revoked_at`` (the import time).
     """
     data = unwrap(payload)
     where = "business/post/authorize"
@@ -142,6 +147,7 @@ def records_from_creator_post(
                 expires_at=tiktok_time(_field(data, "auth_code_end_time", where),
                                        f"{where}.auth_code_end_time"),
                 revoked_at=revoked_at if status == "DELETED" else None,
+                ad_account_id=None if advertiser_id is None else str(advertiser_id),
             )
         ]  # fmt: skip
     except InvalidRecordError as error:

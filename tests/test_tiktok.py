@@ -177,3 +177,29 @@ def test_junk_gives_a_clear_error_or_records_never_a_crash_or_partial_write(
         assert ledger.digest() == before and CODE not in str(error)
     else:
         assert ledger.verify().ok
+
+
+def test_creator_side_import_revokes_once(ledger: dl.Ledger, clock: object) -> None:
+    ledger.record(dl.AdAccount(id=ADVERTISER, name="Brand", region="US"))
+    ledger.import_tiktok(envelope(item()), advertiser_id=ADVERTISER)
+    deleted = {
+        "item_id": "7301000000000000001",
+        "auth_code": CODE,
+        "auth_code_status": "DELETED",
+        "auth_code_start_time": "2026-11-01 10:00:00",
+        "auth_code_end_time": "2026-12-01 10:00:00",
+    }
+    with pytest.raises(ValueError, match="needs creator_id"):
+        ledger.import_tiktok(deleted)
+    first = ledger.import_tiktok(
+        envelope(deleted), creator_id="7000000000000000001", advertiser_id=ADVERTISER
+    )
+    auth = ledger.authorization_for(CODE)
+    assert first.written == 1 and auth is not None and auth.revoked_at is not None
+    clock.advance(days=1)  # type: ignore[attr-defined]
+    again = ledger.import_tiktok(
+        deleted, creator_id="7000000000000000001", advertiser_id=ADVERTISER
+    )
+    assert again.written == 0  # the first revocation time stands
+    with pytest.raises(ValueError, match="needs advertiser_id"):
+        ledger.import_tiktok(item())
