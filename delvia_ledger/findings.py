@@ -232,9 +232,10 @@ class Finding(_Catalogued):
             )
             if part
         )
-        when = f" by {self.deadline:%Y-%m-%d %H:%M} UTC" if self.deadline else ""
-        detail = f" ({self.detail})" if self.detail else ""
-        return f"{self.severity} {self.kind}: {subject}{when}{detail} — {self.remedy}"
+        when = f"by {self.deadline:%Y-%m-%d %H:%M} UTC" if self.deadline else ""
+        detail = f"({self.detail})" if self.detail else ""
+        what = " ".join(part for part in (subject, when, detail) if part)
+        return f"{self.severity} {self.kind}: {what} — {self.remedy}"
 
 
 @attrs.frozen
