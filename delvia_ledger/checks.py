@@ -328,22 +328,35 @@ class Checks:
         return self._finding(kind, severity, auth, None, ad_account_id=account_id, detail=detail)
 
     def region_incompatible(self) -> list[Finding]:
-        found = []
-        compatible: set[tuple[str, str]] = set()  # (creator, account) pairs already cleared
-        for auth in self._auths():
-            accounts = {
-                auth.ad_account_id,
-                *(ad.ad_account_id for ad in self.using.get(auth.id, ())),
-            }
-            for account in sorted(a for a in accounts if a):
-                if (auth.creator_id, account) in compatible:
-                    continue
-                finding = self.region_finding(auth, account)
-                if finding:
-                    found.append(finding)
-                else:
-                    compatible.add((auth.creator_id, account))
-        return found
+        found: dict[tuple[str, str], Finding] = {}
+
+        def consider(auth: Auth, account: str) -> None:
+            if (auth.id, account) not in found and (finding := self.region_finding(auth, account)):
+                found[(auth.id, account)] = finding
+
+        # Verdicts depend only on the (creator, account) pair: read the distinct bound pairs
+        # first, and load authorizations only if some pair is not compatible.
+        pairs = self._select(
+            SparkAuthorization,
+            "DISTINCT v.creator_id, v.ad_account_id",
+            "v.ad_account_id IS NOT NULL",
+        )
+        doubtful = {
+            (creator, account)
+            for creator, account in pairs
+            if self.verdict(self.creator_regions.get(creator), self.account_regions.get(account))
+            is not RegionVerdict.COMPATIBLE
+        }
+        if doubtful:
+            for auth in self._auths("v.ad_account_id IS NOT NULL"):
+                if (auth.creator_id, auth.ad_account_id) in doubtful:
+                    consider(auth, str(auth.ad_account_id))
+        in_use = self._auths_in_use()
+        for auth_id, ads in self.using.items():
+            if (used := in_use.get(auth_id)) is not None:
+                for ad in ads:
+                    consider(used, ad.ad_account_id)
+        return list(found.values())
 
     # --- access and ownership -----------------------------------------------------------------
 

@@ -3,7 +3,7 @@ causes and remedies (also behind :func:`explain_error` for TikTok's error codes)
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 
 import attrs
@@ -54,6 +54,7 @@ class Severity(StrEnum):
 
 
 _RANKS = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
+_NEVER = datetime.max.replace(tzinfo=UTC)
 
 
 @attrs.frozen
@@ -214,10 +215,9 @@ class Finding(_Catalogued):
     handle: str | None = None
     detail: str = ""
 
-    def sort_key(self) -> tuple[int, bool, float, str]:
+    def sort_key(self) -> tuple[int, bool, datetime, str]:
         """Worst severity first, then earliest deadline (none last)."""
-        moment = 0.0 if self.deadline is None else self.deadline.timestamp()
-        return (self.severity.rank, self.deadline is None, moment, self.kind)
+        return (_RANKS[self.severity], self.deadline is None, self.deadline or _NEVER, self.kind)
 
     def __str__(self) -> str:
         subject = " ".join(
