@@ -7,15 +7,17 @@ from datetime import datetime
 
 import attrs
 
-from .checks import Checks
+from .checks import Checks, Grant
 from .records import Person, Record, RoleGrant, SparkAd, SparkAuthorization
 
 __all__ = ["OffboardingPlan", "active_grants", "offboarding_plan"]
 
 
-def active_grants(checks: Checks, load: Callable[[str], RoleGrant | None]) -> list[RoleGrant]:
-    """Every grant active at ``checks.now`` (granted, not ended or expired, person not gone)."""
-    return [grant for g in checks.active_grants if (grant := load(g.id)) is not None]
+def active_grants(
+    checks: Checks, load: Callable[[str], RoleGrant | None], keep: Callable[[Grant], bool]
+) -> list[RoleGrant]:
+    """The grants active at ``checks.now`` that ``keep`` selects, loaded as records."""
+    return [grant for g in checks.active_grants if keep(g) and (grant := load(g.id)) is not None]
 
 
 @attrs.frozen
@@ -65,18 +67,16 @@ def offboarding_plan(
     apply_fn: Callable[[list[Record]], object],
 ) -> OffboardingPlan:
     """Preview offboarding ``person`` at ``at`` (``checks`` is taken at ``at``)."""
-    mine = [g for g in checks.active_grants if g.person_id == person.id]
-    grants = tuple(grant for g in mine if (grant := load_grant(g.id)) is not None)
+    grants = tuple(active_grants(checks, load_grant, lambda g: g.person_id == person.id))
     without = []
     for account in sorted(checks.accounts):
         admins = checks.administrators(account)
         if person.id in admins and admins == {person.id}:
             without.append(account)
     owned_codes = [
-        str(i)
-        for (i,) in checks._select(SparkAuthorization, "v.id", "v.owner_id = ?", (person.id,))
+        str(i) for (i,) in checks.select(SparkAuthorization, "v.id", "v.owner_id = ?", (person.id,))
     ]
-    owned_ads = [str(i) for (i,) in checks._select(SparkAd, "v.id", "v.owner_id = ?", (person.id,))]
+    owned_ads = [str(i) for (i,) in checks.select(SparkAd, "v.id", "v.owner_id = ?", (person.id,))]
     creators = tuple(g.scope_id for g in grants if g.role == "OWNER" and g.scope_kind == "creator")
     return OffboardingPlan(
         person, at, grants, tuple(owned_codes), tuple(owned_ads), creators, tuple(without), apply_fn

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from functools import cached_property
 from typing import Any, NamedTuple
 
@@ -40,6 +40,7 @@ _UNITS = {"h": "hours", "d": "days", "w": "weeks", "mo": "months"}
 def horizon(now: datetime, within: Within) -> datetime:
     """``now + within``; ``within`` is a timedelta, a relativedelta or ``"36h"``/``"7d"``/...
 
+    >>> from datetime import UTC
     >>> horizon(datetime(2026, 1, 31, tzinfo=UTC), "1mo").date()
     datetime.date(2026, 2, 28)
     """
@@ -110,27 +111,34 @@ class Checks:
         self.store, self.bound, self.now = store, bound, now
         self.t = to_micros(now)
 
-    def _select(
+    def select(
         self, cls: type[Record], columns: str, where: str = "1", params: Iterable[object] = ()
     ) -> list[tuple[Any, ...]]:
         visible = self.store.visible(self.bound)
         sql = f"SELECT {columns} FROM {TABLES[cls].name} v WHERE {visible} AND ({where})"
         return self.store.rows(sql, tuple(params))
 
-    def _auths(self, where: str = "1", params: Iterable[object] = ()) -> list[Auth]:
-        return [
-            Auth(*row) for row in self._select(SparkAuthorization, _AUTH_COLUMNS, where, params)
-        ]
+    def auths(self, where: str = "1", params: Iterable[object] = ()) -> list[Auth]:
+        return [Auth(*row) for row in self.select(SparkAuthorization, _AUTH_COLUMNS, where, params)]
 
     # --- the world around the codes, loaded once per Checks -------------------------------
 
     @cached_property
-    def handles(self) -> dict[str, str]:
-        return {str(i): str(h) for i, h in self._select(Creator, "v.id, v.handle")}
+    def creators(self) -> dict[str, tuple[str, str | None]]:
+        """Creator id -> (handle, region)."""
+        return {str(i): (str(h), r) for i, h, r in self.select(Creator, "v.id, v.handle, v.region")}
+
+    @cached_property
+    def accounts(self) -> dict[str, tuple[str, str | None]]:
+        """Ad account id -> (region, business center id)."""
+        return {
+            str(i): (str(r), bc)
+            for i, r, bc in self.select(AdAccount, "v.id, v.region, v.business_center_id")
+        }
 
     @cached_property
     def ads(self) -> list[Ad]:
-        return [Ad(*row) for row in self._select(SparkAd, _AD_COLUMNS)]
+        return [Ad(*row) for row in self.select(SparkAd, _AD_COLUMNS)]
 
     def active(self, ad: Ad) -> bool:
         t = self.t
@@ -156,7 +164,7 @@ class Checks:
                 found.setdefault(ad.authorization_id, []).append(ad)
         return found
 
-    def _finding(
+    def finding(
         self,
         kind: FindingKind,
         severity: Severity,
@@ -172,7 +180,7 @@ class Checks:
         return Finding(
             kind=kind,
             severity=severity,
-            deadline=None if deadline is None else from_micros(deadline),
+            deadline=_when(deadline),
             authorization_id=auth.id,
             ad_id=ad_id,
             ad_account_id=ad_account_id or auth.ad_account_id,
@@ -180,7 +188,7 @@ class Checks:
             creator_id=auth.creator_id,
             post_id=auth.post_id,
             affected_ad_ids=affected_ad_ids,
-            handle=self.handles.get(auth.creator_id),
+            handle=self.creators.get(auth.creator_id, (None, None))[0],
             detail=detail,
         )
 
@@ -188,12 +196,12 @@ class Checks:
 
     def expiring(self, within: Within = DEFAULT_WITHIN) -> list[Finding]:
         h = to_micros(horizon(self.now, within))
-        auths = self._auths(
+        auths = self.auths(
             "(v.revoked_at IS NULL OR v.revoked_at > ?) AND v.expires_at > ? AND v.expires_at <= ?",
             (self.t, self.t, h),
         )
         return [
-            self._finding(FindingKind.EXPIRING, Severity.WARNING, a, a.expires_at) for a in auths
+            self.finding(FindingKind.EXPIRING, Severity.WARNING, a, a.expires_at) for a in auths
         ]
 
     def _ended(self, kind: FindingKind, auths: list[Auth], deadline: str) -> list[Finding]:
@@ -202,31 +210,31 @@ class Checks:
             affected = tuple(ad.id for ad in self.using.get(auth.id, ()) if self.active(ad))
             severity = Severity.ERROR if affected else Severity.INFO
             found.append(
-                self._finding(
+                self.finding(
                     kind, severity, auth, getattr(auth, deadline), affected_ad_ids=affected
                 )
             )
         return found
 
     def expired(self) -> list[Finding]:
-        auths = self._auths(
+        auths = self.auths(
             "(v.revoked_at IS NULL OR v.revoked_at > ?) AND v.expires_at <= ?", (self.t, self.t)
         )
         return self._ended(FindingKind.EXPIRED, auths, "expires_at")
 
     def revoked(self) -> list[Finding]:
         return self._ended(
-            FindingKind.REVOKED, self._auths("v.revoked_at <= ?", (self.t,)), "revoked_at"
+            FindingKind.REVOKED, self.auths("v.revoked_at <= ?", (self.t,)), "revoked_at"
         )
 
     def not_yet_active(self) -> list[Finding]:
         found = []
-        for auth in self._auths(
+        for auth in self.auths(
             "(v.revoked_at IS NULL OR v.revoked_at > ?) AND v.starts_at > ?", (self.t, self.t)
         ):
             in_use = any(self.active(ad) for ad in self.using.get(auth.id, ()))
             severity = Severity.WARNING if in_use else Severity.INFO
-            found.append(self._finding(FindingKind.NOT_YET_ACTIVE, severity, auth, auth.starts_at))
+            found.append(self.finding(FindingKind.NOT_YET_ACTIVE, severity, auth, auth.starts_at))
         return found
 
     def _auths_in_use(self) -> dict[str, Auth]:
@@ -234,7 +242,7 @@ class Checks:
         found: dict[str, Auth] = {}
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
-            for auth in self._auths(f"v.id IN ({','.join('?' * len(chunk))})", chunk):
+            for auth in self.auths(f"v.id IN ({','.join('?' * len(chunk))})", chunk):
                 found[auth.id] = auth
         return found
 
@@ -248,7 +256,7 @@ class Checks:
             for ad in self.using[auth.id]:
                 if ad.runs_until is not None and ad.runs_until > auth.expires_at:
                     found.append(
-                        self._finding(
+                        self.finding(
                             FindingKind.AD_OUTLIVES_CODE,
                             Severity.WARNING,
                             auth,
@@ -266,7 +274,7 @@ class Checks:
             for ad in self.using[auth.id]:
                 if ad.intended_post_id != auth.post_id:
                     found.append(
-                        self._finding(
+                        self.finding(
                             FindingKind.WRONG_POST,
                             Severity.ERROR,
                             auth,
@@ -284,7 +292,7 @@ class Checks:
     def rules(self) -> dict[tuple[str, str], RegionVerdict]:
         return {
             (str(c), str(a)): RegionVerdict(str(v))
-            for c, a, v in self._select(RegionRule, "v.creator_region, v.account_region, v.verdict")
+            for c, a, v in self.select(RegionRule, "v.creator_region, v.account_region, v.verdict")
         }
 
     def verdict(self, creator_region: str | None, account_region: str | None) -> RegionVerdict:
@@ -303,19 +311,19 @@ class Checks:
             RegionVerdict.COMPATIBLE if creator_region == account_region else RegionVerdict.UNKNOWN
         )
 
-    @cached_property
-    def creator_regions(self) -> dict[str, str | None]:
-        return {str(i): r for i, r in self._select(Creator, "v.id, v.region")}
+    def pair_verdict(self, creator_id: str, account_id: str) -> RegionVerdict:
+        """The policy's verdict for a recorded creator and ad account."""
+        return self.verdict(self._creator_region(creator_id), self._account_region(account_id))
 
-    @cached_property
-    def account_regions(self) -> dict[str, str]:
-        return {str(i): str(r) for i, r in self._select(AdAccount, "v.id, v.region")}
+    def _creator_region(self, creator_id: str) -> str | None:
+        return self.creators.get(creator_id, (None, None))[1]
 
-    def region_finding(
-        self, auth: Auth, account_id: str, ad_id: str | None = None
-    ) -> Finding | None:
-        creator_region = self.creator_regions.get(auth.creator_id)
-        account_region = self.account_regions.get(account_id)
+    def _account_region(self, account_id: str) -> str | None:
+        return self.accounts.get(account_id, (None, None))[0]
+
+    def region_finding(self, auth: Auth, account_id: str) -> Finding | None:
+        creator_region = self._creator_region(auth.creator_id)
+        account_region = self._account_region(account_id)
         verdict = self.verdict(creator_region, account_region)
         if verdict is RegionVerdict.COMPATIBLE:
             return None
@@ -325,7 +333,7 @@ class Checks:
             else (FindingKind.REGION_UNCONFIRMED, Severity.INFO)
         )
         detail = f"creator region {creator_region or 'unknown'}, account region {account_region}"
-        return self._finding(kind, severity, auth, None, ad_account_id=account_id, detail=detail)
+        return self.finding(kind, severity, auth, None, ad_account_id=account_id, detail=detail)
 
     def region_incompatible(self) -> list[Finding]:
         found: dict[tuple[str, str], Finding] = {}
@@ -336,7 +344,7 @@ class Checks:
 
         # Verdicts depend only on the (creator, account) pair: read the distinct bound pairs
         # first, and load authorizations only if some pair is not compatible.
-        pairs = self._select(
+        pairs = self.select(
             SparkAuthorization,
             "DISTINCT v.creator_id, v.ad_account_id",
             "v.ad_account_id IS NOT NULL",
@@ -344,11 +352,10 @@ class Checks:
         doubtful = {
             (creator, account)
             for creator, account in pairs
-            if self.verdict(self.creator_regions.get(creator), self.account_regions.get(account))
-            is not RegionVerdict.COMPATIBLE
+            if self.pair_verdict(creator, account) is not RegionVerdict.COMPATIBLE
         }
         if doubtful:
-            for auth in self._auths("v.ad_account_id IS NOT NULL"):
+            for auth in self.auths("v.ad_account_id IS NOT NULL"):
                 if (auth.creator_id, auth.ad_account_id) in doubtful:
                     consider(auth, str(auth.ad_account_id))
         in_use = self._auths_in_use()
@@ -362,7 +369,7 @@ class Checks:
 
     @cached_property
     def left(self) -> dict[str, int | None]:
-        return {str(i): left for i, left in self._select(Person, "v.id, v.left_at")}
+        return {str(i): left for i, left in self.select(Person, "v.id, v.left_at")}
 
     def grant_active(self, grant: Grant) -> bool:
         t, left = self.t, self.left.get(grant.person_id)
@@ -377,16 +384,12 @@ class Checks:
     def active_grants(self) -> list[Grant]:
         return [
             g
-            for g in (Grant(*r) for r in self._select(RoleGrant, _GRANT_COLUMNS))
+            for g in (Grant(*r) for r in self.select(RoleGrant, _GRANT_COLUMNS))
             if self.grant_active(g)
         ]
 
-    @cached_property
-    def accounts(self) -> dict[str, str | None]:
-        return {str(i): bc for i, bc in self._select(AdAccount, "v.id, v.business_center_id")}
-
     def administrators(self, account_id: str) -> set[str]:
-        bc = self.accounts.get(account_id)
+        bc = self.accounts.get(account_id, (None, None))[1]
         return {
             g.person_id
             for g in self.active_grants
@@ -420,7 +423,7 @@ class Checks:
             if self.active(ad) and not self.operators(ad.ad_account_id)
         ]
         with_grants = {g.person_id for g in self.active_grants}
-        for auth in self._auths(
+        for auth in self.auths(
             "v.starts_at <= ? AND v.expires_at > ? AND (v.revoked_at IS NULL OR v.revoked_at > ?)",
             (self.t,) * 3,
         ):
@@ -431,7 +434,7 @@ class Checks:
                     else f"owner {auth.owner_id} has left or holds no active role"
                 )
                 found.append(
-                    self._finding(
+                    self.finding(
                         FindingKind.OWNER_MISSING,
                         Severity.WARNING,
                         auth,
@@ -466,10 +469,3 @@ class Checks:
             *self.ownership(within),
         ]
         return sorted(found, key=Finding.sort_key)
-
-
-def utc(moment: datetime) -> datetime:
-    """An aware datetime in UTC (naive ones are refused)."""
-    if moment.utcoffset() is None:
-        raise ValueError(f"now={moment!r}: must be a timezone-aware datetime")
-    return moment.astimezone(UTC)

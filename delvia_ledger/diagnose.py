@@ -7,7 +7,7 @@ from enum import StrEnum
 
 import attrs
 
-from .checks import Auth, Checks
+from .checks import Checks
 from .convert import to_micros
 from .findings import Finding, FindingKind, Severity
 from .records import SparkAuthorization, SparkCode, fingerprint_of
@@ -75,16 +75,13 @@ def diagnose(
         )
 
     a = authorization
-    auth = Auth(
-        a.id, a.creator_id, a.post_id, to_micros(a.starts_at), to_micros(a.expires_at),
-        a.ad_account_id, a.owner_id, None if a.revoked_at is None else to_micros(a.revoked_at),
-    )  # fmt: skip
+    [auth] = checks.auths("v.id = ?", (a.id,))
     t = checks.t
     steps = [Step("known", StepStatus.PASSED, f"authorization {a.id}")]
     found: list[Finding] = []
 
     def fail(kind: FindingKind, deadline: int | None = None, detail: str = "") -> None:
-        found.append(checks._finding(kind, Severity.ERROR, auth, deadline, detail=detail))
+        found.append(checks.finding(kind, Severity.ERROR, auth, deadline, detail=detail))
 
     if auth.revoked_at is not None and auth.revoked_at <= t:
         steps.append(
@@ -105,7 +102,7 @@ def diagnose(
         )
         if auth.expires_at <= to_micros(checks.now + timedelta(days=7)):
             found.append(
-                checks._finding(FindingKind.EXPIRING, Severity.WARNING, auth, auth.expires_at)
+                checks.finding(FindingKind.EXPIRING, Severity.WARNING, auth, auth.expires_at)
             )
 
     if post_id is None:
@@ -121,7 +118,7 @@ def diagnose(
     account = ad_account_id or a.ad_account_id
     if account is None:
         steps.append(Step("region", StepStatus.NOT_CHECKED, "no ad account given or bound"))
-    elif account not in checks.account_regions:
+    elif account not in checks.accounts:
         steps.append(
             Step("region", StepStatus.NOT_CHECKED, f"ad account {account} is not recorded")
         )

@@ -148,9 +148,8 @@ class LedgerView:
         entry = self._store.latest(_record_type(cls), id, self._bound)
         return entry.record if entry else None  # type: ignore[return-value]
 
-    def entry(self, cls: type[Record], id: str) -> Entry | None:
-        """The entry holding the current version of ``id``, or None."""
-        return self._store.latest(_record_type(cls), id, self._bound)
+    def _loader(self, cls: type[R]) -> Callable[[str], R | None]:
+        return lambda id_: self.get(cls, id_)
 
     def history(self, cls: type[Record], id: str) -> list[Entry]:
         """Every version of ``id``, oldest first."""
@@ -279,13 +278,13 @@ class LedgerView:
 
     def access(self, scope: str, *, now: datetime | str | None = None) -> list[RoleGrant]:
         """The active role grants on ``scope`` (e.g. ``"ad_account:6900…"``)."""
-        grants = active_grants(self.checks(now), lambda id_: self.get(RoleGrant, id_))
-        return [g for g in grants if g.scope == scope]
+        load = self._loader(RoleGrant)
+        return active_grants(self.checks(now), load, lambda g: g.scope == scope)
 
     def roles_of(self, person_id: str, *, now: datetime | str | None = None) -> list[RoleGrant]:
         """A person's active role grants."""
-        grants = active_grants(self.checks(now), lambda id_: self.get(RoleGrant, id_))
-        return [g for g in grants if g.person_id == person_id]
+        load = self._loader(RoleGrant)
+        return active_grants(self.checks(now), load, lambda g: g.person_id == person_id)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} seq={self.seq}>"
@@ -445,7 +444,7 @@ class Ledger(LedgerView):
             raise MissingReferenceError(f"offboard: person_id={person_id!r} is not in the ledger")
         moment = self.now() if at is None else _aware(at, "offboard(at=...)")
         return offboarding_plan(
-            self.checks(moment), person, moment, lambda id_: self.get(RoleGrant, id_),
+            self.checks(moment), person, moment, self._loader(RoleGrant),
             self.record_all,
         )  # fmt: skip
 

@@ -417,22 +417,23 @@ class Store:
 
     def current_entries(self, cls: type[Record], bound: int | None) -> Iterator[Entry]:
         """The entry of every record of type ``cls`` visible at ``bound``, by id, streamed."""
-        cursor = self.conn.execute(
+        yield from self._stream(
             "SELECT e.seq, e.recorded_at, e.type, e.payload, e.hash "
             f"FROM {TABLES[cls].name} v JOIN entries e ON e.seq = v.seq "
             f"WHERE {self.visible(bound)} ORDER BY v.id"
         )
-        while rows := cursor.fetchmany(2000):
-            yield from map(self.entry_from_row, rows)
 
-    def entries(self, bound: int | None = None, batch: int = 2000) -> Iterator[Entry]:
+    def entries(self, bound: int | None = None) -> Iterator[Entry]:
         """Every entry, oldest first, streamed."""
-        cursor = self.conn.execute(
+        yield from self._stream(
             "SELECT seq, recorded_at, type, payload, hash FROM entries"
             + ("" if bound is None else f" WHERE seq <= {int(bound)}")
             + " ORDER BY seq"
         )
-        while rows := cursor.fetchmany(batch):
+
+    def _stream(self, sql: str) -> Iterator[Entry]:
+        cursor = self.conn.execute(sql)
+        while rows := cursor.fetchmany(2000):
             yield from map(self.entry_from_row, rows)
 
     def seq_at(self, recorded_at: datetime) -> int:
