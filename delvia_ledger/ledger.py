@@ -47,9 +47,19 @@ from .records import (
     SparkAd,
     SparkAuthorization,
     SparkCode,
+    derived_authorization_id,
     fingerprint_of,
 )
-from .store import TABLES, Digest, Entry, Store, VerifyResult, VersionTable, code_key
+from .store import (
+    TABLES,
+    Digest,
+    Entry,
+    Store,
+    VerifyResult,
+    VersionTable,
+    code_key,
+    custom_id_sql,
+)
 
 __all__ = ["Ledger", "LedgerView", "RecordAllResult"]
 
@@ -176,11 +186,12 @@ class LedgerView:
         """The authorization recorded for a raw code (found by its fingerprint), or None."""
         fingerprint = code.fingerprint if isinstance(code, SparkCode) else fingerprint_of(code)
         table = TABLES[SparkAuthorization]
-        for (id_,) in self._store.rows(
-            f"SELECT v.id FROM {table.name} v "
-            f"WHERE v.code_key = ? AND {self._store.visible(self._bound)}",
+        custom = self._store.rows(
+            f"SELECT v.id FROM {table.name} v WHERE v.code_key = ? AND {custom_id_sql()} "
+            f"AND {self._store.visible(self._bound)}",
             (code_key(fingerprint),),
-        ):
+        )
+        for id_ in [derived_authorization_id(fingerprint), *(id_ for (id_,) in custom)]:
             found = self.get(SparkAuthorization, id_)
             if found is not None and found.code.fingerprint == fingerprint:
                 return found
@@ -332,7 +343,8 @@ class Ledger(LedgerView):
         with self._store.transaction():
             written = self._record_batch([record], {})
         if written:
-            return written[0]
+            (seq, stamp, hash_), changed = written[0]
+            return Entry(seq=seq, recorded_at=parse_time(stamp), record=changed, hash=hash_)
         entry = self._store.latest(type(record), record.id, None)
         assert entry is not None
         return entry
@@ -450,8 +462,13 @@ class Ledger(LedgerView):
 
     # --- the write path ---------------------------------------------------------------------
 
-    def _record_batch(self, batch: list[Record], known: Known) -> list[Entry]:
-        """Check a batch against the rules and append what changed (inside a transaction)."""
+    def _record_batch(
+        self, batch: list[Record], known: Known
+    ) -> list[tuple[tuple[int, str, str], Record]]:
+        """Check a batch against the rules and append what changed (inside a transaction).
+
+        Returns ((seq, recorded_at text, hash), record) for each entry written.
+        """
         prepared = []
         for record in batch:
             cls = type(record)
@@ -484,7 +501,7 @@ class Ledger(LedgerView):
                 if old_payload:
                     old_record = old_record or record_from_json(cls, old_payload)
                     _check_versions(old_record, record)
-                self._check_references(record, refs, known)
+                self._check_references(record, refs, known, pending)
                 if isinstance(record, SparkAuthorization):
                     holder = codes.setdefault(record.code.fingerprint, record.id)
                     if holder != record.id:
@@ -496,17 +513,12 @@ class Ledger(LedgerView):
                 items.append((table, record, payload, old_seq))
                 changed.append(record)
                 pending[key] = (None, payload, record)
-                known[key] = record
             except LedgerError as error:
                 error.record = record  # lets importers name the line that was refused
                 raise
         if not items:
             return []
-        written = self._store.append(items, self.now())
-        return [
-            Entry(seq=seq, recorded_at=parse_time(stamp), record=record, hash=hash_)
-            for (seq, stamp, hash_), record in zip(written, changed, strict=True)
-        ]
+        return list(zip(self._store.append(items, self.now()), changed, strict=True))
 
     def _currents(
         self, prepared: Prepared
@@ -537,26 +549,42 @@ class Ledger(LedgerView):
                 known[(target, id_)] = row
 
     def _codes_in_use(self, prepared: Prepared) -> dict[str, str]:
-        keys = {
-            code_key(r.code.fingerprint): r.code.fingerprint
-            for r, *_ in prepared
-            if isinstance(r, SparkAuthorization)
-        }
-        if not keys:
+        """The batch's codes the ledger already holds: fingerprint -> authorization id.
+
+        A code is held under its derived id or, through the partial code index, a custom one.
+        A record under its own derived id needs no lookup here: its current version (read
+        with the batch) must hold the same code, as ``code`` is an identity field.
+        """
+        codes = [r.code.fingerprint for r, *_ in prepared if isinstance(r, SparkAuthorization)]
+        if not codes:
             return {}
         table = TABLES[SparkAuthorization]
-        found = self._store.lookup(table, keys, by="code_key", columns="v.id, e.payload")
-        # the key is 64 bits of the fingerprint: confirm the whole fingerprint in the payload
-        return {keys[k]: id_ for k, (id_, payload) in found.items() if keys[k] in payload}
+        keys = {code_key(fingerprint): fingerprint for fingerprint in codes}
+        custom = self._store.lookup(
+            table, keys, by="code_key", columns="v.id, e.payload", where=custom_id_sql()
+        )
+        held = {keys[k]: (id_, payload) for k, (id_, payload) in custom.items()}
+        derived = {
+            derived_authorization_id(r.code.fingerprint): r.code.fingerprint
+            for r, *_ in prepared
+            if isinstance(r, SparkAuthorization)
+            and r.id != derived_authorization_id(r.code.fingerprint)
+        }
+        for id_, (payload,) in self._store.lookup(table, derived, columns="e.payload").items():
+            held[derived[id_]] = (id_, payload)
+        # a key is 64 bits of the fingerprint: confirm the whole fingerprint in the payload
+        return {fp: id_ for fp, (id_, payload) in held.items() if fp in payload}
 
     @staticmethod
     def _check_references(
         record: Record,
         refs: tuple[tuple[type[Record], str], ...],
         known: Known,
+        batch: dict[tuple[type[Record], str], tuple[int | None, str, Record | None]],
     ) -> None:
+        """Each reference must be in the ledger (``known``) or earlier in this ``batch``."""
         for key in refs:
-            if key not in known:
+            if key not in known and key not in batch:
                 target, id_ = key
                 field = _ref_field(record, target, id_)
                 raise MissingReferenceError(
@@ -564,7 +592,7 @@ class Ledger(LedgerView):
                     f"not in the ledger; record the {target.__name__} first"
                 )
         if isinstance(record, SparkAuthorization):
-            row = known[(Post, record.post_id)]
+            row = known.get((Post, record.post_id)) or batch[(Post, record.post_id)][2]
             post_creator = row.creator_id if isinstance(row, Post) else row[0]
             if post_creator != record.creator_id:
                 raise InconsistentReferenceError(

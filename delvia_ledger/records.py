@@ -309,7 +309,12 @@ def to_code(value: SparkCode | str) -> SparkCode:
 
 
 def _authorization_id(instance: SparkAuthorization) -> str:
-    return "auth_" + instance.code.fingerprint[:16]
+    return derived_authorization_id(instance.code.fingerprint)
+
+
+def derived_authorization_id(fingerprint: str) -> str:
+    """The id a :class:`SparkAuthorization` gets by default: ``auth_`` + 16 fingerprint digits."""
+    return "auth_" + fingerprint[:16]
 
 
 def _rule_id(instance: RegionRule) -> str:

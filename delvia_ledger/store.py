@@ -148,12 +148,31 @@ class VersionTable:
 
 
 def code_key(fingerprint: str) -> int:
-    """The first 64 bits of a code's fingerprint, as a signed SQLite integer."""
-    return int(fingerprint[:16], 16) - (1 << 63)
+    """The first 64 bits of a code's fingerprint, as a signed (two's complement) SQLite integer.
+
+    SQL's ``printf('%016x', code_key)`` gives those 16 hex digits back, which is how the
+    code index below recognises an authorization recorded under its derived id.
+
+    >>> fp = "9aa8eccc92a00ea1" + "0" * 48
+    >>> hex(code_key(fp) % 2**64)
+    '0x9aa8eccc92a00ea1'
+    """
+    key = int(fingerprint[:16], 16)
+    return key - (1 << 64) if key >= 1 << 63 else key
+
+
+def custom_id_sql(alias: str = "v") -> str:
+    """SQL true for an authorization recorded under an id other than the one its code derives.
+
+    Only those need a code index (a partial one): the rest are found by their derived id
+    (``records._authorization_id``), so a bulk import of codes maintains one index fewer.
+    """
+    prefix = f"{alias}." if alias else ""
+    return f"{prefix}id != printf('auth_%016x', {prefix}code_key)"
 
 
 _EXTRA_INDEXES: dict[type[Record], tuple[tuple[str, ...], ...]] = {
-    SparkAuthorization: (("expires_at",), ("code_key",)),
+    SparkAuthorization: (("expires_at",),),
     SparkAd: (("authorization_id",),),
     RoleGrant: (("scope",), ("person_id",)),
 }
@@ -243,6 +262,11 @@ class Store:
             )
             for columns in table.indexes:
                 self.db.table(table.name).create_index(columns)
+            if table.codes:  # a partial index: sqlite-utils' create_index has no WHERE
+                self.db.execute(
+                    f"CREATE INDEX idx_{table.name}_custom_code_key ON {table.name} "
+                    f"(code_key) WHERE {custom_id_sql('')}"
+                )
             fixed = ", ".join(c for c in ("seq", *table.columns))
             guards += [
                 _refuse(table.name, "DELETE", f"{table.name} rows cannot be deleted"),
@@ -367,11 +391,18 @@ class Store:
         return self.conn.execute(sql, params).fetchall()
 
     def lookup(
-        self, table: VersionTable, values: Iterable[Any], *, by: str = "id", columns: str = "v.seq"
+        self,
+        table: VersionTable,
+        values: Iterable[Any],
+        *,
+        by: str = "id",
+        columns: str = "v.seq",
+        where: str = "1",
     ) -> dict[Any, tuple[Any, ...]]:
         """Current versions whose ``by`` column is one of ``values``: value -> ``columns``.
 
-        ``v`` is the version table and ``e`` its entry, e.g. ``columns="v.seq, e.payload"``.
+        ``v`` is the version table and ``e`` its entry, e.g. ``columns="v.seq, e.payload"``;
+        ``where`` narrows the rows further (SQL over ``v``).
         """
         found: dict[Any, tuple[Any, ...]] = {}
         wanted = list(dict.fromkeys(values))
@@ -380,7 +411,7 @@ class Store:
             marks = ",".join("?" * len(chunk))
             for row in self.conn.execute(
                 f"SELECT v.{by}, {columns} FROM {table.name} v JOIN entries e ON e.seq = v.seq "
-                f"WHERE v.{by} IN ({marks}) AND v.superseded_by IS NULL",
+                f"WHERE v.{by} IN ({marks}) AND {where} AND v.superseded_by IS NULL",
                 chunk,
             ):
                 found[row[0]] = row[1:]

@@ -188,6 +188,34 @@ def test_the_same_code_cannot_be_recorded_under_two_ids(seeded: dl.Ledger) -> No
     assert CODE not in str(error.value)
 
 
+# "auth_c0ffee" looks like a derived id but is not the one this code derives.
+@pytest.mark.parametrize(
+    ("first_id", "second_id"),
+    [(None, "custom"), ("custom", None), ("custom", "other"), ("auth_c0ffee", None)],
+)
+@pytest.mark.parametrize("together", [False, True], ids=["two calls", "one record_all"])
+def test_a_code_held_under_any_id_refuses_a_second_id(
+    seeded: dl.Ledger, first_id: str | None, second_id: str | None, together: bool
+) -> None:
+    first, second = (authorization(**({"id": i} if i else {})) for i in (first_id, second_id))
+    if not together:
+        seeded.record(first)
+    with pytest.raises(
+        dl.DuplicateCodeError, match=f"already recorded as authorization {first.id!r}"
+    ):
+        seeded.record_all([first, second] if together else [second])
+    assert seeded.authorization_for(CODE) == (None if together else first)
+    assert seeded.get(dl.SparkAuthorization, second.id) is None
+
+
+def test_authorization_for_finds_a_code_recorded_under_a_custom_id(seeded: dl.Ledger) -> None:
+    entry = seeded.record(authorization(id="summer-campaign"))
+    seeded.record(authorization(id="summer-campaign", owner_id=None, revoked_at=T0))
+    assert seeded.authorization_for(CODE) == seeded.get(dl.SparkAuthorization, "summer-campaign")
+    assert seeded.as_of(seq=entry.seq).authorization_for(CODE) == entry.record
+    assert seeded.as_of(seq=entry.seq - 1).authorization_for(CODE) is None
+
+
 @pytest.mark.parametrize(
     ("first", "second", "error", "message"),
     [
