@@ -23,7 +23,7 @@ from dateutil.parser import isoparse
 from . import io, tiktok
 from .access import OffboardingPlan, active_grants, offboarding_plan
 from .checks import DEFAULT_WITHIN, Checks, Within
-from .convert import canonical_json, parse_time, record_from_json, record_to_dict
+from .convert import canonical_json, parse_time, record_from_json
 from .diagnose import Diagnosis, diagnose
 from .errors import (
     DuplicateCodeError,
@@ -115,6 +115,9 @@ BATCH_SIZE = 2000
 #: Records known to exist during one call (references resolve against it): key -> row or record.
 Known = dict[tuple[type[Record], str], Any]
 KNOWN_LIMIT = 200_000
+
+#: Current versions by (type, id): (seq, payload, the record if already at hand).
+Versions = dict[tuple[type[Record], str], tuple[int, str, Record | None]]
 
 #: A record on its way in: (record, its table, what it refers to, its canonical JSON).
 Prepared = list[tuple[Record, VersionTable, tuple[tuple[type[Record], str], ...], str]]
@@ -341,10 +344,11 @@ class Ledger(LedgerView):
         Returns the entry that now holds the record's current version.
         """
         with self._store.transaction():
-            written = self._record_batch([record], {})
-        if written:
-            (seq, stamp, hash_), changed = written[0]
-            return Entry(seq=seq, recorded_at=parse_time(stamp), record=changed, hash=hash_)
+            stamp, hashes = self._record_batch([record], {})
+            seq = self._store.head.seq
+        if hashes:
+            (hash_,) = hashes
+            return Entry(seq=seq, recorded_at=parse_time(stamp), record=record, hash=hash_)
         entry = self._store.latest(type(record), record.id, None)
         assert entry is not None
         return entry
@@ -364,7 +368,7 @@ class Ledger(LedgerView):
         with self._store.transaction():
             iterator = iter(records)
             while batch := list(islice(iterator, batch_size)):
-                count = len(self._record_batch(batch, known))
+                count = len(self._record_batch(batch, known)[1])
                 written += count
                 unchanged += len(batch) - count
                 if progress is not None:
@@ -462,45 +466,35 @@ class Ledger(LedgerView):
 
     # --- the write path ---------------------------------------------------------------------
 
-    def _record_batch(
-        self, batch: list[Record], known: Known
-    ) -> list[tuple[tuple[int, str, str], Record]]:
+    def _record_batch(self, batch: list[Record], known: Known) -> tuple[str, list[str]]:
         """Check a batch against the rules and append what changed (inside a transaction).
 
-        Returns ((seq, recorded_at text, hash), record) for each entry written.
+        Returns the entries' ``recorded_at`` text and their hashes, in order (none if nothing
+        changed).
         """
         prepared = []
         for record in batch:
-            cls = type(record)
-            if cls not in TABLES:
+            table = TABLES.get(type(record))
+            if table is None:
                 names = ", ".join(c.__name__ for c in RECORD_TYPES)
                 raise InvalidRecordError(f"cannot record {record!r}: not one of {names}")
-            prepared.append(
-                (
-                    record,
-                    TABLES[cls],
-                    tuple(_refs_of(record)),
-                    canonical_json(record_to_dict(record)),
-                )
-            )
+            payload = canonical_json(table.unstructure(record))
+            prepared.append((record, table, tuple(_refs_of(record)), payload))
 
         currents = self._currents(prepared)
         self._references(prepared, known)
         codes = self._codes_in_use(prepared)
         items: list[tuple[VersionTable, Record, str, int | None]] = []
-        changed: list[Record] = []
-        pending: dict[tuple[type[Record], str], tuple[int | None, str, Record | None]] = {}
+        next_seq = self._store.head.seq + 1  # append() numbers the items from here, in order
+        pending: Versions = {}  # versions written by this batch, as currents holds them
         for record, table, refs, payload in prepared:
+            key = (table.cls, record.id)
+            old = pending.get(key) or currents.get(key)
             try:
-                cls, key = type(record), (type(record), record.id)
-                old_seq, old_payload, old_record = (
-                    pending.get(key) or currents.get(key) or (None, "", None)
-                )
-                if old_payload == payload:
-                    continue
-                if old_payload:
-                    old_record = old_record or record_from_json(cls, old_payload)
-                    _check_versions(old_record, record)
+                if old is not None:
+                    if old[1] == payload:
+                        continue
+                    _check_versions(old[2] or record_from_json(table.cls, old[1]), record)
                 self._check_references(record, refs, known, pending)
                 if isinstance(record, SparkAuthorization):
                     holder = codes.setdefault(record.code.fingerprint, record.id)
@@ -510,19 +504,16 @@ class Ledger(LedgerView):
                             f"already recorded as authorization {holder!r}; record a new "
                             "version of that one"
                         )
-                items.append((table, record, payload, old_seq))
-                changed.append(record)
-                pending[key] = (None, payload, record)
             except LedgerError as error:
                 error.record = record  # lets importers name the line that was refused
                 raise
+            pending[key] = (next_seq + len(items), payload, record)
+            items.append((table, record, payload, old[0] if old else None))
         if not items:
-            return []
-        return list(zip(self._store.append(items, self.now()), changed, strict=True))
+            return "", []
+        return self._store.append(items, self.now())
 
-    def _currents(
-        self, prepared: Prepared
-    ) -> dict[tuple[type[Record], str], tuple[int | None, str, Record | None]]:
+    def _currents(self, prepared: Prepared) -> Versions:
         by_table: dict[VersionTable, list[str]] = {}
         for record, table, _, _ in prepared:
             by_table.setdefault(table, []).append(record.id)
@@ -580,7 +571,7 @@ class Ledger(LedgerView):
         record: Record,
         refs: tuple[tuple[type[Record], str], ...],
         known: Known,
-        batch: dict[tuple[type[Record], str], tuple[int | None, str, Record | None]],
+        batch: Versions,
     ) -> None:
         """Each reference must be in the ledger (``known``) or earlier in this ``batch``."""
         for key in refs:
@@ -592,8 +583,9 @@ class Ledger(LedgerView):
                     f"not in the ledger; record the {target.__name__} first"
                 )
         if isinstance(record, SparkAuthorization):
-            row = known.get((Post, record.post_id)) or batch[(Post, record.post_id)][2]
-            post_creator = row.creator_id if isinstance(row, Post) else row[0]
+            post = (Post, record.post_id)
+            row = known[post] if post in known else batch[post][2]  # a Post or (creator_id,)
+            post_creator = row.creator_id if isinstance(row, Post) else cast(Any, row)[0]
             if post_creator != record.creator_id:
                 raise InconsistentReferenceError(
                     f"{_name(record)}: post_id={record.post_id!r} belongs to creator "

@@ -22,7 +22,14 @@ from typing import Any, cast
 import attrs
 import sqlite_utils
 
-from .convert import RECORD_BY_NAME, format_time, parse_time, record_from_json, to_micros
+from .convert import (
+    RECORD_BY_NAME,
+    converter,
+    format_time,
+    parse_time,
+    record_from_json,
+    to_micros,
+)
 from .errors import NotALedgerError
 from .records import RECORD_TYPES, Record, RoleGrant, SparkAd, SparkAuthorization
 
@@ -131,6 +138,20 @@ class VersionTable:
             codes=codes,
             indexes=(("id",), *indexes),
         )
+
+    @cached_property
+    def type(self) -> str:
+        """The record type's name, as the ``entries.type`` column holds it."""
+        return self.cls.__name__
+
+    @cached_property
+    def insert_sql(self) -> str:
+        return f"INSERT INTO {self.name} VALUES ({','.join('?' * (len(self.columns) + 2))})"
+
+    @cached_property
+    def unstructure(self) -> Callable[[Record], dict[str, Any]]:
+        """The converter's hook for this record type (``record_to_dict``, looked up once)."""
+        return cast(Callable[[Record], dict[str, Any]], converter.get_unstructure_hook(self.cls))
 
     @cached_property
     def _values(self) -> Callable[[Record], tuple[Any, ...]]:
@@ -338,41 +359,45 @@ class Store:
         self,
         items: Sequence[tuple[VersionTable, Record, str, int | None]],
         recorded_at: datetime,
-    ) -> list[tuple[int, str, str]]:
+    ) -> tuple[str, list[str]]:
         """Append entries (table, record, payload, seq of the version it supersedes).
 
-        Must run inside :meth:`transaction`. Returns (seq, recorded_at text, hash) per item.
+        Must run inside :meth:`transaction`. The entries take the next seqs in order
+        (``head.seq + 1``, ...); returns their ``recorded_at`` text and their hashes.
         """
         assert self._depth, "append() runs inside Store.transaction()"
         head = self.head
         stamp = max(format_time(recorded_at), head.recorded_at)  # never decreasing
+        sha256 = hashlib.sha256
         entries: list[tuple[Any, ...]] = []
         versions: dict[VersionTable, list[list[Any]]] = {}
         superseded: dict[VersionTable, list[tuple[int, int]]] = {}
-        written = []
+        hashes: list[str] = []
         seq, prev = head.seq, head.hash
-        latest: dict[tuple[VersionTable, str], int] = {}  # versions superseded within this call
         for table, record, payload, old_seq in items:
             seq += 1
-            id_ = record.id
-            old_seq = latest.get((table, id_), old_seq)
-            latest[(table, id_)] = seq
-            payload_hash = hashlib.sha256(payload.encode("utf-8")).hexdigest()
-            type_name = table.cls.__name__
-            prev_hash, prev = prev, chain_hash(prev, seq, stamp, type_name, id_, payload_hash)
-            entries.append((seq, stamp, type_name, id_, payload, payload_hash, prev_hash, prev))
-            versions.setdefault(table, []).append(table.row(seq, record))
+            payload_hash = sha256(payload.encode("utf-8")).hexdigest()
+            prev_hash, prev = (
+                prev,
+                chain_hash(prev, seq, stamp, table.type, record.id, payload_hash),
+            )
+            entries.append(
+                (seq, stamp, table.type, record.id, payload, payload_hash, prev_hash, prev)
+            )
+            hashes.append(prev)
+            if table in versions:
+                versions[table].append(table.row(seq, record))
+            else:
+                versions[table] = [table.row(seq, record)]
             if old_seq is not None:
                 superseded.setdefault(table, []).append((seq, old_seq))
-            written.append((seq, stamp, prev))
         self.conn.executemany(f"INSERT INTO entries VALUES ({','.join('?' * 8)})", entries)
         for table, rows in versions.items():
-            marks = ",".join("?" * (len(table.columns) + 2))
-            self.conn.executemany(f"INSERT INTO {table.name} VALUES ({marks})", rows)
+            self.conn.executemany(table.insert_sql, rows)
         for table, pairs in superseded.items():
             self.conn.executemany(f"UPDATE {table.name} SET superseded_by = ? WHERE seq = ?", pairs)
         head.seq, head.hash, head.recorded_at = seq, prev, stamp
-        return written
+        return stamp, hashes
 
     # --- reading ------------------------------------------------------------------------------
 

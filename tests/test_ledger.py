@@ -296,6 +296,22 @@ def test_record_all_handles_several_versions_of_one_record(ledger: dl.Ledger) ->
     assert ledger.as_of(seq=2).get(dl.Creator, "maya") == versions[1]
 
 
+@pytest.mark.parametrize("batch_size", [1, 2, 100])
+def test_versions_in_one_call_supersede_each_other_within_and_across_batches(
+    ledger: dl.Ledger, batch_size: int
+) -> None:
+    ledger.record(dl.Creator(id="a", handle="@a0", region=None))
+    calls = [dl.Creator(id=i, handle=f"@{i}{n}", region=None) for n in (1, 2) for i in "ab"]
+    calls.append(dl.Creator(id="a", handle="@a3", region=None))
+    ledger.record_all(calls, batch_size=batch_size)
+    expected: dict[str, dl.Creator] = {}
+    for seq, record in enumerate([dl.Creator(id="a", handle="@a0", region=None), *calls], 1):
+        expected[record.id] = record
+        view = ledger.as_of(seq=seq)
+        assert {i: view.get(dl.Creator, i) for i in expected} == expected
+    assert [c.handle for c in ledger.records(dl.Creator)] == ["@a3", "@b2"]
+
+
 def test_bad_arguments_are_clear(ledger: dl.Ledger) -> None:
     with pytest.raises(dl.InvalidRecordError, match="not one of Creator"):
         ledger.record("maya")  # type: ignore[arg-type]
