@@ -7,7 +7,7 @@ same code. Times in the version tables are integer microseconds; ``now`` is conv
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
 from functools import cached_property
 from typing import Any, NamedTuple
@@ -33,6 +33,7 @@ from .store import TABLES, Store
 __all__ = ["Checks", "Within", "horizon"]
 
 Within = timedelta | relativedelta | str
+Params = Sequence[object] | dict[str, object]  # SQL parameters, by position or by name
 DEFAULT_WITHIN = "7d"
 _UNITS = {"h": "hours", "d": "days", "w": "weeks", "mo": "months"}
 
@@ -100,6 +101,18 @@ _AD_COLUMNS = ", ".join(f"v.{c}" for c in Ad._fields)
 _GRANT_COLUMNS = ", ".join(f"v.{c}" for c in Grant._fields)
 
 
+#: The kinds :meth:`Checks.code_findings` decides from a code alone.
+CODE_KINDS = frozenset(
+    {
+        FindingKind.REVOKED,
+        FindingKind.EXPIRED,
+        FindingKind.NOT_YET_ACTIVE,
+        FindingKind.EXPIRING,
+        FindingKind.OWNER_MISSING,
+    }
+)
+
+
 def _when(micros: int | None) -> datetime | None:
     return None if micros is None else from_micros(micros)
 
@@ -111,15 +124,19 @@ class Checks:
         self.store, self.bound, self.now = store, bound, now
         self.t = to_micros(now)
 
-    def select(
-        self, cls: type[Record], columns: str, where: str = "1", params: Iterable[object] = ()
-    ) -> list[tuple[Any, ...]]:
+    def _sql(self, cls: type[Record], columns: str, where: str) -> str:
         visible = self.store.visible(self.bound)
-        sql = f"SELECT {columns} FROM {TABLES[cls].name} v WHERE {visible} AND ({where})"
-        return self.store.rows(sql, tuple(params))
+        return f"SELECT {columns} FROM {TABLES[cls].name} v WHERE {visible} AND ({where})"
 
-    def auths(self, where: str = "1", params: Iterable[object] = ()) -> list[Auth]:
-        return [Auth(*row) for row in self.select(SparkAuthorization, _AUTH_COLUMNS, where, params)]
+    def select(
+        self, cls: type[Record], columns: str, where: str = "1", params: Params = ()
+    ) -> list[tuple[Any, ...]]:
+        return self.store.rows(self._sql(cls, columns, where), params)
+
+    def auths(self, where: str = "1", params: Params = ()) -> Iterator[Auth]:
+        """Visible authorizations matching ``where``, streamed (a million need not fit at once)."""
+        sql = self._sql(SparkAuthorization, _AUTH_COLUMNS, where)
+        return map(Auth._make, self.store.conn.execute(sql, params))
 
     # --- the world around the codes, loaded once per Checks -------------------------------
 
@@ -127,6 +144,11 @@ class Checks:
     def creators(self) -> dict[str, tuple[str, str | None]]:
         """Creator id -> (handle, region)."""
         return {str(i): (str(h), r) for i, h, r in self.select(Creator, "v.id, v.handle, v.region")}
+
+    @cached_property
+    def handles(self) -> dict[str, str]:
+        """Creator id -> handle."""
+        return {id_: handle for id_, (handle, _) in self.creators.items()}
 
     @cached_property
     def accounts(self) -> dict[str, tuple[str, str | None]]:
@@ -188,54 +210,83 @@ class Checks:
             creator_id=auth.creator_id,
             post_id=auth.post_id,
             affected_ad_ids=affected_ad_ids,
-            handle=self.creators.get(auth.creator_id, (None, None))[0],
+            handle=self.handles.get(auth.creator_id),
             detail=detail,
         )
 
     # --- the queries ------------------------------------------------------------------------
 
+    def code_findings(
+        self, auths: Iterable[Auth], kinds: frozenset[FindingKind], h: int | None = None
+    ) -> list[Finding]:
+        """The per-code kinds of §6 (REVOKED, EXPIRED, NOT_YET_ACTIVE, EXPIRING, OWNER_MISSING)
+        among ``kinds`` for ``auths``: the one place their rules live. ``h`` is the horizon
+        (EXPIRING). The single queries narrow ``auths`` in SQL; ``findings`` passes them all.
+        """
+        t, using, found = self.t, self.using, []
+        owners = self.with_grants if FindingKind.OWNER_MISSING in kinds else set()
+        for a in auths:
+            ads = using.get(a.id, ())
+            if a.revoked_at is not None and a.revoked_at <= t:
+                if FindingKind.REVOKED in kinds:
+                    found.append(self._ended(FindingKind.REVOKED, a, a.revoked_at, ads))
+                continue
+            if a.expires_at <= t:
+                if FindingKind.EXPIRED in kinds:
+                    found.append(self._ended(FindingKind.EXPIRED, a, a.expires_at, ads))
+                continue
+            if a.starts_at > t:
+                if FindingKind.NOT_YET_ACTIVE in kinds:
+                    in_use = any(self.active(ad) for ad in ads)
+                    severity = Severity.WARNING if in_use else Severity.INFO
+                    found.append(self.finding(FindingKind.NOT_YET_ACTIVE, severity, a, a.starts_at))
+            elif FindingKind.OWNER_MISSING in kinds and a.owner_id not in owners:
+                why = (
+                    "no owner"
+                    if a.owner_id is None
+                    else f"owner {a.owner_id} has left or holds no active role"
+                )
+                found.append(
+                    self.finding(
+                        FindingKind.OWNER_MISSING,
+                        Severity.WARNING,
+                        a,
+                        None,
+                        person_id=a.owner_id,
+                        detail=why,
+                    )
+                )
+            if h is not None and a.expires_at <= h and FindingKind.EXPIRING in kinds:
+                found.append(self.finding(FindingKind.EXPIRING, Severity.WARNING, a, a.expires_at))
+        return found
+
+    def _ended(self, kind: FindingKind, auth: Auth, deadline: int, ads: Iterable[Ad]) -> Finding:
+        affected = tuple(ad.id for ad in ads if self.active(ad))
+        severity = Severity.ERROR if affected else Severity.INFO
+        return self.finding(kind, severity, auth, deadline, affected_ad_ids=affected)
+
+    _NOT_REVOKED = "(v.revoked_at IS NULL OR v.revoked_at > :t)"
+
     def expiring(self, within: Within = DEFAULT_WITHIN) -> list[Finding]:
         h = to_micros(horizon(self.now, within))
-        auths = self.auths(
-            "(v.revoked_at IS NULL OR v.revoked_at > ?) AND v.expires_at > ? AND v.expires_at <= ?",
-            (self.t, self.t, h),
+        where = f"{self._NOT_REVOKED} AND v.expires_at > :t AND v.expires_at <= :h"
+        return self.code_findings(
+            self.auths(where, {"t": self.t, "h": h}), frozenset({FindingKind.EXPIRING}), h
         )
-        return [
-            self.finding(FindingKind.EXPIRING, Severity.WARNING, a, a.expires_at) for a in auths
-        ]
-
-    def _ended(self, kind: FindingKind, auths: list[Auth], deadline: str) -> list[Finding]:
-        found = []
-        for auth in auths:
-            affected = tuple(ad.id for ad in self.using.get(auth.id, ()) if self.active(ad))
-            severity = Severity.ERROR if affected else Severity.INFO
-            found.append(
-                self.finding(
-                    kind, severity, auth, getattr(auth, deadline), affected_ad_ids=affected
-                )
-            )
-        return found
 
     def expired(self) -> list[Finding]:
-        auths = self.auths(
-            "(v.revoked_at IS NULL OR v.revoked_at > ?) AND v.expires_at <= ?", (self.t, self.t)
+        where = f"{self._NOT_REVOKED} AND v.expires_at <= :t"
+        return self.code_findings(
+            self.auths(where, {"t": self.t}), frozenset({FindingKind.EXPIRED})
         )
-        return self._ended(FindingKind.EXPIRED, auths, "expires_at")
 
     def revoked(self) -> list[Finding]:
-        return self._ended(
-            FindingKind.REVOKED, self.auths("v.revoked_at <= ?", (self.t,)), "revoked_at"
-        )
+        auths = self.auths("v.revoked_at <= :t", {"t": self.t})
+        return self.code_findings(auths, frozenset({FindingKind.REVOKED}))
 
     def not_yet_active(self) -> list[Finding]:
-        found = []
-        for auth in self.auths(
-            "(v.revoked_at IS NULL OR v.revoked_at > ?) AND v.starts_at > ?", (self.t, self.t)
-        ):
-            in_use = any(self.active(ad) for ad in self.using.get(auth.id, ()))
-            severity = Severity.WARNING if in_use else Severity.INFO
-            found.append(self.finding(FindingKind.NOT_YET_ACTIVE, severity, auth, auth.starts_at))
-        return found
+        auths = self.auths(f"{self._NOT_REVOKED} AND v.starts_at > :t", {"t": self.t})
+        return self.code_findings(auths, frozenset({FindingKind.NOT_YET_ACTIVE}))
 
     def _auths_in_use(self) -> dict[str, Auth]:
         ids = list(self.using)
@@ -405,7 +456,24 @@ class Checks:
         }
         return self.administrators(account_id) | extra
 
+    @cached_property
+    def with_grants(self) -> set[str]:
+        """People holding at least one active grant."""
+        return {g.person_id for g in self.active_grants}
+
     def ownership(self, within: Within = DEFAULT_WITHIN) -> list[Finding]:
+        """NO_ADMIN, NO_OPERATOR, OWNER_MISSING, then ROLE_EXPIRING."""
+        h = to_micros(horizon(self.now, within))
+        live = f"v.starts_at <= :t AND v.expires_at > :t AND {self._NOT_REVOKED}"
+        owners = self.auths(live, {"t": self.t})
+        return (
+            self._accounts()
+            + self.code_findings(owners, frozenset({FindingKind.OWNER_MISSING}))
+            + self._roles_expiring(h)
+        )
+
+    def _accounts(self) -> list[Finding]:
+        """NO_ADMIN per account, NO_OPERATOR per active ad."""
         found = [
             Finding(kind=FindingKind.NO_ADMIN, severity=Severity.WARNING, ad_account_id=account)
             for account in sorted(self.accounts)
@@ -422,29 +490,10 @@ class Checks:
             for ad in self.ads
             if self.active(ad) and not self.operators(ad.ad_account_id)
         ]
-        with_grants = {g.person_id for g in self.active_grants}
-        for auth in self.auths(
-            "v.starts_at <= ? AND v.expires_at > ? AND (v.revoked_at IS NULL OR v.revoked_at > ?)",
-            (self.t,) * 3,
-        ):
-            if auth.owner_id is None or auth.owner_id not in with_grants:
-                why = (
-                    "no owner"
-                    if auth.owner_id is None
-                    else f"owner {auth.owner_id} has left or holds no active role"
-                )
-                found.append(
-                    self.finding(
-                        FindingKind.OWNER_MISSING,
-                        Severity.WARNING,
-                        auth,
-                        None,
-                        person_id=auth.owner_id,
-                        detail=why,
-                    )
-                )
-        h = to_micros(horizon(self.now, within))
-        found += [
+        return found
+
+    def _roles_expiring(self, h: int) -> list[Finding]:
+        return [
             Finding(
                 kind=FindingKind.ROLE_EXPIRING,
                 severity=Severity.WARNING,
@@ -455,17 +504,15 @@ class Checks:
             for g in self.active_grants
             if g.expires_at is not None and self.t < g.expires_at <= h
         ]
-        return found
 
     def findings(self, within: Within = DEFAULT_WITHIN) -> list[Finding]:
-        found = [
-            *self.revoked(),
-            *self.expired(),
-            *self.not_yet_active(),
-            *self.expiring(within),
-            *self.outlived_by_ads(),
-            *self.mismatched_posts(),
-            *self.region_incompatible(),
-            *self.ownership(within),
-        ]
-        return sorted(found, key=Finding.sort_key)
+        """Every kind, worst first: one pass over the codes, then ads, regions and access."""
+        h = to_micros(horizon(self.now, within))
+        found = self.code_findings(self.auths(), CODE_KINDS, h)
+        found += self.outlived_by_ads()
+        found += self.mismatched_posts()
+        found += self.region_incompatible()
+        found += self._accounts()
+        found += self._roles_expiring(h)
+        found.sort(key=Finding.sort_key)
+        return found

@@ -58,7 +58,7 @@ def to_micros(moment: datetime) -> int:
 
 def from_micros(micros: int) -> datetime:
     """The inverse of :func:`to_micros` (an aware UTC datetime)."""
-    return EPOCH + timedelta(microseconds=micros)
+    return EPOCH + timedelta(0, 0, micros)  # positional: the fast path
 
 
 def parse_time(text: str) -> datetime:

@@ -198,7 +198,7 @@ class _Catalogued:
         return CATALOGUE[self.kind].where
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, slots=False)  # a dict class: attrs builds these ~40% faster
 class Finding(_Catalogued):
     """One problem, the ids it involves, and (through the catalogue) what to do about it."""
 

@@ -366,3 +366,157 @@ def reference(
             if d.intended_post_id != a.post_id:
                 out.append(("WRONG_POST", a.id, d.id, "ERROR", ()))
     return out
+
+
+# --- the same for the access kinds: people, grants and owners (DESIGN §6, "Access") ---------
+
+ACCOUNTS = {"6900": "bc1", "6901": None}  # account -> its business center
+SCOPES = {  # role -> the scopes it can be granted on
+    role: [f"ad_account:{a}" for a in ACCOUNTS]
+    if role in {"ADMIN", "OPERATOR", "ANALYST"}
+    else ["business_center:bc1", "business_center:bc2"]
+    for role in ["ADMIN", "OPERATOR", "ANALYST", "BC_ADMIN", "BC_STANDARD"]
+}
+
+
+@settings(
+    max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    left=st.lists(st.none() | offsets, min_size=1, max_size=3),
+    grants=st.lists(
+        st.tuples(
+            st.integers(0, 2),
+            st.sampled_from(list(SCOPES)).flatmap(
+                lambda role: st.tuples(st.just(role), st.sampled_from(SCOPES[role]))
+            ),
+            offsets,
+            st.none() | offsets,
+            st.none() | offsets,
+        ),
+        max_size=6,
+    ),
+    codes=st.lists(
+        st.tuples(offsets, st.integers(1, 30), st.none() | st.integers(0, 2)), max_size=4
+    ),
+    ads=st.lists(st.tuples(st.sampled_from(list(ACCOUNTS)), st.none() | offsets), max_size=3),
+)
+def test_access_findings_match_a_reference(
+    tmp_path_factory: pytest.TempPathFactory,
+    left: list[timedelta | None],
+    grants: list[tuple[int, tuple[str, str], timedelta, timedelta | None, timedelta | None]],
+    codes: list[tuple[timedelta, int, int | None]],
+    ads: list[tuple[str, timedelta | None]],
+) -> None:
+    people = [dl.Person(id=f"p{i}", name=f"P{i}", left_at=_at(off)) for i, off in enumerate(left)]
+    role_grants = []
+    for i, (who, (role, scope), granted, expires, ended) in enumerate(grants):
+        role_grants.append(
+            dl.RoleGrant(
+                id=f"g{i}",
+                person_id=people[who % len(people)].id,
+                scope=scope,
+                role=role,
+                granted_at=T0 + granted,
+                expires_at=None if expires is None else T0 + granted + abs(expires) + DAY,
+                ended_at=None if ended is None else T0 + granted + abs(ended) + DAY,
+            )
+        )
+    auths = [
+        dl.SparkAuthorization.from_code(
+            f"#code-{n:04d}-xyz=",
+            creator_id="maya",
+            post_id="7301",
+            starts_at=T0 + s,
+            expires_at=T0 + s + days * DAY,
+            owner_id=None if owner is None else people[owner % len(people)].id,
+        )
+        for n, (s, days, owner) in enumerate(codes)
+    ]
+    spark_ads = [
+        dl.SparkAd(
+            id=f"ad{i}",
+            ad_account_id=account,
+            authorization_id=auths[0].id,
+            intended_post_id="7301",
+            runs_from=_at(start),
+        )
+        for i, (account, start) in enumerate(ads)
+        if auths
+    ]
+    with dl.Ledger.open(tmp_path_factory.mktemp("w") / "l.db", clock=lambda: T0) as ledger:
+        ledger.record_all(
+            [
+                dl.Creator(id="maya", handle="@maya.makes", region="US"),
+                dl.Post(id="7301", creator_id="maya", kind="VIDEO"),
+                *(
+                    dl.AdAccount(id=a, name=a, region="US", business_center_id=bc)
+                    for a, bc in ACCOUNTS.items()
+                ),
+                *people,
+                *role_grants,
+                *auths,
+                *spark_ads,
+            ]
+        )
+        found = ledger.findings(within="7d")
+        got = sorted(
+            (f.kind, f.authorization_id, f.ad_id, f.ad_account_id, f.person_id)
+            for f in found
+            if f.kind in {"OWNER_MISSING", "NO_OPERATOR", "NO_ADMIN", "ROLE_EXPIRING"}
+        )
+        expected = access_reference(people, role_grants, auths, spark_ads, T0, T0 + 7 * DAY)
+        assert got == sorted(expected)
+        assert found == sorted(found, key=dl.Finding.sort_key)  # worst first, then deadline
+
+
+def access_reference(
+    people: list[dl.Person],
+    grants: list[dl.RoleGrant],
+    auths: list[dl.SparkAuthorization],
+    ads: list[dl.SparkAd],
+    t: datetime,
+    h: datetime,
+) -> list[tuple[object, ...]]:
+    gone = {p.id for p in people if p.left_at is not None and p.left_at <= t}
+    active = [
+        g
+        for g in grants
+        if g.granted_at <= t
+        and (g.ended_at is None or g.ended_at > t)
+        and (g.expires_at is None or g.expires_at > t)
+        and g.person_id not in gone
+    ]
+
+    def holders(account: str, roles: set[str]) -> set[str]:
+        bc = ACCOUNTS[account]
+        return {
+            g.person_id
+            for g in active
+            if (g.scope == f"ad_account:{account}" and g.role in roles)
+            or (bc is not None and g.scope == f"business_center:{bc}" and g.role == "BC_ADMIN")
+        }
+
+    out: list[tuple[object, ...]] = [
+        ("NO_ADMIN", None, None, account, None)
+        for account in ACCOUNTS
+        if not holders(account, {"ADMIN"})
+    ]
+    out += [
+        ("NO_OPERATOR", None, d.id, d.ad_account_id, None)
+        for d in ads
+        if (d.runs_from is None or d.runs_from <= t)
+        and not holders(d.ad_account_id, {"ADMIN", "OPERATOR"})
+    ]
+    with_roles = {g.person_id for g in active}
+    out += [
+        ("OWNER_MISSING", a.id, None, None, a.owner_id)
+        for a in auths
+        if a.starts_at <= t < a.expires_at and a.owner_id not in with_roles
+    ]
+    out += [
+        ("ROLE_EXPIRING", None, None, None, g.person_id)
+        for g in active
+        if g.expires_at is not None and t < g.expires_at <= h
+    ]
+    return out
