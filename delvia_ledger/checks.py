@@ -223,24 +223,37 @@ class Checks:
         among ``kinds`` for ``auths``: the one place their rules live. ``h`` is the horizon
         (EXPIRING). The single queries narrow ``auths`` in SQL; ``findings`` passes them all.
         """
-        t, using, found = self.t, self.using, []
-        owners = self.with_grants if FindingKind.OWNER_MISSING in kinds else set()
+        # Decide what is wanted once: an enum's hash is a Python call, too slow per code.
+        revoked, expired, not_yet_active, expiring, owner_missing = (
+            kind in kinds
+            for kind in (
+                FindingKind.REVOKED,
+                FindingKind.EXPIRED,
+                FindingKind.NOT_YET_ACTIVE,
+                FindingKind.EXPIRING,
+                FindingKind.OWNER_MISSING,
+            )
+        )
+        using = self.using if revoked or expired or not_yet_active else {}
+        owners = self.with_grants if owner_missing else set()
+        t, found = self.t, []
         for a in auths:
-            ads = using.get(a.id, ())
             if a.revoked_at is not None and a.revoked_at <= t:
-                if FindingKind.REVOKED in kinds:
+                if revoked:
+                    ads = using.get(a.id, ())
                     found.append(self._ended(FindingKind.REVOKED, a, a.revoked_at, ads))
                 continue
             if a.expires_at <= t:
-                if FindingKind.EXPIRED in kinds:
+                if expired:
+                    ads = using.get(a.id, ())
                     found.append(self._ended(FindingKind.EXPIRED, a, a.expires_at, ads))
                 continue
             if a.starts_at > t:
-                if FindingKind.NOT_YET_ACTIVE in kinds:
-                    in_use = any(self.active(ad) for ad in ads)
+                if not_yet_active:
+                    in_use = any(self.active(ad) for ad in using.get(a.id, ()))
                     severity = Severity.WARNING if in_use else Severity.INFO
                     found.append(self.finding(FindingKind.NOT_YET_ACTIVE, severity, a, a.starts_at))
-            elif FindingKind.OWNER_MISSING in kinds and a.owner_id not in owners:
+            elif owner_missing and a.owner_id not in owners:
                 why = (
                     "no owner"
                     if a.owner_id is None
@@ -256,7 +269,7 @@ class Checks:
                         detail=why,
                     )
                 )
-            if h is not None and a.expires_at <= h and FindingKind.EXPIRING in kinds:
+            if expiring and h is not None and a.expires_at <= h:
                 found.append(self.finding(FindingKind.EXPIRING, Severity.WARNING, a, a.expires_at))
         return found
 
