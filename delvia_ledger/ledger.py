@@ -64,6 +64,7 @@ from .store import (
 __all__ = ["Ledger", "LedgerView", "RecordAllResult"]
 
 R = TypeVar("R", bound=Record)
+T = TypeVar("T")
 Clock = Callable[[], datetime]
 
 # --- the rules every new version must satisfy (one place for each) ------------------------------
@@ -233,47 +234,52 @@ class LedgerView:
         moment = self.now() if now is None else _aware(now, "now")
         return Checks(self._store, self._bound, moment)
 
+    def _query(self, now: datetime | str | None, run: Callable[[Checks], T]) -> T:
+        """Run a query's several reads on one snapshot of the file (writers may be busy)."""
+        with self._store.snapshot():
+            return run(self.checks(now))
+
     def expiring(
         self, within: Within = DEFAULT_WITHIN, *, now: datetime | str | None = None
     ) -> list[Finding]:
         """Codes not revoked that expire after ``now`` and no later than ``now + within``."""
-        return self.checks(now).expiring(within)
+        return self._query(now, lambda c: c.expiring(within))
 
     def expired(self, *, now: datetime | str | None = None) -> list[Finding]:
         """Codes past their window (and not revoked), with the active ads they break."""
-        return self.checks(now).expired()
+        return self._query(now, lambda c: c.expired())
 
     def revoked(self, *, now: datetime | str | None = None) -> list[Finding]:
         """Codes the creator revoked, with the active ads they affect."""
-        return self.checks(now).revoked()
+        return self._query(now, lambda c: c.revoked())
 
     def not_yet_active(self, *, now: datetime | str | None = None) -> list[Finding]:
         """Codes whose window has not started."""
-        return self.checks(now).not_yet_active()
+        return self._query(now, lambda c: c.not_yet_active())
 
     def mismatched_posts(self, *, now: datetime | str | None = None) -> list[Finding]:
         """Ads whose code authorizes another post than the ad intends."""
-        return self.checks(now).mismatched_posts()
+        return self._query(now, lambda c: c.mismatched_posts())
 
     def region_incompatible(self, *, now: datetime | str | None = None) -> list[Finding]:
         """Code/account pairs the region policy rejects (ERROR) or does not confirm (INFO)."""
-        return self.checks(now).region_incompatible()
+        return self._query(now, lambda c: c.region_incompatible())
 
     def outlived_by_ads(self, *, now: datetime | str | None = None) -> list[Finding]:
         """Ads scheduled to run past their code's expiry."""
-        return self.checks(now).outlived_by_ads()
+        return self._query(now, lambda c: c.outlived_by_ads())
 
     def ownership(
         self, within: Within = DEFAULT_WITHIN, *, now: datetime | str | None = None
     ) -> list[Finding]:
         """NO_ADMIN, NO_OPERATOR, OWNER_MISSING and ROLE_EXPIRING."""
-        return self.checks(now).ownership(within)
+        return self._query(now, lambda c: c.ownership(within))
 
     def findings(
         self, within: Within = DEFAULT_WITHIN, *, now: datetime | str | None = None
     ) -> list[Finding]:
         """Every kind of finding, worst severity first, then earliest deadline."""
-        return self.checks(now).findings(within)
+        return self._query(now, lambda c: c.findings(within))
 
     def diagnose(
         self,
@@ -284,21 +290,22 @@ class LedgerView:
         now: datetime | str | None = None,
     ) -> Diagnosis:
         """Why one code does (not) work: known -> live -> right post -> region."""
-        return diagnose(
-            self.checks(now), code, self.authorization_for(code), post_id, ad_account_id
-        )
+        found = self.authorization_for(code)
+        return self._query(now, lambda c: diagnose(c, code, found, post_id, ad_account_id))
 
     # --- access (DESIGN §8) -------------------------------------------------------------------
 
     def access(self, scope: str, *, now: datetime | str | None = None) -> list[RoleGrant]:
         """The active role grants on ``scope`` (e.g. ``"ad_account:6900…"``)."""
         load = self._loader(RoleGrant)
-        return active_grants(self.checks(now), load, lambda g: g.scope == scope)
+        return self._query(now, lambda c: active_grants(c, load, lambda g: g.scope == scope))
 
     def roles_of(self, person_id: str, *, now: datetime | str | None = None) -> list[RoleGrant]:
         """A person's active role grants."""
         load = self._loader(RoleGrant)
-        return active_grants(self.checks(now), load, lambda g: g.person_id == person_id)
+        return self._query(
+            now, lambda c: active_grants(c, load, lambda g: g.person_id == person_id)
+        )
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} seq={self.seq}>"

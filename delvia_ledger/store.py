@@ -333,6 +333,23 @@ class Store:
             finally:
                 self._depth -= 1
 
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """Reads inside see one state of the file, even while other processes write to it.
+
+        A deferred read transaction; inside a write transaction (or another snapshot) the
+        state is already fixed, so it joins that.
+        """
+        if self.conn.in_transaction:
+            yield
+            return
+        self.conn.execute("BEGIN")
+        try:
+            yield
+        finally:
+            if self.conn.in_transaction:
+                self.conn.execute("COMMIT")  # read-only: just lets the snapshot go
+
     @property
     def in_transaction(self) -> bool:
         return self._depth > 0

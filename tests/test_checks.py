@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 from dateutil.relativedelta import relativedelta
@@ -10,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import delvia_ledger as dl
-from delvia_ledger.checks import horizon
+from delvia_ledger.checks import Checks, horizon
 
 from .conftest import T0
 
@@ -520,3 +521,26 @@ def access_reference(
         if g.expires_at is not None and t < g.expires_at <= h
     ]
     return out
+
+
+def test_a_query_reads_one_state_while_another_process_writes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "shared.db"
+    with dl.Ledger.open(path, clock=lambda: T0) as ours, dl.Ledger.open(path) as theirs:
+        world(ours)
+        code(ours)
+        original = Checks.region_incompatible
+
+        def meanwhile(self: Checks) -> list[dl.Finding]:
+            # another writer commits a code on a German account after findings() began reading
+            if theirs.get(dl.AdAccount, "6901") is None:
+                theirs.record(dl.AdAccount(id="6901", name="Brand DE", region="DE"))
+                code(theirs, 1, ad_account_id="6901")
+            return original(self)
+
+        monkeypatch.setattr(Checks, "region_incompatible", meanwhile)
+        kinds = [f.kind for f in ours.findings()]
+        assert "REGION_UNCONFIRMED" not in kinds  # the state findings() began with
+        kinds = [f.kind for f in ours.findings()]
+        assert "REGION_UNCONFIRMED" in kinds  # the next query sees the new code
