@@ -544,3 +544,126 @@ def test_a_query_reads_one_state_while_another_process_writes(
         assert "REGION_UNCONFIRMED" not in kinds  # the state findings() began with
         kinds = [f.kind for f in ours.findings()]
         assert "REGION_UNCONFIRMED" in kinds  # the next query sees the new code
+
+
+# --- and for the region policy: random rules, regions, bound accounts and ads -----------------
+
+REGIONS = ["US", "DE"]  # few, so wildcard rules often compete for one pair
+
+
+@settings(
+    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    creator_regions=st.lists(st.none() | st.sampled_from(REGIONS), min_size=2, max_size=2),
+    account_regions=st.lists(st.sampled_from(REGIONS), min_size=3, max_size=3),
+    rules=st.fixed_dictionaries(  # each (creator, account) pair has a rule or not
+        {
+            (c, a): st.sampled_from([*dl.RegionVerdict, None])
+            for c in [*REGIONS, "*"]
+            for a in [*REGIONS, "*"]
+        }
+    ),
+    codes=st.lists(st.tuples(st.integers(0, 1), st.none() | st.integers(0, 2)), max_size=4),
+    ads=st.lists(
+        st.tuples(st.integers(0, 3), st.integers(0, 2), st.none() | offsets, st.none() | offsets),
+        max_size=4,
+    ),
+)
+def test_region_findings_match_a_reference(
+    tmp_path_factory: pytest.TempPathFactory,
+    creator_regions: list[str | None],
+    account_regions: list[str],
+    rules: dict[tuple[str, str], dl.RegionVerdict | None],
+    codes: list[tuple[int, int | None]],
+    ads: list[tuple[int, int, timedelta | None, timedelta | None]],
+) -> None:
+    creators = [
+        dl.Creator(id=f"c{i}", handle=f"@c{i}", region=r) for i, r in enumerate(creator_regions)
+    ]
+    accounts = [
+        dl.AdAccount(id=f"a{i}", name=f"A{i}", region=r) for i, r in enumerate(account_regions)
+    ]
+    policy = [
+        dl.RegionRule(creator_region=c, account_region=a, verdict=v)
+        for (c, a), v in rules.items()
+        if v is not None
+    ]
+    auths = [
+        dl.SparkAuthorization.from_code(
+            f"#code-{n:04d}-xyz=",
+            creator_id=f"c{c}",
+            post_id=f"p{c}",
+            starts_at=T0 - DAY,
+            expires_at=T0 + 30 * DAY,
+            ad_account_id=None if a is None else f"a{a}",
+        )
+        for n, (c, a) in enumerate(codes)
+    ]
+    spark_ads = [
+        dl.SparkAd(
+            id=f"ad{i}",
+            ad_account_id=f"a{account}",
+            authorization_id=auths[which % len(auths)].id,
+            intended_post_id=auths[which % len(auths)].post_id,
+            runs_from=_at(start),
+            paused_at=_at(paused),
+        )
+        for i, (which, account, start, paused) in enumerate(ads)
+        if auths
+    ]
+    with dl.Ledger.open(tmp_path_factory.mktemp("w") / "l.db", clock=lambda: T0) as ledger:
+        ledger.record_all(
+            [
+                *creators,
+                *(
+                    dl.Post(id=f"p{i}", creator_id=c.id, kind="VIDEO")
+                    for i, c in enumerate(creators)
+                ),
+                *accounts,
+                *policy,
+                *auths,
+                *spark_ads,
+            ]
+        )
+        got = sorted(
+            (f.kind.value, f.authorization_id, f.ad_account_id)
+            for f in ledger.findings()
+            if f.kind in {"REGION_INCOMPATIBLE", "REGION_UNCONFIRMED"}
+        )
+        assert got == sorted(region_reference(creators, accounts, policy, auths, spark_ads, T0))
+
+
+def region_reference(
+    creators: list[dl.Creator],
+    accounts: list[dl.AdAccount],
+    policy: list[dl.RegionRule],
+    auths: list[dl.SparkAuthorization],
+    ads: list[dl.SparkAd],
+    t: datetime,
+) -> list[tuple[object, ...]]:
+    rules = {(r.creator_region, r.account_region): r.verdict for r in policy}
+    region_of = {c.id: c.region for c in creators} | {a.id: a.region for a in accounts}
+
+    def verdict(creator: str | None, account: str) -> str:
+        if creator is None:
+            return "UNKNOWN"
+        for pair in [(creator, account), (creator, "*"), ("*", account), ("*", "*")]:
+            if pair in rules:
+                return rules[pair].value
+        return "COMPATIBLE" if creator == account else "UNKNOWN"
+
+    def used(d: dl.SparkAd) -> bool:  # active or scheduled (no ad here has runs_until)
+        return d.paused_at is None or d.paused_at > t
+
+    out = []
+    for a in auths:
+        pairs = {a.ad_account_id} | {
+            d.ad_account_id for d in ads if d.authorization_id == a.id and used(d)
+        }
+        for account in pairs - {None}:
+            v = verdict(region_of[a.creator_id], str(region_of[str(account)]))
+            if v != "COMPATIBLE":
+                kind = "REGION_INCOMPATIBLE" if v == "INCOMPATIBLE" else "REGION_UNCONFIRMED"
+                out.append((kind, a.id, account))
+    return out
