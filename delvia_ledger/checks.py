@@ -223,7 +223,7 @@ class Checks:
         among ``kinds`` for ``auths``: the one place their rules live. ``h`` is the horizon
         (EXPIRING). The single queries narrow ``auths`` in SQL; ``findings`` passes them all.
         """
-        # Decide what is wanted once: an enum's hash is a Python call, too slow per code.
+        # Decide once what is wanted (looking up enum members per code shows at a million).
         revoked, expired, not_yet_active, expiring, owner_missing = (
             kind in kinds
             for kind in (
