@@ -466,10 +466,10 @@ class Ledger(LedgerView):
         if person is None:
             raise MissingReferenceError(f"offboard: person_id={person_id!r} is not in the ledger")
         moment = self.now() if at is None else _aware(at, "offboard(at=...)")
-        return offboarding_plan(
-            self.checks(moment), person, moment, self._loader(RoleGrant),
-            self.record_all,
-        )  # fmt: skip
+        load = self._loader(RoleGrant)
+        return self._query(
+            moment, lambda c: offboarding_plan(c, person, moment, load, self.record_all)
+        )
 
     # --- the write path ---------------------------------------------------------------------
 
