@@ -113,7 +113,8 @@ ONE_WAY: dict[type[Record], tuple[str, ...]] = {
 
 BATCH_SIZE = 2000
 
-#: Records known to exist during one call (references resolve against it): key -> row or record.
+#: Records the ledger holds, cached during one call (references resolve against it):
+#: (type, id) -> its row from the version table (``(creator_id,)`` for a Post).
 Known = dict[tuple[type[Record], str], Any]
 KNOWN_LIMIT = 200_000
 
@@ -290,8 +291,10 @@ class LedgerView:
         now: datetime | str | None = None,
     ) -> Diagnosis:
         """Why one code does (not) work: known -> live -> right post -> region."""
-        found = self.authorization_for(code)
-        return self._query(now, lambda c: diagnose(c, code, found, post_id, ad_account_id))
+        return self._query(
+            now,
+            lambda c: diagnose(c, code, self.authorization_for(code), post_id, ad_account_id),
+        )
 
     # --- access (DESIGN §8) -------------------------------------------------------------------
 

@@ -186,7 +186,8 @@ def custom_id_sql(alias: str = "v") -> str:
     """SQL true for an authorization recorded under an id other than the one its code derives.
 
     Only those need a code index (a partial one): the rest are found by their derived id
-    (``records._authorization_id``), so a bulk import of codes maintains one index fewer.
+    (``records.derived_authorization_id``, which this SQL mirrors), so a bulk import of codes
+    maintains one index fewer.
     """
     prefix = f"{alias}." if alias else ""
     return f"{prefix}id != printf('auth_%016x', {prefix}code_key)"
@@ -394,18 +395,13 @@ class Store:
         for table, record, payload, old_seq in items:
             seq += 1
             payload_hash = sha256(payload.encode("utf-8")).hexdigest()
-            prev_hash, prev = (
-                prev,
-                chain_hash(prev, seq, stamp, table.type, record.id, payload_hash),
-            )
+            prev_hash = prev
+            prev = chain_hash(prev_hash, seq, stamp, table.type, record.id, payload_hash)
             entries.append(
                 (seq, stamp, table.type, record.id, payload, payload_hash, prev_hash, prev)
             )
             hashes.append(prev)
-            if table in versions:
-                versions[table].append(table.row(seq, record))
-            else:
-                versions[table] = [table.row(seq, record)]
+            versions.setdefault(table, []).append(table.row(seq, record))
             if old_seq is not None:
                 superseded.setdefault(table, []).append((seq, old_seq))
         self.conn.executemany(f"INSERT INTO entries VALUES ({','.join('?' * 8)})", entries)
