@@ -146,11 +146,6 @@ class Checks:
         return {str(i): (str(h), r) for i, h, r in self.select(Creator, "v.id, v.handle, v.region")}
 
     @cached_property
-    def handles(self) -> dict[str, str]:
-        """Creator id -> handle."""
-        return {id_: handle for id_, (handle, _) in self.creators.items()}
-
-    @cached_property
     def accounts(self) -> dict[str, tuple[str, str | None]]:
         """Ad account id -> (region, business center id)."""
         return {
@@ -210,7 +205,7 @@ class Checks:
             creator_id=auth.creator_id,
             post_id=auth.post_id,
             affected_ad_ids=affected_ad_ids,
-            handle=self.handles.get(auth.creator_id),
+            handle=self.creators.get(auth.creator_id, (None, None))[0],
             detail=detail,
         )
 
