@@ -111,9 +111,7 @@ def _check_id(instance: object, field: attrs.Attribute[Any], value: object) -> N
         )
 
 
-def _check_optional_id(instance: object, field: attrs.Attribute[Any], value: object) -> None:
-    if value is not None:
-        _check_id(instance, field, value)
+_check_optional_id = attrs.validators.optional(_check_id)
 
 
 def _check_text(instance: object, field: attrs.Attribute[Any], value: object) -> None:
@@ -169,9 +167,7 @@ def _check_time(instance: object, field: attrs.Attribute[Any], value: object) ->
     raise _fail(instance, field, value, why)
 
 
-def _check_optional_time(instance: object, field: attrs.Attribute[Any], value: object) -> None:
-    if value is not None:
-        _check_time(instance, field, value)
+_check_optional_time = attrs.validators.optional(_check_time)
 
 
 def to_region(value: str | None) -> Any:
@@ -186,9 +182,7 @@ def _check_region(instance: object, field: attrs.Attribute[Any], value: object) 
         )
 
 
-def _check_optional_region(instance: object, field: attrs.Attribute[Any], value: object) -> None:
-    if value is not None:
-        _check_region(instance, field, value)
+_check_optional_region = attrs.validators.optional(_check_region)
 
 
 def _check_region_pattern(instance: object, field: attrs.Attribute[Any], value: object) -> None:
