@@ -157,11 +157,11 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_verify(args: argparse.Namespace) -> int:
     with _open(args.db) as ledger:
-        result = ledger.verify(digest=args.digest)
+        result = ledger.verify(digest=args.digest, deep=args.deep)
         if result.ok:
             print(f"ok: {result.checked} entries verified; digest {ledger.digest()}")
             return 0
-    print(f"FAILED at seq {result.first_bad_seq}: {result.reason}")
+    print(f"FAILED: {result.reason}")  # the reason starts with the first bad seq
     return 1
 
 
@@ -217,6 +217,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--type", help="record type to export as CSV; without it, JSON of all entries")
     p = command("verify", cmd_verify, "walk the hash chain")
     p.add_argument("--digest", help="a digest saved earlier ('<seq>:<hash>')")
+    p.add_argument(
+        "--deep",
+        action="store_true",
+        help="also check the query tables against the entries they derive from",
+    )
     p = command("history", cmd_history, "every version of one record")
     p.add_argument("type", help="record type, e.g. SparkAuthorization")
     p.add_argument("id", help="record id")

@@ -206,10 +206,18 @@ class LedgerView:
         """A small printable commitment to everything this view sees."""
         return self._store.digest(self._bound)
 
-    def verify(self, digest: Digest | str | None = None) -> VerifyResult:
-        """Walk the whole hash chain; with ``digest``, also prove the ledger extends it."""
+    def verify(self, digest: Digest | str | None = None, *, deep: bool = False) -> VerifyResult:
+        """Walk the whole hash chain; with ``digest``, also prove the ledger extends it.
+
+        ``deep=True`` also derives every version table again from the entries and checks it
+        matches: the queries read those tables, so this proves the findings rest on the chain.
+        """
         saved = Digest.parse(digest) if isinstance(digest, str) else digest
-        return self._store.verify(saved, self._bound)
+        with self._store.snapshot():
+            result = self._store.verify(saved, self._bound)
+            if deep and result.ok:
+                return self._store.verify_versions(self._bound)
+            return result
 
     def as_of(
         self, *, seq: int | None = None, recorded_at: datetime | str | None = None

@@ -571,6 +571,81 @@ class Store:
             )
         return VerifyResult(True, checked)
 
+    def verify_versions(self, bound: int | None = None) -> VerifyResult:
+        """Check that the version tables hold exactly what the entries say (``deep=True``).
+
+        The checks read these tables, so a row edited behind the triggers' back would change
+        what is flagged while the chain still verifies. Each entry's row is derived again as
+        :meth:`append` derives it; each ``superseded_by`` must name the id's next version; and
+        no row may exist that an entry of its type did not make. Run it inside one snapshot.
+        """
+        upto = "" if bound is None else f" AND v.seq <= {int(bound)}"
+        problems: list[tuple[int, str]] = []
+        for table in TABLES.values():
+            stray = self.conn.execute(
+                f"SELECT min(v.seq) FROM {table.name} v LEFT JOIN entries e ON e.seq = v.seq "
+                f"WHERE (e.seq IS NULL OR e.type != ?){upto}",
+                (table.type,),
+            ).fetchone()[0]
+            if stray is not None:
+                problems.append((stray, f"{table.name} has a row no {table.type} entry made"))
+            wrong = self.conn.execute(  # the next version: the id's next row an entry made
+                f"SELECT min(v.seq) FROM {table.name} v WHERE v.superseded_by IS NOT ("
+                f"SELECT min(w.seq) FROM {table.name} w JOIN entries e ON e.seq = w.seq "
+                f"WHERE w.id = v.id AND w.seq > v.seq AND e.type = ?){upto}",
+                (table.type,),
+            ).fetchone()[0]
+            if wrong is not None:
+                problems.append(
+                    (wrong, f"{table.name}: superseded_by does not name the next version")
+                )
+        checked = self._walk_versions(upto, problems)
+        if problems:  # the chain verified (no gaps), so entries before the first bad seq are fine
+            seq, problem = min(problems)
+            return VerifyResult(False, min(seq - 1, checked), seq, f"seq {seq}: {problem}")
+        return VerifyResult(True, checked)
+
+    def _walk_versions(self, upto: str, problems: list[tuple[int, str]]) -> int:
+        """Compare each entry with its version row, up to the first that differs."""
+        by_type = {table.type: table for table in TABLES.values()}
+        cursors = {
+            table.type: self.conn.execute(
+                f"SELECT seq, superseded_by, {', '.join(table.columns)} FROM {table.name} v "
+                f"WHERE 1{upto} ORDER BY seq"
+            )
+            for table in TABLES.values()
+        }
+        ahead: dict[str, tuple[Any, ...] | None] = {t: next(c, None) for t, c in cursors.items()}
+        checked = 0
+        entries = self.conn.execute(
+            f"SELECT seq, type, payload FROM entries v WHERE 1{upto} ORDER BY seq"
+        )
+        for seq, type_, payload in entries:
+            table = by_type.get(type_)
+            if table is None:
+                problems.append((seq, f"unknown record type {type_!r}"))
+                break
+            row = ahead[type_]
+            while row is not None and row[0] < seq:  # a stray row: reported above
+                row = next(cursors[type_], None)
+            if row is None or row[0] != seq:
+                problems.append((seq, f"{table.name} has no row for this entry"))
+                break
+            ahead[type_] = next(cursors[type_], None)
+            try:
+                expected = table.row(seq, record_from_json(table.cls, payload))
+            except (ValueError, TypeError, KeyError) as exc:
+                problems.append((seq, f"the payload is not a valid {type_}: {exc}"))
+                break
+            differs = [
+                c for c, a, b in zip(table.columns, row[2:], expected[2:], strict=True) if a != b
+            ]
+            if differs:
+                problems.append((seq, f"{table.name}.{differs[0]} differs from the entry"))
+                break
+            checked += 1
+        return checked
+
 
 def _refuse(table: str, event: str, message: str, when: str | None = None) -> str:
     condition = f" WHEN {when}" if when else ""

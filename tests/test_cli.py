@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sqlite3
 import subprocess
 from pathlib import Path
 
@@ -63,6 +64,21 @@ def test_demo_then_report_check_verify_history(tmp_path: Path) -> None:
     assert "@maya.makes" in run("history", "Creator", "7000000000000000001", cwd=tmp_path).stdout
     outputs = demo.stdout + report.stdout + check.stdout + healthy.stdout
     assert all(code not in outputs for code in SAMPLE_CODES.values())
+
+
+def test_verify_deep_catches_an_edited_query_table(tmp_path: Path) -> None:
+    assert run("demo", cwd=tmp_path).returncode == 0
+    conn = sqlite3.connect(tmp_path / "delvia-ledger.db", isolation_level=None)
+    conn.execute("DROP TRIGGER spark_authorization_versions_refuse_update")
+    seq = conn.execute("SELECT min(seq) FROM spark_authorization_versions").fetchone()[0]
+    conn.execute("UPDATE spark_authorization_versions SET revoked_at = 0 WHERE seq = ?", (seq,))
+    conn.close()
+    assert run("verify", cwd=tmp_path).returncode == 0  # the chain is intact
+    deep = run("verify", "--deep", cwd=tmp_path)
+    assert deep.returncode == 1
+    assert deep.stdout.strip() == (
+        f"FAILED: seq {seq}: spark_authorization_versions.revoked_at differs from the entry"
+    )
 
 
 def test_db_comes_from_the_environment(tmp_path: Path) -> None:

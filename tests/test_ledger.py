@@ -413,7 +413,8 @@ class LedgerMachine(RuleBasedStateMachine):
         for seq in {0, len(self.log) // 2, len(self.log)}:
             view = self.ledger.as_of(seq=seq)
             assert view.get(dl.Creator, "b") == self.current(dl.Creator, "b", seq)
-        assert self.ledger.verify().ok
+            assert view.verify(deep=True).ok
+        assert self.ledger.verify(deep=True) == dl.VerifyResult(True, len(self.log))
 
     def teardown(self) -> None:
         self.ledger.close()

@@ -159,6 +159,76 @@ def test_a_digest_catches_truncation_and_a_rewritten_chain(tmp_path: Path) -> No
     assert (result.ok, result.first_bad_seq) == (False, 3)
 
 
+def build_versions(path: Path) -> None:
+    """Six entries of four types; seq 5 is a second version of the creator at seq 1."""
+    with dl.Ledger.open(path, clock=Clock()) as ledger:
+        ledger.record(dl.Creator(id="c0", handle="@c0", region="US"))
+        ledger.record(dl.Post(id="p0", creator_id="c0", kind="VIDEO"))
+        ledger.record(dl.AdAccount(id="a1", name="Brand", region="US"))
+        ledger.record(
+            dl.SparkAuthorization.from_code(
+                CODES[0],
+                creator_id="c0",
+                post_id="p0",
+                starts_at=T0,
+                expires_at=T0 + timedelta(days=30),
+                ad_account_id="a1",
+            )
+        )
+        ledger.record(dl.Creator(id="c0", handle="@c0.new", region="US"))
+        ledger.record(dl.Creator(id="c1", handle="@c1", region=None))
+
+
+VERSION_TAMPERING: dict[str, tuple[str, int, str]] = {
+    "edit a column": (
+        "UPDATE spark_authorization_versions SET expires_at = expires_at + 1 WHERE seq = 4",
+        4,
+        "expires_at differs",
+    ),
+    "edit a code key": (
+        "UPDATE spark_authorization_versions SET code_key = code_key + 1 WHERE seq = 4",
+        4,
+        "code_key differs",
+    ),
+    "revive a superseded version": (
+        "UPDATE creator_versions SET superseded_by = NULL WHERE seq = 1",
+        1,
+        "superseded_by",
+    ),
+    "delete a row": ("DELETE FROM post_versions WHERE seq = 2", 2, "no row for this entry"),
+    "add a row no entry made": (
+        "INSERT INTO creator_versions SELECT 7, NULL, id, handle, region, display_name, contact "
+        "FROM creator_versions WHERE seq = 6",
+        7,
+        "no Creator entry made",
+    ),
+    "move a row onto another type's entry": (
+        "UPDATE creator_versions SET seq = 3 WHERE seq = 6",
+        3,
+        "no Creator entry made",
+    ),
+}
+
+
+@pytest.mark.parametrize("how", list(VERSION_TAMPERING))
+def test_deep_verify_names_the_first_version_row_that_differs_from_its_entry(
+    tmp_path: Path, how: str
+) -> None:
+    """The checks read the version tables, so a deep verify re-derives them from the entries."""
+    build_versions(tmp_path / "l.db")
+    with dl.Ledger.open(tmp_path / "l.db") as ledger:
+        assert ledger.verify(deep=True) == dl.VerifyResult(True, 6)
+    sql, first_bad, problem = VERSION_TAMPERING[how]
+    raw(tmp_path / "l.db").execute(sql)
+    with dl.Ledger.open(tmp_path / "l.db") as ledger:
+        assert ledger.verify().ok  # the chain itself is untouched
+        result = ledger.verify(deep=True)
+        assert ledger.as_of(seq=first_bad - 1).verify(deep=True).ok
+    assert (result.ok, result.first_bad_seq, result.checked) == (False, first_bad, first_bad - 1)
+    assert result.reason is not None and problem in result.reason
+    assert result.reason.startswith(f"seq {first_bad}: ")
+
+
 def test_an_empty_ledger_has_digest_zero(tmp_path: Path) -> None:
     with dl.Ledger.open(tmp_path / "l.db") as ledger:
         assert ledger.digest() == dl.Digest(0, "0" * 64)
@@ -249,7 +319,7 @@ def test_several_writer_processes_lose_nothing_and_keep_the_chain(tmp_path: Path
         entries = list(ledger.entries())
         assert [e.seq for e in entries] == list(range(1, expected + 1))
         assert len({e.record.id for e in entries}) == expected
-        assert ledger.verify() == dl.VerifyResult(True, expected)
+        assert ledger.verify(deep=True) == dl.VerifyResult(True, expected)
 
 
 KILLED_WRITER = textwrap.dedent(
@@ -281,7 +351,7 @@ def test_a_writer_killed_mid_transaction_leaves_only_what_was_committed(tmp_path
     with dl.Ledger.open(path) as ledger:
         assert [e.record.id for e in ledger.entries()] == ["committed"]
         assert ledger.get(dl.Creator, "c0") is None
-        assert ledger.verify() == dl.VerifyResult(True, 1)
+        assert ledger.verify(deep=True) == dl.VerifyResult(True, 1)
         ledger.record(
             dl.Creator(id="after", handle="@a", region=None)
         )  # the file is still writable
