@@ -108,6 +108,9 @@ def main() -> None:
     verdict = ledger.verify()
     t_verify = time.perf_counter() - start
     assert verdict.ok
+    start = time.perf_counter()
+    assert ledger.verify(deep=True).ok
+    t_deep = time.perf_counter() - start
 
     start = time.perf_counter()
     prev = "0" * 64
@@ -143,6 +146,7 @@ def main() -> None:
         f"ledger.verify():                {us(t_verify):6.2f} us/row  "
         f"-> {t_walk / t_verify:.2f}x the bare walk (goal >= 0.5x)"
     )
+    print(f"ledger.verify(deep=True):       {us(t_deep):6.2f} us/row  (no goal)")
 
 
 if __name__ == "__main__":
