@@ -581,6 +581,7 @@ class Store:
         """
         upto = "" if bound is None else f" AND v.seq <= {int(bound)}"
         problems: list[tuple[int, str]] = []
+        checked = self._walk_versions(upto, problems)  # first: at a tie, its reason is kept
         for table in TABLES.values():
             stray = self.conn.execute(
                 f"SELECT min(v.seq) FROM {table.name} v LEFT JOIN entries e ON e.seq = v.seq "
@@ -599,15 +600,13 @@ class Store:
                 problems.append(
                     (wrong, f"{table.name}: superseded_by does not name the next version")
                 )
-        checked = self._walk_versions(upto, problems)
         if problems:  # the chain verified (no gaps), so entries before the first bad seq are fine
-            seq, problem = min(problems)
+            seq, problem = min(problems, key=lambda found: found[0])
             return VerifyResult(False, min(seq - 1, checked), seq, f"seq {seq}: {problem}")
         return VerifyResult(True, checked)
 
     def _walk_versions(self, upto: str, problems: list[tuple[int, str]]) -> int:
         """Compare each entry with its version row, up to the first that differs."""
-        by_type = {table.type: table for table in TABLES.values()}
         cursors = {
             table.type: self.conn.execute(
                 f"SELECT seq, superseded_by, {', '.join(table.columns)} FROM {table.name} v "
@@ -621,10 +620,10 @@ class Store:
             f"SELECT seq, type, payload FROM entries v WHERE 1{upto} ORDER BY seq"
         )
         for seq, type_, payload in entries:
-            table = by_type.get(type_)
-            if table is None:
+            if type_ not in cursors:
                 problems.append((seq, f"unknown record type {type_!r}"))
                 break
+            table = TABLES[RECORD_BY_NAME[type_]]
             row = ahead[type_]
             while row is not None and row[0] < seq:  # a stray row: reported above
                 row = next(cursors[type_], None)

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 import delvia_ledger as dl
+from delvia_ledger.store import chain_hash
 
 from .conftest import T0, Clock
 
@@ -227,6 +228,35 @@ def test_deep_verify_names_the_first_version_row_that_differs_from_its_entry(
     assert (result.ok, result.first_bad_seq, result.checked) == (False, first_bad, first_bad - 1)
     assert result.reason is not None and problem in result.reason
     assert result.reason.startswith(f"seq {first_bad}: ")
+
+
+@pytest.mark.parametrize(
+    ("type_", "payload", "problem"),
+    [
+        ("Ghost", None, "unknown record type 'Ghost'"),
+        ("Creator", '{"id":"c1"}', "the payload is not a valid Creator"),
+    ],
+)
+def test_deep_verify_catches_a_rewritten_tail_the_chain_accepts(
+    tmp_path: Path, type_: str, payload: str | None, problem: str
+) -> None:
+    """Someone who recomputes the hashes of the last entry fools the chain, not the tables."""
+    build_versions(tmp_path / "l.db")
+    conn = raw(tmp_path / "l.db")
+    seq, stamp, id_, old_payload, prev = conn.execute(
+        "SELECT seq, recorded_at, id, payload, prev_hash FROM entries WHERE seq = 6"
+    ).fetchone()
+    payload = payload or old_payload
+    payload_hash = hashlib.sha256(payload.encode()).hexdigest()
+    conn.execute(
+        "UPDATE entries SET type = ?, payload = ?, payload_hash = ?, hash = ? WHERE seq = 6",
+        (type_, payload, payload_hash, chain_hash(prev, seq, stamp, type_, id_, payload_hash)),
+    )
+    with dl.Ledger.open(tmp_path / "l.db") as ledger:
+        assert ledger.verify().ok
+        result = ledger.verify(deep=True)
+    assert (result.ok, result.first_bad_seq, result.checked) == (False, 6, 5)
+    assert result.reason is not None and result.reason.startswith(f"seq 6: {problem}")
 
 
 def test_an_empty_ledger_has_digest_zero(tmp_path: Path) -> None:
