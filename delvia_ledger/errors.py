@@ -5,6 +5,11 @@ When any of these is raised, nothing has been written.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .findings import ErrorExplanation
+
 
 class LedgerError(Exception):
     """Base class of every error raised by delvia_ledger."""
@@ -46,9 +51,27 @@ class PayloadError(LedgerError, ValueError):
 
 
 class TikTokAPIError(PayloadError):
-    """A TikTok API response envelope reports an error (non-zero ``code``)."""
+    """TikTok's API refused a request: a response envelope with a non-zero ``code``.
 
-    def __init__(self, code: object, message: str) -> None:
-        super().__init__(f"TikTok API error {code}: {message}")
+    Carries TikTok's ``code``, ``message`` and ``request_id`` (quote it to TikTok support) and,
+    where the code is known, :attr:`explanation` from the one catalogue (``explain_error``).
+    """
+
+    def __init__(self, code: object, message: str, request_id: str | None = None) -> None:
         self.code = code
         self.message = message
+        self.request_id = request_id
+        text = f"TikTok API error {code}: {message}".rstrip(": ")
+        if request_id:
+            text += f" (request id {request_id})"
+        explanation = self.explanation
+        if explanation is not None:
+            text += f"; {explanation.remedy}"
+        super().__init__(text)
+
+    @property
+    def explanation(self) -> ErrorExplanation | None:
+        """What the code means and what to do, or None for a code the catalogue does not know."""
+        from .findings import explain_error  # findings sits above errors in the layers
+
+        return explain_error(str(self.code)) if isinstance(self.code, str | int) else None
