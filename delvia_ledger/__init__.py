@@ -22,10 +22,11 @@ from .errors import (
     TikTokAPIError,
 )
 from .findings import CATALOGUE, ErrorExplanation, Finding, FindingKind, Severity, explain_error
-from .ledger import Ledger, LedgerView, RecordAllResult
+from .ledger import ImportResult, Ledger, LedgerView, RecordAllResult, SyncResult
 from .records import (
     AdAccount,
     Creator,
+    Notice,
     Person,
     Post,
     PostKind,
@@ -36,6 +37,7 @@ from .records import (
     RoleGrant,
     SparkAd,
     SparkAuthorization,
+    SparkBinding,
     SparkCode,
 )
 from .store import Digest, Entry, VerifyResult
@@ -54,6 +56,7 @@ __all__ = [
     "Finding",
     "FindingKind",
     "ImmutableFieldError",
+    "ImportResult",
     "InconsistentReferenceError",
     "InvalidRecordError",
     "IrreversibleChangeError",
@@ -62,6 +65,7 @@ __all__ = [
     "LedgerView",
     "MissingReferenceError",
     "NotALedgerError",
+    "Notice",
     "OffboardingPlan",
     "PayloadError",
     "Person",
@@ -76,9 +80,11 @@ __all__ = [
     "Severity",
     "SparkAd",
     "SparkAuthorization",
+    "SparkBinding",
     "SparkCode",
     "Step",
     "StepStatus",
+    "SyncResult",
     "TikTokAPIError",
     "VerifyResult",
     "converter",

@@ -17,9 +17,12 @@ from dateutil.relativedelta import relativedelta
 from .convert import from_micros, to_micros
 from .findings import Finding, FindingKind, Severity
 from .records import (
+    AUTHORIZED,
+    UNAVAILABLE_POST_STATUSES,
     AdAccount,
     Creator,
     Person,
+    Post,
     Record,
     RegionRule,
     RegionVerdict,
@@ -27,6 +30,7 @@ from .records import (
     RoleGrant,
     SparkAd,
     SparkAuthorization,
+    SparkBinding,
 )
 from .store import TABLES, Store
 
@@ -114,8 +118,28 @@ CODE_KINDS = frozenset(
         FindingKind.NOT_YET_ACTIVE,
         FindingKind.EXPIRING,
         FindingKind.OWNER_MISSING,
+        FindingKind.POST_UNAVAILABLE,
     }
 )
+
+
+class Binding(NamedTuple):
+    authorization_id: str
+    ad_account_id: str
+    bound_at: int
+    unbound_at: int | None
+    tiktok_status: str | None
+
+
+_BINDING_COLUMNS = ", ".join(f"v.{c}" for c in Binding._fields)
+
+
+def _marks(values: Sequence[object]) -> str:
+    return ",".join(f":v{i}" for i in range(len(values)))
+
+
+def _named(values: Sequence[object]) -> dict[str, object]:
+    return {f"v{i}": value for i, value in enumerate(values)}
 
 
 def _when(micros: int | None) -> datetime | None:
@@ -152,8 +176,60 @@ class Checks:
 
     @cached_property
     def creators(self) -> dict[str, tuple[str, str | None]]:
-        """Creator id -> (handle, region)."""
-        return {str(i): (str(h), r) for i, h, r in self.select(Creator, "v.id, v.handle, v.region")}
+        """Creator id -> (how people know them: ``@handle``, else nickname, else id; region)."""
+        return {
+            str(i): (f"@{h}" if h else str(name or i), r)
+            for i, h, name, r in self.select(Creator, "v.id, v.handle, v.display_name, v.region")
+        }
+
+    @cached_property
+    def people(self) -> dict[str, tuple[str, int | None]]:
+        """Person id -> (name, left_at)."""
+        return {
+            str(i): (str(n), left) for i, n, left in self.select(Person, "v.id, v.name, v.left_at")
+        }
+
+    @cached_property
+    def counting(self) -> dict[str, str]:
+        """The people who count at ``t`` (recorded, not left): id -> name. They can be owners."""
+        t = self.t
+        return {i: name for i, (name, left) in self.people.items() if left is None or left > t}
+
+    def owner(self, *candidates: str | None) -> str | None:
+        """The first candidate who counts at ``t`` (DESIGN §6 "who must act"), else None."""
+        for person_id in candidates:
+            if person_id is not None and person_id in self.counting:
+                return person_id
+        return None
+
+    @cached_property
+    def unavailable_posts(self) -> set[str]:
+        """Posts TikTok last reported deleted by the creator or removed by moderation."""
+        marks = ",".join("?" * len(UNAVAILABLE_POST_STATUSES))
+        return {
+            str(i)
+            for (i,) in self.select(
+                Post, "v.id", f"v.status IN ({marks})", sorted(UNAVAILABLE_POST_STATUSES)
+            )
+        }
+
+    def bindings(self, where: str = "1", params: Params = ()) -> list[Binding]:
+        return [Binding(*row) for row in self.select(SparkBinding, _BINDING_COLUMNS, where, params)]
+
+    def is_bound(self, binding: Binding) -> bool:
+        """Bound at ``t``: ``bound_at`` <= t and not unbound by then."""
+        return binding.bound_at <= self.t and (
+            binding.unbound_at is None or binding.unbound_at > self.t
+        )
+
+    @cached_property
+    def unbound(self) -> dict[tuple[str, str], int]:
+        """(authorization, account) -> unbound_at, for bindings unbound at ``t``."""
+        return {
+            (b.authorization_id, b.ad_account_id): int(b.unbound_at)
+            for b in self.bindings("v.unbound_at <= :t", {"t": self.t})
+            if b.unbound_at is not None
+        }
 
     @cached_property
     def accounts(self) -> dict[str, tuple[str, str | None]]:
@@ -203,8 +279,19 @@ class Checks:
         person_id: str | None = None,
         affected_ad_ids: tuple[str, ...] = (),
         detail: str = "",
+        ad_owner_id: str | None = None,
     ) -> Finding:
-        auth_id, creator_id, post_id, _, _, auth_account_id, _, _ = auth
+        """A finding about code ``auth``; its owner is ``ad_owner_id`` if that person counts,
+        else the code's owner if they count, else None (DESIGN §6)."""
+        auth_id, creator_id, post_id, _, _, auth_account_id, auth_owner_id, _ = auth
+        counting = self.counting
+        owner = (
+            ad_owner_id
+            if ad_owner_id in counting
+            else auth_owner_id
+            if auth_owner_id in counting
+            else None
+        )
         return Finding(
             kind=kind,
             severity=severity,
@@ -216,6 +303,8 @@ class Checks:
             creator_id=creator_id,
             post_id=post_id,
             affected_ad_ids=affected_ad_ids,
+            owner_id=owner,
+            owner_name=None if owner is None else counting[owner],
             handle=self.creators.get(creator_id, (None, None))[0],
             detail=detail,
         )
@@ -225,12 +314,13 @@ class Checks:
     def code_findings(
         self, auths: Iterable[AuthRow], kinds: frozenset[FindingKind], h: int | None = None
     ) -> list[Finding]:
-        """The per-code kinds of §6 (REVOKED, EXPIRED, NOT_YET_ACTIVE, EXPIRING, OWNER_MISSING)
-        among ``kinds`` for ``auths``: the one place their rules live. ``h`` is the horizon
-        (EXPIRING). The single queries narrow ``auths`` in SQL; ``findings`` passes them all.
+        """The per-code kinds of §6 (REVOKED, EXPIRED, NOT_YET_ACTIVE, EXPIRING, OWNER_MISSING,
+        POST_UNAVAILABLE) among ``kinds`` for ``auths``: the one place their rules live. ``h``
+        is the horizon (EXPIRING). The single queries narrow ``auths`` in SQL; ``findings``
+        passes them all.
         """
         # Decide once what is wanted (looking up enum members per code shows at a million).
-        revoked, expired, not_yet_active, expiring, owner_missing = (
+        revoked, expired, not_yet_active, expiring, owner_missing, post_gone = (
             kind in kinds
             for kind in (
                 FindingKind.REVOKED,
@@ -238,16 +328,18 @@ class Checks:
                 FindingKind.NOT_YET_ACTIVE,
                 FindingKind.EXPIRING,
                 FindingKind.OWNER_MISSING,
+                FindingKind.POST_UNAVAILABLE,
             )
         )
-        using = self.using if revoked or expired or not_yet_active else {}
+        using = self.using if revoked or expired or not_yet_active or post_gone else {}
         owners = self.with_grants if owner_missing else set()
+        gone = self.unavailable_posts if post_gone else set()
         # The loop runs once per code: names it needs are bound to locals once.
         t, found, finding = self.t, [], self.finding
         expiring_by = h if expiring else None  # the horizon, when EXPIRING is wanted
         warning = Severity.WARNING
         for a in auths:
-            auth_id, _, _, starts_at, expires_at, _, owner_id, revoked_at = a
+            auth_id, _, post_id, starts_at, expires_at, _, owner_id, revoked_at = a
             if revoked_at is not None and revoked_at <= t:
                 if revoked:
                     ads = using.get(auth_id, ())
@@ -258,6 +350,12 @@ class Checks:
                     ads = using.get(auth_id, ())
                     found.append(self._ended(FindingKind.EXPIRED, a, expires_at, ads))
                 continue
+            if post_id in gone:
+                found.append(
+                    self._ended(
+                        FindingKind.POST_UNAVAILABLE, a, None, using.get(auth_id, ()), warning
+                    )
+                )
             if starts_at > t:
                 if not_yet_active:
                     in_use = any(self.active(ad) for ad in using.get(auth_id, ()))
@@ -278,9 +376,17 @@ class Checks:
                 found.append(finding(FindingKind.EXPIRING, warning, a, expires_at))
         return found
 
-    def _ended(self, kind: FindingKind, auth: AuthRow, deadline: int, ads: Iterable[Ad]) -> Finding:
+    def _ended(
+        self,
+        kind: FindingKind,
+        auth: AuthRow,
+        deadline: int | None,
+        ads: Iterable[Ad],
+        otherwise: Severity = Severity.INFO,
+    ) -> Finding:
+        """A code that no longer works: ERROR while active ads use it, else ``otherwise``."""
         affected = tuple(ad.id for ad in ads if self.active(ad))
-        severity = Severity.ERROR if affected else Severity.INFO
+        severity = Severity.ERROR if affected else otherwise
         return self.finding(kind, severity, auth, deadline, affected_ad_ids=affected)
 
     _NOT_REVOKED = "(v.revoked_at IS NULL OR v.revoked_at > :t)"
@@ -307,7 +413,10 @@ class Checks:
         return self.code_findings(auths, frozenset({FindingKind.NOT_YET_ACTIVE}))
 
     def _auths_in_use(self) -> dict[str, Auth]:
-        ids = list(self.using)
+        return self._auths_by_id(self.using)
+
+    def _auths_by_id(self, wanted: Iterable[str]) -> dict[str, Auth]:
+        ids = list(wanted)
         found: dict[str, Auth] = {}
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
@@ -333,6 +442,7 @@ class Checks:
                             ad_id=ad.id,
                             ad_account_id=ad.ad_account_id,
                             detail=f"ad runs until {from_micros(ad.runs_until):%Y-%m-%d}",
+                            ad_owner_id=ad.owner_id,
                         )
                     )
         return found
@@ -351,8 +461,86 @@ class Checks:
                             ad_id=ad.id,
                             ad_account_id=ad.ad_account_id,
                             detail=f"ad intends {ad.intended_post_id}, code is for {auth.post_id}",
+                            ad_owner_id=ad.owner_id,
                         )
                     )
+        return found
+
+    # --- what TikTok reports: bindings and post statuses ----------------------------------
+
+    def post_unavailable(self) -> list[Finding]:
+        """POST_UNAVAILABLE: live or pending codes whose post TikTok reports deleted or removed."""
+        if not self.unavailable_posts:
+            return []
+        ids = sorted(self.unavailable_posts)
+        found = []
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            where = f"{self._NOT_REVOKED} AND v.expires_at > :t AND v.post_id IN ({_marks(chunk)})"
+            params = {"t": self.t, **_named(chunk)}
+            found += self.code_findings(
+                self.auth_rows(where, params), frozenset({FindingKind.POST_UNAVAILABLE})
+            )
+        return found
+
+    def unbound_ads(self) -> list[Finding]:
+        """UNBOUND: per ad using a code whose binding in the ad's account is unbound at ``t``."""
+        unbound = self.unbound
+        if not unbound:
+            return []
+        found = []
+        in_use = self._auths_in_use()
+        for auth_id, ads in self.using.items():
+            for ad in ads:
+                unbound_at = unbound.get((auth_id, ad.ad_account_id))
+                if unbound_at is None or (auth := in_use.get(auth_id)) is None:
+                    continue
+                severity = Severity.ERROR if self.active(ad) else Severity.WARNING
+                found.append(
+                    self.finding(
+                        FindingKind.UNBOUND,
+                        severity,
+                        auth,
+                        unbound_at,
+                        ad_id=ad.id,
+                        ad_account_id=ad.ad_account_id,
+                        affected_ad_ids=(ad.id,),
+                        ad_owner_id=ad.owner_id,
+                    )
+                )
+        return found
+
+    def not_authorized(self) -> list[Finding]:
+        """NOT_AUTHORIZED: per binding bound at ``t`` whose TikTok status is not AUTHORIZED."""
+        doubtful = [
+            b
+            for b in self.bindings(
+                "v.tiktok_status IS NOT NULL AND v.tiktok_status != :ok AND v.bound_at <= :t "
+                "AND (v.unbound_at IS NULL OR v.unbound_at > :t)",
+                {"ok": AUTHORIZED, "t": self.t},
+            )
+        ]
+        auths = self._auths_by_id({b.authorization_id for b in doubtful})
+        found = []
+        for b in doubtful:
+            if (auth := auths.get(b.authorization_id)) is None:
+                continue
+            active = tuple(
+                ad.id
+                for ad in self.using.get(b.authorization_id, ())
+                if ad.ad_account_id == b.ad_account_id and self.active(ad)
+            )
+            found.append(
+                self.finding(
+                    FindingKind.NOT_AUTHORIZED,
+                    Severity.ERROR if active else Severity.WARNING,
+                    auth,
+                    None,
+                    ad_account_id=b.ad_account_id,
+                    affected_ad_ids=active,
+                    detail=f"TikTok reports {b.tiktok_status}",
+                )
+            )
         return found
 
     # --- region policy ------------------------------------------------------------------------
@@ -427,6 +615,33 @@ class Checks:
             for auth in self.auths("v.ad_account_id IS NOT NULL"):
                 if (auth.creator_id, auth.ad_account_id) in doubtful:
                     consider(auth, str(auth.ad_account_id))
+        # the accounts where TikTok lists the code (bound at t), again pairs first
+        bindings, codes = TABLES[SparkBinding].name, TABLES[SparkAuthorization].name
+        visible = self.store.visible
+        bound_pairs = self.store.rows(
+            f"SELECT DISTINCT a.creator_id, b.ad_account_id FROM {bindings} b "
+            f"JOIN {codes} a ON a.id = b.authorization_id "
+            f"WHERE {visible(self.bound, 'b')} AND {visible(self.bound, 'a')} "
+            "AND b.bound_at <= :t AND (b.unbound_at IS NULL OR b.unbound_at > :t)",
+            {"t": self.t},
+        )
+        doubtful = {
+            (creator, account)
+            for creator, account in bound_pairs
+            if self.pair_verdict(creator, account) is not RegionVerdict.COMPATIBLE
+        }
+        if doubtful:
+            accounts = sorted({account for _, account in doubtful})
+            bound = [
+                b
+                for b in self.bindings(f"v.ad_account_id IN ({_marks(accounts)})", _named(accounts))
+                if self.is_bound(b)
+            ]
+            by_id = self._auths_by_id({b.authorization_id for b in bound})
+            for b in bound:
+                code = by_id.get(b.authorization_id)
+                if code is not None and (code.creator_id, b.ad_account_id) in doubtful:
+                    consider(code, b.ad_account_id)
         in_use = self._auths_in_use()
         for auth_id, ads in self.using.items():
             if (used := in_use.get(auth_id)) is not None:
@@ -458,13 +673,33 @@ class Checks:
         ]
 
     def administrators(self, account_id: str) -> set[str]:
-        bc = self.accounts.get(account_id, (None, None))[1]
+        """Active ADMIN grants on the account itself. A Business Center admin is not one by
+        virtue of the BC: TikTok's BC admins manage only the assets assigned to them."""
+        scope = f"ad_account:{account_id}"
         return {
-            g.person_id
-            for g in self.active_grants
-            if (g.role == Role.ADMIN and g.scope == f"ad_account:{account_id}")
-            or (bc is not None and g.role == Role.BC_ADMIN and g.scope == f"business_center:{bc}")
+            g.person_id for g in self.active_grants if g.role == Role.ADMIN and g.scope == scope
         }
+
+    def bc_admins(self, account_id: str) -> set[str]:
+        """Active BC_ADMIN grants on the account's Business Center: who can assign roles on it."""
+        bc = self.accounts.get(account_id, (None, None))[1]
+        if bc is None:
+            return set()
+        scope = f"business_center:{bc}"
+        return {
+            g.person_id for g in self.active_grants if g.role == Role.BC_ADMIN and g.scope == scope
+        }
+
+    def _who_can_assign(self, account_id: str) -> str:
+        admins = sorted(self.bc_admins(account_id))
+        bc = self.accounts.get(account_id, (None, None))[1]
+        if admins:
+            return "Business Center admins who can assign one: " + ", ".join(
+                self.counting.get(p, p) for p in admins
+            )
+        if bc is None:
+            return "the account has no Business Center recorded"
+        return f"no active admin recorded for Business Center {bc}"
 
     def operators(self, account_id: str) -> set[str]:
         extra = {
@@ -493,22 +728,36 @@ class Checks:
     def _accounts(self) -> list[Finding]:
         """NO_ADMIN per account, NO_OPERATOR per active ad."""
         found = [
-            Finding(kind=FindingKind.NO_ADMIN, severity=Severity.WARNING, ad_account_id=account)
+            Finding(
+                kind=FindingKind.NO_ADMIN,
+                severity=Severity.WARNING,
+                ad_account_id=account,
+                detail=self._who_can_assign(account),
+            )
             for account in sorted(self.accounts)
             if not self.administrators(account)
         ]
-        found += [
-            Finding(
-                kind=FindingKind.NO_OPERATOR,
-                severity=Severity.ERROR,
-                ad_id=ad.id,
-                ad_account_id=ad.ad_account_id,
-                affected_ad_ids=(ad.id,),
-            )
-            for ad in self.ads
-            if self.active(ad) and not self.operators(ad.ad_account_id)
-        ]
+        for ad in self.ads:
+            if self.active(ad) and not self.operators(ad.ad_account_id):
+                owner = self.owner(ad.owner_id, self._auth_owner(ad.authorization_id))
+                found.append(
+                    Finding(
+                        kind=FindingKind.NO_OPERATOR,
+                        severity=Severity.ERROR,
+                        ad_id=ad.id,
+                        ad_account_id=ad.ad_account_id,
+                        authorization_id=ad.authorization_id,
+                        affected_ad_ids=(ad.id,),
+                        owner_id=owner,
+                        owner_name=self.counting.get(owner) if owner else None,
+                        detail=self._who_can_assign(ad.ad_account_id),
+                    )
+                )
         return found
+
+    def _auth_owner(self, auth_id: str) -> str | None:
+        auth = self._auths_by_id([auth_id]).get(auth_id)
+        return None if auth is None else auth.owner_id
 
     def _roles_expiring(self, h: int) -> list[Finding]:
         return [
@@ -517,6 +766,12 @@ class Checks:
                 severity=Severity.WARNING,
                 deadline=_when(g.expires_at),
                 person_id=g.person_id,
+                grant_id=g.id,
+                ad_account_id=g.scope.partition(":")[2]
+                if g.scope.startswith("ad_account:")
+                else None,
+                owner_id=g.person_id,
+                owner_name=self.counting.get(g.person_id),
                 detail=f"{g.role} on {g.scope}",
             )
             for g in self.active_grants
@@ -529,6 +784,8 @@ class Checks:
         found = self.code_findings(self.auth_rows(), CODE_KINDS, h)
         found += self.outlived_by_ads()
         found += self.mismatched_posts()
+        found += self.unbound_ads()
+        found += self.not_authorized()
         found += self.region_incompatible()
         found += self._accounts()
         found += self._roles_expiring(h)

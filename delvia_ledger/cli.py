@@ -141,8 +141,8 @@ def cmd_import(args: argparse.Namespace) -> int:
     except json.JSONDecodeError as error:
         raise UsageError(f"{args.file}: not JSON ({error})") from None
     with _open(args.db, must_exist=False) as ledger:
-        result = ledger.import_tiktok(payload, advertiser_id=args.advertiser)
-    print(f"imported {args.file}: {result.written} new entries, {result.unchanged} unchanged")
+        imported = ledger.import_tiktok(payload, advertiser_id=args.advertiser)
+    print(f"imported {args.file}: {imported.written} new entries, {imported.unchanged} unchanged")
     return 0
 
 

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from .records import (
     AdAccount,
     Creator,
+    Notice,
     Person,
     Post,
     Record,
@@ -18,6 +19,7 @@ from .records import (
     RoleGrant,
     SparkAd,
     SparkAuthorization,
+    SparkBinding,
 )
 
 __all__ = ["SAMPLE_CODES", "sample_records"]
@@ -31,6 +33,8 @@ SAMPLE_CODES = {
     "wrong_post": "#sMpL3+other/code-E5=",
     "region": "#sMpL3+far/code-F6=",
     "future": "#sMpL3+next/code-G7=",
+    "unbound": "#sMpL3+left/code-H8=",
+    "removed": "#sMpL3+taken/code-J9=",
 }
 
 
@@ -38,10 +42,32 @@ def sample_records(now: datetime) -> Iterator[Record]:
     """The sample world, relative to ``now``, in an order the ledger accepts."""
     day = timedelta(days=1)
     world: list[Record] = [
-        Creator(id="7000000000000000001", handle="@maya.makes", region="US", display_name="Maya"),
-        Creator(id="7000000000000000002", handle="@leo.cooks", region="GB", display_name="Leo"),
-        Creator(id="7000000000000000003", handle="@yuki.styles", region="JP"),
-        Creator(id="7000000000000000004", handle="@ana.trains", region=None),
+        Creator(
+            id="7000000000000000001",
+            tiktok_identity_id="7000000000000000001",
+            handle="@maya.makes",
+            region="US",
+            display_name="Maya",
+        ),
+        Creator(
+            id="7000000000000000002",
+            tiktok_identity_id="7000000000000000002",
+            handle="@leo.cooks",
+            region="GB",
+            display_name="Leo",
+        ),
+        Creator(
+            id="7000000000000000003",
+            tiktok_identity_id="7000000000000000003",
+            handle="@yuki.styles",
+            region="JP",
+        ),
+        Creator(
+            id="7000000000000000004",
+            tiktok_identity_id="7000000000000000004",
+            handle="@ana.trains",
+            region=None,
+        ),
         AdAccount(
             id="6900000000000000001", name="Brand US", region="US", business_center_id="bc_1"
         ),
@@ -67,15 +93,31 @@ def sample_records(now: datetime) -> Iterator[Record]:
         "leo1": ("7301000000000000003", "7000000000000000002"),
         "yuki1": ("7301000000000000004", "7000000000000000003"),
         "ana1": ("7301000000000000005", "7000000000000000004"),
+        "leo2": ("7301000000000000006", "7000000000000000002"),
+        "ana2": ("7301000000000000007", "7000000000000000004"),
     }
+    removed = {"7301000000000000007": "AUDIT_DELETE"}  # taken down by moderation
     for post_id, creator_id in posts.values():
-        yield Post(id=post_id, creator_id=creator_id, kind="VIDEO", posted_at=now - 40 * day)
+        yield Post(
+            id=post_id,
+            creator_id=creator_id,
+            kind="VIDEO",
+            posted_at=now - 40 * day,
+            status=removed.get(post_id, "HESITATE_RECOMMEND"),
+        )
     yield from [
         RoleGrant(
             id="g_ana_us",
             person_id="p_ana",
             scope="ad_account:6900000000000000001",
             role="ADMIN",
+            granted_at=now - 300 * day,
+        ),
+        RoleGrant(
+            id="g_ana_bc",
+            person_id="p_ana",
+            scope="business_center:bc_1",
+            role="BC_ADMIN",
             granted_at=now - 300 * day,
         ),
         RoleGrant(
@@ -125,8 +167,25 @@ def sample_records(now: datetime) -> Iterator[Record]:
         code("wrong_post", "leo1", -3, 365, "1", owner_id="p_ben"),
         code("region", "yuki1", -1, 60, "3"),
         code("future", "maya1", 2, 7, "1", owner_id="p_ana"),
+        code("unbound", "leo2", -15, 60, "2", owner_id="p_ben"),
+        code("removed", "ana2", -6, 30, "1", owner_id="p_ana"),
     ]
     yield from auths
+    # What TikTok's /tt_video/list/ last reported for each account (a sync records these).
+    for state, account, unbound_days in (
+        ("live", "1", None),
+        ("expiring", "1", None),
+        ("wrong_post", "1", None),
+        ("unbound", "2", 1),
+        ("removed", "1", None),
+    ):
+        yield SparkBinding(
+            authorization_id=f"auth_{state}",
+            ad_account_id=f"690000000000000000{account}",
+            bound_at=now - 5 * day,
+            unbound_at=None if unbound_days is None else now - unbound_days * day,
+            tiktok_status="AUTHORIZED",
+        )
     ids = {a.id.removeprefix("auth_"): a for a in auths}
     yield from [
         SparkAd(
@@ -175,4 +234,18 @@ def sample_records(now: datetime) -> Iterator[Record]:
             intended_post_id=posts["yuki1"][0],
             runs_from=now + 1 * day,
         ),
+        SparkAd(
+            id="ad_7",
+            ad_account_id="6900000000000000002",
+            authorization_id=ids["unbound"].id,
+            intended_post_id=posts["leo2"][0],
+            runs_from=now - 10 * day,
+            owner_id="p_ben",
+        ),
     ]
+    yield Notice(
+        person_id="p_ana",
+        channel="email:ana@brand.example",
+        sent_at=now - 7 * day,
+        finding_keys=("EXPIRING/authorization=auth_expiring/account=6900000000000000001",),
+    )

@@ -7,10 +7,10 @@ from enum import StrEnum
 
 import attrs
 
-from .checks import Checks
+from .checks import Auth, Checks
 from .convert import to_micros
 from .findings import Finding, FindingKind, Severity
-from .records import SparkAuthorization, SparkCode, fingerprint_of
+from .records import AUTHORIZED, SparkAuthorization, SparkCode, fingerprint_of
 
 __all__ = ["Diagnosis", "Step", "StepStatus", "diagnose"]
 
@@ -83,6 +83,7 @@ def diagnose(
     def fail(kind: FindingKind, deadline: int | None = None, detail: str = "") -> None:
         found.append(checks.finding(kind, Severity.ERROR, auth, deadline, detail=detail))
 
+    account = ad_account_id or a.ad_account_id
     if auth.revoked_at is not None and auth.revoked_at <= t:
         steps.append(
             Step("live", StepStatus.FAILED, f"revoked at {a.revoked_at:%Y-%m-%d %H:%M} UTC")
@@ -97,9 +98,19 @@ def diagnose(
         steps.append(Step("live", StepStatus.FAILED, f"starts at {a.starts_at:%Y-%m-%d %H:%M} UTC"))
         fail(FindingKind.NOT_YET_ACTIVE, auth.starts_at)
     else:
-        steps.append(
-            Step("live", StepStatus.PASSED, f"valid until {a.expires_at:%Y-%m-%d %H:%M} UTC")
-        )
+        problems = _what_tiktok_reports(checks, auth, account)
+        for kind, deadline, detail in problems:
+            found.append(
+                checks.finding(
+                    kind, Severity.ERROR, auth, deadline, ad_account_id=account, detail=detail
+                )
+            )
+        if problems:
+            steps.append(Step("live", StepStatus.FAILED, "; ".join(p[2] for p in problems)))
+        else:
+            steps.append(
+                Step("live", StepStatus.PASSED, f"valid until {a.expires_at:%Y-%m-%d %H:%M} UTC")
+            )
         if auth.expires_at <= to_micros(checks.now + timedelta(days=7)):
             found.append(
                 checks.finding(FindingKind.EXPIRING, Severity.WARNING, auth, auth.expires_at)
@@ -115,7 +126,6 @@ def diagnose(
         )
         fail(FindingKind.WRONG_POST, detail=f"expected post {post_id}, code is for {a.post_id}")
 
-    account = ad_account_id or a.ad_account_id
     if account is None:
         steps.append(Step("region", StepStatus.NOT_CHECKED, "no ad account given or bound"))
     elif account not in checks.accounts:
@@ -133,3 +143,31 @@ def diagnose(
             steps.append(Step("region", StepStatus.UNCONFIRMED, finding.detail))
             found.append(finding)
     return Diagnosis(tuple(steps), tuple(found), a)
+
+
+def _what_tiktok_reports(
+    checks: Checks, auth: Auth, account: str | None
+) -> list[tuple[FindingKind, int | None, str]]:
+    """What TikTok last reported against a code live by its window: its post deleted or
+    removed, and — in ``account`` — its binding unbound or not AUTHORIZED. What TikTok never
+    reported (no post status, no binding record) fails nothing."""
+    problems: list[tuple[FindingKind, int | None, str]] = []
+    if auth.post_id in checks.unavailable_posts:
+        problems.append(
+            (FindingKind.POST_UNAVAILABLE, None, f"post {auth.post_id} deleted or removed")
+        )
+    if account is not None:
+        unbound_at = checks.unbound.get((auth.id, account))
+        if unbound_at is not None:
+            problems.append((FindingKind.UNBOUND, unbound_at, f"unbound from account {account}"))
+        else:
+            for b in checks.bindings("v.id = ?", (f"{auth.id}@{account}",)):
+                if checks.is_bound(b) and b.tiktok_status not in (None, AUTHORIZED):
+                    problems.append(
+                        (
+                            FindingKind.NOT_AUTHORIZED,
+                            None,
+                            f"TikTok reports {b.tiktok_status} in account {account}",
+                        )
+                    )
+    return problems

@@ -38,6 +38,14 @@ class FindingKind(StrEnum):
     MALFORMED_CODE = "MALFORMED_CODE"
     POST_UNAVAILABLE = "POST_UNAVAILABLE"
     POST_UNSUPPORTED = "POST_UNSUPPORTED"
+    NOT_AUTHORIZED = "NOT_AUTHORIZED"
+    UNBOUND = "UNBOUND"
+    # TikTok API conditions: explained by explain_error, never raised by the checks
+    TRANSIENT_ERROR = "TRANSIENT_ERROR"
+    RATE_LIMITED = "RATE_LIMITED"
+    MISSING_PERMISSION = "MISSING_PERMISSION"
+    TOKEN_INVALID = "TOKEN_INVALID"
+    PARTIAL_RESULT = "PARTIAL_RESULT"
 
 
 class Severity(StrEnum):
@@ -69,20 +77,27 @@ class Advice:
 
 _APP = "in the TikTok app: the post → ··· → Ad settings"
 _BC = "TikTok Business Center → Users / Assets"
+_ADS = "TikTok Ads Manager → Creative → TikTok posts (Spark Ads)"
+_API = "TikTok API for Business"
+_UNDOCUMENTED = "running ads may stop; TikTok documents no guarantee either way"
 
-#: The one catalogue of causes and remedies, keyed by kind.
+#: The one catalogue of causes and remedies, keyed by kind. It says what TikTok documents and
+#: marks what it does not (see DESIGN §1 and reference/tiktok-api-facts.md).
 CATALOGUE: dict[FindingKind, Advice] = {
     FindingKind.EXPIRED: Advice(
         "the authorization window has passed",
-        "TikTok rejects the code as invalid or expired; ads using it stop or cannot be created",
-        "ask the creator to extend the authorization or send a fresh code, then record it",
+        "TikTok rejects the code as expired (error 4025) for new ads; " + _UNDOCUMENTED,
+        "ask the creator to extend the authorization in the post's Ad settings (the same code "
+        "keeps working, no new code needed), or to send a fresh code; then sync",
         _APP,
     ),
     FindingKind.REVOKED: Advice(
-        "the creator revoked the authorization",
-        "authorization can be withdrawn at any time; new (and sometimes running) ads stop",
-        "talk to the creator; if they agree, ask for a fresh code and replace it in the ads",
-        _APP,
+        "the code was deleted or cancelled",
+        "TikTok lets a creator delete a code only once every ad using it is deleted, so a "
+        "revoked code under ads the ledger thinks active usually means the ledger missed a change",
+        "first reconcile with TikTok Ads Manager (do the ads still exist?) and sync; if the "
+        "creator deleted the code, ask for a fresh code and rebuild the ads with it",
+        "TikTok Ads Manager → Ads; " + _APP,
     ),
     FindingKind.NOT_YET_ACTIVE: Advice(
         "the authorization window has not started yet",
@@ -92,14 +107,16 @@ CATALOGUE: dict[FindingKind, Advice] = {
     ),
     FindingKind.EXPIRING: Advice(
         "the authorization expires soon",
-        "ads using the code will stop when it expires",
-        "ask the creator to extend the authorization before the deadline",
+        "after expiry TikTok refuses the code for new ads; " + _UNDOCUMENTED,
+        "ask the creator to extend the authorization in the post's Ad settings before the "
+        "deadline: extending keeps the same code",
         _APP,
     ),
     FindingKind.AD_OUTLIVES_CODE: Advice(
         "the ad is scheduled to run past the code's expiry",
-        "the ad will stop early when the code expires",
-        "ask the creator for a longer window, or end the ad before the code expires",
+        "the code expires while the ad is meant to run; " + _UNDOCUMENTED,
+        "ask the creator to extend the authorization past the ad's end, or end the ad before "
+        "the code expires",
         "TikTok Ads Manager → the ad's schedule; " + _APP,
     ),
     FindingKind.WRONG_POST: Advice(
@@ -110,7 +127,7 @@ CATALOGUE: dict[FindingKind, Advice] = {
     ),
     FindingKind.REGION_INCOMPATIBLE: Advice(
         "the creator's region and the ad account's region are incompatible under your policy",
-        "the code will not attach to this ad account",
+        "your team's policy says this pair does not work (TikTok publishes no region matrix)",
         "use an ad account in a compatible region, or work with a creator in one",
         "your region policy (RegionRule records); TikTok Ads Manager → account info",
     ),
@@ -121,20 +138,22 @@ CATALOGUE: dict[FindingKind, Advice] = {
         "your region policy (RegionRule records)",
     ),
     FindingKind.NO_ADMIN: Advice(
-        "nobody active holds admin on the ad account (directly or as Business Center admin)",
-        "nobody can manage the account's users, finance or settings",
-        "grant Admin on the account to an active person",
+        "nobody active holds Admin on the ad account itself",
+        "Business Center admins manage only the assets assigned to them, so nobody can manage "
+        "the account's members, finance or settings",
+        "a Business Center admin assigns Admin on the account to an active person",
         _BC,
     ),
     FindingKind.NO_OPERATOR: Advice(
-        "nobody active can create or edit ads on the account of a running ad",
-        "only Admin and Operator can create Spark Ads or fix this one",
-        "grant Operator (or Admin) on the account to an active person",
+        "nobody active holds Admin or Operator on the account of a running ad",
+        "only Admin and Operator on the ad account can create or edit Spark Ads; a Business "
+        "Center role alone is not enough",
+        "a Business Center admin assigns Operator (or Admin) on the account to an active person",
         _BC,
     ),
     FindingKind.OWNER_MISSING: Advice(
         "nobody active is responsible for renewing this code",
-        "an expiry or revocation will go unnoticed until the ad stops",
+        "an expiry or a change at TikTok will go unnoticed until the ad stops",
         "set the authorization's owner to an active person with a role",
         "this ledger: record the authorization with owner_id",
     ),
@@ -147,7 +166,7 @@ CATALOGUE: dict[FindingKind, Advice] = {
     FindingKind.UNKNOWN_CODE: Advice(
         "the ledger holds no authorization for this code",
         "it was never recorded, was mistyped, or belongs to another ledger",
-        "check the code character by character with the creator, then record it",
+        "check the code character by character with the creator, then record it or sync",
         "this ledger: record the authorization",
     ),
     FindingKind.MALFORMED_CODE: Advice(
@@ -157,16 +176,66 @@ CATALOGUE: dict[FindingKind, Advice] = {
         "TikTok Ads Manager → Spark Ads post code",
     ),
     FindingKind.POST_UNAVAILABLE: Advice(
-        "the post is deleted, private or otherwise unavailable",
-        "an ad cannot use a post that TikTok does not show",
-        "ask the creator whether the post still exists and is public",
-        "the creator's TikTok profile",
+        "TikTok reports the post deleted by the creator or removed by moderation",
+        "a Spark Ad cannot use a post TikTok no longer shows (error 4002); public, "
+        "friends-only and private posts are all usable, so privacy is not the cause",
+        "ask the creator whether the post was deleted or taken down; if so, choose another "
+        "post together and get its code",
+        "the creator's TikTok profile; TikTok Ads Manager → the ad's review status",
     ),
     FindingKind.POST_UNSUPPORTED: Advice(
-        "this kind of post cannot be a Spark Ad (e.g. a story or a carousel duet)",
+        "this kind of post cannot be a Spark Ad (a story, a carousel duet, a multi duet or "
+        "stitch, a post mentioning several videos)",
         "TikTok refuses this post for Spark Ads",
         "choose another post with the creator",
         "the creator's TikTok profile",
+    ),
+    FindingKind.NOT_AUTHORIZED: Advice(
+        "TikTok reports the code as no longer authorized in this ad account",
+        "TikTok's status for the code there is not AUTHORIZED (e.g. EXPIRED), whatever window "
+        "the ledger recorded; TikTok is the authority",
+        "check the post in Ads Manager; ask the creator to extend or re-authorize, re-apply "
+        "the code in the account, then sync",
+        _ADS,
+    ),
+    FindingKind.UNBOUND: Advice(
+        "TikTok no longer lists the code in the ad's account",
+        "the code was unbound there (after expiry or cancellation, or in Ads Manager), so the "
+        "ad cannot use the post in that account",
+        "apply a valid code for the post in the account again, then sync",
+        _ADS,
+    ),
+    FindingKind.TRANSIENT_ERROR: Advice(
+        "TikTok's backend failed for a moment (call_rpc_fail, call_db_fail or a system error)",
+        "nothing is wrong with the code or the request",
+        "try again later; delvia-ledger sync retries these by itself",
+        _API,
+    ),
+    FindingKind.RATE_LIMITED: Advice(
+        "too many requests reached TikTok's API in a short time",
+        "TikTok throttles the app or the advertiser for a while",
+        "try again later; delvia-ledger sync waits and retries by itself",
+        _API,
+    ),
+    FindingKind.MISSING_PERMISSION: Advice(
+        "the app lacks the permission scope this endpoint needs (TikTok's message names it)",
+        "the advertiser has not granted the app that scope",
+        "add the scope named in the message to the app (Authorize TikTok Posts for "
+        "/tt_video/list/, Query TikTok Posts for /tt_video/info/) and have the advertiser "
+        "authorize the app again",
+        "TikTok API for Business → My Apps → the app's scopes",
+    ),
+    FindingKind.TOKEN_INVALID: Advice(
+        "the access token is invalid or has expired",
+        "TikTok refuses every request made with it",
+        "get a new long-term access token for the app and set TIKTOK_ACCESS_TOKEN to it",
+        "TikTok API for Business → My Apps; see docs/sync.md",
+    ),
+    FindingKind.PARTIAL_RESULT: Advice(
+        "TikTok answered with a partial success",
+        "part of the answer is missing, so the absence of a code there proves nothing",
+        "sync again later for a complete answer; a partial sweep unbinds nothing",
+        _API,
     ),
 }
 
@@ -212,8 +281,26 @@ class Finding(_Catalogued):
     creator_id: str | None = None
     post_id: str | None = None
     affected_ad_ids: tuple[str, ...] = ()
+    owner_id: str | None = None
+    owner_name: str | None = None
+    grant_id: str | None = None
     handle: str | None = None
     detail: str = ""
+
+    @property
+    def key(self) -> str:
+        """A stable text identity: the kind and the ids involved, not severity or deadline.
+
+        Two runs can be compared by it (``ledger.changes``, notices).
+        """
+        ids = (
+            ("authorization", self.authorization_id),
+            ("ad", self.ad_id),
+            ("account", self.ad_account_id),
+            ("person", self.person_id),
+            ("grant", self.grant_id),
+        )
+        return "/".join([self.kind.value, *(f"{name}={v}" for name, v in ids if v is not None)])
 
     def sort_key(self) -> tuple[int, bool, datetime, str]:
         """Worst severity first, then earliest deadline (none last)."""
@@ -234,7 +321,8 @@ class Finding(_Catalogued):
         )
         when = f"by {self.deadline:%Y-%m-%d %H:%M} UTC" if self.deadline else ""
         detail = f"({self.detail})" if self.detail else ""
-        what = " ".join(part for part in (subject, when, detail) if part)
+        who = f"[owner: {self.owner_name or self.owner_id}]" if self.owner_id else "[no owner]"
+        what = " ".join(part for part in (subject, when, detail, who) if part)
         return f"{self.severity} {self.kind}: {what} — {self.remedy}"
 
 
@@ -264,6 +352,20 @@ _ERRORS: dict[str, tuple[str, FindingKind]] = {
     "4027": ("story_video_not_supported", FindingKind.POST_UNSUPPORTED),
     "4042": ("carousel_duet_not_supported", FindingKind.POST_UNSUPPORTED),
     "930002": ("mention_multiple_videos", FindingKind.POST_UNSUPPORTED),
+    "900003": ("multi_duet_stitch_refused", FindingKind.POST_UNSUPPORTED),
+    # TikTok API for Business envelope codes (DESIGN §9, §12)
+    "-500": ("call_rpc_fail", FindingKind.TRANSIENT_ERROR),
+    "call_rpc_fail": ("call_rpc_fail", FindingKind.TRANSIENT_ERROR),
+    "call_db_fail": ("call_db_fail", FindingKind.TRANSIENT_ERROR),
+    "50000": ("system_error", FindingKind.TRANSIENT_ERROR),
+    "50002": ("system_error", FindingKind.TRANSIENT_ERROR),
+    "40100": ("rate_limited", FindingKind.RATE_LIMITED),
+    "40133": ("rate_limited", FindingKind.RATE_LIMITED),
+    "40016": ("rate_limited", FindingKind.RATE_LIMITED),
+    "40001": ("no_permission", FindingKind.MISSING_PERMISSION),
+    "40102": ("access_token_invalid", FindingKind.TOKEN_INVALID),
+    "40105": ("access_token_invalid", FindingKind.TOKEN_INVALID),
+    "20001": ("partial_success", FindingKind.PARTIAL_RESULT),
 }
 
 
@@ -272,8 +374,10 @@ def explain_error(code: str | int) -> ErrorExplanation | None:
 
     >>> explain_error(4025).kind
     <FindingKind.EXPIRED: 'EXPIRED'>
-    >>> explain_error("auth_code_not_found").remedy
-    'talk to the creator; if they agree, ask for a fresh code and replace it in the ads'
+    >>> explain_error("auth_code_not_found").kind
+    <FindingKind.REVOKED: 'REVOKED'>
+    >>> explain_error(40100).cause
+    "too many requests reached TikTok's API in a short time"
     >>> explain_error("999") is None
     True
     """

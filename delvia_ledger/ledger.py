@@ -20,7 +20,7 @@ from typing import IO, Any, TypeVar, cast
 import attrs
 from dateutil.parser import isoparse
 
-from . import io, tiktok
+from . import io, reconcile, tiktok
 from .access import OffboardingPlan, active_grants, offboarding_plan
 from .checks import DEFAULT_WITHIN, Checks, Within
 from .convert import canonical_json, parse_time, record_from_json
@@ -35,6 +35,7 @@ from .errors import (
     MissingReferenceError,
 )
 from .findings import Finding
+from .reconcile import ImportResult, SyncResult
 from .records import (
     RECORD_TYPES,
     AdAccount,
@@ -61,7 +62,7 @@ from .store import (
     custom_id_sql,
 )
 
-__all__ = ["Ledger", "LedgerView", "RecordAllResult"]
+__all__ = ["ImportResult", "Ledger", "LedgerView", "RecordAllResult", "SyncResult"]
 
 R = TypeVar("R", bound=Record)
 T = TypeVar("T")
@@ -278,6 +279,18 @@ class LedgerView:
         """Ads scheduled to run past their code's expiry."""
         return self._query(now, lambda c: c.outlived_by_ads())
 
+    def post_unavailable(self, *, now: datetime | str | None = None) -> list[Finding]:
+        """Codes not yet ended whose post TikTok reports deleted or removed by moderation."""
+        return self._query(now, lambda c: c.post_unavailable())
+
+    def unbound(self, *, now: datetime | str | None = None) -> list[Finding]:
+        """Ads whose code TikTok no longer lists in the ad's account."""
+        return self._query(now, lambda c: c.unbound_ads())
+
+    def not_authorized(self, *, now: datetime | str | None = None) -> list[Finding]:
+        """Codes TikTok reports as not AUTHORIZED in an account where they are bound."""
+        return self._query(now, lambda c: c.not_authorized())
+
     def ownership(
         self, within: Within = DEFAULT_WITHIN, *, now: datetime | str | None = None
     ) -> list[Finding]:
@@ -425,50 +438,63 @@ class Ledger(LedgerView):
 
     def import_tiktok(
         self, payload: Any, *, advertiser_id: str | None = None, creator_id: str | None = None
-    ) -> RecordAllResult:
-        """Record what a TikTok response says about creators, posts and codes.
+    ) -> ImportResult:
+        """Record what a TikTok response says about creators, posts, codes and bindings.
 
         Takes the whole envelope or its ``data``, of ``/tt_video/info/`` or ``/tt_video/list/``
         (codes are bound to ``advertiser_id``, which must already be recorded), or of the
         creator-side ``/business/post/authorize/*`` endpoints (pass ``creator_id``; a
-        ``DELETED`` code is recorded as revoked now). Fields the payload lacks (a creator's
-        region, a post's caption, a code's owner) keep what the ledger knows; re-importing the
-        same payload writes nothing.
+        ``DELETED`` code is recorded as revoked now). Each TikTok field is kept as DESIGN §9
+        says; what the payload lacks (a creator's handle and region, a code's owner) keeps
+        what the ledger knows; re-importing the same payload writes nothing. Items without a
+        code authorization are skipped and listed in the result.
         """
         data = tiktok.unwrap(payload)
-        if advertiser_id is not None and self.get(AdAccount, str(advertiser_id)) is None:
-            raise MissingReferenceError(
-                f"import_tiktok: ad account advertiser_id={advertiser_id!r} is not in the ledger; "
-                "record it first, e.g. dl.AdAccount(id=..., name=..., region=...)"
-            )
-        records: list[Record]
-        if "auth_code_status" in data or "auth_code_start_time" in data:
+        if advertiser_id is not None:
+            advertiser_id = self._advertiser(advertiser_id, "import_tiktok")
+        if tiktok.is_creator_side(data):
             if creator_id is None:
                 raise ValueError("import_tiktok: a creator-side payload needs creator_id=...")
             records = tiktok.records_from_creator_post(
                 data, creator_id=creator_id, advertiser_id=advertiser_id, revoked_at=self.now()
             )
-        elif advertiser_id is None:
+            kept = [reconcile.keep_known(self.get(type(r), r.id), r) for r in records]
+            result = self.record_all(kept)
+            return ImportResult(result.written, result.unchanged, last_seq=result.last_seq)
+        if advertiser_id is None:
             raise ValueError("import_tiktok: a /tt_video/ payload needs advertiser_id=...")
-        elif "list" in data:
-            records = tiktok.records_from_tt_video_list(data, advertiser_id=advertiser_id)
-        else:
-            records = tiktok.records_from_tt_video_info(data, advertiser_id=advertiser_id)
-        return self.record_all([self._keep_known(record) for record in records])
+        items, skipped = tiktok.items_from_tt_video(data)
+        listing: reconcile.Listing = "page" if tiktok.is_list(data) else "code"
+        return self._import_items(items, skipped, advertiser_id, listing)
 
-    def _keep_known(self, record: R) -> R:
-        """``record`` with every field it leaves empty filled from the current version."""
-        current = self.get(type(record), record.id)
-        if current is None:
-            return record
-        one_way = ONE_WAY.get(cast(type[Record], type(record)), ())
-        known = {
-            field.name: getattr(current, field.name)
-            for field in attrs.fields(type(record))
-            if getattr(current, field.name) is not None
-            and (getattr(record, field.name) is None or field.name in one_way)
-        }  # a one-way time already set (a revocation) keeps its first value
-        return attrs.evolve(record, **known) if known else record
+    def _advertiser(self, advertiser_id: object, what: str) -> str:
+        """An advertiser id the ledger holds as an ad account (refused otherwise)."""
+        if isinstance(advertiser_id, bool) or not isinstance(advertiser_id, str | int):
+            raise ValueError(f"{what}: advertiser_id must be a string, got {advertiser_id!r}")
+        account = str(advertiser_id).strip()
+        if self.get(AdAccount, account) is None:
+            raise MissingReferenceError(
+                f"{what}: ad account advertiser_id={account!r} is not in the ledger; "
+                "record it first, e.g. dl.AdAccount(id=..., name=..., region=...)"
+            )
+        return account
+
+    def _import_items(
+        self,
+        items: list[tiktok.Item],
+        skipped: list[tiktok.Skipped],
+        advertiser_id: str,
+        listing: reconcile.Listing,
+    ) -> ImportResult:
+        """Merge translated items with what the ledger knows and record them, all or nothing."""
+        with self._store.transaction():
+            records, unbound = reconcile.reconcile(
+                self._store, items, advertiser_id, self.now(), listed=listing
+            )
+            result = self.record_all(records)
+        return ImportResult(
+            result.written, result.unchanged, tuple(skipped), unbound, result.last_seq
+        )
 
     def offboard(self, person_id: str, *, at: datetime | str | None = None) -> OffboardingPlan:
         """Preview (writes nothing) what ends when ``person_id`` leaves at ``at``; ``.apply()``

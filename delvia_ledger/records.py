@@ -21,6 +21,7 @@ __all__ = [
     "RECORD_TYPES",
     "AdAccount",
     "Creator",
+    "Notice",
     "Person",
     "Post",
     "PostKind",
@@ -31,6 +32,7 @@ __all__ = [
     "RoleGrant",
     "SparkAd",
     "SparkAuthorization",
+    "SparkBinding",
     "SparkCode",
 ]
 
@@ -131,6 +133,39 @@ def _check_optional_text(instance: object, field: attrs.Attribute[Any], value: o
 def blank_to_none(value: str | None) -> Any:
     """An empty optional text is no text: ``""`` becomes None (so CSV cells round-trip)."""
     return None if value == "" else value
+
+
+def to_handle(value: str | None) -> Any:
+    """A TikTok @username is stored without its ``@``: ``"@maya.makes"`` -> ``"maya.makes"``."""
+    if isinstance(value, str):
+        value = value.strip().lstrip("@").strip()
+        return value or None
+    return value
+
+
+def to_item_status(value: str | None) -> Any:
+    """TikTok's ``item_info.status`` without its ``ITEM_STATUS_`` prefix, upper-cased."""
+    if isinstance(value, str):
+        value = re.sub(r"^(ITEM_STATUS_)+", "", value.strip().upper())
+        return value or None
+    return value
+
+
+def to_tiktok_status(value: str | None) -> Any:
+    """TikTok's ``ad_auth_status``, upper-cased (``"authorized"`` -> ``"AUTHORIZED"``)."""
+    if isinstance(value, str):
+        return value.strip().upper() or None
+    return value
+
+
+def _check_optional_word(instance: object, field: attrs.Attribute[Any], value: object) -> None:
+    if value is not None and not (isinstance(value, str) and re.fullmatch(r"[A-Z0-9_]+", value)):
+        raise _fail(
+            instance,
+            field,
+            value,
+            "must be a TikTok status word such as 'AUTHORIZED' or 'USER_DELETE'",
+        )
 
 
 def to_utc(value: datetime | str | None) -> Any:
@@ -320,10 +355,21 @@ def _rule_id(instance: RegionRule) -> str:
 
 @attrs.frozen(kw_only=True)
 class Creator:
-    """A TikTok creator (``identity_id``); ``region`` None means unknown."""
+    """A TikTok creator; ``region`` None means unknown.
+
+    ``handle`` is the @username, kept without the ``@``; ``display_name`` is the nickname
+    (TikTok's ``tiktok_name``). ``tiktok_identity_id`` links a creator recorded under the
+    team's own id to TikTok's ``identity_id``, so imports find it:
+
+    >>> Creator(id="yuki", handle="@yuki.styles", region="jp", tiktok_identity_id="7000123")
+    Creator(id='yuki', handle='yuki.styles', region='JP', display_name=None, contact=None, \
+tiktok_identity_id='7000123')
+    """
 
     id: str = attrs.field(validator=_check_id)
-    handle: str = attrs.field(validator=_check_text)
+    handle: str | None = attrs.field(
+        default=None, converter=to_handle, validator=_check_optional_text
+    )
     region: str | None = attrs.field(converter=to_region, validator=_check_optional_region)
     display_name: str | None = attrs.field(
         default=None, converter=blank_to_none, validator=_check_optional_text
@@ -331,6 +377,14 @@ class Creator:
     contact: str | None = attrs.field(
         default=None, converter=blank_to_none, validator=_check_optional_text
     )
+    tiktok_identity_id: str | None = attrs.field(
+        default=None, converter=blank_to_none, validator=_check_optional_id
+    )
+
+    @property
+    def label(self) -> str:
+        """How people know the creator: ``@handle``, else the nickname, else the id."""
+        return f"@{self.handle}" if self.handle else self.display_name or self.id
 
 
 @attrs.frozen(kw_only=True)
@@ -347,6 +401,21 @@ class Post:
         default=None, converter=to_utc, validator=_check_optional_time
     )
     source_post_id: str | None = attrs.field(default=None, validator=_check_optional_id)
+    status: str | None = attrs.field(
+        default=None, converter=to_item_status, validator=_check_optional_word
+    )
+
+    @property
+    def unavailable(self) -> bool:
+        """True when TikTok last reported the post deleted by its creator or by moderation."""
+        return self.status in UNAVAILABLE_POST_STATUSES
+
+
+#: ``Post.status`` values that mean TikTok no longer shows the post (DESIGN §6 POST_UNAVAILABLE).
+UNAVAILABLE_POST_STATUSES = frozenset({"USER_DELETE", "AUDIT_DELETE"})
+
+#: ``SparkBinding.tiktok_status`` that means the code still authorizes the post in the account.
+AUTHORIZED = "AUTHORIZED"
 
 
 @attrs.frozen(kw_only=True)
@@ -464,6 +533,70 @@ class SparkAuthorization:
         return cls(code=SparkCode(raw_code), **fields)
 
 
+def _binding_id(instance: SparkBinding) -> str:
+    return f"{instance.authorization_id}@{instance.ad_account_id}"
+
+
+@attrs.frozen(kw_only=True)
+class SparkBinding:
+    """A code applied in one ad account, as TikTok lists it there.
+
+    Unlike a revocation, an unbind can be followed by a re-bind (a new version with
+    ``unbound_at=None``). The id is always ``"<authorization_id>@<ad_account_id>"``.
+    """
+
+    authorization_id: str = attrs.field(validator=_check_id)
+    ad_account_id: str = attrs.field(validator=_check_id)
+    bound_at: datetime = attrs.field(converter=to_utc, validator=_check_time)
+    unbound_at: datetime | None = attrs.field(
+        default=None, converter=to_utc, validator=_check_optional_time
+    )
+    tiktok_status: str | None = attrs.field(
+        default=None, converter=to_tiktok_status, validator=_check_optional_word
+    )
+    id: str = attrs.field(default=attrs.Factory(_binding_id, takes_self=True))
+
+    @id.validator
+    def _check_binding_id(self, field: attrs.Attribute[Any], value: object) -> None:
+        if value != _binding_id(self):
+            raise _fail(self, field, value, f"must be {_binding_id(self)!r}, the code@account pair")
+
+    def __attrs_post_init__(self) -> None:
+        _after(self, "unbound_at", "bound_at", strict=False)
+
+
+def _to_tuple(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list | tuple | set | frozenset) else value
+
+
+def _check_keys(instance: object, field: attrs.Attribute[Any], value: object) -> None:
+    if not isinstance(value, tuple) or not all(isinstance(k, str) and k for k in value):
+        raise _fail(instance, field, value, "must be a tuple of finding keys (non-empty strings)")
+
+
+def _notice_id(instance: Notice) -> str:
+    text = "\n".join(
+        (
+            instance.person_id or "",
+            instance.channel,
+            instance.sent_at.isoformat(),
+            *instance.finding_keys,
+        )
+    )
+    return "notice_" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+@attrs.frozen(kw_only=True)
+class Notice:
+    """A reminder that was delivered: who was told what (``finding_keys``), where and when."""
+
+    person_id: str | None = attrs.field(default=None, validator=_check_optional_id)
+    channel: str = attrs.field(validator=_check_id)
+    sent_at: datetime = attrs.field(converter=to_utc, validator=_check_time)
+    finding_keys: tuple[str, ...] = attrs.field(converter=_to_tuple, validator=_check_keys)
+    id: str = attrs.field(default=attrs.Factory(_notice_id, takes_self=True), validator=_check_id)
+
+
 @attrs.frozen(kw_only=True)
 class SparkAd:
     """An ad built from an authorization, meant to show ``intended_post_id``."""
@@ -509,7 +642,16 @@ class RegionRule:
 
 
 Record: TypeAlias = (
-    Creator | Post | AdAccount | Person | RoleGrant | SparkAuthorization | SparkAd | RegionRule
+    Creator
+    | Post
+    | AdAccount
+    | Person
+    | RoleGrant
+    | SparkAuthorization
+    | SparkBinding
+    | SparkAd
+    | RegionRule
+    | Notice
 )
 
 #: Every record type the ledger stores, in dependency order (referenced types first).
@@ -519,7 +661,9 @@ RECORD_TYPES: tuple[type[Record], ...] = (
     AdAccount,
     Person,
     SparkAuthorization,
+    SparkBinding,
     SparkAd,
     RoleGrant,
     RegionRule,
+    Notice,
 )

@@ -17,13 +17,14 @@ from contextlib import contextmanager
 from datetime import datetime
 from functools import cached_property
 from os import PathLike
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 import attrs
 import sqlite_utils
 
 from .convert import (
     RECORD_BY_NAME,
+    canonical_json,
     converter,
     format_time,
     parse_time,
@@ -31,14 +32,26 @@ from .convert import (
     to_micros,
 )
 from .errors import NotALedgerError
-from .records import RECORD_TYPES, Record, RoleGrant, SparkAd, SparkAuthorization
+from .records import (
+    RECORD_TYPES,
+    Creator,
+    Notice,
+    Post,
+    Record,
+    RoleGrant,
+    SparkAd,
+    SparkAuthorization,
+    SparkBinding,
+)
+
+R = TypeVar("R", bound=Record)
 
 __all__ = ["GENESIS_HASH", "Digest", "Entry", "Store", "VerifyResult", "chain_hash"]
 
 #: The ``prev_hash`` of the first entry.
 GENESIS_HASH = "0" * 64
 APPLICATION_ID = 0x444C4752  # "DLGR": marks a file as a delvia_ledger database
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: SparkBinding and Notice; Creator.tiktok_identity_id; Post.status
 ENTRY_COLUMNS = ("seq", "recorded_at", "type", "id", "payload", "payload_hash", "prev_hash", "hash")
 
 
@@ -119,6 +132,7 @@ class VersionTable:
     columns: tuple[str, ...]
     times: tuple[int, ...]  # positions of datetime fields
     codes: tuple[int, ...]  # positions of SparkCode fields
+    lists: tuple[int, ...]  # positions of tuple fields (stored as canonical JSON text)
     indexes: tuple[tuple[str, ...], ...]
 
     @classmethod
@@ -136,6 +150,7 @@ class VersionTable:
             columns=tuple("code_key" if i in codes else f.name for i, f in enumerate(fields)),
             times=tuple(i for i, kind in enumerate(kinds) if "datetime" in kind),
             codes=codes,
+            lists=tuple(i for i, kind in enumerate(kinds) if kind.startswith("tuple")),
             indexes=(("id",), *indexes),
         )
 
@@ -146,7 +161,9 @@ class VersionTable:
 
     @cached_property
     def insert_sql(self) -> str:
-        return f"INSERT INTO {self.name} VALUES ({','.join('?' * (len(self.columns) + 2))})"
+        names = ", ".join(("seq", "superseded_by", *self.columns))
+        marks = ",".join("?" * (len(self.columns) + 2))
+        return f"INSERT INTO {self.name} ({names}) VALUES ({marks})"
 
     @cached_property
     def unstructure(self) -> Callable[[Record], dict[str, Any]]:
@@ -165,6 +182,8 @@ class VersionTable:
                 values[i + 2] = to_micros(values[i + 2])
         for i in self.codes:
             values[i + 2] = code_key(values[i + 2].fingerprint)
+        for i in self.lists:
+            values[i + 2] = canonical_json(list(values[i + 2]))
         return values
 
 
@@ -194,9 +213,12 @@ def custom_id_sql(alias: str = "v") -> str:
 
 
 _EXTRA_INDEXES: dict[type[Record], tuple[tuple[str, ...], ...]] = {
-    SparkAuthorization: (("expires_at",),),
+    Creator: (("tiktok_identity_id",),),
+    SparkAuthorization: (("expires_at",), ("post_id",)),
+    SparkBinding: (("ad_account_id",),),
     SparkAd: (("authorization_id",),),
     RoleGrant: (("scope",), ("person_id",)),
+    Notice: (("person_id",),),
 }
 
 #: One version table per record type, with the indexes the checks need.
@@ -243,12 +265,15 @@ class Store:
         app_id = self.conn.execute("PRAGMA application_id").fetchone()[0]
         if app_id == APPLICATION_ID:
             version = self.conn.execute("PRAGMA user_version").fetchone()[0]
-            if version != SCHEMA_VERSION:
-                raise NotALedgerError(
-                    f"{path}: ledger schema version {version} is not supported "
-                    f"(this delvia_ledger reads version {SCHEMA_VERSION})"
-                )
-            return
+            if version == SCHEMA_VERSION:
+                return
+            if version in MIGRATIONS:
+                self._migrate(version)
+                return
+            raise NotALedgerError(
+                f"{path}: ledger schema version {version} is not supported "
+                f"(this delvia_ledger reads versions 1 to {SCHEMA_VERSION})"
+            )
         with self.transaction():
             if self.conn.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID:
                 return  # another process created it while we waited for the lock
@@ -259,11 +284,38 @@ class Store:
                 )
             self._create_schema()
 
+    def _migrate(self, version: int) -> None:
+        """Bring an older file up to :data:`SCHEMA_VERSION`, once, in one transaction.
+
+        Entries are never touched: only the derived version tables and the schema change.
+        """
+        with self.transaction():
+            version = self.conn.execute("PRAGMA user_version").fetchone()[0]
+            while version != SCHEMA_VERSION:  # another process may have migrated meanwhile
+                MIGRATIONS[version](self)
+                version += 1
+            self._create_schema()  # idempotent: adds the tables, indexes and guards now missing
+
+    def _migrate_from_1(self) -> None:
+        """Version 1 -> 2: new optional columns; creator handles lose their ``@``."""
+        self.conn.execute(f"ALTER TABLE {TABLES[Creator].name} ADD COLUMN tiktok_identity_id TEXT")
+        self.conn.execute(f"ALTER TABLE {TABLES[Post].name} ADD COLUMN status TEXT")
+        # Handles are stored without "@" from version 2 on. The entries keep the text they
+        # were recorded with; the derived column follows what reading them back gives.
+        creators = TABLES[Creator].name
+        self.conn.execute(f"DROP TRIGGER IF EXISTS {creators}_refuse_update")
+        self.conn.execute(
+            f"UPDATE {creators} SET handle = NULLIF(trim(substr(trim(handle), 2)), '') "
+            "WHERE trim(handle) LIKE '@%'"
+        )
+
     def _create_schema(self) -> None:
+        """Create every table, index and guard that is missing (safe to run again)."""
         self.db.table("entries").create(
             {column: int if column == "seq" else str for column in ENTRY_COLUMNS},
             pk="seq",
             not_null=set(ENTRY_COLUMNS),
+            if_not_exists=True,
         )
         guards = [
             _refuse("entries", "DELETE", "entries are append-only and cannot be deleted"),
@@ -281,12 +333,13 @@ class Store:
                 },
                 pk="seq",
                 not_null={"id"},
+                if_not_exists=True,
             )
             for columns in table.indexes:
-                self.db.table(table.name).create_index(columns)
+                self.db.table(table.name).create_index(columns, if_not_exists=True)
             if table.codes:  # a partial index: sqlite-utils' create_index has no WHERE
                 self.db.execute(
-                    f"CREATE INDEX idx_{table.name}_custom_code_key ON {table.name} "
+                    f"CREATE INDEX IF NOT EXISTS idx_{table.name}_custom_code_key ON {table.name} "
                     f"(code_key) WHERE {custom_id_sql('')}"
                 )
             fixed = ", ".join(c for c in ("seq", *table.columns))
@@ -300,7 +353,8 @@ class Store:
                     when="OLD.superseded_by IS NOT NULL",
                 ),
             ]
-        self.db.executescript("\n".join(guards))
+        for guard in guards:  # one by one: executescript would commit the transaction
+            self.conn.execute(guard)
         self.conn.execute(f"PRAGMA application_id={APPLICATION_ID}")
         self.conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
@@ -453,6 +507,26 @@ class Store:
                 chunk,
             ):
                 found[row[0]] = row[1:]
+        return found
+
+    def current_records(
+        self, cls: type[R], by: str, values: Iterable[Any], where: str = "1"
+    ) -> list[R]:
+        """The current records of type ``cls`` whose column ``by`` is one of ``values``.
+
+        ``where`` narrows the rows further (SQL over ``v``, the version table).
+        """
+        table, found = TABLES[cast(type[Record], cls)], []
+        wanted = list(dict.fromkeys(values))
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            for (payload,) in self.conn.execute(
+                f"SELECT e.payload FROM {table.name} v JOIN entries e ON e.seq = v.seq "
+                f"WHERE v.{by} IN ({','.join('?' * len(chunk))}) AND {where} "
+                "AND v.superseded_by IS NULL",
+                chunk,
+            ):
+                found.append(record_from_json(cls, payload))
         return found
 
     def _entries(self, where: str, params: Sequence[Any]) -> list[Entry]:
@@ -644,6 +718,10 @@ class Store:
                 break
             checked += 1
         return checked
+
+
+#: How to bring a file of each older schema version one version up.
+MIGRATIONS: dict[int, Callable[[Store], None]] = {1: Store._migrate_from_1}
 
 
 def _refuse(table: str, event: str, message: str, when: str | None = None) -> str:

@@ -1,39 +1,83 @@
 """TikTok API payloads to records: ``/tt_video/info/``, ``/tt_video/list/`` and the creator side.
 
-Field names follow TikTok's API for Business docs (see DESIGN §11). Unknown fields are ignored;
-a missing required field is a :class:`PayloadError` that names it. The raw ``auth_code`` becomes
-a :class:`SparkCode` at once and never appears in an error.
+Field names follow TikTok's API for Business docs (DESIGN §9, §11). Pure translation: what the
+ledger already knows is merged in by :meth:`Ledger.import_tiktok`. Unknown fields are ignored;
+a missing or malformed required field is a :class:`PayloadError` naming the item and the field.
+The raw ``auth_code`` becomes a :class:`SparkCode` at once and never appears in an error.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping
+import math
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+import attrs
 from dateutil.parser import isoparse
 
 from .errors import InvalidRecordError, PayloadError, TikTokAPIError
-from .records import Creator, Post, Record, SparkAuthorization
+from .records import Creator, Post, Record, SparkAuthorization, SparkBinding
 
 __all__ = [
+    "Item",
+    "Skipped",
+    "items_from_tt_video",
     "records_from_creator_post",
     "records_from_tt_video_info",
     "records_from_tt_video_list",
+    "tiktok_time",
     "unwrap",
 ]
 
-_PLAIN_TIME = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}")
+#: Envelope codes that still carry data: 0 (OK) and 20001 (partial success).
+OK_CODES = (0, 20001)
 
 
-def unwrap(payload: Any) -> Mapping[str, Any]:
-    """The ``data`` object of a response envelope (or the payload itself if already bare)."""
+@attrs.frozen
+class Skipped:
+    """An item of a TikTok response that holds no code authorization, and why."""
+
+    index: int
+    reason: str
+
+    def __str__(self) -> str:
+        return f"item {self.index}: {self.reason}"
+
+
+@attrs.frozen
+class Item:
+    """One code authorization as TikTok reports it, before the ledger merges what it knows.
+
+    ``creator`` carries TikTok's identity (its id is the ``identity_id``), ``tiktok_status``
+    the ``ad_auth_status`` for the advertiser that listed it.
+    """
+
+    index: int
+    creator: Creator
+    post: Post
+    authorization: SparkAuthorization
+    tiktok_status: str | None
+
+
+def unwrap(payload: Any, *, allow_partial: bool = False) -> Mapping[str, Any]:
+    """The ``data`` object of a response envelope (or the payload itself if already bare).
+
+    An envelope whose ``code`` is not 0 is refused with TikTok's code, message and request
+    id; with ``allow_partial``, 20001 (partial success) passes too.
+    """
     if not isinstance(payload, Mapping):
-        raise PayloadError(f"expected a JSON object, got {type(payload).__name__}")
+        raise PayloadError(f"expected a JSON object, got {_kind(payload)}")
     if "code" in payload and ("data" in payload or "message" in payload):
-        if payload["code"] not in (0, "0"):
-            raise TikTokAPIError(payload["code"], str(payload.get("message", "")))
+        code = payload["code"]
+        number = _envelope_code(code)
+        if number is None or number not in (OK_CODES if allow_partial else (0,)):
+            request_id = payload.get("request_id")
+            raise TikTokAPIError(
+                code if number is None else number,
+                str(payload.get("message") or ""),
+                request_id if isinstance(request_id, str) else None,
+            )
         data = payload.get("data")
         if not isinstance(data, Mapping):
             raise PayloadError("the response envelope has no 'data' object")
@@ -41,82 +85,203 @@ def unwrap(payload: Any) -> Mapping[str, Any]:
     return payload
 
 
+def _envelope_code(code: object) -> int | None:
+    """An envelope ``code`` as an int; None for anything else (``false``, ``"abc"``, 1.5)."""
+    if isinstance(code, bool):
+        return None
+    if isinstance(code, int):
+        return code
+    if isinstance(code, str) and code.strip().lstrip("-").isdigit():
+        return int(code)
+    return None
+
+
+def _kind(value: object) -> str:
+    return {dict: "an object", list: "a list", str: "a string", bool: "true/false"}.get(
+        type(value), "null" if value is None else "a number"
+    )
+
+
 def tiktok_time(value: Any, field: str) -> datetime:
-    """``"YYYY-MM-DD HH:MM:SS"`` (UTC, as the docs say) or ISO-8601 with ``Z``/an offset."""
-    if not isinstance(value, str):
-        raise PayloadError(f"{field}: expected a time string, got {value!r}")
-    text = value.strip()
+    """A time in any layout TikTok sends, as UTC.
+
+    ``"YYYY-MM-DD HH:MM:SS"`` (TikTok documents these as UTC+0), ``"YYYY-MM-DD HH:MM"``,
+    fractional seconds, a bare date, ISO-8601 with ``Z`` or an offset, or epoch seconds.
+
+    >>> tiktok_time("2026-11-01 10:00", "auth_end_time").isoformat()
+    '2026-11-01T10:00:00+00:00'
+    """
     try:
-        if _PLAIN_TIME.fullmatch(text):
-            return datetime.strptime(text, "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
-        parsed = isoparse(text)
-    except (ValueError, OverflowError):
-        raise PayloadError(f"{field}: {value!r} is not a time") from None
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            if not math.isfinite(value):
+                raise ValueError
+            seconds = value / 1000 if abs(value) >= 1e11 else value  # milliseconds
+            return datetime.fromtimestamp(seconds, UTC)
+        if not isinstance(value, str) or not value.strip():
+            raise PayloadError(f"{field}: expected a time, got {_kind(value)}")
+        text = value.strip()
+        try:
+            parsed = datetime.fromisoformat(text)  # the common layouts, with a space or a T
+        except ValueError:
+            parsed = isoparse(text)
+    except (ValueError, OverflowError, OSError):
+        shown = value if isinstance(value, int | float) else repr(value[:40])
+        raise PayloadError(f"{field}: {shown} is not a time TikTok sends") from None
     if parsed.utcoffset() is None:
-        raise PayloadError(f"{field}: {value!r} has no time zone")
+        return parsed.replace(tzinfo=UTC)  # TikTok's offset-less times are UTC+0
     return parsed.astimezone(UTC)
 
 
 def _part(item: Mapping[str, Any], name: str, where: str) -> Mapping[str, Any]:
     part = item.get(name)
     if not isinstance(part, Mapping):
-        raise PayloadError(f"{where}: missing required object '{name}'")
+        found = "missing" if part is None else f"{_kind(part)}, not an object"
+        raise PayloadError(f"{where}.{name}: required object is {found}")
     return part
 
 
-def _field(part: Mapping[str, Any], name: str, where: str) -> Any:
+def _required(part: Mapping[str, Any], name: str, where: str) -> Any:
     value = part.get(name)
     if value is None or value == "":
-        raise PayloadError(f"{where}: missing required field '{name}'")
+        raise PayloadError(f"{where}.{name}: required field is missing")
     return value
 
 
-def _records_from_item(item: Any, advertiser_id: str, where: str) -> list[Record]:
+def _id(value: Any, where: str) -> str:
+    """A TikTok id: a string or a whole number, never a bool, float, list or object."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    if isinstance(value, str) and value.strip():
+        return value.strip()
+    raise PayloadError(f"{where}: an id must be a string or a whole number, got {_kind(value)}")
+
+
+def _optional_id(value: Any, where: str) -> str | None:
+    return None if value is None or value == "" else _id(value, where)
+
+
+def _text(value: Any, where: str) -> str | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise PayloadError(f"{where}: expected text, got {_kind(value)}")
+    return value
+
+
+def _code(value: Any, where: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise PayloadError(f"{where}: the auth_code must be a non-empty string")
+    return value
+
+
+def _item(item: Any, index: int, where: str) -> Item | Skipped:
+    """Translate one ``tt_video`` item; an item without a code authorization is skipped."""
     if not isinstance(item, Mapping):
-        raise PayloadError(f"{where}: expected an object, got {type(item).__name__}")
+        raise PayloadError(f"{where}: expected an object, got {_kind(item)}")
     info = _part(item, "item_info", where)
-    auth = _part(item, "auth_info", where)
+    auth = item.get("auth_info")
+    code = info.get("auth_code")
+    if auth is None or code is None or code == "":
+        user = item.get("user_info")
+        identity_type = user.get("identity_type") if isinstance(user, Mapping) else None
+        what = f" (identity_type {identity_type})" if isinstance(identity_type, str) else ""
+        return Skipped(index, f"no code authorization{what}: auth_info or auth_code is empty")
+    if not isinstance(auth, Mapping):
+        raise PayloadError(f"{where}.auth_info: required object is {_kind(auth)}, not an object")
     user = _part(item, "user_info", where)
-    creator_id = str(_field(user, "identity_id", f"{where}.user_info"))
-    post_id = str(_field(info, "item_id", f"{where}.item_info"))
+    raw_code = _code(code, f"{where}.item_info.auth_code")
+    identity = _id(
+        _required(user, "identity_id", f"{where}.user_info"), f"{where}.user_info.identity_id"
+    )
+    post_id = _id(_required(info, "item_id", f"{where}.item_info"), f"{where}.item_info.item_id")
     source = info.get("stitch_original_item_id") or info.get("duet_original_item_id")
-    code = _field(info, "auth_code", f"{where}.item_info")
-    if not isinstance(code, str):
-        raise PayloadError(f"{where}.item_info: 'auth_code' must be a string")
+    status = _text(auth.get("ad_auth_status"), f"{where}.auth_info.ad_auth_status")
+    times = {
+        field: tiktok_time(_required(auth, name, f"{where}.auth_info"), f"{where}.auth_info.{name}")
+        for field, name in (("starts_at", "auth_start_time"), ("expires_at", "auth_end_time"))
+    }
     try:
-        return [
-            Creator(id=creator_id, handle=str(_field(user, "tiktok_name", f"{where}.user_info")),
-                    region=None),
-            Post(id=post_id, creator_id=creator_id, kind=info.get("item_type") or "VIDEO",
-                 caption=info.get("text") or None, source_post_id=str(source) if source else None),
-            SparkAuthorization.from_code(
-                code, creator_id=creator_id, post_id=post_id, ad_account_id=advertiser_id,
-                starts_at=tiktok_time(_field(auth, "auth_start_time", f"{where}.auth_info"),
-                                      f"{where}.auth_info.auth_start_time"),
-                expires_at=tiktok_time(_field(auth, "auth_end_time", f"{where}.auth_info"),
-                                       f"{where}.auth_info.auth_end_time"),
+        return Item(
+            index=index,
+            creator=Creator(
+                id=identity,
+                region=None,
+                display_name=_text(user.get("tiktok_name"), f"{where}.user_info.tiktok_name"),
+                tiktok_identity_id=identity,
             ),
-        ]  # fmt: skip
+            post=Post(
+                id=post_id,
+                creator_id=identity,
+                kind=_text(info.get("item_type"), f"{where}.item_info.item_type") or "VIDEO",
+                caption=_text(info.get("text"), f"{where}.item_info.text"),
+                source_post_id=_optional_id(source, f"{where}.item_info.stitch_original_item_id"),
+                status=_text(info.get("status"), f"{where}.item_info.status"),
+            ),
+            authorization=SparkAuthorization.from_code(
+                raw_code, creator_id=identity, post_id=post_id, **times
+            ),
+            tiktok_status=status,
+        )
     except InvalidRecordError as error:
         raise PayloadError(f"{where}: {error}") from None
 
 
-def records_from_tt_video_info(payload: Any, *, advertiser_id: str) -> list[Record]:
-    """Creator, Post and SparkAuthorization from a ``GET /tt_video/info/`` response."""
-    return _records_from_item(unwrap(payload), str(advertiser_id), "tt_video/info")
+def items_from_tt_video(
+    payload: Any, *, allow_partial: bool = False
+) -> tuple[list[Item], list[Skipped]]:
+    """The code authorizations of a ``/tt_video/info/`` or ``/tt_video/list/`` response.
+
+    Takes the envelope or its ``data``; ``"list": null`` is an empty page. Items without a
+    code authorization (``auth_info: null``, no ``auth_code``) are skipped and returned with
+    the reason; a malformed item is a :class:`PayloadError` that names its index.
+    """
+    data = unwrap(payload, allow_partial=allow_partial)
+    if is_list(data):
+        entries = data.get("list")
+        if entries is None:
+            entries = []
+        if not isinstance(entries, Sequence) or isinstance(entries, str):
+            raise PayloadError(f"tt_video/list: 'list' must be a list, got {_kind(entries)}")
+        found = [_item(entry, i, f"tt_video/list[{i}]") for i, entry in enumerate(entries)]
+    else:
+        found = [_item(data, 0, "tt_video/info")]
+    items = [f for f in found if isinstance(f, Item)]
+    return items, [f for f in found if isinstance(f, Skipped)]
 
 
-def records_from_tt_video_list(payload: Any, *, advertiser_id: str) -> list[Record]:
-    """The records of every item of a ``GET /tt_video/list/`` response page."""
-    data = unwrap(payload)
-    items = data.get("list")
-    if not isinstance(items, list):
-        raise PayloadError("tt_video/list: missing required list 'list'")
-    return [
-        record
-        for i, item in enumerate(items)
-        for record in _records_from_item(item, str(advertiser_id), f"tt_video/list[{i}]")
-    ]
+def _records(items: list[Item], advertiser_id: str, seen_at: datetime | None) -> list[Record]:
+    bound_at = seen_at or datetime.now(UTC)
+    records: list[Record] = []
+    for item in items:
+        auth = attrs.evolve(item.authorization, ad_account_id=advertiser_id)
+        binding = SparkBinding(
+            authorization_id=auth.id,
+            ad_account_id=advertiser_id,
+            bound_at=bound_at,
+            tiktok_status=item.tiktok_status,
+        )
+        records += [item.creator, item.post, auth, binding]
+    return records
+
+
+def records_from_tt_video_info(
+    payload: Any, *, advertiser_id: str, seen_at: datetime | None = None
+) -> list[Record]:
+    """Creator, Post, SparkAuthorization and SparkBinding from a ``GET /tt_video/info/``.
+
+    The binding to ``advertiser_id`` is dated ``seen_at`` (default: now). A payload that holds
+    no code authorization gives no records.
+    """
+    items, _ = items_from_tt_video(payload)
+    return _records(items, _id(advertiser_id, "advertiser_id"), seen_at)
+
+
+def records_from_tt_video_list(
+    payload: Any, *, advertiser_id: str, seen_at: datetime | None = None
+) -> list[Record]:
+    """The records of every code authorization on a ``GET /tt_video/list/`` page."""
+    items, _ = items_from_tt_video(payload)
+    return _records(items, _id(advertiser_id, "advertiser_id"), seen_at)
 
 
 def records_from_creator_post(
@@ -129,26 +294,40 @@ def records_from_creator_post(
     """A SparkAuthorization from the creator-side ``/business/post/authorize/*`` response.
 
     These carry no creator; pass ``creator_id`` (and ``advertiser_id`` to bind the code).
-    ``auth_code_status`` ``DELETED`` means the creator revoked the code: it is recorded as
+    ``auth_code_status`` ``DELETED`` means the creator deleted the code: it is recorded as
     revoked at ``revoked_at`` (the import time).
     """
     data = unwrap(payload)
     where = "business/post/authorize"
-    code = _field(data, "auth_code", where)
-    if not isinstance(code, str):
-        raise PayloadError(f"{where}: 'auth_code' must be a string")
-    status = str(data.get("auth_code_status") or "")
+    code = _code(_required(data, "auth_code", where), f"{where}.auth_code")
+    status = _text(data.get("auth_code_status"), f"{where}.auth_code_status") or ""
     try:
         return [
             SparkAuthorization.from_code(
-                code, creator_id=creator_id, post_id=str(_field(data, "item_id", where)),
-                starts_at=tiktok_time(_field(data, "auth_code_start_time", where),
-                                      f"{where}.auth_code_start_time"),
-                expires_at=tiktok_time(_field(data, "auth_code_end_time", where),
-                                       f"{where}.auth_code_end_time"),
-                revoked_at=revoked_at if status == "DELETED" else None,
-                ad_account_id=None if advertiser_id is None else str(advertiser_id),
+                code,
+                creator_id=_id(creator_id, "creator_id"),
+                post_id=_id(_required(data, "item_id", where), f"{where}.item_id"),
+                starts_at=tiktok_time(
+                    _required(data, "auth_code_start_time", where), f"{where}.auth_code_start_time"
+                ),
+                expires_at=tiktok_time(
+                    _required(data, "auth_code_end_time", where), f"{where}.auth_code_end_time"
+                ),
+                revoked_at=revoked_at if status.upper() == "DELETED" else None,
+                ad_account_id=None
+                if advertiser_id is None
+                else _id(advertiser_id, "advertiser_id"),
             )
-        ]  # fmt: skip
+        ]
     except InvalidRecordError as error:
         raise PayloadError(f"{where}: {error}") from None
+
+
+def is_creator_side(data: Mapping[str, Any]) -> bool:
+    """True for a creator-side ``/business/post/authorize/*`` payload."""
+    return "auth_code_status" in data or "auth_code_start_time" in data
+
+
+def is_list(data: Mapping[str, Any]) -> bool:
+    """True for a ``/tt_video/list/`` page (it has ``list`` or ``page_info``)."""
+    return "list" in data or "page_info" in data

@@ -200,10 +200,16 @@ def test_ownership_findings(ledger: dl.Ledger, clock: object) -> None:
             ),
         ]
     )
-    assert [(f.kind, f.person_id) for f in ledger.ownership()] == [
+    # a Business Center admin is not an admin of the account: TikTok's BC admins manage
+    # only the assets assigned to them; they are who can fix it, so the finding names them
+    found = ledger.ownership()
+    assert [(f.kind, f.person_id) for f in found] == [
+        ("NO_ADMIN", None),
+        ("NO_OPERATOR", None),
         ("OWNER_MISSING", None),
         ("ROLE_EXPIRING", "bo"),
     ]
+    assert "Business Center admins who can assign one: Bo" in found[0].detail
 
 
 def test_findings_sort_worst_first_then_earliest_deadline(ledger: dl.Ledger) -> None:
@@ -462,7 +468,7 @@ def test_access_findings_match_a_reference(
         )
         found = ledger.findings(within="7d")
         got = sorted(
-            (f.kind, f.authorization_id, f.ad_id, f.ad_account_id, f.person_id)
+            (f.kind, f.authorization_id, f.ad_id, f.ad_account_id, f.person_id, f.owner_id)
             for f in found
             if f.kind in {"OWNER_MISSING", "NO_OPERATOR", "NO_ADMIN", "ROLE_EXPIRING"}
         )
@@ -490,33 +496,48 @@ def access_reference(
     ]
 
     def holders(account: str, roles: set[str]) -> set[str]:
-        bc = ACCOUNTS[account]
-        return {
-            g.person_id
-            for g in active
-            if (g.scope == f"ad_account:{account}" and g.role in roles)
-            or (bc is not None and g.scope == f"business_center:{bc}" and g.role == "BC_ADMIN")
-        }
+        # a Business Center admin is not an account admin by virtue of the BC (TikTok: BC
+        # admins manage only assigned assets)
+        return {g.person_id for g in active if g.scope == f"ad_account:{account}" and g.role in roles}
 
+    def counts(person_id: str | None) -> str | None:
+        """DESIGN §6: a person counts when recorded and not left at t."""
+        return person_id if person_id in {p.id for p in people} - gone else None
+
+    by_id = {a.id: a for a in auths}
     out: list[tuple[object, ...]] = [
-        ("NO_ADMIN", None, None, account, None)
+        ("NO_ADMIN", None, None, account, None, None)
         for account in ACCOUNTS
         if not holders(account, {"ADMIN"})
     ]
     out += [
-        ("NO_OPERATOR", None, d.id, d.ad_account_id, None)
+        (
+            "NO_OPERATOR",
+            d.authorization_id,
+            d.id,
+            d.ad_account_id,
+            None,
+            counts(d.owner_id) or counts(by_id[d.authorization_id].owner_id),
+        )
         for d in ads
         if (d.runs_from is None or d.runs_from <= t)
         and not holders(d.ad_account_id, {"ADMIN", "OPERATOR"})
     ]
     with_roles = {g.person_id for g in active}
     out += [
-        ("OWNER_MISSING", a.id, None, None, a.owner_id)
+        ("OWNER_MISSING", a.id, None, None, a.owner_id, counts(a.owner_id))
         for a in auths
         if a.starts_at <= t < a.expires_at and a.owner_id not in with_roles
     ]
     out += [
-        ("ROLE_EXPIRING", None, None, None, g.person_id)
+        (
+            "ROLE_EXPIRING",
+            None,
+            None,
+            g.scope_id if g.scope_kind == "ad_account" else None,
+            g.person_id,
+            g.person_id,
+        )
         for g in active
         if g.expires_at is not None and t < g.expires_at <= h
     ]

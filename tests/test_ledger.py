@@ -309,7 +309,7 @@ def test_versions_in_one_call_supersede_each_other_within_and_across_batches(
         expected[record.id] = record
         view = ledger.as_of(seq=seq)
         assert {i: view.get(dl.Creator, i) for i in expected} == expected
-    assert [c.handle for c in ledger.records(dl.Creator)] == ["@a3", "@b2"]
+    assert [c.handle for c in ledger.records(dl.Creator)] == ["a3", "b2"]
 
 
 def test_bad_arguments_are_clear(ledger: dl.Ledger) -> None:

@@ -98,7 +98,7 @@ def test_triggers_refuse_changes_even_from_raw_sql(tmp_path: Path, sql: str) -> 
 TAMPERING: dict[str, tuple[Callable[[sqlite3.Connection], None], int]] = {
     "edit a payload": (
         lambda c: c.execute(
-            "UPDATE entries SET payload = replace(payload, '@c3', '@evil') WHERE seq = 4"
+            """UPDATE entries SET payload = replace(payload, '"c3"', '"evil"') WHERE seq = 4"""
         ),
         4,
     ),
@@ -198,7 +198,8 @@ VERSION_TAMPERING: dict[str, tuple[str, int, str]] = {
     ),
     "delete a row": ("DELETE FROM post_versions WHERE seq = 2", 2, "no row for this entry"),
     "add a row no entry made": (
-        "INSERT INTO creator_versions SELECT 7, NULL, id, handle, region, display_name, contact "
+        "INSERT INTO creator_versions SELECT 7, NULL, id, handle, region, display_name, contact, "
+        "tiktok_identity_id "
         "FROM creator_versions WHERE seq = 6",
         7,
         "no Creator entry made",

@@ -1,0 +1,253 @@
+"""What TikTok reports, merged with what the ledger knows (DESIGN §9, §12): the rules, in one place.
+
+Pure over what it is handed: the translated items, the current records the ledger holds for
+them (read in one batched lookup per type), and the ledger's ``now``. It returns the records to
+write; nothing a payload lacks overwrites what the ledger knows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from typing import Any, Literal, TypeVar
+
+import attrs
+
+from .records import (
+    Creator,
+    Post,
+    Record,
+    SparkAuthorization,
+    SparkBinding,
+    derived_authorization_id,
+)
+from .store import Store, code_key, custom_id_sql
+from .tiktok import Item, Skipped
+
+__all__ = ["ImportResult", "Skipped", "SyncResult", "keep_known", "reconcile"]
+
+R = TypeVar("R", bound=Record)
+
+#: What a TikTok answer covers: one code, one page of a list, or every page (a sweep).
+Listing = Literal["code", "page", "sweep"]
+
+
+@attrs.frozen
+class ImportResult:
+    """What :meth:`Ledger.import_tiktok` did.
+
+    ``written`` entries appended, ``unchanged`` records already current, ``unbound`` bindings
+    ended because TikTok no longer lists the code there, ``skipped`` items that hold no code
+    authorization (with the reason).
+    """
+
+    written: int
+    unchanged: int
+    skipped: tuple[Skipped, ...] = ()
+    unbound: int = 0
+    last_seq: int = 0
+
+
+@attrs.frozen
+class SyncResult:
+    """What :meth:`Ledger.sync_tiktok` did for one advertiser's complete sweep."""
+
+    advertiser_id: str
+    pages: int
+    items: int
+    written: int
+    unchanged: int
+    unbound: int
+    skipped: tuple[Skipped, ...] = ()
+    partial: bool = False
+
+    def __str__(self) -> str:
+        return (
+            f"advertiser {self.advertiser_id}: {self.pages} pages, {self.items} items, "
+            f"{self.written} written, {self.unchanged} unchanged, {self.unbound} unbound, "
+            f"{len(self.skipped)} skipped" + (" (partial: nothing unbound)" if self.partial else "")
+        )
+
+
+def _by_id(records: Iterable[R]) -> dict[str, R]:
+    return {record.id: record for record in records}
+
+
+def _keep(current: R | None, new: R, **rules: Callable[[Any, Any], Any]) -> R:
+    """``new`` with each field it leaves empty filled from ``current``; ``rules`` decide others.
+
+    A rule gets (current value, new value) and returns the value to keep.
+    """
+    if current is None:
+        return new
+    changes = {}
+    for field in attrs.fields(type(new)):
+        before, after = getattr(current, field.name), getattr(new, field.name)
+        rule = rules.get(field.name)
+        kept = rule(before, after) if rule else (before if after is None else after)
+        if kept != after:
+            changes[field.name] = kept
+    return attrs.evolve(new, **changes) if changes else new
+
+
+def keep_known(current: R | None, new: R) -> R:
+    """``new`` with every field it leaves empty filled from ``current``; a one-way time that
+    is already set (a revocation, a departure) keeps its first value."""
+    return (
+        _keep(current, new, revoked_at=_first)
+        if isinstance(new, SparkAuthorization)
+        else _keep(current, new)
+    )
+
+
+def _newer(before: Any, after: Any) -> Any:
+    """What TikTok reports now wins, even an empty value."""
+    return after
+
+
+def _first(before: Any, after: Any) -> Any:
+    """Set only when empty: what the ledger already holds wins."""
+    return after if before is None else before
+
+
+def reconcile(
+    store: Store,
+    items: list[Item],
+    advertiser_id: str,
+    now: datetime,
+    *,
+    listed: Listing = "code",
+) -> tuple[list[Record], int]:
+    """The records that bring the ledger in line with ``items`` reported for ``advertiser_id``.
+
+    Returns the records (in an order the ledger accepts) and how many bindings they unbind.
+    ``listed`` says what the items are, and so what their absence proves: ``"code"`` (one
+    code's ``/tt_video/info/``: nothing), ``"page"`` (a page of ``/tt_video/list/``: a listed
+    post no longer carries another code in that account), ``"sweep"`` (every page: each
+    bound binding of the advertiser not listed is unbound, ``unbound_at`` = ``now``).
+    """
+    identities = {item.creator.id for item in items}
+    posts = _by_id(store.current_records(Post, "id", {item.post.id for item in items}))
+    linked = {
+        c.tiktok_identity_id: c
+        for c in store.current_records(Creator, "tiktok_identity_id", identities)
+    }
+    creators = _by_id(
+        store.current_records(Creator, "id", identities | {p.creator_id for p in posts.values()})
+    )
+    auths = _current_codes(store, [item.authorization for item in items])
+    listed_auths = {auths.get(i.authorization.code.fingerprint, i.authorization).id for i in items}
+    bindings = _by_id(
+        store.current_records(SparkBinding, "id", {f"{a}@{advertiser_id}" for a in listed_auths})
+    )
+    out: list[Record] = []
+    unbound = 0
+    for item in items:
+        post = posts.get(item.post.id)
+        creator = (
+            linked.get(item.creator.id)
+            or (creators.get(post.creator_id) if post else None)
+            or creators.get(item.creator.id)
+        )
+        creator_id = creator.id if creator else item.creator.id
+        new_creator = _keep(
+            creator,
+            attrs.evolve(item.creator, id=creator_id),
+            handle=lambda before, _: before,  # TikTok sends no handle: never touch it
+            region=lambda before, _: before,  # nor a region
+            tiktok_identity_id=_first,
+        )
+        new_post = _keep(post, attrs.evolve(item.post, creator_id=creator_id))
+        code = item.authorization.code.fingerprint
+        current_auth = auths.get(code)
+        new_auth = _keep(
+            current_auth,
+            attrs.evolve(
+                item.authorization,
+                id=current_auth.id if current_auth else item.authorization.id,
+                creator_id=creator_id,
+                ad_account_id=advertiser_id,
+            ),
+            ad_account_id=_first,  # the account it was first bound to stays
+            starts_at=_newer,
+            expires_at=_newer,  # an extended or shortened window is news
+            revoked_at=_first,  # a revocation stands
+        )
+        binding = bindings.get(f"{new_auth.id}@{advertiser_id}")
+        rebound = binding is not None and binding.unbound_at is not None
+        new_binding = _keep(
+            binding,
+            SparkBinding(
+                authorization_id=new_auth.id,
+                ad_account_id=advertiser_id,
+                bound_at=now,
+                tiktok_status=item.tiktok_status,
+            ),
+            # still bound: keep the date it was bound; unbound before: re-bound now
+            bound_at=_newer if rebound else _first,
+            unbound_at=_newer,
+        )
+        out += [new_creator, new_post, new_auth, new_binding]
+        # later items of the same creator, post or code build on these versions
+        creators[creator_id] = linked[item.creator.id] = new_creator
+        posts[new_post.id] = new_post
+        auths[code] = new_auth
+    gone = _no_longer_listed(store, listed_auths, auths, advertiser_id, listed)
+    for binding in gone:
+        out.append(attrs.evolve(binding, unbound_at=now))
+        unbound += 1
+    return out, unbound
+
+
+def _current_codes(store: Store, wanted: list[SparkAuthorization]) -> dict[str, SparkAuthorization]:
+    """The authorizations the ledger holds for these codes: fingerprint -> current version.
+
+    A code is held under its derived id or, through the partial code index, a custom one.
+    """
+    fingerprints = {auth.code.fingerprint for auth in wanted}
+    found = store.current_records(
+        SparkAuthorization, "id", {derived_authorization_id(fp) for fp in fingerprints}
+    )
+    found += store.current_records(
+        SparkAuthorization,
+        "code_key",
+        {code_key(fp) for fp in fingerprints},
+        where=custom_id_sql(),
+    )
+    return {auth.code.fingerprint: auth for auth in found if auth.code.fingerprint in fingerprints}
+
+
+def _no_longer_listed(
+    store: Store,
+    listed: set[str],
+    auths: dict[str, SparkAuthorization],
+    advertiser_id: str,
+    listing: Listing,
+) -> list[SparkBinding]:
+    """Bound bindings of ``advertiser_id`` that TikTok's answer shows are gone.
+
+    After a sweep, every binding not listed. After one page, only the bindings of other
+    codes for a listed post: a post carries one code at a time, so a post listed with a new
+    code no longer carries the old one there.
+    """
+    if listing == "code":
+        return []
+    if listing == "sweep":
+        candidates = store.current_records(SparkBinding, "ad_account_id", [advertiser_id])
+    else:
+        posts = {auth.post_id for auth in auths.values()}
+        others = {
+            a.id
+            for a in store.current_records(SparkAuthorization, "post_id", posts)
+            if a.id not in listed
+        }
+        candidates = store.current_records(
+            SparkBinding, "id", {f"{a}@{advertiser_id}" for a in others}
+        )
+    return [
+        b
+        for b in candidates
+        if b.unbound_at is None
+        and b.ad_account_id == advertiser_id
+        and b.authorization_id not in listed
+    ]
