@@ -92,6 +92,11 @@ def _passthrough(value: Any, _: type) -> Any:
     return value
 
 
+def _structure_keys(value: Any, _: type) -> Any:
+    # A list becomes a tuple; anything else (a bare string) is left for the record to refuse.
+    return tuple(value) if isinstance(value, list | tuple) else value
+
+
 def _structure_code(value: Any, _: type) -> SparkCode:
     if isinstance(value, SparkCode):
         return value
@@ -112,6 +117,7 @@ def _make_converter() -> cattrs.Converter:
         SparkCode, lambda code: {"fingerprint": code.fingerprint, "hint": code.hint}
     )
     conv.register_structure_hook(SparkCode, _structure_code)
+    conv.register_structure_hook_func(lambda t: t == tuple[str, ...], _structure_keys)
     conv.register_unstructure_hook(StrEnum, lambda member: member.value)
     for cls in RECORD_TYPES:
         # Fields left at their default (None) are omitted, so adding an optional field

@@ -321,7 +321,13 @@ class Finding(_Catalogued):
         )
         when = f"by {self.deadline:%Y-%m-%d %H:%M} UTC" if self.deadline else ""
         detail = f"({self.detail})" if self.detail else ""
-        who = f"[owner: {self.owner_name or self.owner_id}]" if self.owner_id else "[no owner]"
+        who = (
+            f"[owner: {self.owner_name or self.owner_id}]"
+            if self.owner_id
+            else ""
+            if self.kind is FindingKind.UNKNOWN_CODE
+            else "[no owner]"
+        )
         what = " ".join(part for part in (subject, when, detail, who) if part)
         return f"{self.severity} {self.kind}: {what} — {self.remedy}"
 

@@ -44,6 +44,8 @@ def write_csv(records: Iterable[Record], cls: type[Record], out: IO[str]) -> int
             value = data.get(field.name)
             if field.name == "code":
                 row += [data["code"]["fingerprint"], data["code"]["hint"]]
+            elif isinstance(value, list):  # a tuple field: one cell of JSON
+                row.append(json.dumps(value, ensure_ascii=False))
             else:
                 row.append("" if value is None else value)
         writer.writerow(row)
@@ -61,6 +63,7 @@ def read_csv_rows(cls: type[R], source: IO[str]) -> Iterator[tuple[int, R]]:
     """(line number, record) pairs from CSV; a bad row raises with its line number."""
     reader = csv.DictReader(source)
     names = {field.name for field in attrs.fields(cls)}
+    lists = [f.name for f in attrs.fields(cls) if str(f.type).startswith("tuple")]
     header = set(reader.fieldnames or ())
     unknown = header - names - {"code_fingerprint", "code_hint"}
     if not reader.fieldnames or unknown:
@@ -73,6 +76,17 @@ def read_csv_rows(cls: type[R], source: IO[str]) -> Iterator[tuple[int, R]]:
         if None in row:
             raise PayloadError(f"line {line}: more cells than columns in the header")
         data: dict[str, Any] = {key: value or None for key, value in row.items()}
+        for name in lists:
+            if data.get(name) is not None:
+                try:
+                    data[name] = json.loads(data[name])
+                except json.JSONDecodeError:
+                    raise PayloadError(
+                        f"line {line}: {cls.__name__}.{name} must be a JSON list, "
+                        'e.g. ["EXPIRING/authorization=auth_1"]'
+                    ) from None
+            elif name in data:
+                data[name] = []
         if data.get("code_fingerprint") is None:
             data.pop("code_fingerprint", None)
         else:

@@ -5,7 +5,7 @@
 >>> ledger.record(dl.Creator(id="maya", handle="@maya.makes", region="US")).seq
 1
 >>> ledger.get(dl.Creator, "maya").handle
-'@maya.makes'
+'maya.makes'
 """
 
 from __future__ import annotations

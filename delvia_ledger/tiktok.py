@@ -111,21 +111,21 @@ def tiktok_time(value: Any, field: str) -> datetime:
     >>> tiktok_time("2026-11-01 10:00", "auth_end_time").isoformat()
     '2026-11-01T10:00:00+00:00'
     """
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise PayloadError(f"{field}: expected a time, got {_kind(value)}")
     try:
-        if isinstance(value, int | float) and not isinstance(value, bool):
+        if not isinstance(value, str):
             if not math.isfinite(value):
                 raise ValueError
             seconds = value / 1000 if abs(value) >= 1e11 else value  # milliseconds
             return datetime.fromtimestamp(seconds, UTC)
-        if not isinstance(value, str) or not value.strip():
-            raise PayloadError(f"{field}: expected a time, got {_kind(value)}")
         text = value.strip()
         try:
             parsed = datetime.fromisoformat(text)  # the common layouts, with a space or a T
         except ValueError:
             parsed = isoparse(text)
     except (ValueError, OverflowError, OSError):
-        shown = value if isinstance(value, int | float) else repr(value[:40])
+        shown = repr(value[:40]) if isinstance(value, str) else str(value)
         raise PayloadError(f"{field}: {shown} is not a time TikTok sends") from None
     if parsed.utcoffset() is None:
         return parsed.replace(tzinfo=UTC)  # TikTok's offset-less times are UTC+0

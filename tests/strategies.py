@@ -21,6 +21,10 @@ times = st.datetimes(
     min_value=datetime(2020, 1, 1), max_value=datetime(2030, 1, 1), timezones=offsets
 )
 optional_times = st.none() | times
+# TikTok status words: item_info.status, auth_info.ad_auth_status
+statuses = st.sampled_from(
+    ["AUTHORIZED", "EXPIRED", "USER_DELETE", "AUDIT_DELETE", "HESITATE_RECOMMEND"]
+)
 # Real codes look like "#<letters, digits, +/>=": the "#" never occurs in a repr, so a search
 # for the raw code in printed output cannot match by accident.
 raw_codes = st.text(
@@ -39,10 +43,11 @@ def worlds(draw: st.DrawFn) -> list[dl.Record]:  # type: ignore[name-defined]
     """One record of every type, linked so that every reference resolves, in record order."""
     creator = dl.Creator(
         id=draw(ids),
-        handle=draw(texts),
+        handle=draw(st.none() | texts),
         region=draw(st.none() | regions),
         display_name=draw(optional_texts),
         contact=draw(optional_texts),
+        tiktok_identity_id=draw(st.none() | ids),
     )
     post = dl.Post(
         id=draw(ids),
@@ -51,6 +56,7 @@ def worlds(draw: st.DrawFn) -> list[dl.Record]:  # type: ignore[name-defined]
         caption=draw(optional_texts),
         posted_at=draw(optional_times),
         source_post_id=draw(st.none() | ids),
+        status=draw(st.none() | statuses),
     )
     account = dl.AdAccount(
         id=draw(ids),
@@ -105,4 +111,18 @@ def worlds(draw: st.DrawFn) -> list[dl.Record]:  # type: ignore[name-defined]
         verdict=draw(st.sampled_from(list(dl.RegionVerdict))),
         note=draw(optional_texts),
     )
-    return [creator, post, account, person, auth, ad, grant, rule]
+    bound, unbound = draw(windows())
+    binding = dl.SparkBinding(
+        authorization_id=auth.id,
+        ad_account_id=account.id,
+        bound_at=bound,
+        unbound_at=draw(st.none() | st.just(unbound)),
+        tiktok_status=draw(st.none() | statuses),
+    )
+    notice = dl.Notice(
+        person_id=draw(st.none() | st.just(person.id)),
+        channel=draw(st.sampled_from(["slack", "webhook", f"email:{person.id}@example.com"])),
+        sent_at=draw(times),
+        finding_keys=draw(st.lists(texts, max_size=3)),
+    )
+    return [creator, post, account, person, auth, binding, ad, grant, rule, notice]

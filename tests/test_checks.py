@@ -468,12 +468,15 @@ def test_access_findings_match_a_reference(
         )
         found = ledger.findings(within="7d")
         got = sorted(
-            (f.kind, f.authorization_id, f.ad_id, f.ad_account_id, f.person_id, f.owner_id)
-            for f in found
-            if f.kind in {"OWNER_MISSING", "NO_OPERATOR", "NO_ADMIN", "ROLE_EXPIRING"}
+            (
+                (f.kind, f.authorization_id, f.ad_id, f.ad_account_id, f.person_id, f.owner_id)
+                for f in found
+                if f.kind in {"OWNER_MISSING", "NO_OPERATOR", "NO_ADMIN", "ROLE_EXPIRING"}
+            ),
+            key=repr,
         )
         expected = access_reference(people, role_grants, auths, spark_ads, T0, T0 + 7 * DAY)
-        assert got == sorted(expected)
+        assert got == sorted(expected, key=repr)
         assert found == sorted(found, key=dl.Finding.sort_key)  # worst first, then deadline
 
 
@@ -498,7 +501,9 @@ def access_reference(
     def holders(account: str, roles: set[str]) -> set[str]:
         # a Business Center admin is not an account admin by virtue of the BC (TikTok: BC
         # admins manage only assigned assets)
-        return {g.person_id for g in active if g.scope == f"ad_account:{account}" and g.role in roles}
+        return {
+            g.person_id for g in active if g.scope == f"ad_account:{account}" and g.role in roles
+        }
 
     def counts(person_id: str | None) -> str | None:
         """DESIGN §6: a person counts when recorded and not left at t."""
@@ -688,3 +693,272 @@ def region_reference(
                 kind = "REGION_INCOMPATIBLE" if v == "INCOMPATIBLE" else "REGION_UNCONFIRMED"
                 out.append((kind, a.id, account))
     return out
+
+
+# --- what TikTok reports: bindings and post statuses (NOT_AUTHORIZED, UNBOUND, POST_UNAVAILABLE) --
+
+POSTS = ["7301", "7302"]
+POST_STATUSES = [None, "HESITATE_RECOMMEND", "USER_DELETE", "AUDIT_DELETE"]
+BINDINGS = st.none() | st.tuples(
+    offsets, st.none() | offsets, st.sampled_from([None, "AUTHORIZED", "EXPIRED", "OTHER"])
+)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    statuses=st.lists(st.sampled_from(POST_STATUSES), min_size=2, max_size=2),
+    codes=st.lists(
+        st.tuples(offsets, st.integers(1, 30), st.none() | offsets, st.integers(0, 1)),
+        min_size=1,
+        max_size=4,
+    ),
+    bindings=st.lists(st.tuples(BINDINGS, BINDINGS), min_size=4, max_size=4),
+    ads=st.lists(
+        st.tuples(
+            st.integers(0, 3),
+            st.integers(0, 1),
+            st.none() | offsets,
+            st.none() | offsets,
+            st.integers(0, 1),
+        ),
+        max_size=5,
+    ),
+)
+def test_tiktok_state_findings_match_a_reference(
+    tmp_path_factory: pytest.TempPathFactory,
+    statuses: list[str | None],
+    codes: list[tuple[timedelta, int, timedelta | None, int]],
+    bindings: list[tuple[object, object]],
+    ads: list[tuple[int, int, timedelta | None, timedelta | None, int]],
+) -> None:
+    """Every non-access kind, with random bindings and post statuses, on the ledger and as_of."""
+    accounts = ["6900", "6901"]
+    with dl.Ledger.open(tmp_path_factory.mktemp("w") / "l.db", clock=lambda: T0) as ledger:
+        world(ledger)
+        ledger.record(dl.AdAccount(id="6901", name="Brand 2", region="US"))
+        auths = [
+            code(
+                ledger,
+                n,
+                post_id=POSTS[p],
+                starts_at=T0 + s,
+                expires_at=T0 + s + days * DAY,
+                revoked_at=None if r is None else T0 + r,
+            )
+            for n, (s, days, r, p) in enumerate(codes)
+        ]
+        spark_ads = [
+            ad(
+                ledger,
+                auths[which % len(auths)],
+                f"ad{i}",
+                ad_account_id=accounts[account],
+                runs_from=_at(start),
+                paused_at=_at(paused),
+                intended_post_id=POSTS[post],
+            )
+            for i, (which, account, start, paused, post) in enumerate(ads)
+        ]
+        before = ledger.seq  # nothing TikTok reported yet
+        posts = [
+            dl.Post(id=post, creator_id="maya", kind="VIDEO", status=status)
+            for post, status in zip(POSTS, statuses, strict=True)
+        ]
+        reported = [
+            dl.SparkBinding(
+                authorization_id=a.id,
+                ad_account_id=account,
+                bound_at=T0 + bound,
+                unbound_at=None if unbound is None else T0 + bound + abs(unbound),
+                tiktok_status=status,
+            )
+            for a, pair in zip(auths, bindings, strict=False)
+            for account, found in zip(accounts, pair, strict=True)
+            if found is not None
+            for bound, unbound, status in [found]  # type: ignore[misc]
+        ]
+        ledger.record_all([*posts, *reported])
+
+        def got(view: dl.LedgerView) -> list[tuple[object, ...]]:
+            return sorted(
+                (
+                    f.kind,
+                    f.authorization_id,
+                    f.ad_id,
+                    f.ad_account_id,
+                    f.severity,
+                    f.affected_ad_ids,
+                )
+                for f in view.findings(within="7d")
+                if f.kind not in {"OWNER_MISSING", "NO_OPERATOR", "NO_ADMIN", "ROLE_EXPIRING"}
+                and not f.kind.startswith("REGION")
+            )
+
+        h = T0 + 7 * DAY
+        assert got(ledger) == sorted(tiktok_reference(auths, spark_ads, posts, reported, T0, h))
+        unreported = [dl.Post(id=post, creator_id="maya", kind="VIDEO") for post in POSTS]
+        assert got(ledger.as_of(seq=before)) == sorted(
+            tiktok_reference(auths, spark_ads, unreported, [], T0, h)
+        )
+
+
+def tiktok_reference(
+    auths: list[dl.SparkAuthorization],
+    ads: list[dl.SparkAd],
+    posts: list[dl.Post],
+    bindings: list[dl.SparkBinding],
+    t: datetime,
+    h: datetime,
+) -> list[tuple[object, ...]]:
+    """DESIGN §6 written out once more, plainly, for the kinds that need what TikTok reports."""
+
+    def active(d: dl.SparkAd) -> bool:
+        return (
+            (d.runs_from is None or d.runs_from <= t)
+            and (d.paused_at is None or d.paused_at > t)
+            and (d.runs_until is None or d.runs_until > t)
+        )
+
+    def scheduled(d: dl.SparkAd) -> bool:
+        return (
+            d.runs_from is not None and d.runs_from > t and (d.paused_at is None or d.paused_at > t)
+        )
+
+    gone = {p.id for p in posts if p.status in {"USER_DELETE", "AUDIT_DELETE"}}
+    out: list[tuple[object, ...]] = []
+    for a in auths:
+        using = [d for d in ads if d.authorization_id == a.id and (active(d) or scheduled(d))]
+        live = tuple(d.id for d in using if active(d))
+        revoked = a.revoked_at is not None and a.revoked_at <= t
+        account = a.ad_account_id
+        if revoked:
+            out.append(("REVOKED", a.id, None, account, "ERROR" if live else "INFO", live))
+        elif a.expires_at <= t:
+            out.append(("EXPIRED", a.id, None, account, "ERROR" if live else "INFO", live))
+        elif a.post_id in gone:
+            severity = "ERROR" if live else "WARNING"
+            out.append(("POST_UNAVAILABLE", a.id, None, account, severity, live))
+        if not revoked and a.starts_at > t:
+            severity = "WARNING" if live else "INFO"
+            out.append(("NOT_YET_ACTIVE", a.id, None, account, severity, ()))
+        if not revoked and t < a.expires_at <= h:
+            out.append(("EXPIRING", a.id, None, account, "WARNING", ()))
+        for d in using:
+            if not revoked and a.expires_at > t and d.runs_until and d.runs_until > a.expires_at:
+                out.append(("AD_OUTLIVES_CODE", a.id, d.id, d.ad_account_id, "WARNING", ()))
+            if d.intended_post_id != a.post_id:
+                out.append(("WRONG_POST", a.id, d.id, d.ad_account_id, "ERROR", ()))
+            for b in bindings:
+                if (b.authorization_id, b.ad_account_id) == (a.id, d.ad_account_id) and (
+                    b.unbound_at is not None and b.unbound_at <= t
+                ):
+                    severity = "ERROR" if active(d) else "WARNING"
+                    out.append(("UNBOUND", a.id, d.id, d.ad_account_id, severity, (d.id,)))
+        for b in bindings:
+            bound = b.bound_at <= t and (b.unbound_at is None or b.unbound_at > t)
+            if b.authorization_id == a.id and bound and b.tiktok_status not in (None, "AUTHORIZED"):
+                there = tuple(
+                    d.id for d in using if d.ad_account_id == b.ad_account_id and active(d)
+                )
+                severity = "ERROR" if there else "WARNING"
+                out.append(("NOT_AUTHORIZED", a.id, None, b.ad_account_id, severity, there))
+    return out
+
+
+@pytest.mark.parametrize(
+    ("unbound_in", "expected"),
+    [(timedelta(0), ["UNBOUND"]), (timedelta(microseconds=1), []), (-DAY, ["UNBOUND"])],
+)
+def test_unbound_exactly_at_now_is_unbound(
+    ledger: dl.Ledger, unbound_in: timedelta, expected: list[str]
+) -> None:
+    world(ledger)
+    auth = code(ledger)
+    ad(ledger, auth)
+    ledger.record(
+        dl.SparkBinding(
+            authorization_id=auth.id,
+            ad_account_id="6900",
+            bound_at=T0 - 2 * DAY,
+            unbound_at=T0 + unbound_in,
+        )
+    )
+    found = ledger.unbound()
+    assert [f.kind for f in found] == expected
+    if found:
+        assert found[0].severity == "ERROR" and found[0].deadline == T0 + unbound_in
+        assert found[0].owner_id == "ana" and found[0].key == (
+            f"UNBOUND/authorization={auth.id}/ad=ad1/account=6900"
+        )
+    # a re-bind (a new version with unbound_at=None) clears it
+    ledger.record(
+        dl.SparkBinding(authorization_id=auth.id, ad_account_id="6900", bound_at=T0 - DAY)
+    )
+    assert ledger.unbound() == []
+
+
+def test_no_binding_record_means_the_ledger_does_not_know(ledger: dl.Ledger) -> None:
+    world(ledger)
+    ad(ledger, code(ledger))
+    assert ledger.unbound() == [] and ledger.not_authorized() == []
+
+
+def test_tiktok_status_and_post_status_as_diagnose_sees_them(ledger: dl.Ledger) -> None:
+    world(ledger)
+    auth = dl.SparkAuthorization.from_code(
+        "#diag-code==", creator_id="maya", post_id="7301", starts_at=T0 - DAY,
+        expires_at=T0 + 30 * DAY, ad_account_id="6900", owner_id="ana",
+    )  # fmt: skip
+    ledger.record(auth)
+    assert ledger.diagnose("#diag-code==", post_id="7301").steps[1].status == "ok"
+    ledger.record(
+        dl.SparkBinding(
+            authorization_id=auth.id, ad_account_id="6900", bound_at=T0 - DAY,
+            tiktok_status="EXPIRED",
+        )
+    )  # fmt: skip
+    d = ledger.diagnose("#diag-code==", post_id="7301")
+    assert (d.steps[1].status, [f.kind for f in d.findings]) == ("failed", ["NOT_AUTHORIZED"])
+    assert "TikTok reports EXPIRED" in d.steps[1].detail and not d.ok
+    # in another account, that binding says nothing
+    ledger.record(dl.AdAccount(id="6901", name="Other", region="US"))
+    assert (
+        ledger.diagnose("#diag-code==", post_id="7301", ad_account_id="6901").steps[1].status
+        == "ok"
+    )
+    ledger.record(dl.Post(id="7301", creator_id="maya", kind="VIDEO", status="AUDIT_DELETE"))
+    d = ledger.diagnose("#diag-code==", post_id="7301", ad_account_id="6901")
+    assert [f.kind for f in d.findings] == ["POST_UNAVAILABLE"]
+    assert "#diag-code==" not in str(d)
+
+
+def test_findings_name_their_owner_by_the_rules_of_who_must_act(
+    ledger: dl.Ledger, clock: object
+) -> None:
+    world(ledger)
+    ledger.record_all(
+        [
+            dl.Person(id="bo", name="Bo Berg"),
+            dl.Person(id="cy", name="Cy", left_at=T0 - DAY),
+        ]
+    )
+    owned = code(ledger, 1, expires_at=T0 + DAY, owner_id="ana")
+    left = code(ledger, 2, expires_at=T0 + DAY, owner_id="cy")
+    ad(ledger, owned, "ad_bo", intended_post_id="7302", owner_id="bo")  # ad owner wins
+    ad(ledger, left, "ad_cy", intended_post_id="7302", owner_id="cy")  # left: nobody counts
+    by_key = {(f.kind, f.authorization_id, f.ad_id): f for f in ledger.findings()}
+    assert by_key[("EXPIRING", owned.id, None)].owner_id == "ana"
+    assert by_key[("EXPIRING", left.id, None)].owner_id is None
+    assert by_key[("WRONG_POST", owned.id, "ad_bo")].owner_id == "bo"
+    assert by_key[("WRONG_POST", left.id, "ad_cy")].owner_id is None
+    text = str(by_key[("WRONG_POST", owned.id, "ad_bo")])
+    assert "[owner: Bo Berg]" in text
+    # the key names the kind and the ids, not the severity or the deadline
+    assert (
+        by_key[("EXPIRING", owned.id, None)].key
+        == f"EXPIRING/authorization={owned.id}/account=6900"
+    )
+    keys = [f.key for f in ledger.findings()]
+    assert len(keys) == len(set(keys))

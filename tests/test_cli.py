@@ -61,7 +61,7 @@ def test_demo_then_report_check_verify_history(tmp_path: Path) -> None:
     assert healthy.returncode == 0
 
     assert run("verify", cwd=tmp_path).returncode == 0
-    assert "@maya.makes" in run("history", "Creator", "7000000000000000001", cwd=tmp_path).stdout
+    assert "maya.makes" in run("history", "Creator", "7000000000000000001", cwd=tmp_path).stdout
     outputs = demo.stdout + report.stdout + check.stdout + healthy.stdout
     assert all(code not in outputs for code in SAMPLE_CODES.values())
 
@@ -112,7 +112,7 @@ def test_import_a_tiktok_response(tmp_path: Path) -> None:
     run("demo", cwd=tmp_path)
     (tmp_path / "info.json").write_text(json.dumps(envelope(item())))
     first = run("import", "info.json", "--advertiser", ADVERTISER, cwd=tmp_path)
-    assert first.returncode == 0 and "3 new entries" in first.stdout
+    assert first.returncode == 0 and "4 new entries" in first.stdout
     again = run("import", "-", "--advertiser", ADVERTISER, cwd=tmp_path, stdin=json.dumps(item()))
     assert again.returncode == 0 and "0 new entries" in again.stdout
     refused = run("import", "info.json", "--advertiser", "nope", cwd=tmp_path)
@@ -126,8 +126,8 @@ def test_export_csv_and_json_then_import_the_csv(tmp_path: Path) -> None:
     assert exported.returncode == 0 and exported.stdout.startswith("code_fingerprint,code_hint,id")
     (tmp_path / "auths.csv").write_text(exported.stdout)
     copy = run("import", "auths.csv", "--type", "SparkAuthorization", cwd=tmp_path)
-    assert copy.returncode == 0 and "0 new entries, 7 unchanged" in copy.stdout
+    assert copy.returncode == 0 and "0 new entries, 9 unchanged" in copy.stdout
     assert run("import", "auths.csv", cwd=tmp_path).returncode == 2
     whole = run("export", cwd=tmp_path)
-    assert len(json.loads(whole.stdout)["entries"]) == 34
+    assert len(json.loads(whole.stdout)["entries"]) == 46
     assert all(code not in exported.stdout + whole.stdout for code in SAMPLE_CODES.values())

@@ -63,8 +63,8 @@ def test_raw_codes_import_from_csv(ledger: dl.Ledger) -> None:
         ("id,handle,region,age\nm,@m,US,3\n", "line 1: .*unknown column\\(s\\) age"),
         ("id,handle,region\nm,@m,US\nn,@n,XX\n", "line 3: Creator.region='XX'"),
         (
-            "id,handle,region\nm,@m,US\nn,,GB\n",
-            "line 3: Creator.handle=None: must be a non-empty string",
+            "id,region\nm,US\n,GB\n",
+            "line 3: Creator.id=None: must be a non-empty string",
         ),
         ("id,handle,region\nm,@m,US,extra\n", "line 2: more cells than columns"),
     ],

@@ -30,7 +30,11 @@ AUTH = dict(creator_id="maya", post_id="7301", starts_at=NOW, expires_at="2026-1
         (dl.Creator, dict(id=123, handle="@m", region=None), "Creator.id=123"),
         (dl.Creator, dict(id="m", handle=5, region=None), "Creator.handle=5"),
         (dl.Creator, dict(id="m", tiktok_identity_id=" 7", region=None), "surrounding spaces"),
-        (dl.Post, dict(id="p", creator_id="m", kind="VIDEO", status="gone!"), "Post.status='GONE!'"),
+        (
+            dl.Post,
+            dict(id="p", creator_id="m", kind="VIDEO", status="gone!"),
+            "Post.status='GONE!'",
+        ),
         (
             dl.Creator,
             dict(id="m", handle="@m", region="XX"),

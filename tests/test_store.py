@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -387,3 +388,33 @@ def test_a_writer_killed_mid_transaction_leaves_only_what_was_committed(tmp_path
             dl.Creator(id="after", handle="@a", region=None)
         )  # the file is still writable
         assert ledger.digest().seq == 2
+
+
+def test_a_ledger_written_by_version_0_1_0_opens_migrates_once_and_verifies(
+    tmp_path: Path,
+) -> None:
+    """tests/data/ledger-v0.1.0.db was written by delvia_ledger 0.1.0 (schema version 1)."""
+    path = tmp_path / "old.db"
+    shutil.copy(Path(__file__).parent / "data" / "ledger-v0.1.0.db", path)
+    before = sqlite3.connect(path).execute("SELECT * FROM entries ORDER BY seq").fetchall()
+    with dl.Ledger.open(path) as ledger:
+        assert ledger.verify(deep=True).ok and ledger.seq == 34
+        maya = ledger.get(dl.Creator, "7000000000000000001")
+        assert maya is not None and maya.handle == "maya.makes"  # recorded as "@maya.makes"
+        assert [f.kind for f in ledger.findings(now="2026-11-01T09:00:00Z")]  # the checks run
+        # the new record types work on the migrated file
+        ledger.record(
+            dl.SparkBinding(
+                authorization_id="auth_live",
+                ad_account_id="6900000000000000001",
+                bound_at="2026-11-01T09:00:00Z",
+            )
+        )
+        assert ledger.verify(deep=True).ok
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
+    assert conn.execute("SELECT * FROM entries WHERE seq <= 34 ORDER BY seq").fetchall() == before
+    with pytest.raises(sqlite3.DatabaseError, match="cannot be changed"):  # guards are back
+        conn.execute("UPDATE creator_versions SET handle = 'x'")
+    with dl.Ledger.open(path) as again:  # a second open does not migrate again
+        assert again.verify(deep=True).ok and again.seq == 35

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from datetime import UTC, datetime
 from typing import Any
 
+import attrs
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -48,16 +50,53 @@ def envelope(data: object, code: int = 0, message: str = "OK") -> dict[str, Any]
     return {"code": code, "message": message, "request_id": "x", "data": data}
 
 
-def test_info_payload_becomes_three_records_in_both_time_formats() -> None:
-    creator, post, auth = tiktok.records_from_tt_video_info(
-        envelope(item()), advertiser_id=ADVERTISER
+def test_info_payload_becomes_four_records_in_both_time_formats() -> None:
+    seen = datetime(2026, 11, 2, tzinfo=UTC)
+    creator, post, auth, binding = tiktok.records_from_tt_video_info(
+        envelope(item()), advertiser_id=ADVERTISER, seen_at=seen
     )
-    assert creator == dl.Creator(id="7000000000000000001", handle="maya.makes", region=None)
-    assert (post.kind, post.caption, post.creator_id) == ("VIDEO", "hi", creator.id)  # type: ignore[union-attr]
+    # tiktok_name is the nickname, never the handle
+    assert creator == dl.Creator(
+        id="7000000000000000001",
+        region=None,
+        display_name="maya.makes",
+        tiktok_identity_id="7000000000000000001",
+    )
+    assert isinstance(post, dl.Post)
+    assert (post.kind, post.caption, post.creator_id, post.status) == (
+        "VIDEO",
+        "hi",
+        creator.id,
+        "HESITATE_RECOMMEND",
+    )
     assert isinstance(auth, dl.SparkAuthorization) and auth.code.matches(CODE)
     assert auth.starts_at == datetime(2026, 11, 1, 10, tzinfo=UTC)
     assert auth.expires_at == datetime(2026, 12, 1, 10, tzinfo=UTC)
     assert auth.ad_account_id == ADVERTISER
+    assert binding == dl.SparkBinding(
+        authorization_id=auth.id,
+        ad_account_id=ADVERTISER,
+        bound_at=seen,
+        tiktok_status="AUTHORIZED",
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2026-11-01 10:00:00", datetime(2026, 11, 1, 10, tzinfo=UTC)),
+        ("2026-11-01 10:00", datetime(2026, 11, 1, 10, tzinfo=UTC)),
+        ("2026-11-01 10:00:00.250", datetime(2026, 11, 1, 10, 0, 0, 250000, tzinfo=UTC)),
+        ("2026-11-01", datetime(2026, 11, 1, tzinfo=UTC)),
+        ("2025-05-20T11:40:50Z", datetime(2025, 5, 20, 11, 40, 50, tzinfo=UTC)),
+        ("2026-11-01T12:00:00+02:00", datetime(2026, 11, 1, 10, tzinfo=UTC)),
+        ("2026-11-01T10:00:00", datetime(2026, 11, 1, 10, tzinfo=UTC)),
+        (1793527200, datetime(2026, 11, 1, 10, tzinfo=UTC)),
+        (1793527200000, datetime(2026, 11, 1, 10, tzinfo=UTC)),
+    ],
+)
+def test_every_tiktok_time_layout_is_utc(text: object, expected: datetime) -> None:
+    assert tiktok.tiktok_time(text, "auth_end_time") == expected
 
 
 def test_list_page_and_creator_side_payloads() -> None:
@@ -65,7 +104,7 @@ def test_list_page_and_creator_side_payloads() -> None:
         "page_info": {"page": 1, "page_size": 20, "total_number": 2, "total_page": 1},
         "list": [item(), item(code="#second-code==", item_id="7301000000000000002")],
     }
-    assert len(tiktok.records_from_tt_video_list(page, advertiser_id=ADVERTISER)) == 6
+    assert len(tiktok.records_from_tt_video_list(page, advertiser_id=ADVERTISER)) == 8
     deleted = {
         "item_id": "7301",
         "auth_code": CODE,
@@ -83,6 +122,25 @@ def test_list_page_and_creator_side_payloads() -> None:
     assert live.revoked_at is None  # type: ignore[union-attr]
 
 
+def non_code_item() -> dict[str, Any]:
+    """TikTok sends auth_info: null for identities that are not AUTH_CODE ones."""
+    return {
+        "item_info": {"item_id": "7301000000000000009", "item_type": "VIDEO", "status": None},
+        "auth_info": None,
+        "user_info": {"identity_id": "7000000000000000009", "identity_type": "TT_USER"},
+    }
+
+
+def test_real_shapes_null_list_and_non_code_items_are_skipped_and_counted() -> None:
+    items, skipped = tiktok.items_from_tt_video(envelope({"list": None, "page_info": {}}))
+    assert (items, skipped) == ([], [])
+    items, skipped = tiktok.items_from_tt_video(
+        envelope({"list": [non_code_item(), item()], "page_info": {"total_page": 1}})
+    )
+    assert [i.index for i in items] == [1]
+    assert [(s.index, "identity_type TT_USER" in s.reason) for s in skipped] == [(0, True)]
+
+
 @pytest.mark.parametrize(
     ("payload", "message"),
     [
@@ -92,26 +150,50 @@ def test_list_page_and_creator_side_payloads() -> None:
                 code=40001,
                 message="advertiser does not grant you /tt_video/info/:GET permission",
             ),
-            "TikTok API error 40001: advertiser does not grant you",
+            "TikTok API error 40001: advertiser does not grant you /tt_video/info/:GET",
         ),
+        ({**envelope({}), "code": False}, "TikTok API error False"),
+        ({**envelope({}), "code": "oops"}, "TikTok API error oops"),
         (
             {k: v for k, v in item().items() if k != "user_info"},
-            "missing required object 'user_info'",
+            "tt_video/info.user_info: required object is missing",
         ),
         (
             {**item(), "auth_info": {"auth_start_time": "2026-11-01 10:00:00"}},
-            "missing required field 'auth_end_time'",
+            "tt_video/info.auth_info.auth_end_time: required field is missing",
         ),
-        (item(auth_end_time="tomorrow"), "auth_end_time: 'tomorrow' is not a time"),
-        (item(auth_end_time="2026-12-01T10:00:00"), "has no time zone"),
+        (item(auth_end_time="tomorrow"), "auth_end_time: 'tomorrow' is not a time TikTok sends"),
         (item(auth_end_time="2026-10-01 10:00:00"), "must be after starts_at"),
-        ([1, 2], "expected a JSON object"),
+        ({**item(), "auth_info": [1]}, "auth_info: required object is a list, not an object"),
+        ([1, 2], "expected a JSON object, got a list"),
     ],
 )
 def test_bad_payloads_name_the_problem_and_never_the_code(payload: object, message: str) -> None:
-    with pytest.raises(dl.PayloadError, match=message) as error:
+    with pytest.raises(dl.PayloadError, match=re.escape(message)) as error:
         tiktok.records_from_tt_video_info(payload, advertiser_id=ADVERTISER)
     assert CODE not in str(error.value)
+
+
+@pytest.mark.parametrize("bad", [{"a": 1}, [1, 2], True, 1.5, float("nan"), ""])
+@pytest.mark.parametrize(
+    ("part", "field"), [("user_info", "identity_id"), ("item_info", "item_id")]
+)
+def test_wrong_type_ids_are_refused_never_turned_into_ids(
+    bad: object, part: str, field: str
+) -> None:
+    """A dict, list, bool or float where an id belongs is refused, named by index and field."""
+    payload = item()
+    payload[part][field] = bad
+    page = envelope({"list": [item(code="#ok-code=="), payload], "page_info": {}})
+    with pytest.raises(dl.PayloadError, match=re.escape(f"tt_video/list[1].{part}.{field}")):
+        tiktok.items_from_tt_video(page)
+
+
+def test_an_integer_id_is_kept_as_its_digits() -> None:
+    payload = item()
+    payload["item_info"]["item_id"] = 7301000000000000001
+    [found], _ = tiktok.items_from_tt_video(payload)
+    assert found.post.id == "7301000000000000001"
 
 
 def test_import_is_idempotent_and_keeps_what_the_ledger_knows(ledger: dl.Ledger) -> None:
@@ -121,12 +203,133 @@ def test_import_is_idempotent_and_keeps_what_the_ledger_knows(ledger: dl.Ledger)
         ledger.import_tiktok(envelope(item()), advertiser_id=ADVERTISER)
     ledger.record(dl.AdAccount(id=ADVERTISER, name="Brand", region="US"))
     first = ledger.import_tiktok(envelope(item()), advertiser_id=ADVERTISER)
-    assert first.written == 3
-    ledger.record(dl.Creator(id="7000000000000000001", handle="maya.makes", region="US"))
+    assert first.written == 4
+    creator = ledger.get(dl.Creator, "7000000000000000001")
+    assert creator is not None
+    ledger.record(attrs.evolve(creator, handle="@maya.makes", region="US"))
     again = ledger.import_tiktok(item(), advertiser_id=ADVERTISER)  # the bare data object
-    assert (again.written, again.unchanged) == (0, 3)
-    assert ledger.get(dl.Creator, "7000000000000000001").region == "US"  # type: ignore[union-attr]
+    assert (again.written, again.unchanged) == (0, 4)
+    kept = ledger.get(dl.Creator, "7000000000000000001")
+    assert kept is not None and (kept.handle, kept.region, kept.display_name) == (
+        "maya.makes",
+        "US",
+        "maya.makes",
+    )
     assert ledger.authorization_for(CODE) is not None
+
+
+def test_a_team_creator_id_is_found_by_its_tiktok_identity(ledger: dl.Ledger) -> None:
+    """Teams record creators under their own ids; imports find them by tiktok_identity_id."""
+    ledger.record_all(
+        [
+            dl.AdAccount(id=ADVERTISER, name="Brand", region="US"),
+            dl.Creator(
+                id="yuki",
+                handle="@yuki.styles",
+                region="JP",
+                tiktok_identity_id="7000000000000000001",
+            ),
+        ]
+    )
+    ledger.import_tiktok(envelope(item()), advertiser_id=ADVERTISER)
+    auth = ledger.authorization_for(CODE)
+    post = ledger.get(dl.Post, "7301000000000000001")
+    assert auth is not None and post is not None
+    assert (auth.creator_id, post.creator_id) == ("yuki", "yuki")
+    assert ledger.get(dl.Creator, "7000000000000000001") is None  # no duplicate creator
+    yuki = ledger.get(dl.Creator, "yuki")
+    assert yuki is not None and (yuki.handle, yuki.region) == ("yuki.styles", "JP")
+
+
+def test_a_team_post_links_its_creator_to_the_identity(ledger: dl.Ledger) -> None:
+    """A post recorded under the team's creator id links that creator to TikTok's identity."""
+    ledger.record_all(
+        [
+            dl.AdAccount(id=ADVERTISER, name="Brand", region="US"),
+            dl.Creator(id="yuki", handle="@yuki.styles", region="JP"),
+            dl.Post(id="7301000000000000001", creator_id="yuki", kind="VIDEO"),
+        ]
+    )
+    ledger.import_tiktok(envelope(item()), advertiser_id=ADVERTISER)
+    yuki = ledger.get(dl.Creator, "yuki")
+    assert yuki is not None and yuki.tiktok_identity_id == "7000000000000000001"
+    assert ledger.authorization_for(CODE).creator_id == "yuki"  # type: ignore[union-attr]
+
+
+def test_a_second_advertiser_adds_a_binding_and_leaves_the_first(
+    ledger: dl.Ledger, clock: Any
+) -> None:
+    other = "6900000000000000002"
+    ledger.record_all(
+        [
+            dl.AdAccount(id=ADVERTISER, name="Brand US", region="US"),
+            dl.AdAccount(id=other, name="Brand UK", region="GB"),
+        ]
+    )
+    ledger.import_tiktok(envelope(item()), advertiser_id=ADVERTISER)
+    clock.advance(hours=1)
+    second = ledger.import_tiktok(envelope(item()), advertiser_id=other)
+    auth = ledger.authorization_for(CODE)
+    assert auth is not None and auth.ad_account_id == ADVERTISER  # an import never moves it
+    assert second.written == 1  # only the new binding
+    bindings = {b.ad_account_id: b for b in ledger.records(dl.SparkBinding)}
+    assert set(bindings) == {ADVERTISER, other}
+    assert all(b.unbound_at is None for b in bindings.values())
+    for advertiser in (ADVERTISER, other, ADVERTISER):
+        assert ledger.import_tiktok(envelope(item()), advertiser_id=advertiser).written == 0
+
+
+def test_statuses_extended_windows_and_rebinding_are_recorded(
+    ledger: dl.Ledger, clock: Any
+) -> None:
+    ledger.record(dl.AdAccount(id=ADVERTISER, name="Brand", region="US"))
+    ledger.import_tiktok(envelope(item()), advertiser_id=ADVERTISER)
+    first_bound = clock.now
+    clock.advance(days=1)
+    expired = item(ad_auth_status="EXPIRED", auth_end_time="2026-12-31 10:00:00")
+    expired["item_info"]["status"] = "ITEM_STATUS_USER_DELETE"
+    result = ledger.import_tiktok(envelope(expired), advertiser_id=ADVERTISER)
+    assert result.written == 3  # post status, the extended window, the binding's status
+    auth = ledger.authorization_for(CODE)
+    assert auth is not None and auth.expires_at == datetime(2026, 12, 31, 10, tzinfo=UTC)
+    post = ledger.get(dl.Post, "7301000000000000001")
+    assert post is not None and post.status == "USER_DELETE"
+    binding = ledger.get(dl.SparkBinding, f"{auth.id}@{ADVERTISER}")
+    assert binding is not None and (binding.tiktok_status, binding.bound_at) == (
+        "EXPIRED",
+        first_bound,
+    )
+    # a page that lists the post with another code unbinds the old one there ...
+    clock.advance(days=1)
+    replaced = envelope({"list": [item(code="#new-code-for-the-post==")], "page_info": {}})
+    assert ledger.import_tiktok(replaced, advertiser_id=ADVERTISER).unbound == 1
+    binding = ledger.get(dl.SparkBinding, f"{auth.id}@{ADVERTISER}")
+    assert binding is not None and binding.unbound_at == clock.now
+    # ... and a page that lists the old code again re-binds it, dated now
+    clock.advance(days=1)
+    ledger.import_tiktok(envelope({"list": [item()], "page_info": {}}), advertiser_id=ADVERTISER)
+    binding = ledger.get(dl.SparkBinding, f"{auth.id}@{ADVERTISER}")
+    assert binding is not None and (binding.bound_at, binding.unbound_at) == (clock.now, None)
+
+
+def test_non_code_items_are_skipped_and_counted_by_the_import(ledger: dl.Ledger) -> None:
+    ledger.record(dl.AdAccount(id=ADVERTISER, name="Brand", region="US"))
+    result = ledger.import_tiktok(
+        envelope({"list": [non_code_item(), item()], "page_info": {}}), advertiser_id=ADVERTISER
+    )
+    assert result.written == 4 and [s.index for s in result.skipped] == [0]
+
+
+def test_a_malformed_item_refuses_the_whole_page_and_writes_nothing(ledger: dl.Ledger) -> None:
+    ledger.record(dl.AdAccount(id=ADVERTISER, name="Brand", region="US"))
+    before = ledger.digest()
+    bad = item(code="#other-code==")
+    bad["auth_info"]["auth_start_time"] = {"when": "now"}
+    with pytest.raises(dl.PayloadError, match=r"tt_video/list\[1\]\.auth_info\.auth_start_time"):
+        ledger.import_tiktok(
+            envelope({"list": [item(), bad], "page_info": {}}), advertiser_id=ADVERTISER
+        )
+    assert ledger.digest() == before
 
 
 json_values = st.recursive(
