@@ -242,11 +242,11 @@ class TikTokClient:
                 )
             wait = self._wait(attempt, outcome.retry_after)
             log.info(
-                "%s: %s %s%s; retry %d of %d in %.2f s",
+                "%s: %s (%s%s); retry %d of %d in %.2f s",
                 what,
-                outcome.code,
                 message,
-                f" (request id {outcome.request_id})" if outcome.request_id else "",
+                outcome.code,
+                f", request id {outcome.request_id}" if outcome.request_id else "",
                 attempt + 1,
                 self.max_retries,
                 wait,
@@ -297,7 +297,7 @@ def _read(response: httpx.Response) -> _Answer | _Refusal:
     request_id = _text(envelope.get("request_id")) if envelope else None
     if not response.is_success:
         code = code or status  # TikTok's code when it sent one, else the HTTP status
-        message = message or f"{response.reason_phrase} ({status})"
+        message = message or response.reason_phrase
         if response.status_code == 429:
             retry_after = _seconds(response.headers.get("Retry-After"))
             return _Refusal(code, message, request_id, retry=True, retry_after=retry_after)
