@@ -19,7 +19,17 @@ from .records import Creator, SparkAuthorization
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-__all__ = ["LIVE", "SEVERITY_COLOURS", "STATE_COLOURS", "code_states", "findings", "timeline"]
+__all__ = [
+    "FADED",
+    "LIVE",
+    "PLOT_WITHIN",
+    "SEVERITY_COLOURS",
+    "STATE_COLOURS",
+    "STATE_OF_KIND",
+    "code_states",
+    "findings",
+    "timeline",
+]
 
 #: The horizon the plots use unless told otherwise.
 PLOT_WITHIN = "30d"
@@ -41,6 +51,7 @@ STATE_OF_KIND = {
 #: The state of a code with none of those findings.
 LIVE = "live"
 
+#: One colour per state, in the legend's order (worst first).
 STATE_COLOURS = {
     "revoked": "#7b1113",
     "expired": SEVERITY_COLOURS[Severity.ERROR],
