@@ -5,9 +5,10 @@
 SparkCode(hint='…ode=')
 """
 
-from . import io, tiktok
+from . import io, plot, tiktok
 from .access import OffboardingPlan
 from .convert import converter
+from .dataframes import frames
 from .diagnose import Diagnosis, Step, StepStatus
 from .errors import (
     DuplicateCodeError,
@@ -89,6 +90,8 @@ __all__ = [
     "VerifyResult",
     "converter",
     "explain_error",
+    "frames",
     "io",
+    "plot",
     "tiktok",
 ]

@@ -334,6 +334,22 @@ class LedgerView:
     def __repr__(self) -> str:
         return f"<{type(self).__name__} seq={self.seq}>"
 
+    def to_frame(
+        self,
+        kind: type[Record] | str,
+        *,
+        within: Within = DEFAULT_WITHIN,
+        now: datetime | str | None = None,
+    ) -> Any:
+        """The current records of ``kind`` as a pandas DataFrame, one column per field.
+
+        ``kind`` is a record type or its name, or ``"findings"`` (then ``within`` and ``now``
+        apply). Needs pandas: ``pip install 'delvia-ledger[notebooks]'``; see ``dl.frames``.
+        """
+        from .dataframes import to_frame
+
+        return to_frame(self, kind, within=within, now=now)
+
 
 class Ledger(LedgerView):
     """An append-only, tamper-evident ledger in one SQLite file."""
