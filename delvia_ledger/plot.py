@@ -45,8 +45,11 @@ SEVERITY_COLOURS = {
 STATE_OF_KIND = {
     FindingKind.REVOKED: "revoked",
     FindingKind.EXPIRED: "expired",
-    FindingKind.NOT_YET_ACTIVE: "not yet active",
+    FindingKind.POST_UNAVAILABLE: "post removed",
+    FindingKind.NOT_AUTHORIZED: "not authorized",
+    FindingKind.UNBOUND: "unbound",
     FindingKind.EXPIRING: "expiring",
+    FindingKind.NOT_YET_ACTIVE: "not yet active",
 }
 #: The state of a code with none of those findings.
 LIVE = "live"
@@ -55,6 +58,9 @@ LIVE = "live"
 STATE_COLOURS = {
     "revoked": "#7b1113",
     "expired": SEVERITY_COLOURS[Severity.ERROR],
+    "post removed": "#8c564b",
+    "not authorized": "#9467bd",
+    "unbound": "#e377c2",
     "expiring": SEVERITY_COLOURS[Severity.WARNING],
     "not yet active": SEVERITY_COLOURS[Severity.INFO],
     LIVE: "#2ca02c",

@@ -71,6 +71,10 @@ def test_one_frame_per_record_type_and_the_findings(sample: dl.Ledger) -> None:
         assert len(frame) == len(records) > 0
 
 
+def tuple_fields(cls: type[dl.Record]) -> set[str]:
+    return {f.name for f in attrs.fields(cls) if str(f.type).startswith("tuple")}
+
+
 @pytest.mark.parametrize("cls", RECORD_TYPES, ids=lambda cls: cls.__name__)
 def test_columns_have_proper_dtypes(sample: dl.Ledger, cls: type[dl.Record]) -> None:
     frame = sample.to_frame(cls)
@@ -79,6 +83,8 @@ def test_columns_have_proper_dtypes(sample: dl.Ledger, cls: type[dl.Record]) -> 
         dtype = frame[column].dtype
         if column in times:
             assert isinstance(dtype, pd.DatetimeTZDtype) and str(dtype.tz) == "UTC", column
+        elif column in tuple_fields(cls):  # e.g. Notice.finding_keys: one tuple per cell
+            assert dtype == object and all(isinstance(v, tuple) for v in frame[column]), column
         else:
             assert isinstance(dtype, pd.StringDtype), (column, dtype)
 

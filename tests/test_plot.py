@@ -70,7 +70,7 @@ def test_one_bar_per_code_from_start_to_expiry_soonest_first(sample: dl.Ledger) 
     assert isinstance(ax, Axes)
     auths = sorted(sample.records(dl.SparkAuthorization), key=lambda a: a.expires_at)
     drawn = bars(ax)
-    assert len(drawn) == len(auths) == 7
+    assert len(drawn) == len(auths) == 9
     for bar, auth in zip(drawn, auths, strict=True):
         assert bar.get_x() == pytest.approx(day(auth.starts_at))
         assert bar.get_x() + bar.get_width() == pytest.approx(day(auth.expires_at))
@@ -135,6 +135,8 @@ def test_bars_are_coloured_by_the_checks_own_verdicts(sample: dl.Ledger) -> None
         "auth_future": "expiring",  # not yet active (INFO), but ends within 14 days (WARNING)
         "auth_revoked": "revoked",
         "auth_live": LIVE,
+        "auth_unbound": "unbound",
+        "auth_removed": "post removed",
         "auth_region": LIVE,
         "auth_wrong_post": LIVE,
     }
@@ -188,7 +190,7 @@ def test_with_many_codes_the_limit_keeps_those_needing_action(ledger: dl.Ledger)
     )
     ax = dl.plot.timeline(ledger, limit=10)
     assert len(bars(ax)) == 10
-    assert "(10 of 47 codes)" in ax.get_title()
+    assert "(10 of 49 codes)" in ax.get_title()
     kept = labels(ax)
     assert any(label.startswith("@leo.cooks") for label in kept)  # the expired one, with an ad
     assert any(label.startswith("@ana.trains") for label in kept)  # the revoked one, with an ad
@@ -207,7 +209,7 @@ def test_it_draws_into_the_axes_given(sample: dl.Ledger) -> None:
     _, (left, right) = plt.subplots(1, 2)
     assert dl.plot.timeline(sample, ax=left) is left
     assert dl.plot.findings(sample, ax=right) is right
-    assert len(bars(left)) == 7
+    assert len(bars(left)) == 9
 
 
 def test_findings_by_kind_counts_in_whole_numbers_by_severity(sample: dl.Ledger) -> None:
