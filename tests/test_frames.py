@@ -84,7 +84,9 @@ def test_columns_have_proper_dtypes(sample: dl.Ledger, cls: type[dl.Record]) -> 
         if column in times:
             assert isinstance(dtype, pd.DatetimeTZDtype) and str(dtype.tz) == "UTC", column
         elif column in tuple_fields(cls):  # e.g. Notice.finding_keys: one tuple per cell
-            assert dtype == object and all(isinstance(v, tuple) for v in frame[column]), column
+            assert pd.api.types.is_object_dtype(dtype) and all(
+                isinstance(v, tuple) for v in frame[column]
+            ), column
         else:
             assert isinstance(dtype, pd.StringDtype), (column, dtype)
 
