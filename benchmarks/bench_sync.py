@@ -1,4 +1,5 @@
-"""Benchmark the HTTP side of a sync sweep: 10,000 posts (200 pages of 50) from the fake TikTok API.
+"""Benchmark a sync sweep: 10,000 posts (200 pages of 50) from the fake TikTok API over HTTP,
+then the ledger side: a sweep of unchanged posts against re-importing the same 200 pages.
 
 PYTHONPATH=. python benchmarks/bench_sync.py [--items 10000] [--runs 3]   (from the repo root)
 """
@@ -6,11 +7,14 @@ PYTHONPATH=. python benchmarks/bench_sync.py [--items 10000] [--runs 3]   (from 
 from __future__ import annotations
 
 import argparse
+import tempfile
 import time
+from pathlib import Path
 
 import attrs
 import httpx
 
+import delvia_ledger as dl
 from delvia_ledger.sync import TikTokClient, VideoPage
 from tests.fake_tiktok import ADVERTISER, TOKEN, FakeTikTok, make_items
 
@@ -66,6 +70,39 @@ def raw_sweep(base_url: str, *, advertiser: str = ADVERTISER) -> Sweep:
     return Sweep(number - 1, items, seconds)
 
 
+def ledger_side(base_url: str, pages: list[VideoPage], folder: Path, run: int) -> str:
+    """A first sync, then an unchanged sync and a re-import of the same pages, timed.
+
+    The ledger side of a sync is its time less a bare client sweep measured right after it.
+    """
+    with dl.Ledger.open(folder / f"sync-{run}.db") as ledger:
+        ledger.record(dl.AdAccount(id=ADVERTISER, name="Brand", region="US"))
+        with TikTokClient(TOKEN, base_url=base_url) as client:
+            started = time.perf_counter()
+            first = ledger.sync_tiktok(client, ADVERTISER)
+            first_s = time.perf_counter() - started
+            started = time.perf_counter()
+            again = ledger.sync_tiktok(client, ADVERTISER)
+            again_s = time.perf_counter() - started
+        http = client_sweep(base_url)[0].seconds
+        started = time.perf_counter()
+        reimported = [
+            ledger.import_tiktok(dict(page.data), advertiser_id=ADVERTISER) for page in pages
+        ]
+        reimport_s = time.perf_counter() - started
+    assert again.written == 0 and sum(r.written for r in reimported) == 0, (again, reimported)
+    items = first.items
+    unchanged_ledger = again_s - http
+    return (
+        f"  ledger: first sync {first_s:.2f} s ({first.written:,} written, "
+        f"{first_s / items * 1e6:.0f} us/item) | unchanged sync {again_s:.2f} s, of which the "
+        f"ledger side {unchanged_ledger:.2f} s ({unchanged_ledger / items * 1e6:.0f} us/item) | "
+        f"re-import of the same {len(pages)} pages {reimport_s:.2f} s "
+        f"({reimport_s / items * 1e6:.0f} us/item) | ledger side / re-import "
+        f"{unchanged_ledger / reimport_s:.2f}x"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--items", type=int, default=10_000)
@@ -77,7 +114,7 @@ def main() -> None:
         print(f"{args.items:,} posts, pages of 50, fake TikTok API in this process (127.0.0.1)")
         for run in range(1, args.runs + 1):
             raw = raw_sweep(base_url)
-            sweep, _ = client_sweep(base_url)
+            sweep, pages = client_sweep(base_url)
             assert sweep.items == raw.items == args.items, (sweep, raw)
             print(
                 f"run {run}: client {sweep.seconds:.2f} s, {sweep.us_per_item:.1f} us/item, "
@@ -85,6 +122,8 @@ def main() -> None:
                 f"{raw.us_per_item:.1f} us/item, {raw.requests_per_second:.0f} requests/s | "
                 f"client/raw {sweep.seconds / raw.seconds:.2f}x the time"
             )
+            with tempfile.TemporaryDirectory() as folder:
+                print(ledger_side(base_url, pages, Path(folder), run))
     finally:
         fake.stop()
 

@@ -21,6 +21,7 @@ from .errors import LedgerError
 from .findings import Finding, Severity
 from .ledger import Ledger
 from .records import Record
+from .sync import DEFAULT_BASE_URL, TikTokClient, VideoPage
 
 __all__ = ["main"]
 
@@ -96,7 +97,15 @@ def cmd_check(args: argparse.Namespace) -> int:
     if not code.strip():
         raise UsageError("check: the code is empty")
     with _open(args.db) as ledger:
-        diagnosis = ledger.diagnose(code, post_id=args.post, ad_account_id=args.account)
+        if not args.live:
+            diagnosis = ledger.diagnose(code, post_id=args.post, ad_account_id=args.account)
+        elif not args.account:
+            raise UsageError("check --live: name the ad account to ask TikTok in (--account ID)")
+        else:
+            with TikTokClient(_token("check --live"), base_url=args.base_url) as client:
+                diagnosis = ledger.diagnose(
+                    code, post_id=args.post, ad_account_id=args.account, client=client
+                )
     print(diagnosis)
     return 1 if any(f.severity is Severity.ERROR for f in diagnosis.findings) else 0
 
@@ -133,17 +142,91 @@ def cmd_import(args: argparse.Namespace) -> int:
             progress.finish()
         print(f"imported {args.file}: {result.written} new entries, {result.unchanged} unchanged")
         return 0
-    if not args.advertiser:
-        raise UsageError("import: a TikTok JSON response needs --advertiser")
+    if not (args.advertiser or args.creator):
+        raise UsageError(
+            "import: a TikTok JSON response needs --advertiser (for /tt_video/ responses) "
+            "or --creator (for the creator's own /business/post/authorize/ responses)"
+        )
     text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text(encoding="utf-8")
     try:
         payload = json.loads(text)
     except json.JSONDecodeError as error:
         raise UsageError(f"{args.file}: not JSON ({error})") from None
-    with _open(args.db, must_exist=False) as ledger:
-        imported = ledger.import_tiktok(payload, advertiser_id=args.advertiser)
-    print(f"imported {args.file}: {imported.written} new entries, {imported.unchanged} unchanged")
+    with _open(args.db) as ledger:
+        imported = ledger.import_tiktok(
+            payload, advertiser_id=args.advertiser, creator_id=args.creator
+        )
+    skipped = f", {len(imported.skipped)} skipped" if imported.skipped else ""
+    unbound = f", {imported.unbound} unbound" if imported.unbound else ""
+    print(
+        f"imported {args.file}: {imported.written} new entries, {imported.unchanged} unchanged"
+        f"{unbound}{skipped}"
+    )
+    for item in imported.skipped:
+        print(f"  skipped {item}", file=sys.stderr)
     return 0
+
+
+#: The only place ``sync`` reads the access token from (never the command line).
+TOKEN_VARIABLE = "TIKTOK_ACCESS_TOKEN"
+
+
+def _token(command: str) -> str:
+    token = os.environ.get(TOKEN_VARIABLE, "").strip()
+    if not token:
+        raise UsageError(f"{command}: set ${TOKEN_VARIABLE} to the TikTok app's access token")
+    return token
+
+
+def cmd_sync(args: argparse.Namespace) -> int:
+    if args.access_token is not None:
+        raise UsageError(
+            f"sync: never put the access token on the command line (it stays in your shell "
+            f"history); set ${TOKEN_VARIABLE} instead"
+        )
+    token = os.environ.get(TOKEN_VARIABLE, "").strip()
+    if not token:
+        raise UsageError(f"sync: set ${TOKEN_VARIABLE} to the TikTok app's access token")
+    failed = 0
+    with (
+        _open(args.db) as ledger,
+        TikTokClient(
+            token, base_url=args.base_url, max_retries=args.max_retries, timeout=args.timeout
+        ) as client,
+    ):
+        for advertiser in dict.fromkeys(args.advertiser):  # each once, in order
+            progress = _PageProgress(advertiser)
+            try:
+                result = ledger.sync_tiktok(client, advertiser, progress=progress)
+            except (LedgerError, ValueError) as error:
+                progress.finish()
+                print(f"delvia-ledger sync: advertiser {advertiser}: {error}", file=sys.stderr)
+                failed += 1
+                continue
+            progress.finish()
+            print(result)
+    return 2 if failed else 0
+
+
+class _PageProgress:
+    """Shows the page a sweep has reached on stderr (terminals only)."""
+
+    def __init__(self, advertiser: str) -> None:
+        self.advertiser, self.shown = advertiser, False
+
+    def __call__(self, page: VideoPage) -> None:
+        if sys.stderr.isatty():
+            print(
+                f"\rsync {self.advertiser}: page {page.number} of {page.total_pages}",
+                end="",
+                file=sys.stderr,
+                flush=True,
+            )
+            self.shown = True
+
+    def finish(self) -> None:
+        if self.shown:
+            print(file=sys.stderr)
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -207,10 +290,36 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("code", help="the raw Spark code, or - to read it from standard input")
     p.add_argument("--post", help="the post the code should authorize")
     p.add_argument("--account", help="the ad account it should attach to")
+    p.add_argument(
+        "--live",
+        action="store_true",
+        help=f"ask TikTok about a code the ledger does not hold (token from ${TOKEN_VARIABLE})",
+    )
+    p.add_argument("--base-url", default=DEFAULT_BASE_URL, help="TikTok's API, for --live")
     p = command("import", cmd_import, "import a CSV of records or a TikTok JSON response")
     p.add_argument("file", help="a .csv file (with --type), or TikTok JSON (a file or -)")
     p.add_argument("--type", help="record type of a CSV file, e.g. SparkAuthorization")
     p.add_argument("--advertiser", help="for TikTok JSON: the advertiser (ad account) id")
+    p.add_argument(
+        "--creator", help="for a creator-side TikTok response: the creator's id in the ledger"
+    )
+    p = command(
+        "sync",
+        cmd_sync,
+        "bring the ledger in line with TikTok (token from $" + TOKEN_VARIABLE + ")",
+    )
+    p.add_argument(
+        "--advertiser",
+        action="append",
+        required=True,
+        help="an advertiser (ad account) id to sweep; repeat for several",
+    )
+    p.add_argument(
+        "--base-url", default=DEFAULT_BASE_URL, help="TikTok's API (default: %(default)s)"
+    )
+    p.add_argument("--max-retries", type=int, default=5, help="retries per request (default 5)")
+    p.add_argument("--timeout", type=float, default=30.0, help="seconds per request (default 30)")
+    p.add_argument("--access-token", help=argparse.SUPPRESS)
     p = command(
         "export", cmd_export, "export a record type as CSV (--type), or every entry as JSON"
     )

@@ -2,17 +2,33 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 import attrs
 
 from .checks import Auth, Checks
 from .convert import to_micros
+from .errors import TikTokAPIError
 from .findings import Finding, FindingKind, Severity
 from .records import AUTHORIZED, SparkAuthorization, SparkCode, fingerprint_of
+from .tiktok import Item
 
-__all__ = ["Diagnosis", "Step", "StepStatus", "diagnose"]
+__all__ = ["Diagnosis", "Step", "StepStatus", "diagnose", "diagnose_at_tiktok"]
+
+#: Refusals that speak of the connection (token, scope, load), not of the code asked about.
+ABOUT_THE_CONNECTION = frozenset(
+    {
+        FindingKind.TRANSIENT_ERROR,
+        FindingKind.RATE_LIMITED,
+        FindingKind.MISSING_PERMISSION,
+        FindingKind.TOKEN_INVALID,
+        FindingKind.PARTIAL_RESULT,
+    }
+)
+
+#: ``item_info.status`` values that mean the post is gone (DESIGN §6, POST_UNAVAILABLE).
+_REMOVED = frozenset({"USER_DELETE", "AUDIT_DELETE"})
 
 
 class StepStatus(StrEnum):
@@ -63,15 +79,11 @@ def diagnose(
 ) -> Diagnosis:
     """Run the four steps for one code (``authorization`` is what the ledger holds for it)."""
     if authorization is None:
-        fingerprint = code.fingerprint if isinstance(code, SparkCode) else fingerprint_of(code)
-        unknown = Finding(
-            kind=FindingKind.UNKNOWN_CODE,
-            severity=Severity.ERROR,
-            detail=f"fingerprint {fingerprint[:12]}…",
-        )
         skipped = tuple(Step(name, StepStatus.NOT_CHECKED) for name in ("live", "post", "region"))
         return Diagnosis(
-            (Step("known", StepStatus.FAILED, "not in the ledger"), *skipped), (unknown,), None
+            (Step("known", StepStatus.FAILED, "not in the ledger"), *skipped),
+            (_unknown(code),),
+            None,
         )
 
     a = authorization
@@ -143,6 +155,97 @@ def diagnose(
             steps.append(Step("region", StepStatus.UNCONFIRMED, finding.detail))
             found.append(finding)
     return Diagnosis(tuple(steps), tuple(found), a)
+
+
+def _unknown(code: str | SparkCode, detail: str = "") -> Finding:
+    fingerprint = code.fingerprint if isinstance(code, SparkCode) else fingerprint_of(code)
+    return Finding(
+        kind=FindingKind.UNKNOWN_CODE,
+        severity=Severity.ERROR,
+        detail=detail or f"fingerprint {fingerprint[:12]}…",
+    )
+
+
+def diagnose_at_tiktok(
+    checks: Checks,
+    code: str,
+    answer: Item | TikTokAPIError,
+    post_id: str | None,
+    ad_account_id: str,
+) -> Diagnosis:
+    """Diagnose a code the ledger does not hold from what ``/tt_video/info/`` said of it.
+
+    ``answer`` is TikTok's item for the code in ``ad_account_id``, or its refusal. The
+    "known" step fails (the ledger should hold every code in use: record it or sync); the
+    live and post steps are decided from TikTok's answer. The region step is not checked:
+    TikTok reports no creator region.
+    """
+    known = Step("known", StepStatus.FAILED, "not in the ledger; asked TikTok")
+    region = Step("region", StepStatus.NOT_CHECKED, "TikTok reports no creator region")
+    if isinstance(answer, TikTokAPIError):
+        said = f"TikTok refused it: {answer.code} {_message(answer)}".rstrip()
+        explanation = answer.explanation
+        found = [_unknown(code, "not in the ledger")]
+        if explanation is not None:
+            found.append(Finding(kind=explanation.kind, severity=Severity.ERROR, detail=said))
+        live = Step("live", StepStatus.FAILED, said)
+        return Diagnosis(
+            (known, live, Step("post", StepStatus.NOT_CHECKED), region), tuple(found), None
+        )
+
+    a, t = answer.authorization, checks.now
+
+    def finding(kind: FindingKind, deadline: datetime | None = None, detail: str = "") -> Finding:
+        severity = Severity.WARNING if kind is FindingKind.EXPIRING else Severity.ERROR
+        return Finding(
+            kind=kind,
+            severity=severity,
+            deadline=deadline,
+            post_id=a.post_id,
+            ad_account_id=ad_account_id,
+            detail=detail,
+        )
+
+    found = [_unknown(code, f"TikTok knows it: post {a.post_id}; record it or sync")]
+    problems: list[tuple[FindingKind, datetime | None, str]] = []
+    if a.expires_at <= t:
+        problems.append(
+            (FindingKind.EXPIRED, a.expires_at, f"expired at {a.expires_at:%Y-%m-%d %H:%M} UTC")
+        )
+    elif a.starts_at > t:
+        problems.append(
+            (FindingKind.NOT_YET_ACTIVE, a.starts_at, f"starts at {a.starts_at:%Y-%m-%d %H:%M} UTC")
+        )
+    if answer.post.status in _REMOVED:
+        problems.append(
+            (FindingKind.POST_UNAVAILABLE, None, f"post {a.post_id} deleted or removed")
+        )
+    if answer.tiktok_status not in (None, AUTHORIZED):
+        detail = f"TikTok reports {answer.tiktok_status} in account {ad_account_id}"
+        problems.append((FindingKind.NOT_AUTHORIZED, None, detail))
+    for kind, deadline, detail in problems:
+        found.append(finding(kind, deadline, detail))
+    live = (
+        Step("live", StepStatus.FAILED, "; ".join(p[2] for p in problems))
+        if problems
+        else Step("live", StepStatus.PASSED, f"valid until {a.expires_at:%Y-%m-%d %H:%M} UTC")
+    )
+    if not problems and a.expires_at <= t + timedelta(days=7):
+        found.append(finding(FindingKind.EXPIRING, a.expires_at))
+    if post_id is None:
+        post = Step("post", StepStatus.NOT_CHECKED, "no post given")
+    elif post_id == a.post_id:
+        post = Step("post", StepStatus.PASSED, f"post {post_id}")
+    else:
+        post = Step("post", StepStatus.FAILED, f"code is for post {a.post_id}, not {post_id}")
+        detail = f"expected post {post_id}, code is for {a.post_id}"
+        found.append(finding(FindingKind.WRONG_POST, detail=detail))
+    return Diagnosis((known, live, post, region), tuple(found), None)
+
+
+def _message(error: TikTokAPIError) -> str:
+    """TikTok's message without the "(GET tt_video/info/ …)" the client adds."""
+    return error.message.split(" (GET ", 1)[0]
 
 
 def _what_tiktok_reports(

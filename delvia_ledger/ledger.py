@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from itertools import islice
 from os import PathLike
-from typing import IO, Any, TypeVar, cast
+from typing import IO, TYPE_CHECKING, Any, TypeVar, cast, overload
 
 import attrs
 from dateutil.parser import isoparse
@@ -24,7 +24,7 @@ from . import io, reconcile, tiktok
 from .access import OffboardingPlan, active_grants, offboarding_plan
 from .checks import DEFAULT_WITHIN, Checks, Within
 from .convert import canonical_json, parse_time, record_from_json
-from .diagnose import Diagnosis, diagnose
+from .diagnose import ABOUT_THE_CONNECTION, Diagnosis, diagnose, diagnose_at_tiktok
 from .errors import (
     DuplicateCodeError,
     ImmutableFieldError,
@@ -33,6 +33,8 @@ from .errors import (
     IrreversibleChangeError,
     LedgerError,
     MissingReferenceError,
+    PayloadError,
+    TikTokAPIError,
 )
 from .findings import Finding
 from .reconcile import ImportResult, SyncResult
@@ -61,6 +63,9 @@ from .store import (
     code_key,
     custom_id_sql,
 )
+
+if TYPE_CHECKING:  # sync sits below the ledger (DESIGN §3): the ledger only calls a client
+    from .sync import TikTokClient, VideoPage
 
 __all__ = ["ImportResult", "Ledger", "LedgerView", "RecordAllResult", "SyncResult"]
 
@@ -310,11 +315,44 @@ class LedgerView:
         post_id: str | None = None,
         ad_account_id: str | None = None,
         now: datetime | str | None = None,
+        client: TikTokClient | None = None,
     ) -> Diagnosis:
-        """Why one code does (not) work: known -> live -> right post -> region."""
+        """Why one code does (not) work: known -> live -> right post -> region.
+
+        With ``client`` (a :class:`~delvia_ledger.sync.TikTokClient`) and ``ad_account_id``, a
+        code the ledger does not hold is looked up at TikTok (``GET /tt_video/info/``, which
+        applies nothing): the live and post steps are then decided from TikTok's answer, and a
+        code TikTok refuses is explained by :func:`~delvia_ledger.explain_error`. Refusals
+        about the connection itself (the token, a missing scope, throttling past the retries)
+        raise :class:`~delvia_ledger.TikTokAPIError`.
+        """
+        authorization = self.authorization_for(code)
+        if authorization is not None or client is None:
+            return self._query(
+                now, lambda c: diagnose(c, code, authorization, post_id, ad_account_id)
+            )
+        if not isinstance(code, str):
+            raise ValueError("diagnose: asking TikTok needs the raw code text, not a SparkCode")
+        if ad_account_id is None:
+            raise ValueError(
+                "diagnose: asking TikTok (client=...) needs ad_account_id=..., the ad account "
+                "(advertiser) to ask in"
+            )
+        answer: tiktok.Item | TikTokAPIError
+        try:
+            items, skipped = tiktok.items_from_tt_video(client.video_info(ad_account_id, code))
+            answer = (
+                items[0]
+                if items
+                else TikTokAPIError("no_code", f"TikTok's answer holds no code ({skipped[0]})")
+            )
+        except TikTokAPIError as error:
+            explanation = error.explanation
+            if explanation is not None and explanation.kind in ABOUT_THE_CONNECTION:
+                raise
+            answer = error
         return self._query(
-            now,
-            lambda c: diagnose(c, code, self.authorization_for(code), post_id, ad_account_id),
+            now, lambda c: diagnose_at_tiktok(c, code, answer, post_id, ad_account_id)
         )
 
     # --- access (DESIGN §8) -------------------------------------------------------------------
@@ -511,6 +549,103 @@ class Ledger(LedgerView):
         return ImportResult(
             result.written, result.unchanged, tuple(skipped), unbound, result.last_seq
         )
+
+    @overload
+    def sync_tiktok(  # type: ignore[overload-overlap]  # a str is one id, not several
+        self,
+        client: TikTokClient,
+        advertiser_id: str,
+        *,
+        progress: Callable[[VideoPage], object] | None = None,
+    ) -> SyncResult: ...
+
+    @overload
+    def sync_tiktok(
+        self,
+        client: TikTokClient,
+        advertiser_id: Iterable[str],
+        *,
+        progress: Callable[[VideoPage], object] | None = None,
+    ) -> list[SyncResult]: ...
+
+    def sync_tiktok(
+        self,
+        client: TikTokClient,
+        advertiser_id: str | Iterable[str],
+        *,
+        progress: Callable[[VideoPage], object] | None = None,
+    ) -> SyncResult | list[SyncResult]:
+        """Bring the ledger in line with TikTok: a complete sweep of each advertiser's posts.
+
+        Reads every page of ``GET /tt_video/list/`` through ``client`` first, then writes all
+        of it in one transaction, through the same translation as :meth:`import_tiktok`.
+        Bindings of the advertiser that TikTok no longer lists get ``unbound_at`` = now; a
+        partial success (20001) records what came back and unbinds nothing. Any failure
+        (TikTok's or a malformed item) raises and writes nothing. A sync with nothing changed
+        at TikTok writes nothing. Given several advertiser ids, every sweep is read before
+        anything is written, and all of them are written together or not at all; the result
+        is then one :class:`SyncResult` per advertiser, in order. ``progress`` is called with
+        each page as it arrives.
+        """
+        several = not isinstance(advertiser_id, str | int)
+        wanted = list(advertiser_id) if several else [advertiser_id]
+        if several and not wanted:
+            raise ValueError("sync_tiktok: advertiser_id is an empty list; name an ad account")
+        accounts = [self._advertiser(a, "sync_tiktok") for a in wanted]
+        sweeps = [self._sweep(client, account, progress) for account in accounts]
+        results = []
+        with self._store.transaction():
+            now = self.now()
+            for account, (pages, listed, items, skipped, partial) in zip(
+                accounts, sweeps, strict=True
+            ):
+                listing: reconcile.Listing = "code" if partial else "sweep"
+                records, unbound = reconcile.reconcile(
+                    self._store, items, account, now, listed=listing
+                )
+                done = self.record_all(records)
+                results.append(
+                    SyncResult(
+                        advertiser_id=account,
+                        pages=pages,
+                        items=listed,
+                        written=done.written,
+                        unchanged=done.unchanged,
+                        unbound=unbound,
+                        skipped=tuple(skipped),
+                        partial=partial,
+                    )
+                )
+        return results if several else results[0]
+
+    @staticmethod
+    def _sweep(
+        client: TikTokClient, advertiser_id: str, progress: Callable[[VideoPage], object] | None
+    ) -> tuple[int, int, list[tiktok.Item], list[tiktok.Skipped], bool]:
+        """Every page of one advertiser, translated: (pages, posts listed, items, skipped,
+        partial). Skipped posts are numbered across the whole sweep, from 0."""
+        pages = listed = 0
+        items: list[tiktok.Item] = []
+        skipped: list[tiktok.Skipped] = []
+        partial = False
+        for page in client.iter_video_pages(advertiser_id):
+            pages += 1
+            try:
+                found, left_out = tiktok.items_from_tt_video(page.data)
+            except PayloadError as error:
+                where = f"advertiser {advertiser_id}, page {page.number}"
+                raise PayloadError(f"{where}: {error}") from None
+            items += found
+            skipped += (attrs.evolve(s, index=listed + s.index) for s in left_out)
+            if page.partial:
+                partial = True
+                missing = page.message or "some posts are missing"
+                reason = f"page {page.number} was a partial success ({missing}): nothing unbound"
+                skipped.append(tiktok.Skipped(listed + len(page.items), reason))
+            listed += len(page.items)
+            if progress is not None:
+                progress(page)
+        return pages, listed, items, skipped, partial
 
     def offboard(self, person_id: str, *, at: datetime | str | None = None) -> OffboardingPlan:
         """Preview (writes nothing) what ends when ``person_id`` leaves at ``at``; ``.apply()``

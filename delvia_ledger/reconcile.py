@@ -140,7 +140,8 @@ def reconcile(
     bindings = _by_id(
         store.current_records(SparkBinding, "id", {f"{a}@{advertiser_id}" for a in listed_auths})
     )
-    out: list[Record] = []
+    # one version per record, at the place it first appears (the creator of many posts once)
+    out: dict[tuple[type[Record], str], Record] = {}
     unbound = 0
     for item in items:
         post = posts.get(item.post.id)
@@ -187,16 +188,17 @@ def reconcile(
             bound_at=_newer if rebound else _first,
             unbound_at=_newer,
         )
-        out += [new_creator, new_post, new_auth, new_binding]
+        for record in (new_creator, new_post, new_auth, new_binding):
+            out[type(record), record.id] = record
         # later items of the same creator, post or code build on these versions
         creators[creator_id] = linked[item.creator.id] = new_creator
         posts[new_post.id] = new_post
         auths[code] = new_auth
     gone = _no_longer_listed(store, listed_auths, auths, advertiser_id, listed)
     for binding in gone:
-        out.append(attrs.evolve(binding, unbound_at=now))
+        out[SparkBinding, binding.id] = attrs.evolve(binding, unbound_at=now)
         unbound += 1
-    return out, unbound
+    return list(out.values()), unbound
 
 
 def _current_codes(store: Store, wanted: list[SparkAuthorization]) -> dict[str, SparkAuthorization]:
@@ -233,7 +235,9 @@ def _no_longer_listed(
     if listing == "code":
         return []
     if listing == "sweep":
-        candidates = store.current_records(SparkBinding, "ad_account_id", [advertiser_id])
+        candidates = store.current_records(
+            SparkBinding, "ad_account_id", [advertiser_id], where="v.unbound_at IS NULL"
+        )
     else:
         posts = {auth.post_id for auth in auths.values()}
         others = {
