@@ -13,8 +13,11 @@ import sqlite3
 import sys
 import time
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import NoReturn
 
+from .checks import horizon
 from .convert import RECORD_BY_NAME, converter, format_time
 from .demo import sample_records
 from .errors import LedgerError
@@ -30,6 +33,34 @@ DEFAULT_DB = "delvia-ledger.db"
 
 class UsageError(Exception):
     """Bad arguments or input: exit 2 with this message."""
+
+
+#: Characters a terminal would act on rather than show (controls, bidi overrides), as escapes.
+_UNSAFE = {
+    c: f"\\x{c:02x}" if c < 0x20 else f"\\u{c:04x}"  # in JSON too, \\u is a valid escape
+    for c in (
+        *range(0x00, 0x20),
+        *range(0x7F, 0xA0),
+        *range(0x202A, 0x202F),
+        *range(0x2066, 0x206A),
+    )
+    if c not in (0x09, 0x0A)
+}
+
+
+def _say(text: object = "", *, end: str = "\n", err: bool = False) -> None:
+    """Print text from the ledger (handles, ids, TikTok's messages) with the characters a
+    terminal would obey shown as escapes, so a crafted name cannot rewrite the screen."""
+    stream = sys.stderr if err else sys.stdout
+    print(str(text).translate(_UNSAFE), end=end, file=stream, flush=err)
+
+
+class _Parser(argparse.ArgumentParser):
+    """Usage errors on one line, like every other error of the command."""
+
+    def error(self, message: str) -> NoReturn:
+        _say(f"{self.prog}: {message} (see '{self.prog} --help')", err=True)
+        raise SystemExit(2)
 
 
 def _db_default() -> str:
@@ -55,14 +86,14 @@ def _finding_dict(finding: Finding) -> dict[str, object]:
 
 def _print_findings(findings: list[Finding], as_json: bool) -> int:
     if as_json:
-        print(json.dumps([_finding_dict(f) for f in findings], indent=2, ensure_ascii=False))
+        _say(json.dumps([_finding_dict(f) for f in findings], indent=2, ensure_ascii=False))
     elif not findings:
-        print("No findings: every code, ad and account looks fine.")
+        _say("No findings: every code, ad and account looks fine.")
     else:
         counts = {s: sum(f.severity is s for f in findings) for s in Severity}
-        print(", ".join(f"{n} {s}" for s, n in counts.items() if n) + ":")
+        _say(", ".join(f"{n} {s}" for s, n in counts.items() if n) + ":")
         for finding in findings:
-            print(f"  {finding}")
+            _say(f"  {finding}")
     return 1 if any(f.severity is Severity.ERROR for f in findings) else 0
 
 
@@ -73,6 +104,7 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    horizon(datetime.now(UTC), args.within)  # a bad --within is refused before anything is written
     with _open(args.db, must_exist=False) as ledger:
         if ledger.seq:
             raise UsageError(
@@ -106,7 +138,7 @@ def cmd_check(args: argparse.Namespace) -> int:
                 diagnosis = ledger.diagnose(
                     code, post_id=args.post, ad_account_id=args.account, client=client
                 )
-    print(diagnosis)
+    _say(diagnosis)
     return 1 if any(f.severity is Severity.ERROR for f in diagnosis.findings) else 0
 
 
@@ -136,11 +168,12 @@ def _record_type(name: str | None, command: str) -> type[Record]:
 def cmd_import(args: argparse.Namespace) -> int:
     if args.file.endswith(".csv"):
         cls = _record_type(args.type, "import")
-        with _open(args.db, must_exist=False) as ledger, open(args.file, newline="") as source:
+        # the source first: a missing file must not leave an empty ledger behind
+        with open(args.file, newline="") as source, _open(args.db, must_exist=False) as ledger:
             progress = _Progress(args.file)
             result = ledger.import_csv(cls, source, progress=progress)
             progress.finish()
-        print(f"imported {args.file}: {result.written} new entries, {result.unchanged} unchanged")
+        _say(f"imported {args.file}: {result.written} new entries, {result.unchanged} unchanged")
         return 0
     if not (args.advertiser or args.creator):
         raise UsageError(
@@ -152,18 +185,20 @@ def cmd_import(args: argparse.Namespace) -> int:
         payload = json.loads(text)
     except json.JSONDecodeError as error:
         raise UsageError(f"{args.file}: not JSON ({error})") from None
+    except RecursionError:
+        raise UsageError(f"{args.file}: JSON nested too deeply to be a TikTok response") from None
     with _open(args.db) as ledger:
         imported = ledger.import_tiktok(
             payload, advertiser_id=args.advertiser, creator_id=args.creator
         )
     skipped = f", {len(imported.skipped)} skipped" if imported.skipped else ""
     unbound = f", {imported.unbound} unbound" if imported.unbound else ""
-    print(
+    _say(
         f"imported {args.file}: {imported.written} new entries, {imported.unchanged} unchanged"
         f"{unbound}{skipped}"
     )
     for item in imported.skipped:
-        print(f"  skipped {item}", file=sys.stderr)
+        _say(f"  skipped {item}", err=True)
     return 0
 
 
@@ -200,11 +235,11 @@ def cmd_sync(args: argparse.Namespace) -> int:
                 result = ledger.sync_tiktok(client, advertiser, progress=progress)
             except (LedgerError, ValueError) as error:
                 progress.finish()
-                print(f"delvia-ledger sync: advertiser {advertiser}: {error}", file=sys.stderr)
+                _say(f"delvia-ledger sync: advertiser {advertiser}: {error}", err=True)
                 failed += 1
                 continue
             progress.finish()
-            print(result)
+            _say(result)
     return 2 if failed else 0
 
 
@@ -260,12 +295,12 @@ def cmd_history(args: argparse.Namespace) -> int:
         raise UsageError(f"history: no {args.type} with id {args.id!r}")
     for entry in entries:
         payload = json.dumps(converter.unstructure(entry.record), ensure_ascii=False)
-        print(f"{entry.seq:>6}  {format_time(entry.recorded_at)}  {payload}")
+        _say(f"{entry.seq:>6}  {format_time(entry.recorded_at)}  {payload}")
     return 0
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="delvia-ledger", description=__doc__.splitlines()[0])
+    parser = _Parser(prog="delvia-ledger", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def command(name: str, handler: object, help: str) -> argparse.ArgumentParser:
@@ -346,9 +381,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # e.g. piped into head: not an error of ours
         sys.stderr.close()
         return 0
+    except KeyboardInterrupt:
+        _say(f"delvia-ledger {args.command}: interrupted; nothing more was written", err=True)
+        return 130
     except (UsageError, LedgerError, ValueError, OSError, sqlite3.Error) as error:
         message = str(error).splitlines()[0] if str(error) else type(error).__name__
-        print(f"delvia-ledger {args.command}: {message}", file=sys.stderr)
+        _say(f"delvia-ledger {args.command}: {message}", err=True)
+        return 2
+    except Exception as error:  # a bug of ours: still one line, never a traceback
+        _say(
+            f"delvia-ledger {args.command}: unexpected {type(error).__name__}: "
+            f"{str(error).splitlines()[0] if str(error) else 'no detail'} "
+            "(nothing was written; please report this)",
+            err=True,
+        )
         return 2
 
 
