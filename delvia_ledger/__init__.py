@@ -42,6 +42,7 @@ from .records import (
     SparkCode,
 )
 from .store import Digest, Entry, VerifyResult
+from .sync import TikTokClient
 
 __version__ = "0.1.0"
 
@@ -87,6 +88,7 @@ __all__ = [
     "StepStatus",
     "SyncResult",
     "TikTokAPIError",
+    "TikTokClient",
     "VerifyResult",
     "converter",
     "explain_error",

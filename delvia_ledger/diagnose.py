@@ -14,10 +14,17 @@ from .findings import Finding, FindingKind, Severity
 from .records import AUTHORIZED, SparkAuthorization, SparkCode, fingerprint_of
 from .tiktok import Item
 
-__all__ = ["Diagnosis", "Step", "StepStatus", "diagnose", "diagnose_at_tiktok"]
+__all__ = [
+    "Diagnosis",
+    "Step",
+    "StepStatus",
+    "about_the_connection",
+    "diagnose",
+    "diagnose_at_tiktok",
+]
 
-#: Refusals that speak of the connection (token, scope, load), not of the code asked about.
-ABOUT_THE_CONNECTION = frozenset(
+#: TikTok's answers that speak of the connection (token, scope, load), not of a code.
+_CONNECTION_KINDS = frozenset(
     {
         FindingKind.TRANSIENT_ERROR,
         FindingKind.RATE_LIMITED,
@@ -27,8 +34,16 @@ ABOUT_THE_CONNECTION = frozenset(
     }
 )
 
-#: ``item_info.status`` values that mean the post is gone (DESIGN §6, POST_UNAVAILABLE).
-_REMOVED = frozenset({"USER_DELETE", "AUDIT_DELETE"})
+
+def about_the_connection(error: TikTokAPIError) -> bool:
+    """True when a refusal says nothing about the code asked about: the token, a missing
+    scope, throttling or an outage past the retries, or no usable answer at all (an HTTP
+    status or a network failure instead of TikTok's own code)."""
+    explanation = error.explanation
+    if explanation is not None:
+        return explanation.kind in _CONNECTION_KINDS
+    code = str(error.code).strip()
+    return not code.lstrip("-").isdigit()  # "HTTP 429", "network", …
 
 
 class StepStatus(StrEnum):
@@ -216,7 +231,7 @@ def diagnose_at_tiktok(
         problems.append(
             (FindingKind.NOT_YET_ACTIVE, a.starts_at, f"starts at {a.starts_at:%Y-%m-%d %H:%M} UTC")
         )
-    if answer.post.status in _REMOVED:
+    if answer.post.unavailable:
         problems.append(
             (FindingKind.POST_UNAVAILABLE, None, f"post {a.post_id} deleted or removed")
         )

@@ -177,8 +177,9 @@ CATALOGUE: dict[FindingKind, Advice] = {
     ),
     FindingKind.POST_UNAVAILABLE: Advice(
         "TikTok reports the post deleted by the creator or removed by moderation",
-        "a Spark Ad cannot use a post TikTok no longer shows (error 4002); public, "
-        "friends-only and private posts are all usable, so privacy is not the cause",
+        "TikTok refuses new Spark Ads with a deleted or removed post (error 4002); running "
+        "ads may stop, but TikTok documents no guarantee either way. Public, friends-only "
+        "and private posts are all usable, so privacy is not the cause",
         "ask the creator whether the post was deleted or taken down; if so, choose another "
         "post together and get its code",
         "the creator's TikTok profile; TikTok Ads Manager → the ad's review status",

@@ -24,7 +24,7 @@ from . import io, reconcile, tiktok
 from .access import OffboardingPlan, active_grants, offboarding_plan
 from .checks import DEFAULT_WITHIN, Checks, Within
 from .convert import canonical_json, parse_time, record_from_json
-from .diagnose import ABOUT_THE_CONNECTION, Diagnosis, diagnose, diagnose_at_tiktok
+from .diagnose import Diagnosis, about_the_connection, diagnose, diagnose_at_tiktok
 from .errors import (
     DuplicateCodeError,
     ImmutableFieldError,
@@ -316,6 +316,7 @@ class LedgerView:
         ad_account_id: str | None = None,
         now: datetime | str | None = None,
         client: TikTokClient | None = None,
+        live: bool | None = None,
     ) -> Diagnosis:
         """Why one code does (not) work: known -> live -> right post -> region.
 
@@ -324,10 +325,13 @@ class LedgerView:
         applies nothing): the live and post steps are then decided from TikTok's answer, and a
         code TikTok refuses is explained by :func:`~delvia_ledger.explain_error`. Refusals
         about the connection itself (the token, a missing scope, throttling past the retries)
-        raise :class:`~delvia_ledger.TikTokAPIError`.
+        raise :class:`~delvia_ledger.TikTokAPIError`. ``live`` defaults to True when a
+        client is given; ``live=False`` keeps the diagnosis to what the ledger knows.
         """
+        if live and client is None:
+            raise ValueError("diagnose(live=True) needs client=TikTokClient(...) to ask TikTok")
         authorization = self.authorization_for(code)
-        if authorization is not None or client is None:
+        if authorization is not None or client is None or live is False:
             return self._query(
                 now, lambda c: diagnose(c, code, authorization, post_id, ad_account_id)
             )
@@ -347,8 +351,7 @@ class LedgerView:
                 else TikTokAPIError("no_code", f"TikTok's answer holds no code ({skipped[0]})")
             )
         except TikTokAPIError as error:
-            explanation = error.explanation
-            if explanation is not None and explanation.kind in ABOUT_THE_CONNECTION:
+            if about_the_connection(error):
                 raise
             answer = error
         return self._query(
@@ -642,6 +645,10 @@ class Ledger(LedgerView):
                 missing = page.message or "some posts are missing"
                 reason = f"page {page.number} was a partial success ({missing}): nothing unbound"
                 skipped.append(tiktok.Skipped(listed + len(page.items), reason))
+            if not page.items and page.number < page.total_pages:
+                partial = True  # TikTok announced more pages: this sweep saw only part
+                reason = f"page {page.number} of {page.total_pages} was empty: nothing unbound"
+                skipped.append(tiktok.Skipped(listed, reason))
             listed += len(page.items)
             if progress is not None:
                 progress(page)
@@ -689,7 +696,10 @@ class Ledger(LedgerView):
                 if old is not None:
                     if old[1] == payload:
                         continue
-                    _check_versions(old[2] or record_from_json(table.cls, old[1]), record)
+                    before = old[2] or record_from_json(table.cls, old[1])
+                    if before == record:  # the same record in an older encoding (a migrated file)
+                        continue
+                    _check_versions(before, record)
                 self._check_references(record, refs, known, pending)
                 if isinstance(record, SparkAuthorization):
                     holder = codes.setdefault(record.code.fingerprint, record.id)

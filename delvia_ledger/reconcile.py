@@ -92,9 +92,10 @@ def _keep(current: R | None, new: R, **rules: Callable[[Any, Any], Any]) -> R:
 
 def keep_known(current: R | None, new: R) -> R:
     """``new`` with every field it leaves empty filled from ``current``; a one-way time that
-    is already set (a revocation, a departure) keeps its first value."""
+    is already set (a revocation, a departure) keeps its first value, and a code's first ad
+    account stays its account (DESIGN §4)."""
     return (
-        _keep(current, new, revoked_at=_first)
+        _keep(current, new, revoked_at=_first, ad_account_id=_first)
         if isinstance(new, SparkAuthorization)
         else _keep(current, new)
     )
@@ -145,9 +146,10 @@ def reconcile(
     unbound = 0
     for item in items:
         post = posts.get(item.post.id)
+        # a post's creator never changes, so a known post decides; else the linked identity
         creator = (
-            linked.get(item.creator.id)
-            or (creators.get(post.creator_id) if post else None)
+            (creators.get(post.creator_id) if post else None)
+            or linked.get(item.creator.id)
             or creators.get(item.creator.id)
         )
         creator_id = creator.id if creator else item.creator.id
@@ -158,7 +160,11 @@ def reconcile(
             region=lambda before, _: before,  # nor a region
             tiktok_identity_id=_first,
         )
-        new_post = _keep(post, attrs.evolve(item.post, creator_id=creator_id))
+        new_post = _keep(
+            post,
+            attrs.evolve(item.post, creator_id=creator_id),
+            kind=lambda before, _: before,  # a post's type is fixed; TikTok may not send it
+        )
         code = item.authorization.code.fingerprint
         current_auth = auths.get(code)
         new_auth = _keep(

@@ -255,9 +255,10 @@ class TikTokClient:
             attempt += 1
 
     def _wait(self, attempt: int, retry_after: float | None) -> float:
-        """The server's ``Retry-After``, else full jitter over ``backoff * 2**attempt`` (capped)."""
+        """The server's ``Retry-After`` (at most ``max_backoff``), else full jitter over
+        ``backoff * 2**attempt`` (capped at ``max_backoff``)."""
         if retry_after is not None:
-            return retry_after
+            return min(retry_after, self.max_backoff)
         ceiling = min(self.max_backoff, self.backoff * 2.0 ** min(attempt, 64))
         return self._random() * ceiling
 
@@ -301,7 +302,8 @@ def _read(response: httpx.Response) -> _Answer | _Refusal:
         if response.status_code == 429:
             retry_after = _seconds(response.headers.get("Retry-After"))
             return _Refusal(code, message, request_id, retry=True, retry_after=retry_after)
-        return _Refusal(code, message, request_id, retry=response.status_code >= 500)
+        retry_after = _seconds(response.headers.get("Retry-After"))  # e.g. a 503's
+        return _Refusal(code, message, request_id, response.status_code >= 500, retry_after)
     if envelope is None:
         what = "not JSON" if body is None else "not a TikTok API response (no 'code')"
         return _Refusal(status, f"the answer is {what}")

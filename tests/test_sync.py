@@ -544,7 +544,7 @@ def test_each_wait_is_full_jitter_under_the_cap_or_the_servers_retry_after(
     assert len(waits) == len(jitters)
     for attempt, (wait, jitter) in enumerate(zip(waits, jitters, strict=True)):
         if retry_after is not None:
-            assert wait == retry_after
+            assert wait == min(retry_after, max_backoff)  # honoured, up to the cap
         else:
             ceiling = min(max_backoff, backoff * 2**attempt)
             assert 0 <= wait <= ceiling

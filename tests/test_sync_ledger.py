@@ -401,3 +401,28 @@ def test_a_refusal_about_the_connection_raises_from_diagnose(
         pytest.raises(ValueError, match="ad_account_id"),
     ):
         synced.diagnose("#a-code=", client=client)
+
+
+def test_a_failure_of_the_connection_raises_from_diagnose_not_a_verdict_on_the_code(
+    synced: dl.Ledger, fake_tiktok: FakeTikTok
+) -> None:
+    fake_tiktok.respond(503, b"Service Unavailable", times=None, path="tt_video/info/")
+    client = TikTokClient(TOKEN, base_url=fake_tiktok.url, max_retries=1, sleep=lambda s: None)
+    with client, pytest.raises(dl.TikTokAPIError) as raised:
+        synced.diagnose("#a-code=", ad_account_id=ADVERTISER, client=client)
+    assert raised.value.code == "HTTP 503"
+    with pytest.raises(ValueError, match="live=True"):
+        synced.diagnose("#a-code=", ad_account_id=ADVERTISER, live=True)
+
+
+def test_an_empty_page_before_the_last_announced_one_unbinds_nothing(
+    synced: dl.Ledger, fake_tiktok: FakeTikTok, client: TikTokClient
+) -> None:
+    fake_tiktok.items[ADVERTISER] = make_items(100)
+    synced.sync_tiktok(client, ADVERTISER)
+    fake_tiktok.items[ADVERTISER] = make_items(50)
+    fake_tiktok.extra_pages = 2  # TikTok says 3 pages, page 2 comes back empty
+    result = synced.sync_tiktok(client, ADVERTISER)
+    assert result.partial and result.unbound == 0
+    assert "page 2 of 3 was empty" in result.skipped[-1].reason
+    assert all(b.unbound_at is None for b in bindings(synced).values())
