@@ -24,6 +24,7 @@ from .errors import (
 )
 from .findings import CATALOGUE, ErrorExplanation, Finding, FindingKind, Severity, explain_error
 from .ledger import ImportResult, Ledger, LedgerView, RecordAllResult, SyncResult
+from .notify import EmailSender, WebhookSender
 from .records import (
     AdAccount,
     Creator,
@@ -41,6 +42,20 @@ from .records import (
     SparkBinding,
     SparkCode,
 )
+from .reminders import (
+    ChangeKind,
+    Changes,
+    Delivery,
+    DeliveryError,
+    Failure,
+    FindingChange,
+    Message,
+    NotifyResult,
+    RecordChange,
+    Reminder,
+    Sender,
+    Unreached,
+)
 from .store import Digest, Entry, VerifyResult
 from .sync import TikTokClient
 
@@ -49,13 +64,20 @@ __version__ = "0.1.0"
 __all__ = [
     "CATALOGUE",
     "AdAccount",
+    "ChangeKind",
+    "Changes",
     "Creator",
+    "Delivery",
+    "DeliveryError",
     "Diagnosis",
     "Digest",
     "DuplicateCodeError",
+    "EmailSender",
     "Entry",
     "ErrorExplanation",
+    "Failure",
     "Finding",
+    "FindingChange",
     "FindingKind",
     "ImmutableFieldError",
     "ImportResult",
@@ -65,9 +87,11 @@ __all__ = [
     "Ledger",
     "LedgerError",
     "LedgerView",
+    "Message",
     "MissingReferenceError",
     "NotALedgerError",
     "Notice",
+    "NotifyResult",
     "OffboardingPlan",
     "PayloadError",
     "Person",
@@ -75,10 +99,13 @@ __all__ = [
     "PostKind",
     "Record",
     "RecordAllResult",
+    "RecordChange",
     "RegionRule",
     "RegionVerdict",
+    "Reminder",
     "Role",
     "RoleGrant",
+    "Sender",
     "Severity",
     "SparkAd",
     "SparkAuthorization",
@@ -89,7 +116,9 @@ __all__ = [
     "SyncResult",
     "TikTokAPIError",
     "TikTokClient",
+    "Unreached",
     "VerifyResult",
+    "WebhookSender",
     "converter",
     "explain_error",
     "frames",

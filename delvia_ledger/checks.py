@@ -34,7 +34,7 @@ from .records import (
 )
 from .store import TABLES, Store
 
-__all__ = ["Checks", "Within", "horizon"]
+__all__ = ["Checks", "Within", "duration", "horizon"]
 
 Within = timedelta | relativedelta | str
 Params = Sequence[object] | dict[str, object]  # SQL parameters, by position or by name
@@ -49,6 +49,15 @@ def horizon(now: datetime, within: Within) -> datetime:
     >>> horizon(datetime(2026, 1, 31, tzinfo=UTC), "1mo").date()
     datetime.date(2026, 2, 28)
     """
+    end = now + duration(within)
+    if end <= now:
+        raise ValueError(f"within={within!r}: the horizon must be after now")
+    return end
+
+
+def duration(within: Within) -> timedelta | relativedelta:
+    """The step ``within`` names (``"7d"`` is ``relativedelta(days=7)``); :func:`horizon` adds
+    it to now and refuses one that is not positive."""
     step: timedelta | relativedelta
     if isinstance(within, str):
         match = re.fullmatch(r"\s*(\d+)\s*(h|d|w|mo)\s*", within)
@@ -62,10 +71,7 @@ def horizon(now: datetime, within: Within) -> datetime:
         step = within
     else:
         raise ValueError(f"within={within!r}: expected a timedelta, a relativedelta or e.g. '7d'")
-    end = now + step
-    if end <= now:
-        raise ValueError(f"within={within!r}: the horizon must be after now")
-    return end
+    return step
 
 
 class Auth(NamedTuple):

@@ -1,7 +1,7 @@
 """The ``delvia-ledger`` command: the daily check, diagnosis, verification and a demo.
 
-Exit codes: 0 success (no ERROR finding), 1 an ERROR finding or a failed verification,
-2 a usage or input error (one line on stderr, never a traceback).
+Exit codes: 0 success (no ERROR finding), 1 an ERROR finding, a failed verification or a
+failed reminder delivery, 2 a usage or input error (one line on stderr, never a traceback).
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sqlite3
 import sys
 import time
@@ -23,7 +24,9 @@ from .demo import sample_records
 from .errors import LedgerError
 from .findings import Finding, Severity
 from .ledger import Ledger
-from .records import Record
+from .notify import EmailSender, WebhookSender
+from .records import Person, Record
+from .reminders import Sender, finding_dict
 from .sync import DEFAULT_BASE_URL, TikTokClient, VideoPage
 
 __all__ = ["main"]
@@ -76,12 +79,7 @@ def _open(path: str, *, must_exist: bool = True) -> Ledger:
 
 
 def _finding_dict(finding: Finding) -> dict[str, object]:
-    data: dict[str, object] = converter.unstructure(finding)
-    data.update(
-        cause=finding.cause, meaning=finding.meaning, remedy=finding.remedy, where=finding.where
-    )
-    data["text"] = str(finding)
-    return data
+    return finding_dict(finding)  # with key, owner and the catalogue's text
 
 
 def _print_findings(findings: list[Finding], as_json: bool) -> int:
@@ -121,7 +119,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     with _open(args.db) as ledger:
-        return _print_findings(ledger.findings(within=args.within), args.json)
+        findings = ledger.findings(within=args.within)
+        if getattr(args, "owner", None) is not None:
+            owner = _person(ledger, args.owner)
+            findings = [f for f in findings if f.owner_id == owner]
+        return _print_findings(findings, args.json)
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -299,6 +301,111 @@ def cmd_history(args: argparse.Namespace) -> int:
     return 0
 
 
+def _person(ledger: Ledger, person_id: str) -> str:
+    if ledger.get(Person, person_id) is None:
+        raise UsageError(f"no person with id {person_id!r} in the ledger")
+    return person_id
+
+
+def cmd_remind(args: argparse.Namespace) -> int:
+    with _open(args.db) as ledger:
+        found = ledger.reminders(within=args.within)
+        if args.person is not None:
+            person = _person(ledger, args.person)
+            found = [r for r in found if r.person_id == person]
+    if args.json:
+        print(json.dumps([r.as_dict() for r in found], indent=2, ensure_ascii=False))
+    elif not found:
+        print(f"{args.person or 'Nobody'} has nothing to act on within {args.within}.")
+    else:
+        print("\n\n".join(str(reminder) for reminder in found))
+    return 0
+
+
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+SMTP_PASSWORD_ENV = "DELVIA_SMTP_PASSWORD"
+
+
+def _secret_from_env(flag: str, name: str, what: str) -> str:
+    """The value of the environment variable ``name``; never echoes what was typed."""
+    if "://" in name or not _ENV_NAME.fullmatch(name):
+        raise UsageError(
+            f"{flag} takes the name of an environment variable that holds {what} "
+            "(e.g. SLACK_WEBHOOK_URL), never the URL itself: a command line ends up in shell "
+            "history and process lists"
+        )
+    value = os.environ.get(name, "").strip()
+    if not value:
+        raise UsageError(f"${name} is not set; it should hold {what}")
+    return value
+
+
+def _senders(args: argparse.Namespace) -> list[Sender]:
+    senders: list[Sender] = []
+    if args.smtp is not None:
+        host, _, port = args.smtp.rpartition(":")
+        if not host or not port.isdigit():
+            raise UsageError(f"--smtp {args.smtp!r}: give HOST:PORT, e.g. smtp.brand.com:587")
+        if not args.from_addr:
+            raise UsageError("--smtp needs --from ADDR, the address reminders come from")
+        password = None
+        if args.smtp_user is not None:
+            password = os.environ.get(SMTP_PASSWORD_ENV)
+            if not password:
+                raise UsageError(f"--smtp-user needs the password in ${SMTP_PASSWORD_ENV}")
+        senders.append(
+            EmailSender(
+                host,
+                int(port),
+                args.from_addr,
+                username=args.smtp_user,
+                password=password,
+                starttls=args.starttls,
+            )
+        )
+    elif args.from_addr or args.smtp_user or args.starttls:
+        raise UsageError("--from, --smtp-user and --starttls go with --smtp HOST:PORT")
+    if args.slack_webhook_env is not None:
+        url = _secret_from_env("--slack-webhook-env", args.slack_webhook_env, "the webhook URL")
+        senders.append(WebhookSender(url, style="slack"))
+    if args.webhook_env is not None:
+        url = _secret_from_env("--webhook-env", args.webhook_env, "the webhook URL")
+        senders.append(WebhookSender(url, style="json"))
+    if not senders:
+        raise UsageError(
+            "name at least one channel: --smtp HOST:PORT --from ADDR, "
+            "--slack-webhook-env VAR or --webhook-env VAR"
+        )
+    return senders
+
+
+def cmd_notify(args: argparse.Namespace) -> int:
+    senders = _senders(args)
+    try:
+        with _open(args.db) as ledger:
+            result = ledger.notify(senders, within=args.within, dry_run=args.dry_run)
+    finally:
+        for sender in senders:
+            if isinstance(sender, WebhookSender):
+                sender.close()
+    if args.dry_run:
+        for delivery in result.deliveries:
+            message = delivery.message
+            print(f"--- {message.channel}: {message.subject}\n{message.text}\n")
+    print(result)
+    return 1 if result.failures else 0
+
+
+def cmd_changes(args: argparse.Namespace) -> int:
+    with _open(args.db) as ledger:
+        found = ledger.changes(args.since, within=args.within)
+    if args.json:
+        print(json.dumps(found.as_dict(), indent=2, ensure_ascii=False))
+    else:
+        print(found)
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="delvia-ledger", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -369,6 +476,39 @@ def _parser() -> argparse.ArgumentParser:
     p = command("history", cmd_history, "every version of one record")
     p.add_argument("type", help="record type, e.g. SparkAuthorization")
     p.add_argument("id", help="record id")
+    sub.choices["report"].add_argument(
+        "--owner", metavar="ID", help="only the findings this person must act on (owner_id)"
+    )
+    p = command("remind", cmd_remind, "preview each person's reminder (writes nothing)")
+    p.add_argument("--within", default="14d", help="horizon (default 14d)")
+    p.add_argument("--person", metavar="ID", help="only this person's reminder")
+    p.add_argument("--json", action="store_true", help="print the reminders as JSON")
+    p = command(
+        "notify",
+        cmd_notify,
+        "send each person what is new or changed since their last reminder; exits 1 if a "
+        "delivery failed",
+    )
+    p.add_argument("--smtp", metavar="HOST:PORT", help="send email through this SMTP server")
+    p.add_argument("--from", dest="from_addr", metavar="ADDR", help="the sender address")
+    p.add_argument(
+        "--smtp-user", metavar="USER", help=f"log in as USER (password: ${SMTP_PASSWORD_ENV})"
+    )
+    p.add_argument("--starttls", action="store_true", help="upgrade the SMTP connection to TLS")
+    p.add_argument(
+        "--slack-webhook-env", metavar="VAR", help="post to the Slack webhook URL held in $VAR"
+    )
+    p.add_argument("--webhook-env", metavar="VAR", help="post JSON to the webhook URL held in $VAR")
+    p.add_argument("--within", default="14d", help="horizon (default 14d)")
+    p.add_argument(
+        "--dry-run", action="store_true", help="print what would be sent; send and record nothing"
+    )
+    p = command("changes", cmd_changes, "what was recorded, and how findings moved, since a point")
+    p.add_argument(
+        "--since", required=True, help="a seq, a digest (SEQ:HASH), an ISO time, or e.g. 7d"
+    )
+    p.add_argument("--within", default="7d", help="horizon of the findings (default 7d)")
+    p.add_argument("--json", action="store_true", help="print the changes as JSON")
     return parser
 
 

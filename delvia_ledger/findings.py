@@ -67,12 +67,18 @@ _NEVER = datetime.max.replace(tzinfo=UTC)
 
 @attrs.frozen
 class Advice:
-    """The catalogue's text for one kind of finding, written for a person at a brand or agency."""
+    """The catalogue's text for one kind of finding, written for a person at a brand or agency.
+
+    ``to_creator`` is a ready-to-send message to the creator, for the kinds a creator can fix
+    ("" for the rest); ``{creator}``, ``{post}`` and ``{deadline}`` are filled in by
+    :attr:`Finding.message_to_creator`.
+    """
 
     cause: str
     meaning: str
     remedy: str
     where: str
+    to_creator: str = ""
 
 
 _APP = "in the TikTok app: the post → ··· → Ad settings"
@@ -80,6 +86,8 @@ _BC = "TikTok Business Center → Users / Assets"
 _ADS = "TikTok Ads Manager → Creative → TikTok posts (Spark Ads)"
 _API = "TikTok API for Business"
 _UNDOCUMENTED = "running ads may stop; TikTok documents no guarantee either way"
+_IN_APP = "in the TikTok app (the post → ··· → Ad settings)"
+_THANKS = " Thank you!"
 
 #: The one catalogue of causes and remedies, keyed by kind. It says what TikTok documents and
 #: marks what it does not (see DESIGN §1 and reference/tiktok-api-facts.md).
@@ -90,6 +98,9 @@ CATALOGUE: dict[FindingKind, Advice] = {
         "ask the creator to extend the authorization in the post's Ad settings (the same code "
         "keeps working, no new code needed), or to send a fresh code; then sync",
         _APP,
+        "Hi {creator}, the Spark Ads authorization for your post {post} ended on {deadline}. "
+        f"Could you extend it {_IN_APP}? Extending keeps the same code, so there is no new "
+        "code to send us." + _THANKS,
     ),
     FindingKind.REVOKED: Advice(
         "the code was deleted or cancelled",
@@ -98,6 +109,9 @@ CATALOGUE: dict[FindingKind, Advice] = {
         "first reconcile with TikTok Ads Manager (do the ads still exist?) and sync; if the "
         "creator deleted the code, ask for a fresh code and rebuild the ads with it",
         "TikTok Ads Manager → Ads; " + _APP,
+        "Hi {creator}, the Spark Ads code for your post {post} no longer works for us: it "
+        "looks deleted or cancelled. If you are happy to carry on, could you send us a fresh "
+        f"code {_IN_APP}?" + _THANKS,
     ),
     FindingKind.NOT_YET_ACTIVE: Advice(
         "the authorization window has not started yet",
@@ -111,6 +125,9 @@ CATALOGUE: dict[FindingKind, Advice] = {
         "ask the creator to extend the authorization in the post's Ad settings before the "
         "deadline: extending keeps the same code",
         _APP,
+        "Hi {creator}, the Spark Ads authorization for your post {post} ends on {deadline}. "
+        f"Could you extend it before then {_IN_APP}? Extending keeps the same code: no new "
+        "code needed." + _THANKS,
     ),
     FindingKind.AD_OUTLIVES_CODE: Advice(
         "the ad is scheduled to run past the code's expiry",
@@ -118,12 +135,18 @@ CATALOGUE: dict[FindingKind, Advice] = {
         "ask the creator to extend the authorization past the ad's end, or end the ad before "
         "the code expires",
         "TikTok Ads Manager → the ad's schedule; " + _APP,
+        "Hi {creator}, we would like to keep running your post {post} as an ad after "
+        f"{{deadline}}, when its authorization ends. Could you extend the authorization {_IN_APP}? "
+        "The same code keeps working." + _THANKS,
     ),
     FindingKind.WRONG_POST: Advice(
         "the code authorizes a different post than the ad intends",
         "a code is tied to exactly one post; the ad would show the wrong video",
         "ask the creator for the code of the intended post (post → ··· → Ad settings)",
         _APP,
+        "Hi {creator}, the Spark Ads code we have is for your post {post}, but our ad is meant "
+        "to use another of your posts. Could you send us the code of the intended post "
+        "(that post → ··· → Ad settings)?" + _THANKS,
     ),
     FindingKind.REGION_INCOMPATIBLE: Advice(
         "the creator's region and the ad account's region are incompatible under your policy",
@@ -183,6 +206,9 @@ CATALOGUE: dict[FindingKind, Advice] = {
         "ask the creator whether the post was deleted or taken down; if so, choose another "
         "post together and get its code",
         "the creator's TikTok profile; TikTok Ads Manager → the ad's review status",
+        "Hi {creator}, TikTok shows your post {post} as deleted or taken down, so our ad can no "
+        "longer use it. Was that intended? If so, could we choose another post together, and "
+        "you send us its code?" + _THANKS,
     ),
     FindingKind.POST_UNSUPPORTED: Advice(
         "this kind of post cannot be a Spark Ad (a story, a carousel duet, a multi duet or "
@@ -198,6 +224,9 @@ CATALOGUE: dict[FindingKind, Advice] = {
         "check the post in Ads Manager; ask the creator to extend or re-authorize, re-apply "
         "the code in the account, then sync",
         _ADS,
+        "Hi {creator}, TikTok no longer shows your post {post} as authorized for our ad "
+        f"account. Could you check its authorization {_IN_APP} and extend or re-authorize it?"
+        + _THANKS,
     ),
     FindingKind.UNBOUND: Advice(
         "TikTok no longer lists the code in the ad's account",
@@ -267,6 +296,11 @@ class _Catalogued:
     def where(self) -> str:
         return CATALOGUE[self.kind].where
 
+    @property
+    def to_creator(self) -> str:
+        """The catalogue's message template to the creator ("" when a creator cannot help)."""
+        return CATALOGUE[self.kind].to_creator
+
 
 @attrs.frozen(kw_only=True, slots=False)  # a dict class: attrs builds these ~40% faster
 class Finding(_Catalogued):
@@ -302,6 +336,21 @@ class Finding(_Catalogued):
             ("grant", self.grant_id),
         )
         return "/".join([self.kind.value, *(f"{name}={v}" for name, v in ids if v is not None)])
+
+    @property
+    def message_to_creator(self) -> str | None:
+        """A ready-to-send message to the code's creator, from the catalogue; None for kinds a
+        creator cannot fix (or a finding about no creator). It never holds the code itself.
+        """
+        template = CATALOGUE[self.kind].to_creator
+        if not template or self.creator_id is None:
+            return None
+        deadline = self.deadline
+        return template.format(
+            creator=self.handle or self.creator_id,
+            post=self.post_id or "",
+            deadline="" if deadline is None else f"{deadline.day} {deadline:%B %Y, %H:%M} UTC",
+        )
 
     def sort_key(self) -> tuple[int, bool, datetime, str]:
         """Worst severity first, then earliest deadline (none last)."""

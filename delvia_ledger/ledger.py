@@ -10,7 +10,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from itertools import islice
@@ -21,6 +21,7 @@ import attrs
 from dateutil.parser import isoparse
 
 from . import io, reconcile, tiktok
+from . import reminders as who_must_act
 from .access import OffboardingPlan, active_grants, offboarding_plan
 from .checks import DEFAULT_WITHIN, Checks, Within
 from .convert import canonical_json, parse_time, record_from_json
@@ -372,6 +373,33 @@ class LedgerView:
             now, lambda c: active_grants(c, load, lambda g: g.person_id == person_id)
         )
 
+    # --- who must act (DESIGN §13) ---------------------------------------------------------
+
+    def reminders(
+        self,
+        within: Within = who_must_act.DEFAULT_REMIND_WITHIN,
+        *,
+        now: datetime | str | None = None,
+    ) -> list[who_must_act.Reminder]:
+        """One worklist per person with work, worst first: each finding goes to its owner,
+        else the account's admins, else its Business Center's admins (``escalated``), else
+        to the unassigned reminder (``person_id`` None). Writes nothing."""
+        load = self._loader(Person)
+        return self._query(now, lambda c: who_must_act.reminders(c, c.findings(within), load))
+
+    def changes(
+        self,
+        since: who_must_act.Since,
+        *,
+        within: Within = DEFAULT_WITHIN,
+        now: datetime | str | None = None,
+    ) -> who_must_act.Changes:
+        """What was recorded after ``since`` (a seq, a Digest, a time or ``"7d"``) and which
+        findings are new, resolved or changed since then, from ``as_of`` views."""
+        moment = None if now is None else _aware(now, "now")
+        with self._store.snapshot():
+            return who_must_act.changes(self, self._store, since, within, moment)
+
     def __repr__(self) -> str:
         return f"<{type(self).__name__} seq={self.seq}>"
 
@@ -665,6 +693,19 @@ class Ledger(LedgerView):
         return self._query(
             moment, lambda c: offboarding_plan(c, person, moment, load, self.record_all)
         )
+
+    def notify(
+        self,
+        senders: Sequence[who_must_act.Sender],
+        *,
+        within: Within = who_must_act.DEFAULT_REMIND_WITHIN,
+        now: datetime | str | None = None,
+        dry_run: bool = False,
+    ) -> who_must_act.NotifyResult:
+        """Send each person what is new or changed since their last Notice on each channel,
+        through ``senders`` (``dl.EmailSender``, ``dl.WebhookSender``); each delivered message
+        is recorded as a Notice, a failed one records nothing. ``dry_run`` sends nothing."""
+        return who_must_act.notify(self, senders, within, now, dry_run)
 
     # --- the write path ---------------------------------------------------------------------
 
