@@ -1,46 +1,68 @@
-"""The ``delvia-ledger`` command: the daily check, diagnosis, verification and a demo.
+"""The ``delvia-ledger`` command: the daily check, small changes, sync, reminders and a demo.
 
-Exit codes: 0 success (no ERROR finding), 1 an ERROR finding, a failed verification or a
-failed reminder delivery, 2 a usage or input error (one line on stderr, never a traceback).
+Exit codes: 0 success (no ERROR finding), 1 an ERROR finding, a failed verification or a failed
+delivery, 2 a usage or input error (one line on stderr, never a traceback).
 """
 
 from __future__ import annotations
 
-import argparse
+import csv
+import io
 import json
 import os
 import re
-import sqlite3
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn, TypeVar
 
+import attrs
+import click
+from dateutil.parser import isoparse
+from tabulate import tabulate
+
+from . import __version__
 from .checks import horizon
 from .convert import RECORD_BY_NAME, converter, format_time
 from .demo import sample_records
 from .errors import LedgerError
-from .findings import Finding, Severity
-from .ledger import Ledger
+from .findings import Finding, FindingKind, Severity, explain_error
+from .io import read_csv
+from .ledger import Ledger, LedgerView
 from .notify import EmailSender, WebhookSender
-from .records import Person, Record
+from .records import Creator, Notice, Person, Record, Role, RoleGrant, SparkAuthorization
 from .reminders import Sender, finding_dict
 from .sync import DEFAULT_BASE_URL, TikTokClient, VideoPage
 
-__all__ = ["main"]
+__all__ = ["cli", "main"]
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 DEFAULT_DB = "delvia-ledger.db"
+#: The only place ``sync`` and ``check --live`` read the access token from.
+TOKEN_VARIABLE = "TIKTOK_ACCESS_TOKEN"
+SMTP_PASSWORD_ENV = "DELVIA_SMTP_PASSWORD"
+FORMATS = ("table", "csv", "json", "jsonl")
 
 
-class UsageError(Exception):
+class UsageError(click.ClickException):
     """Bad arguments or input: exit 2 with this message."""
 
+    exit_code = 2
+
+
+class Failed(Exception):
+    """The command ran and found trouble: exit 1 (already reported)."""
+
+
+# --- output -------------------------------------------------------------------------------------
 
 #: Characters a terminal would act on rather than show (controls, bidi overrides), as escapes.
 _UNSAFE = {
-    c: f"\\x{c:02x}" if c < 0x20 else f"\\u{c:04x}"  # in JSON too, \\u is a valid escape
+    c: f"\\x{c:02x}" if c < 0x20 else f"\\u{c:04x}"  # in JSON too, \u is a valid escape
     for c in (
         *range(0x00, 0x20),
         *range(0x7F, 0xA0),
@@ -54,158 +76,148 @@ _UNSAFE = {
 def _say(text: object = "", *, end: str = "\n", err: bool = False) -> None:
     """Print text from the ledger (handles, ids, TikTok's messages) with the characters a
     terminal would obey shown as escapes, so a crafted name cannot rewrite the screen."""
-    stream = sys.stderr if err else sys.stdout
-    print(str(text).translate(_UNSAFE), end=end, file=stream, flush=err)
+    click.echo(str(text).translate(_UNSAFE), nl=False, err=err)
+    click.echo(end, nl=False, err=err)
 
 
-class _Parser(argparse.ArgumentParser):
-    """Usage errors on one line, like every other error of the command."""
+def _emit(rows: list[dict[str, Any]], fmt: str, table: Callable[[], str] | None = None) -> None:
+    """``rows`` in the chosen format: a table (``table()`` or tabulate), CSV, JSON or JSON lines."""
+    if fmt == "json":
+        _say(json.dumps(rows, indent=2, ensure_ascii=False, default=str))
+    elif fmt == "jsonl":
+        for row in rows:
+            _say(json.dumps(row, ensure_ascii=False, default=str))
+    elif fmt == "csv":
+        out = io.StringIO()
+        columns = list(dict.fromkeys(key for row in rows for key in row))
+        writer = csv.DictWriter(out, columns, lineterminator="\n")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: _cell(v) for k, v in row.items()})
+        _say(out.getvalue(), end="")
+    elif table is not None:
+        _say(table())
+    else:
+        _say(tabulate([{k: _cell(v) for k, v in r.items()} for r in rows], headers="keys"))
 
-    def error(self, message: str) -> NoReturn:
-        _say(f"{self.prog}: {message} (see '{self.prog} --help')", err=True)
-        raise SystemExit(2)
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, list | tuple):
+        return " ".join(map(str, value))
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
-def _db_default() -> str:
-    return os.environ.get("DELVIA_LEDGER_DB") or DEFAULT_DB
+def _format_option(default: str = "table") -> Callable[[F], F]:
+    def decorate(command: F) -> F:
+        command = click.option(
+            "--json",
+            "as_json",
+            is_flag=True,
+            help="short for --format json",
+        )(command)
+        return click.option(
+            "--format",
+            "fmt",
+            type=click.Choice(FORMATS),
+            default=default,
+            show_default=True,
+            help="how to print the listing",
+        )(command)
+
+    return decorate
 
 
-def _open(path: str, *, must_exist: bool = True) -> Ledger:
+def _chosen(fmt: str, as_json: bool) -> str:
+    return "json" if as_json else fmt
+
+
+# --- the ledger and its arguments ---------------------------------------------------------------
+
+
+@attrs.define
+class State:
+    """What the group's options say, for every subcommand."""
+
+    db: str = DEFAULT_DB
+
+
+def _db_callback(ctx: click.Context, _: click.Parameter, value: str | None) -> None:
+    if value is not None:
+        ctx.ensure_object(State).db = value
+
+
+def _db_option(command: F) -> F:
+    """``--db`` after the subcommand too (it overrides the one before it)."""
+    return click.option(
+        "--db",
+        expose_value=False,
+        callback=_db_callback,
+        is_eager=True,
+        help="ledger file (default: $DELVIA_LEDGER_DB or ./delvia-ledger.db)",
+    )(command)
+
+
+def _db_path() -> str:
+    return click.get_current_context().ensure_object(State).db
+
+
+@contextmanager
+def _ledger(*, must_exist: bool = True) -> Iterator[Ledger]:
+    path = _db_path()
+    if not path.strip() or path.strip() == ":memory:" or path.startswith("file:"):
+        raise UsageError(
+            f"--db {path!r} would be a throw-away database; name a ledger file "
+            "(or set $DELVIA_LEDGER_DB)"
+        )
     if must_exist and not Path(path).exists():
         raise UsageError(
-            f"{path}: no such ledger; create one with 'delvia-ledger init --db {path}'"
+            f"{path}: no such ledger; create one with 'delvia-ledger --db {path} init'"
         )
-    return Ledger.open(path)
+    with Ledger.open(path) as ledger:
+        yield ledger
 
 
-def _finding_dict(finding: Finding) -> dict[str, object]:
-    return finding_dict(finding)  # with key, owner and the catalogue's text
+def _read_code(code: str) -> str:
+    """The raw code from the argument, or from standard input for ``-`` (out of shell history)."""
+    text = click.get_text_stream("stdin").readline() if code == "-" else code
+    if not text.strip():
+        raise UsageError("the code is empty")
+    return text.strip()
 
 
-def _print_findings(findings: list[Finding], as_json: bool) -> int:
-    if as_json:
-        _say(json.dumps([_finding_dict(f) for f in findings], indent=2, ensure_ascii=False))
-    elif not findings:
-        _say("No findings: every code, ad and account looks fine.")
-    else:
-        counts = {s: sum(f.severity is s for f in findings) for s in Severity}
-        _say(", ".join(f"{n} {s}" for s, n in counts.items() if n) + ":")
-        for finding in findings:
-            _say(f"  {finding}")
-    return 1 if any(f.severity is Severity.ERROR for f in findings) else 0
+def _authorization(ledger: LedgerView, code: str) -> SparkAuthorization:
+    """The authorization for a raw code or an authorization id."""
+    found = ledger.authorization_for(code) or ledger.get(SparkAuthorization, code)
+    if found is None:
+        raise UsageError(
+            "no authorization in the ledger for that code or id; check it, or sync from TikTok"
+        )
+    return found
 
 
-def cmd_init(args: argparse.Namespace) -> int:
-    with _open(args.db, must_exist=False) as ledger:
-        print(f"{args.db}: ledger ready, {ledger.seq} entries")
-    return 0
+def _person(ledger: LedgerView, person_id: str) -> str:
+    if ledger.get(Person, person_id) is None:
+        raise UsageError(f"no person with id {person_id!r} in the ledger")
+    return person_id
 
 
-def cmd_demo(args: argparse.Namespace) -> int:
-    horizon(datetime.now(UTC), args.within)  # a bad --within is refused before anything is written
-    with _open(args.db, must_exist=False) as ledger:
-        if ledger.seq:
-            raise UsageError(
-                f"{args.db} already holds {ledger.seq} entries; the demo only writes to an empty "
-                "ledger (pass --db with a new file name)"
-            )
-        result = ledger.record_all(sample_records(ledger.now()))
-        print(f"Wrote a sample ledger to {args.db} ({result.written} entries).")
-        print(f"Digest: {ledger.digest()}  verify: {'ok' if ledger.verify().ok else 'FAILED'}\n")
-        _print_findings(ledger.findings(within=args.within), args.json)
-        print(f"\nNext: delvia-ledger report --db {args.db}   (exits 1 while an ERROR remains)")
-        return 0  # the sample has ERROR findings on purpose; writing it succeeded
-
-
-def cmd_report(args: argparse.Namespace) -> int:
-    with _open(args.db) as ledger:
-        findings = ledger.findings(within=args.within)
-        if getattr(args, "owner", None) is not None:
-            owner = _person(ledger, args.owner)
-            findings = [f for f in findings if f.owner_id == owner]
-        return _print_findings(findings, args.json)
-
-
-def cmd_check(args: argparse.Namespace) -> int:
-    code = sys.stdin.readline() if args.code == "-" else args.code
-    if not code.strip():
-        raise UsageError("check: the code is empty")
-    with _open(args.db) as ledger:
-        if not args.live:
-            diagnosis = ledger.diagnose(code, post_id=args.post, ad_account_id=args.account)
-        elif not args.account:
-            raise UsageError("check --live: name the ad account to ask TikTok in (--account ID)")
-        else:
-            with TikTokClient(_token("check --live"), base_url=args.base_url) as client:
-                diagnosis = ledger.diagnose(
-                    code, post_id=args.post, ad_account_id=args.account, client=client
-                )
-    _say(diagnosis)
-    return 1 if any(f.severity is Severity.ERROR for f in diagnosis.findings) else 0
-
-
-class _Progress:
-    """Counts rows on stderr once an import has taken more than a second (terminals only)."""
-
-    def __init__(self, name: str) -> None:
-        self.name, self.started, self.shown = name, time.monotonic(), False
-
-    def __call__(self, rows: int) -> None:
-        if sys.stderr.isatty() and time.monotonic() - self.started > 1:
-            print(f"\rimporting {self.name}: {rows:,} rows", end="", file=sys.stderr, flush=True)
-            self.shown = True
-
-    def finish(self) -> None:
-        if self.shown:
-            print(file=sys.stderr)
-
-
-def _record_type(name: str | None, command: str) -> type[Record]:
-    cls = RECORD_BY_NAME.get(name or "")
+def _record_type(name: str) -> type[Record]:
+    cls = RECORD_BY_NAME.get(name) or {k.lower(): v for k, v in RECORD_BY_NAME.items()}.get(
+        name.lower()
+    )
     if cls is None:
-        raise UsageError(f"--type must be one of {', '.join(RECORD_BY_NAME)}")
+        raise UsageError(f"unknown record type {name!r}; use one of {', '.join(RECORD_BY_NAME)}")
     return cls
 
 
-def cmd_import(args: argparse.Namespace) -> int:
-    if args.file.endswith(".csv"):
-        cls = _record_type(args.type, "import")
-        # the source first: a missing file must not leave an empty ledger behind
-        with open(args.file, newline="") as source, _open(args.db, must_exist=False) as ledger:
-            progress = _Progress(args.file)
-            result = ledger.import_csv(cls, source, progress=progress)
-            progress.finish()
-        _say(f"imported {args.file}: {result.written} new entries, {result.unchanged} unchanged")
-        return 0
-    if not (args.advertiser or args.creator):
-        raise UsageError(
-            "import: a TikTok JSON response needs --advertiser (for /tt_video/ responses) "
-            "or --creator (for the creator's own /business/post/authorize/ responses)"
-        )
-    text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text(encoding="utf-8")
-    try:
-        payload = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise UsageError(f"{args.file}: not JSON ({error})") from None
-    except RecursionError:
-        raise UsageError(f"{args.file}: JSON nested too deeply to be a TikTok response") from None
-    with _open(args.db) as ledger:
-        imported = ledger.import_tiktok(
-            payload, advertiser_id=args.advertiser, creator_id=args.creator
-        )
-    skipped = f", {len(imported.skipped)} skipped" if imported.skipped else ""
-    unbound = f", {imported.unbound} unbound" if imported.unbound else ""
-    _say(
-        f"imported {args.file}: {imported.written} new entries, {imported.unchanged} unchanged"
-        f"{unbound}{skipped}"
+def _horizon_option(default: str) -> Callable[[F], F]:
+    return click.option(
+        "--within",
+        default=default,
+        show_default=True,
+        help="horizon: e.g. 36h, 7d, 2w, 1mo",
     )
-    for item in imported.skipped:
-        _say(f"  skipped {item}", err=True)
-    return 0
-
-
-#: The only place ``sync`` reads the access token from (never the command line).
-TOKEN_VARIABLE = "TIKTOK_ACCESS_TOKEN"
 
 
 def _token(command: str) -> str:
@@ -215,26 +227,569 @@ def _token(command: str) -> str:
     return token
 
 
-def cmd_sync(args: argparse.Namespace) -> int:
-    if args.access_token is not None:
+class _Progress:
+    """Counts rows or pages on stderr, on a terminal only, once work has taken a second."""
+
+    def __init__(self, label: str) -> None:
+        self.label, self.started, self.shown = label, time.monotonic(), False
+
+    def __call__(self, done: int, total: int | None = None) -> None:
+        if sys.stderr.isatty() and time.monotonic() - self.started > 1:
+            of = f" of {total:,}" if total else ""
+            click.echo(f"\r{self.label}: {done:,}{of}", nl=False, err=True)
+            self.shown = True
+
+    def finish(self) -> None:
+        if self.shown:
+            click.echo(err=True)
+
+
+# --- the command group --------------------------------------------------------------------------
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, "--version", prog_name="delvia-ledger")
+@click.option(
+    "--db",
+    envvar="DELVIA_LEDGER_DB",
+    default=DEFAULT_DB,
+    show_default=True,
+    help="ledger file (or $DELVIA_LEDGER_DB)",
+)
+@click.pass_context
+def cli(ctx: click.Context, db: str) -> None:
+    """The access record behind TikTok Spark Ads: flag codes before they fail, and who fixes it."""
+    ctx.ensure_object(State).db = db
+
+
+@cli.command()
+@_db_option
+def init() -> None:
+    """Create an empty ledger."""
+    with _ledger(must_exist=False) as ledger:
+        _say(f"{_db_path()}: ledger ready, {ledger.seq} entries")
+
+
+@cli.command()
+@_db_option
+@_horizon_option("7d")
+@_format_option()
+def demo(within: str, fmt: str, as_json: bool) -> None:
+    """Write a sample ledger and report on it (re-running replaces a sample it made)."""
+    horizon(datetime.now(UTC), within)  # a bad --within is refused before anything is written
+    path = Path(_db_path())
+    if path.exists():
+        with Ledger.open(path) as existing:
+            if existing.seq and not _is_sample(existing):
+                raise UsageError(
+                    f"{path} already holds {existing.seq} entries that are not the demo's "
+                    "sample; the demo only replaces its own sample (pass --db with a new file)"
+                )
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+    with _ledger(must_exist=False) as ledger:
+        result = ledger.record_all(sample_records(ledger.now()))
+        fmt = _chosen(fmt, as_json)
+        if fmt == "table":
+            _say(f"Wrote a sample ledger to {path} ({result.written} entries).")
+            _say(f"Digest: {ledger.digest()}  verify: {'ok' if ledger.verify().ok else 'FAILED'}\n")
+        _print_findings(ledger.findings(within=within), fmt)
+        if fmt == "table":
+            _say(f"\nNext: delvia-ledger --db {path} report   (exits 1 while an ERROR remains)")
+    # the sample has ERROR findings on purpose; writing it succeeded
+
+
+def _is_sample(ledger: Ledger) -> bool:
+    """True when every record in the ledger is one the demo writes (a sample it made)."""
+
+    def ids(records: Iterable[Record]) -> set[tuple[str, str]]:
+        # a Notice's id is derived from its time, so notices count by type alone
+        return {(type(r).__name__, "" if isinstance(r, Notice) else r.id) for r in records}
+
+    return ids(e.record for e in ledger.entries()) <= ids(sample_records(ledger.now()))
+
+
+# --- report and findings ------------------------------------------------------------------------
+
+
+def _finding_row(finding: Finding) -> dict[str, Any]:
+    return finding_dict(finding)
+
+
+def _finding_table(findings: list[Finding]) -> str:
+    if not findings:
+        return "No findings: every code, ad and account looks fine."
+    counts = {s: sum(f.severity is s for f in findings) for s in Severity}
+    rows = [
+        {
+            "severity": f.severity.value,
+            "kind": f.kind.value,
+            "deadline": f"{f.deadline:%Y-%m-%d %H:%M}" if f.deadline else "",
+            "what": _subject(f),
+            "owner": f.owner_name or f.owner_id or "",
+        }
+        for f in findings
+    ]
+    summary = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
+    return f"{summary}:\n" + tabulate(rows, headers="keys")
+
+
+def _subject(f: Finding) -> str:
+    parts = (
+        f.handle or (f.creator_id and f"creator {f.creator_id}"),
+        f.authorization_id and f"authorization {f.authorization_id}",
+        f.ad_id and f"ad {f.ad_id}",
+        f.ad_account_id and f"account {f.ad_account_id}",
+        f.person_id and f"person {f.person_id}",
+    )
+    text = " · ".join(p for p in parts if p)
+    return text if len(text) <= 70 else text[:69] + "…"
+
+
+def _print_findings(findings: list[Finding], fmt: str) -> None:
+    _emit([_finding_row(f) for f in findings], fmt, lambda: _finding_table(findings))
+
+
+@cli.command()
+@_db_option
+@_horizon_option("7d")
+@click.option(
+    "--severity",
+    type=click.Choice([s.value for s in Severity], case_sensitive=False),
+    multiple=True,
+    help="only these severities (repeat for several)",
+)
+@click.option(
+    "--kind",
+    type=click.Choice([k.value for k in FindingKind], case_sensitive=False),
+    multiple=True,
+    help="only these kinds (repeat for several)",
+)
+@click.option("--owner", metavar="ID", help="only what this person must act on")
+@click.option("--account", metavar="ID", help="only findings about this ad account")
+@click.option("--creator", metavar="ID", help="only findings about this creator")
+@click.option("--limit", type=click.IntRange(min=1), help="at most this many, worst first")
+@_format_option()
+def report(
+    within: str,
+    severity: tuple[str, ...],
+    kind: tuple[str, ...],
+    owner: str | None,
+    account: str | None,
+    creator: str | None,
+    limit: int | None,
+    fmt: str,
+    as_json: bool,
+) -> None:
+    """Every finding, worst first; exits 1 while an ERROR remains (among those shown)."""
+    with _ledger() as ledger:
+        if owner is not None:
+            _person(ledger, owner)
+        findings = [
+            f
+            for f in ledger.findings(within=within)
+            if (not severity or f.severity.value in {s.upper() for s in severity})
+            and (not kind or f.kind.value in {k.upper() for k in kind})
+            and (owner is None or f.owner_id == owner)
+            and (account is None or f.ad_account_id == account)
+            and (creator is None or f.creator_id == creator)
+        ]
+    _print_findings(findings[:limit] if limit else findings, _chosen(fmt, as_json))
+    if any(f.severity is Severity.ERROR for f in findings):
+        raise Failed
+
+
+@cli.command()
+@_db_option
+@click.argument("code")
+@click.option("--post", metavar="ID", help="the post the code should authorize")
+@click.option("--account", metavar="ID", help="the ad account it should attach to")
+@click.option(
+    "--live",
+    is_flag=True,
+    help=f"ask TikTok about a code the ledger does not hold (token from ${TOKEN_VARIABLE})",
+)
+@click.option("--base-url", default=DEFAULT_BASE_URL, help="TikTok's API, for --live")
+def check(code: str, post: str | None, account: str | None, live: bool, base_url: str) -> None:
+    """Diagnose one code: CODE, or - to read it from standard input (out of shell history)."""
+    raw = _read_code(code)
+    with _ledger() as ledger:
+        if not live:
+            diagnosis = ledger.diagnose(raw, post_id=post, ad_account_id=account)
+        elif not account:
+            raise UsageError("check --live: name the ad account to ask TikTok in (--account ID)")
+        else:
+            with TikTokClient(_token("check --live"), base_url=base_url) as client:
+                diagnosis = ledger.diagnose(raw, post_id=post, ad_account_id=account, client=client)
+    _say(diagnosis)
+    if any(f.severity is Severity.ERROR for f in diagnosis.findings):
+        raise Failed
+
+
+@cli.command()
+@click.argument("error_code")
+def explain(error_code: str) -> None:
+    """What a TikTok error code means and what to do (e.g. 4025, auth_code_not_found)."""
+    found = explain_error(error_code)
+    if found is None:
         raise UsageError(
-            f"sync: never put the access token on the command line (it stays in your shell "
+            f"TikTok error {error_code!r} is not in the catalogue; see docs/troubleshooting.md"
+        )
+    _say(f"{found.code} {found.name} → {found.kind.value}")
+    for name in ("cause", "meaning", "remedy", "where"):
+        _say(f"  {name + ':':<9}{getattr(found, name)}")
+
+
+# --- data in and out ----------------------------------------------------------------------------
+
+
+@cli.command("import")
+@_db_option
+@click.argument("file")
+@click.option("--type", "type_name", metavar="TYPE", help="record type of a CSV file")
+@click.option("--advertiser", metavar="ID", help="for TikTok JSON: the ad account (advertiser) id")
+@click.option("--creator", metavar="ID", help="for a creator-side TikTok response: the creator")
+def import_(file: str, type_name: str | None, advertiser: str | None, creator: str | None) -> None:
+    """Import a CSV of records (--type) or a TikTok JSON response (a file, or -)."""
+    if file.lower().endswith(".csv"):
+        if not type_name:
+            raise UsageError(f"import: a CSV needs --type, one of {', '.join(RECORD_BY_NAME)}")
+        cls = _record_type(type_name)
+        # the source first: a missing file must not leave an empty ledger behind
+        with (
+            open(file, newline="", encoding="utf-8-sig") as source,
+            _ledger(must_exist=False) as ledger,
+        ):
+            progress = _Progress(f"importing {file}")
+            result = ledger.import_csv(cls, source, progress=progress)
+            progress.finish()
+        _say(f"imported {file}: {result.written} new entries, {result.unchanged} unchanged")
+        return
+    if not (advertiser or creator):
+        raise UsageError(
+            "import: a TikTok JSON response needs --advertiser (for /tt_video/ responses) "
+            "or --creator (for the creator's own /business/post/authorize/ responses)"
+        )
+    text = (
+        click.get_text_stream("stdin").read()
+        if file == "-"
+        else Path(file).read_text(encoding="utf-8")
+    )
+    try:
+        payload = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise UsageError(f"{file}: not JSON ({error})") from None
+    except RecursionError:
+        raise UsageError(f"{file}: JSON nested too deeply to be a TikTok response") from None
+    with _ledger() as ledger:
+        imported = ledger.import_tiktok(payload, advertiser_id=advertiser, creator_id=creator)
+    skipped = f", {len(imported.skipped)} skipped" if imported.skipped else ""
+    unbound = f", {imported.unbound} unbound" if imported.unbound else ""
+    _say(
+        f"imported {file}: {imported.written} new entries, {imported.unchanged} unchanged"
+        f"{unbound}{skipped}"
+    )
+    for item in imported.skipped:
+        _say(f"  skipped {item}", err=True)
+
+
+@cli.command()
+@_db_option
+@click.option("--type", "type_name", metavar="TYPE", help="record type to export as CSV")
+def export(type_name: str | None) -> None:
+    """Export a record type as CSV (--type), or every entry as JSON."""
+    with _ledger() as ledger:
+        if type_name:
+            ledger.export_csv(_record_type(type_name), click.get_text_stream("stdout"))
+        else:
+            ledger.export_json(click.get_text_stream("stdout"))
+
+
+@cli.command()
+@_db_option
+@click.option("--digest", help="a digest saved earlier ('<seq>:<hash>')")
+@click.option("--deep", is_flag=True, help="also check the query tables against the entries")
+def verify(digest: str | None, deep: bool) -> None:
+    """Walk the hash chain; exits 1 if the ledger fails verification."""
+    with _ledger() as ledger:
+        result = ledger.verify(digest=digest, deep=deep)
+        if result.ok:
+            _say(f"ok: {result.checked} entries verified; digest {ledger.digest()}")
+            return
+    _say(f"FAILED: {result.reason}")  # the reason starts with the first bad seq
+    raise Failed
+
+
+@cli.command()
+@_db_option
+@click.argument("dest", type=click.Path(dir_okay=False))
+def backup(dest: str) -> None:
+    """A consistent copy of the ledger at DEST, taken while others may write to it."""
+    if Path(dest).exists():
+        raise UsageError(f"{dest} already exists; backup writes only a new file")
+    with _ledger() as ledger:
+        ledger.backup(dest)
+    with Ledger.open(dest) as copy:
+        result = copy.verify(deep=True)
+        if not result.ok:
+            _say(f"FAILED: the backup does not verify: {result.reason}")
+            raise Failed
+        _say(f"backed up {copy.seq} entries to {dest}; digest {copy.digest()}")
+
+
+def _shown(value: Any) -> Any:
+    """A field as a person reads it: a code as its hint."""
+    if isinstance(value, dict) and "hint" in value:
+        return f"code {value['hint']}"
+    return value
+
+
+def _history_table(entries: list[Any]) -> str:
+    lines: list[str] = []
+    before: dict[str, Any] = {}
+    for entry in entries:
+        now = {k: _shown(v) for k, v in converter.unstructure(entry.record).items()}
+        head = f"{entry.seq:>6}  {format_time(entry.recorded_at)}"
+        if not before:
+            lines.append(f"{head}  recorded {type(entry.record).__name__} {entry.record.id}")
+            lines += [f"        {k}: {v}" for k, v in now.items() if v not in (None, [], "")]
+        else:
+            lines.append(f"{head}  changed")
+            for key in dict.fromkeys([*before, *now]):
+                if before.get(key) != now.get(key):
+                    lines.append(f"        {key}: {before.get(key)} → {now.get(key)}")
+        before = now
+    return "\n".join(lines)
+
+
+@cli.command()
+@_db_option
+@click.argument("type_name", metavar="TYPE", required=False)
+@click.argument("record_id", metavar="ID", required=False)
+@click.option("--code", metavar="CODE|-", help="the authorization of this code")
+@click.option("--handle", metavar="HANDLE", help="the creator with this handle")
+@_format_option()
+def history(
+    type_name: str | None,
+    record_id: str | None,
+    code: str | None,
+    handle: str | None,
+    fmt: str,
+    as_json: bool,
+) -> None:
+    """Every version of one record, with what changed: TYPE ID, --code or --handle."""
+    cls: type[Record]
+    with _ledger() as ledger:
+        if code is not None:
+            auth = _authorization(ledger, _read_code(code))
+            cls, rid = SparkAuthorization, auth.id
+        elif handle is not None:
+            wanted = handle.strip().lstrip("@").lower()
+            found = [c for c in ledger.records(Creator) if (c.handle or "").lower() == wanted]
+            if not found:
+                raise UsageError(f"no creator with handle {handle!r} in the ledger")
+            cls, rid = Creator, found[0].id
+        elif type_name and record_id:
+            cls, rid = _record_type(type_name), record_id
+        else:
+            raise UsageError("history: give TYPE ID, --code CODE or --handle HANDLE")
+        entries = ledger.history(cls, rid)
+    if not entries:
+        raise UsageError(f"history: no {cls.__name__} with id {rid!r}")
+    rows = [
+        {"seq": e.seq, "recorded_at": format_time(e.recorded_at), **converter.unstructure(e.record)}
+        for e in entries
+    ]
+    _emit(rows, _chosen(fmt, as_json), lambda: _history_table(entries))
+
+
+# --- small changes ------------------------------------------------------------------------------
+
+
+def _time_or_now(ledger: Ledger, value: str | None, option: str) -> datetime:
+    if value is None:
+        return ledger.now()
+    record_time = read_time(value, option)
+    return record_time
+
+
+def read_time(value: str, option: str) -> datetime:
+    """An ISO time with an offset, or a date alone (midnight UTC), as a user types it."""
+    text = value.strip()
+    try:
+        moment = isoparse(text)
+    except (ValueError, OverflowError):
+        raise UsageError(
+            f"{option} {value!r} is not a time like 2026-12-01 or 2026-12-01T09:00Z"
+        ) from None
+    if moment.utcoffset() is None:
+        if len(text) > 10:
+            raise UsageError(f"{option} {value!r} has no time zone: add Z (UTC) or an offset")
+        moment = moment.replace(tzinfo=UTC)  # a date alone: midnight UTC
+    return moment.astimezone(UTC)
+
+
+@cli.command(context_settings={"ignore_unknown_options": True})
+@_db_option
+@click.argument("type_name", metavar="TYPE")
+@click.argument("fields", nargs=-1, type=click.UNPROCESSED, metavar="--FIELD VALUE …")
+def add(type_name: str, fields: tuple[str, ...]) -> None:
+    """Record one record: add TYPE --field value … (the same columns as its CSV)."""
+    cls = _record_type(type_name)
+    names, values = [], []
+    pending = list(fields)
+    while pending:
+        flag = pending.pop(0)
+        if not flag.startswith("--") or not pending:
+            raise UsageError(f"add: give each field as --name value (at {flag!r})")
+        names.append(flag[2:].replace("-", "_"))
+        values.append(pending.pop(0))
+    if not names:
+        raise UsageError(
+            f"add {cls.__name__}: give its fields, e.g. --id ... (see docs/reference.md)"
+        )
+    out = io.StringIO()
+    csv.writer(out).writerows([names, values])
+    out.seek(0)
+    try:
+        [record] = list(read_csv(cls, out))
+    except LedgerError as error:
+        raise UsageError(f"add {cls.__name__}: {_without_prefix(str(error), cls)}") from None
+    with _ledger() as ledger:
+        entry = ledger.record(record)
+    _say(f"recorded {cls.__name__} {record.id} at seq {entry.seq}")
+
+
+def _without_prefix(message: str, cls: type[Record]) -> str:
+    """A CSV row's error as one field's error: without "line 2:" and the type's name."""
+    return message.removeprefix("line 2: ").removeprefix(f"{cls.__name__}: ")
+
+
+def _new_version(ledger: Ledger, old: Record, **changes: Any) -> None:
+    entry = ledger.record(attrs.evolve(old, **changes))
+    _say(f"recorded {type(old).__name__} {old.id} at seq {entry.seq}")
+
+
+@cli.command()
+@_db_option
+@click.argument("code")
+@click.option("--at", "at", metavar="TIME", help="when it was revoked (default: now)")
+def revoke(code: str, at: str | None) -> None:
+    """Record that a code was revoked (deleted by the creator): CODE, an id, or -."""
+    raw = _read_code(code)
+    with _ledger() as ledger:
+        auth = _authorization(ledger, raw)
+        _new_version(ledger, auth, revoked_at=_time_or_now(ledger, at, "--at"))
+
+
+@cli.command()
+@_db_option
+@click.argument("code")
+@click.option("--until", required=True, metavar="TIME", help="the new end of the window")
+def extend(code: str, until: str) -> None:
+    """Record a code's new end of window (the creator extended it): CODE, an id, or -."""
+    raw = _read_code(code)
+    with _ledger() as ledger:
+        auth = _authorization(ledger, raw)
+        _new_version(ledger, auth, expires_at=read_time(until, "--until"))
+
+
+@cli.command()
+@_db_option
+@click.argument("person_id", metavar="PERSON")
+@click.argument("role", type=click.Choice([r.value for r in Role], case_sensitive=False))
+@click.argument("scope")
+@click.option("--at", "at", metavar="TIME", help="when it was granted (default: now)")
+@click.option("--expires", metavar="TIME", help="when it ends by itself")
+@click.option("--by", "granted_by", metavar="PERSON", help="who granted it")
+def grant(
+    person_id: str,
+    role: str,
+    scope: str,
+    at: str | None,
+    expires: str | None,
+    granted_by: str | None,
+) -> None:
+    """Record a role: grant PERSON ROLE SCOPE (e.g. p_ana ADMIN ad_account:6900…)."""
+    with _ledger() as ledger:
+        _person(ledger, person_id)
+        record = RoleGrant(
+            id=f"{person_id}:{role.upper()}:{scope}",
+            person_id=person_id,
+            role=role.upper(),
+            scope=scope,
+            granted_at=_time_or_now(ledger, at, "--at"),
+            expires_at=None if expires is None else read_time(expires, "--expires"),
+            granted_by=granted_by,
+        )
+        entry = ledger.record(record)
+    _say(f"recorded RoleGrant {record.id} at seq {entry.seq}")
+
+
+@cli.command()
+@_db_option
+@click.argument("person_id", metavar="PERSON")
+@click.option("--at", "at", metavar="TIME", help="when they leave (default: now)")
+@click.option("--apply", "apply_", is_flag=True, help="record it (without: a preview)")
+def offboard(person_id: str, at: str | None, apply_: bool) -> None:
+    """What ends when PERSON leaves; --apply records it."""
+    with _ledger() as ledger:
+        _person(ledger, person_id)
+        plan = ledger.offboard(person_id, at=_time_or_now(ledger, at, "--at"))
+        _say(plan)
+        if apply_:
+            before = ledger.seq
+            plan.apply()
+            _say(f"recorded: {ledger.seq - before} entries")
+        else:
+            _say("(a preview: nothing written; add --apply to record it)")
+
+
+# --- TikTok -------------------------------------------------------------------------------------
+
+
+@cli.command()
+@_db_option
+@click.option(
+    "--advertiser",
+    "advertisers",
+    multiple=True,
+    required=True,
+    metavar="ID",
+    help="an advertiser (ad account) id to sweep; repeat for several",
+)
+@click.option("--base-url", default=DEFAULT_BASE_URL, show_default=True, help="TikTok's API")
+@click.option("--max-retries", type=click.IntRange(min=0), default=5, show_default=True)
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=30.0)
+@click.option("--access-token", hidden=True)
+def sync(
+    advertisers: tuple[str, ...],
+    base_url: str,
+    max_retries: int,
+    timeout: float,
+    access_token: str | None,
+) -> None:
+    """A complete sweep of each advertiser's posts at TikTok (token from $TIKTOK_ACCESS_TOKEN)."""
+    if access_token is not None:
+        raise UsageError(
+            "sync: never put the access token on the command line (it stays in your shell "
             f"history); set ${TOKEN_VARIABLE} instead"
         )
-    token = os.environ.get(TOKEN_VARIABLE, "").strip()
-    if not token:
-        raise UsageError(f"sync: set ${TOKEN_VARIABLE} to the TikTok app's access token")
     failed = 0
     with (
-        _open(args.db) as ledger,
+        _ledger() as ledger,
         TikTokClient(
-            token, base_url=args.base_url, max_retries=args.max_retries, timeout=args.timeout
+            _token("sync"), base_url=base_url, max_retries=max_retries, timeout=timeout
         ) as client,
     ):
-        for advertiser in dict.fromkeys(args.advertiser):  # each once, in order
-            progress = _PageProgress(advertiser)
+        for advertiser in dict.fromkeys(advertisers):  # each once, in order
+            progress = _Progress(f"sync {advertiser}: page")
+
+            def page_done(page: VideoPage, progress: _Progress = progress) -> None:
+                progress(page.number, page.total_pages)
+
             try:
-                result = ledger.sync_tiktok(client, advertiser, progress=progress)
+                result = ledger.sync_tiktok(client, advertiser, progress=page_done)
             except (LedgerError, ValueError) as error:
                 progress.finish()
                 _say(f"delvia-ledger sync: advertiser {advertiser}: {error}", err=True)
@@ -242,88 +797,37 @@ def cmd_sync(args: argparse.Namespace) -> int:
                 continue
             progress.finish()
             _say(result)
-    return 2 if failed else 0
+    if failed:
+        raise click.exceptions.Exit(2)
 
 
-class _PageProgress:
-    """Shows the page a sweep has reached on stderr (terminals only)."""
-
-    def __init__(self, advertiser: str) -> None:
-        self.advertiser, self.shown = advertiser, False
-
-    def __call__(self, page: VideoPage) -> None:
-        if sys.stderr.isatty():
-            print(
-                f"\rsync {self.advertiser}: page {page.number} of {page.total_pages}",
-                end="",
-                file=sys.stderr,
-                flush=True,
-            )
-            self.shown = True
-
-    def finish(self) -> None:
-        if self.shown:
-            print(file=sys.stderr)
+# --- who must act -------------------------------------------------------------------------------
 
 
-def cmd_export(args: argparse.Namespace) -> int:
-    with _open(args.db) as ledger:
-        if args.type:
-            ledger.export_csv(_record_type(args.type, "export"), sys.stdout)
-        else:
-            ledger.export_json(sys.stdout)
-    return 0
-
-
-def cmd_verify(args: argparse.Namespace) -> int:
-    with _open(args.db) as ledger:
-        result = ledger.verify(digest=args.digest, deep=args.deep)
-        if result.ok:
-            print(f"ok: {result.checked} entries verified; digest {ledger.digest()}")
-            return 0
-    print(f"FAILED: {result.reason}")  # the reason starts with the first bad seq
-    return 1
-
-
-def cmd_history(args: argparse.Namespace) -> int:
-    cls = RECORD_BY_NAME.get(args.type)
-    if cls is None:
-        raise UsageError(
-            f"history: unknown type {args.type!r}; use one of {', '.join(RECORD_BY_NAME)}"
-        )
-    with _open(args.db) as ledger:
-        entries = ledger.history(cls, args.id)
-    if not entries:
-        raise UsageError(f"history: no {args.type} with id {args.id!r}")
-    for entry in entries:
-        payload = json.dumps(converter.unstructure(entry.record), ensure_ascii=False)
-        _say(f"{entry.seq:>6}  {format_time(entry.recorded_at)}  {payload}")
-    return 0
-
-
-def _person(ledger: Ledger, person_id: str) -> str:
-    if ledger.get(Person, person_id) is None:
-        raise UsageError(f"no person with id {person_id!r} in the ledger")
-    return person_id
-
-
-def cmd_remind(args: argparse.Namespace) -> int:
-    with _open(args.db) as ledger:
-        found = ledger.reminders(within=args.within)
-        if args.person is not None:
-            person = _person(ledger, args.person)
+@cli.command()
+@_db_option
+@_horizon_option("14d")
+@click.option("--person", metavar="ID", help="only this person's reminder")
+@_format_option()
+def remind(within: str, person: str | None, fmt: str, as_json: bool) -> None:
+    """Preview each person's reminder (writes nothing)."""
+    with _ledger() as ledger:
+        found = ledger.reminders(within=within)
+        if person is not None:
+            _person(ledger, person)
             found = [r for r in found if r.person_id == person]
-    if args.json:
-        print(json.dumps([r.as_dict() for r in found], indent=2, ensure_ascii=False))
-    elif not found:
-        print(f"{args.person or 'Nobody'} has nothing to act on within {args.within}.")
+    fmt = _chosen(fmt, as_json)
+    if fmt == "table":
+        _say(
+            "\n\n".join(str(r) for r in found)
+            if found
+            else f"{person or 'Nobody'} has nothing to act on within {within}."
+        )
     else:
-        print("\n\n".join(str(reminder) for reminder in found))
-    return 0
+        _emit([r.as_dict() for r in found], fmt)
 
 
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-SMTP_PASSWORD_ENV = "DELVIA_SMTP_PASSWORD"
 
 
 def _secret_from_env(flag: str, name: str, what: str) -> str:
@@ -340,16 +844,17 @@ def _secret_from_env(flag: str, name: str, what: str) -> str:
     return value
 
 
-def _senders(args: argparse.Namespace) -> list[Sender]:
+def _senders(options: Mapping[str, Any]) -> list[Sender]:
     senders: list[Sender] = []
-    if args.smtp is not None:
-        host, _, port = args.smtp.rpartition(":")
+    smtp, from_addr, user = options["smtp"], options["from_addr"], options["smtp_user"]
+    if smtp is not None:
+        host, _, port = smtp.rpartition(":")
         if not host or not port.isdigit():
-            raise UsageError(f"--smtp {args.smtp!r}: give HOST:PORT, e.g. smtp.brand.com:587")
-        if not args.from_addr:
+            raise UsageError(f"--smtp {smtp!r}: give HOST:PORT, e.g. smtp.brand.com:587")
+        if not from_addr:
             raise UsageError("--smtp needs --from ADDR, the address reminders come from")
         password = None
-        if args.smtp_user is not None:
+        if user is not None:
             password = os.environ.get(SMTP_PASSWORD_ENV)
             if not password:
                 raise UsageError(f"--smtp-user needs the password in ${SMTP_PASSWORD_ENV}")
@@ -357,19 +862,19 @@ def _senders(args: argparse.Namespace) -> list[Sender]:
             EmailSender(
                 host,
                 int(port),
-                args.from_addr,
-                username=args.smtp_user,
+                from_addr,
+                username=user,
                 password=password,
-                starttls=args.starttls,
+                starttls=options["starttls"],
             )
         )
-    elif args.from_addr or args.smtp_user or args.starttls:
+    elif from_addr or user or options["starttls"]:
         raise UsageError("--from, --smtp-user and --starttls go with --smtp HOST:PORT")
-    if args.slack_webhook_env is not None:
-        url = _secret_from_env("--slack-webhook-env", args.slack_webhook_env, "the webhook URL")
+    if options["slack_webhook_env"] is not None:
+        url = _secret_from_env("--slack-webhook-env", options["slack_webhook_env"], "the URL")
         senders.append(WebhookSender(url, style="slack"))
-    if args.webhook_env is not None:
-        url = _secret_from_env("--webhook-env", args.webhook_env, "the webhook URL")
+    if options["webhook_env"] is not None:
+        url = _secret_from_env("--webhook-env", options["webhook_env"], "the webhook URL")
         senders.append(WebhookSender(url, style="json"))
     if not senders:
         raise UsageError(
@@ -379,164 +884,119 @@ def _senders(args: argparse.Namespace) -> list[Sender]:
     return senders
 
 
-def cmd_notify(args: argparse.Namespace) -> int:
-    senders = _senders(args)
+@cli.command()
+@_db_option
+@click.option("--smtp", metavar="HOST:PORT", help="send email through this SMTP server")
+@click.option("--from", "from_addr", metavar="ADDR", help="the sender address")
+@click.option(
+    "--smtp-user", metavar="USER", help=f"log in as USER (password: ${SMTP_PASSWORD_ENV})"
+)
+@click.option("--starttls", is_flag=True, help="upgrade the SMTP connection to TLS")
+@click.option("--slack-webhook-env", metavar="VAR", help="post to the Slack webhook URL in $VAR")
+@click.option("--webhook-env", metavar="VAR", help="post JSON to the webhook URL held in $VAR")
+@_horizon_option("14d")
+@click.option("--dry-run", is_flag=True, help="print what would be sent; send and record nothing")
+def notify(within: str, dry_run: bool, **channels: Any) -> None:
+    """Send each person what is new or changed since their last reminder; exits 1 if a
+    delivery failed."""
+    senders = _senders(channels)
     try:
-        with _open(args.db) as ledger:
-            result = ledger.notify(senders, within=args.within, dry_run=args.dry_run)
+        with _ledger() as ledger:
+            result = ledger.notify(senders, within=within, dry_run=dry_run)
     finally:
         for sender in senders:
             if isinstance(sender, WebhookSender):
                 sender.close()
-    if args.dry_run:
+    if dry_run:
         for delivery in result.deliveries:
             message = delivery.message
-            print(f"--- {message.channel}: {message.subject}\n{message.text}\n")
-    print(result)
-    return 1 if result.failures else 0
+            _say(f"--- {message.channel}: {message.subject}\n{message.text}\n")
+    _say(result)
+    if result.failures:
+        raise Failed
 
 
-def cmd_changes(args: argparse.Namespace) -> int:
-    with _open(args.db) as ledger:
-        found = ledger.changes(args.since, within=args.within)
-    if args.json:
-        print(json.dumps(found.as_dict(), indent=2, ensure_ascii=False))
+@cli.command()
+@_db_option
+@click.option("--since", required=True, help="a seq, a digest (SEQ:HASH), an ISO time, or e.g. 7d")
+@_horizon_option("7d")
+@_format_option()
+def changes(since: str, within: str, fmt: str, as_json: bool) -> None:
+    """What was recorded, and how findings moved, since a point."""
+    with _ledger() as ledger:
+        found = ledger.changes(since, within=within)
+    fmt = _chosen(fmt, as_json)
+    if fmt == "table":
+        _say(found)
+    elif fmt == "json":
+        _say(json.dumps(found.as_dict(), indent=2, ensure_ascii=False, default=str))
     else:
-        print(found)
-    return 0
+        data = found.as_dict()
+        rows = [{"change": "recorded", **row} for row in data.get("entries", [])]
+        for name in ("new", "resolved", "changed"):
+            rows += [{"change": name, **row} for row in data.get(name, [])]
+        _emit(rows, fmt)
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="delvia-ledger", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+# --- running it ---------------------------------------------------------------------------------
 
-    def command(name: str, handler: object, help: str) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, help=help, description=help)
-        p.add_argument(
-            "--db",
-            default=_db_default(),
-            help="ledger file (default: $DELVIA_LEDGER_DB or ./delvia-ledger.db)",
-        )
-        p.set_defaults(handler=handler)
-        return p
 
-    command("init", cmd_init, "create an empty ledger")
-    for name, handler, help in (
-        ("demo", cmd_demo, "write a sample ledger and report on it"),
-        ("report", cmd_report, "list every finding, worst first"),
-    ):
-        p = command(name, handler, help)
-        p.add_argument("--within", default="7d", help="horizon: e.g. 36h, 7d, 2w, 1mo (default 7d)")
-        p.add_argument("--json", action="store_true", help="print the findings as JSON")
-    p = command("check", cmd_check, "diagnose one code ('-' reads it from stdin)")
-    p.add_argument("code", help="the raw Spark code, or - to read it from standard input")
-    p.add_argument("--post", help="the post the code should authorize")
-    p.add_argument("--account", help="the ad account it should attach to")
-    p.add_argument(
-        "--live",
-        action="store_true",
-        help=f"ask TikTok about a code the ledger does not hold (token from ${TOKEN_VARIABLE})",
-    )
-    p.add_argument("--base-url", default=DEFAULT_BASE_URL, help="TikTok's API, for --live")
-    p = command("import", cmd_import, "import a CSV of records or a TikTok JSON response")
-    p.add_argument("file", help="a .csv file (with --type), or TikTok JSON (a file or -)")
-    p.add_argument("--type", help="record type of a CSV file, e.g. SparkAuthorization")
-    p.add_argument("--advertiser", help="for TikTok JSON: the advertiser (ad account) id")
-    p.add_argument(
-        "--creator", help="for a creator-side TikTok response: the creator's id in the ledger"
-    )
-    p = command(
-        "sync",
-        cmd_sync,
-        "bring the ledger in line with TikTok (token from $" + TOKEN_VARIABLE + ")",
-    )
-    p.add_argument(
-        "--advertiser",
-        action="append",
-        required=True,
-        help="an advertiser (ad account) id to sweep; repeat for several",
-    )
-    p.add_argument(
-        "--base-url", default=DEFAULT_BASE_URL, help="TikTok's API (default: %(default)s)"
-    )
-    p.add_argument("--max-retries", type=int, default=5, help="retries per request (default 5)")
-    p.add_argument("--timeout", type=float, default=30.0, help="seconds per request (default 30)")
-    p.add_argument("--access-token", help=argparse.SUPPRESS)
-    p = command(
-        "export", cmd_export, "export a record type as CSV (--type), or every entry as JSON"
-    )
-    p.add_argument("--type", help="record type to export as CSV; without it, JSON of all entries")
-    p = command("verify", cmd_verify, "walk the hash chain")
-    p.add_argument("--digest", help="a digest saved earlier ('<seq>:<hash>')")
-    p.add_argument(
-        "--deep",
-        action="store_true",
-        help="also check the query tables against the entries they derive from",
-    )
-    p = command("history", cmd_history, "every version of one record")
-    p.add_argument("type", help="record type, e.g. SparkAuthorization")
-    p.add_argument("id", help="record id")
-    sub.choices["report"].add_argument(
-        "--owner", metavar="ID", help="only the findings this person must act on (owner_id)"
-    )
-    p = command("remind", cmd_remind, "preview each person's reminder (writes nothing)")
-    p.add_argument("--within", default="14d", help="horizon (default 14d)")
-    p.add_argument("--person", metavar="ID", help="only this person's reminder")
-    p.add_argument("--json", action="store_true", help="print the reminders as JSON")
-    p = command(
-        "notify",
-        cmd_notify,
-        "send each person what is new or changed since their last reminder; exits 1 if a "
-        "delivery failed",
-    )
-    p.add_argument("--smtp", metavar="HOST:PORT", help="send email through this SMTP server")
-    p.add_argument("--from", dest="from_addr", metavar="ADDR", help="the sender address")
-    p.add_argument(
-        "--smtp-user", metavar="USER", help=f"log in as USER (password: ${SMTP_PASSWORD_ENV})"
-    )
-    p.add_argument("--starttls", action="store_true", help="upgrade the SMTP connection to TLS")
-    p.add_argument(
-        "--slack-webhook-env", metavar="VAR", help="post to the Slack webhook URL held in $VAR"
-    )
-    p.add_argument("--webhook-env", metavar="VAR", help="post JSON to the webhook URL held in $VAR")
-    p.add_argument("--within", default="14d", help="horizon (default 14d)")
-    p.add_argument(
-        "--dry-run", action="store_true", help="print what would be sent; send and record nothing"
-    )
-    p = command("changes", cmd_changes, "what was recorded, and how findings moved, since a point")
-    p.add_argument(
-        "--since", required=True, help="a seq, a digest (SEQ:HASH), an ISO time, or e.g. 7d"
-    )
-    p.add_argument("--within", default="7d", help="horizon of the findings (default 7d)")
-    p.add_argument("--json", action="store_true", help="print the changes as JSON")
-    return parser
+def _one_line(error: BaseException | str) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
-    args = _parser().parse_args(argv)
+    args = list(sys.argv[1:] if argv is None else argv)
+    name = "delvia-ledger"
     try:
-        code: int = args.handler(args)
-        return code
+        code = cli.main(args, prog_name=name, standalone_mode=False)
+        return code if isinstance(code, int) else 0  # click returns an Exit's code
+    except Failed:
+        return 1
+    except click.exceptions.Exit as done:
+        return int(done.exit_code)
+    except click.exceptions.Abort:
+        _say(f"{name}: interrupted; nothing more was written", err=True)
+        return 130
+    except click.UsageError as error:
+        where = error.ctx.command_path if error.ctx else name
+        message = "give a command" if not args else _one_line(error.format_message())
+        _say(f"{where}: {message} (see '{where} --help')", err=True)
+        return 2
+    except click.ClickException as error:
+        _say(f"{_command(args, name)}: {_one_line(error.format_message())}", err=True)
+        return 2
     except BrokenPipeError:  # e.g. piped into head: not an error of ours
         sys.stderr.close()
         return 0
     except KeyboardInterrupt:
-        _say(f"delvia-ledger {args.command}: interrupted; nothing more was written", err=True)
+        _say(f"{name}: interrupted; nothing more was written", err=True)
         return 130
-    except (UsageError, LedgerError, ValueError, OSError, sqlite3.Error) as error:
-        message = str(error).splitlines()[0] if str(error) else type(error).__name__
-        _say(f"delvia-ledger {args.command}: {message}", err=True)
+    except (LedgerError, ValueError, OSError) as error:
+        _say(f"{_command(args, name)}: {_one_line(error)}", err=True)
         return 2
     except Exception as error:  # a bug of ours: still one line, never a traceback
         _say(
-            f"delvia-ledger {args.command}: unexpected {type(error).__name__}: "
-            f"{str(error).splitlines()[0] if str(error) else 'no detail'} "
+            f"{_command(args, name)}: unexpected {type(error).__name__}: {_one_line(error)} "
             "(nothing was written; please report this)",
             err=True,
         )
         return 2
 
 
-if __name__ == "__main__":
+def _command(args: Iterable[str], name: str) -> str:
+    """``delvia-ledger <subcommand>`` for messages (the first word that names a command)."""
+    for arg in args:
+        if arg in cli.commands:
+            return f"{name} {arg}"
+    return name
+
+
+def _run() -> NoReturn:
     sys.exit(main())
+
+
+if __name__ == "__main__":
+    _run()

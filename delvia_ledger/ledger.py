@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from itertools import islice
 from os import PathLike
+from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, TypeVar, cast, overload
 
 import attrs
@@ -438,6 +439,14 @@ class Ledger(LedgerView):
     def close(self) -> None:
         """Close the underlying connection."""
         self._store.close()
+
+    def backup(self, dest: str | PathLike[str]) -> None:
+        """Write a consistent copy of the ledger to the new file ``dest`` (while others may
+        write), e.g. before an upgrade or for an off-site copy; verify it with
+        ``Ledger.open(dest).verify(deep=True)``."""
+        if Path(dest).exists():
+            raise LedgerError(f"backup: {dest} already exists; name a new file")
+        self._store.backup(dest)
 
     def __enter__(self) -> Ledger:
         return self

@@ -259,6 +259,15 @@ class Store:
     def close(self) -> None:
         self.conn.close()
 
+    def backup(self, dest: str | PathLike[str]) -> None:
+        """A consistent copy of the whole file at ``dest`` (SQLite's online backup), taken
+        while other connections may write."""
+        target = sqlite3.connect(dest)
+        try:
+            self.conn.backup(target)
+        finally:
+            target.close()
+
     # --- schema -----------------------------------------------------------------------------
 
     def _ensure_schema(self, path: str | PathLike[str]) -> None:

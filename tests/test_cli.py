@@ -34,13 +34,17 @@ def run(
 
 def test_demo_then_report_check_verify_history(tmp_path: Path) -> None:
     demo = run("demo", cwd=tmp_path)
-    assert demo.returncode == 0 and "ERROR WRONG_POST" in demo.stdout
+    assert demo.returncode == 0
+    assert any(line.split()[:2] == ["ERROR", "WRONG_POST"] for line in demo.stdout.splitlines())
     assert (tmp_path / "delvia-ledger.db").exists()
-    again = run("demo", cwd=tmp_path)
+    again = run("demo", cwd=tmp_path)  # the README line, run twice: it replaces its own sample
+    assert again.returncode == 0 and "Wrote a sample ledger" in again.stdout
+    run("add", "Person", "--id", "p_real", "--name", "A real person", cwd=tmp_path)
+    refused = run("demo", cwd=tmp_path)  # no longer only the sample: never replaced
     assert (
-        again.returncode == 2
-        and "already holds" in again.stderr
-        and "Traceback" not in again.stderr
+        refused.returncode == 2
+        and "already holds" in refused.stderr
+        and "Traceback" not in refused.stderr
     )
 
     report = run("report", "--json", cwd=tmp_path)
@@ -92,7 +96,7 @@ def test_db_comes_from_the_environment(tmp_path: Path) -> None:
         (("report", "--db", "missing.db"), "no such ledger"),
         (("report", "--db", "junk.db"), "not a delvia_ledger database"),
         (("report", "--db", "empty.db", "--within", "0d"), "within="),
-        (("history", "--db", "empty.db", "Nope", "x"), "unknown type"),
+        (("history", "--db", "empty.db", "Nope", "x"), "unknown record type"),
         (("check", "--db", "empty.db", "-"), "the code is empty"),
     ],
 )
