@@ -7,6 +7,7 @@ import logging
 import socket
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -78,6 +79,13 @@ def free_port() -> int:
 
 @pytest.fixture
 def smtp_server() -> Iterator[tuple[Mailbox, int]]:
+    with running_smtp() as server:
+        yield server
+
+
+@contextmanager
+def running_smtp() -> Iterator[tuple[Mailbox, int]]:
+    """An aiosmtpd server on 127.0.0.1 (a free port) that takes login ops / PASSWORD."""
     mailbox = Mailbox()
     port = free_port()
     controller = Controller(
