@@ -8,6 +8,7 @@ import shutil
 import sqlite3
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -135,3 +136,137 @@ def test_export_csv_and_json_then_import_the_csv(tmp_path: Path) -> None:
     whole = run("export", cwd=tmp_path)
     assert len(json.loads(whole.stdout)["entries"]) == 46
     assert all(code not in exported.stdout + whole.stdout for code in SAMPLE_CODES.values())
+
+
+# --- who must act: remind, notify, changes, report --owner --------------------------------
+
+
+def entries_in(path: Path) -> int:
+    with sqlite3.connect(path) as conn:
+        return int(conn.execute("SELECT count(*) FROM entries").fetchone()[0])
+
+
+def test_remind_previews_and_writes_nothing(tmp_path: Path) -> None:
+    run("demo", cwd=tmp_path)
+    before = entries_in(tmp_path / "delvia-ledger.db")
+    text = run("remind", cwd=tmp_path)
+    assert text.returncode == 0
+    assert "Ana Ortiz (p_ana):" in text.stdout and "nobody (unassigned):" in text.stdout
+    assert "message to the creator: Hi @" in text.stdout
+    ben = run("remind", "--person", "p_ben", "--json", cwd=tmp_path)
+    assert ben.returncode == 0
+    (reminder,) = json.loads(ben.stdout)
+    assert reminder["person_id"] == "p_ben" and reminder["email"] == "ben@agency.example"
+    assert all(f["owner_id"] == "p_ben" and f["key"] for f in reminder["findings"])
+    unknown = run("remind", "--person", "nobody", cwd=tmp_path)
+    assert unknown.returncode == 2 and "no person with id 'nobody'" in unknown.stderr
+    assert entries_in(tmp_path / "delvia-ledger.db") == before
+    assert all(code not in text.stdout + ben.stdout for code in SAMPLE_CODES.values())
+
+
+def test_report_owner_filters_on_who_must_act(tmp_path: Path) -> None:
+    run("demo", cwd=tmp_path)
+    report = run("report", "--owner", "p_ben", "--json", cwd=tmp_path)
+    assert report.returncode == 1  # Ben has ERROR findings
+    found = json.loads(report.stdout)
+    assert found and {f["owner_id"] for f in found} == {"p_ben"}
+    assert all(f["key"].startswith(f["kind"]) and f["owner_name"] == "Ben Okafor" for f in found)
+    everything = json.loads(run("report", "--json", cwd=tmp_path).stdout)
+    assert len(found) == sum(f["owner_id"] == "p_ben" for f in everything) < len(everything)
+    assert run("report", "--owner", "p_nope", cwd=tmp_path).returncode == 2
+
+
+def test_notify_dry_run_prints_what_would_be_sent(tmp_path: Path) -> None:
+    secret_url = "https://hooks.slack.example/services/T0/B0/cli-hook-secret-77"
+    run("demo", cwd=tmp_path)
+    before = entries_in(tmp_path / "delvia-ledger.db")
+    dry = run(
+        "notify",
+        "--smtp",
+        "127.0.0.1:1",
+        "--from",
+        "ops@brand.example",
+        "--slack-webhook-env",
+        "TEAM_HOOK",
+        "--dry-run",
+        cwd=tmp_path,
+        env={"TEAM_HOOK": secret_url},
+    )
+    assert dry.returncode == 0, dry.stderr
+    assert "--- email:ana@brand.example: delvia-ledger:" in dry.stdout
+    assert "--- slack: delvia-ledger:" in dry.stdout
+    assert "dry run: nothing was sent and nothing recorded" in dry.stdout
+    assert entries_in(tmp_path / "delvia-ledger.db") == before
+    assert "cli-hook-secret-77" not in dry.stdout + dry.stderr
+    assert all(code not in dry.stdout for code in SAMPLE_CODES.values())
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "message"),
+    [
+        ((), {}, "name at least one channel"),
+        (("--slack-webhook-env", "https://hooks.example/T/B/cli-secret-88"), {}, "never the URL"),
+        (("--webhook-env", "MISSING_HOOK_VAR"), {}, "$MISSING_HOOK_VAR is not set"),
+        (("--smtp", "mail.example", "--from", "a@b.example"), {}, "HOST:PORT"),
+        (("--smtp", "mail.example:25"), {}, "needs --from"),
+        (
+            ("--smtp", "mail.example:25", "--from", "a@b.example", "--smtp-user", "u"),
+            {},
+            "DELVIA_SMTP_PASSWORD",
+        ),
+        (("--slack-webhook-env", "H"), {"H": "ftp://x.example/cli-secret-88"}, "http(s) URL"),
+    ],
+)
+def test_notify_refuses_bad_channels_in_one_line_without_echoing_secrets(
+    tmp_path: Path, args: tuple[str, ...], env: dict[str, str], message: str
+) -> None:
+    # channels are checked before the ledger is opened: no ledger needed
+    result = run("notify", *args, cwd=tmp_path, env={"DELVIA_SMTP_PASSWORD": "", **env})
+    assert result.returncode == 2 and message in result.stderr, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "cli-secret-88" not in result.stdout + result.stderr
+
+
+def test_notify_delivers_by_smtp_and_exits_1_when_a_delivery_fails(tmp_path: Path) -> None:
+    from .test_notify import PASSWORD, running_smtp
+
+    run("demo", cwd=tmp_path)
+    with running_smtp() as (mailbox, port):
+        notify_by_smtp(tmp_path, mailbox, port, PASSWORD)
+
+
+def notify_by_smtp(tmp_path: Path, mailbox: Any, port: int, password: str) -> None:
+    args = ("notify", "--smtp", f"127.0.0.1:{port}", "--from", "ops@brand.example")
+    login = ("--smtp-user", "ops")
+    env = {"DELVIA_SMTP_PASSWORD": password}
+    mailbox.refuse = {"ben@agency.example"}
+    first = run(*args, *login, cwd=tmp_path, env=env)
+    assert first.returncode == 1, first.stderr
+    assert "failed 1:" in first.stdout and "550 5.1.1" in first.stdout
+    assert [rcpts for rcpts, _ in mailbox.messages] == [["ana@brand.example"]]
+    mailbox.refuse = set()
+    second = run(*args, *login, cwd=tmp_path, env=env)
+    assert second.returncode == 0 and "email:ben@agency.example to Ben Okafor" in second.stdout
+    third = run(*args, *login, cwd=tmp_path, env=env)
+    assert third.returncode == 0 and third.stdout.startswith("sent 0 messages")
+    assert len(mailbox.messages) == 2
+    outputs = first.stdout + first.stderr + second.stdout + third.stdout
+    assert password not in outputs
+    assert all(code not in outputs for code in SAMPLE_CODES.values())
+
+
+def test_changes_since_a_duration_a_seq_and_a_digest(tmp_path: Path) -> None:
+    run("demo", cwd=tmp_path)
+    verify = run("verify", cwd=tmp_path)
+    digest = verify.stdout.strip().rsplit(" ", 1)[-1]
+    week = run("changes", "--since", "7d", cwd=tmp_path)
+    assert week.returncode == 0 and "SparkAuthorization auth_live added" in week.stdout
+    as_json = json.loads(run("changes", "--since", "0", "--json", cwd=tmp_path).stdout)
+    assert len(as_json["entries"]) == 46 and as_json["since_seq"] == 0
+    assert {f["kind"] for f in as_json["new"]} >= {"EXPIRED", "WRONG_POST"}
+    same = json.loads(run("changes", "--since", digest, "--json", cwd=tmp_path).stdout)
+    assert (same["entries"], same["new"], same["resolved"]) == ([], [], [])
+    bad = run("changes", "--since", "last tuesday", cwd=tmp_path)
+    assert bad.returncode == 2 and "use a seq" in bad.stderr
+    assert len(bad.stderr.strip().splitlines()) == 1
+    assert all(code not in week.stdout for code in SAMPLE_CODES.values())

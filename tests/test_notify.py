@@ -1,0 +1,454 @@
+"""Notify end to end: a real SMTP server (aiosmtpd) and a real webhook over HTTP on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, cast
+
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
+
+import delvia_ledger as dl
+
+from .conftest import T0, Clock
+
+DAY = timedelta(days=1)
+ACC = "6900"
+PASSWORD = "smtp-pass-9f8e7d6c"
+HOOK_SECRET = "hook-secret-4c3b2a19"
+CODES = {
+    "a1": "#notify-code-a1-Zq9=",
+    "a_late": "#notify-code-late-Xw8=",
+    "a2": "#notify-code-a2-Vu7=",
+    "a3": "#notify-code-a3-Ts6=",
+}
+
+
+# --- a real SMTP server -----------------------------------------------------------------------
+
+
+class Mailbox:
+    """aiosmtpd handler: keeps every accepted message; refuses the addresses in ``refuse``."""
+
+    def __init__(self) -> None:
+        self.messages: list[tuple[list[str], EmailMessage]] = []
+        self.refuse: set[str] = set()
+        self.logins: list[tuple[bytes, bytes]] = []
+
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
+        if address in self.refuse:
+            return f"550 5.1.1 <{address}>: mailbox unavailable"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        content = cast(bytes, envelope.content)
+        mail = cast(EmailMessage, message_from_bytes(content, policy=policy.default))
+        self.messages.append((list(envelope.rcpt_tos), mail))
+        return "250 Message accepted for delivery"
+
+    def authenticate(
+        self, server: SMTP, session: Session, envelope: Envelope, mechanism: str, data: Any
+    ) -> AuthResult:
+        assert isinstance(data, LoginPassword)
+        self.logins.append((data.login, data.password))
+        ok = data.login == b"ops" and data.password == PASSWORD.encode()
+        return AuthResult(success=ok, handled=False)  # aiosmtpd answers 535 on a failure
+
+    def to(self, address: str) -> list[EmailMessage]:
+        return [mail for rcpts, mail in self.messages if address in rcpts]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[tuple[Mailbox, int]]:
+    with running_smtp() as server:
+        yield server
+
+
+@contextmanager
+def running_smtp() -> Iterator[tuple[Mailbox, int]]:
+    """An aiosmtpd server on 127.0.0.1 (a free port) that takes login ops / PASSWORD."""
+    mailbox = Mailbox()
+    port = free_port()
+    controller = Controller(
+        mailbox,
+        hostname="127.0.0.1",
+        port=port,
+        authenticator=mailbox.authenticate,
+        auth_require_tls=False,
+    )
+    controller.start()
+    try:
+        yield mailbox, port
+    finally:
+        controller.stop()
+
+
+# --- a real webhook -----------------------------------------------------------------------
+
+
+class Hook:
+    """Incoming-webhook server: keeps each POST; answers 500 to those ``refuse`` picks, with a
+    body that echoes the path (so a client that repeats the body must scrub it)."""
+
+    def __init__(self) -> None:
+        self.posts: list[tuple[str, dict[str, Any]]] = []
+        self.refused: list[dict[str, Any]] = []
+        self.refuse: Callable[[dict[str, Any]], bool] = lambda body: False
+        self.server = _HookServer(("127.0.0.1", 0), _HookHandler)
+        self.server.hook = self
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
+
+    def url(self, path: str = f"/services/T000/B000/{HOOK_SECRET}") -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host!s}:{port}{path}"
+
+    def answer(self, path: str, body: dict[str, Any]) -> tuple[int, bytes]:
+        if self.refuse(body):
+            self.refused.append(body)
+            return 500, f"internal error while handling {path}".encode()
+        self.posts.append((path, body))
+        return 200, b"ok"
+
+
+class _HookServer(ThreadingHTTPServer):
+    daemon_threads = True
+    hook: Hook
+
+
+class _HookHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def do_POST(self) -> None:
+        assert isinstance(self.server, _HookServer)
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        status, answer = self.server.hook.answer(self.path, body)
+        self.send_response(status)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", str(len(answer)))
+        self.end_headers()
+        self.wfile.write(answer)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet."""
+
+
+@pytest.fixture
+def hook() -> Iterator[Hook]:
+    server = Hook()
+    server.thread.start()
+    try:
+        yield server
+    finally:
+        server.server.shutdown()
+        server.server.server_close()
+        server.thread.join(timeout=5)
+
+
+# --- the world ------------------------------------------------------------------------------
+
+
+def world(ledger: dl.Ledger) -> None:
+    """Ana (email) owns a1, expiring in 10 days, and a_late, expiring in 20; Bo (email) owns
+    ad2 on the wrong post; Cy (no email) owns a3, revoked. Stable for a week but for a_late."""
+
+    def code(id_: str, post: str, owner: str, **fields: Any) -> dl.SparkAuthorization:
+        times = {"starts_at": T0 - 20 * DAY, "expires_at": T0 + 200 * DAY, **fields}
+        return dl.SparkAuthorization.from_code(
+            CODES[id_],
+            id=id_,
+            creator_id="maya",
+            post_id=post,
+            ad_account_id=ACC,
+            owner_id=owner,
+            **times,
+        )
+
+    def grant(id_: str, person: str, role: str) -> dl.RoleGrant:
+        return dl.RoleGrant(
+            id=id_, person_id=person, scope=f"ad_account:{ACC}", role=role, granted_at=T0 - DAY
+        )
+
+    ledger.record_all(
+        [
+            dl.Creator(id="maya", handle="@maya.makes", region="US"),
+            *(dl.Post(id=p, creator_id="maya", kind="VIDEO") for p in ("7301", "7302", "7303")),
+            dl.AdAccount(id=ACC, name="Brand US", region="US"),
+            dl.Person(id="p_ana", name="Ana Ortiz", email="ana@brand.example"),
+            dl.Person(id="p_bo", name="Bo Berg", email="bo@agency.example"),
+            dl.Person(id="p_cy", name="Cy Lund"),
+            grant("g_ana", "p_ana", "ADMIN"),
+            grant("g_bo", "p_bo", "OPERATOR"),
+            grant("g_cy", "p_cy", "ANALYST"),
+            code("a1", "7301", "p_ana", expires_at=T0 + 10 * DAY),
+            code("a_late", "7302", "p_ana", expires_at=T0 + 20 * DAY),
+            code("a2", "7302", "p_bo"),
+            code("a3", "7303", "p_cy", revoked_at=T0 - DAY),
+            dl.SparkAd(
+                id="ad2",
+                ad_account_id=ACC,
+                authorization_id="a2",
+                intended_post_id="7301",
+                runs_from=T0 - DAY,
+                owner_id="p_bo",
+            ),
+        ]
+    )
+
+
+def senders(port: int, hook: Hook) -> list[dl.Sender]:
+    return [
+        dl.EmailSender(
+            "127.0.0.1", port, "ads-ops@brand.example", username="ops", password=PASSWORD
+        ),
+        dl.WebhookSender(hook.url(), style="slack"),
+    ]
+
+
+def secrets_in(text: str) -> list[str]:
+    found = [s for s in (PASSWORD, HOOK_SECRET) if s in text]
+    return found + [c for c in CODES.values() if c in text]
+
+
+def our_logs(caplog: pytest.LogCaptureFixture) -> str:
+    """Every log line but the SMTP server's own (aiosmtpd logs what it receives, AUTH too)."""
+    return "\n".join(r.getMessage() for r in caplog.records if not r.name.startswith("mail"))
+
+
+# --- the tests ----------------------------------------------------------------------------------
+
+
+def test_notify_delivers_once_then_only_what_is_new(
+    ledger: dl.Ledger,
+    clock: Clock,
+    smtp_server: tuple[Mailbox, int],
+    hook: Hook,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    mailbox, port = smtp_server
+    world(ledger)
+    first = ledger.notify(senders(port, hook))
+    assert first.ok and not first.dry_run
+
+    # one email per person with an email, one webhook post per person, each with their findings
+    assert [len(mailbox.to(a)) for a in ("ana@brand.example", "bo@agency.example")] == [1, 1]
+    assert len(mailbox.messages) == 2
+    ana = mailbox.to("ana@brand.example")[0]
+    assert ana["From"] == "ads-ops@brand.example" and "Ana Ortiz" in ana["To"]
+    assert ana["Subject"] == "delvia-ledger: 1 new or changed for Ana Ortiz"
+    body = ana.get_content()
+    assert (
+        "EXPIRING" in body
+        and "code a1" in body
+        and "message to the creator: Hi @maya.makes" in body
+    )
+    assert "code a_late" not in body  # not within 14 days yet
+    bo = mailbox.to("bo@agency.example")[0].get_content()
+    assert "WRONG_POST" in bo and "ad ad2" in bo and "a1" not in bo
+    assert mailbox.logins == [(b"ops", PASSWORD.encode())] * 2
+    posted = {body["text"].splitlines()[1].split(":")[0]: body["text"] for _, body in hook.posts}
+    assert set(posted) == {"Ana Ortiz (p_ana)", "Bo Berg (p_bo)", "Cy Lund (p_cy)"}
+    assert all(path == f"/services/T000/B000/{HOOK_SECRET}" for path, _ in hook.posts)
+    assert "REVOKED" in posted["Cy Lund (p_cy)"]
+
+    # each delivered message is one Notice; Cy is reached through the webhook only
+    notices = list(ledger.records(dl.Notice))
+    assert sorted((n.person_id, n.channel) for n in notices) == [
+        ("p_ana", "email:ana@brand.example"),
+        ("p_ana", "slack"),
+        ("p_bo", "email:bo@agency.example"),
+        ("p_bo", "slack"),
+        ("p_cy", "slack"),
+    ]
+    assert sorted(first.sent, key=lambda n: n.id) == sorted(notices, key=lambda n: n.id)
+    ana_notice = next(n for n in notices if n.channel == "email:ana@brand.example")
+    assert ana_notice.finding_keys == (
+        "EXPIRING/authorization=a1/account=6900|WARNING|2026-12-04T09:00:00.000000Z",
+    )
+    assert ana_notice.sent_at == T0
+    (cy,) = first.unreached
+    assert (cy.person_id, cy.kind, cy.reached_by) == ("p_cy", "email", ("slack",))
+    assert "Cy Lund (p_cy): no email (no email recorded); reached through slack only" in str(first)
+
+    # nothing changed: nothing delivered, nothing recorded
+    seq = ledger.seq
+    again = ledger.notify(senders(port, hook))
+    assert again.deliveries == () and again.ok
+    assert ledger.seq == seq and len(mailbox.messages) == 2 and len(hook.posts) == 3
+
+    # a week later a_late starts expiring: only that finding goes out, to Ana, on both channels
+    clock.advance(days=7)
+    later = ledger.notify(senders(port, hook))
+    assert [
+        (d.message.channel, [f.authorization_id for f in d.message.findings])
+        for d in later.deliveries
+    ] == [
+        ("email:ana@brand.example", ["a_late"]),
+        ("slack", ["a_late"]),
+    ]
+    update = mailbox.to("ana@brand.example")[1]
+    assert "code a_late" in update.get_content() and "code a1 " not in update.get_content()
+    assert "Still open from earlier reminders: 1" in update.get_content()
+    assert ledger.seq == seq + 2
+    last = ledger.get(dl.Notice, later.sent[0].id)
+    assert last is not None and len(last.finding_keys) == 2  # what Ana now knows of
+
+    # no raw code, password or webhook URL anywhere: messages, notices, results, logs
+    delivered = [m.as_string() for _, m in mailbox.messages] + [
+        json.dumps(b) for _, b in hook.posts
+    ]
+    exported = []
+    ledger.export_json(_Collect(exported))
+    shown = "\n".join([*delivered, *exported, str(first), str(again), str(later), our_logs(caplog)])
+    assert secrets_in(shown) == []
+    assert "HTTP Request: POST http://127.0.0.1" in our_logs(caplog)  # httpx did log, safely
+    assert repr(senders(port, hook)) == (
+        f"[EmailSender(host='127.0.0.1', port={port}, from_addr='ads-ops@brand.example', "
+        "username='ops', starttls=False), WebhookSender(host='127.0.0.1', style='slack', "
+        "channel='slack')]"
+    )
+
+
+class _Collect:
+    def __init__(self, into: list[str]) -> None:
+        self.into = into
+
+    def write(self, text: str) -> int:
+        self.into.append(text)
+        return len(text)
+
+
+def test_a_refused_message_leaves_its_notice_unwritten_and_the_rest_go_on(
+    ledger: dl.Ledger,
+    smtp_server: tuple[Mailbox, int],
+    hook: Hook,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    mailbox, port = smtp_server
+    world(ledger)
+    mailbox.refuse = {"bo@agency.example"}
+    hook.refuse = lambda body: "Ana Ortiz (p_ana)" in body["text"]
+    result = ledger.notify(senders(port, hook))
+    assert not result.ok
+    failed = sorted((f.person_id, f.channel) for f in result.failures)
+    assert failed == [("p_ana", "slack"), ("p_bo", "email:bo@agency.example")]
+    reasons = {f.channel: f.reason for f in result.failures}
+    assert reasons["email:bo@agency.example"] == (
+        f"SMTP 127.0.0.1:{port} refused the recipient bo@agency.example: "
+        "550 5.1.1 <bo@agency.example>: mailbox unavailable"
+    )
+    assert reasons["slack"] == (
+        "the webhook at 127.0.0.1 answered HTTP 500 Internal Server Error: "
+        "internal error while handling …"
+    )
+    delivered = sorted((n.person_id, n.channel) for n in ledger.records(dl.Notice))
+    assert delivered == [
+        ("p_ana", "email:ana@brand.example"),
+        ("p_bo", "slack"),
+        ("p_cy", "slack"),
+    ]
+    assert delivered == sorted((n.person_id, n.channel) for n in result.sent)
+    assert len(mailbox.messages) == 1 and len(hook.posts) == 2
+    assert "failed 2:" in str(result)
+
+    # the servers recover: only what failed goes out now
+    mailbox.refuse = set()
+    hook.refuse = lambda body: False
+    retry = ledger.notify(senders(port, hook))
+    assert retry.ok
+    assert sorted((d.message.person_id, d.message.channel) for d in retry.deliveries) == failed
+    shown = "\n".join([str(result), str(retry), our_logs(caplog)])
+    assert secrets_in(shown) == []
+
+
+def test_a_wrong_password_a_missing_server_and_no_starttls_are_failures_not_crashes(
+    ledger: dl.Ledger, smtp_server: tuple[Mailbox, int], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    _, port = smtp_server
+    world(ledger)
+    wrong = dl.EmailSender(
+        "127.0.0.1", port, "ops@brand.example", username="ops", password="nope-" + PASSWORD
+    )
+    gone = dl.EmailSender("127.0.0.1", free_port(), "ops@brand.example")
+    tls = dl.EmailSender("127.0.0.1", port, "ops@brand.example", starttls=True)
+    hookless = dl.WebhookSender(f"http://127.0.0.1:{free_port()}/hook/{HOOK_SECRET}", style="json")
+    for sender, reason in [
+        (wrong, "refused the login of 'ops': 535"),
+        (gone, "could not deliver through SMTP 127.0.0.1"),
+        (tls, "STARTTLS extension not supported by server"),
+        (hookless, "could not reach the webhook at 127.0.0.1 (ConnectError"),
+    ]:
+        result = ledger.notify([sender])
+        assert result.failures and all(reason in f.reason for f in result.failures), result
+        assert result.sent == ()
+        assert secrets_in(str(result) + repr(sender)) == []
+    assert list(ledger.records(dl.Notice)) == []
+    assert secrets_in(our_logs(caplog)) == []
+
+
+def test_the_json_webhook_carries_each_finding_as_data(ledger: dl.Ledger, hook: Hook) -> None:
+    world(ledger)
+    with dl.WebhookSender(hook.url("/generic"), style="json", channel="ops-feed") as sender:
+        result = ledger.notify([sender])
+    assert result.ok and {n.channel for n in result.sent} == {"ops-feed"}
+    bodies = {body["person_id"]: body for _, body in hook.posts}
+    assert set(bodies) == {"p_ana", "p_bo", "p_cy"}
+    (finding,) = bodies["p_bo"]["findings"]
+    assert finding["kind"] == "WRONG_POST" and finding["owner_id"] == "p_bo"
+    assert finding["key"] == "WRONG_POST/authorization=a2/ad=ad2/account=6900"
+    assert bodies["p_ana"]["email"] == "ana@brand.example" and bodies["p_ana"]["still_open"] == 0
+    assert secrets_in(json.dumps(bodies)) == []
+
+
+def test_a_dry_run_composes_the_same_messages_and_sends_nothing(
+    ledger: dl.Ledger, smtp_server: tuple[Mailbox, int], hook: Hook
+) -> None:
+    mailbox, port = smtp_server
+    world(ledger)
+    seq = ledger.seq
+    preview = ledger.notify(senders(port, hook), dry_run=True)
+    assert preview.dry_run and ledger.seq == seq
+    assert mailbox.messages == [] and hook.posts == []
+    assert len(preview.deliveries) == 5 and "would send 5 messages" in str(preview)
+    real = ledger.notify(senders(port, hook))
+    assert [d.message.text for d in real.deliveries] == [d.message.text for d in preview.deliveries]
+
+
+def test_senders_refuse_bad_settings_without_echoing_secrets() -> None:
+    with pytest.raises(ValueError, match="port must be") as refused:
+        dl.EmailSender("smtp.brand.example", 0, "ops@brand.example", password=PASSWORD)
+    assert PASSWORD not in str(refused.value)
+    with pytest.raises(ValueError, match="without username"):
+        dl.EmailSender("smtp.brand.example", 587, "ops@brand.example", password=PASSWORD)
+    with pytest.raises(ValueError, match="email address"):
+        dl.EmailSender("smtp.brand.example", 587, "not an address")
+    with pytest.raises(ValueError, match="http") as refused:
+        dl.WebhookSender(f"ftp://hooks.example/{HOOK_SECRET}")
+    assert HOOK_SECRET not in str(refused.value)
+    with pytest.raises(ValueError, match="style"):
+        dl.WebhookSender("https://hooks.example/x", style="teams")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="at least one sender"):
+        dl.Ledger.notify(cast(dl.Ledger, None), [])
