@@ -1,7 +1,8 @@
 """The facade users hold: open a ledger, record versions, read them now or as of a moment.
 
->>> import delvia_ledger as dl
->>> ledger = dl.Ledger.open(tmp_path / "access.db", clock=fixed_clock)
+>>> import delvia_ledger as dl, tempfile
+>>> from pathlib import Path
+>>> ledger = dl.Ledger.open(Path(tempfile.mkdtemp()) / "access.db")
 >>> ledger.record(dl.Creator(id="maya", handle="@maya.makes", region="US")).seq
 1
 >>> ledger.get(dl.Creator, "maya").handle
