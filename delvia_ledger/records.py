@@ -125,6 +125,16 @@ def _fail(
 
 
 def _check_id(instance: object, field: attrs.Attribute[Any], value: object) -> None:
+    # The common path: printable text (no controls, bidi or surrogates; of the spaces only
+    # U+0020) that does not start or end with a space. Anything else takes the careful path.
+    if (
+        isinstance(value, str)
+        and value
+        and value.isprintable()
+        and value[0] != " "
+        and value[-1] != " "
+    ):
+        return
     if not isinstance(value, str) or not value.strip():
         raise _fail(instance, field, value, "must be a non-empty string")
     if value != value.strip() or _NOT_IN_IDS.search(value):
@@ -282,10 +292,12 @@ def to_region(value: str | None) -> Any:
 
 
 def _check_region(instance: object, field: attrs.Attribute[Any], value: object) -> None:
-    if not isinstance(value, str) or value not in ISO_REGIONS:
-        raise _fail(
-            instance, field, value, "must be an ISO 3166-1 alpha-2 region code such as 'US'"
-        )
+    try:
+        if value in ISO_REGIONS:
+            return
+    except TypeError:  # unhashable: a list, a dict
+        pass
+    raise _fail(instance, field, value, "must be an ISO 3166-1 alpha-2 region code such as 'US'")
 
 
 _check_optional_region = attrs.validators.optional(_check_region)
@@ -366,13 +378,16 @@ class SparkCode:
         if not isinstance(raw, str) or not raw.strip():
             raise InvalidRecordError("SparkCode: the code must be a non-empty string")
         code = raw.strip()
-        fingerprint = fingerprint_of(code)  # refuses lone surrogates
-        if _NOT_IN_IDS.search(code):
-            raise InvalidRecordError(
-                "SparkCode: the code holds a control character (e.g. a line break inside it) "
-                "or a bidi control; a Spark code is printable text, so copy it again from "
-                "TikTok (the code is not shown)"
-            )
+        if code.isprintable():  # the common path: no controls, bidi or surrogates
+            fingerprint = hashlib.sha256(code.encode("utf-8")).hexdigest()
+        else:
+            fingerprint = fingerprint_of(code)  # refuses lone surrogates
+            if _NOT_IN_IDS.search(code):
+                raise InvalidRecordError(
+                    "SparkCode: the code holds a control character (e.g. a line break inside "
+                    "it) or a bidi control; a Spark code is printable text, so copy it again "
+                    "from TikTok (the code is not shown)"
+                )
         shown = min(4, len(code) // 3)
         self.__attrs_init__(fingerprint=fingerprint, hint="…" + (code[-shown:] if shown else ""))
 
