@@ -8,6 +8,7 @@ from datetime import datetime
 import attrs
 
 from .checks import Checks, Grant
+from .errors import LedgerError
 from .records import Person, Record, RoleGrant, SparkAd, SparkAuthorization
 
 __all__ = ["OffboardingPlan", "active_grants", "offboarding_plan"]
@@ -31,7 +32,9 @@ class OffboardingPlan:
     ads_owned: tuple[str, ...]
     creators_owned: tuple[str, ...]
     accounts_left_without_admin: tuple[str, ...]
-    _apply: Callable[[list[Record]], object] = attrs.field(repr=False, eq=False, alias="apply_fn")
+    _apply: Callable[[OffboardingPlan], object] = attrs.field(
+        repr=False, eq=False, alias="apply_fn"
+    )
 
     @property
     def changes(self) -> list[Record]:
@@ -40,8 +43,31 @@ class OffboardingPlan:
         return [attrs.evolve(self.person, left_at=self.at), *ended]
 
     def apply(self) -> None:
-        """Record the departure and end every active grant, in one transaction."""
-        self._apply(self.changes)
+        """Record the departure and end every active grant, in one transaction.
+
+        Refused with a :class:`LedgerError` (nothing written) when the person or their grants
+        changed since this preview was made: applying it would silently undo those edits.
+        """
+        self._apply(self)
+
+    def check_current(self, now: OffboardingPlan) -> None:
+        """Refuse this plan unless ``now`` (the same preview made again) rests on the same
+        versions of the person and of every grant it ends."""
+        before = {g.id: g for g in self.grants_ending}
+        after = {g.id: g for g in now.grants_ending}
+        changed = [f"person {self.person.id!r}"] if now.person != self.person else []
+        changed += [
+            f"grant {id_!r} ({'changed' if id_ in after else 'no longer active'})"
+            for id_ in before
+            if before[id_] != after.get(id_)
+        ]
+        changed += [f"grant {id_!r} (new)" for id_ in after if id_ not in before]
+        if changed:
+            raise LedgerError(
+                f"offboard {self.person.id!r}: the plan is out of date, the ledger changed "
+                f"since the preview: {', '.join(changed)}; preview again with "
+                f"ledger.offboard({self.person.id!r}, at=...) and apply that plan"
+            )
 
     def __str__(self) -> str:
         lines = [
@@ -64,7 +90,7 @@ def offboarding_plan(
     person: Person,
     at: datetime,
     load_grant: Callable[[str], RoleGrant | None],
-    apply_fn: Callable[[list[Record]], object],
+    apply_fn: Callable[[OffboardingPlan], object],
 ) -> OffboardingPlan:
     """Preview offboarding ``person`` at ``at`` (``checks`` is taken at ``at``)."""
     grants = tuple(active_grants(checks, load_grant, lambda g: g.person_id == person.id))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from typing import Any, NamedTuple
 
@@ -31,6 +31,7 @@ from .records import (
     SparkAd,
     SparkAuthorization,
     SparkBinding,
+    shown,
 )
 from .store import TABLES, Store
 
@@ -48,30 +49,53 @@ def horizon(now: datetime, within: Within) -> datetime:
     >>> from datetime import UTC
     >>> horizon(datetime(2026, 1, 31, tzinfo=UTC), "1mo").date()
     datetime.date(2026, 2, 28)
+
+    A horizon past the year 9999 (``"100000000d"``) is refused like any other bad value.
     """
-    end = now + duration(within)
+    step = _step(within, now)
+    try:
+        end = now + step
+    except (OverflowError, ValueError):  # timedelta, relativedelta or datetime out of range
+        raise _too_far(within, now) from None
     if end <= now:
-        raise ValueError(f"within={within!r}: the horizon must be after now")
+        raise ValueError(f"within={_within_text(within)}: the horizon must be after now")
     return end
+
+
+def _step(within: Within, now: datetime) -> timedelta | relativedelta:
+    if isinstance(within, timedelta | relativedelta):
+        return within
+    if not isinstance(within, str):
+        raise ValueError(
+            f"within={shown(within)}: expected a timedelta, a relativedelta or e.g. '7d'"
+        )
+    match = re.fullmatch(r"\s*(\d+)\s*(h|d|w|mo)\s*", within)
+    if not match:
+        raise ValueError(
+            f"within={shown(within)}: use a number and a unit, e.g. '36h', '7d', '2w' or '1mo'"
+        )
+    if len(match[1].lstrip("0")) > 12:  # 10**12 hours is 100 million years: no horizon
+        raise _too_far(within, now)
+    amount: dict[str, Any] = {_UNITS[match[2]]: int(match[1])}
+    return relativedelta(**amount)
 
 
 def duration(within: Within) -> timedelta | relativedelta:
     """The step ``within`` names (``"7d"`` is ``relativedelta(days=7)``); :func:`horizon` adds
     it to now and refuses one that is not positive."""
-    step: timedelta | relativedelta
-    if isinstance(within, str):
-        match = re.fullmatch(r"\s*(\d+)\s*(h|d|w|mo)\s*", within)
-        if not match:
-            raise ValueError(
-                f"within={within!r}: use a number and a unit, e.g. '36h', '7d', '2w' or '1mo'"
-            )
-        amount: dict[str, Any] = {_UNITS[match[2]]: int(match[1])}
-        step = relativedelta(**amount)
-    elif isinstance(within, timedelta | relativedelta):
-        step = within
-    else:
-        raise ValueError(f"within={within!r}: expected a timedelta, a relativedelta or e.g. '7d'")
-    return step
+    return _step(within, datetime.now(UTC))
+
+
+def _too_far(within: Within, now: datetime) -> ValueError:
+    return ValueError(
+        f"within={_within_text(within)}: the horizon would fall after 9999-12-31, the "
+        f"latest time the ledger can handle (now is {now:%Y-%m-%d}); use a shorter one"
+    )
+
+
+def _within_text(within: Within) -> str:
+    """``within`` as the user wrote it: ``'7d'``, ``3 days, 0:00:00``, ``relativedelta(...)``."""
+    return str(within) if isinstance(within, timedelta) else shown(within)
 
 
 class Auth(NamedTuple):

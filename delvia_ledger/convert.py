@@ -98,13 +98,21 @@ def _structure_keys(value: Any, _: type) -> Any:
 
 
 def _structure_code(value: Any, _: type) -> SparkCode:
+    # Trusted: what the ledger stored. record_from_dict checks a code from outside first.
     if isinstance(value, SparkCode):
         return value
     if isinstance(value, dict) and "fingerprint" in value:
-        return SparkCode.from_fingerprint(value["fingerprint"], value.get("hint", "…"))
+        return SparkCode.from_ledger(value["fingerprint"], value.get("hint", "…"))
     raise InvalidRecordError(
         "SparkAuthorization.code: expected a stored code {'fingerprint': …, 'hint': …}"
     )
+
+
+def _code_from_outside(value: Any) -> Any:
+    """A code given as ``{"fingerprint", "hint"}``, checked (neither is ever echoed)."""
+    if isinstance(value, dict) and "fingerprint" in value:
+        return SparkCode.from_fingerprint(value["fingerprint"], value.get("hint", "…"))
+    return value
 
 
 def _make_converter() -> cattrs.Converter:
@@ -145,9 +153,11 @@ def record_to_dict(record: Record) -> dict[str, Any]:
 def record_from_dict(cls: type[R], data: Any) -> R:
     """Build a record from a plain dict, with an error that names the record and the field."""
     if not isinstance(data, dict):
-        raise InvalidRecordError(f"{cls.__name__}: expected a mapping of fields, got {data!r}")
+        raise InvalidRecordError(
+            f"{cls.__name__}: expected a mapping of fields, got {type(data).__name__}"
+        )
     known = {field.name for field in attrs.fields(cast(Any, cls))}
-    unknown = sorted(set(data) - known)
+    unknown = sorted(str(name) for name in set(data) - known)
     if unknown:
         raise InvalidRecordError(f"{cls.__name__}: unknown field(s) {', '.join(unknown)}")
     required = [
@@ -157,6 +167,8 @@ def record_from_dict(cls: type[R], data: Any) -> R:
     ]
     if required:
         raise InvalidRecordError(f"{cls.__name__}: missing required field(s) {', '.join(required)}")
+    if "code" in data:
+        data = {**data, "code": _code_from_outside(data["code"])}
     try:
         return converter.structure(data, cls)
     except InvalidRecordError:

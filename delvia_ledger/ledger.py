@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, TypeVar, cast, overload
 
 import attrs
-from dateutil.parser import isoparse
 
 from . import io, reconcile, tiktok
 from . import reminders as who_must_act
@@ -55,6 +54,9 @@ from .records import (
     SparkCode,
     derived_authorization_id,
     fingerprint_of,
+    shown,
+    time_problem,
+    to_utc,
 )
 from .store import (
     TABLES,
@@ -197,7 +199,10 @@ class LedgerView:
         return io.export_json(self.entries(), out)
 
     def authorization_for(self, code: str | SparkCode) -> SparkAuthorization | None:
-        """The authorization recorded for a raw code (found by its fingerprint), or None."""
+        """The authorization recorded for a raw code (found by its fingerprint), or None.
+
+        A code that is not text is refused with an :class:`InvalidRecordError`.
+        """
         fingerprint = code.fingerprint if isinstance(code, SparkCode) else fingerprint_of(code)
         table = TABLES[SparkAuthorization]
         custom = self._store.rows(
@@ -235,11 +240,12 @@ class LedgerView:
         if (seq is None) == (recorded_at is None):
             raise ValueError("as_of() takes exactly one of seq= or recorded_at=")
         if seq is not None:
-            if not isinstance(seq, int) or seq < 0:
-                raise ValueError(f"as_of(seq={seq!r}): seq must be a whole number >= 0")
+            if not isinstance(seq, int) or isinstance(seq, bool) or seq < 0:
+                raise ValueError(f"as_of(seq={shown(seq)}): seq must be a whole number >= 0")
+            seq = min(seq, LAST_SEQ)  # what SQLite can compare; no ledger gets that far
             bound = seq if self._bound is None else min(seq, self._bound)
         else:
-            moment = _aware(recorded_at, "as_of(recorded_at=...)")
+            moment = _aware(recorded_at, "as_of: recorded_at")
             bound = self._store.seq_at(moment)
             if self._bound is not None:
                 bound = min(bound, self._bound)
@@ -331,6 +337,10 @@ class LedgerView:
         raise :class:`~delvia_ledger.TikTokAPIError`. ``live`` defaults to True when a
         client is given; ``live=False`` keeps the diagnosis to what the ledger knows.
         """
+        post_id = _optional_text_arg(post_id, "diagnose(post_id=...)")
+        ad_account_id = _optional_text_arg(ad_account_id, "diagnose(ad_account_id=...)")
+        if not isinstance(code, SparkCode):
+            fingerprint_of(code)  # refuses what is not a code before any read
         if live and client is None:
             raise ValueError("diagnose(live=True) needs client=TikTokClient(...) to ask TikTok")
         authorization = self.authorization_for(code)
@@ -365,11 +375,13 @@ class LedgerView:
 
     def access(self, scope: str, *, now: datetime | str | None = None) -> list[RoleGrant]:
         """The active role grants on ``scope`` (e.g. ``"ad_account:6900…"``)."""
+        scope = _text_arg(scope, "access(scope=...)")
         load = self._loader(RoleGrant)
         return self._query(now, lambda c: active_grants(c, load, lambda g: g.scope == scope))
 
     def roles_of(self, person_id: str, *, now: datetime | str | None = None) -> list[RoleGrant]:
         """A person's active role grants."""
+        person_id = _text_arg(person_id, "roles_of(person_id=...)")
         load = self._loader(RoleGrant)
         return self._query(
             now, lambda c: active_grants(c, load, lambda g: g.person_id == person_id)
@@ -489,6 +501,11 @@ class Ledger(LedgerView):
 
         ``progress``, if given, is called after each batch with the number of records read.
         """
+        if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
+            raise ValueError(
+                f"record_all(batch_size={shown(batch_size)}): batch_size must be a whole "
+                f"number >= 1 (default {BATCH_SIZE})"
+            )
         written = unchanged = 0
         known: Known = {}
         with self._store.transaction():
@@ -507,13 +524,21 @@ class Ledger(LedgerView):
     ) -> RecordAllResult:
         """Record every row of a CSV of ``cls`` records in one transaction (streamed).
 
-        A malformed row fails the whole import with its line number; nothing is written.
+        A malformed row fails the whole import with its line number; nothing is written. A row
+        the ledger's rules refuse raises that rule's error, naming the line, with the refused
+        record in ``error.record``.
         """
-        lines: dict[tuple[type[Record], str], int] = {}  # recent records -> their CSV line
+        if cls not in TABLES:
+            names = ", ".join(c.__name__ for c in RECORD_TYPES)
+            raise ValueError(f"import_csv: {shown(cls)} is not a record type; use one of {names}")
+        # The records of the batch being written -> their CSV line. Keyed by the record object
+        # (``id``), not its type and id: one id may appear on several lines. The record is kept
+        # in the value so that its ``id()`` cannot be reused while it is in here.
+        lines: dict[int, tuple[int, Record]] = {}
 
         def records() -> Iterator[Record]:
             for line, record in io.read_csv_rows(cls, source):
-                lines[(type(record), record.id)] = line
+                lines[id(record)] = (line, record)
                 if len(lines) > 2 * BATCH_SIZE:
                     del lines[next(iter(lines))]
                 yield record
@@ -521,15 +546,12 @@ class Ledger(LedgerView):
         try:
             return self.record_all(records(), progress=progress)
         except LedgerError as error:
-            refused = error.record
-            line = (
-                lines.get((type(refused), refused.id))
-                if isinstance(refused, RECORD_TYPES)
-                else None
-            )
-            if line is None:
+            found = lines.get(id(error.record))
+            if found is None or found[1] is not error.record:
                 raise
-            raise type(error)(f"line {line}: {error}") from None
+            refused = type(error)(f"line {found[0]}: {error}")
+            refused.record = error.record
+            raise refused from None
 
     def import_tiktok(
         self, payload: Any, *, advertiser_id: str | None = None, creator_id: str | None = None
@@ -542,8 +564,11 @@ class Ledger(LedgerView):
         ``DELETED`` code is recorded as revoked now). Each TikTok field is kept as DESIGN §9
         says; what the payload lacks (a creator's handle and region, a code's owner) keeps
         what the ledger knows; re-importing the same payload writes nothing. Items without a
-        code authorization are skipped and listed in the result.
+        code authorization are skipped and listed in the result. ``payload`` may also be the
+        response body as JSON text (``str`` or ``bytes``).
         """
+        if isinstance(payload, str | bytes | bytearray):
+            payload = tiktok.parse_json(payload)
         data = tiktok.unwrap(payload)
         if advertiser_id is not None:
             advertiser_id = self._advertiser(advertiser_id, "import_tiktok")
@@ -565,8 +590,16 @@ class Ledger(LedgerView):
     def _advertiser(self, advertiser_id: object, what: str) -> str:
         """An advertiser id the ledger holds as an ad account (refused otherwise)."""
         if isinstance(advertiser_id, bool) or not isinstance(advertiser_id, str | int):
-            raise ValueError(f"{what}: advertiser_id must be a string, got {advertiser_id!r}")
-        account = str(advertiser_id).strip()
+            raise ValueError(
+                f"{what}: advertiser_id must be a string, got {type(advertiser_id).__name__}"
+            )
+        account = str(advertiser_id).strip() if isinstance(advertiser_id, str) else None
+        if isinstance(advertiser_id, int) and 0 <= advertiser_id < 10**30:
+            account = str(advertiser_id)
+        if not account:
+            raise ValueError(
+                f"{what}: advertiser_id={shown(advertiser_id)} is not an ad account id"
+            )
         if self.get(AdAccount, account) is None:
             raise MissingReferenceError(
                 f"{what}: ad account advertiser_id={account!r} is not in the ledger; "
@@ -694,15 +727,24 @@ class Ledger(LedgerView):
 
     def offboard(self, person_id: str, *, at: datetime | str | None = None) -> OffboardingPlan:
         """Preview (writes nothing) what ends when ``person_id`` leaves at ``at``; ``.apply()``
-        records it: the person's ``left_at`` and every active grant ended at ``at``."""
+        records it: the person's ``left_at`` and every active grant ended at ``at``.
+
+        ``.apply()`` refuses (writing nothing) if the person or their grants changed since the
+        preview: preview again and apply that plan.
+        """
+        person_id = _text_arg(person_id, "offboard(person_id=...)")
         person = self.get(Person, person_id)
         if person is None:
             raise MissingReferenceError(f"offboard: person_id={person_id!r} is not in the ledger")
-        moment = self.now() if at is None else _aware(at, "offboard(at=...)")
+        moment = self.now() if at is None else _aware(at, "offboard: at")
         load = self._loader(RoleGrant)
-        return self._query(
-            moment, lambda c: offboarding_plan(c, person, moment, load, self.record_all)
-        )
+
+        def apply(plan: OffboardingPlan) -> None:
+            with self._store.transaction():  # the check and the write see the same state
+                plan.check_current(self.offboard(person_id, at=moment))
+                self.record_all(plan.changes)
+
+        return self._query(moment, lambda c: offboarding_plan(c, person, moment, load, apply))
 
     def notify(
         self,
@@ -907,13 +949,23 @@ def _record_type(cls: type[Any]) -> type[Record]:
 
 
 def _aware(value: object, what: str) -> datetime:
-    if isinstance(value, str):
-        try:
-            value = isoparse(value)
-        except ValueError:
-            raise ValueError(f"{what}: {value!r} is not an ISO-8601 time") from None
-    if not isinstance(value, datetime) or value.utcoffset() is None:
-        raise ValueError(
-            f"{what}: {value!r} must be a timezone-aware datetime or ISO string with an offset"
-        )
-    return value.astimezone(UTC)
+    """A ``now=`` / ``at=`` / ``recorded_at=`` argument as UTC (the records' one time rule)."""
+    moment = to_utc(cast(Any, value))
+    if isinstance(moment, datetime) and moment.tzinfo is UTC:
+        return moment
+    raise ValueError(f"{what}={shown(value)}: {time_problem(value)}")
+
+
+#: The largest sequence number SQLite can hold (``as_of(seq=...)`` beyond it sees everything).
+LAST_SEQ = 2**63 - 1
+
+
+def _text_arg(value: object, what: str) -> str:
+    """An id or scope argument: refused unless it is text."""
+    if not isinstance(value, str):
+        raise ValueError(f"{what}: expected text, got {type(value).__name__}")
+    return value
+
+
+def _optional_text_arg(value: object, what: str) -> str | None:
+    return None if value is None else _text_arg(value, what)

@@ -88,42 +88,85 @@ ROLE_SCOPES: dict[Role, frozenset[str]] = {
     Role.OWNER: frozenset({"creator", "authorization"}),
 }
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+#: What an id may not contain: C0 and C1 controls, DEL, bidi overrides and isolates (which
+#: make text display in another order than it is stored) and lone surrogates (not text at all:
+#: they cannot be written as UTF-8).
+_NOT_IN_IDS = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+
+#: Lone surrogates: a Python string can hold them, UTF-8 (the database, JSON, files) cannot.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+#: Values longer than this are shortened in error messages.
+_SHOWN = 80
 
 
 def _where(instance: object, field: attrs.Attribute[Any]) -> str:
     return f"{type(instance).__name__}.{field.name}"
 
 
+def shown(value: object) -> str:
+    """A value as error messages quote it: times in ISO-8601, long text shortened."""
+    if isinstance(value, datetime):
+        return repr(value.isoformat())
+    text = repr(value)
+    if len(text) > _SHOWN:
+        size = f"{len(value)} characters" if isinstance(value, str | list | dict) else "long"
+        text = f"{text[: _SHOWN - 20]}… ({size})"
+    return text
+
+
 def _fail(
     instance: object, field: attrs.Attribute[Any], value: object, why: str
 ) -> InvalidRecordError:
-    return InvalidRecordError(f"{_where(instance, field)}={value!r}: {why}")
+    return InvalidRecordError(f"{_where(instance, field)}={shown(value)}: {why}")
 
 
 # --- validators and converters, shared by the fields below ------------------------------------
 
 
 def _check_id(instance: object, field: attrs.Attribute[Any], value: object) -> None:
+    # The common path: printable text (no controls, bidi or surrogates; of the spaces only
+    # U+0020) that does not start or end with a space. Anything else takes the careful path.
+    if (
+        isinstance(value, str)
+        and value
+        and value.isprintable()
+        and value[0] != " "
+        and value[-1] != " "
+    ):
+        return
     if not isinstance(value, str) or not value.strip():
         raise _fail(instance, field, value, "must be a non-empty string")
-    if value != value.strip() or _CONTROL.search(value):
+    if value != value.strip() or _NOT_IN_IDS.search(value):
         raise _fail(
-            instance, field, value, "must not have surrounding spaces or control characters"
+            instance,
+            field,
+            value,
+            "must not have surrounding spaces, control characters, bidi controls "
+            "(U+202A-U+202E, U+2066-U+2069) or lone surrogates",
         )
 
 
 _check_optional_id = attrs.validators.optional(_check_id)
 
 
+_NOT_TEXT = "holds a lone surrogate (U+D800-U+DFFF), which is not text and cannot be stored"
+
+
 def _check_text(instance: object, field: attrs.Attribute[Any], value: object) -> None:
     if not isinstance(value, str) or not value.strip():
         raise _fail(instance, field, value, "must be a non-empty string")
+    if not value.isascii() and _SURROGATE.search(value):
+        raise _fail(instance, field, value, _NOT_TEXT)
 
 
 def _check_optional_text(instance: object, field: attrs.Attribute[Any], value: object) -> None:
-    if value is not None and not isinstance(value, str):
+    if value is None:
+        return
+    if not isinstance(value, str):
         raise _fail(instance, field, value, "must be a string or None")
+    if not value.isascii() and _SURROGATE.search(value):
+        raise _fail(instance, field, value, _NOT_TEXT)
 
 
 # Converters normalise what they can (strings to times, lower-case regions, ...) and hand
@@ -158,8 +201,16 @@ def to_tiktok_status(value: str | None) -> Any:
     return value
 
 
+_WORD = re.compile(r"[A-Z0-9_]+")
+
+
+def is_status_word(value: object) -> bool:
+    """True for a TikTok status word as records keep it: ``AUTHORIZED``, ``USER_DELETE``."""
+    return isinstance(value, str) and _WORD.fullmatch(value) is not None
+
+
 def _check_optional_word(instance: object, field: attrs.Attribute[Any], value: object) -> None:
-    if value is not None and not (isinstance(value, str) and re.fullmatch(r"[A-Z0-9_]+", value)):
+    if value is not None and not is_status_word(value):
         raise _fail(
             instance,
             field,
@@ -169,37 +220,67 @@ def _check_optional_word(instance: object, field: attrs.Attribute[Any], value: o
 
 
 def to_utc(value: datetime | str | None) -> Any:
-    """An aware datetime or ISO-8601 string with an offset, as a UTC datetime."""
+    """An aware datetime or ISO-8601 string with an offset, as a UTC datetime.
+
+    The one place a time from outside is normalised (record fields, every ``now=`` and
+    ``as_of(recorded_at=...)``). Anything it cannot turn into a UTC time between the years 1
+    and 9999 is handed back unchanged, and :func:`time_problem` says why.
+    """
     if isinstance(value, datetime):
         if value.tzinfo is UTC:  # the hot path: values read back from the ledger
             return value
-        return value.astimezone(UTC) if value.utcoffset() is not None else value
+        moment = value
+    elif isinstance(value, str):
+        try:
+            moment = isoparse(value.strip())
+        except (ValueError, OverflowError):
+            return value
+    else:
+        return value
+    if moment.utcoffset() is None:
+        return value
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:  # e.g. 0001-01-01T00:00:00+01:00 is in the year 0 in UTC
+        return value
+
+
+def time_problem(value: object) -> str:
+    """Why ``value`` is not a time the ledger accepts (``to_utc`` handed it back unchanged)."""
     if isinstance(value, str):
         try:
             parsed = isoparse(value.strip())
-        except (ValueError, OverflowError):
-            return value
-        return parsed.astimezone(UTC) if parsed.utcoffset() is not None else value
-    return value
+        except OverflowError:
+            return TIME_OUT_OF_RANGE
+        except ValueError:
+            return "is not an ISO-8601 time, e.g. '2026-11-24T09:00:00Z'"
+        if parsed.utcoffset() is None:
+            return (
+                "has no time zone; a timezone-aware time is needed: add 'Z' or an offset "
+                "such as '+00:00'"
+            )
+        return TIME_OUT_OF_RANGE
+    if isinstance(value, datetime):
+        if value.utcoffset() is None:
+            return (
+                "naive datetime has no time zone; pass an aware datetime "
+                "(e.g. tzinfo=timezone.utc) or an ISO-8601 string with 'Z' or an offset"
+            )
+        return TIME_OUT_OF_RANGE
+    return "must be a timezone-aware datetime or an ISO-8601 string"
+
+
+#: Why a time whose UTC value falls outside what Python's datetime can hold is refused.
+TIME_OUT_OF_RANGE = (
+    "is out of range: in UTC it falls before 0001-01-01 or after 9999-12-31, "
+    "the times the ledger can hold"
+)
 
 
 def _check_time(instance: object, field: attrs.Attribute[Any], value: object) -> None:
     if isinstance(value, datetime) and value.tzinfo is UTC:
         return
-    if isinstance(value, datetime):
-        why = (
-            "naive datetime has no time zone; pass an aware datetime "
-            "(e.g. tzinfo=timezone.utc) or an ISO-8601 string with 'Z' or an offset"
-        )
-    elif isinstance(value, str):
-        try:
-            isoparse(value.strip())
-            why = "has no time zone; add 'Z' or an offset such as '+00:00'"
-        except (ValueError, OverflowError):
-            why = "is not an ISO-8601 time"
-    else:
-        why = "must be a timezone-aware datetime or an ISO-8601 string"
-    raise _fail(instance, field, value, why)
+    raise _fail(instance, field, value, time_problem(value))
 
 
 _check_optional_time = attrs.validators.optional(_check_time)
@@ -211,10 +292,12 @@ def to_region(value: str | None) -> Any:
 
 
 def _check_region(instance: object, field: attrs.Attribute[Any], value: object) -> None:
-    if value not in ISO_REGIONS:
-        raise _fail(
-            instance, field, value, "must be an ISO 3166-1 alpha-2 region code such as 'US'"
-        )
+    try:
+        if value in ISO_REGIONS:
+            return
+    except TypeError:  # unhashable: a list, a dict
+        pass
+    raise _fail(instance, field, value, "must be an ISO 3166-1 alpha-2 region code such as 'US'")
 
 
 _check_optional_region = attrs.validators.optional(_check_region)
@@ -295,33 +378,99 @@ class SparkCode:
         if not isinstance(raw, str) or not raw.strip():
             raise InvalidRecordError("SparkCode: the code must be a non-empty string")
         code = raw.strip()
+        if code.isprintable():  # the common path: no controls, bidi or surrogates
+            fingerprint = hashlib.sha256(code.encode("utf-8")).hexdigest()
+        else:
+            fingerprint = fingerprint_of(code)  # refuses lone surrogates
+            if _NOT_IN_IDS.search(code):
+                raise InvalidRecordError(
+                    "SparkCode: the code holds a control character (e.g. a line break inside "
+                    "it) or a bidi control; a Spark code is printable text, so copy it again "
+                    "from TikTok (the code is not shown)"
+                )
         shown = min(4, len(code) // 3)
-        self.__attrs_init__(
-            fingerprint=fingerprint_of(code), hint="…" + (code[-shown:] if shown else "")
-        )
+        self.__attrs_init__(fingerprint=fingerprint, hint="…" + (code[-shown:] if shown else ""))
 
     @classmethod
     def from_fingerprint(cls, fingerprint: str, hint: str) -> SparkCode:
-        """Rebuild a code read back from storage (the raw code is not needed)."""
-        if not re.fullmatch(r"[0-9a-f]{64}", str(fingerprint)):
+        """Rebuild a code from its fingerprint and hint (the raw code is not needed).
+
+        Both are checked, and neither is ever echoed in the error: a raw code pasted into
+        either must not travel on into a message. The hint must look like one
+        :class:`SparkCode` makes: ``…`` and at most the last 4 characters of the code.
+        """
+        if not isinstance(fingerprint, str) or not _FINGERPRINT.fullmatch(fingerprint):
             raise InvalidRecordError(
-                f"SparkCode.fingerprint={fingerprint!r}: must be 64 lowercase hex digits"
+                "SparkCode.fingerprint: must be 64 lowercase hex digits, as exported in "
+                "code_fingerprint (the value is not shown: it may be a raw code)"
             )
+        if not is_hint(hint):
+            raise InvalidRecordError(
+                "SparkCode.hint: must be '…' followed by at most the last 4 characters of "
+                "the code, as exported in code_hint (the value is not shown: it may be a raw "
+                "code)"
+            )
+        return cls.from_ledger(fingerprint, hint)
+
+    @classmethod
+    def from_ledger(cls, fingerprint: str, hint: str) -> SparkCode:
+        """Rebuild a code the ledger itself stored (trusted: not checked again).
+
+        Use :meth:`from_fingerprint` for anything that comes from outside the ledger.
+        """
         code = cls.__new__(cls)
-        code.__attrs_init__(fingerprint=fingerprint, hint=str(hint))
+        code.__attrs_init__(fingerprint=fingerprint, hint=hint)
         return code
 
     def matches(self, raw: str) -> bool:
         """True if ``raw`` (surrounding whitespace ignored) is this code."""
-        return fingerprint_of(raw.strip()) == self.fingerprint
+        return fingerprint_of(raw) == self.fingerprint
 
     def __str__(self) -> str:
         return self.hint
 
 
+_FINGERPRINT = re.compile(r"[0-9a-f]{64}")
+
+
+def is_hint(hint: object) -> bool:
+    """True for a hint of the shape :class:`SparkCode` makes: ``…`` and 0 to 4 characters.
+
+    Those characters end a stripped code, which holds no control or bidi characters: so
+    neither does a hint, nor does it end in a space.
+
+    >>> is_hint("…ode="), is_hint("#mX1nZq+example/code=")
+    (True, False)
+    """
+    return (
+        isinstance(hint, str)
+        and 1 <= len(hint) <= 5
+        and hint[0] == "…"
+        and not _NOT_IN_IDS.search(hint)
+        and hint == hint.rstrip()
+    )
+
+
 def fingerprint_of(code: str) -> str:
-    """The hex SHA-256 of a whitespace-stripped raw code."""
-    return hashlib.sha256(code.strip().encode("utf-8")).hexdigest()
+    """The hex SHA-256 of a whitespace-stripped raw code.
+
+    A code that is not text (not a string, or holding a lone surrogate, which UTF-8 cannot
+    encode) is refused with an error that never carries the code.
+    """
+    if not isinstance(code, str):
+        raise InvalidRecordError(
+            f"SparkCode: a code must be text (a string), got {type(code).__name__}"
+        )
+    try:
+        data = code.strip().encode("utf-8")
+    except UnicodeEncodeError:
+        data = None  # raised below, outside the handler: the error must not chain to this one
+    if data is None:
+        raise InvalidRecordError(
+            "SparkCode: the code holds a lone surrogate (U+D800-U+DFFF), which is not text; "
+            "copy the code again from TikTok (the code is not shown)"
+        )
+    return hashlib.sha256(data).hexdigest()
 
 
 def to_code(value: SparkCode | str) -> SparkCode:
@@ -570,11 +719,24 @@ def _to_tuple(value: Any) -> Any:
 
 
 def _check_keys(instance: object, field: attrs.Attribute[Any], value: object) -> None:
-    if not isinstance(value, tuple) or not all(isinstance(k, str) and k for k in value):
+    if not _are_keys(value):
         raise _fail(instance, field, value, "must be a tuple of finding keys (non-empty strings)")
 
 
+def _are_keys(value: object) -> bool:
+    return isinstance(value, tuple) and all(
+        isinstance(k, str) and k and not _SURROGATE.search(k) for k in value
+    )
+
+
 def _notice_id(instance: Notice) -> str:
+    if not (
+        isinstance(instance.channel, str)
+        and isinstance(instance.person_id, str | None)
+        and isinstance(instance.sent_at, datetime)
+        and _are_keys(instance.finding_keys)
+    ):
+        return ""  # the fields' own validators (which run first) say what is wrong
     text = "\n".join(
         (
             instance.person_id or "",
@@ -583,6 +745,8 @@ def _notice_id(instance: Notice) -> str:
             *instance.finding_keys,
         )
     )
+    if _SURROGATE.search(text):
+        return ""  # refused by the id validators
     return "notice_" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 

@@ -8,21 +8,32 @@ The raw ``auth_code`` becomes a :class:`SparkCode` at once and never appears in 
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import attrs
 from dateutil.parser import isoparse
 
 from .errors import InvalidRecordError, PayloadError, TikTokAPIError
-from .records import Creator, Post, Record, SparkAuthorization, SparkBinding
+from .records import (
+    Creator,
+    Post,
+    Record,
+    SparkAuthorization,
+    SparkBinding,
+    is_status_word,
+    shown,
+    to_tiktok_status,
+)
 
 __all__ = [
     "Item",
     "Skipped",
     "items_from_tt_video",
+    "parse_json",
     "records_from_creator_post",
     "records_from_tt_video_info",
     "records_from_tt_video_list",
@@ -60,6 +71,32 @@ class Item:
     tiktok_status: str | None
 
 
+def parse_json(text: str | bytes | bytearray) -> Any:
+    """A TikTok response body read as JSON.
+
+    Text that is not JSON, not UTF-8, or nested too deeply for Python to read (TikTok's own
+    answers are a few levels deep) is a :class:`PayloadError`, which never quotes the text:
+    it may hold raw codes.
+
+    >>> parse_json('{"code": 0, "data": {}}')
+    {'code': 0, 'data': {}}
+    >>> parse_json("[" * 100_000)
+    Traceback (most recent call last):
+    ...
+    delvia_ledger.errors.PayloadError: the JSON is nested too deeply to be a TikTok response
+    """
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        problem = f"not JSON ({error.msg} at line {error.lineno}, column {error.colno})"
+    except UnicodeDecodeError:
+        problem = "not UTF-8 text"
+    except RecursionError:
+        problem = "the JSON is nested too deeply to be a TikTok response"
+    # raised here, outside the handler, so that it does not chain to (and carry) the text
+    raise PayloadError(problem if problem.startswith("the") else f"the response is {problem}")
+
+
 def unwrap(payload: Any, *, allow_partial: bool = False) -> Mapping[str, Any]:
     """The ``data`` object of a response envelope (or the payload itself if already bare).
 
@@ -72,11 +109,11 @@ def unwrap(payload: Any, *, allow_partial: bool = False) -> Mapping[str, Any]:
         code = payload["code"]
         number = _envelope_code(code)
         if number is None or number not in (OK_CODES if allow_partial else (0,)):
-            request_id = payload.get("request_id")
+            message, request_id = payload.get("message"), payload.get("request_id")
             raise TikTokAPIError(
-                code if number is None else number,
-                str(payload.get("message") or ""),
-                request_id if isinstance(request_id, str) else None,
+                _shown_code(code) if number is None else number,
+                message[:500] if isinstance(message, str) else "",
+                request_id[:100] if isinstance(request_id, str) else None,
             )
         data = payload.get("data")
         if not isinstance(data, Mapping):
@@ -86,14 +123,26 @@ def unwrap(payload: Any, *, allow_partial: bool = False) -> Mapping[str, Any]:
 
 
 def _envelope_code(code: object) -> int | None:
-    """An envelope ``code`` as an int; None for anything else (``false``, ``"abc"``, 1.5)."""
+    """An envelope ``code`` as an int; None for anything else (``false``, ``"abc"``, 1.5).
+
+    Only the integer 0 (or the text ``"0"``) is success: ``false`` is not a number here.
+    """
     if isinstance(code, bool):
         return None
     if isinstance(code, int):
         return code
-    if isinstance(code, str) and code.strip().lstrip("-").isdigit():
+    if isinstance(code, str) and len(code) < 20 and code.strip().lstrip("-").isdecimal():
         return int(code)
     return None
+
+
+def _shown_code(code: object) -> str:
+    """A code that is not a number, as an error shows it (short, never a whole structure)."""
+    if isinstance(code, str):
+        return repr(code[:20] + "…") if len(code) > 20 else code
+    if isinstance(code, bool):
+        return "true" if code else "false"
+    return f"({_kind(code)}, not a number)"
 
 
 def _kind(value: object) -> str:
@@ -124,12 +173,15 @@ def tiktok_time(value: Any, field: str) -> datetime:
             parsed = datetime.fromisoformat(text)  # the common layouts, with a space or a T
         except ValueError:
             parsed = isoparse(text)
+        if parsed.utcoffset() is None:
+            return parsed.replace(tzinfo=UTC)  # TikTok's offset-less times are UTC+0
+        return parsed.astimezone(UTC)  # OverflowError near the year 1 or 9999
     except (ValueError, OverflowError, OSError):
-        shown = repr(value[:40]) if isinstance(value, str) else str(value)
-        raise PayloadError(f"{field}: {shown} is not a time TikTok sends") from None
-    if parsed.utcoffset() is None:
-        return parsed.replace(tzinfo=UTC)  # TikTok's offset-less times are UTC+0
-    return parsed.astimezone(UTC)
+        shown = repr(value[:40]) if isinstance(value, str) else str(value)[:40]
+        raise PayloadError(
+            f"{field}: {shown} is not a time TikTok sends (or not one between the years "
+            "1 and 9999 in UTC)"
+        ) from None
 
 
 def _part(item: Mapping[str, Any], name: str, where: str) -> Mapping[str, Any]:
@@ -147,13 +199,23 @@ def _required(part: Mapping[str, Any], name: str, where: str) -> Any:
     return value
 
 
+#: TikTok ids are 19-digit numbers; a whole number beyond this is no id.
+_LARGEST_ID = 10**30
+
+
 def _id(value: Any, where: str) -> str:
     """A TikTok id: a string or a whole number, never a bool, float, list or object."""
-    if isinstance(value, int) and not isinstance(value, bool):
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < _LARGEST_ID:
         return str(value)
     if isinstance(value, str) and value.strip():
         return value.strip()
-    raise PayloadError(f"{where}: an id must be a string or a whole number, got {_kind(value)}")
+    if isinstance(value, float):
+        got = "a number that is not whole"
+    elif isinstance(value, int) and not isinstance(value, bool):
+        got = "a number out of range"
+    else:
+        got = _kind(value)
+    raise PayloadError(f"{where}: an id must be a string or a whole number, got {got}")
 
 
 def _optional_id(value: Any, where: str) -> str | None:
@@ -166,6 +228,25 @@ def _text(value: Any, where: str) -> str | None:
     if not isinstance(value, str):
         raise PayloadError(f"{where}: expected text, got {_kind(value)}")
     return value
+
+
+def _status(value: Any, where: str) -> str | None:
+    """TikTok's ``ad_auth_status``: a status word such as ``AUTHORIZED`` (upper-cased)."""
+    status = to_tiktok_status(_text(value, where))
+    if status is not None and not is_status_word(status):
+        raise PayloadError(
+            f"{where}: {shown(value)} is not a TikTok status word such as 'AUTHORIZED'"
+        )
+    return cast(str | None, status)
+
+
+def _source_post(info: Mapping[str, Any], where: str) -> str | None:
+    """The post a stitch or duet was made from (each field checked as an id where it is set)."""
+    stitch, duet = (
+        _optional_id(info.get(name), f"{where}.{name}")
+        for name in ("stitch_original_item_id", "duet_original_item_id")
+    )
+    return stitch or duet
 
 
 def _code(value: Any, where: str) -> str:
@@ -194,8 +275,8 @@ def _item(item: Any, index: int, where: str) -> Item | Skipped:
         _required(user, "identity_id", f"{where}.user_info"), f"{where}.user_info.identity_id"
     )
     post_id = _id(_required(info, "item_id", f"{where}.item_info"), f"{where}.item_info.item_id")
-    source = info.get("stitch_original_item_id") or info.get("duet_original_item_id")
-    status = _text(auth.get("ad_auth_status"), f"{where}.auth_info.ad_auth_status")
+    source = _source_post(info, f"{where}.item_info")
+    status = _status(auth.get("ad_auth_status"), f"{where}.auth_info.ad_auth_status")
     times = {
         field: tiktok_time(_required(auth, name, f"{where}.auth_info"), f"{where}.auth_info.{name}")
         for field, name in (("starts_at", "auth_start_time"), ("expires_at", "auth_end_time"))
@@ -214,7 +295,7 @@ def _item(item: Any, index: int, where: str) -> Item | Skipped:
                 creator_id=identity,
                 kind=_text(info.get("item_type"), f"{where}.item_info.item_type") or "VIDEO",
                 caption=_text(info.get("text"), f"{where}.item_info.text"),
-                source_post_id=_optional_id(source, f"{where}.item_info.stitch_original_item_id"),
+                source_post_id=source,
                 status=_text(info.get("status"), f"{where}.item_info.status"),
             ),
             authorization=SparkAuthorization.from_code(

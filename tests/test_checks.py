@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -962,3 +963,79 @@ def test_findings_name_their_owner_by_the_rules_of_who_must_act(
     )
     keys = [f.key for f in ledger.findings()]
     assert len(keys) == len(set(keys))
+
+
+# --- hardening (issue 12): within= and now= at the datetime limits are bad input -----------
+
+
+@pytest.mark.parametrize(
+    "within",
+    [
+        "100000000d",
+        "9" * 30 + "h",
+        "1" * 5000 + "d",  # more digits than Python turns into an int
+        relativedelta(years=9000),
+        timedelta(days=999_999_999),
+    ],
+    ids=lambda w: str(w)[:20],
+)
+@pytest.mark.parametrize("query", ["expiring", "ownership", "findings"])
+def test_a_horizon_past_the_year_9999_is_a_value_error(
+    ledger: dl.Ledger, query: str, within: object
+) -> None:
+    """These raised OverflowError (or dateutil's 'year 11026 is out of range')."""
+    world(ledger)
+    with pytest.raises(ValueError, match=r"within=.*after 9999-12-31.*use a shorter one"):
+        getattr(ledger, query)(within=within)
+
+
+def test_the_default_horizon_from_a_now_at_the_end_of_time_is_a_value_error(
+    ledger: dl.Ledger,
+) -> None:
+    with pytest.raises(ValueError, match=r"within='7d': the horizon would fall after 9999-12-31"):
+        ledger.findings(now="9999-12-31T00:00:00Z")
+    assert ledger.expired(now="9999-12-31T23:59:59Z") == []  # no horizon: fine
+
+
+NOW_BEYOND_THE_LIMITS = ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-05:00"]
+
+
+@pytest.mark.parametrize("now", NOW_BEYOND_THE_LIMITS)
+@pytest.mark.parametrize(
+    "query",
+    [
+        "expiring",
+        "expired",
+        "revoked",
+        "not_yet_active",
+        "mismatched_posts",
+        "region_incompatible",
+        "outlived_by_ads",
+        "post_unavailable",
+        "unbound",
+        "not_authorized",
+        "ownership",
+        "findings",
+        "checks",
+    ],
+)
+def test_now_beyond_the_limits_is_a_value_error_naming_it(
+    ledger: dl.Ledger, query: str, now: str
+) -> None:
+    with pytest.raises(ValueError, match=rf"now='{re.escape(now)}': is out of range"):
+        getattr(ledger, query)(now=now)
+
+
+@pytest.mark.parametrize("now", NOW_BEYOND_THE_LIMITS)
+def test_now_beyond_the_limits_is_refused_by_diagnose_access_and_offboard(
+    ledger: dl.Ledger, now: str
+) -> None:
+    world(ledger)
+    for call in (
+        lambda: ledger.diagnose("#code-0000-xyz=", now=now),
+        lambda: ledger.access("ad_account:6900", now=now),
+        lambda: ledger.roles_of("ana", now=now),
+        lambda: ledger.offboard("ana", at=now),
+    ):
+        with pytest.raises(ValueError, match="is out of range"):
+            call()

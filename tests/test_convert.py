@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 
 import delvia_ledger as dl
-from delvia_ledger.convert import canonical_json, record_from_dict, record_to_dict
+from delvia_ledger.convert import canonical_json, record_from_dict, record_from_json, record_to_dict
 
 from .strategies import worlds
 
@@ -47,3 +47,29 @@ def test_bad_dicts_name_the_problem(data: object, message: str) -> None:
         dl.InvalidRecordError, match=message.replace("(", r"\(").replace(")", r"\)")
     ):
         record_from_dict(dl.Creator, data)
+
+
+def test_a_code_from_outside_is_checked_and_never_echoed_but_a_stored_one_is_trusted() -> None:
+    code = dl.SparkCode("#a-code-to-store=")
+    data = record_to_dict(
+        dl.SparkAuthorization(
+            code=code,
+            creator_id="m",
+            post_id="p",
+            starts_at="2026-11-01T00:00:00Z",
+            expires_at="2026-12-01T00:00:00Z",
+        )
+    )
+    assert record_from_dict(dl.SparkAuthorization, data).code == code
+    pasted = {**data, "code": {"fingerprint": code.fingerprint, "hint": "#RAW-code-pasted="}}
+    with pytest.raises(dl.InvalidRecordError, match="hint") as error:
+        record_from_dict(dl.SparkAuthorization, pasted)
+    assert "RAW" not in str(error.value)
+    # what the ledger itself wrote is read back as it is (an old file may hold any hint)
+    stored = record_from_json(dl.SparkAuthorization, canonical_json(pasted))
+    assert stored.code.fingerprint == code.fingerprint
+
+
+def test_keys_of_mixed_types_are_an_invalid_record_not_a_type_error() -> None:
+    with pytest.raises(dl.InvalidRecordError, match="unknown field"):
+        record_from_dict(dl.Creator, {"id": "m", "region": None, 1: "x"})

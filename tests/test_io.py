@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import csv
 import io
 import json
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import delvia_ledger as dl
 from delvia_ledger.demo import SAMPLE_CODES, sample_records
@@ -15,6 +18,8 @@ from delvia_ledger.records import RECORD_TYPES
 
 from .conftest import T0, Clock
 from .strategies import worlds
+
+DAY = timedelta(days=1)
 
 
 @pytest.fixture
@@ -95,3 +100,198 @@ def test_a_row_refused_by_a_ledger_rule_names_its_line(ledger: dl.Ledger) -> Non
             dl.Post, io.StringIO("id,creator_id,kind\n" + ok + text.split("\n", 1)[1])
         )
     assert ledger.digest().seq == 1  # nothing of the import was written
+
+
+# --- hardening (issue 12): line numbers, malformed files, defaults, codes, formulas ----------
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        # a bad row whose quoted cell spans lines 2-4 is named by the line it starts on
+        ('id,region,display_name\nm,XX,"a\nb\nc"\n', "line 2: Creator.region='XX'"),
+        # and the rows after it keep their real line numbers
+        ('id,region,display_name\nm,US,"a\nb\nc"\n\nn,XX,d\n', "line 6: Creator.region='XX'"),
+        ('id,region\nm,US\n"n\n",US\n', "line 3: Creator.id='n\\\\n'"),
+    ],
+)
+def test_line_numbers_count_physical_lines_and_name_where_a_row_starts(
+    ledger: dl.Ledger, text: str, message: str
+) -> None:
+    with pytest.raises(dl.PayloadError, match=message):
+        ledger.import_csv(dl.Creator, io.StringIO(text))
+    assert ledger.digest().seq == 0
+
+
+def test_a_row_refused_by_a_rule_names_its_own_line_and_keeps_the_record(
+    ledger: dl.Ledger,
+) -> None:
+    """With the same id on two lines the later line was named, and error.record was lost."""
+    ledger.record(dl.Creator(id="maya", region=None))
+    text = 'id,creator_id,kind,caption\np1,nobody,VIDEO,"two\nlines"\np1,maya,VIDEO,\n'
+    with pytest.raises(dl.MissingReferenceError, match="line 2: Post 'p1'") as error:
+        ledger.import_csv(dl.Post, io.StringIO(text))
+    assert error.value.record == dl.Post(
+        id="p1", creator_id="nobody", kind="VIDEO", caption="two\nlines"
+    )
+    assert ledger.digest().seq == 1
+
+
+def test_an_unterminated_quote_is_an_error_naming_its_line(ledger: dl.Ledger) -> None:
+    """The rest of the file was silently read into the open cell, and one record written."""
+    text = 'id,region,display_name\nm,US,ok\nn,US,"Nina\no,US,Olu\np,US,Pat\n'
+    with pytest.raises(
+        dl.PayloadError, match=r"line 3: a quoted cell opens on this line and is never closed"
+    ):
+        ledger.import_csv(dl.Creator, io.StringIO(text))
+    assert ledger.digest().seq == 0
+
+
+def test_malformed_quoting_is_an_error_naming_its_line(ledger: dl.Ledger) -> None:
+    with pytest.raises(dl.PayloadError, match="line 3: the CSV is malformed"):
+        ledger.import_csv(dl.Creator, io.StringIO('id,region\nm,US\n"n"x,US\n'))
+
+
+def test_a_column_named_twice_is_an_error_naming_it(ledger: dl.Ledger) -> None:
+    """The last of the two was kept without a word."""
+    with pytest.raises(dl.PayloadError, match=r"line 1: column.s. 'region' appear more than once"):
+        ledger.import_csv(dl.Creator, io.StringIO("id,region,handle,region\nm,US,@m,XX\n"))
+    assert ledger.digest().seq == 0
+
+
+def test_a_blank_cell_of_a_field_with_a_default_takes_the_default(ledger: dl.Ledger) -> None:
+    """A blank id was refused even where the id is derived (bindings, rules, codes, notices)."""
+    ledger.record_all(sample_records(T0))
+    auth = next(iter(ledger.records(dl.SparkAuthorization)))
+    account = next(iter(ledger.records(dl.AdAccount)))
+    cases = [
+        (
+            dl.SparkBinding,
+            f"id,authorization_id,ad_account_id,bound_at\n,{auth.id},{account.id},2026-11-01T00:00:00Z\n",
+            f"{auth.id}@{account.id}",
+        ),
+        (dl.RegionRule, "id,creator_region,account_region,verdict\n,US,GB,COMPATIBLE\n", "US->GB"),
+        (
+            dl.SparkAuthorization,
+            f"id,code,creator_id,post_id,starts_at,expires_at\n,#fresh-code-123=,{auth.creator_id},"
+            f"{auth.post_id},2026-11-01T00:00:00Z,2026-12-01T00:00:00Z\n",
+            dl.SparkAuthorization.from_code(
+                "#fresh-code-123=", creator_id="c", post_id="p", starts_at=T0, expires_at=T0 + DAY
+            ).id,
+        ),
+    ]
+    for cls, text, expected in cases:
+        assert ledger.import_csv(cls, io.StringIO(text)).written == 1
+        assert ledger.get(cls, expected) is not None
+    notice = "id,channel,sent_at,finding_keys\n,slack,2026-11-01T00:00:00Z,\n"
+    assert [n.finding_keys for n in dl.io.read_csv(dl.Notice, io.StringIO(notice))] == [()]
+
+
+def test_a_cell_over_the_csv_limit_names_its_line_and_column(ledger: dl.Ledger) -> None:
+    """It ended in _csv.Error ('field larger than field limit (131072)')."""
+    text = 'id,region,display_name,contact\nm,US,ok,\nn,US,"' + "x" * 200_000 + '",\n'
+    with pytest.raises(
+        dl.PayloadError, match=r"line 3: the cell in column 'display_name' is longer than 131,072"
+    ):
+        ledger.import_csv(dl.Creator, io.StringIO(text))
+    assert ledger.digest().seq == 0
+
+
+def test_a_file_that_is_not_utf8_is_refused_naming_its_line(
+    ledger: dl.Ledger, tmp_path: Path
+) -> None:
+    path = tmp_path / "latin1.csv"
+    path.write_bytes("id,region,display_name\nm,US,Zoë\n".encode("latin-1"))
+    with (
+        path.open(encoding="utf-8", newline="") as source,
+        pytest.raises(dl.PayloadError, match="not UTF-8 text") as error,
+    ):
+        ledger.import_csv(dl.Creator, source)
+    assert error.value.__context__ is None
+
+
+RAW = "#RAW-pasted-spark-code+abc/123="
+
+
+@pytest.mark.parametrize(
+    ("fingerprint", "hint", "message"),
+    [
+        (RAW, "…23=", "SparkCode.fingerprint"),  # the raw code pasted into the fingerprint
+        ("0" * 64, RAW, "SparkCode.hint"),  # ... or into the hint
+        ("0" * 64, "…12\u202e", "SparkCode.hint"),
+    ],
+)
+def test_a_raw_code_in_the_exported_code_columns_is_refused_and_never_echoed(
+    ledger: dl.Ledger, tmp_path: Path, fingerprint: str, hint: str, message: str
+) -> None:
+    ledger.record_all(sample_records(T0))
+    auth = next(iter(ledger.records(dl.SparkAuthorization)))
+    before = ledger.digest()
+    text = (
+        "code_fingerprint,code_hint,creator_id,post_id,starts_at,expires_at\n"
+        f"{fingerprint},{hint},{auth.creator_id},{auth.post_id},2026-11-01T00:00:00Z,2026-12-01T00:00:00Z\n"
+    )
+    with pytest.raises(dl.PayloadError, match=message) as error:
+        ledger.import_csv(dl.SparkAuthorization, io.StringIO(text))
+    assert RAW not in str(error.value) and "line 2" in str(error.value)
+    assert ledger.digest() == before
+    ledger.close()
+    for path in tmp_path.glob("ledger.db*"):
+        assert RAW.encode() not in path.read_bytes()
+
+
+def test_a_raw_code_column_and_the_exported_code_columns_are_not_mixed(ledger: dl.Ledger) -> None:
+    with pytest.raises(dl.PayloadError, match="either a raw 'code' column or 'code_fingerprint'"):
+        ledger.import_csv(
+            dl.SparkAuthorization, io.StringIO("code,code_fingerprint,creator_id\n#a=,0,m\n")
+        )
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        '=HYPERLINK("http://evil.example","click")',
+        "+1+2",
+        "-2+3",
+        "@SUM(A1)",
+        "\tx",
+        "\rx",
+        "'=1",
+        "''+1",
+    ],
+)
+def test_formulas_are_neutralised_on_export_and_restored_on_import(
+    ledger: dl.Ledger, tmp_path: Path, value: str
+) -> None:
+    """CSV export wrote =HYPERLINK(...) verbatim: a spreadsheet would run it."""
+    creator = dl.Creator(id="m", region=None, display_name=value, contact=value)
+    ledger.record(creator)
+    out = io.StringIO()
+    ledger.export_csv(dl.Creator, out)
+    for cell in next(csv.DictReader(io.StringIO(out.getvalue()))).values():
+        assert cell[:1] not in dl.io.FORMULA_START  # nothing a spreadsheet would run
+    with dl.Ledger.open(tmp_path / "copy.db", clock=Clock()) as copy:
+        copy.import_csv(dl.Creator, io.StringIO(out.getvalue()))
+        assert copy.get(dl.Creator, "m") == creator
+
+
+@given(st.text(max_size=12))
+def test_neutralise_and_restore_round_trip_every_text(text: str) -> None:
+    cell = dl.io.neutralise(text)
+    assert cell[:1] not in dl.io.FORMULA_START
+    assert dl.io.restore(cell) == text
+    if cell == text:  # a cell the export did not touch is read as it is
+        assert dl.io.restore(text) == text
+
+
+@settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    text=st.text(alphabet=st.sampled_from("=+-@'\t\r\n ,\"aé"), min_size=1, max_size=10).filter(
+        lambda s: s.strip()
+    )
+)
+def test_any_text_round_trips_through_csv(text: str) -> None:
+    record = dl.Person(id="p", name=text, email=text)
+    out = io.StringIO()
+    dl.io.write_csv([record], dl.Person, out)
+    assert list(dl.io.read_csv(dl.Person, io.StringIO(out.getvalue()))) == [record]

@@ -8,8 +8,10 @@ from typing import Any
 import attrs
 import pytest
 from hypothesis import given
+from hypothesis import strategies as st
 
 import delvia_ledger as dl
+from delvia_ledger.records import is_hint
 
 from .strategies import raw_codes, worlds
 
@@ -232,3 +234,207 @@ def test_spark_code_rejects_empty_and_rebuilds_from_a_fingerprint() -> None:
 def test_every_generated_world_is_valid_and_equal_to_itself(world: list[dl.Record]) -> None:
     for record in world:
         assert attrs.evolve(record) == record
+
+
+# --- hardening (issue 12): times at the limits, ids, text that is not text, codes and hints --
+
+TIME_FIELDS = [
+    (dl.Post, dict(id="p", creator_id="m", kind="VIDEO"), "posted_at"),
+    (dl.Person, dict(id="p", name="Ana"), "left_at"),
+    (dl.RoleGrant, dict(id="g", person_id="p", scope="ad_account:1", role="ADMIN"), "granted_at"),
+    (
+        dl.SparkAuthorization,
+        dict(code="#c0de-123=", creator_id="m", post_id="p", expires_at="9999-12-31T00:00:00Z"),
+        "starts_at",
+    ),
+    (dl.SparkBinding, dict(authorization_id="a", ad_account_id="b"), "bound_at"),
+    (
+        dl.SparkAd,
+        dict(id="a", ad_account_id="b", authorization_id="c", intended_post_id="d"),
+        "paused_at",
+    ),
+    (dl.Notice, dict(channel="slack", finding_keys=()), "sent_at"),
+]
+BEYOND_THE_LIMITS = [
+    "0001-01-01T00:00:00+01:00",  # the year 0 in UTC
+    "9999-12-31T23:59:59-05:00",  # the year 10000 in UTC
+    datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=1))),
+    datetime(9999, 12, 31, 23, tzinfo=timezone(timedelta(hours=-5))),
+]
+
+
+@pytest.mark.parametrize("moment", BEYOND_THE_LIMITS, ids=str)
+@pytest.mark.parametrize(
+    ("cls", "fields", "name"), TIME_FIELDS, ids=lambda v: getattr(v, "__name__", "")
+)
+def test_times_beyond_the_limits_are_refused_as_bad_input(
+    cls: type[Any], fields: dict[str, Any], name: str, moment: object
+) -> None:
+    """They raised OverflowError from the time converter; now they name the field and value."""
+    with pytest.raises(
+        dl.InvalidRecordError, match=f"{cls.__name__}.{name}=.*is out of range"
+    ) as error:
+        cls(**fields, **{name: moment})
+    assert "datetime.datetime" not in str(error.value)  # times are shown as ISO text
+    text = moment if isinstance(moment, str) else moment.isoformat()
+    assert text in str(error.value)
+
+
+def test_the_extreme_times_themselves_are_accepted() -> None:
+    earliest = dl.Person(id="p", name="Ana", left_at="0001-01-01T00:00:00Z").left_at
+    latest = dl.Person(id="p", name="Ana", left_at="9999-12-31T23:59:59.999999+00:00").left_at
+    assert (earliest, latest) == (
+        datetime.min.replace(tzinfo=UTC),
+        datetime.max.replace(tzinfo=UTC),
+    )
+
+
+def test_a_naive_datetime_is_shown_as_iso_text() -> None:
+    with pytest.raises(dl.InvalidRecordError, match=r"Person.left_at='2026-11-24T09:00:00': naive"):
+        dl.Person(id="p", name="Ana", left_at=datetime(2026, 11, 24, 9))
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "a\ud800",
+        "\udfffb",
+        "a\x85b",
+        "a\x9fb",
+        "a\u202eb",
+        "a\u202ab",
+        "a\u2066b",
+        "a\u2069b",
+        "\x7f",
+    ],
+)
+@pytest.mark.parametrize(
+    ("cls", "fields", "name"),
+    [
+        (dl.Creator, dict(id="m", region=None), "id"),
+        (dl.Creator, dict(id="m", region=None), "tiktok_identity_id"),
+        (dl.Post, dict(id="p", creator_id="m", kind="VIDEO"), "source_post_id"),
+        (dl.AdAccount, dict(id="a", name="Brand", region="US"), "business_center_id"),
+        (dl.Notice, dict(sent_at=NOW, finding_keys=()), "channel"),
+    ],
+)
+def test_ids_refuse_surrogates_c1_controls_and_bidi_overrides(
+    cls: type[Any], fields: dict[str, Any], name: str, bad: str
+) -> None:
+    with pytest.raises(dl.InvalidRecordError, match=f"{cls.__name__}.{name}=.*bidi controls"):
+        cls(**{**fields, name: bad})
+
+
+def test_ids_keep_accepting_ordinary_unicode() -> None:
+    assert dl.Creator(id="yūki_東京-1", region=None).id == "yūki_東京-1"
+
+
+@pytest.mark.parametrize(
+    ("cls", "fields"),
+    [
+        (dl.Creator, dict(id="m", region=None, display_name="Maya \ud83d")),
+        (dl.Post, dict(id="p", creator_id="m", kind="VIDEO", caption="\udc80")),
+        (dl.Person, dict(id="p", name="An\ud800a")),
+        (
+            dl.RegionRule,
+            dict(creator_region="US", account_region="GB", verdict="UNKNOWN", note="\ud800"),
+        ),
+        (dl.Notice, dict(channel="slack", sent_at=NOW, finding_keys=["EXPIRING\ud800"])),
+    ],
+)
+def test_text_with_a_lone_surrogate_is_refused(cls: type[Any], fields: dict[str, Any]) -> None:
+    """A lone surrogate cannot be written as UTF-8: it used to fail deep in the write path."""
+    with pytest.raises(dl.InvalidRecordError, match=r"lone surrogate|finding keys"):
+        cls(**fields)
+
+
+def test_a_code_with_a_lone_surrogate_is_refused_without_carrying_the_code() -> None:
+    raw = "#SECRET-surrogate-\ud800-code="
+    for attempt in (
+        lambda: dl.SparkCode(raw),
+        lambda: dl.SparkAuthorization(code=raw, **AUTH),
+        lambda: dl.SparkCode("#other-code=").matches(raw),
+    ):
+        with pytest.raises(dl.InvalidRecordError, match="lone surrogate") as error:
+            attempt()
+        chained = error.value.__cause__ or error.value.__context__
+        assert chained is None  # a UnicodeEncodeError would carry the whole code in its args
+        assert all("SECRET" not in str(arg) for arg in error.value.args)
+
+
+@pytest.mark.parametrize("code", ["#SECRET\ncode=", "#SECRET\x1b[2Jcode=", "#SECRET\u202ecode="])
+def test_a_code_with_control_or_bidi_characters_is_refused_without_echo(code: str) -> None:
+    """Such a code is no TikTok code, and its hint would carry the control into terminals."""
+    with pytest.raises(dl.InvalidRecordError, match="control") as error:
+        dl.SparkCode(code)
+    assert "SECRET" not in str(error.value)
+
+
+@pytest.mark.parametrize("bad", [None, 5, b"#bytes-code="])
+def test_a_code_that_is_not_text_is_refused(bad: object) -> None:
+    """It raised AttributeError ('int' object has no attribute 'strip')."""
+    with pytest.raises(dl.InvalidRecordError, match="SparkCode"):
+        dl.SparkCode("#a-code=").matches(bad)  # type: ignore[arg-type]
+
+
+@given(raw_codes)
+def test_a_hint_pasted_with_the_raw_code_is_refused_and_never_echoed(raw: str) -> None:
+    code = dl.SparkCode(raw)
+    assert dl.SparkCode.from_fingerprint(code.fingerprint, code.hint) == code
+    for fingerprint, hint in ((raw, code.hint), (code.fingerprint, raw)):
+        with pytest.raises(dl.InvalidRecordError, match="not shown") as error:
+            dl.SparkCode.from_fingerprint(fingerprint, hint)
+        assert raw not in str(error.value)
+
+
+@given(st.text(min_size=1, max_size=30).filter(lambda s: s.strip()))
+def test_every_hint_a_code_makes_has_the_hint_shape(raw: str) -> None:
+    try:
+        code = dl.SparkCode(raw)
+    except dl.InvalidRecordError:
+        return  # not text (a lone surrogate)
+    assert is_hint(code.hint)
+    assert dl.SparkCode.from_fingerprint(code.fingerprint, code.hint) == code
+
+
+@pytest.mark.parametrize(
+    "hint", ["", "ode=", "…abcde", "…ab\n", "…a\x85", "…a ", 5, None, "…\u202e", "…\ud800"]
+)
+def test_a_hint_of_another_shape_is_refused(hint: object) -> None:
+    with pytest.raises(dl.InvalidRecordError, match=r"SparkCode\.hint"):
+        dl.SparkCode.from_fingerprint("0" * 64, hint)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("cls", "fields", "message"),
+    [
+        (dl.Creator, dict(id="m", region=["US"]), "Creator.region=\\['US'\\]"),
+        (dl.Creator, dict(id="m", region={"US": 1}), "Creator.region="),
+        (dl.AdAccount, dict(id="a", name="B", region=["US"]), "AdAccount.region="),
+        (
+            dl.RegionRule,
+            dict(creator_region=[1], account_region="US", verdict="UNKNOWN"),
+            "RegionRule.creator_region=",
+        ),
+        (dl.Notice, dict(channel="slack", sent_at=NOW, finding_keys=5), "Notice.finding_keys=5"),
+        (
+            dl.Notice,
+            dict(channel="slack", sent_at="soon", finding_keys=[]),
+            "Notice.sent_at='soon'",
+        ),
+        (dl.Notice, dict(channel=5, sent_at=NOW, finding_keys=[]), "Notice.channel=5"),
+        (dl.Creator, dict(id="m", region=None, handle=["@m"]), "Creator.handle="),
+    ],
+)
+def test_wrong_types_are_invalid_records_never_type_errors(
+    cls: type[Any], fields: dict[str, Any], message: str
+) -> None:
+    """A list region raised TypeError (unhashable), an int finding_keys TypeError in the id."""
+    with pytest.raises(dl.InvalidRecordError, match=message):
+        cls(**fields)
+
+
+def test_a_very_long_value_is_shortened_in_the_message() -> None:
+    with pytest.raises(dl.InvalidRecordError) as error:
+        dl.Creator(id="m", region="X" * 100_000)
+    assert len(str(error.value)) < 300 and "100000 characters" in str(error.value)

@@ -152,7 +152,7 @@ def test_real_shapes_null_list_and_non_code_items_are_skipped_and_counted() -> N
             ),
             "TikTok API error 40001: advertiser does not grant you /tt_video/info/:GET",
         ),
-        ({**envelope({}), "code": False}, "TikTok API error False"),
+        ({**envelope({}), "code": False}, "TikTok API error false"),
         ({**envelope({}), "code": "oops"}, "TikTok API error oops"),
         (
             {k: v for k, v in item().items() if k != "user_info"},
@@ -406,3 +406,130 @@ def test_creator_side_import_revokes_once(ledger: dl.Ledger, clock: object) -> N
     assert again.written == 0  # the first revocation time stands
     with pytest.raises(ValueError, match="needs advertiser_id"):
         ledger.import_tiktok(item())
+
+
+# --- hardening (issue 12): every id field, the creator side, times at the limits, nesting ----
+
+WRONG_TYPE_IDS = [{"a": 1}, [1, 2], True, False, 1.5, float("nan"), float("inf"), 10**40, -1]
+
+
+@pytest.mark.parametrize("bad", WRONG_TYPE_IDS, ids=repr)
+@pytest.mark.parametrize("field", ["stitch_original_item_id", "duet_original_item_id"])
+def test_wrong_type_source_post_ids_are_refused_by_their_own_name(bad: object, field: str) -> None:
+    """A dict or list here became a permanent source post id; a bad duet id was named stitch."""
+    payload = item()
+    payload["item_info"][field] = bad
+    page = envelope({"list": [item(code="#ok-code=="), payload], "page_info": {}})
+    with pytest.raises(dl.PayloadError, match=re.escape(f"tt_video/list[1].item_info.{field}")):
+        tiktok.items_from_tt_video(page)
+
+
+@pytest.mark.parametrize("bad", [*WRONG_TYPE_IDS, "", "  "], ids=repr)
+def test_wrong_type_advertiser_ids_are_refused(ledger: dl.Ledger, bad: object) -> None:
+    ledger.record(dl.AdAccount(id=ADVERTISER, name="Brand", region="US"))
+    before = ledger.digest()
+    with pytest.raises(ValueError, match="advertiser_id"):
+        ledger.import_tiktok(envelope(item()), advertiser_id=bad)  # type: ignore[arg-type]
+    for translate in (tiktok.records_from_tt_video_info, tiktok.records_from_tt_video_list):
+        with pytest.raises(dl.PayloadError, match="advertiser_id"):
+            translate(envelope(item()), advertiser_id=bad)  # type: ignore[arg-type]
+    assert ledger.digest() == before
+
+
+def creator_side(**fields: object) -> dict[str, Any]:
+    return {
+        "item_id": "7301000000000000001",
+        "auth_code": CODE,
+        "auth_code_status": "IN_USE",
+        "auth_code_start_time": "2026-11-01 10:00:00",
+        "auth_code_end_time": "2026-12-01 10:00:00",
+        **fields,
+    }
+
+
+@pytest.mark.parametrize("bad", WRONG_TYPE_IDS, ids=repr)
+def test_the_creator_side_refuses_wrong_type_ids(bad: object) -> None:
+    with pytest.raises(dl.PayloadError, match=r"business/post/authorize\.item_id"):
+        tiktok.records_from_creator_post(creator_side(item_id=bad), creator_id="maya")
+    with pytest.raises(dl.PayloadError, match="creator_id"):
+        tiktok.records_from_creator_post(creator_side(), creator_id=bad)  # type: ignore[arg-type]
+    with pytest.raises(dl.PayloadError, match="advertiser_id"):
+        tiktok.records_from_creator_post(creator_side(), creator_id="maya", advertiser_id=bad)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("bad", [{"a": 1}, [1], 5, True], ids=repr)
+@pytest.mark.parametrize("field", ["auth_code", "auth_code_status"])
+def test_the_creator_side_refuses_wrong_type_codes_and_statuses(bad: object, field: str) -> None:
+    with pytest.raises(dl.PayloadError, match=rf"business/post/authorize\.{field}"):
+        tiktok.records_from_creator_post(creator_side(**{field: bad}), creator_id="maya")
+
+
+@pytest.mark.parametrize("moment", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-05:00"])
+def test_times_beyond_the_limits_are_payload_errors(ledger: dl.Ledger, moment: str) -> None:
+    """Both importers raised OverflowError."""
+    ledger.record(dl.AdAccount(id=ADVERTISER, name="Brand", region="US"))
+    before = ledger.digest()
+    with pytest.raises(
+        dl.PayloadError, match=r"tt_video/info\.auth_info\.auth_end_time: .* is not a time"
+    ):
+        ledger.import_tiktok(envelope(item(auth_end_time=moment)), advertiser_id=ADVERTISER)
+    with pytest.raises(
+        dl.PayloadError, match=r"auth_code_end_time: .* between the years 1 and 9999"
+    ):
+        ledger.import_tiktok(
+            creator_side(auth_code_end_time=moment), creator_id="7000000000000000001"
+        )
+    assert ledger.digest() == before
+
+
+def test_a_status_that_is_no_status_word_names_its_item() -> None:
+    """It reached SparkBinding's validator, whose error did not say which item it was."""
+    page = envelope({"list": [item(), item(code="#two==", ad_auth_status="ok!")], "page_info": {}})
+    with pytest.raises(dl.PayloadError, match=r"tt_video/list\[1\]\.auth_info\.ad_auth_status"):
+        tiktok.items_from_tt_video(page)
+
+
+def nested(depth: int) -> Any:
+    value: Any = []
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+def test_deeply_nested_json_is_a_clear_error_not_a_recursion_error(ledger: dl.Ledger) -> None:
+    ledger.record(dl.AdAccount(id=ADVERTISER, name="Brand", region="US"))
+    before = ledger.digest()
+    for text in ("[" * 100_000 + "]" * 100_000, '{"data": ' * 100_000):
+        with pytest.raises(dl.PayloadError, match="nested too deeply"):
+            ledger.import_tiktok(text, advertiser_id=ADVERTISER)
+    # a deep structure in the envelope's code or message was put through str() and repr()
+    for payload in (
+        {"code": nested(100_000), "message": "x", "data": {}},
+        {"code": 40001, "message": nested(100_000), "request_id": nested(10), "data": {}},
+        {"list": [nested(100_000)], "page_info": {}},
+    ):
+        with pytest.raises(dl.PayloadError):
+            ledger.import_tiktok(payload, advertiser_id=ADVERTISER)
+    assert ledger.digest() == before
+
+
+def test_a_response_body_as_text_imports_and_bad_text_is_refused_without_echo(
+    ledger: dl.Ledger,
+) -> None:
+    ledger.record(dl.AdAccount(id=ADVERTISER, name="Brand", region="US"))
+    assert ledger.import_tiktok(json.dumps(envelope(item())), advertiser_id=ADVERTISER).written == 4
+    for text in (json.dumps(envelope(item()))[:-3], b"\xff" + json.dumps(item()).encode()):
+        with pytest.raises(dl.PayloadError, match="the response is not") as error:
+            ledger.import_tiktok(text, advertiser_id=ADVERTISER)
+        assert CODE not in str(error.value) and error.value.__context__ is None
+
+
+@pytest.mark.parametrize("code", [False, True, None, "0x0", 0.0, [0], {"0": 0}, ""])
+def test_only_the_number_zero_is_success(code: object) -> None:
+    with pytest.raises(dl.TikTokAPIError):
+        tiktok.unwrap({"code": code, "message": "OK", "data": item()})
+
+
+@pytest.mark.parametrize("code", [0, "0", " 0 "])
+def test_zero_as_a_number_or_text_is_success(code: object) -> None:
+    assert tiktok.unwrap({"code": code, "message": "OK", "data": {"a": 1}}) == {"a": 1}
