@@ -7,8 +7,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 import delvia_ledger as dl
+
+# Time per example is no property of ours: these machines are shared and noisy.
+settings.register_profile("delvia", deadline=None)
+settings.load_profile("delvia")
 
 T0 = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 

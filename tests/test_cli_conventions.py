@@ -83,7 +83,10 @@ def test_every_listing_prints_each_format(sample: Path, command: list[str]) -> N
     else:
         assert lines == as_json
     assert outputs["table"].strip()
-    assert run("--db", "s.db", *command, "--json", cwd=sample).stdout == outputs["json"]
+    short = json.loads(run("--db", "s.db", *command, "--json", cwd=sample).stdout)
+    if command[0] == "changes":  # "until" is the moment each ran
+        short.pop("until"), as_json.pop("until")
+    assert short == as_json
     assert all(code not in "".join(outputs.values()) for code in SAMPLE_CODES.values())
 
 
