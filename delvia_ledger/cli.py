@@ -17,10 +17,11 @@ from pathlib import Path
 
 from .convert import RECORD_BY_NAME, converter, format_time
 from .demo import sample_records
-from .errors import LedgerError
+from .errors import LedgerError, NotALedgerError
 from .findings import Finding, Severity
 from .ledger import Ledger
 from .records import Record
+from .store import ledger_path
 
 __all__ = ["main"]
 
@@ -36,6 +37,7 @@ def _db_default() -> str:
 
 
 def _open(path: str, *, must_exist: bool = True) -> Ledger:
+    ledger_path(path)  # refuses '' and ':memory:' before telling anyone to create them
     if must_exist and not Path(path).exists():
         raise UsageError(
             f"{path}: no such ledger; create one with 'delvia-ledger init --db {path}'"
@@ -156,7 +158,12 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    with _open(args.db) as ledger:
+    try:
+        opened = _open(args.db)
+    except NotALedgerError as error:  # damaged past opening: that is a failed verification
+        print(f"FAILED: {error}")
+        return 1
+    with opened as ledger:
         result = ledger.verify(digest=args.digest, deep=args.deep)
         if result.ok:
             print(f"ok: {result.checked} entries verified; digest {ledger.digest()}")
