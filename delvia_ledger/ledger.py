@@ -216,10 +216,7 @@ class LedgerView:
         """
         saved = Digest.parse(digest) if isinstance(digest, str) else digest
         with self._store.snapshot():
-            result = self._store.verify(saved, self._bound)
-            if deep and result.ok:
-                return self._store.verify_versions(self._bound)
-            return result
+            return self._store.verify(saved, self._bound, deep=deep)
 
     def as_of(
         self, *, seq: int | None = None, recorded_at: datetime | str | None = None
