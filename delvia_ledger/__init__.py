@@ -16,10 +16,12 @@ from .errors import (
     InconsistentReferenceError,
     InvalidRecordError,
     IrreversibleChangeError,
+    LedgerBusyError,
     LedgerError,
     MissingReferenceError,
     NotALedgerError,
     PayloadError,
+    StorageError,
     TikTokAPIError,
 )
 from .findings import CATALOGUE, ErrorExplanation, Finding, FindingKind, Severity, explain_error
@@ -85,6 +87,7 @@ __all__ = [
     "InvalidRecordError",
     "IrreversibleChangeError",
     "Ledger",
+    "LedgerBusyError",
     "LedgerError",
     "LedgerView",
     "Message",
@@ -113,6 +116,7 @@ __all__ = [
     "SparkCode",
     "Step",
     "StepStatus",
+    "StorageError",
     "SyncResult",
     "TikTokAPIError",
     "TikTokClient",

@@ -28,13 +28,14 @@ from . import __version__
 from .checks import horizon
 from .convert import RECORD_BY_NAME, converter, format_time
 from .demo import sample_records
-from .errors import LedgerError
+from .errors import LedgerError, NotALedgerError
 from .findings import Finding, FindingKind, Severity, explain_error
 from .io import read_csv
 from .ledger import Ledger, LedgerView
 from .notify import EmailSender, WebhookSender
 from .records import Creator, Notice, Person, Record, Role, RoleGrant, SparkAuthorization
 from .reminders import Sender, finding_dict
+from .store import ledger_path
 from .sync import DEFAULT_BASE_URL, TikTokClient, VideoPage
 
 __all__ = ["cli", "main"]
@@ -165,11 +166,10 @@ def _db_path() -> str:
 @contextmanager
 def _ledger(*, must_exist: bool = True) -> Iterator[Ledger]:
     path = _db_path()
-    if not path.strip() or path.strip() == ":memory:" or path.startswith("file:"):
-        raise UsageError(
-            f"--db {path!r} would be a throw-away database; name a ledger file "
-            "(or set $DELVIA_LEDGER_DB)"
-        )
+    try:
+        ledger_path(path)  # refuses '' and ':memory:' before telling anyone to create them
+    except ValueError as error:
+        raise UsageError(f"--db: {error}") from None
     if must_exist and not Path(path).exists():
         raise UsageError(
             f"{path}: no such ledger; create one with 'delvia-ledger --db {path} init'"
@@ -511,11 +511,15 @@ def export(type_name: str | None) -> None:
 @click.option("--deep", is_flag=True, help="also check the query tables against the entries")
 def verify(digest: str | None, deep: bool) -> None:
     """Walk the hash chain; exits 1 if the ledger fails verification."""
-    with _ledger() as ledger:
-        result = ledger.verify(digest=digest, deep=deep)
-        if result.ok:
-            _say(f"ok: {result.checked} entries verified; digest {ledger.digest()}")
-            return
+    try:
+        with _ledger() as ledger:
+            result = ledger.verify(digest=digest, deep=deep)
+            if result.ok:
+                _say(f"ok: {result.checked} entries verified; digest {ledger.digest()}")
+                return
+    except NotALedgerError as error:  # damaged past opening: that is a failed verification
+        _say(f"FAILED: {error}")
+        raise Failed from None
     _say(f"FAILED: {result.reason}")  # the reason starts with the first bad seq
     raise Failed
 

@@ -42,7 +42,18 @@ class DuplicateCodeError(LedgerError):
     """The same Spark code is already recorded under another authorization id."""
 
 
-class NotALedgerError(LedgerError):
+class StorageError(LedgerError):
+    """The ledger file could not be read or written: disk full, I/O error, read-only, damaged.
+
+    Raised in place of the database driver's own errors, with what happened and what to do.
+    """
+
+
+class LedgerBusyError(StorageError):
+    """Another process held the ledger's write lock for longer than the busy timeout."""
+
+
+class NotALedgerError(StorageError):
     """The file exists but is not a delvia_ledger database (or is damaged)."""
 
 

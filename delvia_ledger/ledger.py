@@ -59,6 +59,7 @@ from .records import (
     to_utc,
 )
 from .store import (
+    DEFAULT_BUSY_TIMEOUT,
     TABLES,
     Digest,
     Entry,
@@ -228,10 +229,7 @@ class LedgerView:
         """
         saved = Digest.parse(digest) if isinstance(digest, str) else digest
         with self._store.snapshot():
-            result = self._store.verify(saved, self._bound)
-            if deep and result.ok:
-                return self._store.verify_versions(self._bound)
-            return result
+            return self._store.verify(saved, self._bound, deep=deep)
 
     def as_of(
         self, *, seq: int | None = None, recorded_at: datetime | str | None = None
@@ -441,13 +439,22 @@ class Ledger(LedgerView):
         super().__init__(store, clock, None)
 
     @classmethod
-    def open(cls, path: str | PathLike[str], clock: Clock | None = None) -> Ledger:
+    def open(
+        cls,
+        path: str | bytes | PathLike[str] | PathLike[bytes],
+        clock: Clock | None = None,
+        *,
+        busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
+    ) -> Ledger:
         """Open (creating if missing) the ledger at ``path``.
 
         ``clock`` is a callable returning an aware datetime; it stamps ``recorded_at`` and is
-        the default ``now`` of every query. Default: the current UTC time.
+        the default ``now`` of every query. Default: the current UTC time. A write waits up to
+        ``busy_timeout`` seconds for another process's write, then raises
+        :class:`LedgerBusyError`. An empty path, ``":memory:"`` and ``file:`` URIs are refused
+        (a ledger must outlive the process), as is any file that is not a ledger, unchanged.
         """
-        return cls(Store(path), clock or _utc_now)
+        return cls(Store(path, busy_timeout=busy_timeout), clock or _utc_now)
 
     def close(self) -> None:
         """Close the underlying connection."""

@@ -467,7 +467,7 @@ def _recorded_at(store: Store, seq: int) -> datetime | None:
 def _entries_after(store: Store, after: int, upto: int) -> Iterator[Entry]:
     cursor = store.conn.execute(_ENTRIES_SQL, (after, upto))
     while rows := cursor.fetchmany(2000):
-        yield from map(Store.entry_from_row, rows)
+        yield from map(store.entry_from_row, rows)
 
 
 def _recorded(view: View, store: Store, after: int, upto: int) -> Iterator[RecordChange]:

@@ -2,16 +2,20 @@
 
 ``entries`` is the ledger; each record type also has a ``<type>_versions`` table, one row per
 entry with the record's fields as columns, which answers current and as-of reads quickly.
-Triggers refuse UPDATE and DELETE of entries, even from raw SQL.
+Triggers refuse UPDATE, DELETE and replacing INSERTs, even from raw SQL.
 """
 
 from __future__ import annotations
 
 import bisect
 import hashlib
+import json
+import math
 import operator
+import os
 import re
 import sqlite3
+import urllib.parse
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
@@ -31,7 +35,7 @@ from .convert import (
     record_from_json,
     to_micros,
 )
-from .errors import NotALedgerError
+from .errors import LedgerBusyError, NotALedgerError, StorageError
 from .records import (
     RECORD_TYPES,
     Creator,
@@ -42,6 +46,7 @@ from .records import (
     SparkAd,
     SparkAuthorization,
     SparkBinding,
+    to_handle,
 )
 
 R = TypeVar("R", bound=Record)
@@ -51,7 +56,15 @@ __all__ = ["GENESIS_HASH", "Digest", "Entry", "Store", "VerifyResult", "chain_ha
 #: The ``prev_hash`` of the first entry.
 GENESIS_HASH = "0" * 64
 APPLICATION_ID = 0x444C4752  # "DLGR": marks a file as a delvia_ledger database
-SCHEMA_VERSION = 2  # 2: SparkBinding and Notice; Creator.tiktok_identity_id; Post.status
+SCHEMA_VERSION = 3  # 2: SparkBinding, Notice, two fields; 3: guards on INSERT and supersede
+#: Older schema versions whose files read correctly as they are (only guards are missing), so
+#: a read-only copy can still be read and verified without migrating it.
+READABLE_UNMIGRATED = frozenset({2})
+DEFAULT_BUSY_TIMEOUT = 60.0  # seconds a writer waits for another process's write lock
+SQLITE_MAGIC = b"SQLite format 3\x00"
+#: What the driver raises: its own errors, and UnicodeDecodeError when a message it builds
+#: from a damaged file is not valid UTF-8.
+DRIVER_ERRORS = (sqlite3.Error, UnicodeDecodeError)
 ENTRY_COLUMNS = ("seq", "recorded_at", "type", "id", "payload", "payload_hash", "prev_hash", "hash")
 
 
@@ -236,25 +249,152 @@ class Head:
     recorded_at: str
 
 
-class Store:
-    """A ledger file: owns the connection, the schema, the chain and every write."""
+_DAMAGED = "restore it from a backup, or ask whoever keeps its saved digest"
 
-    def __init__(self, path: str | PathLike[str]) -> None:
+
+def ledger_path(path: object) -> str:
+    """A ledger's file name from a ``str``, ``bytes`` or ``os.PathLike``.
+
+    Refuses what would not be a file that outlives the process: an empty name (an unset
+    variable?), SQLite's ``:memory:`` and its ``file:`` URIs.
+
+    >>> ledger_path(b"access.db")
+    'access.db'
+    """
+    if not isinstance(path, str | bytes | os.PathLike):
+        raise ValueError(
+            "a ledger path must be a file name (str, bytes or os.PathLike), "
+            f"not {type(path).__name__}"
+        )
+    name = os.fsdecode(path)
+    if not name.strip():
+        raise ValueError("the ledger path is empty (an unset variable?): give its file name")
+    if name == ":memory:":
+        raise ValueError(
+            "':memory:' names a database kept in memory and lost when it closes; a ledger "
+            "must be a file: give a file name"
+        )
+    if name.startswith("file:"):
+        raise ValueError(
+            f"'{name}' is an SQLite URI, which can name a database kept only in memory; "
+            f"give a plain file path (for a file really named so, './{name}')"
+        )
+    if "\x00" in name:
+        raise ValueError("the ledger path contains a NUL character")
+    return name
+
+
+def _refuse_what_is_not_sqlite(path: str) -> None:
+    """Refuse, before SQLite opens it, an existing file that is not an SQLite database.
+
+    SQLite takes any file shorter than a page for an empty database, and would write over it.
+    """
+    if os.path.isdir(path):
+        raise NotALedgerError(f"{path}: is a directory, not a delvia_ledger database")
+    if os.path.exists(path) and not os.path.isfile(path):
+        raise NotALedgerError(f"{path}: not a delvia_ledger database (not a regular file)")
+    try:
+        with open(path, "rb") as file:
+            head = file.read(len(SQLITE_MAGIC))
+    except FileNotFoundError:
+        return  # a new ledger
+    except OSError as exc:
+        raise StorageError(f"{path}: cannot read the file ({exc.strerror})") from exc
+    if head and head != SQLITE_MAGIC:
+        raise NotALedgerError(
+            f"{path}: not a delvia_ledger database (not an SQLite file at all); "
+            "give a new file name"
+        )
+
+
+def _code(exc: BaseException) -> int:
+    """SQLite's primary result code for a driver error (-1 when it carries none)."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    return code & 0xFF if isinstance(code, int) else -1
+
+
+def storage_error(path: str, exc: BaseException, busy_timeout: float) -> StorageError:
+    """The :class:`StorageError` that says what a database driver's error means."""
+    if isinstance(exc, UnicodeDecodeError):  # SQLite quoted damaged bytes of the file
+        return NotALedgerError(
+            f"{path}: the ledger file is damaged (SQLite reported text that is not valid "
+            f"UTF-8); {_DAMAGED}"
+        )
+    detail = str(exc) or type(exc).__name__
+    if isinstance(exc, sqlite3.ProgrammingError) and "closed" in detail:
+        return StorageError(f"{path}: the ledger is closed; open it again with Ledger.open")
+    code = _code(exc)
+    if code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+        return LedgerBusyError(
+            f"{path}: the ledger is locked by another process, which held it past the busy "
+            f"timeout ({busy_timeout:g} s); nothing was written: try again once it has finished"
+        )
+    if code == sqlite3.SQLITE_FULL:
+        return StorageError(
+            f"{path}: the disk is full ({detail}); nothing was written: free some space and "
+            "try again"
+        )
+    if code == sqlite3.SQLITE_IOERR:
+        return StorageError(
+            f"{path}: the operating system reported an I/O error ({detail}): the disk may be "
+            "full or failing; nothing was written"
+        )
+    if code == sqlite3.SQLITE_READONLY:
+        return StorageError(
+            f"{path}: the ledger is read-only here (the file or its directory cannot be "
+            "written): it can be read and verified, but nothing can be recorded"
+        )
+    if code in (sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_PERM, sqlite3.SQLITE_AUTH):
+        return StorageError(
+            f"{path}: cannot open the ledger file ({detail}); check that its directory exists "
+            "and that you may read it"
+        )
+    if code in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB):
+        return NotALedgerError(
+            f"{path}: not a delvia_ledger database, or the file is damaged ({detail}); {_DAMAGED}"
+        )
+    return StorageError(f"{path}: the ledger file could not be used ({detail})")
+
+
+class Store:
+    """A ledger file: owns the connection, the schema, the chain and every write.
+
+    Every error of the database driver leaves this class as a :class:`StorageError`
+    (:class:`LedgerBusyError`, :class:`NotALedgerError`) that says what happened.
+    """
+
+    def __init__(
+        self,
+        path: str | bytes | PathLike[str] | PathLike[bytes],
+        *,
+        busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
+    ) -> None:
+        self.path = ledger_path(path)
+        if (
+            not isinstance(busy_timeout, int | float)
+            or isinstance(busy_timeout, bool)
+            or not math.isfinite(busy_timeout)
+            or busy_timeout < 0
+        ):
+            raise ValueError(f"busy_timeout must be a number of seconds >= 0, not {busy_timeout!r}")
+        self.busy_timeout = float(busy_timeout)
+        self._depth = 0
+        self._head: Head | None = None
+        _refuse_what_is_not_sqlite(self.path)  # before SQLite may write anything to the file
         try:
-            self.conn = sqlite3.connect(str(path), timeout=60, isolation_level=None)
+            self.conn = self._connect()
+        except DRIVER_ERRORS as exc:
+            raise self.error(exc) from exc
+        try:
             self.db = sqlite_utils.Database(self.conn, execute_plugins=False)
-            self.conn.execute("PRAGMA journal_mode=WAL")
             self.conn.execute("PRAGMA synchronous=NORMAL")
-            self.conn.execute(
-                "PRAGMA cache_size=-131072"
-            )  # 128 MiB: bulk imports touch many index pages
-            self._depth = 0
-            self._head: Head | None = None
-            self._ensure_schema(path)
-        except sqlite3.DatabaseError as exc:
-            if hasattr(self, "conn"):
-                self.conn.close()
-            raise NotALedgerError(f"{path}: not a delvia_ledger database ({exc})") from None
+            self.conn.execute("PRAGMA cache_size=-131072")  # 128 MiB: imports touch many pages
+            self._ensure_schema()
+        except BaseException as exc:
+            self.conn.close()
+            if isinstance(exc, DRIVER_ERRORS):
+                raise self.error(exc) from exc
+            raise
 
     def close(self) -> None:
         self.conn.close()
@@ -268,42 +408,118 @@ class Store:
         finally:
             target.close()
 
+    def _connect(self) -> sqlite3.Connection:
+        """A read-write connection; a read-only one where the file or its directory is not
+        writable (SQLite cannot create the WAL's ``-shm`` file beside it)."""
+        conn = sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None)
+        try:
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()  # opens the file
+            return conn
+        except sqlite3.OperationalError as exc:
+            conn.close()
+            if _code(exc) != sqlite3.SQLITE_CANTOPEN or not os.path.isfile(self.path):
+                raise
+        uri = f"file:{urllib.parse.quote(os.path.abspath(self.path))}?mode=ro"
+        wal = f"{self.path}-wal"
+        if not os.path.exists(wal) or os.path.getsize(wal) == 0:
+            # Nothing waits in a WAL and nobody can create one (the directory is not
+            # writable): the file alone is the ledger, and it cannot change under us.
+            uri += "&immutable=1"
+        conn = sqlite3.connect(uri, uri=True, timeout=self.busy_timeout, isolation_level=None)
+        try:
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def error(self, exc: BaseException) -> StorageError:
+        """The :class:`StorageError` to raise for a database driver's error."""
+        return storage_error(self.path, exc, self.busy_timeout)
+
     # --- schema -----------------------------------------------------------------------------
 
-    def _ensure_schema(self, path: str | PathLike[str]) -> None:
-        app_id = self.conn.execute("PRAGMA application_id").fetchone()[0]
+    def _ensure_schema(self) -> None:
+        """Use a ledger, migrating it if it is older; make an empty file one; refuse the rest.
+
+        Nothing is written to a file that is refused: it is judged by reading it first.
+        """
+        app_id, version = self._identity()
         if app_id == APPLICATION_ID:
-            version = self.conn.execute("PRAGMA user_version").fetchone()[0]
-            if version == SCHEMA_VERSION:
-                return
             if version in MIGRATIONS:
                 self._migrate(version)
-                return
-            raise NotALedgerError(
-                f"{path}: ledger schema version {version} is not supported "
-                f"(this delvia_ledger reads versions 1 to {SCHEMA_VERSION})"
-            )
-        with self.transaction():
-            if self.conn.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID:
-                return  # another process created it while we waited for the lock
-            if self.db.table_names():
+            elif version != SCHEMA_VERSION:
                 raise NotALedgerError(
-                    f"{path}: this SQLite file already holds other tables and is not a "
-                    "delvia_ledger database; give a new file name"
+                    f"{self.path}: ledger schema version {version} is not supported "
+                    f"(this delvia_ledger reads versions 1 to {SCHEMA_VERSION})"
                 )
+            self._use_wal()
+            return
+        self._refuse_unless_empty(app_id, version)
+        with self.transaction():
+            app_id, version = self._identity()
+            if app_id == APPLICATION_ID:
+                return  # another process created it while we waited for the lock
+            self._refuse_unless_empty(app_id, version)
             self._create_schema()
+        self._use_wal()
+
+    def _identity(self) -> tuple[int, int]:
+        """The file's ``application_id`` and ``user_version``."""
+        app_id = self.conn.execute("PRAGMA application_id").fetchone()[0]
+        return app_id, self.conn.execute("PRAGMA user_version").fetchone()[0]
+
+    def _refuse_unless_empty(self, app_id: int, version: int) -> None:
+        """Refuse an SQLite file that holds anything, or that another application marked."""
+        not_ours = f"{self.path}: not a delvia_ledger database"
+        if app_id:
+            raise NotALedgerError(
+                f"{not_ours}: it belongs to another application (application_id "
+                f"{app_id:#x}); give a new file name"
+            )
+        kinds = [kind for (kind,) in self.conn.execute("SELECT DISTINCT type FROM sqlite_master")]
+        if kinds:
+            raise NotALedgerError(
+                f"{self.path}: this SQLite file already holds other tables and is not a "
+                f"delvia_ledger database (it has {', '.join(sorted(kinds))} objects); "
+                "give a new file name"
+            )
+        if version:
+            raise NotALedgerError(
+                f"{not_ours}: another application set its user_version to {version}; "
+                "give a new file name"
+            )
+
+    def _use_wal(self) -> None:
+        """WAL lets readers go on while one process writes (it persists in the file)."""
+        try:
+            self.conn.execute("PRAGMA journal_mode=WAL")
+        except sqlite3.OperationalError as exc:
+            if _code(exc) != sqlite3.SQLITE_READONLY:
+                raise
 
     def _migrate(self, version: int) -> None:
         """Bring an older file up to :data:`SCHEMA_VERSION`, once, in one transaction.
 
         Entries are never touched: only the derived version tables and the schema change.
+        A read-only file whose version reads correctly as it is, is read without migrating.
         """
-        with self.transaction():
-            version = self.conn.execute("PRAGMA user_version").fetchone()[0]
-            while version != SCHEMA_VERSION:  # another process may have migrated meanwhile
-                MIGRATIONS[version](self)
-                version += 1
-            self._create_schema()  # idempotent: adds the tables, indexes and guards now missing
+        try:
+            with self.transaction():
+                version = self.conn.execute("PRAGMA user_version").fetchone()[0]
+                while version != SCHEMA_VERSION:  # another process may have migrated meanwhile
+                    MIGRATIONS[version](self)
+                    version += 1
+                self._create_schema()  # idempotent: adds the tables, indexes and guards missing
+        except StorageError as error:
+            if "read-only" not in str(error):
+                raise
+            if version not in READABLE_UNMIGRATED:
+                raise StorageError(
+                    f"{self.path}: this ledger was written by an older delvia_ledger (schema "
+                    f"version {version}) and must be upgraded once before it can be read; "
+                    "that needs write access to the file and its directory"
+                ) from error
 
     def _migrate_from_1(self) -> None:
         """Version 1 -> 2: new optional columns; creator handles lose their ``@``."""
@@ -318,6 +534,13 @@ class Store:
             "WHERE trim(handle) LIKE '@%'"
         )
 
+    def _migrate_from_2(self) -> None:
+        """Version 2 -> 3: guards refuse replacing inserts, version rows no entry made, and a
+        version marked superseded by anything but its record's next version.
+
+        :meth:`_create_schema`, which every migration ends with, adds them.
+        """
+
     def _create_schema(self) -> None:
         """Create every table, index and guard that is missing (safe to run again)."""
         self.db.table("entries").create(
@@ -329,6 +552,16 @@ class Store:
         guards = [
             _refuse("entries", "DELETE", "entries are append-only and cannot be deleted"),
             _refuse("entries", "UPDATE", "entries are append-only and cannot be changed"),
+            # REPLACE deletes a conflicting row without firing DELETE triggers (unless
+            # recursive_triggers is on, which is not stored in the file): refuse the insert.
+            # An entry takes the next seq; max(seq) is one step down the table's b-tree.
+            _refuse(
+                "entries",
+                "INSERT",
+                "entries are append-only: an entry is added once, with the next seq, and "
+                "never replaced",
+                when="NEW.seq IS NOT (SELECT coalesce(max(seq), 0) + 1 FROM entries)",
+            ),
         ]
         for table in TABLES.values():
             self.db.table(table.name).create(
@@ -352,6 +585,7 @@ class Store:
                     f"(code_key) WHERE {custom_id_sql('')}"
                 )
             fixed = ", ".join(c for c in ("seq", *table.columns))
+            exists = f"EXISTS (SELECT 1 FROM {table.name} WHERE seq = NEW.seq)"
             guards += [
                 _refuse(table.name, "DELETE", f"{table.name} rows cannot be deleted"),
                 _refuse(table.name, f"UPDATE OF {fixed}", f"{table.name} rows cannot be changed"),
@@ -360,6 +594,23 @@ class Store:
                     "UPDATE OF superseded_by",
                     f"{table.name}: a superseded version stays superseded",
                     when="OLD.superseded_by IS NOT NULL",
+                ),
+                _refuse(  # append() adds a row just after its entry, never one superseded
+                    table.name,
+                    "INSERT",
+                    f"{table.name}: a row is added only with the entry it derives from",
+                    when=f"NEW.superseded_by IS NOT NULL OR {exists} OR NOT EXISTS (SELECT 1 "
+                    f"FROM entries WHERE seq = NEW.seq AND type = '{table.type}' "
+                    "AND id = NEW.id)",
+                    first=(exists, f"{table.name} rows are append-only and never replaced"),
+                ),
+                _refuse(  # which would hide the current version from every query
+                    table.name,
+                    "UPDATE OF superseded_by",
+                    f"{table.name}: a version is superseded only by its record's next version",
+                    when=f"NEW.superseded_by IS NOT (SELECT min(w.seq) FROM {table.name} w "
+                    "WHERE w.id = OLD.id AND w.seq > OLD.seq)",
+                    name=f"{table.name}_refuse_wrong_successor",
                 ),
             ]
         for guard in guards:  # one by one: executescript would commit the transaction
@@ -371,16 +622,24 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        """All-or-nothing; the outermost takes the write lock at once, nested ones join it."""
+        """All-or-nothing; the outermost takes the write lock at once, nested ones join it.
+
+        A driver error inside (disk full, lock timeout, ...) rolls back and is raised as a
+        :class:`StorageError`.
+        """
         if self._depth == 0:
-            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                self.conn.execute("BEGIN IMMEDIATE")
+            except DRIVER_ERRORS as exc:
+                raise self.error(exc) from exc
             self._depth = 1
             try:
                 yield
                 self.conn.execute("COMMIT")
-            except BaseException:
-                if self.conn.in_transaction:
-                    self.conn.execute("ROLLBACK")
+            except BaseException as exc:
+                self._rollback()
+                if isinstance(exc, DRIVER_ERRORS):
+                    raise self.error(exc) from exc
                 raise
             finally:
                 self._depth = 0
@@ -391,37 +650,58 @@ class Store:
             try:
                 with self.db.atomic():  # a savepoint: a refused inner block leaves the outer intact
                     yield
-            except BaseException:
+            except BaseException as exc:
                 self._head = saved
+                if isinstance(exc, DRIVER_ERRORS):
+                    raise self.error(exc) from exc
                 raise
             finally:
                 self._depth -= 1
+
+    def _rollback(self) -> None:
+        """Undo the open transaction, if SQLite has not already (it does after some errors)."""
+        self._end("ROLLBACK")
+
+    def _end(self, how: str) -> None:
+        try:
+            if self.conn.in_transaction:
+                self.conn.execute(how)
+        except DRIVER_ERRORS:
+            pass  # the error that brought us here, if any, is the one to report
 
     @contextmanager
     def snapshot(self) -> Iterator[None]:
         """Reads inside see one state of the file, even while other processes write to it.
 
         A deferred read transaction; inside a write transaction (or another snapshot) the
-        state is already fixed, so it joins that.
+        state is already fixed, so it joins that. Driver errors inside become
+        :class:`StorageError`.
         """
-        if self.conn.in_transaction:
-            yield
-            return
-        self.conn.execute("BEGIN")
+        try:
+            joined = self.conn.in_transaction
+            if not joined:
+                self.conn.execute("BEGIN")
+        except DRIVER_ERRORS as exc:
+            raise self.error(exc) from exc
         try:
             yield
+        except DRIVER_ERRORS as exc:
+            raise self.error(exc) from exc
         finally:
-            if self.conn.in_transaction:
-                self.conn.execute("COMMIT")  # read-only: just lets the snapshot go
+            if not joined:
+                self._end("COMMIT")  # read-only: just lets the snapshot go
 
     @property
     def in_transaction(self) -> bool:
         return self._depth > 0
 
     def _read_head(self) -> Head:
-        row = self.conn.execute(
-            "SELECT seq, hash, recorded_at FROM entries ORDER BY seq DESC LIMIT 1"
-        ).fetchone()
+        try:
+            row = self.conn.execute(
+                "SELECT seq, hash, recorded_at FROM entries ORDER BY seq DESC LIMIT 1"
+            ).fetchone()
+        except DRIVER_ERRORS as exc:
+            raise self.error(exc) from exc
         return Head(*row) if row else Head(0, GENESIS_HASH, "")
 
     @property
@@ -476,6 +756,8 @@ class Store:
         return stamp, hashes
 
     # --- reading ------------------------------------------------------------------------------
+    # Every method here raises StorageError, never a driver error: they are called outside
+    # transaction() and snapshot() too (get, history, entries, ...).
 
     @staticmethod
     def visible(bound: int | None, alias: str = "v") -> str:
@@ -489,7 +771,10 @@ class Store:
 
     def rows(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[tuple[Any, ...]]:
         """Run a read-only query and return plain tuples (the fast path for checks)."""
-        return self.conn.execute(sql, params).fetchall()
+        try:
+            return self.conn.execute(sql, params).fetchall()
+        except DRIVER_ERRORS as exc:
+            raise self.error(exc) from exc
 
     def lookup(
         self,
@@ -507,15 +792,19 @@ class Store:
         """
         found: dict[Any, tuple[Any, ...]] = {}
         wanted = list(dict.fromkeys(values))
-        for start in range(0, len(wanted), 500):
-            chunk = wanted[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            for row in self.conn.execute(
-                f"SELECT v.{by}, {columns} FROM {table.name} v JOIN entries e ON e.seq = v.seq "
-                f"WHERE v.{by} IN ({marks}) AND {where} AND v.superseded_by IS NULL",
-                chunk,
-            ):
-                found[row[0]] = row[1:]
+        try:
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                for row in self.conn.execute(
+                    f"SELECT v.{by}, {columns} FROM {table.name} v JOIN entries e "
+                    f"ON e.seq = v.seq WHERE v.{by} IN ({marks}) AND {where} "
+                    "AND v.superseded_by IS NULL",
+                    chunk,
+                ):
+                    found[row[0]] = row[1:]
+        except DRIVER_ERRORS as exc:
+            raise self.error(exc) from exc
         return found
 
     def current_records(
@@ -527,32 +816,61 @@ class Store:
         """
         table, found = TABLES[cast(type[Record], cls)], []
         wanted = list(dict.fromkeys(values))
-        for start in range(0, len(wanted), 500):
-            chunk = wanted[start : start + 500]
-            for (payload,) in self.conn.execute(
-                f"SELECT e.payload FROM {table.name} v JOIN entries e ON e.seq = v.seq "
-                f"WHERE v.{by} IN ({','.join('?' * len(chunk))}) AND {where} "
-                "AND v.superseded_by IS NULL",
-                chunk,
-            ):
-                found.append(record_from_json(cls, payload))
+        try:
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start : start + 500]
+                for seq, payload in self.conn.execute(
+                    f"SELECT e.seq, e.payload FROM {table.name} v JOIN entries e "
+                    f"ON e.seq = v.seq WHERE v.{by} IN ({','.join('?' * len(chunk))}) "
+                    f"AND {where} AND v.superseded_by IS NULL",
+                    chunk,
+                ):
+                    found.append(self._record(cls, seq, payload))
+        except DRIVER_ERRORS as exc:
+            raise self.error(exc) from exc
         return found
 
-    def _entries(self, where: str, params: Sequence[Any]) -> list[Entry]:
-        return [
-            self.entry_from_row(row)
-            for row in self.conn.execute(
-                "SELECT seq, recorded_at, type, payload, hash FROM entries "
-                f"WHERE {where} ORDER BY seq",
-                params,
-            )
-        ]
+    def _record(self, cls: type[R], seq: int, payload: str) -> R:
+        """The record an entry's payload holds; a payload that does not read is damage."""
+        try:
+            return record_from_json(cls, payload)
+        except Exception as exc:  # whatever the converter raises on a damaged payload
+            raise NotALedgerError(
+                f"{self.path}: seq {seq}: the stored {cls.__name__} cannot be read "
+                f"({_short(exc)}): the file is damaged; run 'delvia-ledger verify --deep', "
+                f"and {_DAMAGED}"
+            ) from exc
 
-    @staticmethod
-    def entry_from_row(row: Sequence[Any]) -> Entry:
+    def _entries(self, where: str, params: Sequence[Any]) -> list[Entry]:
+        try:
+            return [
+                self.entry_from_row(row)
+                for row in self.conn.execute(
+                    "SELECT seq, recorded_at, type, payload, hash FROM entries "
+                    f"WHERE {where} ORDER BY seq",
+                    params,
+                )
+            ]
+        except DRIVER_ERRORS as exc:
+            raise self.error(exc) from exc
+
+    def entry_from_row(self, row: Sequence[Any]) -> Entry:
         seq, recorded_at, type_name, payload, hash_ = row
-        record = record_from_json(RECORD_BY_NAME[type_name], payload)
-        return Entry(seq=seq, recorded_at=parse_time(recorded_at), record=record, hash=hash_)
+        cls = RECORD_BY_NAME.get(type_name)
+        if cls is None:
+            raise NotALedgerError(
+                f"{self.path}: seq {seq}: unknown record type {type_name!r}: the file is "
+                f"damaged; {_DAMAGED}"
+            )
+        record = self._record(cls, seq, payload)
+        try:
+            stamp = parse_time(recorded_at)
+        except (TypeError, ValueError) as exc:
+            raise NotALedgerError(
+                f"{self.path}: seq {seq}: recorded_at is not a time ({_short(exc)}): the file "
+                f"is damaged; {_DAMAGED}"
+            ) from exc
+        return Entry(seq=seq, recorded_at=stamp, record=record, hash=hash_)
 
     def latest(self, cls: type[Record], id_: str, bound: int | None) -> Entry | None:
         table = TABLES[cls]
@@ -584,15 +902,21 @@ class Store:
         )
 
     def _stream(self, sql: str) -> Iterator[Entry]:
-        cursor = self.conn.execute(sql)
-        while rows := cursor.fetchmany(2000):
-            yield from map(self.entry_from_row, rows)
+        try:
+            cursor = self.conn.execute(sql)
+            while rows := cursor.fetchmany(2000):
+                yield from map(self.entry_from_row, rows)
+        except DRIVER_ERRORS as exc:
+            raise self.error(exc) from exc
 
     def seq_at(self, recorded_at: datetime) -> int:
         """The last seq recorded at or before ``recorded_at`` (0 if none): a binary search."""
         stamp = format_time(recorded_at)
         last = self.head.seq
-        return bisect.bisect_right(range(1, last + 1), stamp, key=self._recorded_at_of)
+        try:
+            return bisect.bisect_right(range(1, last + 1), stamp, key=self._recorded_at_of)
+        except DRIVER_ERRORS as exc:
+            raise self.error(exc) from exc
 
     def _recorded_at_of(self, seq: int) -> str:
         row = self.conn.execute("SELECT recorded_at FROM entries WHERE seq = ?", (seq,)).fetchone()
@@ -604,45 +928,176 @@ class Store:
         if bound is None:
             head = self.head
             return Digest(head.seq, head.hash)
-        row = self.conn.execute("SELECT seq, hash FROM entries WHERE seq = ?", (bound,)).fetchone()
-        return Digest(row[0], row[1]) if row else Digest(0, GENESIS_HASH)
+        row = self.rows("SELECT seq, hash FROM entries WHERE seq = ?", (bound,))
+        return Digest(row[0][0], row[0][1]) if row else Digest(0, GENESIS_HASH)
 
-    def verify(self, digest: Digest | None = None, bound: int | None = None) -> VerifyResult:
-        """Check every link of the chain; name the first entry that does not hold."""
-        expected_seq, prev = 1, GENESIS_HASH
+    def verify(
+        self, digest: Digest | None = None, bound: int | None = None, *, deep: bool = False
+    ) -> VerifyResult:
+        """Check every link of the chain; name the first entry that does not hold.
+
+        ``deep`` also runs SQLite's integrity check of the file and checks the version tables
+        against the entries (:meth:`verify_versions`); the earliest problem found is named.
+        Damage is a result, never an exception: only a lock held past the busy timeout
+        (:class:`LedgerBusyError`) and a closed ledger raise. Run it inside one snapshot.
+        """
+        return self._checking(lambda: self._verify(digest, bound, deep))
+
+    def verify_versions(self, bound: int | None = None) -> VerifyResult:
+        """Check that the version tables hold exactly what the entries say (``deep=True``).
+
+        The checks read these tables, so a row edited behind the triggers' back would change
+        what is flagged while the chain still verifies. Each entry's payload must be the
+        canonical JSON of a valid record; its row is derived again as :meth:`append` derives
+        it; each ``superseded_by`` must name the id's next version; and no row may exist that
+        an entry of its type did not make. Run it inside one snapshot.
+        """
+        return self._checking(lambda: self._verify_versions(bound, self._columns()))
+
+    def _checking(self, run: Callable[[], VerifyResult]) -> VerifyResult:
+        """Run a verification, reading text that is not valid UTF-8 without failing."""
+        factory = self.conn.text_factory
+        try:
+            self.conn.text_factory = _lenient_text
+            return run()
+        except DRIVER_ERRORS as exc:
+            error = self.error(exc)
+            if isinstance(error, LedgerBusyError) or isinstance(
+                exc, sqlite3.ProgrammingError | sqlite3.InterfaceError
+            ):
+                raise error from exc
+            return VerifyResult(False, 0, None, f"the file cannot be read: {_short(exc)}")
+        finally:
+            self.conn.text_factory = factory
+
+    def _columns(self) -> dict[str, set[str]]:
+        """The columns the file has for ``entries`` and each version table (none: missing)."""
+        return {
+            name: {row[1] for row in self.conn.execute(f"PRAGMA table_info({name})")}
+            for name in ("entries", *(table.name for table in TABLES.values()))
+        }
+
+    def _verify(self, digest: Digest | None, bound: int | None, deep: bool) -> VerifyResult:
+        columns = self._columns()
+        problem = _table_problem("entries", columns["entries"], ENTRY_COLUMNS)
+        if problem:
+            return VerifyResult(False, 0, None, problem)
+        chain = self._walk_chain(digest, bound)
+        if not deep:
+            return chain
+        found = [] if chain.ok else [chain]
+        structure = self._structure()
+        if structure is not None:
+            seq, reason = structure
+            found.append(
+                VerifyResult(False, chain.checked if seq is None else min(seq - 1, chain.checked),
+                             seq, reason if seq is None else f"seq {seq}: {reason}")
+            )  # fmt: skip
+        # Entries before the chain's first bad seq are sound, so their rows can be checked.
+        upto = bound if chain.first_bad_seq is None else chain.first_bad_seq - 1
+        try:
+            versions = self._verify_versions(upto, columns)
+        except DRIVER_ERRORS as exc:
+            versions = VerifyResult(
+                False, chain.checked, None, f"the version tables cannot be read: {_short(exc)}"
+            )
+        if not versions.ok:
+            found.append(versions)
+        if not found:
+            return chain
+        first = min(found, key=lambda r: (r.first_bad_seq is None, r.first_bad_seq or 0))
+        if structure is not None and first is not found[-1 if versions.ok else -2]:
+            return attrs.evolve(first, reason=f"{first.reason}; also {structure[1]}")
+        return first
+
+    def _chain_rows(self, bound: int | None) -> Iterator[tuple[Any, ...]]:
+        """Each entry's columns as bytes (hashed as they are stored), with whether all are text.
+
+        A page that cannot be read fails a whole batch: the rest is read again one row at a
+        time, so the error surfaces at the first entry that cannot be read.
+        """
+        names = ENTRY_COLUMNS[1:]
+        select = (
+            f"SELECT seq, {', '.join(f'CAST({c} AS BLOB)' for c in names)}, "
+            + " AND ".join(f"typeof({c}) = 'text'" for c in names)
+            + " FROM entries"
+        )
+        limit = "" if bound is None else f" seq <= {int(bound)}"
+        after = None
+        try:
+            cursor = self.conn.execute(f"{select}{' WHERE' if limit else ''}{limit} ORDER BY seq")
+            while rows := cursor.fetchmany(5000):
+                yield from rows
+                after = rows[-1][0]
+            return
+        except DRIVER_ERRORS:
+            if after is None:
+                raise
+        cursor = self.conn.execute(
+            f"{select} WHERE seq > ?{' AND' if limit else ''}{limit} ORDER BY seq", (after,)
+        )
+        while (row := cursor.fetchone()) is not None:
+            yield row
+
+    def _walk_chain(self, digest: Digest | None, bound: int | None) -> VerifyResult:
+        """The chain walk over the stored bytes: every link, payload hash and entry hash."""
+        expected_seq, prev = 1, GENESIS_HASH.encode()
         anchored = digest is None or digest.seq == 0
         if digest is not None and digest.seq == 0 and digest.hash != GENESIS_HASH:
             return VerifyResult(False, 0, 1, "the digest for seq 0 must carry the genesis hash")
+        saved = (-1, b"") if digest is None else (digest.seq, digest.hash.encode())
         sha256 = hashlib.sha256
-        cursor = self.conn.execute(
-            "SELECT seq, recorded_at, type, id, payload, payload_hash, prev_hash, hash "
-            "FROM entries"
-            + ("" if bound is None else f" WHERE seq <= {int(bound)}")
-            + " ORDER BY seq"
-        )
         checked = 0
-        while rows := cursor.fetchmany(5000):
-            for seq, recorded_at, type_, id_, payload, payload_hash, prev_hash, hash_ in rows:
+        try:
+            for (
+                seq,
+                stamp,
+                type_,
+                id_,
+                payload,
+                payload_hash,
+                prev_hash,
+                hash_,
+                texts,
+            ) in self._chain_rows(bound):
                 problem = None
                 if seq != expected_seq:
                     problem = f"entry {expected_seq} is missing (next entry is {seq})"
                     seq = expected_seq
+                elif not texts:
+                    problem = self._not_text(seq)
                 elif prev_hash != prev:
                     problem = "prev_hash does not match the previous entry's hash"
-                elif sha256(payload.encode("utf-8")).hexdigest() != payload_hash:
+                elif sha256(payload).hexdigest().encode() != payload_hash:
                     problem = "payload does not match its payload_hash"
-                elif chain_hash(prev, seq, recorded_at, type_, id_, payload_hash) != hash_:
-                    problem = "hash does not match the entry's contents"
+                else:
+                    line = b"\n".join((prev_hash, b"%d" % seq, stamp, type_, id_, payload_hash))
+                    if sha256(line).hexdigest().encode() != hash_:
+                        problem = "hash does not match the entry's contents"
+                    else:  # the ledger writes UTF-8 text: other bytes were hashed by someone else
+                        try:
+                            line.decode()
+                            payload.decode()
+                        except UnicodeDecodeError:
+                            problem = _not_utf8(stamp=stamp, type=type_, id=id_, payload=payload)
                 if problem:
                     return VerifyResult(False, checked, seq, f"seq {seq}: {problem}")
-                if digest is not None and seq == digest.seq:
-                    if hash_ != digest.hash:
+                if seq == saved[0]:
+                    if hash_ != saved[1]:
                         return VerifyResult(
                             False, checked, seq, f"seq {seq}: hash differs from the saved digest"
                         )
                     anchored = True
                 prev, expected_seq = hash_, seq + 1
                 checked += 1
+        except DRIVER_ERRORS as exc:
+            return VerifyResult(
+                False,
+                checked,
+                expected_seq,
+                f"seq {expected_seq}: the entry cannot be read, the file is damaged here "
+                f"({_short(exc)})",
+            )
         if not anchored:
             assert digest is not None
             return VerifyResult(
@@ -654,18 +1109,91 @@ class Store:
             )
         return VerifyResult(True, checked)
 
-    def verify_versions(self, bound: int | None = None) -> VerifyResult:
-        """Check that the version tables hold exactly what the entries say (``deep=True``).
+    def _not_text(self, seq: int) -> str:
+        """Which column of entry ``seq`` is not stored as text, as the file format says."""
+        row = self.conn.execute(
+            f"SELECT {', '.join(f'typeof({c})' for c in ENTRY_COLUMNS[1:])} FROM entries "
+            "WHERE seq = ?",
+            (seq,),
+        ).fetchone()
+        column, kind = next(
+            (c, k) for c, k in zip(ENTRY_COLUMNS[1:], row, strict=True) if k != "text"
+        )
+        return f"{column} is stored as a {kind}, not as text"
 
-        The checks read these tables, so a row edited behind the triggers' back would change
-        what is flagged while the chain still verifies. Each entry's row is derived again as
-        :meth:`append` derives it; each ``superseded_by`` must name the id's next version; and
-        no row may exist that an entry of its type did not make. Run it inside one snapshot.
+    def _structure(self) -> tuple[int | None, str] | None:
+        """SQLite's own check of the file: every page, and every index against its table.
+
+        A damaged index makes reads through it miss rows (``get()`` finds nothing) while the
+        tables are whole, so only this sees it. Returns the first seq it names, and why.
         """
+        try:
+            found = [str(row[0]) for row in self.conn.execute("PRAGMA integrity_check(100)")]
+        except DRIVER_ERRORS as exc:
+            return None, f"the file's structure is damaged ({_short(exc)})"
+        if found == ["ok"]:
+            return None
+        objects: list[tuple[str, str, str]] = self.conn.execute(
+            "SELECT type, name, tbl_name FROM sqlite_master WHERE type IN ('table', 'index')"
+        ).fetchall()
+        said = set(re.findall(r"[\w$]+", "\n".join(found).replace("# of entries", "#")))
+        damaged = [item for item in objects if item[1] in said]
+        if not damaged:  # a page-level problem: ask table by table (each with its indexes)
+            damaged = [item for item in objects if item[0] == "table" and not self._whole(item[1])]
+        where = ", ".join(
+            f"index {name} (of table {table})" if kind == "index" else f"table {name}"
+            for kind, name, table in damaged
+        )
+        more = f" (and {len(found) - 1} more problems)" if len(found) > 1 else ""
+        return (
+            self._seq_of_row(found, objects),
+            f"the file's structure is damaged in {where or 'its page lists'}: {found[0]}{more}",
+        )
+
+    def _whole(self, table: str) -> bool:
+        """Whether SQLite's integrity check passes for one table and its indexes."""
+        if not re.fullmatch(r"\w+", table):
+            return True  # a name that is itself damaged: the schema check reports it
+        try:
+            return [row[0] for row in self.conn.execute(f"PRAGMA integrity_check({table})")] == [
+                "ok"
+            ]
+        except DRIVER_ERRORS:
+            return False
+
+    def _seq_of_row(self, found: list[str], objects: list[tuple[str, str, str]]) -> int | None:
+        """The seq of the first row the integrity check says an index lacks (``row N`` counts
+        the table's rows in rowid order, and a ledger's rowid is the seq)."""
+        of = {name: table for kind, name, table in objects if kind == "index"}
+        ours = {"entries", *(table.name for table in TABLES.values())}
+        seqs = []
+        for line in found:
+            match = re.fullmatch(r"row (\d+) missing from index (\w+)", line)
+            if match and of.get(match[2]) in ours:
+                row = self.conn.execute(
+                    f"SELECT seq FROM {of[match[2]]} ORDER BY seq LIMIT 1 OFFSET ?",
+                    (int(match[1]) - 1,),
+                ).fetchone()
+                if row:
+                    seqs.append(int(row[0]))
+        return min(seqs, default=None)
+
+    def _verify_versions(self, bound: int | None, columns: dict[str, set[str]]) -> VerifyResult:
         upto = "" if bound is None else f" AND v.seq <= {int(bound)}"
+        broken = {
+            table.type: problem
+            for table in TABLES.values()
+            if (
+                problem := _table_problem(
+                    table.name, columns[table.name], ("seq", "superseded_by", *table.columns)
+                )
+            )
+        }
         problems: list[tuple[int, str]] = []
-        checked = self._walk_versions(upto, problems)  # first: at a tie, its reason is kept
+        checked = self._walk_versions(upto, broken, problems)  # first: at a tie, its reason wins
         for table in TABLES.values():
+            if table.type in broken:
+                continue
             stray = self.conn.execute(
                 f"SELECT min(v.seq) FROM {table.name} v LEFT JOIN entries e ON e.seq = v.seq "
                 f"WHERE (e.seq IS NULL OR e.type != ?){upto}",
@@ -688,7 +1216,9 @@ class Store:
             return VerifyResult(False, min(seq - 1, checked), seq, f"seq {seq}: {problem}")
         return VerifyResult(True, checked)
 
-    def _walk_versions(self, upto: str, problems: list[tuple[int, str]]) -> int:
+    def _walk_versions(
+        self, upto: str, broken: dict[str, str], problems: list[tuple[int, str]]
+    ) -> int:
         """Compare each entry with its version row, up to the first that differs."""
         cursors = {
             table.type: self.conn.execute(
@@ -696,28 +1226,32 @@ class Store:
                 f"WHERE 1{upto} ORDER BY seq"
             )
             for table in TABLES.values()
+            if table.type not in broken
         }
         ahead: dict[str, tuple[Any, ...] | None] = {t: next(c, None) for t, c in cursors.items()}
         checked = 0
         entries = self.conn.execute(
-            f"SELECT seq, type, payload FROM entries v WHERE 1{upto} ORDER BY seq"
+            f"SELECT seq, type, CAST(payload AS BLOB) FROM entries v WHERE 1{upto} ORDER BY seq"
         )
         for seq, type_, payload in entries:
-            if type_ not in cursors:
+            cls = RECORD_BY_NAME.get(type_)
+            if cls is None:
                 problems.append((seq, f"unknown record type {type_!r}"))
                 break
-            table = TABLES[RECORD_BY_NAME[type_]]
+            if type_ in broken:
+                problems.append((seq, broken[type_]))
+                break
+            table = TABLES[cls]
             row = ahead[type_]
-            while row is not None and row[0] < seq:  # a stray row: reported above
+            while row is not None and row[0] < seq:  # a stray row: reported by the caller
                 row = next(cursors[type_], None)
             if row is None or row[0] != seq:
                 problems.append((seq, f"{table.name} has no row for this entry"))
                 break
             ahead[type_] = next(cursors[type_], None)
-            try:
-                expected = table.row(seq, record_from_json(table.cls, payload))
-            except (ValueError, TypeError, KeyError) as exc:
-                problems.append((seq, f"the payload is not a valid {type_}: {exc}"))
+            expected = _derive_row(table, seq, payload)
+            if isinstance(expected, str):
+                problems.append((seq, expected))
                 break
             differs = [
                 c for c, a, b in zip(table.columns, row[2:], expected[2:], strict=True) if a != b
@@ -729,14 +1263,104 @@ class Store:
         return checked
 
 
+def _derive_row(table: VersionTable, seq: int, payload: bytes) -> list[Any] | str:
+    """The version row entry ``seq`` makes, or why its payload is not a record's payload."""
+    try:
+        text = payload.decode("utf-8")
+    except UnicodeDecodeError:
+        return "the payload is not valid UTF-8 text"
+    try:
+        record = record_from_json(table.cls, text)
+        canonical = canonical_json(table.unstructure(record))
+        row = table.row(seq, record)
+    except Exception as exc:  # whatever the converter raises on a payload no ledger wrote
+        return f"the payload is not a valid {table.type}: {_short(exc)}"
+    if canonical != text and not _legacy_payload(table, text, canonical):
+        return "the payload is not the canonical JSON of its record"
+    return row
+
+
+def _legacy_payload(table: VersionTable, text: str, canonical: str) -> bool:
+    """Whether ``text`` is how schema version 1 wrote the record that now reads as ``canonical``.
+
+    Version 1 kept a creator's handle as typed, with its ``@`` (see ``Store._migrate_from_1``):
+    those entries keep their text and read back without it.
+    """
+    if table.cls is not Creator:
+        return False
+    data = json.loads(text)
+    if canonical_json(data) != text or not isinstance(data.get("handle"), str):
+        return False
+    handle = to_handle(data.pop("handle"))
+    if handle is not None:
+        data["handle"] = handle
+    return bool(canonical_json(data) == canonical)
+
+
+def _table_problem(name: str, have: set[str], wanted: Sequence[str]) -> str | None:
+    if not have:
+        return f"the table {name} is missing"
+    lacking = [column for column in wanted if column not in have]
+    if lacking:
+        return f"the table {name} lacks the column(s) {', '.join(lacking)}"
+    return None
+
+
+def _not_utf8(**columns: bytes) -> str:
+    for name, value in columns.items():
+        try:
+            value.decode()
+        except UnicodeDecodeError:
+            return f"{'recorded_at' if name == 'stamp' else name} is not valid UTF-8 text"
+    return "the entry is not valid UTF-8 text"
+
+
+def _lenient_text(data: bytes) -> str:
+    """Text as verification reads it: bytes that are not UTF-8 kept as surrogate escapes."""
+    return data.decode("utf-8", "surrogateescape")
+
+
+def _short(exc: BaseException) -> str:
+    """An exception's message, short and printable (damaged text can be anything)."""
+    text = str(exc) or type(exc).__name__
+    text = text if len(text) <= 200 else text[:199] + "…"
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 #: How to bring a file of each older schema version one version up.
-MIGRATIONS: dict[int, Callable[[Store], None]] = {1: Store._migrate_from_1}
+MIGRATIONS: dict[int, Callable[[Store], None]] = {
+    1: Store._migrate_from_1,
+    2: Store._migrate_from_2,
+}
 
 
-def _refuse(table: str, event: str, message: str, when: str | None = None) -> str:
-    condition = f" WHEN {when}" if when else ""
-    return (
-        f"CREATE TRIGGER IF NOT EXISTS {table}_refuse_{event.split()[0].lower()}"
-        f"{'_superseded' if 'superseded_by' in event else ''} BEFORE {event} ON {table}{condition} "
-        f"BEGIN SELECT RAISE(ABORT, '{message}'); END;"
+def _refuse(
+    table: str,
+    event: str,
+    message: str,
+    when: str | None = None,
+    *,
+    first: tuple[str, str] | None = None,
+    name: str | None = None,
+) -> str:
+    """A trigger refusing ``event`` on ``table`` (``when`` it holds) with ``message``.
+
+    ``first`` is a (condition, message) pair checked before, for a more precise message; it
+    runs only once the trigger fires, so the cost of every statement is that of ``when``.
+    """
+    name = name or (
+        f"{table}_refuse_{event.split()[0].lower()}"
+        f"{'_superseded' if 'superseded_by' in event else ''}"
     )
+    condition = f" WHEN {when}" if when else ""
+    body = f"SELECT RAISE(ABORT, {_sql_text(message)});"
+    if first:
+        body = f"SELECT RAISE(ABORT, {_sql_text(first[1])}) WHERE {first[0]}; {body}"
+    return (
+        f"CREATE TRIGGER IF NOT EXISTS {name} BEFORE {event} ON {table}{condition} "
+        f"BEGIN {body} END;"
+    )
+
+
+def _sql_text(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"

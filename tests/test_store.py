@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import signal
 import sqlite3
@@ -18,9 +19,11 @@ from multiprocessing import get_context
 from pathlib import Path
 
 import pytest
+import sqlite_utils
 
 import delvia_ledger as dl
-from delvia_ledger.store import chain_hash
+from delvia_ledger.cli import main
+from delvia_ledger.store import SCHEMA_VERSION, TABLES, chain_hash
 
 from .conftest import T0, Clock
 
@@ -412,9 +415,242 @@ def test_a_ledger_written_by_version_0_1_0_opens_migrates_once_and_verifies(
         )
         assert ledger.verify(deep=True).ok
     conn = sqlite3.connect(path)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     assert conn.execute("SELECT * FROM entries WHERE seq <= 34 ORDER BY seq").fetchall() == before
     with pytest.raises(sqlite3.DatabaseError, match="cannot be changed"):  # guards are back
         conn.execute("UPDATE creator_versions SET handle = 'x'")
     with dl.Ledger.open(path) as again:  # a second open does not migrate again
         assert again.verify(deep=True).ok and again.seq == 35
+
+
+def file_state(path: Path) -> tuple[list[tuple[object, ...]], ...]:
+    """Every row of every table, read with plain sqlite3: what a refused write must not change."""
+    conn = sqlite3.connect(path)
+    names = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    state = tuple(conn.execute(f"SELECT * FROM [{n}] ORDER BY rowid").fetchall() for n in names)
+    conn.close()
+    return state
+
+
+# Each replaces or adds a row behind the ledger's back with every trigger in place.
+REPLACING: dict[str, str] = {
+    "INSERT OR REPLACE an entry": (
+        "INSERT OR REPLACE INTO entries SELECT seq, recorded_at, type, 'evil', payload, "
+        "payload_hash, prev_hash, hash FROM entries WHERE seq = 2"
+    ),
+    "REPLACE INTO entries": (
+        "REPLACE INTO entries SELECT seq, recorded_at, type, id, '{}', payload_hash, prev_hash, "
+        "hash FROM entries WHERE seq = 6"
+    ),
+    "upsert an entry": (
+        "INSERT INTO entries SELECT * FROM entries WHERE seq = 3 "
+        "ON CONFLICT(seq) DO UPDATE SET id = 'evil'"
+    ),
+    "UPDATE OR REPLACE an entry's seq": "UPDATE OR REPLACE entries SET seq = 2 WHERE seq = 3",
+    "insert an entry with a gap": (
+        "INSERT INTO entries SELECT 9, recorded_at, type, id, payload, payload_hash, prev_hash, "
+        "hash FROM entries WHERE seq = 6"
+    ),
+    "REPLACE a version row": (
+        "REPLACE INTO creator_versions (seq, superseded_by, id, handle, region) "
+        "VALUES (6, NULL, 'c1', 'evil', 'US')"
+    ),
+    "INSERT OR REPLACE a superseded version back to current": (
+        "INSERT OR REPLACE INTO creator_versions (seq, superseded_by, id, handle) "
+        "VALUES (1, NULL, 'c0', 'c0')"
+    ),
+    "a version row no entry made": (
+        "INSERT INTO creator_versions (seq, superseded_by, id, handle) VALUES (7, NULL, 'x', 'x')"
+    ),
+    "a version row for another type's entry": (
+        "INSERT INTO creator_versions (seq, superseded_by, id, handle) VALUES (3, NULL, 'a1', 'x')"
+    ),
+    "hide a current version by marking it superseded": (
+        "UPDATE spark_authorization_versions SET superseded_by = 6 WHERE seq = 4"
+    ),
+}
+
+
+@pytest.mark.parametrize("how", list(REPLACING))
+def test_replacing_inserts_and_stray_rows_are_refused_even_from_raw_sql(
+    tmp_path: Path, how: str
+) -> None:
+    """REPLACE deletes the conflicting row without firing DELETE triggers; INSERT guards stop it."""
+    path = tmp_path / "l.db"
+    build_versions(path)
+    before = file_state(path)
+    conn = sqlite3.connect(path, isolation_level=None)
+    assert conn.execute("PRAGMA recursive_triggers").fetchone()[0] == 0  # the default
+    with pytest.raises(
+        sqlite3.IntegrityError, match=r"append-only|added only with|superseded only"
+    ):
+        conn.execute(REPLACING[how])
+    conn.close()
+    assert file_state(path) == before
+    with dl.Ledger.open(path) as ledger:
+        assert ledger.verify(deep=True) == dl.VerifyResult(True, 6)
+
+
+def test_sqlite_utils_cannot_replace_entries_or_version_rows(tmp_path: Path) -> None:
+    """The `sqlite-utils` command line and its Python API, as people use them on a ledger."""
+    path = tmp_path / "l.db"
+    build_versions(path)
+    before = file_state(path)
+    conn = sqlite3.connect(path)
+    conn.row_factory = sqlite3.Row
+    entry = dict(conn.execute("SELECT * FROM entries WHERE seq = 2").fetchone())
+    version = dict(conn.execute("SELECT * FROM creator_versions WHERE seq = 6").fetchone())
+    conn.close()
+    for table, row in (("entries", {**entry, "id": "evil"}), ("creator_versions", version)):
+        rows = tmp_path / f"{table}.json"
+        rows.write_text(json.dumps([row]))
+        done = subprocess.run(
+            [sys.executable, "-m", "sqlite_utils", "insert", "--replace", str(path), table,
+             str(rows), "--pk", "seq"],
+            capture_output=True,
+            text=True,
+        )  # fmt: skip
+        assert done.returncode != 0
+        assert "append-only" in done.stderr
+    db = sqlite_utils.Database(path, recursive_triggers=False)  # REPLACE fires no DELETE trigger
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        db["entries"].insert({**entry, "id": "evil"}, replace=True)
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        db["creator_versions"].insert({**version, "handle": "evil"}, replace=True)
+    db.close()
+    assert file_state(path) == before
+
+
+def test_the_ledger_itself_still_appends_and_supersedes_with_the_guards(tmp_path: Path) -> None:
+    path = tmp_path / "l.db"
+    with dl.Ledger.open(path, clock=Clock()) as ledger:
+        ledger.record_all(
+            [dl.Creator(id="c", handle=f"@v{i}", region=None) for i in range(3)]  # 3 versions
+            + [dl.Creator(id=f"n{i}", handle="@n", region=None) for i in range(5)],
+            batch_size=2,
+        )
+        with pytest.raises(dl.MissingReferenceError), ledger.transaction():
+            ledger.record(dl.Creator(id="inside", handle="@i", region=None))
+            ledger.record(dl.Post(id="p", creator_id="nobody", kind="VIDEO"))
+        assert [e.record.handle for e in ledger.history(dl.Creator, "c")] == ["v0", "v1", "v2"]
+        assert ledger.verify(deep=True) == dl.VerifyResult(True, 8)
+
+
+def v2_file(path: Path) -> None:
+    """A ledger as delvia_ledger wrote schema version 2: no insert or supersede guards."""
+    build_versions(path)
+    conn = sqlite3.connect(path, isolation_level=None)
+    new = conn.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'trigger' AND "
+        "(name LIKE '%refuse_insert' OR name LIKE '%refuse_wrong_successor')"
+    ).fetchall()
+    assert len(new) == 1 + 2 * len(TABLES)  # on entries; two on each version table
+    for (name,) in new:
+        conn.execute(f"DROP TRIGGER {name}")
+    conn.execute("PRAGMA user_version = 2")
+    conn.close()
+
+
+def guards(path: Path) -> set[str]:
+    conn = sqlite3.connect(path)
+    names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")}
+    conn.close()
+    return names
+
+
+def test_an_older_file_gets_the_insert_guards_by_migrating_once(tmp_path: Path) -> None:
+    old = tmp_path / "v1.db"
+    shutil.copy(Path(__file__).parent / "data" / "ledger-v0.1.0.db", old)
+    v2 = tmp_path / "v2.db"
+    v2_file(v2)
+    assert "entries_refuse_insert" not in guards(old) | guards(v2)
+    for path in (old, v2):
+        before = sqlite3.connect(path).execute("SELECT * FROM entries ORDER BY seq").fetchall()
+        with dl.Ledger.open(path) as ledger:
+            assert ledger.verify(deep=True).ok
+        conn = sqlite3.connect(path, isolation_level=None)
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+        assert conn.execute("SELECT * FROM entries ORDER BY seq").fetchall() == before
+        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+            conn.execute(
+                "REPLACE INTO entries SELECT seq, recorded_at, type, 'evil', payload, "
+                "payload_hash, prev_hash, hash FROM entries WHERE seq = 2"
+            )
+        with pytest.raises(sqlite3.IntegrityError, match="added only with"):
+            conn.execute("INSERT INTO creator_versions (seq, id) VALUES (999, 'ghost')")
+        conn.close()
+        migrated = guards(path)
+        with dl.Ledger.open(path) as again:  # opened again: nothing left to migrate
+            assert again.verify(deep=True).ok
+        assert guards(path) == migrated
+
+
+def test_a_migration_that_cannot_take_the_lock_changes_nothing(tmp_path: Path) -> None:
+    """The migration runs in one transaction: refused, it leaves the file as it was."""
+    path = tmp_path / "v2.db"
+    v2_file(path)
+    before, triggers = file_state(path), guards(path)
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another process is writing
+    with pytest.raises(dl.LedgerBusyError, match="locked"):
+        dl.Ledger.open(path, busy_timeout=0.05)
+    holder.execute("ROLLBACK")
+    holder.close()
+    assert (file_state(path), guards(path)) == (before, triggers)
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == 2
+
+
+@pytest.mark.parametrize(
+    ("path", "problem"),
+    [
+        ("", "empty"),
+        ("   ", "empty"),
+        (":memory:", "in memory"),
+        ("file::memory:", "URI"),
+        ("file:ledger.db?mode=memory", "URI"),
+        ("file:ledger.db", "URI"),
+    ],
+)
+def test_a_throw_away_database_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, path: str, problem: str
+) -> None:
+    """An in-memory ledger is gone on exit: `report` would say all is fine, imports vanish."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ValueError, match=problem):
+        dl.Ledger.open(path)
+    with pytest.raises(ValueError, match=problem):
+        dl.Ledger.open(path.encode())
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_bytes_path_names_the_file_it_spells(tmp_path: Path) -> None:
+    path = tmp_path / "x.db"
+    with dl.Ledger.open(os.fsencode(path)) as ledger:
+        ledger.record(dl.Creator(id="c", handle=None, region=None))
+    assert [p.name for p in tmp_path.iterdir() if not p.name.endswith(("-wal", "-shm"))] == ["x.db"]
+    with pytest.raises(ValueError, match="file name"):
+        dl.Ledger.open(42)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["report", "--db", ""],
+        ["init", "--db", ""],
+        ["init", "--db", ":memory:"],
+        ["report", "--db", ":memory:"],
+        ["import", "creators.csv", "--type", "Creator", "--db", ":memory:"],
+        ["verify", "--db", "file::memory:"],
+    ],
+)
+def test_the_command_line_refuses_a_throw_away_database(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    argv: list[str],
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1 and re.search("empty|in memory|URI", err)
+    assert list(tmp_path.iterdir()) == []

@@ -1,0 +1,430 @@
+"""Damaged, foreign and unwritable files: verification reports instead of raising, opening never
+changes a file it refuses, and storage failures are precise LedgerErrors, not driver errors."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+import delvia_ledger as dl
+from delvia_ledger.cli import main
+from delvia_ledger.store import chain_hash
+
+from .conftest import T0, Clock
+from .test_store import CODES, build_versions, raw
+
+
+def edit_payload(path: Path, seq: int, payload: bytes, *, rehash: bool = False) -> None:
+    """Store ``payload`` as entry ``seq``'s text (any bytes); with ``rehash``, also recompute
+    its hashes, as someone holding the file (and no saved digest) can for the last entry."""
+    conn = raw(path)
+    stamp, type_, id_, prev = conn.execute(
+        "SELECT recorded_at, type, id, prev_hash FROM entries WHERE seq = ?", (seq,)
+    ).fetchone()
+    conn.execute("UPDATE entries SET payload = CAST(? AS TEXT) WHERE seq = ?", (payload, seq))
+    if rehash:
+        payload_hash = hashlib.sha256(payload).hexdigest()
+        conn.execute(
+            "UPDATE entries SET payload_hash = ?, hash = ? WHERE seq = ?",
+            (payload_hash, chain_hash(prev, seq, stamp, type_, id_, payload_hash), seq),
+        )
+    conn.close()
+
+
+def run_sql(sql: str) -> Callable[[Path], None]:
+    return lambda path: raw(path).executescript(sql).close()
+
+
+C1 = b'{"handle":"c1","id":"c1","region":null}'  # the last entry's payload (seq 6)
+
+#: how -> (damage, (ok, first_bad_seq) of verify(), first_bad_seq of deep, words of its reason)
+DAMAGE: dict[str, tuple[Callable[[Path], None], tuple[bool, int | None], int | None, str]] = {
+    "an invalid UTF-8 byte in a payload": (
+        lambda p: edit_payload(p, 3, b'{"id":"a1","name":"Br\xffnd","region":"US"}'),
+        (False, 3),
+        3,
+        "payload does not match its payload_hash",
+    ),
+    "an invalid UTF-8 payload with its hashes recomputed": (
+        lambda p: edit_payload(
+            p, 6, C1.replace(b'"handle":"c1"', b'"handle":"c\xff"'), rehash=True
+        ),
+        (False, 6),
+        6,
+        "not valid UTF-8",
+    ),
+    "a BLOB payload": (
+        run_sql("UPDATE entries SET payload = CAST(payload AS BLOB) WHERE seq = 3"),
+        (False, 3),
+        3,
+        "payload is stored as a blob",
+    ),
+    "a deeply nested payload": (
+        lambda p: edit_payload(p, 6, b"[" * 100_000 + b"]" * 100_000, rehash=True),
+        (True, None),
+        6,
+        "the payload is not a valid Creator",
+    ),
+    "a payload with an extra key": (
+        lambda p: edit_payload(p, 6, C1[:-1] + b',"x":1}', rehash=True),
+        (True, None),
+        6,
+        "not the canonical JSON of its record",
+    ),
+    "a payload with a repeated key": (
+        lambda p: edit_payload(p, 6, C1.replace(b"{", b'{"handle":"c1",'), rehash=True),
+        (True, None),
+        6,
+        "not the canonical JSON of its record",
+    ),
+    "a payload spelt with spaces": (
+        lambda p: edit_payload(p, 6, C1.replace(b":", b": "), rehash=True),
+        (True, None),
+        6,
+        "not the canonical JSON of its record",
+    ),
+    "the entries table dropped": (
+        run_sql("DROP TABLE entries"),
+        (False, None),
+        None,
+        "the table entries is missing",
+    ),
+    "the entries table renamed": (
+        run_sql("ALTER TABLE entries RENAME TO entries_old"),
+        (False, None),
+        None,
+        "the table entries is missing",
+    ),
+    "a column of entries dropped": (
+        run_sql("ALTER TABLE entries DROP COLUMN payload_hash"),
+        (False, None),
+        None,
+        "entries lacks the column(s) payload_hash",
+    ),
+    "a version table dropped": (
+        run_sql("DROP TABLE creator_versions"),
+        (True, None),
+        1,
+        "the table creator_versions is missing",
+    ),
+    "a version table renamed": (
+        run_sql("ALTER TABLE post_versions RENAME TO posts"),
+        (True, None),
+        2,
+        "the table post_versions is missing",
+    ),
+    "a column of a version table dropped": (
+        run_sql("ALTER TABLE spark_authorization_versions DROP COLUMN owner_id"),
+        (True, None),
+        4,
+        "spark_authorization_versions lacks the column(s) owner_id",
+    ),
+}
+
+
+@pytest.mark.parametrize("how", list(DAMAGE))
+def test_verification_reports_damage_instead_of_raising(
+    tmp_path: Path, how: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "l.db"
+    build_versions(path)
+    damage, (plain_ok, plain_bad), deep_bad, words = DAMAGE[how]
+    damage(path)
+    with dl.Ledger.open(path) as ledger:
+        plain = ledger.verify()
+        deep = ledger.verify(deep=True)
+    assert (plain.ok, plain.first_bad_seq) == (plain_ok, plain_bad)
+    assert (deep.ok, deep.first_bad_seq) == (False, deep_bad)
+    assert deep.reason is not None and words in deep.reason
+    if deep_bad is not None:
+        assert deep.reason.startswith(f"seq {deep_bad}: ") and deep.checked == deep_bad - 1
+    capsys.readouterr()
+    assert main(["verify", "--deep", "--db", str(path)]) == 1
+    assert main(["verify", "--db", str(path)]) == (0 if plain_ok else 1)
+    out, err = capsys.readouterr()
+    assert f"FAILED: {deep.reason}" in out and err == ""
+
+
+def flip_in_index(path: Path, index: str, key: bytes) -> None:
+    """Flip one bit of ``key`` where the index ``index`` holds it: a damaged page on disk."""
+    conn = sqlite3.connect(path)
+    page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+    (page,) = conn.execute("SELECT pageno FROM dbstat WHERE name = ?", (index,)).fetchone()
+    conn.close()
+    data = bytearray(path.read_bytes())
+    start = (page - 1) * page_size
+    at = data.find(key, start, start + page_size)
+    assert at >= 0
+    data[at + len(key) - 1] ^= 1
+    path.write_bytes(bytes(data))
+
+
+def test_a_damaged_index_fails_deep_verification_and_is_named(tmp_path: Path) -> None:
+    """The chain and every table row are intact, but the index get() uses lost a record."""
+    path = tmp_path / "l.db"
+    with dl.Ledger.open(path, clock=Clock()) as ledger:
+        ledger.record_all(
+            [
+                dl.Creator(id="maya", handle="@maya", region="US"),
+                dl.Post(id="p1", creator_id="maya", kind="VIDEO"),
+                dl.AdAccount(id="a1", name="Brand", region="US"),
+            ]
+        )
+        auth = ledger.record(
+            dl.SparkAuthorization.from_code(
+                CODES[0],
+                creator_id="maya",
+                post_id="p1",
+                starts_at=T0 - timedelta(days=40),
+                expires_at=T0 - timedelta(days=10),
+                ad_account_id="a1",
+            )
+        ).record
+        ledger.record(dl.Creator(id="leo", handle="@leo", region="GB"))
+        assert ledger.authorization_for(CODES[0]) == auth
+    flip_in_index(path, "idx_spark_authorization_versions_id", auth.id.encode())
+    with dl.Ledger.open(path) as ledger:
+        assert ledger.get(dl.SparkAuthorization, auth.id) is None  # silently dropped
+        assert ledger.authorization_for(CODES[0]) is None
+        assert ledger.verify().ok  # the chain cannot see it
+        result = ledger.verify(deep=True)
+    assert (result.ok, result.first_bad_seq) == (False, 4)
+    assert result.reason is not None
+    assert result.reason.startswith("seq 4: the file's structure is damaged")
+    assert "index idx_spark_authorization_versions_id" in result.reason
+
+
+def test_deep_verify_names_the_earliest_bad_seq_of_chain_and_tables(tmp_path: Path) -> None:
+    path = tmp_path / "l.db"
+    build_versions(path)
+    raw(path).executescript(
+        "UPDATE entries SET recorded_at = '2020-01-01T00:00:00.000000Z' WHERE seq = 5;"
+        "UPDATE post_versions SET kind = 'CAROUSEL' WHERE seq = 2;"
+    )
+    with dl.Ledger.open(path) as ledger:
+        assert ledger.verify().first_bad_seq == 5
+        result = ledger.verify(deep=True)
+    assert (result.ok, result.first_bad_seq, result.checked) == (False, 2, 1)
+    assert result.reason == "seq 2: post_versions.kind differs from the entry"
+
+
+def test_a_damaged_schema_is_a_clear_error_on_open(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An invalid UTF-8 byte in a table's name made open() raise UnicodeDecodeError."""
+    path = tmp_path / "l.db"
+    build_versions(path)
+    data = bytearray(path.read_bytes())
+    at = data.find(b"tablecreator_versionscreator_versions")  # type, name, tbl_name
+    assert at >= 0
+    data[at + len(b"table")] = 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(dl.NotALedgerError, match="damaged"):
+        dl.Ledger.open(path)
+    capsys.readouterr()
+    assert main(["verify", "--deep", "--db", str(path)]) == 1
+    out, err = capsys.readouterr()
+    assert out.startswith("FAILED: ") and "damaged" in out and err == ""
+
+
+def _sqlite_file(path: Path, *sql: str) -> None:
+    conn = sqlite3.connect(path, isolation_level=None)
+    for statement in sql:
+        conn.execute(statement)
+    conn.close()
+
+
+#: Files that are not ledgers; opening them as one must refuse and leave every byte as it was.
+FOREIGN: dict[str, Callable[[Path], None]] = {
+    "another application's tables": lambda p: _sqlite_file(
+        p, "CREATE TABLE notes (id INTEGER PRIMARY KEY, text)", "INSERT INTO notes VALUES (1, 'x')"
+    ),
+    "no tables but another application_id": lambda p: _sqlite_file(
+        p, "PRAGMA application_id = 1234"
+    ),
+    "only a view": lambda p: _sqlite_file(p, "CREATE VIEW answer AS SELECT 42"),
+    "only a user_version": lambda p: _sqlite_file(p, "PRAGMA user_version = 7"),
+    "a one-byte file": lambda p: p.write_bytes(b"x"),
+    "a text file": lambda p: p.write_text("id,name\n1,maya\n" * 50),
+}
+
+
+@pytest.mark.parametrize("kind", list(FOREIGN))
+def test_opening_another_applications_file_never_changes_it(
+    tmp_path: Path, kind: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "theirs.db"
+    FOREIGN[kind](path)
+    before = path.read_bytes()
+    with pytest.raises(dl.NotALedgerError, match="not a delvia_ledger database"):
+        dl.Ledger.open(path)
+    assert main(["init", "--db", str(path)]) == 2
+    assert len(capsys.readouterr().err.splitlines()) == 1
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["theirs.db"]  # no -wal, -shm or -journal
+
+
+def test_an_empty_file_becomes_a_ledger(tmp_path: Path) -> None:
+    path = tmp_path / "new.db"
+    path.touch()
+    with dl.Ledger.open(path) as ledger:
+        ledger.record(dl.Creator(id="c", handle=None, region=None))
+    with dl.Ledger.open(path) as ledger:
+        assert ledger.verify(deep=True) == dl.VerifyResult(True, 1)
+
+
+def test_paths_that_cannot_be_a_ledger_file_are_named(tmp_path: Path) -> None:
+    with pytest.raises(dl.NotALedgerError, match="is a directory"):
+        dl.Ledger.open(tmp_path)
+    with pytest.raises(dl.StorageError, match="cannot open") as error:
+        dl.Ledger.open(tmp_path / "missing" / "l.db")
+    assert not isinstance(error.value, dl.NotALedgerError)
+
+
+@contextmanager
+def read_only(*paths: Path) -> Iterator[None]:
+    """Make files and directories unwritable, for root too (``chattr +i``), then restore them."""
+    modes = {path: path.stat().st_mode for path in paths}
+    pinned: list[Path] = []
+    try:
+        for path in paths:
+            path.chmod(0o555 if path.is_dir() else 0o444)
+        if os.geteuid() == 0:  # root writes through file modes
+            for path in paths:
+                done = subprocess.run(["chattr", "+i", str(path)], capture_output=True, text=True)
+                if done.returncode:
+                    pytest.skip(f"cannot make {path} read-only for root: {done.stderr.strip()}")
+                pinned.append(path)
+        yield
+    finally:
+        for path in pinned:
+            subprocess.run(["chattr", "-i", str(path)], check=True)
+        for path, mode in modes.items():
+            path.chmod(mode)
+
+
+@pytest.mark.skipif(os.geteuid() == 0 and not shutil.which("chattr"), reason="needs chattr")
+@pytest.mark.parametrize("directory_too", [True, False], ids=["read-only directory", "file"])
+def test_a_read_only_ledger_can_be_read_and_verified(tmp_path: Path, directory_too: bool) -> None:
+    archive = tmp_path / "archive"
+    archive.mkdir()
+    path = archive / "l.db"
+    build_versions(path)
+    assert [p.name for p in archive.iterdir()] == ["l.db"]  # closed cleanly: no -wal, no -shm
+    before = path.read_bytes()
+    with read_only(path, *([archive] if directory_too else [])):
+        with dl.Ledger.open(path) as ledger:
+            creator = ledger.get(dl.Creator, "c0")
+            assert creator is not None and creator.handle == "c0.new"
+            assert ledger.verify(deep=True) == dl.VerifyResult(True, 6)
+            assert ledger.findings(now=T0) is not None
+            with pytest.raises(dl.StorageError, match="read-only") as error:
+                ledger.record(dl.Creator(id="new", handle=None, region=None))
+            assert not isinstance(error.value, dl.NotALedgerError)
+            assert ledger.seq == 6
+        assert main(["verify", "--deep", "--db", str(path)]) == 0
+    assert path.read_bytes() == before
+
+
+FULL_DISK = textwrap.dedent(
+    """
+    import resource, signal, sys
+    import delvia_ledger as dl
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # past the limit a write fails instead
+    path, limit, step = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+    ledger = dl.Ledger.open(path) if step == "write" else None
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+    try:
+        if ledger is None:
+            dl.Ledger.open(path)
+        else:
+            ledger.record_all(dl.Creator(id=f"n{i}", handle="@n", region=None) for i in range(9999))
+        print("no error")
+    except dl.LedgerError as error:
+        print(f"{type(error).__name__}: {error}")
+    """
+)
+
+
+@pytest.mark.parametrize("step", ["open", "write"])
+def test_a_full_disk_is_a_storage_error_and_writes_nothing(tmp_path: Path, step: str) -> None:
+    """A file size limit (RLIMIT_FSIZE) fails writes the way a full disk does."""
+    path = tmp_path / "l.db"
+    if step == "write":
+        build_versions(path)
+    limit = (path.stat().st_size if path.exists() else 0) + 48 * 1024
+    done = subprocess.run(
+        [sys.executable, "-c", FULL_DISK, str(path), str(limit), step],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.stderr == ""
+    assert re.fullmatch(r"StorageError: .*(disk is full|I/O error).*\n", done.stdout)
+    assert "not a delvia_ledger database" not in done.stdout
+    with dl.Ledger.open(path) as ledger:  # nothing of the failed write is left
+        assert ledger.seq == (6 if step == "write" else 0)
+        assert ledger.verify(deep=True).ok
+
+
+def test_a_lock_held_past_the_busy_timeout_is_a_ledger_busy_error(tmp_path: Path) -> None:
+    path = tmp_path / "l.db"
+    build_versions(path)
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another process is writing, and takes its time
+    try:
+        with dl.Ledger.open(path, busy_timeout=0.05) as ledger:
+            assert ledger.get(dl.Creator, "c1") is not None  # readers are not blocked
+            with pytest.raises(dl.LedgerBusyError, match="locked by another process"):
+                ledger.record(dl.Creator(id="late", handle=None, region=None))
+            with pytest.raises(dl.LedgerBusyError):
+                ledger.record_all([dl.Creator(id="later", handle=None, region=None)])
+            assert ledger.verify(deep=True).ok
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    with dl.Ledger.open(path) as ledger:
+        assert ledger.seq == 6 and ledger.get(dl.Creator, "late") is None
+    for wrong in (-1, float("nan"), "5"):
+        with pytest.raises(ValueError, match="busy_timeout"):
+            dl.Ledger.open(path, busy_timeout=wrong)  # type: ignore[arg-type]
+
+
+def test_a_closed_ledger_raises_a_storage_error_from_every_method(tmp_path: Path) -> None:
+    path = tmp_path / "l.db"
+    build_versions(path)
+    ledger = dl.Ledger.open(path)
+    ledger.close()
+    calls: dict[str, Callable[[], object]] = {
+        "get": lambda: ledger.get(dl.Creator, "c0"),
+        "history": lambda: ledger.history(dl.Creator, "c0"),
+        "entries": lambda: list(ledger.entries()),
+        "records": lambda: list(ledger.records(dl.Creator)),
+        "authorization_for": lambda: ledger.authorization_for(CODES[0]),
+        "seq": lambda: ledger.seq,
+        "digest": ledger.digest,
+        "verify": ledger.verify,
+        "deep verify": lambda: ledger.verify(deep=True),
+        "as_of": lambda: ledger.as_of(recorded_at=T0),
+        "findings": lambda: ledger.findings(now=T0),
+        "diagnose": lambda: ledger.diagnose(CODES[0], now=T0),
+        "access": lambda: ledger.access("ad_account:a1", now=T0),
+        "record": lambda: ledger.record(dl.Creator(id="x", handle=None, region=None)),
+        "record_all": lambda: ledger.record_all([dl.Creator(id="x", handle=None, region=None)]),
+    }
+    for name, call in calls.items():
+        with pytest.raises(dl.StorageError, match="closed"):
+            call()
+            pytest.fail(f"{name} read a closed ledger")
