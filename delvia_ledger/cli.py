@@ -163,13 +163,19 @@ def _db_path() -> str:
     return click.get_current_context().ensure_object(State).db
 
 
-@contextmanager
-def _ledger(*, must_exist: bool = True) -> Iterator[Ledger]:
+def _valid_db() -> str:
+    """The ``--db`` path, refused if it would be a throw-away database ('' or ':memory:')."""
     path = _db_path()
     try:
-        ledger_path(path)  # refuses '' and ':memory:' before telling anyone to create them
+        ledger_path(path)
     except ValueError as error:
         raise UsageError(f"--db: {error}") from None
+    return path
+
+
+@contextmanager
+def _ledger(*, must_exist: bool = True) -> Iterator[Ledger]:
+    path = _valid_db()
     if must_exist and not Path(path).exists():
         raise UsageError(
             f"{path}: no such ledger; create one with 'delvia-ledger --db {path} init'"
@@ -451,6 +457,7 @@ def explain(error_code: str) -> None:
 @click.option("--creator", metavar="ID", help="for a creator-side TikTok response: the creator")
 def import_(file: str, type_name: str | None, advertiser: str | None, creator: str | None) -> None:
     """Import a CSV of records (--type) or a TikTok JSON response (a file, or -)."""
+    _valid_db()  # before the source is read
     if file.lower().endswith(".csv"):
         if not type_name:
             raise UsageError(f"import: a CSV needs --type, one of {', '.join(RECORD_BY_NAME)}")
