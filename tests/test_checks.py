@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
 from dateutil.relativedelta import relativedelta
@@ -54,7 +55,7 @@ def code(ledger: dl.Ledger, n: int = 0, **fields: object) -> dl.SparkAuthorizati
 def ad(
     ledger: dl.Ledger, auth: dl.SparkAuthorization, ad_id: str = "ad1", **fields: object
 ) -> dl.SparkAd:
-    values: dict[str, object] = dict(
+    values: dict[str, Any] = dict(
         ad_account_id="6900", authorization_id=auth.id, intended_post_id="7301"
     )
     values.update(fields)
@@ -183,11 +184,13 @@ def test_ownership_findings(ledger: dl.Ledger, clock: object) -> None:
     world(ledger)
     auth = code(ledger, owner_id=None)
     ad(ledger, auth)
-    kinds = {f.kind for f in ledger.ownership()}
-    assert kinds == {"OWNER_MISSING"}
+    assert {f.kind for f in ledger.ownership()} == {dl.FindingKind.OWNER_MISSING}
     ledger.record(dl.Person(id="ana", name="Ana", left_at=T0))
-    kinds = sorted(f.kind for f in ledger.ownership())
-    assert kinds == ["NO_ADMIN", "NO_OPERATOR", "OWNER_MISSING"]
+    assert sorted(f.kind.value for f in ledger.ownership()) == [
+        "NO_ADMIN",
+        "NO_OPERATOR",
+        "OWNER_MISSING",
+    ]
     ledger.record_all(
         [
             dl.Person(id="bo", name="Bo"),
@@ -221,7 +224,7 @@ def test_findings_sort_worst_first_then_earliest_deadline(ledger: dl.Ledger) -> 
             ad(ledger, auth)
     found = ledger.findings()
     assert [f.severity.rank for f in found] == sorted(f.severity.rank for f in found)
-    warnings = [f.deadline for f in found if f.kind == "EXPIRING"]
+    warnings = [f.deadline for f in found if f.kind == "EXPIRING" and f.deadline is not None]
     assert warnings == sorted(warnings) and len(warnings) == 2
     assert found[0].kind == "EXPIRED" and found[0].severity == "ERROR"
 
@@ -683,7 +686,7 @@ def region_reference(
     def used(d: dl.SparkAd) -> bool:  # active or scheduled (no ad here has runs_until)
         return d.paused_at is None or d.paused_at > t
 
-    out = []
+    out: list[tuple[object, ...]] = []
     for a in auths:
         pairs = {a.ad_account_id} | {
             d.ad_account_id for d in ads if d.authorization_id == a.id and used(d)
@@ -767,19 +770,21 @@ def test_tiktok_state_findings_match_a_reference(
             dl.Post(id=post, creator_id="maya", kind="VIDEO", status=status)
             for post, status in zip(POSTS, statuses, strict=True)
         ]
-        reported = [
-            dl.SparkBinding(
-                authorization_id=a.id,
-                ad_account_id=account,
-                bound_at=T0 + bound,
-                unbound_at=None if unbound is None else T0 + bound + abs(unbound),
-                tiktok_status=status,
-            )
-            for a, pair in zip(auths, bindings, strict=False)
-            for account, found in zip(accounts, pair, strict=True)
-            if found is not None
-            for bound, unbound, status in [found]  # type: ignore[misc]
-        ]
+        reported = []
+        for a, pair in zip(auths, bindings, strict=False):
+            for account, found in zip(accounts, pair, strict=True):
+                if found is None:
+                    continue
+                bound, unbound, status = cast(tuple[timedelta, timedelta | None, str | None], found)
+                reported.append(
+                    dl.SparkBinding(
+                        authorization_id=a.id,
+                        ad_account_id=account,
+                        bound_at=T0 + bound,
+                        unbound_at=None if unbound is None else T0 + bound + abs(unbound),
+                        tiktok_status=status,
+                    )
+                )
         ledger.record_all([*posts, *reported])
 
         def got(view: dl.LedgerView) -> list[tuple[object, ...]]:
@@ -949,7 +954,7 @@ def test_findings_name_their_owner_by_the_rules_of_who_must_act(
     left = code(ledger, 2, expires_at=T0 + DAY, owner_id="cy")
     ad(ledger, owned, "ad_bo", intended_post_id="7302", owner_id="bo")  # ad owner wins
     ad(ledger, left, "ad_cy", intended_post_id="7302", owner_id="cy")  # left: nobody counts
-    by_key = {(f.kind, f.authorization_id, f.ad_id): f for f in ledger.findings()}
+    by_key = {(f.kind.value, f.authorization_id, f.ad_id): f for f in ledger.findings()}
     assert by_key[("EXPIRING", owned.id, None)].owner_id == "ana"
     assert by_key[("EXPIRING", left.id, None)].owner_id is None
     assert by_key[("WRONG_POST", owned.id, "ad_bo")].owner_id == "bo"

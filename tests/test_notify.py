@@ -12,7 +12,7 @@ from datetime import timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, cast
+from typing import IO, Any, cast
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -55,7 +55,7 @@ class Mailbox:
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         content = cast(bytes, envelope.content)
-        mail = cast(EmailMessage, message_from_bytes(content, policy=policy.default))
+        mail = message_from_bytes(content, policy=policy.default)
         self.messages.append((list(envelope.rcpt_tos), mail))
         return "250 Message accepted for delivery"
 
@@ -318,8 +318,8 @@ def test_notify_delivers_once_then_only_what_is_new(
     delivered = [m.as_string() for _, m in mailbox.messages] + [
         json.dumps(b) for _, b in hook.posts
     ]
-    exported = []
-    ledger.export_json(_Collect(exported))
+    exported: list[str] = []
+    ledger.export_json(cast(IO[str], _Collect(exported)))
     shown = "\n".join([*delivered, *exported, str(first), str(again), str(later), our_logs(caplog)])
     assert secrets_in(shown) == []
     assert "HTTP Request: POST http://127.0.0.1" in our_logs(caplog)  # httpx did log, safely
@@ -395,12 +395,13 @@ def test_a_wrong_password_a_missing_server_and_no_starttls_are_failures_not_cras
     gone = dl.EmailSender("127.0.0.1", free_port(), "ops@brand.example")
     tls = dl.EmailSender("127.0.0.1", port, "ops@brand.example", starttls=True)
     hookless = dl.WebhookSender(f"http://127.0.0.1:{free_port()}/hook/{HOOK_SECRET}", style="json")
-    for sender, reason in [
+    cases: list[tuple[dl.Sender, str]] = [
         (wrong, "refused the login of 'ops': 535"),
         (gone, "could not deliver through SMTP 127.0.0.1"),
         (tls, "STARTTLS extension not supported by server"),
         (hookless, "could not reach the webhook at 127.0.0.1 (ConnectError"),
-    ]:
+    ]
+    for sender, reason in cases:
         result = ledger.notify([sender])
         assert result.failures and all(reason in f.reason for f in result.failures), result
         assert result.sent == ()

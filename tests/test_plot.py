@@ -100,8 +100,8 @@ def test_labels_name_the_creator_handle_and_post_never_an_id_hash(sample: dl.Led
 def test_a_creator_without_handle_is_labelled_by_display_name_or_id(ledger: dl.Ledger) -> None:
     ledger.record_all(
         [
-            dl.Creator(id="c1", handle=None, display_name="Maya M", region="US"),  # type: ignore[arg-type]
-            dl.Creator(id="c2", handle=None, region="US"),  # type: ignore[arg-type]
+            dl.Creator(id="c1", handle=None, display_name="Maya M", region="US"),
+            dl.Creator(id="c2", handle=None, region="US"),
             dl.Post(id="p1", creator_id="c1", kind="VIDEO"),
             dl.Post(id="p2", creator_id="c2", kind="VIDEO"),
             *(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from datetime import timedelta
+from typing import Any
 
 import attrs
 import pytest
@@ -42,7 +43,7 @@ SCENARIO_KINDS = [
 ]
 
 
-def grant(id_: str, person: str, role: str, scope: str, **fields: object) -> dl.RoleGrant:
+def grant(id_: str, person: str, role: str, scope: str, **fields: Any) -> dl.RoleGrant:
     return dl.RoleGrant(
         id=id_, person_id=person, scope=scope, role=role, granted_at=T0 - 30 * DAY, **fields
     )
@@ -562,5 +563,5 @@ def test_findings_carry_a_message_to_the_creator_only_where_a_creator_can_help()
     for kind, advice in dl.CATALOGUE.items():
         finding = dl.Finding(kind=kind, severity=dl.Severity.ERROR, creator_id="maya", post_id="1")
         assert (finding.message_to_creator is None) == (advice.to_creator == "")
-    for kind in ("EXPIRED", "EXPIRING", "AD_OUTLIVES_CODE"):
-        assert "same code" in dl.CATALOGUE[FindingKind(kind)].to_creator
+    for name in ("EXPIRED", "EXPIRING", "AD_OUTLIVES_CODE"):
+        assert "same code" in dl.CATALOGUE[FindingKind(name)].to_creator
