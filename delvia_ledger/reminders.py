@@ -801,31 +801,31 @@ def notify(
             if not fresh:
                 continue
             message = compose(reminder, fresh, channel)
-            if not dry_run:
-                try:
+            try:  # built first: a channel the ledger cannot record is refused before sending
+                notice = Notice(
+                    person_id=reminder.person_id,
+                    channel=channel,
+                    sent_at=ledger.now(),
+                    finding_keys=tuple(tokens),
+                )
+                if not dry_run:
                     sender.send(message)
-                except Exception as error:  # one failed delivery must not stop the others
-                    reason = (
-                        str(error)
-                        if isinstance(error, DeliveryError)
-                        else f"the sender failed unexpectedly ({type(error).__name__})"
+            except Exception as error:  # one failed delivery must not stop the others
+                reason = (
+                    str(error)
+                    if isinstance(error, LedgerError)
+                    else f"the sender failed unexpectedly ({type(error).__name__})"
+                )
+                failures.append(
+                    Failure(
+                        person_id=reminder.person_id,
+                        name=reminder.name,
+                        channel=channel,
+                        reason=reason,
                     )
-                    failures.append(
-                        Failure(
-                            person_id=reminder.person_id,
-                            name=reminder.name,
-                            channel=channel,
-                            reason=reason,
-                        )
-                    )
-                    log.warning("reminder to %s on %s failed: %s", reminder.who, channel, reason)
-                    continue
-            notice = Notice(
-                person_id=reminder.person_id,
-                channel=channel,
-                sent_at=ledger.now(),
-                finding_keys=tuple(tokens),
-            )
+                )
+                log.warning("reminder to %s on %s failed: %s", reminder.who, channel, reason)
+                continue
             if not dry_run:
                 ledger.record(notice)
                 log.info("reminded %s on %s: %d findings", reminder.who, channel, len(fresh))
