@@ -453,3 +453,17 @@ def test_senders_refuse_bad_settings_without_echoing_secrets() -> None:
         dl.WebhookSender("https://hooks.example/x", style="teams")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="at least one sender"):
         dl.Ledger.notify(cast(dl.Ledger, None), [])
+
+
+def test_a_channel_the_ledger_cannot_record_is_refused_before_sending(
+    ledger: dl.Ledger, smtp_server: tuple[Mailbox, int]
+) -> None:
+    mailbox, port = smtp_server
+    world(ledger)
+    ledger.record(dl.Person(id="p_ana", name="Ana Ortiz", email="ana@brand.example "))
+    result = ledger.notify([dl.EmailSender("127.0.0.1", port, "ops@brand.example")])
+    (failure,) = result.failures
+    assert failure.person_id == "p_ana" and "surrounding spaces" in failure.reason
+    assert mailbox.to("bo@agency.example") and not mailbox.to("ana@brand.example ")
+    assert len(mailbox.messages) == 1  # Bo's only: nothing went out that could not be recorded
+    assert [n.person_id for n in ledger.records(dl.Notice)] == ["p_bo"]

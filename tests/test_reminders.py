@@ -565,3 +565,20 @@ def test_findings_carry_a_message_to_the_creator_only_where_a_creator_can_help()
         assert (finding.message_to_creator is None) == (advice.to_creator == "")
     for name in ("EXPIRED", "EXPIRING", "AD_OUTLIVES_CODE"):
         assert "same code" in dl.CATALOGUE[FindingKind(name)].to_creator
+
+
+def test_changes_leaves_the_garbage_collector_as_it_found_it(
+    ledger: dl.Ledger, clock: Clock
+) -> None:
+    import gc
+
+    before, _ = week(ledger, clock)
+    assert gc.isenabled()
+    ledger.changes(since=before)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        ledger.changes(since=before)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
