@@ -513,6 +513,15 @@ class Ledger(LedgerView):
                 f"record_all(batch_size={shown(batch_size)}): batch_size must be a whole "
                 f"number >= 1 (default {BATCH_SIZE})"
             )
+        if progress is not None and not callable(progress):
+            raise ValueError(
+                f"record_all(progress=...): expected a function, got {shown(progress)}"
+            )
+        if isinstance(records, str | bytes) or not hasattr(records, "__iter__"):
+            raise InvalidRecordError(
+                f"record_all: expected records (a list or an iterator of them), got "
+                f"{type(records).__name__}"
+            )
         written = unchanged = 0
         known: Known = {}
         with self._store.transaction():

@@ -126,3 +126,102 @@ def worlds(draw: st.DrawFn) -> list[dl.Record]:  # type: ignore[name-defined]
         finding_keys=draw(st.lists(texts, max_size=3)),
     )
     return [creator, post, account, person, auth, binding, ad, grant, rule, notice]
+
+
+# --- hostile input (issue 12): what users and payloads can really send -------------------------
+
+#: Every raw code the fuzz tests write carries this, so output and files can be searched for it.
+CODE_MARKER = "Qz7MARKERxK9"
+
+#: Raw codes that carry :data:`CODE_MARKER` well away from their last 4 characters (the hint).
+marked_codes = st.text(
+    alphabet=string.ascii_letters + string.digits + "+/", min_size=6, max_size=30
+).map(lambda body: f"#{CODE_MARKER}{body}=")
+
+#: Characters that break things: controls (C0, C1, DEL), bidi overrides and isolates, lone
+#: surrogates, spaces of every kind, quotes, CSV and formula characters, non-ASCII letters.
+nasty_characters = st.sampled_from(
+    [
+        "\x00",
+        "\t",
+        "\n",
+        "\r",
+        "\x1b",
+        "\x7f",
+        "\x85",
+        "\x9f",
+        "\u00a0",
+        "\u2028",
+        "\u202a",
+        "\u202e",
+        "\u2066",
+        "\u2069",
+        "\u200d",
+        "\ufeff",
+        "\ud800",
+        "\udfff",
+        " ",
+        '"',
+        "'",
+        ",",
+        "=",
+        "+",
+        "-",
+        "@",
+        "…",
+        "é",
+        "東",
+        "\U0001f600",
+        "a",
+        "Z",
+        "7",
+    ]
+)
+nasty_texts = st.lists(nasty_characters, max_size=8).map("".join) | st.text(max_size=12)
+
+#: Times at and beyond the ends of what datetime can hold, in UTC and with offsets.
+far_offsets = st.sampled_from(
+    [
+        UTC,
+        timezone(timedelta(hours=14)),
+        timezone(timedelta(hours=-14)),
+        timezone(timedelta(hours=1)),
+    ]
+)
+extreme_times = st.one_of(
+    st.datetimes(max_value=datetime(1, 1, 3), timezones=far_offsets),
+    st.datetimes(min_value=datetime(9999, 12, 29), timezones=far_offsets),
+    st.datetimes(
+        min_value=datetime(2020, 1, 1), max_value=datetime(2030, 1, 1), timezones=far_offsets
+    ),
+    st.datetimes(max_value=datetime(1, 1, 3)),  # naive
+)
+extreme_time_texts = extreme_times.map(lambda t: t.isoformat()) | st.sampled_from(
+    [
+        "0001-01-01T00:00:00+01:00",
+        "9999-12-31T23:59:59-05:00",
+        "9999-12-31T23:59:59.999999Z",
+        "0001-01-01T00:00:00Z",
+        "2026-11-24T09:00:00",
+        "10000-01-01T00:00:00Z",
+        "yesterday",
+        "",
+    ]
+)
+
+#: Values of the wrong type for any field.
+wrong_types = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.binary(max_size=4),
+    st.lists(st.integers(), max_size=2),
+    st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
+    st.just(timedelta(days=1)),
+)
+
+#: Anything a field may be handed: nasty text, times at the limits, wrong types, plain ids.
+hostile_values = st.one_of(
+    nasty_texts, extreme_times, extreme_time_texts, wrong_types, ids, regions
+)

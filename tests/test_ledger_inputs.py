@@ -94,3 +94,32 @@ def test_offboard_names_the_time_it_refuses(ledger: dl.Ledger) -> None:
     with pytest.raises(ValueError, match=r"offboard: at='2026-11-24T09:00:00': has no time zone"):
         ledger.offboard("ana", at="2026-11-24T09:00:00")
     assert ledger.offboard("ana", at=T0).person.id == "ana"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=OverflowError,
+    reason="diagnose.py (not this branch's file) adds 7 days to now for EXPIRING: past "
+    "9999-12-24 that overflows; use checks.horizon or clamp to datetime.max",
+)
+def test_diagnose_a_live_code_at_the_end_of_time(ledger: dl.Ledger) -> None:
+    world(ledger)
+    code(ledger, starts_at="9999-12-29T00:00:00Z", expires_at="9999-12-31T23:59:59Z")
+    diagnosis = ledger.diagnose("#code-0000-xyz=", now="9999-12-30T00:00:00Z")
+    assert [f.kind for f in diagnosis.findings] == ["EXPIRING"]
+
+
+@pytest.mark.parametrize("records", [None, 5, "maya", dl.Creator(id="maya", region=None)])
+def test_record_all_refuses_what_is_not_a_collection_of_records(
+    ledger: dl.Ledger, records: object
+) -> None:
+    """None or a single record raised TypeError ('object is not iterable'); a string was
+    taken letter by letter."""
+    with pytest.raises(dl.InvalidRecordError, match="record_all: expected records"):
+        ledger.record_all(records)  # type: ignore[arg-type]
+
+
+def test_record_all_refuses_a_progress_that_cannot_be_called(ledger: dl.Ledger) -> None:
+    with pytest.raises(ValueError, match="progress"):
+        ledger.record_all([dl.Creator(id="maya", region=None)], progress=5)  # type: ignore[arg-type]
+    assert ledger.digest().seq == 0
