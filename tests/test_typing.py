@@ -11,7 +11,7 @@ import pytest
 
 pytest.importorskip("mypy", reason="mypy comes with the test extra")
 
-SCRIPT = '''
+SCRIPT = """
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -39,7 +39,7 @@ def weekly_check(path: Path) -> list[str]:
     explained = dl.explain_error(4025)
     assert result.ok and diagnosis.steps and reminders is not None
     return [k.value for k in kinds] + ([explained.remedy] if explained else [])
-'''
+"""
 
 
 def test_a_users_script_type_checks_strictly(tmp_path: Path) -> None:
