@@ -39,7 +39,7 @@ def windows(draw: st.DrawFn) -> tuple[datetime, datetime]:
 
 
 @st.composite
-def worlds(draw: st.DrawFn) -> list[dl.Record]:  # type: ignore[name-defined]
+def worlds(draw: st.DrawFn) -> list[dl.Record]:
     """One record of every type, linked so that every reference resolves, in record order."""
     creator = dl.Creator(
         id=draw(ids),

@@ -66,7 +66,9 @@ def test_a_plan_refuses_to_undo_an_edit_made_since_the_preview(ledger: dl.Ledger
     """apply() re-recorded the grant as it was at preview time, undoing the new expiry."""
     world(ledger)
     plan = ledger.offboard("ana", at=T0 + DAY)
-    edited = attrs.evolve(ledger.get(dl.RoleGrant, "g1"), expires_at=T0 + 3 * DAY)
+    g1 = ledger.get(dl.RoleGrant, "g1")
+    assert g1 is not None
+    edited = attrs.evolve(g1, expires_at=T0 + 3 * DAY)
     ledger.record(edited)
     before = ledger.digest()
     with pytest.raises(dl.LedgerError, match=r"out of date.*grant 'g1' \(changed\).*preview again"):
@@ -93,7 +95,9 @@ def test_a_plan_refuses_when_the_person_or_their_grants_changed(ledger: dl.Ledge
     with pytest.raises(dl.LedgerError, match=r"grant 'g2' \(new\)"):
         plan.apply()
     plan = ledger.offboard("ana", at=T0 + DAY)
-    ledger.record(attrs.evolve(ledger.get(dl.RoleGrant, "g2"), ended_at=T0))
+    g2 = ledger.get(dl.RoleGrant, "g2")
+    assert g2 is not None
+    ledger.record(attrs.evolve(g2, ended_at=T0))
     with pytest.raises(dl.LedgerError, match=r"grant 'g2' \(no longer active\)"):
         plan.apply()
     assert ledger.get(dl.Person, "ana").left_at is None  # type: ignore[union-attr]

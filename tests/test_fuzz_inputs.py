@@ -18,6 +18,7 @@ import io
 import json
 import os
 import string
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -175,7 +176,7 @@ def test_any_query_argument_is_refused_cleanly(
 ) -> None:
     setup_world(ledger)
     before = ledger.digest()
-    calls = [
+    calls: list[Callable[[], object]] = [
         lambda: ledger.findings(within=within, now=now),
         lambda: ledger.expiring(within=within, now=now),
         lambda: ledger.ownership(within=within, now=now),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
-from typing import Any
+from typing import Any, cast
 
 import attrs
 import pytest
@@ -276,7 +276,7 @@ def test_times_beyond_the_limits_are_refused_as_bad_input(
     ) as error:
         cls(**fields, **{name: moment})
     assert "datetime.datetime" not in str(error.value)  # times are shown as ISO text
-    text = moment if isinstance(moment, str) else moment.isoformat()
+    text = moment if isinstance(moment, str) else cast(datetime, moment).isoformat()
     assert text in str(error.value)
 
 
