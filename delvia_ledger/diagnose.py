@@ -23,6 +23,10 @@ __all__ = [
     "diagnose_at_tiktok",
 ]
 
+#: A live code that ends this soon is EXPIRING in a diagnosis (DESIGN §7); compared as a
+#: difference, so a "now" near the end of time cannot overflow.
+_WARN_WITHIN = timedelta(days=7)
+
 #: TikTok's answers that speak of the connection (token, scope, load), not of a code.
 _CONNECTION_KINDS = frozenset(
     {
@@ -138,7 +142,7 @@ def diagnose(
             steps.append(
                 Step("live", StepStatus.PASSED, f"valid until {a.expires_at:%Y-%m-%d %H:%M} UTC")
             )
-        if auth.expires_at <= to_micros(checks.now + timedelta(days=7)):
+        if auth.expires_at - to_micros(checks.now) <= _WARN_WITHIN // timedelta(microseconds=1):
             found.append(
                 checks.finding(FindingKind.EXPIRING, Severity.WARNING, auth, auth.expires_at)
             )
@@ -245,7 +249,7 @@ def diagnose_at_tiktok(
         if problems
         else Step("live", StepStatus.PASSED, f"valid until {a.expires_at:%Y-%m-%d %H:%M} UTC")
     )
-    if not problems and a.expires_at <= t + timedelta(days=7):
+    if not problems and a.expires_at - t <= _WARN_WITHIN:
         found.append(finding(FindingKind.EXPIRING, a.expires_at))
     if post_id is None:
         post = Step("post", StepStatus.NOT_CHECKED, "no post given")

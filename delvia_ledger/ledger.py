@@ -44,6 +44,7 @@ from .records import (
     RECORD_TYPES,
     AdAccount,
     Creator,
+    Notice,
     Person,
     Post,
     Record,
@@ -51,6 +52,7 @@ from .records import (
     RoleGrant,
     SparkAd,
     SparkAuthorization,
+    SparkBinding,
     SparkCode,
     derived_authorization_id,
     fingerprint_of,
@@ -97,6 +99,8 @@ REFERENCES: dict[type[Record], tuple[tuple[str, type[Record]], ...]] = {
         ("owner_id", Person),
     ),
     RoleGrant: (("person_id", Person), ("granted_by", Person)),
+    SparkBinding: (("authorization_id", SparkAuthorization), ("ad_account_id", AdAccount)),
+    Notice: (("person_id", Person),),
 }
 
 #: The record a RoleGrant scope points at ("business_center:" scopes name no record).

@@ -290,7 +290,7 @@ def _read(response: httpx.Response) -> _Answer | _Refusal:
     status = f"HTTP {response.status_code}"
     try:
         body = response.json()
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested past any real answer
         body = None
     envelope = body if isinstance(body, Mapping) and "code" in body else None
     code = _code(envelope["code"]) if envelope else 0

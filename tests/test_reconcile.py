@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import attrs
+import pytest
 
 import delvia_ledger as dl
 from tests.test_tiktok import ADVERTISER, CODE, envelope, item
@@ -118,3 +119,19 @@ def test_region_pairs_come_from_bindings_bound_at_now(ledger: dl.Ledger, clock: 
     assert [f.ad_account_id for f in ledger.as_of(recorded_at=bound).region_incompatible()] == [
         SECOND
     ]
+
+
+def test_a_binding_and_a_notice_need_what_they_refer_to(ledger: dl.Ledger) -> None:
+    accounts(ledger)
+    before = ledger.digest()
+    binding = dl.SparkBinding(
+        authorization_id="auth_nowhere", ad_account_id=ADVERTISER, bound_at="2026-11-01T00:00:00Z"
+    )
+    with pytest.raises(dl.MissingReferenceError, match="authorization_id='auth_nowhere'"):
+        ledger.record(binding)
+    notice = dl.Notice(
+        person_id="p_nobody", channel="slack", sent_at="2026-11-01T00:00:00Z", finding_keys=()
+    )
+    with pytest.raises(dl.MissingReferenceError, match="person_id='p_nobody'"):
+        ledger.record(notice)
+    assert ledger.digest() == before
