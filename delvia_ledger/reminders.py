@@ -473,22 +473,12 @@ def _point(view: View, store: Store, since: Since, now: datetime) -> tuple[int, 
     raise ValueError(f"since={said!r}: {_HOW}")
 
 
-# The entries table is read here until store.py offers ``entries(after=...)`` (it belongs there).
-_ENTRIES_SQL = (
-    "SELECT seq, recorded_at, type, payload, hash FROM entries WHERE seq > ? AND seq <= ? "
-    "ORDER BY seq"
-)
-
-
 def _recorded_at(store: Store, seq: int) -> datetime | None:
-    rows = store.rows("SELECT recorded_at FROM entries WHERE seq = ?", (seq,))
-    return datetime.fromisoformat(rows[0][0]) if rows else None
+    return store.recorded_at(seq)
 
 
 def _entries_after(store: Store, after: int, upto: int) -> Iterator[Entry]:
-    cursor = store.conn.execute(_ENTRIES_SQL, (after, upto))
-    while rows := cursor.fetchmany(2000):
-        yield from map(store.entry_from_row, rows)
+    return store.entries(bound=upto, after=after)
 
 
 def _recorded(view: View, store: Store, after: int, upto: int) -> Iterator[RecordChange]:

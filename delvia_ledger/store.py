@@ -893,11 +893,11 @@ class Store:
             f"WHERE {self.visible(bound)} ORDER BY v.id"
         )
 
-    def entries(self, bound: int | None = None) -> Iterator[Entry]:
-        """Every entry, oldest first, streamed."""
+    def entries(self, bound: int | None = None, after: int = 0) -> Iterator[Entry]:
+        """Every entry after seq ``after`` (and up to ``bound``), oldest first, streamed."""
         yield from self._stream(
-            "SELECT seq, recorded_at, type, payload, hash FROM entries"
-            + ("" if bound is None else f" WHERE seq <= {int(bound)}")
+            f"SELECT seq, recorded_at, type, payload, hash FROM entries WHERE seq > {int(after)}"
+            + ("" if bound is None else f" AND seq <= {int(bound)}")
             + " ORDER BY seq"
         )
 
@@ -917,6 +917,14 @@ class Store:
             return bisect.bisect_right(range(1, last + 1), stamp, key=self._recorded_at_of)
         except DRIVER_ERRORS as exc:
             raise self.error(exc) from exc
+
+    def recorded_at(self, seq: int) -> datetime | None:
+        """When entry ``seq`` was recorded (None if there is no such entry)."""
+        try:
+            stamp = self._recorded_at_of(seq)
+        except DRIVER_ERRORS as exc:
+            raise self.error(exc) from exc
+        return parse_time(stamp) if stamp else None
 
     def _recorded_at_of(self, seq: int) -> str:
         row = self.conn.execute("SELECT recorded_at FROM entries WHERE seq = ?", (seq,)).fetchone()
