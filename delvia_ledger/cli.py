@@ -30,12 +30,12 @@ from .convert import RECORD_BY_NAME, converter, format_time
 from .demo import sample_records
 from .errors import LedgerError, NotALedgerError
 from .findings import Finding, FindingKind, Severity, explain_error
-from .io import read_csv
+from .io import read_csv, read_export
 from .ledger import Ledger, LedgerView
 from .notify import EmailSender, WebhookSender
 from .records import Creator, Notice, Person, Record, Role, RoleGrant, SparkAuthorization
 from .reminders import Sender, finding_dict
-from .store import ledger_path
+from .store import Entry, ledger_path
 from .sync import DEFAULT_BASE_URL, TikTokClient, VideoPage
 
 __all__ = ["cli", "main"]
@@ -546,6 +546,41 @@ def backup(dest: str) -> None:
             _say(f"FAILED: the backup does not verify: {result.reason}")
             raise Failed
         _say(f"backed up {copy.seq} entries to {dest}; digest {copy.digest()}")
+
+
+@cli.command()
+@click.argument("source")
+@click.argument("dest")
+def copy(source: str, dest: str) -> None:
+    """Copy a ledger (a file, or its JSON export) into the new ledger DEST: the same seqs,
+    record times and hashes, verified."""
+    if Path(dest).exists():
+        raise UsageError(f"{dest} already exists; copy writes only a new ledger")
+    if not Path(source).exists():
+        raise UsageError(f"{source}: no such ledger or export")
+    try:
+        with _source_entries(source) as entries, Ledger.open(dest) as copied:
+            copied.replay(entries)
+            result = copied.verify(deep=True)
+            digest = copied.digest()
+    except BaseException:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{dest}{suffix}").unlink(missing_ok=True)  # a failed copy leaves nothing
+        raise
+    if not result.ok:
+        _say(f"FAILED: the copy does not verify: {result.reason}")
+        raise Failed
+    _say(f"copied {digest.seq} entries from {source} to {dest}; digest {digest}")
+
+
+@contextmanager
+def _source_entries(source: str) -> Iterator[Iterable[Entry]]:
+    if source.lower().endswith(".json"):
+        with open(source, encoding="utf-8") as text:
+            yield read_export(text)
+    else:
+        with Ledger.open(source) as original:
+            yield original.entries()
 
 
 def _shown(value: Any) -> Any:

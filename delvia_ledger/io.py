@@ -15,7 +15,14 @@ from typing import IO, Any, TypeVar
 
 import attrs
 
-from .convert import canonical_json, format_time, record_from_dict, record_to_dict
+from .convert import (
+    RECORD_BY_NAME,
+    canonical_json,
+    format_time,
+    parse_time,
+    record_from_dict,
+    record_to_dict,
+)
 from .errors import InvalidRecordError, PayloadError
 from .records import Record, SparkCode, shown
 from .store import Entry
@@ -290,3 +297,29 @@ def export_json(entries: Iterable[Entry], out: IO[str]) -> int:
         count += 1
     out.write("\n]}\n")
     return count
+
+
+def read_export(source: IO[str]) -> Iterator[Entry]:
+    """The entries of a JSON export (:func:`export_json`), in order, for ``Ledger.replay``.
+
+    Refuses a document that is not such an export with a :class:`PayloadError` that names the
+    entry.
+    """
+    try:
+        document = json.load(source)
+    except (json.JSONDecodeError, RecursionError, UnicodeDecodeError) as error:
+        raise PayloadError(f"not a delvia_ledger JSON export ({type(error).__name__})") from None
+    items = document.get("entries") if isinstance(document, dict) else None
+    if not isinstance(items, list):
+        raise PayloadError("not a delvia_ledger JSON export: no 'entries' list")
+    for number, item in enumerate(items, 1):
+        try:
+            cls = RECORD_BY_NAME[item["type"]]
+            yield Entry(
+                seq=int(item["seq"]),
+                recorded_at=parse_time(item["recorded_at"]),
+                record=record_from_dict(cls, item["record"]),
+                hash=str(item["hash"]),
+            )
+        except (KeyError, TypeError, ValueError) as error:
+            raise PayloadError(f"export entry {number}: {error}") from None

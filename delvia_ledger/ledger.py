@@ -745,6 +745,47 @@ class Ledger(LedgerView):
                 progress(page)
         return pages, listed, items, skipped, partial
 
+    def replay(self, entries: Iterable[Entry]) -> RecordAllResult:
+        """Append another ledger's ``entries`` here with their own seqs and record times, so
+        this copy has the very same hashes and digest (``delvia-ledger copy``).
+
+        Only into an empty ledger; all or nothing. ``entries`` come from another ledger's
+        :meth:`entries` or from a JSON export (:func:`delvia_ledger.io.read_export`). Every
+        rule applies as when they were first recorded. If the copy's digest does not equal the
+        source's (a file written by an older encoder, or a tampered export), nothing is kept
+        and :class:`LedgerError` says so.
+        """
+        if self.seq:
+            raise LedgerError(
+                f"replay: this ledger already holds {self.seq} entries; copy into a new one"
+            )
+        clock, stamp = self._clock, [datetime.min.replace(tzinfo=UTC)]
+        self._clock = lambda: stamp[0]
+        written = 0
+        last: Entry | None = None
+        try:
+            with self._store.transaction():
+                batch: list[Record] = []
+                for entry in entries:
+                    if batch and entry.recorded_at != stamp[0]:
+                        written += self.record_all(batch).written
+                        batch = []
+                    stamp[0] = entry.recorded_at
+                    batch.append(entry.record)
+                    last = entry
+                if batch:
+                    written += self.record_all(batch).written
+                mine = self.digest()
+                if last is not None and (mine.seq, mine.hash) != (last.seq, last.hash):
+                    raise LedgerError(
+                        f"replay: the copy's digest {mine} differs from the source's "
+                        f"{last.seq}:{last.hash} (an entry written by an older encoder, or an "
+                        "edited export); nothing was kept"
+                    )
+        finally:
+            self._clock = clock
+        return RecordAllResult(written=written, unchanged=0, last_seq=self.seq)
+
     def offboard(self, person_id: str, *, at: datetime | str | None = None) -> OffboardingPlan:
         """Preview (writes nothing) what ends when ``person_id`` leaves at ``at``; ``.apply()``
         records it: the person's ``left_at`` and every active grant ended at ``at``.
