@@ -559,8 +559,14 @@ def copy(source: str, dest: str) -> None:
     if not Path(source).exists():
         raise UsageError(f"{source}: no such ledger or export")
     try:
-        with _source_entries(source) as entries, Ledger.open(dest) as copied:
-            copied.replay(entries)
+        with _source_entries(source) as (entries, total), Ledger.open(dest) as copied:
+            if sys.stderr.isatty():
+                with click.progressbar(
+                    entries, length=total, label="copying", file=sys.stderr
+                ) as bar:
+                    copied.replay(bar)
+            else:
+                copied.replay(entries)
             result = copied.verify(deep=True)
             digest = copied.digest()
     except BaseException:
@@ -574,13 +580,14 @@ def copy(source: str, dest: str) -> None:
 
 
 @contextmanager
-def _source_entries(source: str) -> Iterator[Iterable[Entry]]:
+def _source_entries(source: str) -> Iterator[tuple[Iterable[Entry], int | None]]:
+    """The entries to copy, and how many there are when that is known."""
     if source.lower().endswith(".json"):
         with open(source, encoding="utf-8") as text:
-            yield read_export(text)
+            yield read_export(text), None
     else:
         with Ledger.open(source) as original:
-            yield original.entries()
+            yield original.entries(), original.seq
 
 
 def _shown(value: Any) -> Any:
