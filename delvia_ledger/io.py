@@ -116,9 +116,7 @@ def _write_csv(records: Iterable[Record], cls: type[Record], out: IO[str]) -> in
     return count
 
 
-def read_csv(
-    cls: type[R], source: Source, *, timezone: str | tzinfo | None = None
-) -> Iterator[R]:
+def read_csv(cls: type[R], source: Source, *, timezone: str | tzinfo | None = None) -> Iterator[R]:
     """Records of type ``cls`` from a CSV path or open text file; a bad row raises with its line.
 
     Columns ``cls`` lacks are ignored with an :class:`IgnoredColumnsWarning`; see
@@ -176,7 +174,10 @@ def time_zone(name: str | tzinfo | None) -> tzinfo | None:
         try:
             return ZoneInfo(name.strip())
         except (ZoneInfoNotFoundError, ValueError):
-            problem = f"{shown(name)} is not a known time zone; use a name such as 'Europe/Berlin' or 'UTC'"
+            problem = (
+                f"{shown(name)} is not a known time zone; "
+                "use a name such as 'Europe/Berlin' or 'UTC'"
+            )
     raise PayloadError(f"timezone: {problem}")
 
 
@@ -219,9 +220,7 @@ def csv_target(target: Source) -> Iterator[IO[str]]:
     elif hasattr(target, "write"):
         yield target
     else:
-        raise PayloadError(
-            f"write to a path or an open text file, not to {type(target).__name__}"
-        )
+        raise PayloadError(f"write to a path or an open text file, not to {type(target).__name__}")
 
 
 def _key(name: str) -> str:
@@ -261,7 +260,9 @@ class CsvReader(Generic[R]):
         known = set(fields) | {"code_fingerprint", "code_hint"}
         keys = [_key(cell) for cell in header]
         self._spelled, self._keys = header, keys
-        twice = sorted({h for h, k in zip(header, keys, strict=True) if k in known and keys.count(k) > 1})
+        twice = sorted(
+            {h for h, k in zip(header, keys, strict=True) if k in known and keys.count(k) > 1}
+        )
         if twice:
             raise PayloadError(
                 f"line 1: column(s) {', '.join(map(shown, twice))} appear more than once in "
@@ -282,8 +283,8 @@ class CsvReader(Generic[R]):
             also = f" (ignored: {', '.join(map(shown, ignored))})" if ignored else ""
             raise PayloadError(
                 f"line 1: missing required field(s) {', '.join(missing)}: the header needs a "
-                f"column for each; {name}'s columns are {', '.join(csv_columns(cast(Any, self.cls)))}"
-                f"{also}"
+                f"column for each; {name}'s columns are "
+                f"{', '.join(csv_columns(cast(Any, self.cls)))}{also}"
             )
         self.width = len(header)
         self.names = names
@@ -300,7 +301,9 @@ class CsvReader(Generic[R]):
         self.defaulted = [
             n
             for n in names
-            if n in fields and fields[n].default not in (attrs.NOTHING, None) and n not in self.lists
+            if n in fields
+            and fields[n].default not in (attrs.NOTHING, None)
+            and n not in self.lists
         ]
         self.fields = fields
 
@@ -366,7 +369,9 @@ class CsvReader(Generic[R]):
             if data[name] is None:
                 del data[name]
         for column in self.lists:
-            data[column] = [] if data[column] is None else self._json_list(line, column, data[column])
+            data[column] = (
+                [] if data[column] is None else self._json_list(line, column, data[column])
+            )
         try:
             if "code_fingerprint" in data:
                 data["code"] = _code(data.pop("code_fingerprint"), data.pop("code_hint", None))
