@@ -687,7 +687,14 @@ def add(type_name: str, fields: tuple[str, ...]) -> None:
     csv.writer(out).writerows([names, values])
     out.seek(0)
     try:
-        [record] = list(read_csv(cls, out))
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", IgnoredColumnsWarning)  # a typo here is no sheet's
+            [record] = list(read_csv(cls, out))
+    except IgnoredColumnsWarning as unknown:
+        raise UsageError(
+            f"add {cls.__name__}: no field(s) {', '.join(unknown.columns)}; its fields are "
+            f"{', '.join(f.name for f in attrs.fields(cls))}"
+        ) from None
     except LedgerError as error:
         raise UsageError(f"add {cls.__name__}: {_without_prefix(str(error), cls)}") from None
     with _ledger() as ledger:
