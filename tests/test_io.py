@@ -11,6 +11,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import attrs
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -554,3 +555,45 @@ def test_headers_match_whatever_their_case_and_surrounding_spaces(
     assert list(dl.io.read_csv(dl.Creator, io.StringIO(text))) == [
         dl.Creator(id="maya", region="US", handle="maya")
     ]
+
+
+# --- docs/reference.md: generated from the records, so it cannot drift ----------------------
+
+REFERENCE = Path(__file__).resolve().parent.parent / "docs" / "reference.md"
+
+
+def test_the_reference_page_is_what_the_records_generate() -> None:
+    assert REFERENCE.read_text(encoding="utf-8") == dl.io.reference_markdown(), (
+        "docs/reference.md is stale; regenerate it (the command is in its first lines)"
+    )
+
+
+def test_the_reference_lists_every_column_of_every_type_in_csv_order() -> None:
+    text = dl.io.reference_markdown()
+    for cls in RECORD_TYPES:
+        section = text.split(f"\n## {cls.__name__}\n", 1)[1].split("\n## ", 1)[0]
+        columns = re.findall(r"^\| `(\w+)` \|", section, flags=re.MULTILINE)
+        assert columns == dl.io.csv_columns(cls)
+        assert f"```csv\n{','.join(columns)}\n" in section
+
+
+def test_the_reference_example_rows_import_into_a_fresh_ledger_in_order(tmp_path: Path) -> None:
+    text = REFERENCE.read_text(encoding="utf-8")
+    with dl.Ledger.open(tmp_path / "fresh.db", clock=Clock()) as fresh:
+        for cls in RECORD_TYPES:
+            section = text.split(f"\n## {cls.__name__}\n", 1)[1]
+            example = section.split("```csv\n", 1)[1].split("```", 1)[0]
+            path = tmp_path / f"{cls.__name__}.csv"
+            path.write_text(example, encoding="utf-8")
+            assert fresh.import_csv(cls, path).written == 1, cls.__name__
+        examples = dl.io._example_records()
+        assert [record for cls in RECORD_TYPES for record in fresh.records(cls)] == examples
+
+
+def test_a_rule_the_reference_does_not_know_fails_the_generation() -> None:
+    @attrs.frozen(kw_only=True)
+    class Odd:
+        id: str = attrs.field(validator=lambda *_: None)
+
+    with pytest.raises(LookupError, match=r"describe Odd\.id's rule"):
+        dl.io._reference_rows(Odd, attrs.fields(Odd).id)
