@@ -564,7 +564,8 @@ REFERENCE = Path(__file__).resolve().parent.parent / "docs" / "reference.md"
 
 def test_the_reference_page_is_what_the_records_generate() -> None:
     assert REFERENCE.read_text(encoding="utf-8") == dl.io.reference_markdown(), (
-        "docs/reference.md is stale; regenerate it (the command is in its first lines)"
+        'docs/reference.md is stale; regenerate it: python -c "import delvia_ledger as dl; '
+        "print(dl.io.reference_markdown(), end='')\" > docs/reference.md"
     )
 
 
