@@ -13,6 +13,7 @@ import os
 import re
 import sys
 import time
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -30,7 +31,7 @@ from .convert import RECORD_BY_NAME, converter, format_time
 from .demo import sample_records
 from .errors import LedgerError, NotALedgerError
 from .findings import Finding, FindingKind, Severity, explain_error
-from .io import read_csv, read_export
+from .io import IgnoredColumnsWarning, read_csv, read_export, time_zone
 from .ledger import Ledger, LedgerView
 from .notify import EmailSender, WebhookSender
 from .records import Creator, Notice, Person, Record, Role, RoleGrant, SparkAuthorization
@@ -455,23 +456,46 @@ def explain(error_code: str) -> None:
 @click.option("--type", "type_name", metavar="TYPE", help="record type of a CSV file")
 @click.option("--advertiser", metavar="ID", help="for TikTok JSON: the ad account (advertiser) id")
 @click.option("--creator", metavar="ID", help="for a creator-side TikTok response: the creator")
-def import_(file: str, type_name: str | None, advertiser: str | None, creator: str | None) -> None:
+@click.option(
+    "--timezone",
+    metavar="ZONE",
+    help="for a CSV: the zone of times written without an offset (e.g. Europe/Berlin, UTC)",
+)
+def import_(
+    file: str,
+    type_name: str | None,
+    advertiser: str | None,
+    creator: str | None,
+    timezone: str | None,
+) -> None:
     """Import a CSV of records (--type) or a TikTok JSON response (a file, or -)."""
     _valid_db()  # before the source is read
     if file.lower().endswith(".csv"):
         if not type_name:
             raise UsageError(f"import: a CSV needs --type, one of {', '.join(RECORD_BY_NAME)}")
         cls = _record_type(type_name)
+        try:
+            zone = time_zone(timezone)
+        except ValueError as error:
+            raise UsageError(f"--{error}") from None
         # the source first: a missing file must not leave an empty ledger behind
         with (
             open(file, newline="", encoding="utf-8-sig") as source,
             _ledger(must_exist=False) as ledger,
+            warnings.catch_warnings(record=True) as caught,
         ):
+            warnings.simplefilter("always", IgnoredColumnsWarning)
             progress = _Progress(f"importing {file}")
-            result = ledger.import_csv(cls, source, progress=progress)
-            progress.finish()
+            try:
+                result = ledger.import_csv(cls, source, progress=progress, timezone=zone)
+            finally:
+                progress.finish()
+                for warning in caught:  # before any error: they may explain it
+                    _say(f"delvia-ledger import: {file}: {warning.message}", err=True)
         _say(f"imported {file}: {result.written} new entries, {result.unchanged} unchanged")
         return
+    if timezone is not None:
+        raise UsageError("import: --timezone applies to a CSV file only")
     if not (advertiser or creator):
         raise UsageError(
             "import: a TikTok JSON response needs --advertiser (for /tt_video/ responses) "
@@ -705,7 +729,14 @@ def add(type_name: str, fields: tuple[str, ...]) -> None:
     csv.writer(out).writerows([names, values])
     out.seek(0)
     try:
-        [record] = list(read_csv(cls, out))
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", IgnoredColumnsWarning)  # a typo here is no sheet's
+            [record] = list(read_csv(cls, out))
+    except IgnoredColumnsWarning as unknown:
+        raise UsageError(
+            f"add {cls.__name__}: no field(s) {', '.join(unknown.columns)}; its fields are "
+            f"{', '.join(f.name for f in attrs.fields(cls))}"
+        ) from None
     except LedgerError as error:
         raise UsageError(f"add {cls.__name__}: {_without_prefix(str(error), cls)}") from None
     with _ledger() as ledger:

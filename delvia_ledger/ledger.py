@@ -11,13 +11,14 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from itertools import islice
 from os import PathLike
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, TypeVar, cast, overload
+from typing import TYPE_CHECKING, Any, TypeVar, cast, overload
 
 import attrs
 
@@ -195,12 +196,14 @@ class LedgerView:
         for entry in self._store.current_entries(_record_type(cls), self._bound):
             yield entry.record  # type: ignore[misc]
 
-    def export_csv(self, cls: type[Record], out: IO[str]) -> int:
-        """Write the current records of ``cls`` as CSV (codes as fingerprint and hint only)."""
+    def export_csv(self, cls: type[Record], out: io.Source) -> int:
+        """Write the current records of ``cls`` as CSV (codes as fingerprint and hint only) to
+        a path (replacing any file there) or an open text file; returns the row count."""
         return io.write_csv(self.records(cls), cls, out)
 
-    def export_json(self, out: IO[str]) -> int:
-        """Write every entry this view sees as one JSON document, for other tools to embed."""
+    def export_json(self, out: io.Source) -> int:
+        """Write every entry this view sees as one JSON document, for other tools to embed, to
+        a path (replacing any file there) or an open text file; returns the entry count."""
         return io.export_json(self.entries(), out)
 
     def authorization_for(self, code: str | SparkCode) -> SparkAuthorization | None:
@@ -540,38 +543,51 @@ class Ledger(LedgerView):
         return RecordAllResult(written=written, unchanged=unchanged, last_seq=last)
 
     def import_csv(
-        self, cls: type[Record], source: IO[str], progress: Callable[[int], object] | None = None
+        self,
+        cls: type[Record],
+        source: io.Source,
+        progress: Callable[[int], object] | None = None,
+        *,
+        timezone: str | tzinfo | None = None,
     ) -> RecordAllResult:
         """Record every row of a CSV of ``cls`` records in one transaction (streamed).
 
-        A malformed row fails the whole import with its line number; nothing is written. A row
-        the ledger's rules refuse raises that rule's error, naming the line, with the refused
-        record in ``error.record``.
+        ``source`` is a path or an open text file, as spreadsheets write it (see
+        :func:`delvia_ledger.io.read_csv_rows`): columns ``cls`` lacks are ignored with an
+        :class:`~delvia_ledger.io.IgnoredColumnsWarning`; times without an offset need
+        ``timezone`` (``"Europe/Berlin"``, ``"UTC"``). A malformed row fails the whole import
+        with its line number; nothing is written. A row the ledger's rules refuse raises that
+        rule's error, naming the line, with the refused record in ``error.record``.
         """
         if cls not in TABLES:
             names = ", ".join(c.__name__ for c in RECORD_TYPES)
             raise ValueError(f"import_csv: {shown(cls)} is not a record type; use one of {names}")
+        zone = io.time_zone(timezone)
         # The records of the batch being written -> their CSV line. Keyed by the record object
         # (``id``), not its type and id: one id may appear on several lines. The record is kept
         # in the value so that its ``id()`` cannot be reused while it is in here.
         lines: dict[int, tuple[int, Record]] = {}
 
         def records() -> Iterator[Record]:
-            for line, record in io.read_csv_rows(cls, source):
+            for line, record in reader:
                 lines[id(record)] = (line, record)
                 if len(lines) > 2 * BATCH_SIZE:
                     del lines[next(iter(lines))]
                 yield record
 
-        try:
-            return self.record_all(records(), progress=progress)
-        except LedgerError as error:
-            found = lines.get(id(error.record))
-            if found is None or found[1] is not error.record:
-                raise
-            refused = type(error)(f"line {found[0]}: {error}")
-            refused.record = error.record
-            raise refused from None
+        with io.csv_source(source) as text:
+            reader = io.CsvReader(cls, text, timezone=zone)
+            if reader.ignored:
+                warnings.warn(reader.ignored, stacklevel=2)
+            try:
+                return self.record_all(records(), progress=progress)
+            except LedgerError as error:
+                found = lines.get(id(error.record))
+                if found is None or found[1] is not error.record:
+                    raise
+                refused = type(error)(f"line {found[0]}: {reader.in_columns(str(error))}")
+                refused.record = error.record
+                raise refused from None
 
     def import_tiktok(
         self, payload: Any, *, advertiser_id: str | None = None, creator_id: str | None = None

@@ -5,9 +5,13 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import timedelta
+import re
+import warnings
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import attrs
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -65,11 +69,13 @@ def test_raw_codes_import_from_csv(ledger: dl.Ledger) -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("id,handle,region,age\nm,@m,US,3\n", "line 1: .*unknown column\\(s\\) age"),
-        ("id,handle,region\nm,@m,US\nn,@n,XX\n", "line 3: Creator.region='XX'"),
+        (
+            "id,handle,region\nm,@m,US\nn,@n,XX\n",
+            "line 3, column 'region': 'XX' must be an ISO 3166-1",
+        ),
         (
             "id,region\nm,US\n,GB\n",
-            "line 3: Creator.id=None: must be a non-empty string",
+            "line 3, column 'id': the cell is blank; it must be a non-empty string",
         ),
         ("id,handle,region\nm,@m,US,extra\n", "line 2: more cells than columns"),
     ],
@@ -95,7 +101,9 @@ def test_a_row_refused_by_a_ledger_rule_names_its_line(ledger: dl.Ledger) -> Non
     text = "id,creator_id,kind\np1,nobody,VIDEO\n"
     ledger.record(dl.Creator(id="maya", handle="@m", region=None))
     ok = "".join(f"q{i},maya,VIDEO\n" for i in range(2500))
-    with pytest.raises(dl.MissingReferenceError, match="line 2502: Post 'p1': creator_id='nobody'"):
+    with pytest.raises(
+        dl.MissingReferenceError, match="line 2502: Post 'p1': column 'creator_id' \\('nobody'\\)"
+    ):
         ledger.import_csv(
             dl.Post, io.StringIO("id,creator_id,kind\n" + ok + text.split("\n", 1)[1])
         )
@@ -109,10 +117,10 @@ def test_a_row_refused_by_a_ledger_rule_names_its_line(ledger: dl.Ledger) -> Non
     ("text", "message"),
     [
         # a bad row whose quoted cell spans lines 2-4 is named by the line it starts on
-        ('id,region,display_name\nm,XX,"a\nb\nc"\n', "line 2: Creator.region='XX'"),
+        ('id,region,display_name\nm,XX,"a\nb\nc"\n', "line 2, column 'region': 'XX'"),
         # and the rows after it keep their real line numbers
-        ('id,region,display_name\nm,US,"a\nb\nc"\n\nn,XX,d\n', "line 6: Creator.region='XX'"),
-        ('id,region\nm,US\n"n\n",US\n', "line 3: Creator.id='n\\\\n'"),
+        ('id,region,display_name\nm,US,"a\nb\nc"\n\nn,XX,d\n', "line 6, column 'region': 'XX'"),
+        ('id,region\nm,US\n"n\n",US\n', "line 3, column 'id': 'n\\\\n'"),
     ],
 )
 def test_line_numbers_count_physical_lines_and_name_where_a_row_starts(
@@ -216,9 +224,13 @@ RAW = "#RAW-pasted-spark-code+abc/123="
 @pytest.mark.parametrize(
     ("fingerprint", "hint", "message"),
     [
-        (RAW, "…23=", "SparkCode.fingerprint"),  # the raw code pasted into the fingerprint
-        ("0" * 64, RAW, "SparkCode.hint"),  # ... or into the hint
-        ("0" * 64, "…12\u202e", "SparkCode.hint"),
+        (
+            RAW,
+            "…23=",
+            "column 'code_fingerprint': must be 64",
+        ),  # the raw code pasted into the fingerprint
+        ("0" * 64, RAW, "column 'code_hint': must be"),  # ... or into the hint
+        ("0" * 64, "…12\u202e", "column 'code_hint': must be"),
     ],
 )
 def test_a_raw_code_in_the_exported_code_columns_is_refused_and_never_echoed(
@@ -295,3 +307,294 @@ def test_any_text_round_trips_through_csv(text: str) -> None:
     out = io.StringIO()
     dl.io.write_csv([record], dl.Person, out)
     assert list(dl.io.read_csv(dl.Person, io.StringIO(out.getvalue()))) == [record]
+
+
+# --- CSV as spreadsheets write it (issue 14, DESIGN §15) -------------------------------------
+
+#: A Google Sheets export: a byte-order mark, capitalised headers with spaces, a notes column,
+#: dates without a time, roles and kinds in lower case.
+SHEETS = {
+    dl.Creator: "\ufeffID, Handle ,Region,Notes\r\nmaya,@maya.makes,us,met at VidCon\r\n",
+    dl.Post: "\ufeffId,Creator ID,Kind,Posted At,Notes\r\n7301,maya,video,2026-10-30,\r\n",
+    dl.AdAccount: "\ufeffID,Name,Region\r\n6900,Brand US,US\r\n",
+    dl.Person: "\ufeffID,Name,Email,Team\r\nana,Ana,ana@example.com,growth\r\n",
+    dl.SparkAuthorization: (
+        "\ufeffCode,Creator ID,Post ID,Starts At,Expires At,Ad Account ID,Owner ID,Notes\r\n"
+        "#sheet-code-1=,maya,7301,2026-11-01,2026-12-01,6900,ana,from DM\r\n"
+    ),
+    dl.RoleGrant: (
+        "\ufeffID,Person ID,Scope,Role,Granted At\r\ng1,ana,ad_account:6900,admin,2026-10-01\r\n"
+    ),
+}
+
+#: Python's reprs and advice that must never reach someone importing a spreadsheet.
+PYTHON_TALK = re.compile(r"datetime\.datetime\(|tzinfo=|\{'|<[A-Za-z]+\.[A-Z_]+: ")
+
+
+def test_a_google_sheets_export_imports(ledger: dl.Ledger, tmp_path: Path) -> None:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for cls, text in SHEETS.items():
+            path = tmp_path / f"{cls.__name__}.csv"
+            path.write_bytes(text.encode("utf-8"))  # the BOM as bytes, as Sheets writes it
+            assert ledger.import_csv(cls, path).written == 1
+    ignored = [w.message for w in caught if isinstance(w.message, dl.io.IgnoredColumnsWarning)]
+    assert [(w.record_type, w.columns) for w in ignored] == [
+        ("Creator", ("Notes",)),
+        ("Post", ("Notes",)),
+        ("Person", ("Team",)),
+        ("SparkAuthorization", ("Notes",)),
+    ]
+    auth = ledger.authorization_for("#sheet-code-1=")
+    assert auth is not None and auth.starts_at == datetime(2026, 11, 1, tzinfo=UTC)
+    assert ledger.get(dl.Creator, "maya") == dl.Creator(id="maya", handle="maya.makes", region="US")
+    grant = ledger.get(dl.RoleGrant, "g1")
+    assert grant is not None and grant.role is dl.Role.ADMIN
+
+
+def test_a_bom_is_taken_off_an_already_open_file_too(ledger: dl.Ledger) -> None:
+    text = io.StringIO('\ufeff"ID",Region\nmaya,US\n')
+    assert ledger.import_csv(dl.Creator, text).written == 1
+    assert ledger.get(dl.Creator, "maya") is not None
+
+
+def test_the_ignored_columns_warning_points_at_the_callers_line(ledger: dl.Ledger) -> None:
+    with pytest.warns(dl.io.IgnoredColumnsWarning, match="ignored column.s. 'Notes', 'x'") as got:
+        ledger.import_csv(dl.Creator, io.StringIO("id,region,Notes,x,\nm,US,hi,1,\n"))
+    assert got[0].filename == __file__
+
+
+def test_a_header_named_twice_in_any_case_is_refused(ledger: dl.Ledger) -> None:
+    with pytest.raises(dl.PayloadError, match=r"line 1: column.s. 'ID', 'id' appear more than"):
+        ledger.import_csv(dl.Creator, io.StringIO("ID,region,id\nm,US,n\n"))
+
+
+def test_a_missing_required_column_is_named_with_the_columns_ignored(ledger: dl.Ledger) -> None:
+    with pytest.raises(
+        dl.PayloadError, match=r"line 1: missing required field.s. region: .*\(ignored: 'Regoin'\)"
+    ):
+        ledger.import_csv(dl.Creator, io.StringIO("id,Regoin\nm,US\n"))
+
+
+def test_offset_less_times_need_a_timezone(ledger: dl.Ledger) -> None:
+    ledger.record(dl.Creator(id="maya", region="US"))
+    text = "id,creator_id,kind,Posted At\n7301,maya,VIDEO,2026-11-01 00:00:00\n"
+    with pytest.raises(dl.PayloadError) as error:
+        ledger.import_csv(dl.Post, io.StringIO(text))
+    assert str(error.value) == (
+        "line 2, column 'Posted At': '2026-11-01 00:00:00' has no time zone; add Z (UTC) or an "
+        "offset such as +01:00, or say which zone the sheet's times are in: --timezone "
+        "Europe/Berlin (Python: timezone='Europe/Berlin')"
+    )
+    assert ledger.digest().seq == 1
+    ledger.import_csv(dl.Post, io.StringIO(text), timezone="Europe/Berlin")
+    post = ledger.get(dl.Post, "7301")
+    assert post is not None and post.posted_at == datetime(2026, 10, 31, 23, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("zone", "hour"), [("UTC", 0), ("utc", 0), ("America/New_York", 4), ("Asia/Tokyo", 15)]
+)
+def test_a_timezone_is_a_zoneinfo_name_or_utc(ledger: dl.Ledger, zone: str, hour: int) -> None:
+    text = "id,name,left_at\nana,Ana,2026-11-01T00:00\n"
+    ledger.import_csv(dl.Person, io.StringIO(text), timezone=zone)
+    person = ledger.get(dl.Person, "ana")
+    assert person is not None and person.left_at is not None
+    assert person.left_at.hour == hour
+
+
+def test_a_date_alone_is_midnight_utc_whatever_the_timezone(ledger: dl.Ledger) -> None:
+    ledger.import_csv(dl.Person, io.StringIO("id,name,left_at\nana,Ana,2026-11-01\n"))
+    ledger.import_csv(
+        dl.Person, io.StringIO("id,name,left_at\nbo,Bo,2026-11-01\n"), timezone="Asia/Tokyo"
+    )
+    for id_ in ("ana", "bo"):
+        person = ledger.get(dl.Person, id_)
+        assert person is not None and person.left_at == datetime(2026, 11, 1, tzinfo=UTC)
+
+
+def test_an_unknown_timezone_is_refused_before_anything_is_read(ledger: dl.Ledger) -> None:
+    with pytest.raises(dl.PayloadError, match="'Mars/Base' is not a known time zone"):
+        ledger.import_csv(dl.Person, io.StringIO("id,name\nana,Ana\n"), timezone="Mars/Base")
+    assert ledger.digest().seq == 0
+
+
+@pytest.mark.parametrize(
+    ("cls", "text", "line", "column", "value"),
+    [
+        (dl.Creator, "ID,Region\nm,US\nn,xx\n", 3, "Region", "'xx'"),
+        (dl.Creator, "ID,Region\nm,US\n,GB\n", 3, "ID", "blank"),
+        (dl.Post, "ID,Creator ID,Kind\n1,m,short\n", 2, "Kind", "'short'"),
+        (dl.Post, "ID,Creator ID,Kind,Posted At\n1,m,VIDEO,1 Nov 2026\n", 2, "Posted At", "'1 Nov"),
+        (
+            dl.Post,
+            "ID,Creator ID,Kind,Posted At\n1,m,VIDEO,2026-11-01 09:00\n",
+            2,
+            "Posted At",
+            "'2026-11-01 09:00'",
+        ),
+        (dl.Person, "ID,Name,Left At\na,A,10000-01-01\n", 2, "Left At", "'10000-01-01'"),
+        (dl.Person, "ID,Name,Left At\na,A,9999-12-31T23:00-05:00\n", 2, "Left At", "'9999-12-31"),
+        (
+            dl.SparkAuthorization,
+            "Code,Creator ID,Post ID,Starts At,Expires At\n#c=,m,p,2026-11-01,2026-10-01\n",
+            2,
+            "Expires At",
+            "'2026-10-01' must be after column 'Starts At' ('2026-11-01')",
+        ),
+        (
+            dl.RoleGrant,
+            "ID,Person ID,Scope,Role,Granted At\ng,a,creator:m,admin,2026-11-01\n",
+            2,
+            "Role",
+            "'admin' cannot be granted on scope 'creator:m'",
+        ),
+        (
+            dl.RoleGrant,
+            "ID,Person ID,Scope,Role,Granted At\ng,a,team:x,ADMIN,2026-11-01\n",
+            2,
+            "Scope",
+            "'team:x' must look like 'ad_account:<id>'",
+        ),
+        (
+            dl.Notice,
+            "Channel,Sent At,Finding Keys\nemail,2026-11-01,[1\n",
+            2,
+            "Finding Keys",
+            "JSON",
+        ),
+        (
+            dl.SparkBinding,
+            "Authorization ID,Ad Account ID,Bound At,ID\na,b,2026-11-01,x\n",
+            2,
+            "ID",
+            "'x'",
+        ),
+    ],
+)
+def test_each_error_names_line_column_and_value_in_the_users_words(
+    ledger: dl.Ledger, cls: type[dl.Record], text: str, line: int, column: str, value: str
+) -> None:
+    with pytest.raises(dl.PayloadError) as error:
+        ledger.import_csv(cls, io.StringIO(text))
+    message = str(error.value)
+    assert message.startswith(f"line {line}, column '{column}': ")
+    assert value in message
+    assert not PYTHON_TALK.search(message), message
+    assert ledger.digest().seq == 0
+
+
+def test_a_rule_refusal_names_the_column_as_the_header_spells_it(ledger: dl.Ledger) -> None:
+    with pytest.raises(
+        dl.MissingReferenceError, match=r"line 2: .*column 'Creator ID' \('nobody'\)"
+    ):
+        ledger.import_csv(dl.Post, io.StringIO("ID,Creator ID,Kind\np1,nobody,VIDEO\n"))
+
+
+@pytest.mark.parametrize("as_path", [str, Path])
+def test_paths_and_open_files_both_work(sample: dl.Ledger, tmp_path: Path, as_path: type) -> None:
+    path = tmp_path / "creators.csv"
+    assert sample.export_csv(dl.Creator, as_path(path)) > 0
+    with path.open(newline="", encoding="utf-8") as opened:
+        assert list(dl.io.read_csv(dl.Creator, opened)) == list(sample.records(dl.Creator))
+    assert list(dl.io.read_csv(dl.Creator, as_path(path))) == list(sample.records(dl.Creator))
+    with dl.Ledger.open(tmp_path / "copy.db", clock=Clock()) as copy:
+        assert copy.import_csv(dl.Creator, as_path(path)).written > 0
+        with path.open(newline="", encoding="utf-8-sig") as opened:
+            assert copy.import_csv(dl.Creator, opened).written == 0
+    out = io.StringIO()
+    dl.io.write_csv(sample.records(dl.Creator), dl.Creator, out)
+    assert out.getvalue() == path.read_bytes().decode("utf-8")
+    json_path = tmp_path / "ledger.json"
+    assert sample.export_json(as_path(json_path)) == sample.digest().seq
+    buffer = io.StringIO()
+    sample.export_json(buffer)
+    assert json_path.read_bytes().decode("utf-8") == buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ("id,region\nmaya,US\n", "got CSV text where a path or an open text file was expected"),
+        ("nowhere.csv", "'nowhere.csv': no such file; give the path of a CSV file"),
+    ],
+)
+def test_a_string_that_is_no_file_is_refused_and_not_read_as_csv(
+    ledger: dl.Ledger, source: str, message: str
+) -> None:
+    with pytest.raises(dl.PayloadError, match=message) as error:
+        ledger.import_csv(dl.Creator, source)
+    assert "maya" not in str(error.value)
+    assert ledger.digest().seq == 0
+
+
+def test_a_folder_is_refused(ledger: dl.Ledger, tmp_path: Path) -> None:
+    with pytest.raises(dl.PayloadError, match="is a folder"):
+        ledger.import_csv(dl.Creator, tmp_path)
+
+
+@settings(max_examples=30)
+@given(
+    header=st.lists(
+        st.sampled_from(["id", "region", "handle"]), min_size=3, max_size=3, unique=True
+    ),
+    spelling=st.lists(
+        st.tuples(
+            st.sampled_from([str.upper, str.title, str.lower]), st.sampled_from(["", " ", "  "])
+        ),
+        min_size=3,
+        max_size=3,
+    ),
+)
+def test_headers_match_whatever_their_case_and_surrounding_spaces(
+    header: list[str], spelling: list[tuple[Callable[[str], str], str]]
+) -> None:
+    values = {"id": "maya", "region": "us", "handle": "@maya"}
+    written = [pad + case(name) + pad for name, (case, pad) in zip(header, spelling, strict=True)]
+    text = ",".join(written) + "\n" + ",".join(values[name] for name in header) + "\n"
+    assert list(dl.io.read_csv(dl.Creator, io.StringIO(text))) == [
+        dl.Creator(id="maya", region="US", handle="maya")
+    ]
+
+
+# --- docs/reference.md: generated from the records, so it cannot drift ----------------------
+
+REFERENCE = Path(__file__).resolve().parent.parent / "docs" / "reference.md"
+
+
+def test_the_reference_page_is_what_the_records_generate() -> None:
+    assert REFERENCE.read_text(encoding="utf-8") == dl.io.reference_markdown(), (
+        'docs/reference.md is stale; regenerate it: python -c "import delvia_ledger as dl; '
+        "print(dl.io.reference_markdown(), end='')\" > docs/reference.md"
+    )
+
+
+def test_the_reference_lists_every_column_of_every_type_in_csv_order() -> None:
+    text = dl.io.reference_markdown()
+    for cls in RECORD_TYPES:
+        section = text.split(f"\n## {cls.__name__}\n", 1)[1].split("\n## ", 1)[0]
+        columns = re.findall(r"^\| `(\w+)` \|", section, flags=re.MULTILINE)
+        assert columns == dl.io.csv_columns(cls)
+        assert f"```csv\n{','.join(columns)}\n" in section
+
+
+def test_the_reference_example_rows_import_into_a_fresh_ledger_in_order(tmp_path: Path) -> None:
+    text = REFERENCE.read_text(encoding="utf-8")
+    with dl.Ledger.open(tmp_path / "fresh.db", clock=Clock()) as fresh:
+        for cls in RECORD_TYPES:
+            section = text.split(f"\n## {cls.__name__}\n", 1)[1]
+            example = section.split("```csv\n", 1)[1].split("```", 1)[0]
+            path = tmp_path / f"{cls.__name__}.csv"
+            path.write_text(example, encoding="utf-8")
+            assert fresh.import_csv(cls, path).written == 1, cls.__name__
+        examples = dl.io._example_records()
+        assert [record for cls in RECORD_TYPES for record in fresh.records(cls)] == examples
+
+
+def test_a_rule_the_reference_does_not_know_fails_the_generation() -> None:
+    @attrs.frozen(kw_only=True)
+    class Odd:
+        id: str = attrs.field(validator=lambda *_: None)
+
+    with pytest.raises(LookupError, match=r"describe Odd\.id's rule"):
+        dl.io._reference_rows(Odd, attrs.fields(Odd).id)
