@@ -247,7 +247,7 @@ def _sqlite_file(path: Path, *sql: str) -> None:
 
 
 #: Files that are not ledgers; opening them as one must refuse and leave every byte as it was.
-FOREIGN: dict[str, Callable[[Path], None]] = {
+FOREIGN: dict[str, Callable[[Path], object]] = {
     "another application's tables": lambda p: _sqlite_file(
         p, "CREATE TABLE notes (id INTEGER PRIMARY KEY, text)", "INSERT INTO notes VALUES (1, 'x')"
     ),
