@@ -82,3 +82,25 @@ def test_deeply_nested_json_is_refused_in_one_line(tmp_path: Path) -> None:
     nested = "[" * 200_000 + "]" * 200_000
     line = one_line_error(run("import", "-", "--advertiser", "6900", cwd=tmp_path, stdin=nested))
     assert "nested too deeply" in line
+
+
+@pytest.mark.parametrize(
+    ("args", "stdin", "message"),
+    [
+        (["report", "--within", "99999999999999d"], "", "within="),
+        (["import", "big.csv", "--type", "Creator"], "", "line 2"),
+        (["import", "late.csv", "--type", "Person"], "", "left_at"),
+        (["import", "-", "--advertiser", "6900"], '{"code": false, "data": {}}', "false"),
+    ],
+)
+def test_inputs_that_once_crashed_end_in_one_line(
+    tmp_path: Path, args: list[str], stdin: str, message: str
+) -> None:
+    with dl.Ledger.open(tmp_path / "delvia-ledger.db") as ledger:
+        ledger.record(dl.AdAccount(id="6900", name="Brand", region="US"))
+        before = ledger.digest()
+    (tmp_path / "big.csv").write_text("id,region\n" + "x" * 200_000 + ",US\n")
+    (tmp_path / "late.csv").write_text("id,name,left_at\np1,Ana,9999-12-31T23:59:59-05:00\n")
+    line = one_line_error(run(*args, cwd=tmp_path, stdin=stdin))
+    assert message in line
+    assert dl.Ledger.open(tmp_path / "delvia-ledger.db").digest() == before
