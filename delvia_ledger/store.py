@@ -16,7 +16,7 @@ import os
 import re
 import sqlite3
 import urllib.parse
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from functools import cached_property
@@ -963,10 +963,8 @@ class Store:
         return self._checking(lambda: self._verify_versions(bound, self._columns()))
 
     def _checking(self, run: Callable[[], VerifyResult]) -> VerifyResult:
-        """Run a verification, reading text that is not valid UTF-8 without failing."""
-        factory = self.conn.text_factory
+        """Run a verification: what the file cannot give is a failed result, not an error."""
         try:
-            self.conn.text_factory = _lenient_text
             return run()
         except DRIVER_ERRORS as exc:
             error = self.error(exc)
@@ -975,15 +973,28 @@ class Store:
             ):
                 raise error from exc
             return VerifyResult(False, 0, None, f"the file cannot be read: {_short(exc)}")
+
+    @contextmanager
+    def _lenient(self) -> Iterator[None]:
+        """Read text that is not valid UTF-8 (kept as surrogate escapes) instead of failing.
+
+        A Python text factory costs per value, so the walks use it only once plain reading
+        failed.
+        """
+        factory = self.conn.text_factory
+        self.conn.text_factory = _lenient_text
+        try:
+            yield
         finally:
             self.conn.text_factory = factory
 
     def _columns(self) -> dict[str, set[str]]:
         """The columns the file has for ``entries`` and each version table (none: missing)."""
-        return {
-            name: {row[1] for row in self.conn.execute(f"PRAGMA table_info({name})")}
-            for name in ("entries", *(table.name for table in TABLES.values()))
-        }
+        with self._lenient():
+            return {
+                name: {row[1] for row in self.conn.execute(f"PRAGMA table_info({name})")}
+                for name in ("entries", *(table.name for table in TABLES.values()))
+            }
 
     def _verify(self, digest: Digest | None, bound: int | None, deep: bool) -> VerifyResult:
         columns = self._columns()
@@ -993,14 +1004,15 @@ class Store:
         chain = self._walk_chain(digest, bound)
         if not deep:
             return chain
-        found = [] if chain.ok else [chain]
-        structure = self._structure()
-        if structure is not None:
+        structural = None
+        if (structure := self._structure()) is not None:
             seq, reason = structure
-            found.append(
-                VerifyResult(False, chain.checked if seq is None else min(seq - 1, chain.checked),
-                             seq, reason if seq is None else f"seq {seq}: {reason}")
-            )  # fmt: skip
+            structural = VerifyResult(
+                False,
+                chain.checked if seq is None else min(seq - 1, chain.checked),
+                seq,
+                reason if seq is None else f"seq {seq}: {reason}",
+            )
         # Entries before the chain's first bad seq are sound, so their rows can be checked.
         upto = bound if chain.first_bad_seq is None else chain.first_bad_seq - 1
         try:
@@ -1009,95 +1021,78 @@ class Store:
             versions = VerifyResult(
                 False, chain.checked, None, f"the version tables cannot be read: {_short(exc)}"
             )
-        if not versions.ok:
-            found.append(versions)
+        found = [r for r in (chain, structural, versions) if r is not None and not r.ok]
         if not found:
             return chain
+        # The earliest seq wins (at a tie, the chain); a damaged structure is always said.
         first = min(found, key=lambda r: (r.first_bad_seq is None, r.first_bad_seq or 0))
-        if structure is not None and first is not found[-1 if versions.ok else -2]:
+        if structure is not None and first is not structural:
             return attrs.evolve(first, reason=f"{first.reason}; also {structure[1]}")
         return first
 
-    def _chain_rows(self, bound: int | None) -> Iterator[tuple[Any, ...]]:
-        """Each entry's columns as bytes (hashed as they are stored), with whether all are text.
+    def _chain_batches(self, bound: int | None) -> Generator[list[tuple[Any, ...]], None, None]:
+        """The entries, oldest first, in batches.
 
-        A page that cannot be read fails a whole batch: the rest is read again one row at a
-        time, so the error surfaces at the first entry that cannot be read.
+        A batch fails to read as a whole when one of its rows holds text that is not UTF-8 or
+        sits on a damaged page: the rest is then read again one row at a time, leniently, so
+        that the problem surfaces at the first entry that has it.
         """
-        names = ENTRY_COLUMNS[1:]
-        select = (
-            f"SELECT seq, {', '.join(f'CAST({c} AS BLOB)' for c in names)}, "
-            + " AND ".join(f"typeof({c}) = 'text'" for c in names)
-            + " FROM entries"
-        )
-        limit = "" if bound is None else f" seq <= {int(bound)}"
+        select = f"SELECT {', '.join(ENTRY_COLUMNS)} FROM entries"
+        bounded = [] if bound is None else [f"seq <= {int(bound)}"]
         after = None
         try:
-            cursor = self.conn.execute(f"{select}{' WHERE' if limit else ''}{limit} ORDER BY seq")
+            cursor = self.conn.execute(f"{select}{_where(bounded)} ORDER BY seq")
             while rows := cursor.fetchmany(5000):
-                yield from rows
+                yield rows
                 after = rows[-1][0]
             return
         except DRIVER_ERRORS:
-            if after is None:
-                raise
-        cursor = self.conn.execute(
-            f"{select} WHERE seq > ?{' AND' if limit else ''}{limit} ORDER BY seq", (after,)
-        )
-        while (row := cursor.fetchone()) is not None:
-            yield row
+            pass
+        rest = bounded if after is None else [*bounded, f"seq > {int(after)}"]
+        with self._lenient():
+            cursor = self.conn.execute(f"{select}{_where(rest)} ORDER BY seq")
+            while (row := cursor.fetchone()) is not None:
+                yield [row]
 
     def _walk_chain(self, digest: Digest | None, bound: int | None) -> VerifyResult:
-        """The chain walk over the stored bytes: every link, payload hash and entry hash."""
-        expected_seq, prev = 1, GENESIS_HASH.encode()
+        """The chain walk: every link, payload hash and entry hash."""
+        expected_seq, prev = 1, GENESIS_HASH
         anchored = digest is None or digest.seq == 0
         if digest is not None and digest.seq == 0 and digest.hash != GENESIS_HASH:
             return VerifyResult(False, 0, 1, "the digest for seq 0 must carry the genesis hash")
-        saved = (-1, b"") if digest is None else (digest.seq, digest.hash.encode())
+        saved = (-1, "") if digest is None else (digest.seq, digest.hash)
         sha256 = hashlib.sha256
         checked = 0
+        batches = self._chain_batches(bound)
         try:
-            for (
-                seq,
-                stamp,
-                type_,
-                id_,
-                payload,
-                payload_hash,
-                prev_hash,
-                hash_,
-                texts,
-            ) in self._chain_rows(bound):
-                problem = None
-                if seq != expected_seq:
-                    problem = f"entry {expected_seq} is missing (next entry is {seq})"
-                    seq = expected_seq
-                elif not texts:
-                    problem = self._not_text(seq)
-                elif prev_hash != prev:
-                    problem = "prev_hash does not match the previous entry's hash"
-                elif sha256(payload).hexdigest().encode() != payload_hash:
-                    problem = "payload does not match its payload_hash"
-                else:
-                    line = b"\n".join((prev_hash, b"%d" % seq, stamp, type_, id_, payload_hash))
-                    if sha256(line).hexdigest().encode() != hash_:
-                        problem = "hash does not match the entry's contents"
-                    else:  # the ledger writes UTF-8 text: other bytes were hashed by someone else
-                        try:
-                            line.decode()
-                            payload.decode()
-                        except UnicodeDecodeError:
-                            problem = _not_utf8(stamp=stamp, type=type_, id=id_, payload=payload)
-                if problem:
-                    return VerifyResult(False, checked, seq, f"seq {seq}: {problem}")
-                if seq == saved[0]:
-                    if hash_ != saved[1]:
-                        return VerifyResult(
-                            False, checked, seq, f"seq {seq}: hash differs from the saved digest"
-                        )
-                    anchored = True
-                prev, expected_seq = hash_, seq + 1
-                checked += 1
+            for rows in batches:
+                for seq, stamp, type_, id_, payload, payload_hash, prev_hash, hash_ in rows:
+                    problem = None
+                    try:
+                        if seq != expected_seq:
+                            problem = f"entry {expected_seq} is missing (next entry is {seq})"
+                            seq = expected_seq
+                        elif prev_hash != prev:
+                            problem = "prev_hash does not match the previous entry's hash"
+                        elif sha256(payload.encode("utf-8")).hexdigest() != payload_hash:
+                            problem = "payload does not match its payload_hash"
+                        elif chain_hash(prev, seq, stamp, type_, id_, payload_hash) != hash_:
+                            problem = "hash does not match the entry's contents"
+                    except (AttributeError, TypeError, UnicodeEncodeError):
+                        problem = self._not_text(seq)  # a BLOB, a number, bytes not UTF-8
+                    if problem:
+                        return VerifyResult(False, checked, seq, f"seq {seq}: {problem}")
+                    if seq == saved[0]:
+                        if hash_ != saved[1]:
+                            return VerifyResult(
+                                False,
+                                checked,
+                                seq,
+                                f"seq {seq}: hash differs from the saved digest",
+                            )
+                        anchored = True
+                    prev, expected_seq = hash_, seq + 1
+                    checked += 1
         except DRIVER_ERRORS as exc:
             return VerifyResult(
                 False,
@@ -1106,6 +1101,8 @@ class Store:
                 f"seq {expected_seq}: the entry cannot be read, the file is damaged here "
                 f"({_short(exc)})",
             )
+        finally:
+            batches.close()
         if not anchored:
             assert digest is not None
             return VerifyResult(
@@ -1118,16 +1115,21 @@ class Store:
         return VerifyResult(True, checked)
 
     def _not_text(self, seq: int) -> str:
-        """Which column of entry ``seq`` is not stored as text, as the file format says."""
+        """Which column of entry ``seq`` is not text, or not UTF-8 text, as the format says."""
+        names = ENTRY_COLUMNS[1:]
         row = self.conn.execute(
-            f"SELECT {', '.join(f'typeof({c})' for c in ENTRY_COLUMNS[1:])} FROM entries "
-            "WHERE seq = ?",
+            f"SELECT {', '.join(f'typeof({c})' for c in names)}, "
+            f"{', '.join(f'CAST({c} AS BLOB)' for c in names)} FROM entries WHERE seq = ?",
             (seq,),
         ).fetchone()
-        column, kind = next(
-            (c, k) for c, k in zip(ENTRY_COLUMNS[1:], row, strict=True) if k != "text"
-        )
-        return f"{column} is stored as a {kind}, not as text"
+        for column, kind, data in zip(names, row, row[len(names) :], strict=False):
+            if kind != "text":
+                return f"{column} is stored as a {kind}, not as text"
+            try:
+                data.decode("utf-8")
+            except UnicodeDecodeError:
+                return f"{column} is not valid UTF-8 text"
+        return "the entry is not text as the file format says"
 
     def _structure(self) -> tuple[int | None, str] | None:
         """SQLite's own check of the file: every page, and every index against its table.
@@ -1135,12 +1137,17 @@ class Store:
         A damaged index makes reads through it miss rows (``get()`` finds nothing) while the
         tables are whole, so only this sees it. Returns the first seq it names, and why.
         """
-        try:
-            found = [str(row[0]) for row in self.conn.execute("PRAGMA integrity_check(100)")]
-        except DRIVER_ERRORS as exc:
-            return None, f"the file's structure is damaged ({_short(exc)})"
-        if found == ["ok"]:
-            return None
+        with self._lenient():
+            try:
+                found = [str(row[0]) for row in self.conn.execute("PRAGMA integrity_check(100)")]
+            except DRIVER_ERRORS as exc:
+                return None, f"the file's structure is damaged ({_short(exc)})"
+            if found == ["ok"]:
+                return None
+            return self._name_damage(found)
+
+    def _name_damage(self, found: list[str]) -> tuple[int | None, str]:
+        """Which tables and indexes the integrity check's messages point at."""
         objects: list[tuple[str, str, str]] = self.conn.execute(
             "SELECT type, name, tbl_name FROM sqlite_master WHERE type IN ('table', 'index')"
         ).fetchall()
@@ -1198,7 +1205,12 @@ class Store:
             )
         }
         problems: list[tuple[int, str]] = []
-        checked = self._walk_versions(upto, broken, problems)  # first: at a tie, its reason wins
+        try:  # first: at a tie, its reason wins
+            checked = self._walk_versions(upto, broken, problems, lenient=False)
+        except DRIVER_ERRORS:  # text that is not UTF-8, or a damaged page: again, leniently
+            problems.clear()
+            with self._lenient():
+                checked = self._walk_versions(upto, broken, problems, lenient=True)
         for table in TABLES.values():
             if table.type in broken:
                 continue
@@ -1222,10 +1234,12 @@ class Store:
         if problems:  # the chain verified (no gaps), so entries before the first bad seq are fine
             seq, problem = min(problems, key=lambda found: found[0])
             return VerifyResult(False, min(seq - 1, checked), seq, f"seq {seq}: {problem}")
+        if broken:  # a table no entry needs yet: the queries read it all the same
+            return VerifyResult(False, checked, None, "; ".join(broken.values()))
         return VerifyResult(True, checked)
 
     def _walk_versions(
-        self, upto: str, broken: dict[str, str], problems: list[tuple[int, str]]
+        self, upto: str, broken: dict[str, str], problems: list[tuple[int, str]], lenient: bool
     ) -> int:
         """Compare each entry with its version row, up to the first that differs."""
         cursors = {
@@ -1239,7 +1253,7 @@ class Store:
         ahead: dict[str, tuple[Any, ...] | None] = {t: next(c, None) for t, c in cursors.items()}
         checked = 0
         entries = self.conn.execute(
-            f"SELECT seq, type, CAST(payload AS BLOB) FROM entries v WHERE 1{upto} ORDER BY seq"
+            f"SELECT seq, type, payload FROM entries v WHERE 1{upto} ORDER BY seq"
         )
         for seq, type_, payload in entries:
             cls = RECORD_BY_NAME.get(type_)
@@ -1257,7 +1271,7 @@ class Store:
                 problems.append((seq, f"{table.name} has no row for this entry"))
                 break
             ahead[type_] = next(cursors[type_], None)
-            expected = _derive_row(table, seq, payload)
+            expected = _derive_row(table, seq, payload, lenient)
             if isinstance(expected, str):
                 problems.append((seq, expected))
                 break
@@ -1271,19 +1285,22 @@ class Store:
         return checked
 
 
-def _derive_row(table: VersionTable, seq: int, payload: bytes) -> list[Any] | str:
+def _derive_row(table: VersionTable, seq: int, payload: Any, lenient: bool) -> list[Any] | str:
     """The version row entry ``seq`` makes, or why its payload is not a record's payload."""
+    if not isinstance(payload, str):
+        return "the payload is not stored as text"
+    if lenient:  # text read with surrogate escapes for the bytes that are not UTF-8
+        try:
+            payload.encode("utf-8")
+        except UnicodeEncodeError:
+            return "the payload is not valid UTF-8 text"
     try:
-        text = payload.decode("utf-8")
-    except UnicodeDecodeError:
-        return "the payload is not valid UTF-8 text"
-    try:
-        record = record_from_json(table.cls, text)
+        record = record_from_json(table.cls, payload)
         canonical = canonical_json(table.unstructure(record))
         row = table.row(seq, record)
     except Exception as exc:  # whatever the converter raises on a payload no ledger wrote
         return f"the payload is not a valid {table.type}: {_short(exc)}"
-    if canonical != text and not _legacy_payload(table, text, canonical):
+    if canonical != payload and not _legacy_payload(table, payload, canonical):
         return "the payload is not the canonical JSON of its record"
     return row
 
@@ -1305,6 +1322,10 @@ def _legacy_payload(table: VersionTable, text: str, canonical: str) -> bool:
     return bool(canonical_json(data) == canonical)
 
 
+def _where(conditions: Sequence[str]) -> str:
+    return f" WHERE {' AND '.join(conditions)}" if conditions else ""
+
+
 def _table_problem(name: str, have: set[str], wanted: Sequence[str]) -> str | None:
     if not have:
         return f"the table {name} is missing"
@@ -1312,15 +1333,6 @@ def _table_problem(name: str, have: set[str], wanted: Sequence[str]) -> str | No
     if lacking:
         return f"the table {name} lacks the column(s) {', '.join(lacking)}"
     return None
-
-
-def _not_utf8(**columns: bytes) -> str:
-    for name, value in columns.items():
-        try:
-            value.decode()
-        except UnicodeDecodeError:
-            return f"{'recorded_at' if name == 'stamp' else name} is not valid UTF-8 text"
-    return "the entry is not valid UTF-8 text"
 
 
 def _lenient_text(data: bytes) -> str:

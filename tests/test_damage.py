@@ -55,7 +55,7 @@ DAMAGE: dict[str, tuple[Callable[[Path], None], tuple[bool, int | None], int | N
         lambda p: edit_payload(p, 3, b'{"id":"a1","name":"Br\xffnd","region":"US"}'),
         (False, 3),
         3,
-        "payload does not match its payload_hash",
+        "payload is not valid UTF-8 text",
     ),
     "an invalid UTF-8 payload with its hashes recomputed": (
         lambda p: edit_payload(
@@ -428,3 +428,16 @@ def test_a_closed_ledger_raises_a_storage_error_from_every_method(tmp_path: Path
         with pytest.raises(dl.StorageError, match="closed"):
             call()
             pytest.fail(f"{name} read a closed ledger")
+
+
+def test_a_damaged_table_no_entry_uses_yet_fails_deep_verification(tmp_path: Path) -> None:
+    """The checks query every version table: one they cannot read fails them, entries or not."""
+    path = tmp_path / "l.db"
+    build_versions(path)  # no RegionRule recorded
+    raw(path).execute("ALTER TABLE region_rule_versions RENAME COLUMN superseded_by TO gone")
+    with dl.Ledger.open(path) as ledger:
+        with pytest.raises(dl.StorageError, match="superseded_by"):
+            ledger.findings(now=T0)
+        result = ledger.verify(deep=True)
+    assert (result.ok, result.first_bad_seq) == (False, None)
+    assert result.reason == "the table region_rule_versions lacks the column(s) superseded_by"

@@ -511,7 +511,7 @@ def test_sqlite_utils_cannot_replace_entries_or_version_rows(tmp_path: Path) -> 
             text=True,
         )  # fmt: skip
         assert done.returncode != 0
-        assert "append-only" in done.stderr
+        assert "never replaced" in done.stderr  # not the DELETE guard's "cannot be deleted"
     db = sqlite_utils.Database(path, recursive_triggers=False)  # REPLACE fires no DELETE trigger
     with pytest.raises(sqlite3.IntegrityError, match="append-only"):
         db.table("entries").insert({**entry, "id": "evil"}, replace=True)
