@@ -6,6 +6,8 @@ same code. Times in the version tables are integer microseconds; ``now`` is conv
 
 from __future__ import annotations
 
+import gc
+import heapq
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
@@ -196,6 +198,15 @@ class Checks:
         """Visible authorizations matching ``where``, streamed (a million need not fit at once)."""
         sql = self._sql(SparkAuthorization, _AUTH_COLUMNS, where)
         rows: Iterator[AuthRow] = self.store.conn.execute(sql, params)
+        return rows
+
+    def auth_rows_by(
+        self, order: str, where: str = "1", params: Params = ()
+    ) -> Iterator[tuple[Any, ...]]:
+        """Visible authorizations matching ``where`` as (seq, *:class:`AuthRow`), streamed in
+        ``order`` (SQL columns of ``v``)."""
+        sql = self._sql(SparkAuthorization, f"v.seq, {_AUTH_COLUMNS}", where)
+        rows: Iterator[tuple[Any, ...]] = self.store.conn.execute(f"{sql} ORDER BY {order}", params)
         return rows
 
     def auths(self, where: str = "1", params: Params = ()) -> Iterator[Auth]:
@@ -809,10 +820,125 @@ class Checks:
         ]
 
     def findings(self, within: Within = DEFAULT_WITHIN) -> list[Finding]:
-        """Every kind, worst first: one pass over the codes, then ads, regions and access."""
-        h = to_micros(horizon(self.now, within))
-        found = self.code_findings(self.auth_rows(), CODE_KINDS, h)
-        found += self.outlived_by_ads()
+        """Every kind, worst first: :meth:`iter_findings` as a list (the collector paused while
+        it grows: walking a million findings as the list grows is most of the time)."""
+        found = self.iter_findings(within)
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return list(found)
+        finally:
+            if enabled:
+                gc.enable()
+
+    def iter_findings(self, within: Within = DEFAULT_WITHIN) -> Iterator[Finding]:
+        """Every kind in :meth:`Finding.sort_key` order, streamed in bounded memory.
+
+        Worst severity first, then earliest deadline (none last), then kind; equal keys in the
+        order the codes were recorded (their seq), then in the order the other queries give,
+        which is the order a stable sort of one pass over the codes, then ads, regions and
+        access leaves them. ``within`` is checked now; the ledger is read on the first ``next``.
+        """
+        return self._streamed(to_micros(horizon(self.now, within)))
+
+    # The per-code kinds a code in no active or scheduled ad can have, with the SQL that
+    # narrows the codes to the ones :meth:`code_findings` may flag and the column its deadline
+    # is in (the stream's order). The rules stay in code_findings.
+    _STREAMS: tuple[tuple[FindingKind, str, str | None], ...] = (
+        (FindingKind.REVOKED, "v.revoked_at <= :t", "revoked_at"),
+        (FindingKind.EXPIRED, f"{_NOT_REVOKED} AND v.expires_at <= :t", "expires_at"),
+        (FindingKind.NOT_YET_ACTIVE, f"{_NOT_REVOKED} AND v.starts_at > :t", "starts_at"),
+        (
+            FindingKind.EXPIRING,
+            f"{_NOT_REVOKED} AND v.expires_at > :t AND v.expires_at <= :h",
+            "expires_at",
+        ),
+        (
+            FindingKind.OWNER_MISSING,
+            f"v.starts_at <= :t AND v.expires_at > :t AND {_NOT_REVOKED}",
+            None,
+        ),
+    )
+
+    def _streamed(self, h: int) -> Iterator[Finding]:
+        """Sorted streams merged: the codes in use decided in memory, every other per-code kind
+        one SQL stream ordered by deadline then seq, and the rest (ads, regions, access)."""
+        streams = [self._codes_in_use_keyed(h)]
+        params: dict[str, object] = {"t": self.t, "h": h}
+        for kind, where, deadline in self._STREAMS:
+            order = "v.seq" if deadline is None else f"v.{deadline}, v.seq"
+            rows = self.auth_rows_by(order, where, params)
+            streams.append(self._keyed(rows, kind, deadline, h))
+        if self.unavailable_posts:
+            ids = sorted(self.unavailable_posts)
+            where = f"{self._NOT_REVOKED} AND v.expires_at > :t AND v.post_id IN "
+            chunks = [
+                self.auth_rows_by(
+                    "v.seq", where + f"({_marks(chunk)})", {"t": self.t, **_named(chunk)}
+                )
+                for chunk in (ids[start : start + 500] for start in range(0, len(ids), 500))
+            ]
+            gone = heapq.merge(*chunks, key=_first)
+            streams.append(self._keyed(gone, FindingKind.POST_UNAVAILABLE, None, h))
+        streams.append(self._rest_keyed(h))
+        for _, finding in heapq.merge(*streams):
+            yield finding
+
+    def _keyed(
+        self,
+        rows: Iterable[tuple[Any, ...]],
+        kind: FindingKind,
+        deadline: str | None,
+        h: int,
+    ) -> Iterator[tuple[_Key, Finding]]:
+        """``kind``'s findings for the (seq, *code) ``rows`` of codes no ad uses, keyed."""
+        using, kinds, name = self.using, frozenset({kind}), kind.value
+        column = None if deadline is None else 1 + Auth._fields.index(deadline)
+        batch: list[tuple[Any, ...]] = []
+        for row in rows:
+            if row[1] not in using:
+                batch.append(row)
+                if len(batch) == _BATCH:
+                    yield from self._batch_keyed(batch, kinds, name, column, h)
+                    batch = []
+        yield from self._batch_keyed(batch, kinds, name, column, h)
+
+    def _batch_keyed(
+        self,
+        batch: list[tuple[Any, ...]],
+        kinds: frozenset[FindingKind],
+        name: str,
+        column: int | None,
+        h: int,
+    ) -> Iterator[tuple[_Key, Finding]]:
+        by_id = {row[1]: row for row in batch}
+        codes: list[AuthRow] = [row[1:] for row in batch]
+        for finding in self.code_findings(codes, kinds, h):
+            row = by_id[finding.authorization_id]
+            when = _NEVER if column is None else row[column]
+            yield (finding.severity.rank, when, name, row[0]), finding
+
+    def _codes_in_use_keyed(self, h: int) -> Iterator[tuple[_Key, Finding]]:
+        """The per-code findings of codes active or scheduled ads use (their severity depends
+        on the ads), decided in memory in seq order and sorted by key."""
+        ids = list(self.using)
+        rows: list[tuple[Any, ...]] = []
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            rows += self.auth_rows_by("v.seq", f"v.id IN ({_marks(chunk)})", _named(chunk))
+        rows.sort(key=_first)
+        seqs = {row[1]: row[0] for row in rows}
+        codes: list[AuthRow] = [row[1:] for row in rows]
+        keyed = [
+            (_key(finding, seqs[str(finding.authorization_id)]), finding)
+            for finding in self.code_findings(codes, CODE_KINDS, h)
+        ]
+        keyed.sort(key=_first)
+        return iter(keyed)
+
+    def _rest_keyed(self, h: int) -> Iterator[tuple[_Key, Finding]]:
+        """Ads, regions and access: far fewer than codes, sorted in memory (stably)."""
+        found = self.outlived_by_ads()
         found += self.mismatched_posts()
         found += self.unbound_ads()
         found += self.not_authorized()
@@ -820,4 +946,22 @@ class Checks:
         found += self._accounts()
         found += self._roles_expiring(h)
         found.sort(key=Finding.sort_key)
-        return found
+        for i, finding in enumerate(found):
+            yield _key(finding, i), finding
+
+
+#: A finding's place in the merged stream: severity rank, deadline in µs (none: after all),
+#: kind, then a tie-breaker (a code's seq, or the position in a sorted list).
+_Key = tuple[int, int, str, int]
+_NEVER = to_micros(datetime.max.replace(tzinfo=UTC)) + 1
+_BATCH = 1000  # codes per code_findings call in a stream
+
+
+def _key(finding: Finding, tie: int) -> _Key:
+    deadline = finding.deadline
+    when = _NEVER if deadline is None else to_micros(deadline)
+    return finding.severity.rank, when, finding.kind.value, tie
+
+
+def _first(row: tuple[Any, ...]) -> Any:
+    return row[0]

@@ -322,6 +322,20 @@ class LedgerView:
         """Every kind of finding, worst severity first, then earliest deadline."""
         return self._query(now, lambda c: c.findings(within))
 
+    def iter_findings(
+        self, within: Within = DEFAULT_WITHIN, *, now: datetime | str | None = None
+    ) -> Iterator[Finding]:
+        """:meth:`findings` streamed, in the same order, in bounded memory.
+
+        ``within`` and ``now`` are checked at once; the ledger is read from the first ``next``
+        on, in one snapshot held until the stream ends (consume it, or ``close()`` it).
+        """
+        return self._streamed(self.checks(now).iter_findings(within))
+
+    def _streamed(self, found: Iterator[Finding]) -> Iterator[Finding]:
+        with self._store.snapshot():
+            yield from found
+
     def diagnose(
         self,
         code: str | SparkCode,

@@ -1,0 +1,187 @@
+"""``iter_findings``: the findings streamed, in exactly the order today's sorted list has them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+
+import attrs
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import delvia_ledger as dl
+from delvia_ledger.checks import CODE_KINDS, Checks, Within, horizon
+from delvia_ledger.convert import to_micros
+
+from .conftest import T0
+from .test_checks import code, world
+
+DAY = timedelta(days=1)
+# half days: few enough distinct deadlines that many findings tie on their sort key
+offsets = st.integers(-6, 6).map(lambda d: d * DAY / 2)
+POSTS = ["7301", "7302"]
+OWNERS = [None, "ana", "bo", "cy"]  # bo leaves, cy holds no role, None is no owner
+
+
+def reference(checks: Checks, within: Within) -> list[dl.Finding]:
+    """A private copy of ``Checks.findings`` before streaming: the parts concatenated, then one
+    stable sort."""
+    h = to_micros(horizon(checks.now, within))
+    found = checks.code_findings(checks.auth_rows(), CODE_KINDS, h)
+    found += checks.outlived_by_ads()
+    found += checks.mismatched_posts()
+    found += checks.unbound_ads()
+    found += checks.not_authorized()
+    found += checks.region_incompatible()
+    found += checks._accounts()
+    found += checks._roles_expiring(h)
+    found.sort(key=dl.Finding.sort_key)
+    return found
+
+
+def expected(view: dl.LedgerView, within: Within, now: datetime) -> list[dl.Finding]:
+    with view._store.snapshot():
+        return reference(view.checks(now), within)
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    codes=st.lists(
+        st.tuples(
+            offsets,
+            st.integers(1, 6),
+            st.none() | offsets,
+            st.integers(0, 1),
+            st.sampled_from(OWNERS),
+        ),
+        min_size=1,
+        max_size=12,
+    ),
+    supersede=st.lists(st.tuples(st.integers(0, 11), st.sampled_from(OWNERS)), max_size=4),
+    statuses=st.lists(
+        st.sampled_from([None, "USER_DELETE", "AUDIT_DELETE"]), min_size=2, max_size=2
+    ),
+    ads=st.lists(
+        st.tuples(
+            st.integers(0, 11),
+            st.integers(0, 1),
+            st.none() | offsets,
+            st.none() | offsets,
+            st.none() | offsets,
+            st.integers(0, 1),
+        ),
+        max_size=6,
+    ),
+    bindings=st.lists(
+        st.tuples(st.integers(0, 11), offsets, st.none() | offsets, st.sampled_from([None, "X"])),
+        max_size=4,
+    ),
+    grant_expiry=st.none() | offsets,
+    now=st.integers(-4, 4).map(lambda d: T0 + d * DAY / 2),
+    within=st.sampled_from(["36h", "2d", "7d"]),
+    region=st.sampled_from(["US", "FR", None]),
+)
+def test_iter_findings_is_the_sorted_list_in_the_same_order(
+    tmp_path_factory: pytest.TempPathFactory,
+    codes: list[tuple[timedelta, int, timedelta | None, int, str | None]],
+    supersede: list[tuple[int, str | None]],
+    statuses: list[str | None],
+    ads: list[tuple[int, int, timedelta | None, timedelta | None, timedelta | None, int]],
+    bindings: list[tuple[int, timedelta, timedelta | None, str | None]],
+    grant_expiry: timedelta | None,
+    now: datetime,
+    within: str,
+    region: str | None,
+) -> None:
+    """Every kind, ties and all, on the ledger and on an ``as_of`` view of a random world."""
+    with dl.Ledger.open(tmp_path_factory.mktemp("w") / "l.db", clock=lambda: T0) as ledger:
+        world(ledger, creator_region=region)
+        ledger.record_all(
+            [
+                dl.AdAccount(id="6901", name="Brand 2", region="FR"),
+                dl.Person(id="bo", name="Bo", left_at=T0),
+                dl.Person(id="cy", name="Cy"),
+                dl.RoleGrant(
+                    id="g2",
+                    person_id="bo",
+                    scope="ad_account:6901",
+                    role="OPERATOR",
+                    granted_at=T0 - 9 * DAY,
+                    expires_at=None if grant_expiry is None else T0 + grant_expiry,
+                ),
+            ]
+        )
+        auths = [
+            code(
+                ledger,
+                n,
+                post_id=POSTS[p],
+                starts_at=T0 + s,
+                expires_at=T0 + s + days * DAY,
+                revoked_at=None if r is None else T0 + r,
+                owner_id=owner,
+            )
+            for n, (s, days, r, p, owner) in enumerate(codes)
+        ]
+        middle = ledger.seq
+        for i, owner in supersede:  # a later version moves the code to a later seq
+            a = auths[i % len(auths)]
+            ledger.record(attrs.evolve(a, owner_id=owner))
+        for i, (which, account, start, until, paused, post) in enumerate(ads):
+            if start is not None and until is not None and until <= start:
+                until = None
+            ledger.record(
+                dl.SparkAd(
+                    id=f"ad{i}",
+                    ad_account_id=["6900", "6901"][account],
+                    authorization_id=auths[which % len(auths)].id,
+                    intended_post_id=POSTS[post],
+                    runs_from=None if start is None else T0 + start,
+                    runs_until=None if until is None else T0 + until,
+                    paused_at=None if paused is None else T0 + paused,
+                )
+            )
+        later = ledger.seq
+        ledger.record_all(
+            [
+                dl.Post(id=post, creator_id="maya", kind="VIDEO", status=status)
+                for post, status in zip(POSTS, statuses, strict=True)
+            ]
+        )
+        ledger.record_all(
+            [
+                dl.SparkBinding(
+                    authorization_id=auths[which % len(auths)].id,
+                    ad_account_id="6900",
+                    bound_at=T0 + bound,
+                    unbound_at=None if unbound is None else T0 + bound + abs(unbound),
+                    tiktok_status=status,
+                )
+                for which, bound, unbound, status in {
+                    b[0] % len(auths): b for b in bindings
+                }.values()
+            ]
+        )
+        for view in (ledger, ledger.as_of(seq=middle), ledger.as_of(seq=later)):
+            want = expected(view, within, now)
+            assert list(view.iter_findings(within, now=now)) == want
+            assert view.findings(within, now=now) == want
+
+
+def test_iter_findings_is_lazy(ledger: dl.Ledger) -> None:
+    world(ledger)
+    for n in range(3):
+        code(ledger, n, starts_at=T0 - 9 * DAY, expires_at=T0 - (n + 1) * DAY)
+    stream = ledger.iter_findings(now=T0)
+    assert isinstance(stream, Iterator) and not isinstance(stream, list)
+    first = next(stream)
+    assert first.kind == "EXPIRED" and first.deadline == T0 - 3 * DAY
+    assert [f.deadline for f in stream] == [T0 - 2 * DAY, T0 - DAY]
+
+
+def test_iter_findings_refuses_a_bad_horizon_before_it_is_read(ledger: dl.Ledger) -> None:
+    with pytest.raises(ValueError, match="within='soon'"):
+        ledger.iter_findings("soon")
