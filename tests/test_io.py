@@ -606,3 +606,12 @@ def test_choices_and_regions_are_read_in_any_case(ledger: dl.Ledger) -> None:
     assert ledger.get(dl.RegionRule, "US->*") == dl.RegionRule(
         creator_region="US", account_region="*", verdict=dl.RegionVerdict.INCOMPATIBLE
     )
+
+
+def test_read_csv_warns_at_the_callers_line_too() -> None:
+    text = "id,region,notes\nm,US,x\n"
+    with pytest.warns(dl.io.IgnoredColumnsWarning) as got:
+        list(dl.io.read_csv(dl.Creator, io.StringIO(text)))
+    with pytest.warns(dl.io.IgnoredColumnsWarning) as rows:
+        list(dl.io.read_csv_rows(dl.Creator, io.StringIO(text)))
+    assert got[0].filename == rows[0].filename == __file__
