@@ -132,7 +132,7 @@ def read_csv(cls: type[R], source: Source, *, timezone: str | tzinfo | None = No
     Columns ``cls`` lacks are ignored with an :class:`IgnoredColumnsWarning`; see
     :func:`read_csv_rows` for what a cell may hold.
     """
-    for _, record in read_csv_rows(cls, source, timezone=timezone):
+    for _, record in _read_rows(cls, source, timezone):
         yield record
 
 
@@ -149,11 +149,17 @@ def read_csv_rows(
     ``"UTC"``) says which zone it is in. An error names the line (where the row starts), the
     column as the header spells it, and the value.
     """
+    yield from _read_rows(cls, source, timezone)
+
+
+def _read_rows(
+    cls: type[R], source: Source, timezone: str | tzinfo | None
+) -> Iterator[tuple[int, R]]:
     zone = time_zone(timezone)
     with csv_source(source) as text:
         reader = CsvReader(cls, text, timezone=zone)
-        if reader.ignored:
-            warnings.warn(reader.ignored, stacklevel=2)
+        if reader.ignored:  # shown at the line of the caller's code that reads the rows
+            warnings.warn(reader.ignored, stacklevel=3)
         yield from reader
 
 

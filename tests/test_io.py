@@ -598,3 +598,20 @@ def test_a_rule_the_reference_does_not_know_fails_the_generation() -> None:
 
     with pytest.raises(LookupError, match=r"describe Odd\.id's rule"):
         dl.io._reference_rows(Odd, attrs.fields(Odd).id)
+
+
+def test_choices_and_regions_are_read_in_any_case(ledger: dl.Ledger) -> None:
+    text = "Creator Region,Account Region,Verdict\nus,*,incompatible\n"
+    assert ledger.import_csv(dl.RegionRule, io.StringIO(text)).written == 1
+    assert ledger.get(dl.RegionRule, "US->*") == dl.RegionRule(
+        creator_region="US", account_region="*", verdict=dl.RegionVerdict.INCOMPATIBLE
+    )
+
+
+def test_read_csv_warns_at_the_callers_line_too() -> None:
+    text = "id,region,notes\nm,US,x\n"
+    with pytest.warns(dl.io.IgnoredColumnsWarning) as got:
+        list(dl.io.read_csv(dl.Creator, io.StringIO(text)))
+    with pytest.warns(dl.io.IgnoredColumnsWarning) as rows:
+        list(dl.io.read_csv_rows(dl.Creator, io.StringIO(text)))
+    assert got[0].filename == rows[0].filename == __file__
