@@ -711,14 +711,19 @@ def read_time(value: str, option: str) -> datetime:
 @click.argument("type_name", metavar="TYPE")
 @click.argument("fields", nargs=-1, type=click.UNPROCESSED, metavar="--FIELD VALUE …")
 def add(type_name: str, fields: tuple[str, ...]) -> None:
-    """Record one record: add TYPE --field value … (the same columns as its CSV)."""
+    """Record one record: add TYPE --field value … (the same columns as its CSV; --timezone
+    ZONE for times without an offset)."""
     cls = _record_type(type_name)
     names, values = [], []
+    zone: str | None = None
     pending = list(fields)
     while pending:
         flag = pending.pop(0)
         if not flag.startswith("--") or not pending:
             raise UsageError(f"add: give each field as --name value (at {flag!r})")
+        if flag == "--timezone":  # the zone of times given without an offset, as for import
+            zone = pending.pop(0)
+            continue
         names.append(flag[2:].replace("-", "_"))
         values.append(pending.pop(0))
     if not names:
@@ -731,7 +736,7 @@ def add(type_name: str, fields: tuple[str, ...]) -> None:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", IgnoredColumnsWarning)  # a typo here is no sheet's
-            [record] = list(read_csv(cls, out))
+            [record] = list(read_csv(cls, out, timezone=zone))
     except IgnoredColumnsWarning as unknown:
         raise UsageError(
             f"add {cls.__name__}: no field(s) {', '.join(unknown.columns)}; its fields are "
@@ -746,7 +751,10 @@ def add(type_name: str, fields: tuple[str, ...]) -> None:
 
 def _without_prefix(message: str, cls: type[Record]) -> str:
     """A CSV row's error as one field's error: without "line 2:" and the type's name."""
-    return message.removeprefix("line 2: ").removeprefix(f"{cls.__name__}: ")
+    message = re.sub(r"^line \d+, column '([^']*)': ", lambda m: f"--{m[1]}: ", message)
+    for prefix in ("line 1: ", "line 2: ", f"{cls.__name__}: "):
+        message = message.removeprefix(prefix)
+    return message
 
 
 def _new_version(ledger: Ledger, old: Record, **changes: Any) -> None:
