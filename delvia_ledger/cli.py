@@ -187,7 +187,7 @@ def _ledger(*, must_exist: bool = True) -> Iterator[Ledger]:
 
 def _read_code(code: str) -> str:
     """The raw code from the argument, or from standard input for ``-`` (out of shell history)."""
-    text = click.get_text_stream("stdin").readline() if code == "-" else code
+    text = sys.stdin.readline() if code == "-" else code
     if not text.strip():
         raise UsageError("the code is empty")
     return text.strip()
@@ -501,11 +501,7 @@ def import_(
             "import: a TikTok JSON response needs --advertiser (for /tt_video/ responses) "
             "or --creator (for the creator's own /business/post/authorize/ responses)"
         )
-    text = (
-        click.get_text_stream("stdin").read()
-        if file == "-"
-        else Path(file).read_text(encoding="utf-8")
-    )
+    text = sys.stdin.read() if file == "-" else Path(file).read_text(encoding="utf-8")
     try:
         payload = json.loads(text)
     except json.JSONDecodeError as error:
@@ -531,9 +527,9 @@ def export(type_name: str | None) -> None:
     """Export a record type as CSV (--type), or every entry as JSON."""
     with _ledger() as ledger:
         if type_name:
-            ledger.export_csv(_record_type(type_name), click.get_text_stream("stdout"))
+            ledger.export_csv(_record_type(type_name), sys.stdout)
         else:
-            ledger.export_json(click.get_text_stream("stdout"))
+            ledger.export_json(sys.stdout)
 
 
 @cli.command()
