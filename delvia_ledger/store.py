@@ -346,8 +346,8 @@ def storage_error(path: str, exc: BaseException, busy_timeout: float) -> Storage
         )
     if code in (sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_PERM, sqlite3.SQLITE_AUTH):
         return StorageError(
-            f"{path}: cannot open the ledger file ({detail}); check that its directory exists "
-            "and that you may read it"
+            f"{path}: cannot open the ledger file ({detail}); check that its directory exists, "
+            "that you may read the file, and, to create a ledger, that you may write there"
         )
     if code in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB):
         return NotALedgerError(
