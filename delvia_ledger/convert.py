@@ -14,7 +14,7 @@ import attrs
 import cattrs
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
-from .errors import InvalidRecordError
+from .errors import InvalidRecordError, NotALedgerError
 from .records import RECORD_TYPES, PostKind, Record, RegionVerdict, Role, SparkCode
 
 __all__ = [
@@ -57,8 +57,17 @@ def to_micros(moment: datetime) -> int:
 
 
 def from_micros(micros: int) -> datetime:
-    """The inverse of :func:`to_micros` (an aware UTC datetime)."""
-    return EPOCH + timedelta(0, 0, micros)  # positional: the fast path
+    """The inverse of :func:`to_micros` (an aware UTC datetime).
+
+    A stored time no datetime can hold means a damaged file: :class:`NotALedgerError`.
+    """
+    try:
+        return EPOCH + timedelta(0, 0, micros)  # positional: the fast path
+    except (OverflowError, TypeError, ValueError):
+        raise NotALedgerError(
+            f"a stored time ({micros!r} µs) is out of range: the file is damaged; "
+            "run 'delvia-ledger verify --deep' to find where"
+        ) from None
 
 
 def parse_time(text: str) -> datetime:

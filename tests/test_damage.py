@@ -441,3 +441,31 @@ def test_a_damaged_table_no_entry_uses_yet_fails_deep_verification(tmp_path: Pat
         result = ledger.verify(deep=True)
     assert (result.ok, result.first_bad_seq) == (False, None)
     assert result.reason == "the table region_rule_versions lacks the column(s) superseded_by"
+
+
+def test_a_stored_time_past_any_datetime_is_a_damaged_file_not_an_overflow(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "ledger.db"
+    with dl.Ledger.open(path, clock=Clock()) as ledger:
+        ledger.record_all(
+            [
+                dl.Creator(id="c", handle=None, region="US"),
+                dl.Post(id="p", creator_id="c", kind="VIDEO"),
+                dl.SparkAuthorization.from_code(
+                    "#damaged-time=",
+                    creator_id="c",
+                    post_id="p",
+                    starts_at=T0,
+                    expires_at=T0 + timedelta(days=1),
+                ),
+            ]
+        )
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("DROP TRIGGER spark_authorization_versions_refuse_update")
+    conn.execute("UPDATE spark_authorization_versions SET expires_at = -9000000000000000000")
+    conn.close()
+    with dl.Ledger.open(path, clock=Clock()) as damaged:
+        with pytest.raises(dl.NotALedgerError, match="out of range: the file is damaged"):
+            damaged.findings()
+        assert not damaged.verify(deep=True).ok
