@@ -540,7 +540,12 @@ def verify(digest: str | None, deep: bool) -> None:
     """Walk the hash chain; exits 1 if the ledger fails verification."""
     try:
         with _ledger() as ledger:
-            result = ledger.verify(digest=digest, deep=deep)
+            progress = _Progress("verifying entry")
+            total = ledger.seq
+            result = ledger.verify(
+                digest=digest, deep=deep, progress=lambda seq: progress(seq, total)
+            )
+            progress.finish()
             if result.ok:
                 _say(f"ok: {result.checked} entries verified; digest {ledger.digest()}")
                 return

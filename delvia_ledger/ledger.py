@@ -228,15 +228,22 @@ class LedgerView:
         """A small printable commitment to everything this view sees."""
         return self._store.digest(self._bound)
 
-    def verify(self, digest: Digest | str | None = None, *, deep: bool = False) -> VerifyResult:
+    def verify(
+        self,
+        digest: Digest | str | None = None,
+        *,
+        deep: bool = False,
+        progress: Callable[[int], object] | None = None,
+    ) -> VerifyResult:
         """Walk the whole hash chain; with ``digest``, also prove the ledger extends it.
 
         ``deep=True`` also derives every version table again from the entries and checks it
         matches: the queries read those tables, so this proves the findings rest on the chain.
+        ``progress``, if given, is called with the last seq walked as the chain walk goes.
         """
         saved = Digest.parse(digest) if isinstance(digest, str) else digest
         with self._store.snapshot():
-            return self._store.verify(saved, self._bound, deep=deep)
+            return self._store.verify(saved, self._bound, deep=deep, progress=progress)
 
     def as_of(
         self, *, seq: int | None = None, recorded_at: datetime | str | None = None

@@ -378,6 +378,8 @@ class Store:
         ):
             raise ValueError(f"busy_timeout must be a number of seconds >= 0, not {busy_timeout!r}")
         self.busy_timeout = float(busy_timeout)
+        #: Called with the last seq walked while a verification runs (None: nobody asked).
+        self._progress: Callable[[int], object] | None = None
         self._depth = 0
         self._head: Head | None = None
         _refuse_what_is_not_sqlite(self.path)  # before SQLite may write anything to the file
@@ -940,7 +942,12 @@ class Store:
         return Digest(row[0][0], row[0][1]) if row else Digest(0, GENESIS_HASH)
 
     def verify(
-        self, digest: Digest | None = None, bound: int | None = None, *, deep: bool = False
+        self,
+        digest: Digest | None = None,
+        bound: int | None = None,
+        *,
+        deep: bool = False,
+        progress: Callable[[int], object] | None = None,
     ) -> VerifyResult:
         """Check every link of the chain; name the first entry that does not hold.
 
@@ -949,7 +956,11 @@ class Store:
         Damage is a result, never an exception: only a lock held past the busy timeout
         (:class:`LedgerBusyError`) and a closed ledger raise. Run it inside one snapshot.
         """
-        return self._checking(lambda: self._verify(digest, bound, deep))
+        self._progress = progress
+        try:
+            return self._checking(lambda: self._verify(digest, bound, deep))
+        finally:
+            self._progress = None
 
     def verify_versions(self, bound: int | None = None) -> VerifyResult:
         """Check that the version tables hold exactly what the entries say (``deep=True``).
@@ -1045,6 +1056,8 @@ class Store:
             while rows := cursor.fetchmany(5000):
                 yield rows
                 after = rows[-1][0]
+                if self._progress is not None:
+                    self._progress(after)
             return
         except DRIVER_ERRORS:
             pass

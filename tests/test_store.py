@@ -655,3 +655,11 @@ def test_the_command_line_refuses_a_throw_away_database(
     err = capsys.readouterr().err
     assert len(err.splitlines()) == 1 and re.search("empty|in memory|URI", err)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_verify_reports_its_progress_through_the_chain(ledger: dl.Ledger) -> None:
+    ledger.record_all(dl.Creator(id=f"c{i}", handle=None, region=None) for i in range(12_000))
+    seen: list[int] = []
+    assert ledger.verify(progress=seen.append).ok
+    assert seen == [5000, 10000, 12000]
+    assert ledger.verify(deep=True, progress=None).ok
