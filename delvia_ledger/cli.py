@@ -541,7 +541,10 @@ def verify(digest: str | None, deep: bool) -> None:
     try:
         with _ledger() as ledger:
             progress = _Progress("verifying entry")
-            total = ledger.seq
+            try:
+                total: int | None = ledger.seq
+            except LedgerError:  # too damaged to say: verify will tell why
+                total = None
             result = ledger.verify(
                 digest=digest, deep=deep, progress=lambda seq: progress(seq, total)
             )
