@@ -31,7 +31,7 @@ from .convert import RECORD_BY_NAME, converter, format_time
 from .demo import sample_records
 from .errors import LedgerError, NotALedgerError
 from .findings import Finding, FindingKind, Severity, explain_error
-from .io import IgnoredColumnsWarning, read_csv, read_export, time_zone
+from .io import IgnoredColumnsWarning, neutralise, read_csv, read_export, time_zone
 from .ledger import Ledger, LedgerView
 from .notify import EmailSender, WebhookSender
 from .records import Creator, Notice, Person, Record, Role, RoleGrant, SparkAuthorization
@@ -106,8 +106,7 @@ def _emit(rows: list[dict[str, Any]], fmt: str, table: Callable[[], str] | None 
 def _cell(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return " ".join(map(str, value))
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    return neutralise("" if value is None else str(value))  # the CSV export's own rule
 
 
 def _format_option(default: str = "table") -> Callable[[F], F]:
@@ -319,10 +318,6 @@ def _is_sample(ledger: Ledger) -> bool:
 # --- report and findings ------------------------------------------------------------------------
 
 
-def _finding_row(finding: Finding) -> dict[str, Any]:
-    return finding_dict(finding)
-
-
 def _finding_table(findings: list[Finding]) -> str:
     if not findings:
         return "No findings: every code, ad and account looks fine."
@@ -354,7 +349,7 @@ def _subject(f: Finding) -> str:
 
 
 def _print_findings(findings: list[Finding], fmt: str) -> None:
-    _emit([_finding_row(f) for f in findings], fmt, lambda: _finding_table(findings))
+    _emit([finding_dict(f) for f in findings], fmt, lambda: _finding_table(findings))
 
 
 @cli.command()
@@ -688,10 +683,7 @@ def history(
 
 
 def _time_or_now(ledger: Ledger, value: str | None, option: str) -> datetime:
-    if value is None:
-        return ledger.now()
-    record_time = read_time(value, option)
-    return record_time
+    return ledger.now() if value is None else read_time(value, option)
 
 
 def read_time(value: str, option: str) -> datetime:

@@ -469,22 +469,14 @@ def _point(view: View, store: Store, since: Since, now: datetime) -> tuple[int, 
         if since > view.seq:
             raise ValueError(f"since={since}: this ledger's last seq is {view.seq}")
         # seq 0 sees nothing, at any time: show it at the first entry's time
-        return since, _recorded_at(store, max(since, 1)) or now
+        return since, store.recorded_at(max(since, 1)) or now
     raise ValueError(f"since={said!r}: {_HOW}")
-
-
-def _recorded_at(store: Store, seq: int) -> datetime | None:
-    return store.recorded_at(seq)
-
-
-def _entries_after(store: Store, after: int, upto: int) -> Iterator[Entry]:
-    return store.entries(bound=upto, after=after)
 
 
 def _recorded(view: View, store: Store, after: int, upto: int) -> Iterator[RecordChange]:
     """Each entry after ``after``, set against the version of its record before it."""
     previous: dict[tuple[type[Record], str], Record | None] = {}
-    for entry in _entries_after(store, after, upto):
+    for entry in store.entries(bound=upto, after=after):
         record = entry.record
         key = (type(record), record.id)
         if key in previous:
