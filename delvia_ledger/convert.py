@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from json.encoder import encode_basestring
 from types import NoneType, UnionType
-from typing import Any, TypeVar, cast, get_args, get_origin
+from typing import Any, TypeVar, cast, get_args
 
 import attrs
 import cattrs
@@ -141,8 +141,9 @@ def _quoted_time(moment: datetime) -> str:
 _QUOTED_TIME = f'"{_TIME_TEXT}"'
 
 
-def _json_value(kind: Any, value: str) -> str:
-    """Python source for the JSON text of a field's non-None value held in variable ``value``."""
+def _json_value(kind: Any, value: str) -> str | None:
+    """Python source for the JSON text of a field's non-None value held in variable ``value``
+    (None for a kind of value canonical JSON does not hold)."""
     if kind is datetime:
         return f"_time({value})"
     if kind is SparkCode:
@@ -154,7 +155,7 @@ def _json_value(kind: Any, value: str) -> str:
         return f"'[' + ','.join(map(_text, {value})) + ']'"
     if kind is str or (isinstance(kind, type) and issubclass(kind, StrEnum)):
         return f"_text({value})"  # a StrEnum member's text is its value
-    raise TypeError(f"canonical_json_of: no canonical JSON for a field of type {kind!r}")
+    return None
 
 
 def _generated_json(cls: type[Record]) -> Callable[[Record], str]:
@@ -164,15 +165,16 @@ def _generated_json(cls: type[Record]) -> Callable[[Record], str]:
     parts = []
     for n, field in enumerate(fields):
         kind, nullable = field.type, False
-        if isinstance(kind, UnionType):
+        if isinstance(kind, UnionType):  # X | None
             args = [a for a in get_args(kind) if a is not NoneType]
-            kind, nullable = args[0], len(args) < len(get_args(kind))
-            if len(args) != 1:
-                raise TypeError(f"canonical_json_of: no canonical JSON for {field.type!r}")
-        elif get_origin(kind) is not tuple and not isinstance(kind, type):
-            raise TypeError(f"canonical_json_of: no canonical JSON for {field.type!r}")
-        key = encode_basestring(field.name) + ":"
+            kind, nullable = args[0] if len(args) == 1 else None, len(args) < len(get_args(kind))
         value = _json_value(kind, f"v{n}")
+        if value is None:
+            raise TypeError(
+                f"canonical_json_of: {cls.__name__}.{field.name} is of type {field.type!r}, "
+                "which has no canonical JSON here"
+            )
+        key = encode_basestring(field.name) + ":"
         lines.append(f"    v{n} = record.{field.name}")
         if field in kept:
             if nullable:
