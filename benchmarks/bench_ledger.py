@@ -147,9 +147,7 @@ def eventsourcing_save(tmp: Path, n: int) -> Stopwatch | str:
             self.starts_at, self.expires_at = starts_at, expires_at
             self.ad_account_id = ad_account_id
 
-    os.environ.update(
-        PERSISTENCE_MODULE="eventsourcing.sqlite", SQLITE_DBNAME=str(tmp / "es.db")
-    )
+    os.environ.update(PERSISTENCE_MODULE="eventsourcing.sqlite", SQLITE_DBNAME=str(tmp / "es.db"))
     warnings.simplefilter("ignore", DeprecationWarning)  # save(): the comparison
     app: Any = Application()
     source = authorizations(n)

@@ -206,10 +206,7 @@ class VersionTable:
             elif i in self.lists:
                 value = f"_canonical_json(list({value}))"
             values.append(value)
-        source = (
-            f"def {self.name}_row(seq, record):\n"
-            f"    return [seq, None, {', '.join(values)}]"
-        )
+        source = f"def {self.name}_row(seq, record):\n    return [seq, None, {', '.join(values)}]"
         namespace: dict[str, Any] = {
             "_micros": to_micros,
             "_code_key": code_key,
