@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 import delvia_ledger as dl
 from delvia_ledger.convert import canonical_json, canonical_json_of, converter, format_time
 from delvia_ledger.errors import InvalidRecordError
+from delvia_ledger.ledger import REFERENCES
 from delvia_ledger.records import RECORD_TYPES, Record, SparkCode
 from delvia_ledger.store import TABLES, VersionTable, code_key
 
@@ -139,13 +140,17 @@ def _rebuilt(cls: type[Record], values: dict[str, Any]) -> Record | None:
     return None
 
 
+#: Fields that name another record (changing them would break the references of a world).
+_REFERRING = {field for fields in REFERENCES.values() for field, _ in fields}
+
+
 def hostile(data: st.DataObject, record: Record, *, ids_too: bool = True) -> Record:
     """``record`` with each field, in turn, replaced by hostile text or a time at the edge,
     wherever the record's validators accept it (ids and references too, unless not
     ``ids_too``)."""
     cls = type(record)
     for field in attrs.fields(cls):
-        if not ids_too and (field.name in ("id", "scope") or field.name.endswith("_id")):
+        if not ids_too and (field.name in ("id", "scope") or field.name in _REFERRING):
             continue
         candidates = _candidates(field)
         if candidates.is_empty or not data.draw(st.booleans()):
