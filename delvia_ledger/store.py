@@ -11,7 +11,6 @@ import bisect
 import hashlib
 import json
 import math
-import operator
 import os
 import re
 import sqlite3
@@ -29,6 +28,7 @@ import sqlite_utils
 from .convert import (
     RECORD_BY_NAME,
     canonical_json,
+    canonical_json_of,
     converter,
     format_time,
     parse_time,
@@ -66,6 +66,7 @@ SQLITE_MAGIC = b"SQLite format 3\x00"
 #: from a damaged file is not valid UTF-8.
 DRIVER_ERRORS = (sqlite3.Error, UnicodeDecodeError)
 ENTRY_COLUMNS = ("seq", "recorded_at", "type", "id", "payload", "payload_hash", "prev_hash", "hash")
+_INSERT_ENTRY = f"INSERT INTO entries VALUES ({','.join('?' * len(ENTRY_COLUMNS))})"
 
 
 def chain_hash(
@@ -77,7 +78,10 @@ def chain_hash(
     '60b8be1f4e48'
     """
     text = f"{prev_hash}\n{seq}\n{recorded_at}\n{type_}\n{id_}\n{payload_hash}"
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return _sha256(text.encode()).hexdigest()  # str.encode() is UTF-8
+
+
+_sha256 = hashlib.sha256
 
 
 @attrs.frozen
@@ -184,20 +188,32 @@ class VersionTable:
         return cast(Callable[[Record], dict[str, Any]], converter.get_unstructure_hook(self.cls))
 
     @cached_property
-    def _values(self) -> Callable[[Record], tuple[Any, ...]]:
-        return operator.attrgetter(*self.fields)
+    def payload(self) -> Callable[[Record], str]:
+        """A record's canonical JSON, the entry's payload (``convert.canonical_json_of``)."""
+        return canonical_json_of(self.cls)
 
-    def row(self, seq: int, record: Record) -> list[Any]:
-        """The table row for an entry: seq, superseded_by (None), then the columns."""
-        values = [seq, None, *self._values(record)]
-        for i in self.times:
-            if values[i + 2] is not None:
-                values[i + 2] = to_micros(values[i + 2])
-        for i in self.codes:
-            values[i + 2] = code_key(values[i + 2].fingerprint)
-        for i in self.lists:
-            values[i + 2] = canonical_json(list(values[i + 2]))
-        return values
+    @cached_property
+    def row(self) -> Callable[[int, Record], list[Any]]:
+        """The table row for an entry: ``row(seq, record)`` gives seq, superseded_by (None),
+        then the columns (a function generated once for the record type)."""
+        values = []
+        for i, name in enumerate(self.fields):
+            value = f"record.{name}"
+            if i in self.times:
+                value = f"(None if (t := {value}) is None else _micros(t))"
+            elif i in self.codes:
+                value = f"_code_key({value}.fingerprint)"
+            elif i in self.lists:
+                value = f"_canonical_json(list({value}))"
+            values.append(value)
+        source = f"def {self.name}_row(seq, record):\n    return [seq, None, {', '.join(values)}]"
+        namespace: dict[str, Any] = {
+            "_micros": to_micros,
+            "_code_key": code_key,
+            "_canonical_json": canonical_json,
+        }
+        exec(compile(source, f"<{self.name} row>", "exec"), namespace)
+        return cast(Callable[[int, Record], list[Any]], namespace[f"{self.name}_row"])
 
 
 def code_key(fingerprint: str) -> int:
@@ -739,17 +755,19 @@ class Store:
         seq, prev = head.seq, head.hash
         for table, record, payload, old_seq in items:
             seq += 1
-            payload_hash = sha256(payload.encode("utf-8")).hexdigest()
+            id_ = record.id
+            payload_hash = sha256(payload.encode()).hexdigest()
             prev_hash = prev
-            prev = chain_hash(prev_hash, seq, stamp, table.type, record.id, payload_hash)
-            entries.append(
-                (seq, stamp, table.type, record.id, payload, payload_hash, prev_hash, prev)
-            )
+            prev = chain_hash(prev_hash, seq, stamp, table.type, id_, payload_hash)
+            entries.append((seq, stamp, table.type, id_, payload, payload_hash, prev_hash, prev))
             hashes.append(prev)
-            versions.setdefault(table, []).append(table.row(seq, record))
+            rows = versions.get(table)
+            if rows is None:
+                rows = versions[table] = []
+            rows.append(table.row(seq, record))
             if old_seq is not None:
                 superseded.setdefault(table, []).append((seq, old_seq))
-        self.conn.executemany(f"INSERT INTO entries VALUES ({','.join('?' * 8)})", entries)
+        self.conn.executemany(_INSERT_ENTRY, entries)
         for table, rows in versions.items():
             self.conn.executemany(table.insert_sql, rows)
         for table, pairs in superseded.items():
