@@ -24,6 +24,8 @@ from .filters import (
     Missing,
     Not,
     OneOf,
+    first_match,
+    predicate,
 )
 from .sqlite import ENTRY_FIELDS, TABLES, VersionTable
 
@@ -41,6 +43,8 @@ __all__ = [
     "OneOf",
     "Storage",
     "columns_of",
+    "first_match",
+    "predicate",
 ]
 
 R = TypeVar("R", bound=Record)
