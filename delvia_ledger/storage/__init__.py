@@ -27,7 +27,7 @@ from .filters import (
     first_match,
     predicate,
 )
-from .sqlite import ENTRY_FIELDS, TABLES, VersionTable
+from .sqlite import ENTRY_FIELDS, TABLES, VersionTable, code_key
 
 __all__ = [
     "ENTRY_FIELDS",
@@ -42,6 +42,7 @@ __all__ = [
     "Not",
     "OneOf",
     "Storage",
+    "code_key",
     "columns_of",
     "first_match",
     "predicate",
