@@ -260,17 +260,44 @@ class Checks:
 
     def __init__(self, store: Storage, bound: int | None, now: datetime) -> None:
         self.store, self.bound, self.now = store, bound, now
-        self.t = t = to_micros(now)
-        # The rules at t, compiled once from their filters (the per-row tests in memory).
-        #: A code's state (REVOKED, EXPIRED, NOT_YET_ACTIVE or LIVE) from its Auth row.
-        self.state = code_state(t)
-        #: Whether an :class:`Ad` runs at ``t`` / is due to start after ``t``.
-        self.active = predicate(ad_active(t), Ad._fields)
-        self.scheduled = predicate(ad_scheduled(t), Ad._fields)
-        #: Whether a :class:`Binding` is bound at ``t``.
-        self.is_bound = predicate(bound_at(t), Binding._fields)
-        self._counts = predicate(person_counts(t), ("left_at",))
-        self._in_force = predicate(grant_in_force(t), Grant._fields)
+        self.t = to_micros(now)
+        self._expiring: dict[int, Callable[[Sequence[Any]], bool]] = {}
+
+    # --- the rules at t, compiled once from their filters (the per-row tests in memory) ---
+
+    @cached_property
+    def state(self) -> Callable[[Sequence[Any]], int]:
+        """A code's state (REVOKED, EXPIRED, NOT_YET_ACTIVE or LIVE) from its Auth row."""
+        return code_state(self.t)
+
+    @cached_property
+    def active(self) -> Callable[[Sequence[Any]], bool]:
+        """Whether an :class:`Ad` runs at ``t``."""
+        return predicate(ad_active(self.t), Ad._fields)
+
+    @cached_property
+    def scheduled(self) -> Callable[[Sequence[Any]], bool]:
+        """Whether an :class:`Ad` is due to start after ``t`` (and not paused by then)."""
+        return predicate(ad_scheduled(self.t), Ad._fields)
+
+    @cached_property
+    def is_bound(self) -> Callable[[Sequence[Any]], bool]:
+        """Whether a :class:`Binding` is bound at ``t``."""
+        return predicate(bound_at(self.t), Binding._fields)
+
+    @cached_property
+    def _counts(self) -> Callable[[Sequence[Any]], bool]:
+        return predicate(person_counts(self.t), ("left_at",))
+
+    @cached_property
+    def _in_force(self) -> Callable[[Sequence[Any]], bool]:
+        return predicate(grant_in_force(self.t), Grant._fields)
+
+    def expiring_by(self, h: int) -> Callable[[Sequence[Any]], bool]:
+        """Whether a code's Auth row is EXPIRING at ``t`` with the horizon ``h``."""
+        if (found := self._expiring.get(h)) is None:
+            found = self._expiring[h] = predicate(code_expiring(self.t, h), Auth._fields)
+        return found
 
     def select(
         self,
@@ -444,9 +471,7 @@ class Checks:
         # The loop runs once per code: names it needs are bound to locals once.
         found, finding, state = [], self.finding, self.state
         # EXPIRING, when wanted (the horizon given), for a code neither revoked nor expired
-        soon = None
-        if expiring and h is not None:
-            soon = predicate(code_expiring(self.t, h), Auth._fields)
+        soon = self.expiring_by(h) if expiring and h is not None else None
         warning = Severity.WARNING
         for a in auths:
             auth_id, _, post_id, starts_at, expires_at, _, owner_id, revoked_at = a
