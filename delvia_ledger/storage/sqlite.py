@@ -1,4 +1,4 @@
-"""SQLite persistence: the append-only ``entries`` table, its hash chain, and version tables.
+"""SQLite storage (``storage.Storage``): the append-only ``entries`` table and version tables.
 
 ``entries`` is the ledger; each record type also has a ``<type>_versions`` table, one row per
 entry with the record's fields as columns, which answers current and as-of reads quickly.
