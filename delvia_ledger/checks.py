@@ -191,7 +191,7 @@ def code_expired(t: int) -> Filter:
 
 def code_ended(t: int) -> Filter:
     """A code that no longer works at t: revoked or expired."""
-    return AnyOf(code_revoked(t), code_expired(t))
+    return AnyOf(code_revoked(t), AtMost("expires_at", t))  # revoked, else expired
 
 
 def code_pending(t: int) -> Filter:
