@@ -16,12 +16,13 @@ import attrs
 from dateutil.parser import isoparse
 from dateutil.relativedelta import relativedelta
 
+from .chain import Digest
 from .checks import DEFAULT_WITHIN, Checks, Within, duration, horizon, paired_drafts
 from .convert import converter, format_time, to_micros
 from .errors import LedgerError
 from .findings import Finding, FindingKind, Severity
 from .records import Notice, Person, Record, RoleGrant, SparkAuthorization, SparkBinding
-from .store import Digest, Store
+from .storage import OneOf, Storage
 
 __all__ = [
     "DEFAULT_REMIND_WITHIN",
@@ -365,7 +366,7 @@ _HOW = "use a seq (e.g. 120), a digest ('<seq>:<hash>'), an ISO time with an off
 
 def changes(
     view: View,
-    store: Store,
+    store: Storage,
     since: Since,
     within: Within = DEFAULT_WITHIN,
     now: datetime | None = None,
@@ -422,7 +423,7 @@ def changes(
     )
 
 
-def _point(view: View, store: Store, since: Since, now: datetime) -> tuple[int, datetime]:
+def _point(view: View, store: Storage, since: Since, now: datetime) -> tuple[int, datetime]:
     """The seq and the moment ``since`` names."""
     said = since.strip() if isinstance(since, str) else str(since)
     if isinstance(since, bool):
@@ -472,7 +473,7 @@ def _point(view: View, store: Store, since: Since, now: datetime) -> tuple[int, 
     raise ValueError(f"since={said!r}: {_HOW}")
 
 
-def _recorded(view: View, store: Store, after: int, upto: int) -> Iterator[RecordChange]:
+def _recorded(view: View, store: Storage, after: int, upto: int) -> Iterator[RecordChange]:
     """Each entry after ``after``, set against the version of its record before it."""
     previous: dict[tuple[type[Record], str], Record | None] = {}
     then = view.as_of(seq=after)
@@ -570,18 +571,14 @@ def notice_token(finding: Finding) -> str:
 def last_notices(checks: Checks) -> dict[tuple[str | None, str], frozenset[str]]:
     """(person, channel) -> the tokens of the last :class:`Notice` recorded for that pair."""
     last: dict[tuple[str | None, str], int] = {}
-    for seq, person_id, channel in checks.select(Notice, "v.seq, v.person_id, v.channel"):
+    for seq, person_id, channel in checks.select(Notice, ("seq", "person_id", "channel")):
         pair = (person_id, str(channel))
         if seq > last.get(pair, -1):
             last[pair] = int(seq)
     wanted = sorted(last.values())
     tokens: dict[int, frozenset[str]] = {}
-    for start in range(0, len(wanted), 500):
-        chunk = wanted[start : start + 500]
-        marks = ",".join("?" * len(chunk))
-        for seq, keys in checks.select(
-            Notice, "v.seq, v.finding_keys", f"v.seq IN ({marks})", chunk
-        ):
+    if wanted:
+        for seq, keys in checks.select(Notice, ("seq", "finding_keys"), OneOf("seq", wanted)):
             tokens[int(seq)] = frozenset(json.loads(keys))
     return {pair: tokens.get(seq, frozenset()) for pair, seq in last.items()}
 
