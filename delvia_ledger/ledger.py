@@ -635,8 +635,8 @@ class Ledger(LedgerView):
             records = tiktok.records_from_creator_post(
                 data, creator_id=creator_id, advertiser_id=advertiser_id, revoked_at=self.now()
             )
-            kept = [reconcile.keep_known(self.get(type(r), r.id), r) for r in records]
-            result = self.record_all(kept)
+            with self._store.transaction():  # what is kept is read and written at once
+                result = self.record_all(reconcile.kept_known(self._store, records))
             return ImportResult(result.written, result.unchanged, last_seq=result.last_seq)
         if advertiser_id is None:
             raise ValueError("import_tiktok: a /tt_video/ payload needs advertiser_id=...")
