@@ -6,7 +6,6 @@ same code. Times in the version tables are integer microseconds; ``now`` is conv
 
 from __future__ import annotations
 
-import gc
 import heapq
 import re
 from collections.abc import Iterable, Iterator, Sequence
@@ -35,7 +34,7 @@ from .records import (
     SparkBinding,
     shown,
 )
-from .store import TABLES, Store
+from .store import TABLES, Store, collector_paused
 
 __all__ = ["Checks", "Within", "duration", "horizon"]
 
@@ -823,13 +822,8 @@ class Checks:
         """Every kind, worst first: :meth:`iter_findings` as a list (the collector paused while
         it grows: walking a million findings as the list grows is most of the time)."""
         found = self.iter_findings(within)
-        enabled = gc.isenabled()
-        gc.disable()
-        try:
+        with collector_paused():
             return list(found)
-        finally:
-            if enabled:
-                gc.enable()
 
     def iter_findings(self, within: Within = DEFAULT_WITHIN) -> Iterator[Finding]:
         """Every kind in :meth:`Finding.sort_key` order, streamed in bounded memory.
@@ -910,13 +904,16 @@ class Checks:
         name: str,
         column: int | None,
         h: int,
-    ) -> Iterator[tuple[_Key, Finding]]:
-        by_id = {row[1]: row for row in batch}
-        codes: list[AuthRow] = [row[1:] for row in batch]
-        for finding in self.code_findings(codes, kinds, h):
-            row = by_id[finding.authorization_id]
-            when = _NEVER if column is None else row[column]
-            yield (finding.severity.rank, when, name, row[0]), finding
+    ) -> list[tuple[_Key, Finding]]:
+        with collector_paused():  # the batch's findings are built without the collector
+            by_id = {row[1]: row for row in batch}
+            codes: list[AuthRow] = [row[1:] for row in batch]
+            keyed = []
+            for finding in self.code_findings(codes, kinds, h):
+                row = by_id[finding.authorization_id]
+                when = _NEVER if column is None else row[column]
+                keyed.append(((finding.severity.rank, when, name, row[0]), finding))
+            return keyed
 
     def _codes_in_use_keyed(self, h: int) -> Iterator[tuple[_Key, Finding]]:
         """The per-code findings of codes active or scheduled ads use (their severity depends

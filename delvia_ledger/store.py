@@ -8,6 +8,7 @@ Triggers refuse UPDATE, DELETE and replacing INSERTs, even from raw SQL.
 from __future__ import annotations
 
 import bisect
+import gc
 import hashlib
 import json
 import math
@@ -1219,10 +1220,11 @@ class Store:
         }
         problems: list[tuple[int, str]] = []
         try:  # first: at a tie, its reason wins
-            checked = self._walk_versions(upto, broken, problems, lenient=False)
+            with collector_paused():  # a million short-lived records: nothing cyclic to find
+                checked = self._walk_versions(upto, broken, problems, lenient=False)
         except DRIVER_ERRORS:  # text that is not UTF-8, or a damaged page: again, leniently
             problems.clear()
-            with self._lenient():
+            with self._lenient(), collector_paused():
                 checked = self._walk_versions(upto, broken, problems, lenient=True)
         for table in TABLES.values():
             if table.type in broken:
@@ -1288,14 +1290,29 @@ class Store:
             if isinstance(expected, str):
                 problems.append((seq, expected))
                 break
-            differs = [
-                c for c, a, b in zip(table.columns, row[2:], expected[2:], strict=True) if a != b
-            ]
-            if differs:
+            if row[2:] != tuple(expected[2:]):  # the common case, compared at once
+                differs = [
+                    c
+                    for c, a, b in zip(table.columns, row[2:], expected[2:], strict=True)
+                    if a != b
+                ]
                 problems.append((seq, f"{table.name}.{differs[0]} differs from the entry"))
                 break
             checked += 1
         return checked
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """The cyclic garbage collector paused for a hot loop, and restored after it (even on an
+    error); left off if the caller had turned it off."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _derive_row(table: VersionTable, seq: int, payload: Any, lenient: bool) -> list[Any] | str:
