@@ -297,16 +297,17 @@ def _no_longer_listed(
     """
     if listing == "code":
         return []
+    # the ids first: only the records that may be gone are read whole
     if listing == "sweep":
-        candidates = store.current_records(
+        kept = {f"{a}@{advertiser_id}" for a in listed}
+        bound = store.current_ids(
             SparkBinding, "ad_account_id", [advertiser_id], where="v.unbound_at IS NULL"
         )
+        candidates = store.current_records(SparkBinding, "id", [b for b in bound if b not in kept])
     else:
         posts = {auth.post_id for auth in auths.values()}
         others = {
-            a.id
-            for a in store.current_records(SparkAuthorization, "post_id", posts)
-            if a.id not in listed
+            a for a in store.current_ids(SparkAuthorization, "post_id", posts) if a not in listed
         }
         candidates = store.current_records(
             SparkBinding, "id", {f"{a}@{advertiser_id}" for a in others}

@@ -114,7 +114,9 @@ def test_an_unchanged_creator_side_import_reads_the_ledger_and_writes_nothing(
     ledger.record(owned)
     again = ledger.import_tiktok(payload, creator_id="maya")
     assert (first.written, again.written, again.unchanged) == (1, 0, 1)
-    assert ledger.authorization_for("#creator-side-code=") == owned  # the owner and the account are kept
+    assert (
+        ledger.authorization_for("#creator-side-code=") == owned
+    )  # the owner and the account are kept
 
 
 def test_the_collector_is_back_on_after_a_paused_loop_even_on_error() -> None:
