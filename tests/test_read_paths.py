@@ -1,8 +1,12 @@
-"""The read-side speed-ups keep their results: the import merge, and the paused collector."""
+"""The read-side speed-ups keep their results: the import merge, the paused collector, the
+JSON export."""
 
 from __future__ import annotations
 
+import contextlib
 import gc
+import io
+import json
 from typing import Any
 
 import attrs
@@ -12,10 +16,11 @@ from hypothesis import strategies as st
 
 import delvia_ledger as dl
 from delvia_ledger import reconcile
+from delvia_ledger.convert import canonical_json, format_time, record_to_dict
 from delvia_ledger.errors import InvalidRecordError
 from delvia_ledger.store import collector_paused
 
-from .strategies import ids, optional_times, raw_codes, windows
+from .strategies import ids, nasty_texts, optional_times, raw_codes, windows, worlds
 
 
 def evolved_keep(current: Any, new: Any, **rules: Any) -> Any:
@@ -168,3 +173,38 @@ def test_streamed_findings_leave_the_collector_on_between_findings(
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def evolved_export(entries: list[dl.Entry]) -> str:
+    """The JSON export as it was written before it encoded each record once (the reference)."""
+    lines = []
+    for entry in entries:
+        item = {
+            "seq": entry.seq,
+            "recorded_at": format_time(entry.recorded_at),
+            "type": type(entry.record).__name__,
+            "id": entry.record.id,
+            "record": json.loads(canonical_json(record_to_dict(entry.record))),
+            "hash": entry.hash,
+        }
+        lines.append(json.dumps(item, ensure_ascii=False))
+    return '{"entries": [\n' + ",\n".join(lines) + "\n]}\n"
+
+
+@settings(max_examples=25)
+@given(world=worlds(), names=st.lists(nasty_texts, min_size=1, max_size=4))
+def test_the_json_export_is_the_reference_export(
+    tmp_path_factory: pytest.TempPathFactory, world: list[dl.Record], names: list[str]
+) -> None:
+    path = tmp_path_factory.mktemp("export") / "ledger.db"
+    with dl.Ledger.open(path) as ledger:
+        ledger.record_all(world)
+        creator = next(r for r in world if isinstance(r, dl.Creator))
+        for name in names:  # control characters, U+2028, astral, quotes, backslashes
+            with contextlib.suppress(InvalidRecordError):  # a lone surrogate: never stored
+                ledger.record(attrs.evolve(creator, display_name=name))
+        out = io.StringIO()
+        count = ledger.export_json(out)
+        entries = list(ledger.entries())
+    assert count == len(entries)
+    assert out.getvalue() == evolved_export(entries)
