@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
+from itertools import islice
 from typing import Any, NamedTuple
 
 from dateutil.relativedelta import relativedelta
@@ -888,14 +889,15 @@ class Checks:
         """``kind``'s findings for the (seq, *code) ``rows`` of codes no ad uses, keyed."""
         using, kinds, name = self.using, frozenset({kind}), kind.value
         column = None if deadline is None else 1 + Auth._fields.index(deadline)
-        batch: list[tuple[Any, ...]] = []
-        for row in rows:
-            if row[1] not in using:
-                batch.append(row)
-                if len(batch) == _BATCH:
-                    yield from self._batch_keyed(batch, kinds, name, column, h)
-                    batch = []
-        yield from self._batch_keyed(batch, kinds, name, column, h)
+        rows = iter(rows)
+        while True:
+            with collector_paused():  # rows read and findings built without the collector
+                read = list(islice(rows, _BATCH))
+                batch = [row for row in read if row[1] not in using]
+                keyed = self._batch_keyed(batch, kinds, name, column, h)
+            yield from keyed
+            if len(read) < _BATCH:
+                return
 
     def _batch_keyed(
         self,
@@ -905,15 +907,14 @@ class Checks:
         column: int | None,
         h: int,
     ) -> list[tuple[_Key, Finding]]:
-        with collector_paused():  # the batch's findings are built without the collector
-            by_id = {row[1]: row for row in batch}
-            codes: list[AuthRow] = [row[1:] for row in batch]
-            keyed = []
-            for finding in self.code_findings(codes, kinds, h):
-                row = by_id[finding.authorization_id]
-                when = _NEVER if column is None else row[column]
-                keyed.append(((finding.severity.rank, when, name, row[0]), finding))
-            return keyed
+        by_id = {row[1]: row for row in batch}
+        codes: list[AuthRow] = [row[1:] for row in batch]
+        keyed = []
+        for finding in self.code_findings(codes, kinds, h):
+            row = by_id[finding.authorization_id]
+            when = _NEVER if column is None else row[column]
+            keyed.append(((finding.severity.rank, when, name, row[0]), finding))
+        return keyed
 
     def _codes_in_use_keyed(self, h: int) -> Iterator[tuple[_Key, Finding]]:
         """The per-code findings of codes active or scheduled ads use (their severity depends
