@@ -435,23 +435,27 @@ class Checks:
     def expiring(self, within: Within = DEFAULT_WITHIN) -> list[Finding]:
         h = to_micros(horizon(self.now, within))
         where = f"{self._NOT_REVOKED} AND v.expires_at > :t AND v.expires_at <= :h"
-        return self.code_findings(
-            self.auth_rows(where, {"t": self.t, "h": h}), frozenset({FindingKind.EXPIRING}), h
-        )
+        with collector_paused():  # ~12% of the call at a million codes was the collector
+            return self.code_findings(
+                self.auth_rows(where, {"t": self.t, "h": h}), frozenset({FindingKind.EXPIRING}), h
+            )
 
     def expired(self) -> list[Finding]:
         where = f"{self._NOT_REVOKED} AND v.expires_at <= :t"
-        return self.code_findings(
-            self.auth_rows(where, {"t": self.t}), frozenset({FindingKind.EXPIRED})
-        )
+        with collector_paused():
+            return self.code_findings(
+                self.auth_rows(where, {"t": self.t}), frozenset({FindingKind.EXPIRED})
+            )
 
     def revoked(self) -> list[Finding]:
         auths = self.auth_rows("v.revoked_at <= :t", {"t": self.t})
-        return self.code_findings(auths, frozenset({FindingKind.REVOKED}))
+        with collector_paused():
+            return self.code_findings(auths, frozenset({FindingKind.REVOKED}))
 
     def not_yet_active(self) -> list[Finding]:
         auths = self.auth_rows(f"{self._NOT_REVOKED} AND v.starts_at > :t", {"t": self.t})
-        return self.code_findings(auths, frozenset({FindingKind.NOT_YET_ACTIVE}))
+        with collector_paused():
+            return self.code_findings(auths, frozenset({FindingKind.NOT_YET_ACTIVE}))
 
     def _auths_in_use(self) -> dict[str, Auth]:
         return self._auths_by_id(self.using)
