@@ -11,12 +11,12 @@ from typing import Any
 
 import attrs
 import pytest
-from delvia_ledger.collector import collector_paused
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import delvia_ledger as dl
 from delvia_ledger import reconcile
+from delvia_ledger.collector import collector_paused
 from delvia_ledger.convert import canonical_json, format_time, record_to_dict
 from delvia_ledger.errors import InvalidRecordError
 
