@@ -39,6 +39,7 @@ from delvia_ledger.storage import (
     Storage,
     predicate,
 )
+from delvia_ledger.storage.sqlite import Store
 
 from .conftest import T0, Clock
 
@@ -182,7 +183,9 @@ def _steps(ledger: dl.Ledger, run: Callable[[], object]) -> int:
         count += 1
         return 0
 
-    conn = ledger._store.conn
+    store = ledger._store
+    assert isinstance(store, Store)  # the steps of SQLite's own VM
+    conn = store.conn
     conn.set_progress_handler(step, 1)
     try:
         run()
