@@ -482,6 +482,11 @@ class Ledger(LedgerView):
         :class:`LedgerBusyError`. An empty path, ``":memory:"`` and ``file:`` URIs are refused
         (a ledger must outlive the process), as is any file that is not a ledger, unchanged.
         """
+        if isinstance(path, str) and path.lower().startswith(("postgresql://", "postgres://")):
+            from .storage.postgres import PostgresStore  # psycopg only when a URL asks for it
+
+            store = cast(Store, PostgresStore(path, busy_timeout=busy_timeout))
+            return cls(store, clock or _utc_now)
         return cls(Store(path, busy_timeout=busy_timeout), clock or _utc_now)
 
     def close(self) -> None:
