@@ -7,6 +7,7 @@ SparkCode(hint='…ode=')
 
 from . import io, plot, tiktok
 from .access import OffboardingPlan
+from .chain import Digest, Entry, VerifyResult
 from .convert import converter
 from .dataframes import frames
 from .diagnose import Diagnosis, Step, StepStatus
@@ -58,7 +59,6 @@ from .reminders import (
     Sender,
     Unreached,
 )
-from .store import Digest, Entry, VerifyResult
 from .sync import TikTokClient
 
 __version__ = "0.1.0"

@@ -35,7 +35,8 @@ from .records import (
     SparkBinding,
     shown,
 )
-from .store import TABLES, Store
+from .storage import Storage
+from .storage.sqlite import TABLES
 
 __all__ = ["Checks", "Within", "duration", "horizon"]
 
@@ -181,7 +182,7 @@ def _when(micros: int | None) -> datetime | None:
 class Checks:
     """The findings of one ledger view at one moment ``now`` (cached per instance)."""
 
-    def __init__(self, store: Store, bound: int | None, now: datetime) -> None:
+    def __init__(self, store: Storage, bound: int | None, now: datetime) -> None:
         self.store, self.bound, self.now = store, bound, now
         self.t = to_micros(now)
 

@@ -26,6 +26,7 @@ from dateutil.parser import isoparse
 from tabulate import tabulate
 
 from . import __version__
+from .chain import Entry
 from .checks import horizon
 from .convert import RECORD_BY_NAME, converter, format_time
 from .demo import sample_records
@@ -36,7 +37,7 @@ from .ledger import Ledger, LedgerView
 from .notify import EmailSender, WebhookSender
 from .records import Creator, Notice, Person, Record, Role, RoleGrant, SparkAuthorization
 from .reminders import Sender, finding_dict
-from .store import Entry, ledger_path
+from .storage.sqlite import ledger_path
 from .sync import DEFAULT_BASE_URL, TikTokClient, VideoPage
 
 __all__ = ["cli", "main"]

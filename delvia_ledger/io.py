@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import attrs
 from dateutil.parser import isoparse
 
+from .chain import Entry
 from .convert import (
     RECORD_BY_NAME,
     canonical_json,
@@ -34,7 +35,6 @@ from .convert import (
 )
 from .errors import InvalidRecordError, PayloadError
 from .records import ROLE_SCOPES, Record, Role, SparkCode, shown, to_utc
-from .store import Entry
 
 __all__ = [
     "CsvReader",

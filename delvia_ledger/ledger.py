@@ -25,6 +25,7 @@ import attrs
 from . import io, reconcile, tiktok
 from . import reminders as who_must_act
 from .access import OffboardingPlan, active_grants, offboarding_plan
+from .chain import Digest, Entry, VerifyResult
 from .checks import DEFAULT_WITHIN, Checks, Within
 from .convert import canonical_json, parse_time, record_from_json
 from .diagnose import Diagnosis, about_the_connection, diagnose, diagnose_at_tiktok
@@ -61,17 +62,8 @@ from .records import (
     time_problem,
     to_utc,
 )
-from .store import (
-    DEFAULT_BUSY_TIMEOUT,
-    TABLES,
-    Digest,
-    Entry,
-    Store,
-    VerifyResult,
-    VersionTable,
-    code_key,
-    custom_id_sql,
-)
+from .storage import All, CustomId, Equals, Storage
+from .storage.sqlite import DEFAULT_BUSY_TIMEOUT, TABLES, Store, VersionTable, code_key
 
 if TYPE_CHECKING:  # sync sits below the ledger (DESIGN §3): the ledger only calls a client
     from .sync import TikTokClient, VideoPage
@@ -158,7 +150,7 @@ def _utc_now() -> datetime:
 class LedgerView:
     """Read access to a ledger, either current or bounded to a sequence number (``as_of``)."""
 
-    def __init__(self, store: Store, clock: Clock, bound: int | None) -> None:
+    def __init__(self, store: Storage, clock: Clock, bound: int | None) -> None:
         self._store = store
         self._clock = clock
         self._bound = bound
@@ -212,11 +204,11 @@ class LedgerView:
         A code that is not text is refused with an :class:`InvalidRecordError`.
         """
         fingerprint = code.fingerprint if isinstance(code, SparkCode) else fingerprint_of(code)
-        table = TABLES[SparkAuthorization]
-        custom = self._store.rows(
-            f"SELECT v.id FROM {table.name} v WHERE v.code_key = ? AND {custom_id_sql()} "
-            f"AND {self._store.visible(self._bound)}",
-            (code_key(fingerprint),),
+        custom = self._store.current_rows(
+            SparkAuthorization,
+            ("id",),
+            bound=self._bound,
+            where=All(Equals("code_key", code_key(fingerprint)), CustomId()),
         )
         for id_ in [derived_authorization_id(fingerprint), *(id_ for (id_,) in custom)]:
             found = self.get(SparkAuthorization, id_)
@@ -463,7 +455,7 @@ class LedgerView:
 class Ledger(LedgerView):
     """An append-only, tamper-evident ledger in one SQLite file."""
 
-    def __init__(self, store: Store, clock: Clock) -> None:
+    def __init__(self, store: Storage, clock: Clock) -> None:
         super().__init__(store, clock, None)
 
     @classmethod
@@ -921,9 +913,7 @@ class Ledger(LedgerView):
         return {
             (table.cls, id_): (seq, payload, None)
             for table, ids in by_table.items()
-            for id_, (seq, payload) in self._store.lookup(
-                table, ids, columns="v.seq, e.payload"
-            ).items()
+            for id_, (seq, payload) in self._store.current_by(table.cls, "id", ids).items()
         }
 
     def _references(self, prepared: Prepared, known: Known) -> None:
@@ -936,8 +926,8 @@ class Ledger(LedgerView):
                 if key not in known:
                     wanted.setdefault(key[0], set()).add(key[1])
         for target, ids in wanted.items():
-            columns = "v.creator_id" if target is Post else "v.seq"
-            for id_, row in self._store.lookup(TABLES[target], ids, columns=columns).items():
+            columns = ("creator_id",) if target is Post else ("seq",)
+            for id_, row in self._store.current_by(target, "id", ids, columns=columns).items():
                 known[(target, id_)] = row
 
     def _codes_in_use(self, prepared: Prepared) -> dict[str, str]:
@@ -950,10 +940,9 @@ class Ledger(LedgerView):
         codes = [r.code.fingerprint for r, *_ in prepared if isinstance(r, SparkAuthorization)]
         if not codes:
             return {}
-        table = TABLES[SparkAuthorization]
         keys = {code_key(fingerprint): fingerprint for fingerprint in codes}
-        custom = self._store.lookup(
-            table, keys, by="code_key", columns="v.id, e.payload", where=custom_id_sql()
+        custom = self._store.current_by(
+            SparkAuthorization, "code_key", keys, columns=("id", "payload"), where=CustomId()
         )
         held = {keys[k]: (id_, payload) for k, (id_, payload) in custom.items()}
         derived = {
@@ -962,7 +951,9 @@ class Ledger(LedgerView):
             if isinstance(r, SparkAuthorization)
             and r.id != derived_authorization_id(r.code.fingerprint)
         }
-        for id_, (payload,) in self._store.lookup(table, derived, columns="e.payload").items():
+        for id_, (payload,) in self._store.current_by(
+            SparkAuthorization, "id", derived, columns=("payload",)
+        ).items():
             held[derived[id_]] = (id_, payload)
         # a key is 64 bits of the fingerprint: confirm the whole fingerprint in the payload
         return {fp: id_ for fp, (id_, payload) in held.items() if fp in payload}

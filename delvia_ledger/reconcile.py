@@ -21,7 +21,8 @@ from .records import (
     SparkBinding,
     derived_authorization_id,
 )
-from .store import Store, code_key, custom_id_sql
+from .storage import CustomId, Missing, Storage
+from .storage.sqlite import code_key
 from .tiktok import Item, Skipped
 
 __all__ = ["ImportResult", "Skipped", "SyncResult", "keep_known", "reconcile"]
@@ -112,7 +113,7 @@ def _first(before: Any, after: Any) -> Any:
 
 
 def reconcile(
-    store: Store,
+    store: Storage,
     items: list[Item],
     advertiser_id: str,
     now: datetime,
@@ -207,7 +208,9 @@ def reconcile(
     return list(out.values()), unbound
 
 
-def _current_codes(store: Store, wanted: list[SparkAuthorization]) -> dict[str, SparkAuthorization]:
+def _current_codes(
+    store: Storage, wanted: list[SparkAuthorization]
+) -> dict[str, SparkAuthorization]:
     """The authorizations the ledger holds for these codes: fingerprint -> current version.
 
     A code is held under its derived id or, through the partial code index, a custom one.
@@ -220,13 +223,13 @@ def _current_codes(store: Store, wanted: list[SparkAuthorization]) -> dict[str, 
         SparkAuthorization,
         "code_key",
         {code_key(fp) for fp in fingerprints},
-        where=custom_id_sql(),
+        where=CustomId(),
     )
     return {auth.code.fingerprint: auth for auth in found if auth.code.fingerprint in fingerprints}
 
 
 def _no_longer_listed(
-    store: Store,
+    store: Storage,
     listed: set[str],
     auths: dict[str, SparkAuthorization],
     advertiser_id: str,
@@ -242,7 +245,7 @@ def _no_longer_listed(
         return []
     if listing == "sweep":
         candidates = store.current_records(
-            SparkBinding, "ad_account_id", [advertiser_id], where="v.unbound_at IS NULL"
+            SparkBinding, "ad_account_id", [advertiser_id], where=Missing("unbound_at")
         )
     else:
         posts = {auth.post_id for auth in auths.values()}

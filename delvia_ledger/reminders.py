@@ -18,12 +18,13 @@ import attrs
 from dateutil.parser import isoparse
 from dateutil.relativedelta import relativedelta
 
+from .chain import Digest, Entry
 from .checks import DEFAULT_WITHIN, Checks, Within, duration, horizon
 from .convert import converter, format_time
 from .errors import LedgerError
 from .findings import Finding, FindingKind, Severity
 from .records import Notice, Person, Record, RoleGrant, SparkAuthorization, SparkBinding
-from .store import Digest, Entry, Store
+from .storage import Storage
 
 __all__ = [
     "DEFAULT_REMIND_WITHIN",
@@ -366,7 +367,7 @@ _HOW = "use a seq (e.g. 120), a digest ('<seq>:<hash>'), an ISO time with an off
 
 def changes(
     view: View,
-    store: Store,
+    store: Storage,
     since: Since,
     within: Within = DEFAULT_WITHIN,
     now: datetime | None = None,
@@ -423,7 +424,7 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _point(view: View, store: Store, since: Since, now: datetime) -> tuple[int, datetime]:
+def _point(view: View, store: Storage, since: Since, now: datetime) -> tuple[int, datetime]:
     """The seq and the moment ``since`` names."""
     said = since.strip() if isinstance(since, str) else str(since)
     if isinstance(since, bool):
@@ -473,7 +474,7 @@ def _point(view: View, store: Store, since: Since, now: datetime) -> tuple[int, 
     raise ValueError(f"since={said!r}: {_HOW}")
 
 
-def _recorded(view: View, store: Store, after: int, upto: int) -> Iterator[RecordChange]:
+def _recorded(view: View, store: Storage, after: int, upto: int) -> Iterator[RecordChange]:
     """Each entry after ``after``, set against the version of its record before it."""
     previous: dict[tuple[type[Record], str], Record | None] = {}
     for entry in store.entries(bound=upto, after=after):

@@ -26,7 +26,19 @@ from typing import Any, TypeVar, cast
 import attrs
 import sqlite_utils
 
-from .convert import (
+from ..chain import (
+    ENTRY_COLUMNS,
+    GENESIS_HASH,
+    ChainRow,
+    Digest,
+    Entry,
+    Head,
+    UnreadableEntry,
+    VerifyResult,
+    chain_hash,
+    walk_chain,
+)
+from ..convert import (
     RECORD_BY_NAME,
     canonical_json,
     converter,
@@ -35,8 +47,8 @@ from .convert import (
     record_from_json,
     to_micros,
 )
-from .errors import LedgerBusyError, NotALedgerError, StorageError
-from .records import (
+from ..errors import LedgerBusyError, NotALedgerError, StorageError
+from ..records import (
     RECORD_TYPES,
     Creator,
     Notice,
@@ -48,13 +60,16 @@ from .records import (
     SparkBinding,
     to_handle,
 )
+from .filters import After, All, AnyOf, AtMost, CustomId, Equals, Filter, Missing, Not, OneOf
 
 R = TypeVar("R", bound=Record)
 
+#: Columns of a record's entry that a read of current versions may ask for beside the
+#: version columns: the entry's ``payload`` (canonical JSON) and its ``recorded_at`` text.
+ENTRY_FIELDS = ("payload", "recorded_at")
+
 __all__ = ["GENESIS_HASH", "Digest", "Entry", "Store", "VerifyResult", "chain_hash"]
 
-#: The ``prev_hash`` of the first entry.
-GENESIS_HASH = "0" * 64
 APPLICATION_ID = 0x444C4752  # "DLGR": marks a file as a delvia_ledger database
 SCHEMA_VERSION = 3  # 2: SparkBinding, Notice, two fields; 3: guards on INSERT and supersede
 #: Older schema versions whose files read correctly as they are (only guards are missing), so
@@ -65,69 +80,6 @@ SQLITE_MAGIC = b"SQLite format 3\x00"
 #: What the driver raises: its own errors, and UnicodeDecodeError when a message it builds
 #: from a damaged file is not valid UTF-8.
 DRIVER_ERRORS = (sqlite3.Error, UnicodeDecodeError)
-ENTRY_COLUMNS = ("seq", "recorded_at", "type", "id", "payload", "payload_hash", "prev_hash", "hash")
-
-
-def chain_hash(
-    prev_hash: str, seq: int, recorded_at: str, type_: str, id_: str, payload_hash: str
-) -> str:
-    """The ``hash`` of an entry: SHA-256 over its metadata and its payload's hash, one per line.
-
-    >>> chain_hash("0" * 64, 1, "2026-11-24T09:30:00.000000Z", "Creator", "maya", "ab" * 32)[:12]
-    '60b8be1f4e48'
-    """
-    text = f"{prev_hash}\n{seq}\n{recorded_at}\n{type_}\n{id_}\n{payload_hash}"
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-@attrs.frozen
-class Entry:
-    """One version of one record, as the ledger holds it."""
-
-    seq: int
-    recorded_at: datetime
-    record: Record
-    hash: str
-
-
-@attrs.frozen
-class Digest:
-    """A small, printable commitment to the ledger's state: the last ``seq`` and its ``hash``.
-
-    Keep it somewhere else (a ticket, a chat message); ``verify(digest=...)`` later proves the
-    ledger still extends it.
-
-    >>> d = Digest.parse("12:" + "ab" * 32)
-    >>> d.seq, str(d) == "12:" + "ab" * 32
-    (12, True)
-    """
-
-    seq: int
-    hash: str
-
-    def __str__(self) -> str:
-        return f"{self.seq}:{self.hash}"
-
-    @classmethod
-    def parse(cls, text: str) -> Digest:
-        """Read a digest printed by ``str(digest)``."""
-        match = re.fullmatch(r"\s*(\d+):([0-9a-f]{64})\s*", text)
-        if not match:
-            raise ValueError(f"digest {text!r} is not of the form '<seq>:<64 hex digits>'")
-        return cls(int(match[1]), match[2])
-
-
-@attrs.frozen
-class VerifyResult:
-    """The outcome of walking the hash chain; ``first_bad_seq`` names the first broken entry."""
-
-    ok: bool
-    checked: int
-    first_bad_seq: int | None = None
-    reason: str | None = None
-
-    def __bool__(self) -> bool:
-        return self.ok
 
 
 @attrs.frozen(eq=False)  # compared and hashed by identity: one instance per record type
@@ -238,15 +190,6 @@ _EXTRA_INDEXES: dict[type[Record], tuple[tuple[str, ...], ...]] = {
 TABLES: dict[type[Record], VersionTable] = {
     cls: VersionTable.of(cls, _EXTRA_INDEXES.get(cls, ())) for cls in RECORD_TYPES
 }
-
-
-@attrs.define
-class Head:
-    """The last entry's seq, hash and recorded_at (the chain's tip)."""
-
-    seq: int
-    hash: str
-    recorded_at: str
 
 
 _DAMAGED = "restore it from a backup, or ask whoever keeps its saved digest"
@@ -762,7 +705,7 @@ class Store:
     # transaction() and snapshot() too (get, history, entries, ...).
 
     @staticmethod
-    def visible(bound: int | None, alias: str = "v") -> str:
+    def _visible(bound: int | None, alias: str = "v") -> str:
         """SQL that keeps the versions current at ``bound`` (None: current now)."""
         if bound is None:
             return f"{alias}.superseded_by IS NULL"
@@ -771,12 +714,135 @@ class Store:
             f"({alias}.superseded_by IS NULL OR {alias}.superseded_by > {int(bound)})"
         )
 
-    def rows(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[tuple[Any, ...]]:
-        """Run a read-only query and return plain tuples (the fast path for checks)."""
+    @staticmethod
+    def _last_version(table: VersionTable, id_sql: str, bound: int | None) -> str:
+        """SQL for the seq of the version of id ``id_sql`` current at ``bound``.
+
+        One step down the id index (its entries end with the seq), whatever the number of
+        versions: ``superseded_by IS NULL`` would walk every version of the id.
+        """
+        upto = "" if bound is None else f" AND w.seq <= {int(bound)}"
+        return (
+            f"(SELECT w.seq FROM {table.name} w WHERE w.id = {id_sql}{upto} "
+            "ORDER BY w.seq DESC LIMIT 1)"
+        )
+
+    def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         try:
             return self.conn.execute(sql, params).fetchall()
         except DRIVER_ERRORS as exc:
             raise self.error(exc) from exc
+
+    def _select(
+        self,
+        cls: type[Record],
+        columns: Sequence[str],
+        bound: int | None,
+        where: Filter | None,
+        order_by: Sequence[str] = (),
+        distinct: bool = False,
+    ) -> tuple[str, list[Any]]:
+        """The SQL and parameters of a read of ``cls``'s current versions.
+
+        Where ``where`` asks for given ids, each id's current version is found by
+        :meth:`_last_version`; otherwise the visible versions are scanned.
+        """
+        table = TABLES[cls]
+        names = _known_columns(table)
+        picked = ", ".join(_column(names, c) for c in columns)
+        params: list[Any] = []
+        ids, rest = _ids_wanted(where)
+        if ids is not None:
+            params.append(_json_list(ids))
+            sql = (
+                f"SELECT {'DISTINCT ' if distinct else ''}{picked} FROM json_each(?) j "
+                f"JOIN {table.name} v ON v.seq = {self._last_version(table, 'j.value', bound)}"
+            )
+        else:
+            sql = f"SELECT {'DISTINCT ' if distinct else ''}{picked} FROM {table.name} v"
+        if "e." in picked:
+            sql += " JOIN entries e ON e.seq = v.seq"
+        conditions = [] if ids is not None else [self._visible(bound)]
+        if rest is not None:
+            conditions.append(_filter_sql(rest, names, params))
+        sql += _where(conditions)
+        if order_by:
+            sql += " ORDER BY " + ", ".join(_column(names, c) for c in order_by)
+        return sql, params
+
+    def current_rows(
+        self,
+        cls: type[Record],
+        columns: Sequence[str],
+        *,
+        bound: int | None = None,
+        where: Filter | None = None,
+        order_by: Sequence[str] = (),
+        distinct: bool = False,
+    ) -> Iterator[tuple[Any, ...]]:
+        """The current versions of ``cls`` at ``bound`` that ``where`` keeps, as tuples of
+        ``columns`` (see :class:`~delvia_ledger.storage.Storage`), streamed."""
+        sql, params = self._select(cls, columns, bound, where, order_by, distinct)
+        return self._stream_rows(sql, params)
+
+    def _stream_rows(self, sql: str, params: Sequence[Any]) -> Iterator[tuple[Any, ...]]:
+        try:
+            cursor = self.conn.execute(sql, params)
+        except DRIVER_ERRORS as exc:
+            raise self.error(exc) from exc
+        return _translated(cursor, self.error)
+
+    def current_by(
+        self,
+        cls: type[Record],
+        by: str,
+        values: Iterable[Any],
+        *,
+        columns: Sequence[str] = ("seq", "payload"),
+        where: Filter | None = None,
+        bound: int | None = None,
+    ) -> dict[Any, tuple[Any, ...]]:
+        """Current versions whose column ``by`` is one of ``values``: value -> ``columns``."""
+        wanted = list(dict.fromkeys(values))
+        if not wanted:
+            return {}
+        found: dict[Any, tuple[Any, ...]] = {}
+        keep = OneOf(by, wanted) if where is None else All(OneOf(by, wanted), where)
+        for row in self.current_rows(cls, (by, *columns), bound=bound, where=keep):
+            found[row[0]] = row[1:]
+        return found
+
+    def current_records(
+        self,
+        cls: type[R],
+        by: str,
+        values: Iterable[Any],
+        *,
+        where: Filter | None = None,
+        bound: int | None = None,
+    ) -> list[R]:
+        """The current records of type ``cls`` whose column ``by`` is one of ``values``."""
+        wanted = list(dict.fromkeys(values))
+        if not wanted:
+            return []
+        keep = OneOf(by, wanted) if where is None else All(OneOf(by, wanted), where)
+        rows = self.current_rows(
+            cast(type[Record], cls), ("seq", "payload"), bound=bound, where=keep
+        )
+        return [self._record(cls, seq, payload) for seq, payload in rows]
+
+    def bound_accounts(self, bound: int | None, where: Filter) -> Iterator[tuple[str, str]]:
+        """Distinct (creator_id, ad_account_id) of current bindings ``where`` keeps, joined to
+        the current authorization each binds."""
+        bindings, codes = TABLES[SparkBinding], TABLES[SparkAuthorization]
+        params: list[Any] = []
+        condition = _filter_sql(where, _known_columns(bindings), params)
+        sql = (
+            f"SELECT DISTINCT a.creator_id, v.ad_account_id FROM {bindings.name} v "
+            f"JOIN {codes.name} a ON a.id = v.authorization_id "
+            f"WHERE {self._visible(bound, 'v')} AND {self._visible(bound, 'a')} AND {condition}"
+        )
+        return self._stream_rows(sql, params)
 
     def lookup(
         self,
@@ -789,48 +855,17 @@ class Store:
     ) -> dict[Any, tuple[Any, ...]]:
         """Current versions whose ``by`` column is one of ``values``: value -> ``columns``.
 
-        ``v`` is the version table and ``e`` its entry, e.g. ``columns="v.seq, e.payload"``;
-        ``where`` narrows the rows further (SQL over ``v``).
+        Kept for callers not yet on :meth:`current_by`, which it answers the same way:
+        ``columns`` names ``v.<column>`` or ``e.payload``; ``where`` is ``"1"`` or
+        :func:`custom_id_sql`'s condition.
         """
-        found: dict[Any, tuple[Any, ...]] = {}
-        wanted = list(dict.fromkeys(values))
-        try:
-            for start in range(0, len(wanted), 500):
-                chunk = wanted[start : start + 500]
-                marks = ",".join("?" * len(chunk))
-                for row in self.conn.execute(
-                    f"SELECT v.{by}, {columns} FROM {table.name} v JOIN entries e "
-                    f"ON e.seq = v.seq WHERE v.{by} IN ({marks}) AND {where} "
-                    "AND v.superseded_by IS NULL",
-                    chunk,
-                ):
-                    found[row[0]] = row[1:]
-        except DRIVER_ERRORS as exc:
-            raise self.error(exc) from exc
-        return found
-
-    def current_records(
-        self, cls: type[R], by: str, values: Iterable[Any], where: str = "1"
-    ) -> list[R]:
-        """The current records of type ``cls`` whose column ``by`` is one of ``values``.
-
-        ``where`` narrows the rows further (SQL over ``v``, the version table).
-        """
-        table, found = TABLES[cast(type[Record], cls)], []
-        wanted = list(dict.fromkeys(values))
-        try:
-            for start in range(0, len(wanted), 500):
-                chunk = wanted[start : start + 500]
-                for seq, payload in self.conn.execute(
-                    f"SELECT e.seq, e.payload FROM {table.name} v JOIN entries e "
-                    f"ON e.seq = v.seq WHERE v.{by} IN ({','.join('?' * len(chunk))}) "
-                    f"AND {where} AND v.superseded_by IS NULL",
-                    chunk,
-                ):
-                    found.append(self._record(cls, seq, payload))
-        except DRIVER_ERRORS as exc:
-            raise self.error(exc) from exc
-        return found
+        names = [c.strip().partition(".")[2] for c in columns.split(",")]
+        keep: Filter | None = None
+        if where == custom_id_sql():
+            keep = CustomId()
+        elif where != "1":
+            raise ValueError(f"lookup: unsupported condition {where!r}; use current_by")
+        return self.current_by(table.cls, by, values, columns=names, where=keep)
 
     def _record(self, cls: type[R], seq: int, payload: str) -> R:
         """The record an entry's payload holds; a payload that does not read is damage."""
@@ -875,11 +910,8 @@ class Store:
         return Entry(seq=seq, recorded_at=stamp, record=record, hash=hash_)
 
     def latest(self, cls: type[Record], id_: str, bound: int | None) -> Entry | None:
-        table = TABLES[cls]
-        found = self._entries(
-            f"seq = (SELECT v.seq FROM {table.name} v WHERE v.id = ? AND {self.visible(bound)})",
-            (id_,),
-        )
+        """The entry of record ``id_``'s version current at ``bound`` (one index step)."""
+        found = self._entries(f"seq = {self._last_version(TABLES[cls], '?', bound)}", (id_,))
         return found[0] if found else None
 
     def history(self, cls: type[Record], id_: str, bound: int | None) -> list[Entry]:
@@ -892,7 +924,7 @@ class Store:
         yield from self._stream(
             "SELECT e.seq, e.recorded_at, e.type, e.payload, e.hash "
             f"FROM {TABLES[cls].name} v JOIN entries e ON e.seq = v.seq "
-            f"WHERE {self.visible(bound)} ORDER BY v.id"
+            f"WHERE {self._visible(bound)} ORDER BY v.id"
         )
 
     def entries(self, bound: int | None = None, after: int = 0) -> Iterator[Entry]:
@@ -938,7 +970,7 @@ class Store:
         if bound is None:
             head = self.head
             return Digest(head.seq, head.hash)
-        row = self.rows("SELECT seq, hash FROM entries WHERE seq = ?", (bound,))
+        row = self._rows("SELECT seq, hash FROM entries WHERE seq = ?", (bound,))
         return Digest(row[0][0], row[0][1]) if row else Digest(0, GENESIS_HASH)
 
     def verify(
@@ -1041,12 +1073,13 @@ class Store:
             return attrs.evolve(first, reason=f"{first.reason}; also {structure[1]}")
         return first
 
-    def _chain_batches(self, bound: int | None) -> Generator[list[tuple[Any, ...]], None, None]:
-        """The entries, oldest first, in batches.
+    def chain_rows(self, bound: int | None = None) -> Generator[ChainRow, None, None]:
+        """The entries, oldest first, as :data:`ENTRY_COLUMNS` (the chain walk's rows).
 
         A batch fails to read as a whole when one of its rows holds text that is not UTF-8 or
         sits on a damaged page: the rest is then read again one row at a time, leniently, so
-        that the problem surfaces at the first entry that has it.
+        that the problem surfaces at the first entry that has it; a row that cannot be read
+        even so raises :class:`UnreadableEntry`. Reports progress after each batch.
         """
         select = f"SELECT {', '.join(ENTRY_COLUMNS)} FROM entries"
         bounded = [] if bound is None else [f"seq <= {int(bound)}"]
@@ -1054,7 +1087,7 @@ class Store:
         try:
             cursor = self.conn.execute(f"{select}{_where(bounded)} ORDER BY seq")
             while rows := cursor.fetchmany(5000):
-                yield rows
+                yield from rows
                 after = rows[-1][0]
                 if self._progress is not None:
                     self._progress(after)
@@ -1062,70 +1095,21 @@ class Store:
         except DRIVER_ERRORS:
             pass
         rest = bounded if after is None else [*bounded, f"seq > {int(after)}"]
-        with self._lenient():
-            cursor = self.conn.execute(f"{select}{_where(rest)} ORDER BY seq")
-            while (row := cursor.fetchone()) is not None:
-                yield [row]
+        try:
+            with self._lenient():
+                cursor = self.conn.execute(f"{select}{_where(rest)} ORDER BY seq")
+                while (row := cursor.fetchone()) is not None:
+                    yield row
+        except DRIVER_ERRORS as exc:
+            raise UnreadableEntry(_short(exc)) from exc
 
     def _walk_chain(self, digest: Digest | None, bound: int | None) -> VerifyResult:
-        """The chain walk: every link, payload hash and entry hash."""
-        expected_seq, prev = 1, GENESIS_HASH
-        anchored = digest is None or digest.seq == 0
-        if digest is not None and digest.seq == 0 and digest.hash != GENESIS_HASH:
-            return VerifyResult(False, 0, 1, "the digest for seq 0 must carry the genesis hash")
-        saved = (-1, "") if digest is None else (digest.seq, digest.hash)
-        sha256 = hashlib.sha256
-        checked = 0
-        batches = self._chain_batches(bound)
+        """The chain walk (:func:`walk_chain`) over :meth:`chain_rows`."""
+        rows = self.chain_rows(bound)
         try:
-            for rows in batches:
-                for seq, stamp, type_, id_, payload, payload_hash, prev_hash, hash_ in rows:
-                    problem = None
-                    try:
-                        if seq != expected_seq:
-                            problem = f"entry {expected_seq} is missing (next entry is {seq})"
-                            seq = expected_seq
-                        elif prev_hash != prev:
-                            problem = "prev_hash does not match the previous entry's hash"
-                        elif sha256(payload.encode("utf-8")).hexdigest() != payload_hash:
-                            problem = "payload does not match its payload_hash"
-                        elif chain_hash(prev, seq, stamp, type_, id_, payload_hash) != hash_:
-                            problem = "hash does not match the entry's contents"
-                    except (AttributeError, TypeError, UnicodeEncodeError):
-                        problem = self._not_text(seq)  # a BLOB, a number, bytes not UTF-8
-                    if problem:
-                        return VerifyResult(False, checked, seq, f"seq {seq}: {problem}")
-                    if seq == saved[0]:
-                        if hash_ != saved[1]:
-                            return VerifyResult(
-                                False,
-                                checked,
-                                seq,
-                                f"seq {seq}: hash differs from the saved digest",
-                            )
-                        anchored = True
-                    prev, expected_seq = hash_, seq + 1
-                    checked += 1
-        except DRIVER_ERRORS as exc:
-            return VerifyResult(
-                False,
-                checked,
-                expected_seq,
-                f"seq {expected_seq}: the entry cannot be read, the file is damaged here "
-                f"({_short(exc)})",
-            )
+            return walk_chain(rows, digest, not_text=self._not_text)
         finally:
-            batches.close()
-        if not anchored:
-            assert digest is not None
-            return VerifyResult(
-                False,
-                checked,
-                checked + 1,
-                f"the ledger ends at seq {checked} but the saved digest is at seq {digest.seq}: "
-                "entries were removed",
-            )
-        return VerifyResult(True, checked)
+            rows.close()
 
     def _not_text(self, seq: int) -> str:
         """Which column of entry ``seq`` is not text, or not UTF-8 text, as the format says."""
@@ -1296,6 +1280,85 @@ class Store:
                 break
             checked += 1
         return checked
+
+
+def _known_columns(table: VersionTable) -> dict[str, str]:
+    """Column name -> its SQL, for every column a read of ``table`` may name."""
+    names = {"seq": "v.seq", **{c: f"v.{c}" for c in table.columns}}
+    names.update({c: f"e.{c}" for c in ENTRY_FIELDS})
+    return names
+
+
+def _column(names: dict[str, str], column: str) -> str:
+    try:
+        return names[column]
+    except (KeyError, TypeError):
+        raise ValueError(f"no column {column!r} here; the columns are {', '.join(names)}") from None
+
+
+def _json_list(values: Sequence[Any]) -> str:
+    return json.dumps(list(values), ensure_ascii=False)
+
+
+def _ids_wanted(where: Filter | None) -> tuple[tuple[Any, ...] | None, Filter | None]:
+    """The ids ``where`` asks for at its top (``OneOf("id", ...)``, alone or in an ``All``),
+    and what else it asks."""
+    if isinstance(where, OneOf | Equals) and where.column == "id":
+        return (where.values if isinstance(where, OneOf) else (where.value,)), None
+    if isinstance(where, All):
+        for i, part in enumerate(where.filters):
+            if isinstance(part, OneOf | Equals) and part.column == "id":
+                others = where.filters[:i] + where.filters[i + 1 :]
+                ids = part.values if isinstance(part, OneOf) else (part.value,)
+                return ids, (All(*others) if others else None)
+    return None, where
+
+
+def _filter_sql(where: Filter, names: dict[str, str], params: list[Any]) -> str:
+    """SQL for a filter over the version table ``v``; its values are appended to ``params``.
+
+    Every condition is two-valued as :class:`Filter` says: a comparison with NULL is false,
+    so ``Not`` turns SQL's unknown into true.
+    """
+    if isinstance(where, AtMost | After | Equals):
+        params.append(where.value)
+        op = {AtMost: "<=", After: ">", Equals: "="}[type(where)]
+        return f"{_version_column(names, where.column)} {op} ?"
+    if isinstance(where, OneOf):
+        params.append(_json_list(where.values))
+        return f"{_version_column(names, where.column)} IN (SELECT value FROM json_each(?))"
+    if isinstance(where, Missing):
+        return f"{_version_column(names, where.column)} IS NULL"
+    if isinstance(where, CustomId):
+        if "code_key" not in names:
+            raise ValueError("CustomId() applies to SparkAuthorization only")
+        return custom_id_sql()
+    if isinstance(where, Not):
+        return f"NOT coalesce(({_filter_sql(where.filter, names, params)}), 0)"
+    if isinstance(where, All):
+        parts = [f"({_filter_sql(f, names, params)})" for f in where.filters]
+        return " AND ".join(parts) if parts else "1"
+    if isinstance(where, AnyOf):
+        parts = [f"({_filter_sql(f, names, params)})" for f in where.filters]
+        return " OR ".join(parts) if parts else "0"
+    raise TypeError(f"not a storage filter: {where!r}")
+
+
+def _version_column(names: dict[str, str], column: str) -> str:
+    sql = _column(names, column)
+    if not sql.startswith("v."):
+        raise ValueError(f"filters apply to version columns, not to the entry's {column}")
+    return sql
+
+
+def _translated(
+    cursor: Iterable[tuple[Any, ...]], error: Callable[[BaseException], StorageError]
+) -> Iterator[tuple[Any, ...]]:
+    """A cursor's rows, with driver errors raised as :class:`StorageError`."""
+    try:
+        yield from cursor
+    except DRIVER_ERRORS as exc:
+        raise error(exc) from exc
 
 
 def _derive_row(table: VersionTable, seq: int, payload: Any, lenient: bool) -> list[Any] | str:

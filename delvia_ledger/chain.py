@@ -1,0 +1,185 @@
+"""The hash chain, free of any storage backend: entries, digests, the hash and the chain walk.
+
+Every backend stores the same entry columns; :func:`walk_chain` checks them whatever holds them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from typing import Any
+
+import attrs
+
+from .records import Record
+
+__all__ = [
+    "ENTRY_COLUMNS",
+    "GENESIS_HASH",
+    "ChainRow",
+    "Digest",
+    "Entry",
+    "Head",
+    "UnreadableEntry",
+    "VerifyResult",
+    "chain_hash",
+    "walk_chain",
+]
+
+#: The ``prev_hash`` of the first entry.
+GENESIS_HASH = "0" * 64
+#: The columns of an entry, in the order every backend stores and returns them.
+ENTRY_COLUMNS = ("seq", "recorded_at", "type", "id", "payload", "payload_hash", "prev_hash", "hash")
+#: One entry as the chain walk reads it: the :data:`ENTRY_COLUMNS`, in that order. A damaged
+#: store may hand back anything in a cell (a number, bytes), which the walk reports.
+ChainRow = tuple[Any, ...]
+
+
+def chain_hash(
+    prev_hash: str, seq: int, recorded_at: str, type_: str, id_: str, payload_hash: str
+) -> str:
+    """The ``hash`` of an entry: SHA-256 over its metadata and its payload's hash, one per line.
+
+    >>> chain_hash("0" * 64, 1, "2026-11-24T09:30:00.000000Z", "Creator", "maya", "ab" * 32)[:12]
+    '60b8be1f4e48'
+    """
+    text = f"{prev_hash}\n{seq}\n{recorded_at}\n{type_}\n{id_}\n{payload_hash}"
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@attrs.frozen
+class Entry:
+    """One version of one record, as the ledger holds it."""
+
+    seq: int
+    recorded_at: datetime
+    record: Record
+    hash: str
+
+
+@attrs.frozen
+class Digest:
+    """A small, printable commitment to the ledger's state: the last ``seq`` and its ``hash``.
+
+    Keep it somewhere else (a ticket, a chat message); ``verify(digest=...)`` later proves the
+    ledger still extends it.
+
+    >>> d = Digest.parse("12:" + "ab" * 32)
+    >>> d.seq, str(d) == "12:" + "ab" * 32
+    (12, True)
+    """
+
+    seq: int
+    hash: str
+
+    def __str__(self) -> str:
+        return f"{self.seq}:{self.hash}"
+
+    @classmethod
+    def parse(cls, text: str) -> Digest:
+        """Read a digest printed by ``str(digest)``."""
+        match = re.fullmatch(r"\s*(\d+):([0-9a-f]{64})\s*", text)
+        if not match:
+            raise ValueError(f"digest {text!r} is not of the form '<seq>:<64 hex digits>'")
+        return cls(int(match[1]), match[2])
+
+
+@attrs.frozen
+class VerifyResult:
+    """The outcome of walking the hash chain; ``first_bad_seq`` names the first broken entry."""
+
+    ok: bool
+    checked: int
+    first_bad_seq: int | None = None
+    reason: str | None = None
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+
+@attrs.define
+class Head:
+    """The last entry's seq, hash and recorded_at (the chain's tip)."""
+
+    seq: int
+    hash: str
+    recorded_at: str
+
+
+class UnreadableEntry(Exception):
+    """Raised by a backend's row stream where the next entry cannot be read (a damaged page);
+    the walk reports it at the seq it expected, with ``detail`` as the reason."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+def walk_chain(
+    rows: Iterable[ChainRow],
+    digest: Digest | None = None,
+    *,
+    not_text: Callable[[int], str] | None = None,
+) -> VerifyResult:
+    """Check every link, payload hash and entry hash of ``rows`` (oldest first, from seq 1).
+
+    With ``digest``, also prove the rows extend it. ``not_text(seq)`` says which column of
+    entry ``seq`` is not UTF-8 text, when a cell is not (the walk alone can only say that one
+    is not). Damage is a result, never an exception; :class:`UnreadableEntry` raised by
+    ``rows`` ends the walk at the entry it could not read.
+    """
+    expected_seq, prev = 1, GENESIS_HASH
+    anchored = digest is None or digest.seq == 0
+    if digest is not None and digest.seq == 0 and digest.hash != GENESIS_HASH:
+        return VerifyResult(False, 0, 1, "the digest for seq 0 must carry the genesis hash")
+    saved = (-1, "") if digest is None else (digest.seq, digest.hash)
+    sha256 = hashlib.sha256
+    checked = 0
+    try:
+        for seq, stamp, type_, id_, payload, payload_hash, prev_hash, hash_ in rows:
+            problem = None
+            try:
+                if seq != expected_seq:
+                    problem = f"entry {expected_seq} is missing (next entry is {seq})"
+                    seq = expected_seq
+                elif prev_hash != prev:
+                    problem = "prev_hash does not match the previous entry's hash"
+                elif sha256(payload.encode("utf-8")).hexdigest() != payload_hash:
+                    problem = "payload does not match its payload_hash"
+                elif chain_hash(prev, seq, stamp, type_, id_, payload_hash) != hash_:
+                    problem = "hash does not match the entry's contents"
+            except (AttributeError, TypeError, UnicodeEncodeError):
+                # a BLOB, a number, bytes not UTF-8
+                problem = (
+                    not_text(seq) if not_text else "the entry is not text as the file format says"
+                )
+            if problem:
+                return VerifyResult(False, checked, seq, f"seq {seq}: {problem}")
+            if seq == saved[0]:
+                if hash_ != saved[1]:
+                    return VerifyResult(
+                        False, checked, seq, f"seq {seq}: hash differs from the saved digest"
+                    )
+                anchored = True
+            prev, expected_seq = hash_, seq + 1
+            checked += 1
+    except UnreadableEntry as exc:
+        return VerifyResult(
+            False,
+            checked,
+            expected_seq,
+            f"seq {expected_seq}: the entry cannot be read, the file is damaged here "
+            f"({exc.detail})",
+        )
+    if not anchored:
+        assert digest is not None
+        return VerifyResult(
+            False,
+            checked,
+            checked + 1,
+            f"the ledger ends at seq {checked} but the saved digest is at seq {digest.seq}: "
+            "entries were removed",
+        )
+    return VerifyResult(True, checked)

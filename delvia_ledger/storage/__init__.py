@@ -1,0 +1,245 @@
+"""The one narrow interface every storage backend implements (DESIGN §14), and its filters.
+
+Callers name record types, ids, columns and bounds; no SQL crosses this interface.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
+from datetime import datetime
+from os import PathLike
+from typing import Any, Protocol, TypeVar
+
+from ..chain import ChainRow, Digest, Entry, Head, VerifyResult
+from ..records import Record
+from .filters import (
+    After,
+    All,
+    AnyOf,
+    AtMost,
+    CustomId,
+    Equals,
+    Filter,
+    Missing,
+    Not,
+    OneOf,
+)
+from .sqlite import ENTRY_FIELDS, TABLES, VersionTable
+
+__all__ = [
+    "ENTRY_FIELDS",
+    "After",
+    "All",
+    "AnyOf",
+    "AtMost",
+    "CustomId",
+    "Equals",
+    "Filter",
+    "Missing",
+    "Not",
+    "OneOf",
+    "Storage",
+    "columns_of",
+]
+
+R = TypeVar("R", bound=Record)
+
+
+def columns_of(cls: type[Record]) -> tuple[str, ...]:
+    """The columns a read of ``cls``'s current versions may name, filter or order by.
+
+    ``seq`` (the entry that holds the version), then the record's fields as the version
+    columns hold them (times as integer microseconds since the epoch, a Spark code as
+    ``code_key``, the first 64 bits of its fingerprint as a signed integer, tuples as
+    canonical JSON text), then :data:`ENTRY_FIELDS`.
+
+    >>> from delvia_ledger.records import Person
+    >>> columns_of(Person)[:3]
+    ('seq', 'id', 'name')
+    """
+    return ("seq", *TABLES[cls].columns, *ENTRY_FIELDS)
+
+
+class Storage(Protocol):
+    """What the layers above storage call; SQLite (``storage.sqlite.Store``) and PostgreSQL
+    each implement it once.
+
+    Conventions for every method:
+
+    - ``cls`` is one of ``records.RECORD_TYPES``; ``bound`` is a sequence bound: the state
+      after entry ``bound`` (None: the current state, including what the open write
+      transaction has appended).
+    - Column names come from :func:`columns_of` (a name outside it is a ``ValueError``);
+      values compare as the version columns hold them (times in integer microseconds).
+    - Every error of the database driver leaves as a :class:`~delvia_ledger.StorageError`:
+      :class:`~delvia_ledger.LedgerBusyError` for a lock wait past the timeout,
+      :class:`~delvia_ledger.NotALedgerError` for a store that is not (or no longer) a ledger.
+    - A stored payload that does not read back as its record is damage
+      (:class:`~delvia_ledger.NotALedgerError` naming the seq), not a converter error.
+    """
+
+    @property
+    def path(self) -> str:
+        """Where the ledger is, as messages name it (a file path; a URL without password)."""
+        ...
+
+    def close(self) -> None:
+        """Release the connection; any later call raises a ``StorageError`` saying so."""
+        ...
+
+    def backup(self, dest: str | PathLike[str]) -> None:
+        """Write a consistent copy of the whole ledger to ``dest`` while others may write."""
+        ...
+
+    # --- transactions and the chain's tip ---------------------------------------------------
+
+    def transaction(self) -> AbstractContextManager[None]:
+        """All-or-nothing writing. The outermost takes the write lock at once (appends are
+        serialised across processes and hosts, so seqs stay gap-free); nested ones join it and
+        a refused inner block undoes only itself. A driver error inside rolls back and leaves
+        as a ``StorageError``."""
+        ...
+
+    def snapshot(self) -> AbstractContextManager[None]:
+        """Reads inside see one state of the ledger while other processes write; inside a
+        transaction (or another snapshot) it joins that. Never blocks writers."""
+        ...
+
+    @property
+    def in_transaction(self) -> bool:
+        """Whether a :meth:`transaction` is open on this connection."""
+        ...
+
+    @property
+    def head(self) -> Head:
+        """The last entry's seq, hash and ``recorded_at`` text (seq 0 and the genesis hash
+        for an empty ledger); inside a transaction, including what it appended."""
+        ...
+
+    def append(
+        self,
+        items: Sequence[tuple[VersionTable, Record, str, int | None]],
+        recorded_at: datetime,
+    ) -> tuple[str, list[str]]:
+        """Append a batch of entries inside :meth:`transaction`.
+
+        Each item is (version table, record, its canonical JSON payload, the seq of the
+        version it supersedes or None). The entries take the next seqs in order
+        (``head.seq + 1``, ...) and all carry ``recorded_at``; their version rows are written
+        and superseded versions marked. Returns the ``recorded_at`` text and the hashes.
+        """
+        ...
+
+    # --- entries ------------------------------------------------------------------------------
+
+    def entries(self, bound: int | None = None, after: int = 0) -> Iterator[Entry]:
+        """Every entry after seq ``after`` up to ``bound``, oldest first, streamed."""
+        ...
+
+    def latest(self, cls: type[Record], id_: str, bound: int | None) -> Entry | None:
+        """The entry holding the version of record ``id_`` current at ``bound``, or None.
+
+        O(log n) in the number of versions of ``id_`` (the last version at or before the
+        bound, found through the id index)."""
+        ...
+
+    def history(self, cls: type[Record], id_: str, bound: int | None) -> list[Entry]:
+        """Every version of record ``id_`` up to ``bound``, oldest first."""
+        ...
+
+    def current_entries(self, cls: type[Record], bound: int | None) -> Iterator[Entry]:
+        """The entry of every record of type ``cls`` current at ``bound``, ordered by id,
+        streamed."""
+        ...
+
+    def seq_at(self, recorded_at: datetime) -> int:
+        """The last seq recorded at or before ``recorded_at`` (0 if none)."""
+        ...
+
+    def recorded_at(self, seq: int) -> datetime | None:
+        """When entry ``seq`` was recorded (None if there is no such entry)."""
+        ...
+
+    # --- current versions, by keyword filters ---------------------------------------------------
+
+    def current_rows(
+        self,
+        cls: type[Record],
+        columns: Sequence[str],
+        *,
+        bound: int | None = None,
+        where: Filter | None = None,
+        order_by: Sequence[str] = (),
+        distinct: bool = False,
+    ) -> Iterator[tuple[Any, ...]]:
+        """The versions of ``cls`` current at ``bound`` that ``where`` keeps, as tuples of
+        ``columns``, streamed (a million need not fit in memory at once).
+
+        ``order_by`` names columns (ascending; ties in no given order unless ``seq`` is
+        among them; no order given: any); ``distinct`` drops repeated tuples.
+        """
+        ...
+
+    def current_by(
+        self,
+        cls: type[Record],
+        by: str,
+        values: Iterable[Any],
+        *,
+        columns: Sequence[str] = ("seq", "payload"),
+        where: Filter | None = None,
+        bound: int | None = None,
+    ) -> dict[Any, tuple[Any, ...]]:
+        """The current versions whose column ``by`` is one of ``values`` (and that ``where``
+        keeps): value of ``by`` -> tuple of ``columns``. Where several versions share a value,
+        one of them (``by`` is meant to be ``id`` or another key)."""
+        ...
+
+    def current_records(
+        self,
+        cls: type[R],
+        by: str,
+        values: Iterable[Any],
+        *,
+        where: Filter | None = None,
+        bound: int | None = None,
+    ) -> list[R]:
+        """The current records of type ``cls`` whose column ``by`` is one of ``values`` and
+        that ``where`` keeps, read back from their payloads."""
+        ...
+
+    def bound_accounts(self, bound: int | None, where: Filter) -> Iterator[tuple[str, str]]:
+        """Distinct (creator_id, ad_account_id) pairs of the ``SparkBinding`` versions current
+        at ``bound`` that ``where`` keeps (a filter over binding columns), each joined to the
+        ``SparkAuthorization`` current at ``bound`` it binds (bindings of none are left out)."""
+        ...
+
+    # --- integrity ----------------------------------------------------------------------------
+
+    def digest(self, bound: int | None = None) -> Digest:
+        """The seq and hash of the last entry up to ``bound`` (seq 0, genesis hash: none)."""
+        ...
+
+    def chain_rows(self, bound: int | None = None) -> Iterator[ChainRow]:
+        """The rows :func:`~delvia_ledger.chain.walk_chain` needs: every entry up to
+        ``bound`` as :data:`~delvia_ledger.chain.ENTRY_COLUMNS`, oldest first, cells as
+        stored. An entry that cannot be read raises ``chain.UnreadableEntry`` from the
+        iterator, so the walk names its seq."""
+        ...
+
+    def verify(
+        self,
+        digest: Digest | None = None,
+        bound: int | None = None,
+        *,
+        deep: bool = False,
+        progress: Callable[[int], object] | None = None,
+    ) -> VerifyResult:
+        """Walk the chain up to ``bound`` (:func:`~delvia_ledger.chain.walk_chain` over
+        :meth:`chain_rows`), and with ``digest`` prove the ledger extends it. ``deep`` also
+        checks the store's own structure and that every version row is what its entry
+        derives; the earliest problem found is named. Damage is a result, never an exception
+        (only a busy lock and a closed ledger raise). ``progress`` is called with the last seq
+        walked, now and then. Run it inside one :meth:`snapshot`."""
+        ...
