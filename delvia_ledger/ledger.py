@@ -477,8 +477,7 @@ class Ledger(LedgerView):
         if isinstance(path, str) and path.lower().startswith(("postgresql://", "postgres://")):
             from .storage.postgres import PostgresStore  # psycopg only when a URL asks for it
 
-            store = cast(Store, PostgresStore(path, busy_timeout=busy_timeout))
-            return cls(store, clock or _utc_now)
+            return cls(PostgresStore(path, busy_timeout=busy_timeout), clock or _utc_now)
         return cls(Store(path, busy_timeout=busy_timeout), clock or _utc_now)
 
     def close(self) -> None:

@@ -5,6 +5,7 @@ a server that writers on many hosts share (psycopg 3: ``pip install 'delvia-ledg
 from __future__ import annotations
 
 import bisect
+import contextlib
 import hashlib
 import math
 import urllib.parse
@@ -12,30 +13,38 @@ from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from enum import Enum
-from typing import TYPE_CHECKING, Any, LiteralString, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import attrs
 
-from ..convert import RECORD_BY_NAME, format_time, parse_time, record_from_json
-from ..errors import LedgerBusyError, NotALedgerError, StorageError
-from ..records import Record
-from ..store import (
-    APPLICATION_ID,
-    DEFAULT_BUSY_TIMEOUT,
+from ..chain import (
     ENTRY_COLUMNS,
     GENESIS_HASH,
-    SCHEMA_VERSION,
-    TABLES,
+    ChainRow,
     Digest,
     Entry,
     Head,
-    Store,
     VerifyResult,
+    chain_hash,
+    walk_chain,
+)
+from ..convert import RECORD_BY_NAME, format_time, parse_time, record_from_json
+from ..errors import LedgerBusyError, NotALedgerError, StorageError
+from ..records import Record, SparkAuthorization, SparkBinding
+from .filters import After, All, AnyOf, AtMost, CustomId, Equals, Filter, Missing, Not, OneOf
+from .sqlite import (
+    APPLICATION_ID,
+    DEFAULT_BUSY_TIMEOUT,
+    SCHEMA_VERSION,
+    TABLES,
     VersionTable,
+    _column,
     _derive_row,
+    _ids_wanted,
+    _known_columns,
     _short,
     _table_problem,
-    chain_hash,
+    _version_column,
 )
 
 if TYPE_CHECKING:
@@ -109,11 +118,6 @@ def _pg_value(value: Any) -> Any:
     return value.value if isinstance(value, Enum) else value
 
 
-def _q(sql: str) -> LiteralString:
-    """SQL built here from our own table and column names, never from user input."""
-    return cast(LiteralString, sql)
-
-
 class PostgresStore:
     """A ledger in one schema of a PostgreSQL database: owns the connection and every write.
 
@@ -137,6 +141,7 @@ class PostgresStore:
         self._progress: Callable[[int], object] | None = None
         self._depth = 0
         self._head: Head | None = None
+        self._cursors = 0  # server-side cursors opened, for their names
         self._pg = _driver()
         self._driver_errors: tuple[type[BaseException], ...] = (self._pg.Error,)
         try:
@@ -224,14 +229,14 @@ class PostgresStore:
     # --- plain statements ---------------------------------------------------------------------
 
     def _run(self, sql: str, params: Sequence[Any] | None = None) -> None:
-        self.conn.execute(_q(sql), params)
+        self.conn.execute(sql, params)
 
     def _one(self, sql: str, params: Sequence[Any] | None = None) -> Any:
-        row = self.conn.execute(_q(sql), params).fetchone()
+        row = self.conn.execute(sql, params).fetchone()
         return None if row is None else row[0]
 
     def _all(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
-        return self.conn.execute(_q(sql), params).fetchall()
+        return self.conn.execute(sql, params).fetchall()
 
     # --- schema -------------------------------------------------------------------------------
 
@@ -419,14 +424,14 @@ class PostgresStore:
     def _copy(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
         with self.conn.cursor() as cursor:
             statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
-            with cursor.copy(_q(statement)) as copy:
+            with cursor.copy(statement) as copy:
                 for row in rows:
                     copy.write_row(row)
 
     # --- reading ------------------------------------------------------------------------------
 
     @staticmethod
-    def visible(bound: int | None, alias: str = "v") -> str:
+    def _visible(bound: int | None, alias: str = "v") -> str:
         """SQL that keeps the versions current at ``bound`` (None: current now)."""
         if bound is None:
             return f"{alias}.superseded_by IS NULL"
@@ -434,6 +439,144 @@ class PostgresStore:
             f"{alias}.seq <= {int(bound)} AND "
             f"({alias}.superseded_by IS NULL OR {alias}.superseded_by > {int(bound)})"
         )
+
+    @staticmethod
+    def _last_version(table: VersionTable, id_sql: str, bound: int | None) -> str:
+        """SQL for the seq of the version of id ``id_sql`` current at ``bound``: one step
+        down the id index, whatever the number of versions."""
+        upto = "" if bound is None else f" AND w.seq <= {int(bound)}"
+        return (
+            f"(SELECT w.seq FROM {table.name} w WHERE w.id = {id_sql}{upto} "
+            "ORDER BY w.seq DESC LIMIT 1)"
+        )
+
+    def _select(
+        self,
+        cls: type[Record],
+        columns: Sequence[str],
+        bound: int | None,
+        where: Filter | None,
+        order_by: Sequence[str] = (),
+        distinct: bool = False,
+    ) -> tuple[str, list[Any]]:
+        """The SQL and parameters of a read of ``cls``'s current versions (as SQLite's)."""
+        table = TABLES[cls]
+        names = _known_columns(table)
+        picked = ", ".join(_column(names, c) for c in columns)
+        params: list[Any] = []
+        ids, rest = _ids_wanted(where)
+        head = f"SELECT {'DISTINCT ' if distinct else ''}{picked}"
+        if ids is not None:
+            params.append([_pg_value(i) for i in ids])
+            sql = (
+                f"{head} FROM unnest(%s::text[]) AS j(value) JOIN {table.name} v "
+                f"ON v.seq = {self._last_version(table, 'j.value', bound)}"
+            )
+        else:
+            sql = f"{head} FROM {table.name} v"
+        if "e." in picked:
+            sql += " JOIN entries e ON e.seq = v.seq"
+        conditions = [] if ids is not None else [self._visible(bound)]
+        if rest is not None:
+            conditions.append(_filter_sql(rest, names, params))
+        if conditions:
+            sql += f" WHERE {' AND '.join(conditions)}"
+        if order_by:
+            sql += " ORDER BY " + ", ".join(_column(names, c) for c in order_by)
+        return sql, params
+
+    def current_rows(
+        self,
+        cls: type[Record],
+        columns: Sequence[str],
+        *,
+        bound: int | None = None,
+        where: Filter | None = None,
+        order_by: Sequence[str] = (),
+        distinct: bool = False,
+    ) -> Iterator[tuple[Any, ...]]:
+        """The current versions of ``cls`` at ``bound`` that ``where`` keeps, as tuples of
+        ``columns`` (see :class:`~delvia_ledger.storage.Storage`), streamed."""
+        sql, params = self._select(cls, columns, bound, where, order_by, distinct)
+        return self._stream_rows(sql, params)
+
+    def _stream_rows(self, sql: str, params: Sequence[Any]) -> Iterator[tuple[Any, ...]]:
+        """Rows of a query: inside a transaction through a server-side cursor, a page at a
+        time (other queries may run between pages); outside one, read at once."""
+        try:
+            if not self._in_server_transaction():
+                return iter(self._all(sql, params))
+            self._cursors += 1
+            cursor = self.conn.cursor(name=f"delvia_rows_{self._cursors}")
+            cursor.itersize = PAGE
+            cursor.execute(sql, params)
+        except self._driver_errors as exc:
+            raise self.error(exc) from None
+        return self._translated(cursor)
+
+    def _translated(self, cursor: psycopg.ServerCursor[tuple[Any, ...]]) -> Iterator[Any]:
+        try:
+            yield from cursor
+        except self._driver_errors as exc:
+            raise self.error(exc) from None
+        finally:
+            with contextlib.suppress(*self._driver_errors):  # its transaction may have ended
+                cursor.close()
+
+    def current_by(
+        self,
+        cls: type[Record],
+        by: str,
+        values: Iterable[Any],
+        *,
+        columns: Sequence[str] = ("seq", "payload"),
+        where: Filter | None = None,
+        bound: int | None = None,
+    ) -> dict[Any, tuple[Any, ...]]:
+        """Current versions whose column ``by`` is one of ``values``: value -> ``columns``."""
+        wanted = list(dict.fromkeys(values))
+        if not wanted:
+            return {}
+        keep = OneOf(by, wanted) if where is None else All(OneOf(by, wanted), where)
+        sql, params = self._select(cls, (by, *columns), bound, keep)
+        try:
+            return {row[0]: row[1:] for row in self._all(sql, params)}
+        except self._driver_errors as exc:
+            raise self.error(exc) from None
+
+    def current_records(
+        self,
+        cls: type[R],
+        by: str,
+        values: Iterable[Any],
+        *,
+        where: Filter | None = None,
+        bound: int | None = None,
+    ) -> list[R]:
+        """The current records of type ``cls`` whose column ``by`` is one of ``values``."""
+        wanted = list(dict.fromkeys(values))
+        if not wanted:
+            return []
+        keep = OneOf(by, wanted) if where is None else All(OneOf(by, wanted), where)
+        sql, params = self._select(cast(type[Record], cls), ("seq", "payload"), bound, keep)
+        try:
+            rows = self._all(sql, params)
+        except self._driver_errors as exc:
+            raise self.error(exc) from None
+        return [self._record(cls, seq, payload) for seq, payload in rows]
+
+    def bound_accounts(self, bound: int | None, where: Filter) -> Iterator[tuple[str, str]]:
+        """Distinct (creator_id, ad_account_id) of current bindings ``where`` keeps, joined to
+        the current authorization each binds."""
+        bindings, codes = TABLES[SparkBinding], TABLES[SparkAuthorization]
+        params: list[Any] = []
+        condition = _filter_sql(where, _known_columns(bindings), params)
+        sql = (
+            f"SELECT DISTINCT a.creator_id, v.ad_account_id FROM {bindings.name} v "
+            f"JOIN {codes.name} a ON a.id = v.authorization_id "
+            f"WHERE {self._visible(bound, 'v')} AND {self._visible(bound, 'a')} AND {condition}"
+        )
+        return cast(Iterator[tuple[str, str]], self._stream_rows(sql, params))
 
     def _record(self, cls: type[R], seq: int, payload: str) -> R:
         try:
@@ -475,11 +618,7 @@ class PostgresStore:
         return [self.entry_from_row(row) for row in rows]
 
     def latest(self, cls: type[Record], id_: str, bound: int | None) -> Entry | None:
-        table = TABLES[cls]
-        found = self._entries(
-            f"seq = (SELECT v.seq FROM {table.name} v WHERE v.id = %s AND {self.visible(bound)})",
-            (id_,),
-        )
+        found = self._entries(f"seq = {self._last_version(TABLES[cls], '%s', bound)}", (id_,))
         return found[0] if found else None
 
     def history(self, cls: type[Record], id_: str, bound: int | None) -> list[Entry]:
@@ -497,7 +636,7 @@ class PostgresStore:
         select = (
             "SELECT v.id, e.seq, e.recorded_at, e.type, e.payload, e.hash "
             f"FROM {TABLES[cls].name} v JOIN entries e ON e.seq = v.seq "
-            f"WHERE {self.visible(bound)} AND v.id > %s ORDER BY v.id LIMIT {PAGE}"
+            f"WHERE {self._visible(bound)} AND v.id > %s ORDER BY v.id LIMIT {PAGE}"
         )
         after = ""
         while True:
@@ -628,22 +767,25 @@ class PostgresStore:
             return chain
         return min(found, key=lambda r: (r.first_bad_seq is None, r.first_bad_seq or 0))
 
-    def _chain_batches(self, bound: int | None) -> Generator[list[tuple[Any, ...]], None, None]:
-        """The entries' columns, oldest first, a page at a time (the chain walk's rows)."""
-        last = self._one("SELECT coalesce(max(seq), 0) FROM entries")
+    def chain_rows(self, bound: int | None = None) -> Generator[ChainRow, None, None]:
+        """The entries, oldest first, as :data:`ENTRY_COLUMNS` (the chain walk's rows), a
+        page at a time; reports progress after each page."""
+        last = int(self._one("SELECT coalesce(max(seq), 0) FROM entries"))
         for rows in self._pages(
             f"SELECT {', '.join(ENTRY_COLUMNS)} FROM entries",
-            int(last) if bound is None else min(int(bound), int(last)),
+            last if bound is None else min(int(bound), last),
         ):
-            yield rows
+            yield from rows
             if self._progress is not None:
                 self._progress(rows[-1][0])
 
-    def _not_text(self, seq: int) -> str:
-        return "the entry is not text"  # PostgreSQL's text columns hold nothing else
-
     def _walk_chain(self, digest: Digest | None, bound: int | None) -> VerifyResult:
-        return cast(VerifyResult, Store._walk_chain(cast(Any, self), digest, bound))
+        """The chain walk (:func:`walk_chain`) over :meth:`chain_rows`."""
+        rows = self.chain_rows(bound)
+        try:
+            return walk_chain(rows, digest)
+        finally:
+            rows.close()
 
     def _verify_versions(self, bound: int | None, columns: dict[str, set[str]]) -> VerifyResult:
         upto = "" if bound is None else f" AND v.seq <= {int(bound)}"
@@ -743,6 +885,41 @@ class PostgresStore:
             after = rows[-1][0]
 
 
+def _filter_sql(where: Filter, names: dict[str, str], params: list[Any]) -> str:
+    """SQL for a filter over the version table ``v``; its values are appended to ``params``.
+
+    Two-valued as :class:`~delvia_ledger.storage.Filter` says: a comparison with NULL is
+    false, so ``Not`` turns SQL's unknown into true.
+    """
+    if isinstance(where, AtMost | After | Equals):
+        params.append(_pg_value(where.value))
+        op = {AtMost: "<=", After: ">", Equals: "="}[type(where)]
+        return f"{_version_column(names, where.column)} {op} %s"
+    if isinstance(where, OneOf):
+        params.append([_pg_value(v) for v in where.values])
+        return f"{_version_column(names, where.column)} = ANY(%s)"
+    if isinstance(where, Missing):
+        return f"{_version_column(names, where.column)} IS NULL"
+    if isinstance(where, CustomId):
+        if "code_key" not in names:
+            raise ValueError("CustomId() applies to SparkAuthorization only")
+        return _CUSTOM_ID.replace("id", "v.id").replace("code_key", "v.code_key")
+    if isinstance(where, Not):
+        return f"NOT coalesce(({_filter_sql(where.filter, names, params)}), false)"
+    if isinstance(where, All):
+        parts = [f"({_filter_sql(f, names, params)})" for f in where.filters]
+        return " AND ".join(parts) if parts else "true"
+    if isinstance(where, AnyOf):
+        parts = [f"({_filter_sql(f, names, params)})" for f in where.filters]
+        return " OR ".join(parts) if parts else "false"
+    raise TypeError(f"not a storage filter: {where!r}")
+
+
+#: An authorization recorded under an id other than the one its code derives (as
+#: ``records.derived_authorization_id`` and SQLite's ``custom_id_sql`` say it).
+_CUSTOM_ID = "id <> 'auth_' || lpad(to_hex(code_key), 16, '0')"
+
+
 def schema_sql() -> list[str]:
     """The statements that make an empty schema a ledger: tables, indexes and guards.
 
@@ -787,8 +964,7 @@ def schema_sql() -> list[str]:
             )
         if table.codes:  # mirrors store.custom_id_sql: only these need the code index
             statements.append(
-                f"CREATE INDEX idx_{name}_custom_code_key ON {name} (code_key) "
-                "WHERE id <> 'auth_' || lpad(to_hex(code_key), 16, '0')"
+                f"CREATE INDEX idx_{name}_custom_code_key ON {name} (code_key) WHERE {_CUSTOM_ID}"
             )
         fixed = ", ".join(("seq", *table.columns))
         statements += [
