@@ -114,8 +114,17 @@ def _driver() -> Any:
 
 
 def _pg_value(value: Any) -> Any:
-    """A version-table value as PostgreSQL takes it: an enum member as its text."""
-    return value.value if isinstance(value, Enum) else value
+    """A version-table value as PostgreSQL holds it: an enum member as its text; text with
+    NUL characters (which PostgreSQL text cannot hold) with U+FFFD in their place.
+
+    The entry's payload keeps the record exactly (JSON escapes NUL); only the query columns,
+    which no filter compares with NUL, differ.
+    """
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, str) and "\x00" in value:
+        return value.replace("\x00", "\ufffd")
+    return value
 
 
 class PostgresStore:
@@ -259,8 +268,7 @@ class PostgresStore:
                     "that is not a delvia_ledger's; keep the ledger in a schema of its own "
                     "(?options=-csearch_path%3Daccess)"
                 )
-            for statement in schema_sql():
-                self._run(statement)
+            self._run(";\n".join(schema_sql()))  # one round trip
 
     def _version(self) -> int | None:
         if self._one("SELECT to_regclass('ledger_schema')") is None:
