@@ -178,7 +178,7 @@ def _valid_db() -> str:
 @contextmanager
 def _ledger(*, must_exist: bool = True) -> Iterator[Ledger]:
     path = _valid_db()
-    if must_exist and not Path(path).exists():
+    if must_exist and not is_postgres_url(path) and not Path(path).exists():
         raise UsageError(
             f"{path}: no such ledger; create one with 'delvia-ledger --db {path} init'"
         )
@@ -275,7 +275,7 @@ def cli(ctx: click.Context, db: str) -> None:
 def init() -> None:
     """Create an empty ledger."""
     with _ledger(must_exist=False) as ledger:
-        _say(f"{_db_path()}: ledger ready, {ledger.seq} entries")
+        _say(f"{_location(_db_path())}: ledger ready, {ledger.seq} entries")
 
 
 @cli.command()
