@@ -10,6 +10,7 @@ import attrs
 from .checks import Checks, Grant
 from .errors import LedgerError
 from .records import Person, Record, RoleGrant, SparkAd, SparkAuthorization
+from .storage import Equals
 
 __all__ = ["OffboardingPlan", "active_grants", "offboarding_plan"]
 
@@ -100,9 +101,9 @@ def offboarding_plan(
         if person.id in admins and admins == {person.id}:
             without.append(account)
     owned_codes = [
-        str(i) for (i,) in checks.select(SparkAuthorization, "v.id", "v.owner_id = ?", (person.id,))
+        str(i) for (i,) in checks.select(SparkAuthorization, ("id",), Equals("owner_id", person.id))
     ]
-    owned_ads = [str(i) for (i,) in checks.select(SparkAd, "v.id", "v.owner_id = ?", (person.id,))]
+    owned_ads = [str(i) for (i,) in checks.select(SparkAd, ("id",), Equals("owner_id", person.id))]
     creators = tuple(g.scope_id for g in grants if g.role == "OWNER" and g.scope_kind == "creator")
     return OffboardingPlan(
         person, at, grants, tuple(owned_codes), tuple(owned_ads), creators, tuple(without), apply_fn

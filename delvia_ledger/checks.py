@@ -9,7 +9,7 @@ from __future__ import annotations
 import gc
 import heapq
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from typing import Any, NamedTuple
@@ -35,13 +35,24 @@ from .records import (
     SparkBinding,
     shown,
 )
-from .storage import Storage
-from .storage.sqlite import TABLES
+from .storage import (
+    After,
+    All,
+    AnyOf,
+    AtMost,
+    Equals,
+    Filter,
+    Missing,
+    Not,
+    OneOf,
+    Storage,
+    first_match,
+    predicate,
+)
 
 __all__ = ["Checks", "Within", "duration", "horizon"]
 
 Within = timedelta | relativedelta | str
-Params = Sequence[object] | dict[str, object]  # SQL parameters, by position or by name
 DEFAULT_WITHIN = "7d"
 _UNITS = {"h": "hours", "d": "days", "w": "weeks", "mo": "months"}
 
@@ -138,9 +149,7 @@ class Grant(NamedTuple):
     ended_at: int | None
 
 
-_AUTH_COLUMNS = ", ".join(f"v.{c}" for c in Auth._fields)
-_AD_COLUMNS = ", ".join(f"v.{c}" for c in Ad._fields)
-_GRANT_COLUMNS = ", ".join(f"v.{c}" for c in Grant._fields)
+_SEQ_AUTH = ("seq", *Auth._fields)
 
 
 #: The kinds :meth:`Checks.code_findings` decides from a code alone.
@@ -164,15 +173,82 @@ class Binding(NamedTuple):
     tiktok_status: str | None
 
 
-_BINDING_COLUMNS = ", ".join(f"v.{c}" for c in Binding._fields)
+# --- the rules of DESIGN §6, each defined once ---------------------------------------------
+# Each is a storage filter at time t (µs): storage narrows its reads with it, and the checks
+# decide in memory with its compiled twin (``storage.predicate``), so the SQL condition and
+# the Python test cannot drift apart.
 
 
-def _marks(values: Sequence[object]) -> str:
-    return ",".join(f":v{i}" for i in range(len(values)))
+def code_revoked(t: int) -> Filter:
+    """A code revoked at t: ``revoked_at`` <= t."""
+    return AtMost("revoked_at", t)
 
 
-def _named(values: Sequence[object]) -> dict[str, object]:
-    return {f"v{i}": value for i, value in enumerate(values)}
+def code_expired(t: int) -> Filter:
+    """A code expired at t: not revoked and ``expires_at`` <= t."""
+    return All(Not(code_revoked(t)), AtMost("expires_at", t))
+
+
+def code_ended(t: int) -> Filter:
+    """A code that no longer works at t: revoked or expired."""
+    return AnyOf(code_revoked(t), code_expired(t))
+
+
+def code_pending(t: int) -> Filter:
+    """A code whose window has not started at t (and not revoked)."""
+    return All(Not(code_revoked(t)), After("starts_at", t))
+
+
+def code_live(t: int) -> Filter:
+    """A code that works at t: started, not expired, not revoked."""
+    return All(Not(code_ended(t)), Not(After("starts_at", t)))
+
+
+def code_expiring(t: int, h: int) -> Filter:
+    """A code not revoked that expires after t and no later than the horizon h."""
+    return All(Not(code_revoked(t)), After("expires_at", t), AtMost("expires_at", h))
+
+
+def ad_active(t: int) -> Filter:
+    """An ad running at t: started (or no start), not paused, not ended."""
+    return All(
+        Not(After("runs_from", t)), Not(AtMost("paused_at", t)), Not(AtMost("runs_until", t))
+    )
+
+
+def ad_scheduled(t: int) -> Filter:
+    """An ad due to start after t and not paused by then."""
+    return All(After("runs_from", t), Not(AtMost("paused_at", t)))
+
+
+def bound_at(t: int) -> Filter:
+    """A binding bound at t: ``bound_at`` <= t and not unbound by then."""
+    return All(AtMost("bound_at", t), Not(unbound_at(t)))
+
+
+def unbound_at(t: int) -> Filter:
+    """A binding unbound at t: ``unbound_at`` <= t."""
+    return AtMost("unbound_at", t)
+
+
+def person_counts(t: int) -> Filter:
+    """A recorded person who has not left at t (``left_at`` unset or later)."""
+    return Not(AtMost("left_at", t))
+
+
+def grant_in_force(t: int) -> Filter:
+    """A grant in force at t (its person must count too, :func:`person_counts`)."""
+    return All(AtMost("granted_at", t), Not(AtMost("ended_at", t)), Not(AtMost("expires_at", t)))
+
+
+#: A code's states at t, as :func:`code_state` numbers them.
+REVOKED, EXPIRED, NOT_YET_ACTIVE, LIVE = range(4)
+
+
+def code_state(t: int, fields: Sequence[str] = Auth._fields) -> Callable[[Sequence[Any]], int]:
+    """A code's state at t (:data:`REVOKED`, ...) from its row (items ``fields``), decided by
+    the rules above in one compiled call."""
+    return first_match((code_revoked(t), code_expired(t), code_pending(t)), fields)
 
 
 def _when(micros: int | None) -> datetime | None:
@@ -184,35 +260,50 @@ class Checks:
 
     def __init__(self, store: Storage, bound: int | None, now: datetime) -> None:
         self.store, self.bound, self.now = store, bound, now
-        self.t = to_micros(now)
-
-    def _sql(self, cls: type[Record], columns: str, where: str) -> str:
-        visible = self.store.visible(self.bound)
-        return f"SELECT {columns} FROM {TABLES[cls].name} v WHERE {visible} AND ({where})"
+        self.t = t = to_micros(now)
+        # The rules at t, compiled once from their filters (the per-row tests in memory).
+        #: A code's state (REVOKED, EXPIRED, NOT_YET_ACTIVE or LIVE) from its Auth row.
+        self.state = code_state(t)
+        #: Whether an :class:`Ad` runs at ``t`` / is due to start after ``t``.
+        self.active = predicate(ad_active(t), Ad._fields)
+        self.scheduled = predicate(ad_scheduled(t), Ad._fields)
+        #: Whether a :class:`Binding` is bound at ``t``.
+        self.is_bound = predicate(bound_at(t), Binding._fields)
+        self._counts = predicate(person_counts(t), ("left_at",))
+        self._in_force = predicate(grant_in_force(t), Grant._fields)
 
     def select(
-        self, cls: type[Record], columns: str, where: str = "1", params: Params = ()
+        self,
+        cls: type[Record],
+        columns: Sequence[str],
+        where: Filter | None = None,
+        *,
+        distinct: bool = False,
     ) -> list[tuple[Any, ...]]:
-        return self.store.rows(self._sql(cls, columns, where), params)
+        """The ``columns`` of the versions of ``cls`` visible here that ``where`` keeps."""
+        return list(
+            self.store.current_rows(cls, columns, bound=self.bound, where=where, distinct=distinct)
+        )
 
-    def auth_rows(self, where: str = "1", params: Params = ()) -> Iterator[AuthRow]:
+    def auth_rows(self, where: Filter | None = None) -> Iterator[AuthRow]:
         """Visible authorizations matching ``where``, streamed (a million need not fit at once)."""
-        sql = self._sql(SparkAuthorization, _AUTH_COLUMNS, where)
-        rows: Iterator[AuthRow] = self.store.conn.execute(sql, params)
+        rows: Iterator[AuthRow] = self.store.current_rows(
+            SparkAuthorization, Auth._fields, bound=self.bound, where=where
+        )
         return rows
 
     def auth_rows_by(
-        self, order: str, where: str = "1", params: Params = ()
+        self, order: Sequence[str], where: Filter | None = None
     ) -> Iterator[tuple[Any, ...]]:
         """Visible authorizations matching ``where`` as (seq, *:class:`AuthRow`), streamed in
-        ``order`` (SQL columns of ``v``)."""
-        sql = self._sql(SparkAuthorization, f"v.seq, {_AUTH_COLUMNS}", where)
-        rows: Iterator[tuple[Any, ...]] = self.store.conn.execute(f"{sql} ORDER BY {order}", params)
-        return rows
+        ``order`` (column names)."""
+        return self.store.current_rows(
+            SparkAuthorization, _SEQ_AUTH, bound=self.bound, where=where, order_by=order
+        )
 
-    def auths(self, where: str = "1", params: Params = ()) -> Iterator[Auth]:
+    def auths(self, where: Filter | None = None) -> Iterator[Auth]:
         """:meth:`auth_rows` as named tuples."""
-        return map(Auth._make, self.auth_rows(where, params))
+        return map(Auth._make, self.auth_rows(where))
 
     # --- the world around the codes, loaded once per Checks -------------------------------
 
@@ -221,21 +312,21 @@ class Checks:
         """Creator id -> (how people know them: ``@handle``, else nickname, else id; region)."""
         return {
             str(i): (f"@{h}" if h else str(name or i), r)
-            for i, h, name, r in self.select(Creator, "v.id, v.handle, v.display_name, v.region")
+            for i, h, name, r in self.select(Creator, ("id", "handle", "display_name", "region"))
         }
 
     @cached_property
     def people(self) -> dict[str, tuple[str, int | None]]:
         """Person id -> (name, left_at)."""
         return {
-            str(i): (str(n), left) for i, n, left in self.select(Person, "v.id, v.name, v.left_at")
+            str(i): (str(n), left) for i, n, left in self.select(Person, ("id", "name", "left_at"))
         }
 
     @cached_property
     def counting(self) -> dict[str, str]:
         """The people who count at ``t`` (recorded, not left): id -> name. They can be owners."""
-        t = self.t
-        return {i: name for i, (name, left) in self.people.items() if left is None or left > t}
+        counts = self._counts
+        return {i: name for i, (name, left) in self.people.items() if counts((left,))}
 
     def owner(self, *candidates: str | None) -> str | None:
         """The first candidate who counts at ``t`` (DESIGN §6 "who must act"), else None."""
@@ -247,29 +338,18 @@ class Checks:
     @cached_property
     def unavailable_posts(self) -> set[str]:
         """Posts TikTok last reported deleted by the creator or removed by moderation."""
-        marks = ",".join("?" * len(UNAVAILABLE_POST_STATUSES))
-        return {
-            str(i)
-            for (i,) in self.select(
-                Post, "v.id", f"v.status IN ({marks})", sorted(UNAVAILABLE_POST_STATUSES)
-            )
-        }
+        statuses = OneOf("status", sorted(UNAVAILABLE_POST_STATUSES))
+        return {str(i) for (i,) in self.select(Post, ("id",), statuses)}
 
-    def bindings(self, where: str = "1", params: Params = ()) -> list[Binding]:
-        return [Binding(*row) for row in self.select(SparkBinding, _BINDING_COLUMNS, where, params)]
-
-    def is_bound(self, binding: Binding) -> bool:
-        """Bound at ``t``: ``bound_at`` <= t and not unbound by then."""
-        return binding.bound_at <= self.t and (
-            binding.unbound_at is None or binding.unbound_at > self.t
-        )
+    def bindings(self, where: Filter | None = None) -> list[Binding]:
+        return [Binding(*row) for row in self.select(SparkBinding, Binding._fields, where)]
 
     @cached_property
     def unbound(self) -> dict[tuple[str, str], int]:
         """(authorization, account) -> unbound_at, for bindings unbound at ``t``."""
         return {
             (b.authorization_id, b.ad_account_id): int(b.unbound_at)
-            for b in self.bindings("v.unbound_at <= :t", {"t": self.t})
+            for b in self.bindings(unbound_at(self.t))
             if b.unbound_at is not None
         }
 
@@ -278,27 +358,12 @@ class Checks:
         """Ad account id -> (region, business center id)."""
         return {
             str(i): (str(r), bc)
-            for i, r, bc in self.select(AdAccount, "v.id, v.region, v.business_center_id")
+            for i, r, bc in self.select(AdAccount, ("id", "region", "business_center_id"))
         }
 
     @cached_property
     def ads(self) -> list[Ad]:
-        return [Ad(*row) for row in self.select(SparkAd, _AD_COLUMNS)]
-
-    def active(self, ad: Ad) -> bool:
-        t = self.t
-        return (
-            (ad.runs_from is None or ad.runs_from <= t)
-            and (ad.paused_at is None or ad.paused_at > t)
-            and (ad.runs_until is None or ad.runs_until > t)
-        )
-
-    def scheduled(self, ad: Ad) -> bool:
-        return (
-            ad.runs_from is not None
-            and ad.runs_from > self.t
-            and (ad.paused_at is None or ad.paused_at > self.t)
-        )
+        return [Ad(*row) for row in self.select(SparkAd, Ad._fields)]
 
     @cached_property
     def using(self) -> dict[str, list[Ad]]:
@@ -377,17 +442,21 @@ class Checks:
         owners = self.with_grants if owner_missing else set()
         gone = self.unavailable_posts if post_gone else set()
         # The loop runs once per code: names it needs are bound to locals once.
-        t, found, finding = self.t, [], self.finding
-        expiring_by = h if expiring else None  # the horizon, when EXPIRING is wanted
+        found, finding, state = [], self.finding, self.state
+        # EXPIRING, when wanted (the horizon given), for a code neither revoked nor expired
+        soon = None
+        if expiring and h is not None:
+            soon = predicate(code_expiring(self.t, h), Auth._fields)
         warning = Severity.WARNING
         for a in auths:
             auth_id, _, post_id, starts_at, expires_at, _, owner_id, revoked_at = a
-            if revoked_at is not None and revoked_at <= t:
+            now = state(a)
+            if now == REVOKED:
                 if revoked:
                     ads = using.get(auth_id, ())
                     found.append(self._ended(FindingKind.REVOKED, a, revoked_at, ads))
                 continue
-            if expires_at <= t:
+            if now == EXPIRED:
                 if expired:
                     ads = using.get(auth_id, ())
                     found.append(self._ended(FindingKind.EXPIRED, a, expires_at, ads))
@@ -398,7 +467,7 @@ class Checks:
                         FindingKind.POST_UNAVAILABLE, a, None, using.get(auth_id, ()), warning
                     )
                 )
-            if starts_at > t:
+            if now == NOT_YET_ACTIVE:
                 if not_yet_active:
                     in_use = any(self.active(ad) for ad in using.get(auth_id, ()))
                     severity = Severity.WARNING if in_use else Severity.INFO
@@ -414,7 +483,7 @@ class Checks:
                         FindingKind.OWNER_MISSING, warning, a, None, person_id=owner_id, detail=why
                     )
                 )
-            if expiring_by is not None and expires_at <= expiring_by:
+            if soon is not None and soon(a):
                 found.append(finding(FindingKind.EXPIRING, warning, a, expires_at))
         return found
 
@@ -431,27 +500,23 @@ class Checks:
         severity = Severity.ERROR if affected else otherwise
         return self.finding(kind, severity, auth, deadline, affected_ad_ids=affected)
 
-    _NOT_REVOKED = "(v.revoked_at IS NULL OR v.revoked_at > :t)"
-
     def expiring(self, within: Within = DEFAULT_WITHIN) -> list[Finding]:
         h = to_micros(horizon(self.now, within))
-        where = f"{self._NOT_REVOKED} AND v.expires_at > :t AND v.expires_at <= :h"
         return self.code_findings(
-            self.auth_rows(where, {"t": self.t, "h": h}), frozenset({FindingKind.EXPIRING}), h
+            self.auth_rows(code_expiring(self.t, h)), frozenset({FindingKind.EXPIRING}), h
         )
 
     def expired(self) -> list[Finding]:
-        where = f"{self._NOT_REVOKED} AND v.expires_at <= :t"
         return self.code_findings(
-            self.auth_rows(where, {"t": self.t}), frozenset({FindingKind.EXPIRED})
+            self.auth_rows(code_expired(self.t)), frozenset({FindingKind.EXPIRED})
         )
 
     def revoked(self) -> list[Finding]:
-        auths = self.auth_rows("v.revoked_at <= :t", {"t": self.t})
+        auths = self.auth_rows(code_revoked(self.t))
         return self.code_findings(auths, frozenset({FindingKind.REVOKED}))
 
     def not_yet_active(self) -> list[Finding]:
-        auths = self.auth_rows(f"{self._NOT_REVOKED} AND v.starts_at > :t", {"t": self.t})
+        auths = self.auth_rows(code_pending(self.t))
         return self.code_findings(auths, frozenset({FindingKind.NOT_YET_ACTIVE}))
 
     def _auths_in_use(self) -> dict[str, Auth]:
@@ -459,19 +524,12 @@ class Checks:
 
     def _auths_by_id(self, wanted: Iterable[str]) -> dict[str, Auth]:
         ids = list(wanted)
-        found: dict[str, Auth] = {}
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            for auth in self.auths(f"v.id IN ({','.join('?' * len(chunk))})", chunk):
-                found[auth.id] = auth
-        return found
+        return {auth.id: auth for auth in self.auths(OneOf("id", ids))} if ids else {}
 
     def outlived_by_ads(self) -> list[Finding]:
         found = []
         for auth in self._auths_in_use().values():
-            if (
-                auth.revoked_at is not None and auth.revoked_at <= self.t
-            ) or auth.expires_at <= self.t:
+            if self.state(auth) in (REVOKED, EXPIRED):
                 continue
             for ad in self.using[auth.id]:
                 if ad.runs_until is not None and ad.runs_until > auth.expires_at:
@@ -514,16 +572,8 @@ class Checks:
         """POST_UNAVAILABLE: live or pending codes whose post TikTok reports deleted or removed."""
         if not self.unavailable_posts:
             return []
-        ids = sorted(self.unavailable_posts)
-        found = []
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            where = f"{self._NOT_REVOKED} AND v.expires_at > :t AND v.post_id IN ({_marks(chunk)})"
-            params = {"t": self.t, **_named(chunk)}
-            found += self.code_findings(
-                self.auth_rows(where, params), frozenset({FindingKind.POST_UNAVAILABLE})
-            )
-        return found
+        where = All(Not(code_ended(self.t)), OneOf("post_id", sorted(self.unavailable_posts)))
+        return self.code_findings(self.auth_rows(where), frozenset({FindingKind.POST_UNAVAILABLE}))
 
     def unbound_ads(self) -> list[Finding]:
         """UNBOUND: per ad using a code whose binding in the ad's account is unbound at ``t``."""
@@ -557,9 +607,11 @@ class Checks:
         doubtful = [
             b
             for b in self.bindings(
-                "v.tiktok_status IS NOT NULL AND v.tiktok_status != :ok AND v.bound_at <= :t "
-                "AND (v.unbound_at IS NULL OR v.unbound_at > :t)",
-                {"ok": AUTHORIZED, "t": self.t},
+                All(
+                    Not(Missing("tiktok_status")),
+                    Not(Equals("tiktok_status", AUTHORIZED)),
+                    bound_at(self.t),
+                )
             )
         ]
         auths = self._auths_by_id({b.authorization_id for b in doubtful})
@@ -591,7 +643,7 @@ class Checks:
     def rules(self) -> dict[tuple[str, str], RegionVerdict]:
         return {
             (str(c), str(a)): RegionVerdict(str(v))
-            for c, a, v in self.select(RegionRule, "v.creator_region, v.account_region, v.verdict")
+            for c, a, v in self.select(RegionRule, ("creator_region", "account_region", "verdict"))
         }
 
     def verdict(self, creator_region: str | None, account_region: str | None) -> RegionVerdict:
@@ -643,10 +695,9 @@ class Checks:
 
         # Verdicts depend only on the (creator, account) pair: read the distinct bound pairs
         # first, and load authorizations only if some pair is not compatible.
+        bound_to_one = Not(Missing("ad_account_id"))
         pairs = self.select(
-            SparkAuthorization,
-            "DISTINCT v.creator_id, v.ad_account_id",
-            "v.ad_account_id IS NOT NULL",
+            SparkAuthorization, ("creator_id", "ad_account_id"), bound_to_one, distinct=True
         )
         doubtful = {
             (creator, account)
@@ -654,19 +705,11 @@ class Checks:
             if self.pair_verdict(creator, account) is not RegionVerdict.COMPATIBLE
         }
         if doubtful:
-            for auth in self.auths("v.ad_account_id IS NOT NULL"):
+            for auth in self.auths(bound_to_one):
                 if (auth.creator_id, auth.ad_account_id) in doubtful:
                     consider(auth, str(auth.ad_account_id))
         # the accounts where TikTok lists the code (bound at t), again pairs first
-        bindings, codes = TABLES[SparkBinding].name, TABLES[SparkAuthorization].name
-        visible = self.store.visible
-        bound_pairs = self.store.rows(
-            f"SELECT DISTINCT a.creator_id, b.ad_account_id FROM {bindings} b "
-            f"JOIN {codes} a ON a.id = b.authorization_id "
-            f"WHERE {visible(self.bound, 'b')} AND {visible(self.bound, 'a')} "
-            "AND b.bound_at <= :t AND (b.unbound_at IS NULL OR b.unbound_at > :t)",
-            {"t": self.t},
-        )
+        bound_pairs = self.store.bound_accounts(self.bound, bound_at(self.t))
         doubtful = {
             (creator, account)
             for creator, account in bound_pairs
@@ -674,11 +717,7 @@ class Checks:
         }
         if doubtful:
             accounts = sorted({account for _, account in doubtful})
-            bound = [
-                b
-                for b in self.bindings(f"v.ad_account_id IN ({_marks(accounts)})", _named(accounts))
-                if self.is_bound(b)
-            ]
+            bound = [b for b in self.bindings(OneOf("ad_account_id", accounts)) if self.is_bound(b)]
             by_id = self._auths_by_id({b.authorization_id for b in bound})
             for b in bound:
                 code = by_id.get(b.authorization_id)
@@ -695,22 +734,17 @@ class Checks:
 
     @cached_property
     def left(self) -> dict[str, int | None]:
-        return {str(i): left for i, left in self.select(Person, "v.id, v.left_at")}
+        return {str(i): left for i, left in self.select(Person, ("id", "left_at"))}
 
     def grant_active(self, grant: Grant) -> bool:
-        t, left = self.t, self.left.get(grant.person_id)
-        return (
-            grant.granted_at <= t
-            and (grant.ended_at is None or grant.ended_at > t)
-            and (grant.expires_at is None or grant.expires_at > t)
-            and (left is None or left > t)
-        )
+        """In force at ``t`` and held by a person who counts (DESIGN §6, access)."""
+        return self._in_force(grant) and self._counts((self.left.get(grant.person_id),))
 
     @cached_property
     def active_grants(self) -> list[Grant]:
         return [
             g
-            for g in (Grant(*r) for r in self.select(RoleGrant, _GRANT_COLUMNS))
+            for g in (Grant(*r) for r in self.select(RoleGrant, Grant._fields))
             if self.grant_active(g)
         ]
 
@@ -759,8 +793,7 @@ class Checks:
     def ownership(self, within: Within = DEFAULT_WITHIN) -> list[Finding]:
         """NO_ADMIN, NO_OPERATOR, OWNER_MISSING, then ROLE_EXPIRING."""
         h = to_micros(horizon(self.now, within))
-        live = f"v.starts_at <= :t AND v.expires_at > :t AND {self._NOT_REVOKED}"
-        owners = self.auth_rows(live, {"t": self.t})
+        owners = self.auth_rows(code_live(self.t))
         return (
             self._accounts()
             + self.code_findings(owners, frozenset({FindingKind.OWNER_MISSING}))
@@ -842,44 +875,30 @@ class Checks:
         """
         return self._streamed(to_micros(horizon(self.now, within)))
 
-    # The per-code kinds a code in no active or scheduled ad can have, with the SQL that
-    # narrows the codes to the ones :meth:`code_findings` may flag and the column its deadline
-    # is in (the stream's order). The rules stay in code_findings.
-    _STREAMS: tuple[tuple[FindingKind, str, str | None], ...] = (
-        (FindingKind.REVOKED, "v.revoked_at <= :t", "revoked_at"),
-        (FindingKind.EXPIRED, f"{_NOT_REVOKED} AND v.expires_at <= :t", "expires_at"),
-        (FindingKind.NOT_YET_ACTIVE, f"{_NOT_REVOKED} AND v.starts_at > :t", "starts_at"),
-        (
-            FindingKind.EXPIRING,
-            f"{_NOT_REVOKED} AND v.expires_at > :t AND v.expires_at <= :h",
-            "expires_at",
-        ),
-        (
-            FindingKind.OWNER_MISSING,
-            f"v.starts_at <= :t AND v.expires_at > :t AND {_NOT_REVOKED}",
-            None,
-        ),
-    )
+    def _streams(self, h: int) -> list[tuple[FindingKind, Filter, str | None]]:
+        """The per-code kinds a code in no active or scheduled ad can have, with the rule that
+        narrows the codes to the ones :meth:`code_findings` may flag and the column its
+        deadline is in (the stream's order). The rules stay in code_findings."""
+        t = self.t
+        return [
+            (FindingKind.REVOKED, code_revoked(t), "revoked_at"),
+            (FindingKind.EXPIRED, code_expired(t), "expires_at"),
+            (FindingKind.NOT_YET_ACTIVE, code_pending(t), "starts_at"),
+            (FindingKind.EXPIRING, code_expiring(t, h), "expires_at"),
+            (FindingKind.OWNER_MISSING, code_live(t), None),
+        ]
 
     def _streamed(self, h: int) -> Iterator[Finding]:
         """Sorted streams merged: the codes in use decided in memory, every other per-code kind
-        one SQL stream ordered by deadline then seq, and the rest (ads, regions, access)."""
+        one stream ordered by deadline then seq, and the rest (ads, regions, access)."""
         streams = [self._codes_in_use_keyed(h)]
-        params: dict[str, object] = {"t": self.t, "h": h}
-        for kind, where, deadline in self._STREAMS:
-            order = "v.seq" if deadline is None else f"v.{deadline}, v.seq"
-            rows = self.auth_rows_by(order, where, params)
+        for kind, where, deadline in self._streams(h):
+            order = ("seq",) if deadline is None else (deadline, "seq")
+            rows = self.auth_rows_by(order, where)
             streams.append(self._keyed(rows, kind, deadline, h))
         if self.unavailable_posts:
-            ids = sorted(self.unavailable_posts)
-            where = f"{self._NOT_REVOKED} AND v.expires_at > :t AND v.post_id IN "
-            chunks = [
-                self.auth_rows_by(
-                    "v.seq", where + f"({_marks(chunk)})", {"t": self.t, **_named(chunk)}
-                )
-                for chunk in (ids[start : start + 500] for start in range(0, len(ids), 500))
-            ]
-            gone = heapq.merge(*chunks, key=_first)
+            where = All(Not(code_ended(self.t)), OneOf("post_id", sorted(self.unavailable_posts)))
+            gone = self.auth_rows_by(("seq",), where)
             streams.append(self._keyed(gone, FindingKind.POST_UNAVAILABLE, None, h))
         streams.append(self._rest_keyed(h))
         for _, finding in heapq.merge(*streams):
@@ -923,11 +942,7 @@ class Checks:
         """The per-code findings of codes active or scheduled ads use (their severity depends
         on the ads), decided in memory in seq order and sorted by key."""
         ids = list(self.using)
-        rows: list[tuple[Any, ...]] = []
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            rows += self.auth_rows_by("v.seq", f"v.id IN ({_marks(chunk)})", _named(chunk))
-        rows.sort(key=_first)
+        rows = list(self.auth_rows_by(("seq",), OneOf("id", ids))) if ids else []
         seqs = {row[1]: row[0] for row in rows}
         codes: list[AuthRow] = [row[1:] for row in rows]
         keyed = [

@@ -7,11 +7,12 @@ from enum import StrEnum
 
 import attrs
 
-from .checks import Auth, Checks
+from .checks import EXPIRED, NOT_YET_ACTIVE, REVOKED, Auth, Checks
 from .convert import to_micros
 from .errors import TikTokAPIError
 from .findings import Finding, FindingKind, Severity
 from .records import AUTHORIZED, SparkAuthorization, SparkCode, fingerprint_of
+from .storage import Equals
 from .tiktok import Item
 
 __all__ = [
@@ -106,8 +107,7 @@ def diagnose(
         )
 
     a = authorization
-    [auth] = checks.auths("v.id = ?", (a.id,))
-    t = checks.t
+    [auth] = checks.auths(Equals("id", a.id))
     steps = [Step("known", StepStatus.PASSED, f"authorization {a.id}")]
     found: list[Finding] = []
 
@@ -115,17 +115,18 @@ def diagnose(
         found.append(checks.finding(kind, Severity.ERROR, auth, deadline, detail=detail))
 
     account = ad_account_id or a.ad_account_id
-    if auth.revoked_at is not None and auth.revoked_at <= t:
+    state = checks.state(auth)
+    if state == REVOKED:
         steps.append(
             Step("live", StepStatus.FAILED, f"revoked at {a.revoked_at:%Y-%m-%d %H:%M} UTC")
         )
         fail(FindingKind.REVOKED, auth.revoked_at)
-    elif auth.expires_at <= t:
+    elif state == EXPIRED:
         steps.append(
             Step("live", StepStatus.FAILED, f"expired at {a.expires_at:%Y-%m-%d %H:%M} UTC")
         )
         fail(FindingKind.EXPIRED, auth.expires_at)
-    elif auth.starts_at > t:
+    elif state == NOT_YET_ACTIVE:
         steps.append(Step("live", StepStatus.FAILED, f"starts at {a.starts_at:%Y-%m-%d %H:%M} UTC"))
         fail(FindingKind.NOT_YET_ACTIVE, auth.starts_at)
     else:
@@ -227,7 +228,7 @@ def diagnose_at_tiktok(
 
     found = [_unknown(code, f"TikTok knows it: post {a.post_id}; record it or sync")]
     problems: list[tuple[FindingKind, datetime | None, str]] = []
-    if a.expires_at <= t:
+    if a.expires_at <= t:  # TikTok's answer, not a recorded code: its revocation is not checked
         problems.append(
             (FindingKind.EXPIRED, a.expires_at, f"expired at {a.expires_at:%Y-%m-%d %H:%M} UTC")
         )
@@ -283,7 +284,7 @@ def _what_tiktok_reports(
         if unbound_at is not None:
             problems.append((FindingKind.UNBOUND, unbound_at, f"unbound from account {account}"))
         else:
-            for b in checks.bindings("v.id = ?", (f"{auth.id}@{account}",)):
+            for b in checks.bindings(Equals("id", f"{auth.id}@{account}")):
                 if checks.is_bound(b) and b.tiktok_status not in (None, AUTHORIZED):
                     problems.append(
                         (

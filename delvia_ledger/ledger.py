@@ -62,8 +62,8 @@ from .records import (
     time_problem,
     to_utc,
 )
-from .storage import All, CustomId, Equals, Storage
-from .storage.sqlite import DEFAULT_BUSY_TIMEOUT, TABLES, Store, VersionTable, code_key
+from .storage import All, CustomId, Equals, Storage, code_key
+from .storage.sqlite import DEFAULT_BUSY_TIMEOUT, TABLES, Store, VersionTable
 
 if TYPE_CHECKING:  # sync sits below the ledger (DESIGN §3): the ledger only calls a client
     from .sync import TikTokClient, VideoPage

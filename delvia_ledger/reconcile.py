@@ -21,8 +21,7 @@ from .records import (
     SparkBinding,
     derived_authorization_id,
 )
-from .storage import CustomId, Missing, Storage
-from .storage.sqlite import code_key
+from .storage import CustomId, Missing, Storage, code_key
 from .tiktok import Item, Skipped
 
 __all__ = ["ImportResult", "Skipped", "SyncResult", "keep_known", "reconcile"]

@@ -24,7 +24,7 @@ from .convert import converter, format_time
 from .errors import LedgerError
 from .findings import Finding, FindingKind, Severity
 from .records import Notice, Person, Record, RoleGrant, SparkAuthorization, SparkBinding
-from .storage import Storage
+from .storage import OneOf, Storage
 
 __all__ = [
     "DEFAULT_REMIND_WITHIN",
@@ -574,18 +574,14 @@ def notice_token(finding: Finding) -> str:
 def last_notices(checks: Checks) -> dict[tuple[str | None, str], frozenset[str]]:
     """(person, channel) -> the tokens of the last :class:`Notice` recorded for that pair."""
     last: dict[tuple[str | None, str], int] = {}
-    for seq, person_id, channel in checks.select(Notice, "v.seq, v.person_id, v.channel"):
+    for seq, person_id, channel in checks.select(Notice, ("seq", "person_id", "channel")):
         pair = (person_id, str(channel))
         if seq > last.get(pair, -1):
             last[pair] = int(seq)
     wanted = sorted(last.values())
     tokens: dict[int, frozenset[str]] = {}
-    for start in range(0, len(wanted), 500):
-        chunk = wanted[start : start + 500]
-        marks = ",".join("?" * len(chunk))
-        for seq, keys in checks.select(
-            Notice, "v.seq, v.finding_keys", f"v.seq IN ({marks})", chunk
-        ):
+    if wanted:
+        for seq, keys in checks.select(Notice, ("seq", "finding_keys"), OneOf("seq", wanted)):
             tokens[int(seq)] = frozenset(json.loads(keys))
     return {pair: tokens.get(seq, frozenset()) for pair, seq in last.items()}
 

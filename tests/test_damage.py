@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 
 import delvia_ledger as dl
+from delvia_ledger.chain import chain_hash
 from delvia_ledger.cli import main
-from delvia_ledger.store import chain_hash
 
 from .conftest import T0, Clock
 from .test_store import CODES, build_versions, raw

@@ -22,8 +22,9 @@ import pytest
 import sqlite_utils
 
 import delvia_ledger as dl
+from delvia_ledger.chain import chain_hash
 from delvia_ledger.cli import main
-from delvia_ledger.store import SCHEMA_VERSION, TABLES, chain_hash
+from delvia_ledger.storage.sqlite import SCHEMA_VERSION, TABLES
 
 from .conftest import T0, Clock
 

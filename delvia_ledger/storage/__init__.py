@@ -24,8 +24,10 @@ from .filters import (
     Missing,
     Not,
     OneOf,
+    first_match,
+    predicate,
 )
-from .sqlite import ENTRY_FIELDS, TABLES, VersionTable
+from .sqlite import ENTRY_FIELDS, TABLES, VersionTable, code_key
 
 __all__ = [
     "ENTRY_FIELDS",
@@ -40,7 +42,10 @@ __all__ = [
     "Not",
     "OneOf",
     "Storage",
+    "code_key",
     "columns_of",
+    "first_match",
+    "predicate",
 ]
 
 R = TypeVar("R", bound=Record)

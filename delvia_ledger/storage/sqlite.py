@@ -764,7 +764,7 @@ class Store:
             sql += " JOIN entries e ON e.seq = v.seq"
         conditions = [] if ids is not None else [self._visible(bound)]
         if rest is not None:
-            conditions.append(_filter_sql(rest, names, params))
+            conditions.append(f"({_filter_sql(rest, names, params)})")
         sql += _where(conditions)
         if order_by:
             sql += " ORDER BY " + ", ".join(_column(names, c) for c in order_by)
@@ -840,7 +840,7 @@ class Store:
         sql = (
             f"SELECT DISTINCT a.creator_id, v.ad_account_id FROM {bindings.name} v "
             f"JOIN {codes.name} a ON a.id = v.authorization_id "
-            f"WHERE {self._visible(bound, 'v')} AND {self._visible(bound, 'a')} AND {condition}"
+            f"WHERE {self._visible(bound, 'v')} AND {self._visible(bound, 'a')} AND ({condition})"
         )
         return self._stream_rows(sql, params)
 
