@@ -70,6 +70,10 @@ class Raw:
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
         return self.conn.execute(sql.replace("?", self.placeholder), tuple(params))
 
+    def executescript(self, script: str) -> None:
+        for statement in filter(str.strip, script.split(";")):
+            self.conn.execute(statement)
+
     def close(self) -> None:
         self.conn.close()
 
@@ -90,6 +94,43 @@ class Backend:
 
     def open(self, clock: Any = None, **options: Any) -> dl.Ledger:
         return dl.Ledger.open(self.location, clock=clock, **options)
+
+    @property
+    def refused(self) -> type[Exception]:
+        """What the driver raises where a trigger of the ledger refuses a statement."""
+        if self.name == "sqlite":
+            return sqlite3.IntegrityError
+        import psycopg
+
+        return psycopg.errors.RaiseException
+
+    def connect(self) -> Raw:
+        """A plain connection to the ledger's tables, with the guards in place."""
+        if self.name == "sqlite":
+            return Raw(sqlite3.connect(self.location, isolation_level=None), "?")
+        import psycopg
+
+        return Raw(psycopg.connect(self.location, autocommit=True), "%s")
+
+    def stored_bytes(self) -> bytes:
+        """Everything the backend stores for the ledger: the file and its WAL, or every row
+        of every table of its schema as text."""
+        if self.name == "sqlite":
+            path = Path(self.location)
+            return b"".join(
+                p.read_bytes() for p in path.parent.iterdir() if p.name.startswith(path.name)
+            )
+        conn = self.connect()
+        tables = conn.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"
+        ).fetchall()
+        text = "\n".join(
+            str(row[0])
+            for (table,) in tables
+            for row in conn.execute(f"SELECT t::text FROM {table} t").fetchall()
+        )
+        conn.close()
+        return text.encode("utf-8")
 
     def raw(self) -> Raw:
         """A connection with every trigger of the ledger's tables dropped or disabled."""

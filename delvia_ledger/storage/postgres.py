@@ -966,9 +966,9 @@ def schema_sql() -> list[str]:
         statements.append(
             f"CREATE TABLE {name} (seq bigint PRIMARY KEY, superseded_by bigint, {columns})"
         )
-        for index in table.indexes:
+        for index in table.indexes:  # SQLite's index entries end with the rowid, the seq
             statements.append(
-                f"CREATE INDEX idx_{name}_{'_'.join(index)} ON {name} ({', '.join(index)})"
+                f"CREATE INDEX idx_{name}_{'_'.join(index)} ON {name} ({', '.join(index)}, seq)"
             )
         if table.codes:  # mirrors store.custom_id_sql: only these need the code index
             statements.append(
