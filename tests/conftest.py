@@ -142,13 +142,13 @@ class Backend:
             return Raw(conn, "?")
         import psycopg
 
-        conn = psycopg.connect(self.location, autocommit=True)
-        tables = conn.execute(
+        server = psycopg.connect(self.location, autocommit=True)
+        tables = server.execute(
             "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"
         ).fetchall()
         for (table,) in tables:
-            conn.execute(f"ALTER TABLE {table} DISABLE TRIGGER ALL")
-        return Raw(conn, "%s")
+            server.execute(f"ALTER TABLE {table} DISABLE TRIGGER ALL")
+        return Raw(server, "%s")
 
 
 @cache

@@ -424,7 +424,7 @@ class LedgerMachine(RuleBasedStateMachine):
 
 def test_the_ledger_behaves_like_its_model(backend: Backend) -> None:
     """The stateful test, on each backend: every example on a fresh ledger."""
-    run_state_machine_as_test(
+    run_state_machine_as_test(  # type: ignore[no-untyped-call]
         lambda: LedgerMachine(backend),
         settings=settings(max_examples=25, stateful_step_count=20, deadline=None),
     )
