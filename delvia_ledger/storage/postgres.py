@@ -102,13 +102,14 @@ def _secrets(url: str) -> list[str]:
     return sorted({s for s in found if s}, key=len, reverse=True)
 
 
-def _driver() -> Any:
+def _driver(location: str) -> Any:
     """The psycopg module, imported only when a PostgreSQL ledger is opened."""
     try:
         import psycopg
     except ImportError as exc:
         raise StorageError(
-            f"a PostgreSQL ledger needs the psycopg driver, which is not installed: {_INSTALL}"
+            f"{location}: a PostgreSQL ledger needs the psycopg driver, which is not "
+            f"installed: {_INSTALL}"
         ) from exc
     return psycopg
 
@@ -151,7 +152,7 @@ class PostgresStore:
         self._depth = 0
         self._head: Head | None = None
         self._cursors = 0  # server-side cursors opened, for their names
-        self._pg = _driver()
+        self._pg = _driver(self.path)
         self._driver_errors: tuple[type[BaseException], ...] = (self._pg.Error,)
         try:
             self.conn: psycopg.Connection[tuple[Any, ...]] = self._pg.connect(
