@@ -478,8 +478,8 @@ class PostgresStore:
         if ids is not None:
             params.append([_pg_value(i) for i in ids])
             sql = (
-                f"{head} FROM unnest(%s::text[]) AS j(value) JOIN {table.name} v "
-                f"ON v.seq = {self._last_version(table, 'j.value', bound)}"
+                f"{head} FROM unnest(%s::text[]) WITH ORDINALITY AS j(value, n) JOIN "
+                f"{table.name} v ON v.seq = {self._last_version(table, 'j.value', bound)}"
             )
         else:
             sql = f"{head} FROM {table.name} v"
@@ -490,8 +490,13 @@ class PostgresStore:
             conditions.append(_filter_sql(rest, names, params))
         if conditions:
             sql += f" WHERE {' AND '.join(conditions)}"
-        if order_by:
-            sql += " ORDER BY " + ", ".join(_column(names, c) for c in order_by)
+        # Ties (and reads with no order) come in SQLite's order: that of the ids asked for,
+        # else of the seqs; so both backends give the same lists, ties included.
+        order = [_column(names, c) for c in order_by]
+        if not distinct:
+            order.append("j.n" if ids is not None else "v.seq")
+        if order:
+            sql += " ORDER BY " + ", ".join(order)
         return sql, params
 
     def current_rows(
