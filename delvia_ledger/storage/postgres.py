@@ -128,6 +128,26 @@ def _pg_value(value: Any) -> Any:
     return value
 
 
+def _enum_positions(table: VersionTable) -> tuple[int, ...]:
+    """Where ``table.row`` holds an enum member (after seq and superseded_by)."""
+    kinds = [str(field.type) for field in attrs.fields(cast(Any, table.cls))]
+    return tuple(i + 2 for i, kind in enumerate(kinds) if "enum" in kind)
+
+
+_ENUMS = {table: _enum_positions(table) for table in TABLES.values()}
+
+
+def _pg_row(table: VersionTable, row: list[Any], payload: str) -> list[Any]:
+    """:func:`_pg_value` of each value of a version row, doing only what the row needs: its
+    payload is JSON, which holds a NUL character of any field as ``\\u0000``."""
+    if "\\u0000" in payload:
+        return [_pg_value(value) for value in row]
+    for i in _ENUMS[table]:
+        if row[i] is not None:
+            row[i] = row[i].value
+    return row
+
+
 class PostgresStore:
     """A ledger in one schema of a PostgreSQL database: owns the connection and every write.
 
@@ -408,9 +428,7 @@ class PostgresStore:
                 (seq, stamp, table.type, record.id, payload, payload_hash, prev_hash, prev)
             )
             hashes.append(prev)
-            versions.setdefault(table, []).append(
-                [_pg_value(value) for value in table.row(seq, record)]
-            )
+            versions.setdefault(table, []).append(_pg_row(table, table.row(seq, record), payload))
             if old_seq is not None:
                 pair = superseded.setdefault(table, ([], []))
                 pair[0].append(seq)
