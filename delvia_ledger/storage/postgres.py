@@ -175,8 +175,10 @@ class PostgresStore:
         self._pg = _driver(self.path)
         self._driver_errors: tuple[type[BaseException], ...] = (self._pg.Error,)
         try:
+            given = self._pg.conninfo.conninfo_to_dict(url)
+            defaults = {"connect_timeout": 10, "application_name": "delvia_ledger"}
             self.conn: psycopg.Connection[tuple[Any, ...]] = self._pg.connect(
-                url, autocommit=True, connect_timeout=10, application_name="delvia_ledger"
+                url, autocommit=True, **{k: v for k, v in defaults.items() if k not in given}
             )
         except self._driver_errors as exc:
             raise self.error(exc, connecting=True) from None
