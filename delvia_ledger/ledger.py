@@ -473,6 +473,7 @@ class Ledger(LedgerView):
         ``busy_timeout`` seconds for another process's write, then raises
         :class:`LedgerBusyError`. An empty path, ``":memory:"`` and ``file:`` URIs are refused
         (a ledger must outlive the process), as is any file that is not a ledger, unchanged.
+        A ``postgresql://`` URL opens a ledger on a PostgreSQL server (``docs/postgres.md``).
         """
         if isinstance(path, str) and path.lower().startswith(("postgresql://", "postgres://")):
             from .storage.postgres import PostgresStore  # psycopg only when a URL asks for it
