@@ -63,6 +63,7 @@ from .records import (
     to_utc,
 )
 from .storage import All, CustomId, Equals, Storage, code_key
+from .storage.postgres import PostgresStore, is_postgres_url
 from .storage.sqlite import DEFAULT_BUSY_TIMEOUT, TABLES, Store, VersionTable
 
 if TYPE_CHECKING:  # sync sits below the ledger (DESIGN §3): the ledger only calls a client
@@ -475,10 +476,8 @@ class Ledger(LedgerView):
         (a ledger must outlive the process), as is any file that is not a ledger, unchanged.
         A ``postgresql://`` URL opens a ledger on a PostgreSQL server (``docs/postgres.md``).
         """
-        if isinstance(path, str) and path.lower().startswith(("postgresql://", "postgres://")):
-            from .storage.postgres import PostgresStore  # psycopg only when a URL asks for it
-
-            return cls(PostgresStore(path, busy_timeout=busy_timeout), clock or _utc_now)
+        if is_postgres_url(path):  # psycopg is imported only then
+            return cls(PostgresStore(str(path), busy_timeout=busy_timeout), clock or _utc_now)
         return cls(Store(path, busy_timeout=busy_timeout), clock or _utc_now)
 
     def close(self) -> None:
