@@ -46,7 +46,10 @@ def chain_hash(
     '60b8be1f4e48'
     """
     text = f"{prev_hash}\n{seq}\n{recorded_at}\n{type_}\n{id_}\n{payload_hash}"
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return _sha256(text.encode()).hexdigest()  # str.encode() is UTF-8
+
+
+_sha256 = hashlib.sha256
 
 
 @attrs.frozen

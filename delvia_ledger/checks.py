@@ -12,7 +12,8 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
-from typing import Any, NamedTuple
+from itertools import islice
+from typing import Any, NamedTuple, Protocol, TypeVar
 
 from dateutil.relativedelta import relativedelta
 
@@ -191,7 +192,7 @@ def code_expired(t: int) -> Filter:
 
 def code_ended(t: int) -> Filter:
     """A code that no longer works at t: revoked or expired."""
-    return AnyOf(code_revoked(t), code_expired(t))
+    return AnyOf(code_revoked(t), AtMost("expires_at", t))  # revoked, else expired
 
 
 def code_pending(t: int) -> Filter:
@@ -255,22 +256,86 @@ def _when(micros: int | None) -> datetime | None:
     return None if micros is None else from_micros(micros)
 
 
+class Draft(NamedTuple):
+    """What a per-code rule decided about one code at one moment, before it is a
+    :class:`Finding`: cheap to make and compare a million times (``ledger.changes``)."""
+
+    kind: FindingKind
+    severity: Severity
+    auth: AuthRow
+    deadline: int | None  # µs since the epoch
+    affected_ad_ids: tuple[str, ...] = ()
+    person_id: str | None = None
+    detail: str = ""
+
+    @property
+    def key(self) -> tuple[str, str, str | None, str | None]:
+        """The ids :attr:`Finding.key` spells for its finding: kind, code, account, person."""
+        return self.kind._value_, self.auth[0], self.auth[5], self.person_id
+
+
+F = TypeVar("F", Finding, Draft, covariant=True)
+
+
+class _Make(Protocol[F]):
+    """What the per-code rules call with each decision: :meth:`Checks.finding`, or ``Draft``."""
+
+    def __call__(
+        self,
+        kind: FindingKind,
+        severity: Severity,
+        auth: AuthRow,
+        deadline: int | None,
+        *,
+        affected_ad_ids: tuple[str, ...] = ...,
+        person_id: str | None = ...,
+        detail: str = ...,
+    ) -> F: ...
+
+
 class Checks:
     """The findings of one ledger view at one moment ``now`` (cached per instance)."""
 
     def __init__(self, store: Storage, bound: int | None, now: datetime) -> None:
         self.store, self.bound, self.now = store, bound, now
-        self.t = t = to_micros(now)
-        # The rules at t, compiled once from their filters (the per-row tests in memory).
-        #: A code's state (REVOKED, EXPIRED, NOT_YET_ACTIVE or LIVE) from its Auth row.
-        self.state = code_state(t)
-        #: Whether an :class:`Ad` runs at ``t`` / is due to start after ``t``.
-        self.active = predicate(ad_active(t), Ad._fields)
-        self.scheduled = predicate(ad_scheduled(t), Ad._fields)
-        #: Whether a :class:`Binding` is bound at ``t``.
-        self.is_bound = predicate(bound_at(t), Binding._fields)
-        self._counts = predicate(person_counts(t), ("left_at",))
-        self._in_force = predicate(grant_in_force(t), Grant._fields)
+        self.t = to_micros(now)
+        self._expiring: dict[int, Callable[[Sequence[Any]], bool]] = {}
+
+    # --- the rules at t, compiled once from their filters (the per-row tests in memory) ---
+
+    @cached_property
+    def state(self) -> Callable[[Sequence[Any]], int]:
+        """A code's state (REVOKED, EXPIRED, NOT_YET_ACTIVE or LIVE) from its Auth row."""
+        return code_state(self.t)
+
+    @cached_property
+    def active(self) -> Callable[[Sequence[Any]], bool]:
+        """Whether an :class:`Ad` runs at ``t``."""
+        return predicate(ad_active(self.t), Ad._fields)
+
+    @cached_property
+    def scheduled(self) -> Callable[[Sequence[Any]], bool]:
+        """Whether an :class:`Ad` is due to start after ``t`` (and not paused by then)."""
+        return predicate(ad_scheduled(self.t), Ad._fields)
+
+    @cached_property
+    def is_bound(self) -> Callable[[Sequence[Any]], bool]:
+        """Whether a :class:`Binding` is bound at ``t``."""
+        return predicate(bound_at(self.t), Binding._fields)
+
+    @cached_property
+    def _counts(self) -> Callable[[Sequence[Any]], bool]:
+        return predicate(person_counts(self.t), ("left_at",))
+
+    @cached_property
+    def _in_force(self) -> Callable[[Sequence[Any]], bool]:
+        return predicate(grant_in_force(self.t), Grant._fields)
+
+    def expiring_by(self, h: int) -> Callable[[Sequence[Any]], bool]:
+        """Whether a code's Auth row is EXPIRING at ``t`` with the horizon ``h``."""
+        if (found := self._expiring.get(h)) is None:
+            found = self._expiring[h] = predicate(code_expiring(self.t, h), Auth._fields)
+        return found
 
     def select(
         self,
@@ -422,10 +487,38 @@ class Checks:
         self, auths: Iterable[AuthRow], kinds: frozenset[FindingKind], h: int | None = None
     ) -> list[Finding]:
         """The per-code kinds of §6 (REVOKED, EXPIRED, NOT_YET_ACTIVE, EXPIRING, OWNER_MISSING,
-        POST_UNAVAILABLE) among ``kinds`` for ``auths``: the one place their rules live. ``h``
-        is the horizon (EXPIRING). The single queries narrow ``auths`` in SQL; ``findings``
-        passes them all.
+        POST_UNAVAILABLE) among ``kinds`` for ``auths``. ``h`` is the horizon (EXPIRING). The
+        single queries narrow ``auths`` in SQL; ``findings`` passes them all.
         """
+        return self._per_code(auths, kinds, h, self.finding)
+
+    def code_drafts(
+        self, auths: Iterable[AuthRow], kinds: frozenset[FindingKind], h: int | None = None
+    ) -> list[Draft]:
+        """:meth:`code_findings`, decided the same way, as drafts not yet made findings."""
+        return self._per_code(auths, kinds, h, Draft)
+
+    def built(self, draft: Draft) -> Finding:
+        """The finding a draft made by this view stands for."""
+        kind, severity, auth, deadline, affected, person_id, detail = draft
+        return self.finding(
+            kind,
+            severity,
+            auth,
+            deadline,
+            affected_ad_ids=affected,
+            person_id=person_id,
+            detail=detail,
+        )
+
+    def _per_code(
+        self,
+        auths: Iterable[AuthRow],
+        kinds: frozenset[FindingKind],
+        h: int | None,
+        finding: _Make[F],
+    ) -> list[F]:
+        """The one place the per-code rules live; ``finding`` makes what they decide."""
         # Decide once what is wanted (looking up enum members per code shows at a million).
         revoked, expired, not_yet_active, expiring, owner_missing, post_gone = (
             kind in kinds
@@ -442,11 +535,9 @@ class Checks:
         owners = self.with_grants if owner_missing else set()
         gone = self.unavailable_posts if post_gone else set()
         # The loop runs once per code: names it needs are bound to locals once.
-        found, finding, state = [], self.finding, self.state
+        found, state = [], self.state
         # EXPIRING, when wanted (the horizon given), for a code neither revoked nor expired
-        soon = None
-        if expiring and h is not None:
-            soon = predicate(code_expiring(self.t, h), Auth._fields)
+        soon = self.expiring_by(h) if expiring and h is not None else None
         warning = Severity.WARNING
         for a in auths:
             auth_id, _, post_id, starts_at, expires_at, _, owner_id, revoked_at = a
@@ -454,17 +545,22 @@ class Checks:
             if now == REVOKED:
                 if revoked:
                     ads = using.get(auth_id, ())
-                    found.append(self._ended(FindingKind.REVOKED, a, revoked_at, ads))
+                    found.append(self._ended(finding, FindingKind.REVOKED, a, revoked_at, ads))
                 continue
             if now == EXPIRED:
                 if expired:
                     ads = using.get(auth_id, ())
-                    found.append(self._ended(FindingKind.EXPIRED, a, expires_at, ads))
+                    found.append(self._ended(finding, FindingKind.EXPIRED, a, expires_at, ads))
                 continue
             if post_id in gone:
                 found.append(
                     self._ended(
-                        FindingKind.POST_UNAVAILABLE, a, None, using.get(auth_id, ()), warning
+                        finding,
+                        FindingKind.POST_UNAVAILABLE,
+                        a,
+                        None,
+                        using.get(auth_id, ()),
+                        warning,
                     )
                 )
             if now == NOT_YET_ACTIVE:
@@ -489,16 +585,17 @@ class Checks:
 
     def _ended(
         self,
+        finding: _Make[F],
         kind: FindingKind,
         auth: AuthRow,
         deadline: int | None,
         ads: Iterable[Ad],
         otherwise: Severity = Severity.INFO,
-    ) -> Finding:
+    ) -> F:
         """A code that no longer works: ERROR while active ads use it, else ``otherwise``."""
         affected = tuple(ad.id for ad in ads if self.active(ad))
         severity = Severity.ERROR if affected else otherwise
-        return self.finding(kind, severity, auth, deadline, affected_ad_ids=affected)
+        return finding(kind, severity, auth, deadline, affected_ad_ids=affected)
 
     def expiring(self, within: Within = DEFAULT_WITHIN) -> list[Finding]:
         h = to_micros(horizon(self.now, within))
@@ -953,7 +1050,12 @@ class Checks:
         return iter(keyed)
 
     def _rest_keyed(self, h: int) -> Iterator[tuple[_Key, Finding]]:
-        """Ads, regions and access: far fewer than codes, sorted in memory (stably)."""
+        for i, finding in enumerate(self.other_findings(h)):
+            yield _key(finding, i), finding
+
+    def other_findings(self, h: int) -> list[Finding]:
+        """Every kind but the per-code ones (ads, regions, access), sorted: far fewer than
+        codes, so sorted in memory (stably). ``h`` is the horizon, in µs."""
         found = self.outlived_by_ads()
         found += self.mismatched_posts()
         found += self.unbound_ads()
@@ -962,8 +1064,46 @@ class Checks:
         found += self._accounts()
         found += self._roles_expiring(h)
         found.sort(key=Finding.sort_key)
-        for i, finding in enumerate(found):
-            yield _key(finding, i), finding
+        return found
+
+    def _versions_between(self, low: int, high: int | None) -> Iterator[tuple[Any, ...]]:
+        """(seq, superseded_by, *:class:`AuthRow`) of every code version current at some
+        bound from ``low`` to ``high`` (None: now), in seq order, streamed."""
+        return self.store.current_rows(
+            SparkAuthorization, _BETWEEN, bound=high, since=low, order_by=("seq",)
+        )
+
+
+_BETWEEN = ("seq", "superseded_by", *Auth._fields)
+
+
+def paired_drafts(
+    then: Checks, now: Checks, h_then: int, h_now: int
+) -> Iterator[tuple[Draft | None, Draft | None]]:
+    """The per-code decisions of two views of one ledger (``then`` sees no further than
+    ``now``), paired by code and kind: one read of the codes serves both (``ledger.changes``).
+
+    Versions come in seq order, so a code's version at ``then`` comes no later than its
+    version at ``now``: only decisions with no partner (yet) are held.
+    """
+    low, high = then.bound or 0, now.bound
+    assert high is None or low <= high, "then is the earlier view"
+    waiting: dict[tuple[str, str], Draft] = {}
+    rows = now._versions_between(low, high)
+    while batch := list(islice(rows, _BATCH)):
+        at_then: list[AuthRow] = []
+        at_now: list[AuthRow] = []
+        for seq, superseded_by, *auth in batch:
+            if seq <= low and (superseded_by is None or superseded_by > low):
+                at_then.append(tuple(auth))
+            if superseded_by is None or (high is not None and superseded_by > high):
+                at_now.append(tuple(auth))
+        for draft in then.code_drafts(at_then, CODE_KINDS, h_then):
+            waiting[draft.auth[0], draft.kind._value_] = draft
+        for draft in now.code_drafts(at_now, CODE_KINDS, h_now):
+            yield waiting.pop((draft.auth[0], draft.kind._value_), None), draft
+    for before in waiting.values():
+        yield before, None
 
 
 #: A finding's place in the merged stream: severity rank, deadline in µs (none: after all),

@@ -6,9 +6,12 @@ Every (un)structuring hook is registered here and nowhere else.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Any, TypeVar, cast
+from json.encoder import encode_basestring
+from types import NoneType, UnionType
+from typing import Any, TypeVar, cast, get_args
 
 import attrs
 import cattrs
@@ -20,6 +23,7 @@ from .records import RECORD_TYPES, PostKind, Record, RegionVerdict, Role, SparkC
 __all__ = [
     "RECORD_BY_NAME",
     "canonical_json",
+    "canonical_json_of",
     "converter",
     "format_time",
     "from_micros",
@@ -44,7 +48,20 @@ def format_time(moment: datetime) -> str:
     """
     if moment.tzinfo is not UTC:
         moment = moment.astimezone(UTC)
-    return moment.isoformat(timespec="microseconds")[:-6] + "Z"
+    return _TIME_TEXT % (
+        moment.year,
+        moment.month,
+        moment.day,
+        moment.hour,
+        moment.minute,
+        moment.second,
+        moment.microsecond,
+    )
+
+
+# %-formatting gives isoformat(timespec="microseconds")'s text for any year 1-9999, at less
+# than half its cost (and no slicing off of "+00:00").
+_TIME_TEXT = "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ"
 
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -83,6 +100,98 @@ _CANONICAL = json.JSONEncoder(
 def canonical_json(data: Any) -> str:
     """The one JSON encoding hashed by the ledger: sorted keys, no spaces, UTF-8, no NaN."""
     return _CANONICAL.encode(data)
+
+
+def canonical_json_of(cls: type[Record]) -> Callable[[Record], str]:
+    """A function giving a record's canonical JSON, generated once for record type ``cls``.
+
+    Its text is exactly ``canonical_json(converter.unstructure(record))`` (the payload the
+    ledger hashes), written straight from the fields: keys in sorted order, each string through
+    ``json``'s own escaper, times as :func:`format_time` writes them, fields left at their
+    default (None) omitted, ``id`` always kept.
+
+    >>> from delvia_ledger.records import AdAccount
+    >>> canonical_json_of(AdAccount)(AdAccount(id="69", name="Brand \u00e9", region="us"))
+    '{"id":"69","name":"Brand \u00e9","region":"US"}'
+    """
+    found = _GENERATED_JSON.get(cls)
+    if found is None:
+        found = _GENERATED_JSON[cls] = _generated_json(cls)
+    return found
+
+
+_GENERATED_JSON: dict[type[Record], Callable[[Record], str]] = {}
+
+
+def _quoted_time(moment: datetime) -> str:
+    """A time as a JSON string: :func:`format_time`'s text in quotes (it needs no escaping)."""
+    if moment.tzinfo is not UTC:
+        moment = moment.astimezone(UTC)
+    return _QUOTED_TIME % (
+        moment.year,
+        moment.month,
+        moment.day,
+        moment.hour,
+        moment.minute,
+        moment.second,
+        moment.microsecond,
+    )
+
+
+_QUOTED_TIME = f'"{_TIME_TEXT}"'
+
+
+def _json_value(kind: Any, value: str) -> str | None:
+    """Python source for the JSON text of a field's non-None value held in variable ``value``
+    (None for a kind of value canonical JSON does not hold)."""
+    if kind is datetime:
+        return f"_time({value})"
+    if kind is SparkCode:
+        return (
+            f"'{{\"fingerprint\":' + _text({value}.fingerprint) + ',\"hint\":' + "
+            f"_text({value}.hint) + '}}'"
+        )
+    if kind == tuple[str, ...]:
+        return f"'[' + ','.join(map(_text, {value})) + ']'"
+    if kind is str or (isinstance(kind, type) and issubclass(kind, StrEnum)):
+        return f"_text({value})"  # a StrEnum member's text is its value
+    return None
+
+
+def _generated_json(cls: type[Record]) -> Callable[[Record], str]:
+    fields = sorted(attrs.fields(cast(Any, cls)), key=lambda f: f.name)
+    kept = [f for f in fields if f.name == "id" or f.default is attrs.NOTHING]  # always written
+    lines = [f"def canonical_json_{cls.__name__}(record):"]
+    parts = []
+    for n, field in enumerate(fields):
+        kind, nullable = field.type, False
+        if isinstance(kind, UnionType):  # X | None
+            args = [a for a in get_args(kind) if a is not NoneType]
+            kind, nullable = args[0] if len(args) == 1 else None, len(args) < len(get_args(kind))
+        value = _json_value(kind, f"v{n}")
+        if value is None:
+            raise TypeError(
+                f"canonical_json_of: {cls.__name__}.{field.name} is of type {field.type!r}, "
+                "which has no canonical JSON here"
+            )
+        key = encode_basestring(field.name) + ":"
+        lines.append(f"    v{n} = record.{field.name}")
+        if field in kept:
+            if nullable:
+                value = f"('null' if v{n} is None else {value})"
+            comma = "," if field is not kept[0] else ""
+            lines.append(f"    p{n} = {comma + key!r} + {value}")
+        elif field.default is None:  # omitted when None, as the converter's hook omits it
+            before = n < fields.index(kept[0])  # a kept field follows: the comma goes after
+            text = f"{key!r} + {value} + ','" if before else f"{',' + key!r} + {value}"
+            lines.append(f"    p{n} = '' if v{n} is None else {text}")
+        else:
+            raise TypeError(f"canonical_json_of: {cls.__name__}.{field.name}'s default is unusual")
+        parts.append(f"p{n}")
+    lines.append(f"    return ''.join(('{{', {', '.join(parts)}, '}}'))")
+    namespace: dict[str, Any] = {"_text": encode_basestring, "_time": _quoted_time}
+    exec(compile("\n".join(lines), f"<canonical JSON of {cls.__name__}>", "exec"), namespace)
+    return cast(Callable[[Record], str], namespace[f"canonical_json_{cls.__name__}"])
 
 
 def _structure_time(value: Any, _: type) -> Any:

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import gc
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -27,7 +28,7 @@ from . import reminders as who_must_act
 from .access import OffboardingPlan, active_grants, offboarding_plan
 from .chain import Digest, Entry, VerifyResult
 from .checks import DEFAULT_WITHIN, Checks, Within
-from .convert import canonical_json, parse_time, record_from_json
+from .convert import parse_time, record_from_json
 from .diagnose import Diagnosis, about_the_connection, diagnose, diagnose_at_tiktok
 from .errors import (
     DuplicateCodeError,
@@ -121,7 +122,9 @@ ONE_WAY: dict[type[Record], tuple[str, ...]] = {
     RoleGrant: ("ended_at",),
 }
 
-BATCH_SIZE = 2000
+#: Records checked and written per round trip of ``record_all``: measured, not guessed (see
+#: benchmarks/README.md); smaller batches keep the working set in cache, larger pay SQL per call.
+BATCH_SIZE = 500
 
 #: Records the ledger holds, cached during one call (references resolve against it):
 #: (type, id) -> its row from the version table (``(creator_id,)`` for a Post).
@@ -131,8 +134,11 @@ KNOWN_LIMIT = 200_000
 #: Current versions by (type, id): (seq, payload, the record if already at hand).
 Versions = dict[tuple[type[Record], str], tuple[int, str, Record | None]]
 
+#: What a record refers to: (referenced type, id) pairs.
+References = tuple[tuple[type[Record], str], ...]
+
 #: A record on its way in: (record, its table, what it refers to, its canonical JSON).
-Prepared = list[tuple[Record, VersionTable, tuple[tuple[type[Record], str], ...], str]]
+Prepared = list[tuple[Record, VersionTable, References, str]]
 
 
 @attrs.frozen
@@ -550,8 +556,12 @@ class Ledger(LedgerView):
         known: Known = {}
         with self._store.transaction():
             iterator = iter(records)
-            while batch := list(islice(iterator, batch_size)):
-                count = len(self._record_batch(batch, known)[1])
+            while True:
+                with _collector_paused():  # a batch makes no cycles; its objects are many
+                    batch = list(islice(iterator, batch_size))
+                    if not batch:
+                        break
+                    count = len(self._record_batch(batch, known)[1])
                 written += count
                 unchanged += len(batch) - count
                 if progress is not None:
@@ -863,12 +873,12 @@ class Ledger(LedgerView):
         """
         prepared = []
         for record in batch:
-            table = TABLES.get(type(record))
-            if table is None:
+            writer = _WRITERS.get(type(record))
+            if writer is None:
                 names = ", ".join(c.__name__ for c in RECORD_TYPES)
                 raise InvalidRecordError(f"cannot record {record!r}: not one of {names}")
-            payload = canonical_json(table.unstructure(record))
-            prepared.append((record, table, tuple(_refs_of(record)), payload))
+            table, payload_of, references_of = writer
+            prepared.append((record, table, references_of(record), payload_of(record)))
 
         currents = self._currents(prepared)
         self._references(prepared, known)
@@ -960,7 +970,7 @@ class Ledger(LedgerView):
     @staticmethod
     def _check_references(
         record: Record,
-        refs: tuple[tuple[type[Record], str], ...],
+        refs: References,
         known: Known,
         batch: Versions,
     ) -> None:
@@ -989,13 +999,47 @@ def _name(record: Record) -> str:
     return f"{type(record).__name__} {record.id!r}"
 
 
-def _refs_of(record: Record) -> Iterator[tuple[type[Record], str]]:
-    for field, target in REFERENCES.get(type(record), ()):
-        value = getattr(record, field)
-        if value is not None:
-            yield target, value
-    if isinstance(record, RoleGrant) and record.scope_kind in SCOPE_TARGETS:
-        yield SCOPE_TARGETS[record.scope_kind], record.scope_id
+def _references_of(cls: type[Record]) -> Callable[[Record], References]:
+    """A function giving what a record of type ``cls`` refers to (generated once per type):
+    each field of :data:`REFERENCES` that is not None, and a RoleGrant's scope target."""
+    lines = [f"def references_of_{cls.__name__}(record):", "    refs = []"]
+    namespace: dict[str, Any] = {"_scopes": SCOPE_TARGETS}
+    for n, (field, target) in enumerate(REFERENCES.get(cls, ())):
+        namespace[f"_t{n}"] = target
+        lines += [
+            f"    v = record.{field}",
+            f"    if v is not None: refs.append((_t{n}, v))",
+        ]
+    if cls is RoleGrant:
+        lines += [
+            "    target = _scopes.get(record.scope_kind)",
+            "    if target is not None: refs.append((target, record.scope_id))",
+        ]
+    lines.append("    return tuple(refs)")
+    exec(compile("\n".join(lines), f"<references of {cls.__name__}>", "exec"), namespace)
+    return cast(Callable[[Record], References], namespace[f"references_of_{cls.__name__}"])
+
+
+#: For each record type: its version table, its canonical JSON and its references.
+_WRITERS: dict[type[Record], tuple[VersionTable, Callable[[Record], str], Any]] = {
+    cls: (table, table.payload, _references_of(cls)) for cls, table in TABLES.items()
+}
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """The cyclic garbage collector off for a batch, then as the caller had it (even on error).
+
+    Records hold no cycles, but a batch allocates many objects: without this, the collector
+    walks every live object again and again while a batch is checked and written.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _ref_field(record: Record, target: type[Record], id_: str) -> str:

@@ -4,23 +4,21 @@ the notices that record who was told what.
 
 from __future__ import annotations
 
-import gc
 import json
 import logging
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import attrs
 from dateutil.parser import isoparse
 from dateutil.relativedelta import relativedelta
 
-from .chain import Digest, Entry
-from .checks import DEFAULT_WITHIN, Checks, Within, duration, horizon
-from .convert import converter, format_time
+from .chain import Digest
+from .checks import DEFAULT_WITHIN, Checks, Within, duration, horizon, paired_drafts
+from .convert import converter, format_time, to_micros
 from .errors import LedgerError
 from .findings import Finding, FindingKind, Severity
 from .records import Notice, Person, Record, RoleGrant, SparkAuthorization, SparkBinding
@@ -338,6 +336,9 @@ class Changes:
         return "\n".join(lines)
 
 
+R = TypeVar("R", bound=Record)
+
+
 class View(Protocol):
     """What :func:`changes` reads: a ledger or an ``as_of`` view."""
 
@@ -350,11 +351,9 @@ class View(Protocol):
         self, *, seq: int | None = None, recorded_at: datetime | str | None = None
     ) -> View: ...
 
-    def findings(
-        self, within: Within = ..., *, now: datetime | str | None = None
-    ) -> list[Finding]: ...
+    def checks(self, now: datetime | str | None = None) -> Checks: ...
 
-    def history(self, cls: type[Record], id: str) -> list[Entry]: ...
+    def get(self, cls: type[R], id: str) -> R | None: ...
 
     def digest(self) -> Digest: ...
 
@@ -384,17 +383,34 @@ def changes(
     until_seq = view.seq
     since_seq, since_moment = _point(view, store, since, until)
     current = view.as_of(seq=until_seq)
-    with _collector_paused():  # two generations of findings alive at once: see below
-        then = view.as_of(seq=since_seq).findings(within, now=since_moment)
-        before = {f.key: f for f in then}
-        del then
-        new, changed = [], []
-        for finding in current.findings(within, now=until):
-            old = before.pop(finding.key, None)
-            if old is None:
-                new.append(finding)
-            elif old.severity is not finding.severity or old.deadline != finding.deadline:
-                changed.append(FindingChange(before=old, after=finding))
+    then, at = view.as_of(seq=since_seq).checks(since_moment), current.checks(until)
+    h_then, h_now = (to_micros(horizon(moment, within)) for moment in (since_moment, until))
+    new: list[Finding] = []
+    resolved: list[Finding] = []
+    changed: list[FindingChange] = []
+    # The codes: both views' decisions, paired code by code in one pass; only what differs
+    # becomes a Finding (a million of each side need not be built, nor held).
+    for before, after in paired_drafts(then, at, h_then, h_now):
+        if before is not None and after is not None and before.key == after.key:
+            if before.severity is not after.severity or before.deadline != after.deadline:
+                changed.append(FindingChange(before=then.built(before), after=at.built(after)))
+            continue
+        if before is not None:
+            resolved.append(then.built(before))
+        if after is not None:
+            new.append(at.built(after))
+    # Ads, regions and access: few, matched by key.
+    earlier = {f.key: f for f in then.other_findings(h_then)}
+    for finding in at.other_findings(h_now):
+        old = earlier.pop(finding.key, None)
+        if old is None:
+            new.append(finding)
+        elif old.severity is not finding.severity or old.deadline != finding.deadline:
+            changed.append(FindingChange(before=old, after=finding))
+    resolved += earlier.values()
+    new.sort(key=Finding.sort_key)
+    resolved.sort(key=Finding.sort_key)
+    changed.sort(key=lambda change: change.after.sort_key())
     return Changes(
         since_seq=since_seq,
         since=since_moment,
@@ -402,26 +418,9 @@ def changes(
         until=until,
         entries=tuple(_recorded(current, store, since_seq, until_seq)),
         new=tuple(new),
-        resolved=tuple(sorted(before.values(), key=Finding.sort_key)),
+        resolved=tuple(resolved),
         changed=tuple(changed),
     )
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector, restoring it after, even on error.
-
-    Findings hold no reference cycles, so reference counting frees them all the same; but
-    with a million of them alive the collector walks every one again and again as the next
-    million are built (at 1M codes it took most of ``changes``' time).
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _point(view: View, store: Storage, since: Since, now: datetime) -> tuple[int, datetime]:
@@ -477,14 +476,12 @@ def _point(view: View, store: Storage, since: Since, now: datetime) -> tuple[int
 def _recorded(view: View, store: Storage, after: int, upto: int) -> Iterator[RecordChange]:
     """Each entry after ``after``, set against the version of its record before it."""
     previous: dict[tuple[type[Record], str], Record | None] = {}
+    then = view.as_of(seq=after)
     for entry in store.entries(bound=upto, after=after):
         record = entry.record
         key = (type(record), record.id)
-        if key in previous:
-            old = previous[key]
-        else:
-            older = [e for e in view.history(type(record), record.id) if e.seq < entry.seq]
-            old = older[-1].record if older else None
+        # a record's first entry here follows the version ``then`` sees
+        old = previous[key] if key in previous else then.get(type(record), record.id)
         previous[key] = record
         kind, detail = _what(old, record)
         yield RecordChange(

@@ -1,7 +1,9 @@
-"""``iter_findings``: the findings streamed, in exactly the order today's sorted list has them."""
+"""``iter_findings``: the findings streamed, in exactly the order today's sorted list has them;
+``changes``: the findings of two points compared."""
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 
@@ -60,7 +62,9 @@ def expected(view: dl.LedgerView, within: Within, now: datetime) -> list[dl.Find
         min_size=1,
         max_size=12,
     ),
-    supersede=st.lists(st.tuples(st.integers(0, 11), st.sampled_from(OWNERS)), max_size=4),
+    supersede=st.lists(
+        st.tuples(st.integers(0, 11), st.sampled_from(OWNERS), st.integers(0, 2)), max_size=4
+    ),
     statuses=st.lists(
         st.sampled_from([None, "USER_DELETE", "AUDIT_DELETE"]), min_size=2, max_size=2
     ),
@@ -87,7 +91,7 @@ def expected(view: dl.LedgerView, within: Within, now: datetime) -> list[dl.Find
 def test_iter_findings_is_the_sorted_list_in_the_same_order(
     backend: Backend,
     codes: list[tuple[timedelta, int, timedelta | None, int, str | None]],
-    supersede: list[tuple[int, str | None]],
+    supersede: list[tuple[int, str | None, int]],
     statuses: list[str | None],
     ads: list[tuple[int, int, timedelta | None, timedelta | None, timedelta | None, int]],
     bindings: list[tuple[int, timedelta, timedelta | None, str | None]],
@@ -127,9 +131,9 @@ def test_iter_findings_is_the_sorted_list_in_the_same_order(
             for n, (s, days, r, p, owner) in enumerate(codes)
         ]
         middle = ledger.seq
-        for i, owner in supersede:  # a later version moves the code to a later seq
+        for i, owner, longer in supersede:  # a later version moves the code to a later seq
             a = auths[i % len(auths)]
-            ledger.record(attrs.evolve(a, owner_id=owner))
+            ledger.record(attrs.evolve(a, owner_id=owner, expires_at=a.expires_at + longer * DAY))
         for i, (which, account, start, until, paused, post) in enumerate(ads):
             if start is not None and until is not None and until <= start:
                 until = None
@@ -169,6 +173,33 @@ def test_iter_findings_is_the_sorted_list_in_the_same_order(
             want = expected(view, within, now)
             assert list(view.iter_findings(within, now=now)) == want
             assert view.findings(within, now=now) == want
+        for since in (0, middle, later):
+            assert_changes_are_findings_compared(ledger, since, within, now)
+
+
+def assert_changes_are_findings_compared(
+    ledger: dl.Ledger, since: int, within: Within, now: datetime
+) -> None:
+    """``changes`` pairs the two points' decisions code by code; the reference compares the
+    two ``findings()`` lists by key: the same findings, equal in every field."""
+    moment = ledger._store.recorded_at(max(since, 1))
+    assert moment is not None
+    before = {f.key: f for f in ledger.as_of(seq=since).findings(within, now=moment)}
+    new, changed = [], []
+    for finding in ledger.findings(within, now=now):
+        old = before.pop(finding.key, None)
+        if old is None:
+            new.append(finding)
+        elif (old.severity, old.deadline) != (finding.severity, finding.deadline):
+            changed.append((old, finding))
+    got = ledger.changes(since=since, within=within, now=now)
+    by_key = operator.attrgetter("key")
+    assert sorted(got.new, key=by_key) == sorted(new, key=by_key)
+    assert sorted(got.resolved, key=by_key) == sorted(before.values(), key=by_key)
+    pairs = sorted(((c.before, c.after) for c in got.changed), key=lambda pair: pair[1].key)
+    assert pairs == sorted(changed, key=lambda pair: pair[1].key)
+    for found in (got.new, got.resolved, [c.after for c in got.changed]):
+        assert [f.sort_key() for f in found] == sorted(f.sort_key() for f in found)
 
 
 def test_iter_findings_is_lazy(ledger: dl.Ledger) -> None:

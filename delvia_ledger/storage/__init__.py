@@ -54,16 +54,17 @@ R = TypeVar("R", bound=Record)
 def columns_of(cls: type[Record]) -> tuple[str, ...]:
     """The columns a read of ``cls``'s current versions may name, filter or order by.
 
-    ``seq`` (the entry that holds the version), then the record's fields as the version
+    ``seq`` (the entry that holds the version), ``superseded_by`` (the seq of the record's
+    next version, or None), then the record's fields as the version
     columns hold them (times as integer microseconds since the epoch, a Spark code as
     ``code_key``, the first 64 bits of its fingerprint as a signed integer, tuples as
     canonical JSON text), then :data:`ENTRY_FIELDS`.
 
     >>> from delvia_ledger.records import Person
-    >>> columns_of(Person)[:3]
-    ('seq', 'id', 'name')
+    >>> columns_of(Person)[:4]
+    ('seq', 'superseded_by', 'id', 'name')
     """
-    return ("seq", *TABLES[cls].columns, *ENTRY_FIELDS)
+    return ("seq", "superseded_by", *TABLES[cls].columns, *ENTRY_FIELDS)
 
 
 class Storage(Protocol):
@@ -177,12 +178,15 @@ class Storage(Protocol):
         where: Filter | None = None,
         order_by: Sequence[str] = (),
         distinct: bool = False,
+        since: int | None = None,
     ) -> Iterator[tuple[Any, ...]]:
         """The versions of ``cls`` current at ``bound`` that ``where`` keeps, as tuples of
         ``columns``, streamed (a million need not fit in memory at once).
 
         ``order_by`` names columns (ascending; ties in no given order unless ``seq`` is
-        among them; no order given: any); ``distinct`` drops repeated tuples.
+        among them; no order given: any); ``distinct`` drops repeated tuples. With ``since``
+        (a seq no later than ``bound``), every version current at some point from ``since``
+        to ``bound``: two views' reads in one (``ledger.changes``).
         """
         ...
 

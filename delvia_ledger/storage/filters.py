@@ -178,17 +178,28 @@ def _compiled(
     """Compile a predicate (one filter) or a first-match (a sequence of filters)."""
     values: list[Any] = []
     at = {name: i for i, name in enumerate(fields)}
-    lines = ["def holds(r):"]
+    lines = ["    def holds(r):"]
     if isinstance(cases, Sequence):
         for i, case in enumerate(cases):
-            lines += [f"    if {_python(case, at, values)}:", f"        return {i}"]
-        lines.append(f"    return {len(cases)}")
+            lines += [f"        if {_python(case, at, values)}:", f"            return {i}"]
+        lines.append(f"        return {len(cases)}")
     else:
-        lines.append(f"    return bool({_python(cases, at, values)})")
-    names: dict[str, Any] = {f"v{i}": value for i, value in enumerate(values)}
-    exec(compile("\n".join(lines) + "\n", "<filter>", "exec"), names)
-    holds: Callable[[Sequence[Any]], object] = names["holds"]
+        lines.append(f"        return bool({_python(cases, at, values)})")
+    # The source names the values v0, v1, ... (not their text), so a rule built again for
+    # another time compiles to the same source: compiled once per process, bound per call.
+    source = "\n".join(lines)
+    if (make := _MADE.get(source)) is None:
+        head = f"def make({', '.join(f'v{i}' for i in range(len(values)))}):"
+        names: dict[str, Any] = {}
+        code = f"{head}\n{source}\n    return holds\n"
+        exec(compile(code, "<filter>", "exec"), names)
+        make = _MADE[source] = names["make"]
+    holds: Callable[[Sequence[Any]], object] = make(*values)
     return holds
+
+
+#: Compiled filter sources -> the function that binds their values (a few dozen shapes).
+_MADE: dict[str, Callable[..., Callable[[Sequence[Any]], object]]] = {}
 
 
 def _python(where: Filter, at: dict[str, int], values: list[Any]) -> str:

@@ -1,4 +1,4 @@
-"""SQLite persistence: the append-only ``entries`` table, its hash chain, and version tables.
+"""SQLite storage (``storage.Storage``): the append-only ``entries`` table and version tables.
 
 ``entries`` is the ledger; each record type also has a ``<type>_versions`` table, one row per
 entry with the record's fields as columns, which answers current and as-of reads quickly.
@@ -11,7 +11,6 @@ import bisect
 import hashlib
 import json
 import math
-import operator
 import os
 import re
 import sqlite3
@@ -41,6 +40,7 @@ from ..chain import (
 from ..convert import (
     RECORD_BY_NAME,
     canonical_json,
+    canonical_json_of,
     converter,
     format_time,
     parse_time,
@@ -80,6 +80,7 @@ SQLITE_MAGIC = b"SQLite format 3\x00"
 #: What the driver raises: its own errors, and UnicodeDecodeError when a message it builds
 #: from a damaged file is not valid UTF-8.
 DRIVER_ERRORS = (sqlite3.Error, UnicodeDecodeError)
+_INSERT_ENTRY = f"INSERT INTO entries VALUES ({','.join('?' * len(ENTRY_COLUMNS))})"
 
 
 @attrs.frozen(eq=False)  # compared and hashed by identity: one instance per record type
@@ -136,20 +137,32 @@ class VersionTable:
         return cast(Callable[[Record], dict[str, Any]], converter.get_unstructure_hook(self.cls))
 
     @cached_property
-    def _values(self) -> Callable[[Record], tuple[Any, ...]]:
-        return operator.attrgetter(*self.fields)
+    def payload(self) -> Callable[[Record], str]:
+        """A record's canonical JSON, the entry's payload (``convert.canonical_json_of``)."""
+        return canonical_json_of(self.cls)
 
-    def row(self, seq: int, record: Record) -> list[Any]:
-        """The table row for an entry: seq, superseded_by (None), then the columns."""
-        values = [seq, None, *self._values(record)]
-        for i in self.times:
-            if values[i + 2] is not None:
-                values[i + 2] = to_micros(values[i + 2])
-        for i in self.codes:
-            values[i + 2] = code_key(values[i + 2].fingerprint)
-        for i in self.lists:
-            values[i + 2] = canonical_json(list(values[i + 2]))
-        return values
+    @cached_property
+    def row(self) -> Callable[[int, Record], list[Any]]:
+        """The table row for an entry: ``row(seq, record)`` gives seq, superseded_by (None),
+        then the columns (a function generated once for the record type)."""
+        values = []
+        for i, name in enumerate(self.fields):
+            value = f"record.{name}"
+            if i in self.times:
+                value = f"(None if (t := {value}) is None else _micros(t))"
+            elif i in self.codes:
+                value = f"_code_key({value}.fingerprint)"
+            elif i in self.lists:
+                value = f"_canonical_json(list({value}))"
+            values.append(value)
+        source = f"def {self.name}_row(seq, record):\n    return [seq, None, {', '.join(values)}]"
+        namespace: dict[str, Any] = {
+            "_micros": to_micros,
+            "_code_key": code_key,
+            "_canonical_json": canonical_json,
+        }
+        exec(compile(source, f"<{self.name} row>", "exec"), namespace)
+        return cast(Callable[[int, Record], list[Any]], namespace[f"{self.name}_row"])
 
 
 def code_key(fingerprint: str) -> int:
@@ -682,17 +695,19 @@ class Store:
         seq, prev = head.seq, head.hash
         for table, record, payload, old_seq in items:
             seq += 1
-            payload_hash = sha256(payload.encode("utf-8")).hexdigest()
+            id_ = record.id
+            payload_hash = sha256(payload.encode()).hexdigest()
             prev_hash = prev
-            prev = chain_hash(prev_hash, seq, stamp, table.type, record.id, payload_hash)
-            entries.append(
-                (seq, stamp, table.type, record.id, payload, payload_hash, prev_hash, prev)
-            )
+            prev = chain_hash(prev_hash, seq, stamp, table.type, id_, payload_hash)
+            entries.append((seq, stamp, table.type, id_, payload, payload_hash, prev_hash, prev))
             hashes.append(prev)
-            versions.setdefault(table, []).append(table.row(seq, record))
+            rows = versions.get(table)
+            if rows is None:
+                rows = versions[table] = []
+            rows.append(table.row(seq, record))
             if old_seq is not None:
                 superseded.setdefault(table, []).append((seq, old_seq))
-        self.conn.executemany(f"INSERT INTO entries VALUES ({','.join('?' * 8)})", entries)
+        self.conn.executemany(_INSERT_ENTRY, entries)
         for table, rows in versions.items():
             self.conn.executemany(table.insert_sql, rows)
         for table, pairs in superseded.items():
@@ -705,13 +720,17 @@ class Store:
     # transaction() and snapshot() too (get, history, entries, ...).
 
     @staticmethod
-    def _visible(bound: int | None, alias: str = "v") -> str:
-        """SQL that keeps the versions current at ``bound`` (None: current now)."""
+    def _visible(bound: int | None, alias: str = "v", since: int | None = None) -> str:
+        """SQL that keeps the versions current at ``bound`` (None: current now), or with
+        ``since``, at some point from ``since`` to ``bound``."""
         if bound is None:
-            return f"{alias}.superseded_by IS NULL"
+            if since is None:
+                return f"{alias}.superseded_by IS NULL"
+            return f"({alias}.superseded_by IS NULL OR {alias}.superseded_by > {int(since)})"
+        later = int(bound if since is None else since)  # superseded after this
         return (
             f"{alias}.seq <= {int(bound)} AND "
-            f"({alias}.superseded_by IS NULL OR {alias}.superseded_by > {int(bound)})"
+            f"({alias}.superseded_by IS NULL OR {alias}.superseded_by > {later})"
         )
 
     @staticmethod
@@ -741,6 +760,7 @@ class Store:
         where: Filter | None,
         order_by: Sequence[str] = (),
         distinct: bool = False,
+        since: int | None = None,
     ) -> tuple[str, list[Any]]:
         """The SQL and parameters of a read of ``cls``'s current versions.
 
@@ -762,7 +782,9 @@ class Store:
             sql = f"SELECT {'DISTINCT ' if distinct else ''}{picked} FROM {table.name} v"
         if "e." in picked:
             sql += " JOIN entries e ON e.seq = v.seq"
-        conditions = [] if ids is not None else [self._visible(bound)]
+        if ids is not None and since is not None:
+            raise ValueError("current_rows: since= reads every version, not one per id")
+        conditions = [] if ids is not None else [self._visible(bound, since=since)]
         if rest is not None:
             conditions.append(f"({_filter_sql(rest, names, params)})")
         sql += _where(conditions)
@@ -779,10 +801,11 @@ class Store:
         where: Filter | None = None,
         order_by: Sequence[str] = (),
         distinct: bool = False,
+        since: int | None = None,
     ) -> Iterator[tuple[Any, ...]]:
         """The current versions of ``cls`` at ``bound`` that ``where`` keeps, as tuples of
         ``columns`` (see :class:`~delvia_ledger.storage.Storage`), streamed."""
-        sql, params = self._select(cls, columns, bound, where, order_by, distinct)
+        sql, params = self._select(cls, columns, bound, where, order_by, distinct, since)
         return self._stream_rows(sql, params)
 
     def _stream_rows(self, sql: str, params: Sequence[Any]) -> Iterator[tuple[Any, ...]]:
@@ -1284,7 +1307,8 @@ class Store:
 
 def _known_columns(table: VersionTable) -> dict[str, str]:
     """Column name -> its SQL, for every column a read of ``table`` may name."""
-    names = {"seq": "v.seq", **{c: f"v.{c}" for c in table.columns}}
+    names = {"seq": "v.seq", "superseded_by": "v.superseded_by"}
+    names.update({c: f"v.{c}" for c in table.columns})
     names.update({c: f"e.{c}" for c in ENTRY_FIELDS})
     return names
 
