@@ -460,13 +460,17 @@ class PostgresStore:
     # --- reading ------------------------------------------------------------------------------
 
     @staticmethod
-    def _visible(bound: int | None, alias: str = "v") -> str:
-        """SQL that keeps the versions current at ``bound`` (None: current now)."""
+    def _visible(bound: int | None, alias: str = "v", since: int | None = None) -> str:
+        """SQL that keeps the versions current at ``bound`` (None: current now), or with
+        ``since``, at some point from ``since`` to ``bound``."""
         if bound is None:
-            return f"{alias}.superseded_by IS NULL"
+            if since is None:
+                return f"{alias}.superseded_by IS NULL"
+            return f"({alias}.superseded_by IS NULL OR {alias}.superseded_by > {int(since)})"
+        later = int(bound if since is None else since)  # superseded after this
         return (
             f"{alias}.seq <= {int(bound)} AND "
-            f"({alias}.superseded_by IS NULL OR {alias}.superseded_by > {int(bound)})"
+            f"({alias}.superseded_by IS NULL OR {alias}.superseded_by > {later})"
         )
 
     @staticmethod
@@ -487,6 +491,7 @@ class PostgresStore:
         where: Filter | None,
         order_by: Sequence[str] = (),
         distinct: bool = False,
+        since: int | None = None,
     ) -> tuple[str, list[Any]]:
         """The SQL and parameters of a read of ``cls``'s current versions (as SQLite's)."""
         table = TABLES[cls]
@@ -505,9 +510,11 @@ class PostgresStore:
             sql = f"{head} FROM {table.name} v"
         if "e." in picked:
             sql += " JOIN entries e ON e.seq = v.seq"
-        conditions = [] if ids is not None else [self._visible(bound)]
+        if ids is not None and since is not None:
+            raise ValueError("current_rows: since= reads every version, not one per id")
+        conditions = [] if ids is not None else [self._visible(bound, since=since)]
         if rest is not None:
-            conditions.append(_filter_sql(rest, names, params))
+            conditions.append(f"({_filter_sql(rest, names, params)})")
         if conditions:
             sql += f" WHERE {' AND '.join(conditions)}"
         # Ties (and reads with no order) come in SQLite's order: that of the ids asked for,
@@ -528,10 +535,12 @@ class PostgresStore:
         where: Filter | None = None,
         order_by: Sequence[str] = (),
         distinct: bool = False,
+        since: int | None = None,
     ) -> Iterator[tuple[Any, ...]]:
-        """The current versions of ``cls`` at ``bound`` that ``where`` keeps, as tuples of
-        ``columns`` (see :class:`~delvia_ledger.storage.Storage`), streamed."""
-        sql, params = self._select(cls, columns, bound, where, order_by, distinct)
+        """The current versions of ``cls`` at ``bound`` (with ``since``: at some point from
+        ``since`` to ``bound``) that ``where`` keeps, as tuples of ``columns`` (see
+        :class:`~delvia_ledger.storage.Storage`), streamed."""
+        sql, params = self._select(cls, columns, bound, where, order_by, distinct, since)
         return self._stream_rows(sql, params)
 
     def _stream_rows(self, sql: str, params: Sequence[Any]) -> Iterator[tuple[Any, ...]]:
