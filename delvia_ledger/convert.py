@@ -125,20 +125,7 @@ _GENERATED_JSON: dict[type[Record], Callable[[Record], str]] = {}
 
 def _quoted_time(moment: datetime) -> str:
     """A time as a JSON string: :func:`format_time`'s text in quotes (it needs no escaping)."""
-    if moment.tzinfo is not UTC:
-        moment = moment.astimezone(UTC)
-    return _QUOTED_TIME % (
-        moment.year,
-        moment.month,
-        moment.day,
-        moment.hour,
-        moment.minute,
-        moment.second,
-        moment.microsecond,
-    )
-
-
-_QUOTED_TIME = f'"{_TIME_TEXT}"'
+    return f'"{format_time(moment)}"'
 
 
 def _json_value(kind: Any, value: str) -> str | None:

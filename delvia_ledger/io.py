@@ -27,7 +27,6 @@ from dateutil.parser import isoparse
 from .chain import Entry
 from .convert import (
     RECORD_BY_NAME,
-    canonical_json,
     format_time,
     parse_time,
     record_from_dict,
@@ -538,17 +537,23 @@ def export_json(entries: Iterable[Entry], out: Source) -> int:
 def _export_json(entries: Iterable[Entry], out: IO[str]) -> int:
     out.write('{"entries": [\n')
     count = 0
+    dumps, separator = json.dumps, ""
     for entry in entries:
-        item = {
-            "seq": entry.seq,
-            "recorded_at": format_time(entry.recorded_at),
-            "type": type(entry.record).__name__,
-            "id": entry.record.id,
-            "record": json.loads(canonical_json(record_to_dict(entry.record))),
-            "hash": entry.hash,
-        }
-        out.write(("" if count == 0 else ",\n") + json.dumps(item, ensure_ascii=False))
-        count += 1
+        record = entry.record
+        # {"seq", "recorded_at", "type", "id", "record" (its keys sorted), "hash"}, written
+        # in parts: the record is encoded once, not encoded, parsed and encoded again
+        head = dumps(
+            {
+                "seq": entry.seq,
+                "recorded_at": format_time(entry.recorded_at),
+                "type": type(record).__name__,
+                "id": record.id,
+            },
+            ensure_ascii=False,
+        )
+        body = dumps(record_to_dict(record), ensure_ascii=False, sort_keys=True, allow_nan=False)
+        out.write(f'{separator}{head[:-1]}, "record": {body}, "hash": {dumps(entry.hash)}}}')
+        count, separator = count + 1, ",\n"
     out.write("\n]}\n")
     return count
 

@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import gc
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -28,6 +27,7 @@ from . import reminders as who_must_act
 from .access import OffboardingPlan, active_grants, offboarding_plan
 from .chain import Digest, Entry, VerifyResult
 from .checks import DEFAULT_WITHIN, Checks, Within
+from .collector import collector_paused
 from .convert import parse_time, record_from_json
 from .diagnose import Diagnosis, about_the_connection, diagnose, diagnose_at_tiktok
 from .errors import (
@@ -557,7 +557,7 @@ class Ledger(LedgerView):
         with self._store.transaction():
             iterator = iter(records)
             while True:
-                with _collector_paused():  # a batch makes no cycles; its objects are many
+                with collector_paused():  # a batch makes no cycles; its objects are many
                     batch = list(islice(iterator, batch_size))
                     if not batch:
                         break
@@ -641,8 +641,8 @@ class Ledger(LedgerView):
             records = tiktok.records_from_creator_post(
                 data, creator_id=creator_id, advertiser_id=advertiser_id, revoked_at=self.now()
             )
-            kept = [reconcile.keep_known(self.get(type(r), r.id), r) for r in records]
-            result = self.record_all(kept)
+            with self._store.transaction():  # what is kept is read and written at once
+                result = self.record_all(reconcile.kept_known(self._store, records))
             return ImportResult(result.written, result.unchanged, last_seq=result.last_seq)
         if advertiser_id is None:
             raise ValueError("import_tiktok: a /tt_video/ payload needs advertiser_id=...")
@@ -1024,22 +1024,6 @@ def _references_of(cls: type[Record]) -> Callable[[Record], References]:
 _WRITERS: dict[type[Record], tuple[VersionTable, Callable[[Record], str], Any]] = {
     cls: (table, table.payload, _references_of(cls)) for cls, table in TABLES.items()
 }
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """The cyclic garbage collector off for a batch, then as the caller had it (even on error).
-
-    Records hold no cycles, but a batch allocates many objects: without this, the collector
-    walks every live object again and again while a batch is checked and written.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _ref_field(record: Record, target: type[Record], id_: str) -> str:

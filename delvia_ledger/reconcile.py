@@ -7,7 +7,7 @@ write; nothing a payload lacks overwrites what the ledger knows.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any, Literal, TypeVar
 
@@ -21,10 +21,10 @@ from .records import (
     SparkBinding,
     derived_authorization_id,
 )
-from .storage import CustomId, Missing, Storage, code_key
+from .storage import All, CustomId, Equals, Missing, OneOf, Storage, code_key
 from .tiktok import Item, Skipped
 
-__all__ = ["ImportResult", "Skipped", "SyncResult", "keep_known", "reconcile"]
+__all__ = ["ImportResult", "Skipped", "SyncResult", "keep_known", "kept_known", "reconcile"]
 
 R = TypeVar("R", bound=Record)
 
@@ -78,16 +78,46 @@ def _keep(current: R | None, new: R, **rules: Callable[[Any, Any], Any]) -> R:
 
     A rule gets (current value, new value) and returns the value to keep.
     """
-    if current is None:
+    return _merge(type(new), current, _values(new), rules, new)
+
+
+def _merge(
+    cls: type[R],
+    current: R | None,
+    values: dict[str, Any],
+    rules: Mapping[str, Callable[[Any, Any], Any]],
+    new: R | None = None,
+) -> R:
+    """The ``cls`` record of ``values`` (every field) merged with ``current`` as :func:`_keep` says.
+
+    Built at most once: ``current`` itself when the merge leaves it as it is (an unchanged
+    re-import builds nothing), ``new`` when the merge is exactly it.
+    """
+    if current is not None:
+        for name, after in values.items():
+            before = getattr(current, name)
+            rule = rules.get(name)
+            values[name] = rule(before, after) if rule else (before if after is None else after)
+        if _is(current, values):
+            return current
+    if new is not None and _is(new, values):
         return new
-    changes = {}
-    for field in attrs.fields(type(new)):
-        before, after = getattr(current, field.name), getattr(new, field.name)
-        rule = rules.get(field.name)
-        kept = rule(before, after) if rule else (before if after is None else after)
-        if kept != after:
-            changes[field.name] = kept
-    return attrs.evolve(new, **changes) if changes else new
+    return cls(**values)
+
+
+_NAMES: dict[type[Any], tuple[str, ...]] = {}  # each record type's field names, in order
+
+
+def _values(record: Record) -> dict[str, Any]:
+    cls = type(record)
+    names = _NAMES.get(cls)
+    if names is None:
+        names = _NAMES[cls] = tuple(field.name for field in attrs.fields(cls))
+    return {name: getattr(record, name) for name in names}
+
+
+def _is(record: Record, values: dict[str, Any]) -> bool:
+    return all(getattr(record, name) == value for name, value in values.items())
 
 
 def keep_known(current: R | None, new: R) -> R:
@@ -101,6 +131,21 @@ def keep_known(current: R | None, new: R) -> R:
     )
 
 
+def kept_known(store: Storage, records: Iterable[Record]) -> list[Record]:
+    """Each record as :func:`keep_known` merges it with its current version, all read in one
+    batched lookup per record type."""
+    records = list(records)
+    wanted: dict[type[Any], set[str]] = {}
+    for record in records:
+        wanted.setdefault(type(record), set()).add(record.id)
+    current: dict[tuple[type[Any], str], Record] = {
+        (cls, found.id): found
+        for cls, ids in wanted.items()
+        for found in store.current_records(cls, "id", ids)
+    }
+    return [keep_known(current.get((type(record), record.id)), record) for record in records]
+
+
 def _newer(before: Any, after: Any) -> Any:
     """What TikTok reports now wins, even an empty value."""
     return after
@@ -109,6 +154,29 @@ def _newer(before: Any, after: Any) -> Any:
 def _first(before: Any, after: Any) -> Any:
     """Set only when empty: what the ledger already holds wins."""
     return after if before is None else before
+
+
+def _before(before: Any, after: Any) -> Any:
+    """What the ledger holds wins, even an empty value (TikTok never sends this field)."""
+    return before
+
+
+# How each TikTok field merges with what the ledger knows (DESIGN §9).
+_CREATOR_RULES = {
+    "handle": _before,  # TikTok sends no handle: never touch it
+    "region": _before,  # nor a region
+    "tiktok_identity_id": _first,
+}
+_POST_RULES = {"kind": _before}  # a post's type is fixed; TikTok may not send it
+_AUTHORIZATION_RULES = {
+    "ad_account_id": _first,  # the account it was first bound to stays
+    "starts_at": _newer,
+    "expires_at": _newer,  # an extended or shortened window is news
+    "revoked_at": _first,  # a revocation stands
+}
+# still bound: keep the date it was bound; unbound before: re-bound now
+_BINDING_RULES = {"bound_at": _first, "unbound_at": _newer}
+_REBOUND_RULES = {"bound_at": _newer, "unbound_at": _newer}
 
 
 def reconcile(
@@ -153,46 +221,35 @@ def reconcile(
             or creators.get(item.creator.id)
         )
         creator_id = creator.id if creator else item.creator.id
-        new_creator = _keep(
-            creator,
-            attrs.evolve(item.creator, id=creator_id),
-            handle=lambda before, _: before,  # TikTok sends no handle: never touch it
-            region=lambda before, _: before,  # nor a region
-            tiktok_identity_id=_first,
-        )
-        new_post = _keep(
-            post,
-            attrs.evolve(item.post, creator_id=creator_id),
-            kind=lambda before, _: before,  # a post's type is fixed; TikTok may not send it
-        )
+        values = _values(item.creator)
+        values["id"] = creator_id
+        new_creator = _merge(Creator, creator, values, _CREATOR_RULES, item.creator)
+        values = _values(item.post)
+        values["creator_id"] = creator_id
+        new_post = _merge(Post, post, values, _POST_RULES, item.post)
         code = item.authorization.code.fingerprint
         current_auth = auths.get(code)
-        new_auth = _keep(
-            current_auth,
-            attrs.evolve(
-                item.authorization,
-                id=current_auth.id if current_auth else item.authorization.id,
-                creator_id=creator_id,
-                ad_account_id=advertiser_id,
-            ),
-            ad_account_id=_first,  # the account it was first bound to stays
-            starts_at=_newer,
-            expires_at=_newer,  # an extended or shortened window is news
-            revoked_at=_first,  # a revocation stands
+        values = _values(item.authorization)
+        if current_auth:
+            values["id"] = current_auth.id
+        values["creator_id"], values["ad_account_id"] = creator_id, advertiser_id
+        new_auth = _merge(
+            SparkAuthorization, current_auth, values, _AUTHORIZATION_RULES, item.authorization
         )
         binding = bindings.get(f"{new_auth.id}@{advertiser_id}")
         rebound = binding is not None and binding.unbound_at is not None
-        new_binding = _keep(
+        new_binding = _merge(
+            SparkBinding,
             binding,
-            SparkBinding(
-                authorization_id=new_auth.id,
-                ad_account_id=advertiser_id,
-                bound_at=now,
-                tiktok_status=item.tiktok_status,
-            ),
-            # still bound: keep the date it was bound; unbound before: re-bound now
-            bound_at=_newer if rebound else _first,
-            unbound_at=_newer,
+            {
+                "authorization_id": new_auth.id,
+                "ad_account_id": advertiser_id,
+                "bound_at": now,
+                "unbound_at": None,
+                "tiktok_status": item.tiktok_status,
+                "id": f"{new_auth.id}@{advertiser_id}",
+            },
+            _REBOUND_RULES if rebound else _BINDING_RULES,
         )
         for record in (new_creator, new_post, new_auth, new_binding):
             out[type(record), record.id] = record
@@ -242,16 +299,25 @@ def _no_longer_listed(
     """
     if listing == "code":
         return []
+    # the ids first: only the records that may be gone are read whole
     if listing == "sweep":
+        kept = {f"{a}@{advertiser_id}" for a in listed}
+        bound = store.current_rows(
+            SparkBinding,
+            ("id",),
+            where=All(Equals("ad_account_id", advertiser_id), Missing("unbound_at")),
+        )
         candidates = store.current_records(
-            SparkBinding, "ad_account_id", [advertiser_id], where=Missing("unbound_at")
+            SparkBinding, "id", [b for (b,) in bound if b not in kept]
         )
     else:
         posts = {auth.post_id for auth in auths.values()}
         others = {
-            a.id
-            for a in store.current_records(SparkAuthorization, "post_id", posts)
-            if a.id not in listed
+            a
+            for (a,) in store.current_rows(
+                SparkAuthorization, ("id",), where=OneOf("post_id", posts)
+            )
+            if a not in listed
         }
         candidates = store.current_records(
             SparkBinding, "id", {f"{a}@{advertiser_id}" for a in others}

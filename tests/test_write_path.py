@@ -15,6 +15,7 @@ import attrs
 import cattrs
 import pytest
 from cattrs.gen import make_dict_unstructure_fn, override
+from delvia_ledger.storage.sqlite import TABLES, VersionTable, code_key
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -23,7 +24,6 @@ from delvia_ledger.convert import canonical_json, canonical_json_of, converter, 
 from delvia_ledger.errors import InvalidRecordError
 from delvia_ledger.ledger import REFERENCES
 from delvia_ledger.records import RECORD_TYPES, Record, SparkCode
-from delvia_ledger.store import TABLES, VersionTable, code_key
 
 from .strategies import nasty_texts, worlds
 
