@@ -28,6 +28,7 @@ from ..chain import (
     chain_hash,
     walk_chain,
 )
+from ..collector import collector_paused
 from ..convert import RECORD_BY_NAME, format_time, parse_time, record_from_json
 from ..errors import LedgerBusyError, NotALedgerError, StorageError
 from ..records import Record, SparkAuthorization, SparkBinding
@@ -842,7 +843,8 @@ class PostgresStore:
             )
         }
         problems: list[tuple[int, str]] = []
-        checked = self._walk_versions(bound, broken, problems)
+        with collector_paused():  # many short-lived records: nothing cyclic to find
+            checked = self._walk_versions(bound, broken, problems)
         for table in TABLES.values():
             if table.type in broken:
                 continue
