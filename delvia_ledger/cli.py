@@ -37,6 +37,7 @@ from .ledger import Ledger, LedgerView
 from .notify import EmailSender, WebhookSender
 from .records import Creator, Notice, Person, Record, Role, RoleGrant, SparkAuthorization
 from .reminders import Sender, finding_dict
+from .storage.postgres import is_postgres_url, redacted
 from .storage.sqlite import ledger_path
 from .sync import DEFAULT_BASE_URL, TikTokClient, VideoPage
 
@@ -177,7 +178,7 @@ def _valid_db() -> str:
 @contextmanager
 def _ledger(*, must_exist: bool = True) -> Iterator[Ledger]:
     path = _valid_db()
-    if must_exist and not Path(path).exists():
+    if must_exist and not is_postgres_url(path) and not Path(path).exists():
         raise UsageError(
             f"{path}: no such ledger; create one with 'delvia-ledger --db {path} init'"
         )
@@ -274,7 +275,7 @@ def cli(ctx: click.Context, db: str) -> None:
 def init() -> None:
     """Create an empty ledger."""
     with _ledger(must_exist=False) as ledger:
-        _say(f"{_db_path()}: ledger ready, {ledger.seq} entries")
+        _say(f"{_location(_db_path())}: ledger ready, {ledger.seq} entries")
 
 
 @cli.command()
@@ -576,12 +577,23 @@ def backup(dest: str) -> None:
 @click.argument("source")
 @click.argument("dest")
 def copy(source: str, dest: str) -> None:
-    """Copy a ledger (a file, or its JSON export) into the new ledger DEST: the same seqs,
-    record times and hashes, verified."""
-    if Path(dest).exists():
+    """Copy a ledger (a file, a postgresql:// URL, or a JSON export) into the new ledger DEST
+    (a file or a URL of an empty schema): the same seqs, record times and hashes, verified.
+
+    A URL's password is never printed; put it in ~/.pgpass or PGPASSWORD to keep it out of
+    the shell's history."""
+    shown_source, shown_dest = _location(source), _location(dest)
+    if not is_postgres_url(source) and not Path(source).exists():
+        raise UsageError(f"{shown_source}: no such ledger or export")
+    if is_postgres_url(dest):
+        with Ledger.open(dest) as existing:  # creates the (empty) ledger's tables there
+            if existing.seq:
+                raise UsageError(
+                    f"{shown_dest} already holds a ledger of {existing.seq} entries; copy "
+                    "writes only into a new one (name another schema or database)"
+                )
+    elif Path(dest).exists():
         raise UsageError(f"{dest} already exists; copy writes only a new ledger")
-    if not Path(source).exists():
-        raise UsageError(f"{source}: no such ledger or export")
     try:
         with _source_entries(source) as (entries, total), Ledger.open(dest) as copied:
             if sys.stderr.isatty():
@@ -594,24 +606,31 @@ def copy(source: str, dest: str) -> None:
             result = copied.verify(deep=True)
             digest = copied.digest()
     except BaseException:
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{dest}{suffix}").unlink(missing_ok=True)  # a failed copy leaves nothing
+        if not is_postgres_url(dest):  # a server's copy is one transaction: nothing was kept
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{dest}{suffix}").unlink(missing_ok=True)  # a failed copy leaves nothing
         raise
     if not result.ok:
         _say(f"FAILED: the copy does not verify: {result.reason}")
         raise Failed
-    _say(f"copied {digest.seq} entries from {source} to {dest}; digest {digest}")
+    _say(f"copied {digest.seq} entries from {shown_source} to {shown_dest}; digest {digest}")
+
+
+def _location(location: str) -> str:
+    """A ledger's location as messages show it: a URL without its password."""
+    return redacted(location) if is_postgres_url(location) else location
 
 
 @contextmanager
 def _source_entries(source: str) -> Iterator[tuple[Iterable[Entry], int | None]]:
     """The entries to copy, and how many there are when that is known."""
-    if source.lower().endswith(".json"):
+    if source.lower().endswith(".json") and not is_postgres_url(source):
         with open(source, encoding="utf-8") as text:
             yield read_export(text), None
     else:
         with Ledger.open(source) as original:
-            yield original.entries(), original.seq
+            view = original.as_of(seq=original.seq)  # this state, whatever is appended after
+            yield view.entries(), view.seq
 
 
 def _shown(value: Any) -> Any:

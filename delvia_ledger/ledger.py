@@ -64,6 +64,7 @@ from .records import (
     to_utc,
 )
 from .storage import All, CustomId, Equals, Storage, code_key
+from .storage.postgres import PostgresStore, is_postgres_url
 from .storage.sqlite import DEFAULT_BUSY_TIMEOUT, TABLES, Store, VersionTable
 
 if TYPE_CHECKING:  # sync sits below the ledger (DESIGN §3): the ledger only calls a client
@@ -479,7 +480,10 @@ class Ledger(LedgerView):
         ``busy_timeout`` seconds for another process's write, then raises
         :class:`LedgerBusyError`. An empty path, ``":memory:"`` and ``file:`` URIs are refused
         (a ledger must outlive the process), as is any file that is not a ledger, unchanged.
+        A ``postgresql://`` URL opens a ledger on a PostgreSQL server (``docs/postgres.md``).
         """
+        if is_postgres_url(path):  # psycopg is imported only then
+            return cls(PostgresStore(str(path), busy_timeout=busy_timeout), clock or _utc_now)
         return cls(Store(path, busy_timeout=busy_timeout), clock or _utc_now)
 
     def close(self) -> None:

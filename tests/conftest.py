@@ -1,10 +1,22 @@
-"""Fixtures: a ledger in a real SQLite file under tmp_path, with a clock the test controls."""
+"""Fixtures: a fresh ledger on the backend under test, with a clock the test controls.
+
+``backend`` runs each test that uses it (``ledger`` does) on SQLite (a real file in tmp_path)
+and on PostgreSQL (a fresh schema, dropped after) when ``DELVIA_TEST_POSTGRES_URL`` names a
+reachable server; otherwise the PostgreSQL half is skipped with the reason, or fails with
+``CI=true``. Tests marked ``sqlite_only`` (file bytes, WAL, file damage) run on SQLite alone.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+import sqlite3
+import tempfile
+import uuid
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import settings
@@ -16,6 +28,10 @@ settings.register_profile("delvia", deadline=None)
 settings.load_profile("delvia")
 
 T0 = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+BACKENDS = ("sqlite", "postgres")
+POSTGRES_URL = "DELVIA_TEST_POSTGRES_URL"
+#: No statement of a test waits longer than this on the server (a test is bounded in time).
+STATEMENT_TIMEOUT_MS = 120_000
 
 
 class Clock:
@@ -32,12 +48,195 @@ class Clock:
         return self.now
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "sqlite_only: about the SQLite file itself (bytes, WAL, damage): no PostgreSQL"
+    )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "backend" in metafunc.fixturenames:
+        only_sqlite = metafunc.definition.get_closest_marker("sqlite_only") is not None
+        metafunc.parametrize("backend", ["sqlite"] if only_sqlite else BACKENDS, indirect=True)
+
+
+class Raw:
+    """Plain SQL on a backend's tables with the ledger's guards off: what someone with the
+    file, or with the tables' owner role, can do. ``?`` marks parameters on both backends."""
+
+    def __init__(self, conn: Any, placeholder: str) -> None:
+        self.conn, self.placeholder = conn, placeholder
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        return self.conn.execute(sql.replace("?", self.placeholder), tuple(params))
+
+    def executescript(self, script: str) -> None:
+        for statement in filter(str.strip, script.split(";")):
+            self.conn.execute(statement)
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+class Backend:
+    """Where the test's ledger lives: open it (again), or reach its tables directly;
+    :meth:`fresh` gives another, empty one on the same backend (for each hypothesis example)."""
+
+    def __init__(self, name: str, new_location: Callable[[], str]) -> None:
+        self.name, self._new_location = name, new_location
+        self.location = new_location()
+
+    def fresh(self) -> Backend:
+        return Backend(self.name, self._new_location)
+
+    def __repr__(self) -> str:
+        return f"<Backend {self.name}>"
+
+    def open(self, clock: Any = None, **options: Any) -> dl.Ledger:
+        return dl.Ledger.open(self.location, clock=clock, **options)
+
+    @property
+    def refused(self) -> type[Exception]:
+        """What the driver raises where a trigger of the ledger refuses a statement."""
+        if self.name == "sqlite":
+            return sqlite3.IntegrityError
+        import psycopg
+
+        return psycopg.errors.RaiseException
+
+    def connect(self) -> Raw:
+        """A plain connection to the ledger's tables, with the guards in place."""
+        if self.name == "sqlite":
+            return Raw(sqlite3.connect(self.location, isolation_level=None), "?")
+        import psycopg
+
+        return Raw(psycopg.connect(self.location, autocommit=True), "%s")
+
+    def stored_bytes(self) -> bytes:
+        """Everything the backend stores for the ledger: the file and its WAL, or every row
+        of every table of its schema as text."""
+        if self.name == "sqlite":
+            path = Path(self.location)
+            return b"".join(
+                p.read_bytes() for p in path.parent.iterdir() if p.name.startswith(path.name)
+            )
+        conn = self.connect()
+        tables = conn.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"
+        ).fetchall()
+        text = "\n".join(
+            str(row[0])
+            for (table,) in tables
+            for row in conn.execute(f"SELECT t::text FROM {table} t").fetchall()
+        )
+        conn.close()
+        return text.encode("utf-8")
+
+    def raw(self) -> Raw:
+        """A connection with every trigger of the ledger's tables dropped or disabled."""
+        if self.name == "sqlite":
+            conn = sqlite3.connect(self.location, isolation_level=None)
+            triggers = conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+            for (name,) in triggers.fetchall():
+                conn.execute(f"DROP TRIGGER {name}")
+            return Raw(conn, "?")
+        import psycopg
+
+        server = psycopg.connect(self.location, autocommit=True)
+        tables = server.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"
+        ).fetchall()
+        for (table,) in tables:
+            server.execute(f"ALTER TABLE {table} DISABLE TRIGGER ALL")
+        return Raw(server, "%s")
+
+
+@cache
+def postgres_server() -> tuple[str | None, str]:
+    """The test server's URL, or None and why there is none."""
+    url = os.environ.get(POSTGRES_URL, "").strip()
+    if not url:
+        return None, f'{POSTGRES_URL} is not set (eval "$(.ci/postgres)" starts a server)'
+    try:
+        import psycopg
+    except ImportError:
+        return None, "psycopg is not installed: pip install 'delvia-ledger[postgres]'"
+    try:
+        psycopg.connect(url, connect_timeout=5).close()
+    except psycopg.Error as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return None, f"the PostgreSQL server in {POSTGRES_URL} is not reachable ({reason})"
+    return url, ""
+
+
+def postgres_url_or_skip() -> str:
+    """The test server's URL; skips the test (fails it with ``CI=true``) if there is none."""
+    url, reason = postgres_server()
+    if url is None:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"CI=true needs a PostgreSQL server: {reason}", pytrace=False)
+        pytest.skip(reason)
+    return url
+
+
+class PostgresSchemas:
+    """Fresh, empty schemas on the test server, each named by a URL; all dropped by
+    :meth:`drop`."""
+
+    def __init__(self, url: str) -> None:
+        self.url, self.made = url, list[str]()
+
+    def new(self) -> str:
+        import psycopg
+
+        schema = f"test_{uuid.uuid4().hex[:12]}"
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            conn.execute(f"CREATE SCHEMA {schema}")
+        self.made.append(schema)
+        options = f"-csearch_path={schema} -cstatement_timeout={STATEMENT_TIMEOUT_MS}"
+        joiner = "&" if "?" in self.url else "?"
+        return f"{self.url}{joiner}options={options.replace('=', '%3D').replace(' ', '%20')}"
+
+    def drop(self) -> None:
+        import psycopg
+
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            for schema in self.made:
+                conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+
+
+@pytest.fixture
+def postgres_schemas() -> Iterator[PostgresSchemas]:
+    """Makes fresh schemas on the test server (skips without one); drops them after."""
+    schemas = PostgresSchemas(postgres_url_or_skip())
+    try:
+        yield schemas
+    finally:
+        schemas.drop()
+
+
+@pytest.fixture
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
+    """A fresh ledger location on the backend under test (``sqlite`` or ``postgres``)."""
+    if request.param == "sqlite":
+        made = [0]
+
+        def new_file() -> str:  # the first is tmp_path / "ledger.db"
+            made[0] += 1
+            folder = tmp_path if made[0] == 1 else Path(tempfile.mkdtemp(dir=tmp_path))
+            return str(folder / "ledger.db")
+
+        return Backend("sqlite", new_file)
+    schemas: PostgresSchemas = request.getfixturevalue("postgres_schemas")
+    return Backend("postgres", schemas.new)
+
+
 @pytest.fixture
 def clock() -> Clock:
     return Clock()
 
 
 @pytest.fixture
-def ledger(tmp_path: Path, clock: Clock) -> Iterator[dl.Ledger]:
-    with dl.Ledger.open(tmp_path / "ledger.db", clock=clock) as opened:
+def ledger(backend: Backend, clock: Clock) -> Iterator[dl.Ledger]:
+    with backend.open(clock=clock) as opened:
         yield opened

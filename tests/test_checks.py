@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any, cast
 
 import pytest
@@ -15,7 +14,7 @@ from hypothesis import strategies as st
 import delvia_ledger as dl
 from delvia_ledger.checks import Checks, horizon
 
-from .conftest import T0
+from .conftest import T0, Backend
 
 DAY = timedelta(days=1)
 
@@ -294,11 +293,11 @@ offsets = st.integers(-20, 20).map(lambda d: d * DAY / 2)
     ),
 )
 def test_authorization_findings_match_a_reference(
-    tmp_path_factory: pytest.TempPathFactory,
+    backend: Backend,
     codes: list[tuple[timedelta, int, timedelta | None]],
     ads: list[tuple[int, timedelta | None, timedelta | None, timedelta | None, bool]],
 ) -> None:
-    with dl.Ledger.open(tmp_path_factory.mktemp("w") / "l.db", clock=lambda: T0) as ledger:
+    with backend.fresh().open(clock=lambda: T0) as ledger:
         world(ledger)
         auths = [
             code(
@@ -413,7 +412,7 @@ SCOPES = {  # role -> the scopes it can be granted on
     ads=st.lists(st.tuples(st.sampled_from(list(ACCOUNTS)), st.none() | offsets), max_size=3),
 )
 def test_access_findings_match_a_reference(
-    tmp_path_factory: pytest.TempPathFactory,
+    backend: Backend,
     left: list[timedelta | None],
     grants: list[tuple[int, tuple[str, str], timedelta, timedelta | None, timedelta | None]],
     codes: list[tuple[timedelta, int, int | None]],
@@ -455,7 +454,7 @@ def test_access_findings_match_a_reference(
         for i, (account, start) in enumerate(ads)
         if auths
     ]
-    with dl.Ledger.open(tmp_path_factory.mktemp("w") / "l.db", clock=lambda: T0) as ledger:
+    with backend.fresh().open(clock=lambda: T0) as ledger:
         ledger.record_all(
             [
                 dl.Creator(id="maya", handle="@maya.makes", region="US"),
@@ -554,10 +553,9 @@ def access_reference(
 
 
 def test_a_query_reads_one_state_while_another_process_writes(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    backend: Backend, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    path = tmp_path / "shared.db"
-    with dl.Ledger.open(path, clock=lambda: T0) as ours, dl.Ledger.open(path) as theirs:
+    with backend.open(clock=lambda: T0) as ours, backend.open() as theirs:
         world(ours)
         code(ours)
         original = Checks.region_incompatible
@@ -601,7 +599,7 @@ REGIONS = ["US", "DE"]  # few, so wildcard rules often compete for one pair
     ),
 )
 def test_region_findings_match_a_reference(
-    tmp_path_factory: pytest.TempPathFactory,
+    backend: Backend,
     creator_regions: list[str | None],
     account_regions: list[str],
     rules: dict[tuple[str, str], dl.RegionVerdict | None],
@@ -642,7 +640,7 @@ def test_region_findings_match_a_reference(
         for i, (which, account, start, paused) in enumerate(ads)
         if auths
     ]
-    with dl.Ledger.open(tmp_path_factory.mktemp("w") / "l.db", clock=lambda: T0) as ledger:
+    with backend.fresh().open(clock=lambda: T0) as ledger:
         ledger.record_all(
             [
                 *creators,
@@ -731,7 +729,7 @@ BINDINGS = st.none() | st.tuples(
     ),
 )
 def test_tiktok_state_findings_match_a_reference(
-    tmp_path_factory: pytest.TempPathFactory,
+    backend: Backend,
     statuses: list[str | None],
     codes: list[tuple[timedelta, int, timedelta | None, int]],
     bindings: list[tuple[object, object]],
@@ -739,7 +737,7 @@ def test_tiktok_state_findings_match_a_reference(
 ) -> None:
     """Every non-access kind, with random bindings and post statuses, on the ledger and as_of."""
     accounts = ["6900", "6901"]
-    with dl.Ledger.open(tmp_path_factory.mktemp("w") / "l.db", clock=lambda: T0) as ledger:
+    with backend.fresh().open(clock=lambda: T0) as ledger:
         world(ledger)
         ledger.record(dl.AdAccount(id="6901", name="Brand 2", region="US"))
         auths = [

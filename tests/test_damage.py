@@ -22,7 +22,7 @@ import delvia_ledger as dl
 from delvia_ledger.chain import chain_hash
 from delvia_ledger.cli import main
 
-from .conftest import T0, Clock
+from .conftest import T0, Backend, Clock
 from .test_store import CODES, build_versions, raw
 
 
@@ -402,10 +402,9 @@ def test_a_lock_held_past_the_busy_timeout_is_a_ledger_busy_error(tmp_path: Path
             dl.Ledger.open(path, busy_timeout=wrong)  # type: ignore[arg-type]
 
 
-def test_a_closed_ledger_raises_a_storage_error_from_every_method(tmp_path: Path) -> None:
-    path = tmp_path / "l.db"
-    build_versions(path)
-    ledger = dl.Ledger.open(path)
+def test_a_closed_ledger_raises_a_storage_error_from_every_method(backend: Backend) -> None:
+    build_versions(backend)
+    ledger = backend.open()
     ledger.close()
     calls: dict[str, Callable[[], object]] = {
         "get": lambda: ledger.get(dl.Creator, "c0"),

@@ -5,20 +5,23 @@ These tests speak only through the public API, so a second backend could run the
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from datetime import timedelta
-from pathlib import Path
 
 import attrs
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
 
 import delvia_ledger as dl
 
-from .conftest import T0, Clock
+from .conftest import T0, Backend, Clock
 from .strategies import worlds
 
 MAYA = dl.Creator(id="maya", handle="@maya.makes", region="US")
@@ -45,12 +48,12 @@ def seeded(ledger: dl.Ledger) -> dl.Ledger:
 @settings(max_examples=40, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(world=worlds())
 def test_every_record_type_round_trips_through_the_ledger(
-    tmp_path: Path, world: list[dl.Record]
+    backend: Backend, world: list[dl.Record]
 ) -> None:
-    path = Path(tempfile.mkdtemp(dir=tmp_path)) / "ledger.db"
-    with dl.Ledger.open(path, clock=Clock()) as ledger:
+    where = backend.fresh()
+    with where.open(clock=Clock()) as ledger:
         entries = [ledger.record(record) for record in world]
-    with dl.Ledger.open(path) as reopened:
+    with where.open() as reopened:
         for entry, record in zip(entries, world, strict=True):
             assert reopened.get(type(record), record.id) == record
             assert reopened.history(type(record), record.id) == [entry]
@@ -340,11 +343,10 @@ def test_as_of_recorded_at_finds_the_last_entry_at_or_before(
 class LedgerMachine(RuleBasedStateMachine):
     """Random versions of creators and people against a plain in-memory model of the ledger."""
 
-    def __init__(self) -> None:
+    def __init__(self, backend: Backend) -> None:
         super().__init__()
-        self.folder = tempfile.mkdtemp()
         self.clock = Clock()
-        self.ledger = dl.Ledger.open(Path(self.folder) / "ledger.db", clock=self.clock)
+        self.ledger = backend.fresh().open(clock=self.clock)
         self.log: list[dl.Record] = []  # the model: entry seq n is self.log[n - 1]
 
     def current(self, cls: type[dl.Record], id_: str, seq: int | None = None) -> dl.Record | None:
@@ -418,8 +420,11 @@ class LedgerMachine(RuleBasedStateMachine):
 
     def teardown(self) -> None:
         self.ledger.close()
-        shutil.rmtree(self.folder, ignore_errors=True)
 
 
-TestLedgerMachine = LedgerMachine.TestCase
-TestLedgerMachine.settings = settings(max_examples=25, stateful_step_count=20, deadline=None)
+def test_the_ledger_behaves_like_its_model(backend: Backend) -> None:
+    """The stateful test, on each backend: every example on a fresh ledger."""
+    run_state_machine_as_test(  # type: ignore[no-untyped-call]
+        lambda: LedgerMachine(backend),
+        settings=settings(max_examples=25, stateful_step_count=20, deadline=None),
+    )

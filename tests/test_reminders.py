@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 import delvia_ledger as dl
 from delvia_ledger.findings import FindingKind
 
-from .conftest import T0, Clock
+from .conftest import T0, Backend, Clock
 
 DAY = timedelta(days=1)
 ACC = "6900"
@@ -323,7 +323,7 @@ offsets = st.integers(-20, 20).map(lambda d: d * DAY)
     ),
 )
 def test_every_finding_lands_in_exactly_one_reminder(
-    tmp_path_factory: pytest.TempPathFactory,
+    backend: Backend,
     left: list[timedelta | None],
     grants: list[tuple[int, tuple[str, str], timedelta | None]],
     codes: list[tuple[timedelta, int, int | None, str, bool]],
@@ -381,7 +381,7 @@ def test_every_finding_lands_in_exactly_one_reminder(
                 owner_id=None if owner is None else pid[owner % len(pid)],
             )
         )
-    with dl.Ledger.open(tmp_path_factory.mktemp("r") / "l.db", clock=lambda: T0) as ledger:
+    with backend.fresh().open(clock=lambda: T0) as ledger:
         ledger.record_all(records)
         findings = ledger.findings(within="14d")
         reminders = ledger.reminders(within="14d")

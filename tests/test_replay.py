@@ -15,18 +15,18 @@ from hypothesis import HealthCheck, given, settings
 
 import delvia_ledger as dl
 from delvia_ledger.demo import sample_records
-from tests.conftest import T0, Clock
+from tests.conftest import T0, Backend, Clock
 from tests.strategies import worlds
 
 
 def test_a_replayed_copy_has_the_same_entries_and_digest(
-    ledger: dl.Ledger, tmp_path: Path, clock: Clock
+    ledger: dl.Ledger, backend: Backend, clock: Clock
 ) -> None:
     ledger.record_all(sample_records(T0))
     clock.advance(hours=1)
     creator = next(ledger.records(dl.Creator))
     ledger.record(dl.Creator(id=creator.id, region="FR", handle="moved"))
-    with dl.Ledger.open(tmp_path / "copy.db") as copy:
+    with backend.fresh().open() as copy:
         result = copy.replay(ledger.entries())
         assert result.written == ledger.seq == copy.seq
         assert list(copy.entries()) == list(ledger.entries())
@@ -36,20 +36,17 @@ def test_a_replayed_copy_has_the_same_entries_and_digest(
     out = io.StringIO()
     ledger.export_json(out)
     out.seek(0)
-    with dl.Ledger.open(tmp_path / "from-export.db") as restored:
+    with backend.fresh().open() as restored:
         restored.replay(dl.io.read_export(out))
         assert restored.digest() == ledger.digest()
 
 
 @settings(max_examples=10, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(world=worlds())
-def test_any_world_replays_to_the_same_digest(
-    tmp_path_factory: pytest.TempPathFactory, world: list[dl.Record]
-) -> None:
-    folder = tmp_path_factory.mktemp("replay")
+def test_any_world_replays_to_the_same_digest(backend: Backend, world: list[dl.Record]) -> None:
     with (
-        dl.Ledger.open(folder / "a.db", clock=Clock()) as original,
-        dl.Ledger.open(folder / "b.db") as copy,
+        backend.fresh().open(clock=Clock()) as original,
+        backend.fresh().open() as copy,
     ):
         for record in world:  # one entry per call: several record times
             original.record(record)
@@ -57,13 +54,15 @@ def test_any_world_replays_to_the_same_digest(
         assert copy.digest() == original.digest()
 
 
-def test_an_edited_export_is_refused_and_nothing_is_kept(ledger: dl.Ledger, tmp_path: Path) -> None:
+def test_an_edited_export_is_refused_and_nothing_is_kept(
+    ledger: dl.Ledger, backend: Backend
+) -> None:
     ledger.record_all(sample_records(T0))
     out = io.StringIO()
     ledger.export_json(out)
     document = json.loads(out.getvalue())
     document["entries"][0]["record"]["region"] = "FR"
-    with dl.Ledger.open(tmp_path / "copy.db") as copy:
+    with backend.fresh().open() as copy:
         with pytest.raises(dl.LedgerError, match="differs from the source"):
             copy.replay(dl.io.read_export(io.StringIO(json.dumps(document))))
         assert copy.seq == 0

@@ -194,6 +194,7 @@ def _steps(ledger: dl.Ledger, run: Callable[[], object]) -> int:
     return count
 
 
+@pytest.mark.sqlite_only  # counts SQLite's virtual-machine steps
 def test_the_current_version_of_a_hot_id_is_one_index_step_away(
     ledger: dl.Ledger, clock: Clock
 ) -> None:

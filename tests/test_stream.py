@@ -16,7 +16,7 @@ import delvia_ledger as dl
 from delvia_ledger.checks import CODE_KINDS, Checks, Within, horizon
 from delvia_ledger.convert import to_micros
 
-from .conftest import T0
+from .conftest import T0, Backend
 from .test_checks import code, world
 
 DAY = timedelta(days=1)
@@ -89,7 +89,7 @@ def expected(view: dl.LedgerView, within: Within, now: datetime) -> list[dl.Find
     region=st.sampled_from(["US", "FR", None]),
 )
 def test_iter_findings_is_the_sorted_list_in_the_same_order(
-    tmp_path_factory: pytest.TempPathFactory,
+    backend: Backend,
     codes: list[tuple[timedelta, int, timedelta | None, int, str | None]],
     supersede: list[tuple[int, str | None, int]],
     statuses: list[str | None],
@@ -101,7 +101,7 @@ def test_iter_findings_is_the_sorted_list_in_the_same_order(
     region: str | None,
 ) -> None:
     """Every kind, ties and all, on the ledger and on an ``as_of`` view of a random world."""
-    with dl.Ledger.open(tmp_path_factory.mktemp("w") / "l.db", clock=lambda: T0) as ledger:
+    with backend.fresh().open(clock=lambda: T0) as ledger:
         world(ledger, creator_region=region)
         ledger.record_all(
             [

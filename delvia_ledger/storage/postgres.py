@@ -1,0 +1,1076 @@
+"""PostgreSQL storage: the same ``entries``, hash chain and version tables as the SQLite file, on
+a server that writers on many hosts share (psycopg 3: ``pip install 'delvia-ledger[postgres]'``).
+"""
+
+from __future__ import annotations
+
+import bisect
+import contextlib
+import hashlib
+import math
+import urllib.parse
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from enum import Enum
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+
+import attrs
+
+from ..chain import (
+    ENTRY_COLUMNS,
+    GENESIS_HASH,
+    ChainRow,
+    Digest,
+    Entry,
+    Head,
+    VerifyResult,
+    chain_hash,
+    walk_chain,
+)
+from ..collector import collector_paused
+from ..convert import RECORD_BY_NAME, format_time, parse_time, record_from_json
+from ..errors import LedgerBusyError, NotALedgerError, StorageError
+from ..records import Record, SparkAuthorization, SparkBinding
+from .filters import After, All, AnyOf, AtMost, CustomId, Equals, Filter, Missing, Not, OneOf
+from .sqlite import (
+    APPLICATION_ID,
+    DEFAULT_BUSY_TIMEOUT,
+    SCHEMA_VERSION,
+    TABLES,
+    VersionTable,
+    _column,
+    _derive_row,
+    _ids_wanted,
+    _known_columns,
+    _short,
+    _table_problem,
+    _version_column,
+)
+
+if TYPE_CHECKING:
+    import psycopg
+
+R = TypeVar("R", bound=Record)
+
+__all__ = ["URL_SCHEMES", "PostgresStore", "is_postgres_url", "redacted"]
+
+#: How a ledger's location says it is on a PostgreSQL server.
+URL_SCHEMES = ("postgresql://", "postgres://")
+#: Rows read per round trip by the streamed reads and the chain walk.
+PAGE = 5000
+_DAMAGED = "restore it from a backup (pg_dump), or ask whoever keeps its saved digest"
+_INSTALL = "pip install 'delvia-ledger[postgres]'"
+
+
+def is_postgres_url(location: object) -> bool:
+    """Whether ``location`` names a PostgreSQL ledger (``postgresql://`` or ``postgres://``).
+
+    >>> is_postgres_url("postgresql://app@db.internal/access"), is_postgres_url("access.db")
+    (True, False)
+    """
+    return isinstance(location, str) and location.lower().startswith(URL_SCHEMES)
+
+
+def redacted(url: str) -> str:
+    """``url`` without its password (in the user part or in the query), for messages and logs.
+
+    >>> redacted("postgresql://app:s3cret@db.internal:5432/access?sslmode=require&password=x")
+    'postgresql://app@db.internal:5432/access?sslmode=require'
+    """
+    parts = urllib.parse.urlsplit(url)
+    netloc = parts.netloc
+    if "@" in netloc:
+        user, _, host = netloc.rpartition("@")
+        netloc = f"{user.partition(':')[0]}@{host}"
+    query = "&".join(
+        pair
+        for pair in parts.query.split("&")
+        if pair and pair.partition("=")[0].lower() != "password"
+    )
+    return urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, query, ""))
+
+
+def _secrets(url: str) -> list[str]:
+    """The password(s) ``url`` holds, as typed and as decoded: never to be shown."""
+    parts = urllib.parse.urlsplit(url)
+    found = []
+    if parts.password:
+        found += [parts.password, urllib.parse.unquote(parts.password)]
+    for key, value in urllib.parse.parse_qsl(parts.query):
+        if key.lower() == "password" and value:
+            found += [value, urllib.parse.quote(value)]
+    return sorted({s for s in found if s}, key=len, reverse=True)
+
+
+def _driver(location: str) -> Any:
+    """The psycopg module, imported only when a PostgreSQL ledger is opened."""
+    try:
+        import psycopg
+    except ImportError as exc:
+        raise StorageError(
+            f"{location}: a PostgreSQL ledger needs the psycopg driver, which is not "
+            f"installed: {_INSTALL}"
+        ) from exc
+    return psycopg
+
+
+def _pg_value(value: Any) -> Any:
+    """A version-table value as PostgreSQL holds it: an enum member as its text; text with
+    NUL characters (which PostgreSQL text cannot hold) with U+FFFD in their place.
+
+    The entry's payload keeps the record exactly (JSON escapes NUL); only the query columns,
+    which no filter compares with NUL, differ.
+    """
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, str) and "\x00" in value:
+        return value.replace("\x00", "\ufffd")
+    return value
+
+
+def _enum_positions(table: VersionTable) -> tuple[int, ...]:
+    """Where ``table.row`` holds an enum member (after seq and superseded_by)."""
+    kinds = [str(field.type) for field in attrs.fields(cast(Any, table.cls))]
+    return tuple(i + 2 for i, kind in enumerate(kinds) if "enum" in kind)
+
+
+_ENUMS = {table: _enum_positions(table) for table in TABLES.values()}
+
+
+def _pg_row(table: VersionTable, row: list[Any], payload: str) -> list[Any]:
+    """:func:`_pg_value` of each value of a version row, doing only what the row needs: its
+    payload is JSON, which holds a NUL character of any field as ``\\u0000``."""
+    if "\\u0000" in payload:
+        return [_pg_value(value) for value in row]
+    for i in _ENUMS[table]:
+        if row[i] is not None:
+            row[i] = row[i].value
+    return row
+
+
+class PostgresStore:
+    """A ledger in one schema of a PostgreSQL database: owns the connection and every write.
+
+    Every error of the driver leaves this class as a :class:`StorageError` (a lock wait past
+    ``busy_timeout`` as :class:`LedgerBusyError`); the URL's password never appears in one.
+    """
+
+    def __init__(self, url: str, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> None:
+        if not is_postgres_url(url):
+            raise ValueError("a PostgreSQL ledger is named by a postgresql:// URL")
+        if (
+            not isinstance(busy_timeout, int | float)
+            or isinstance(busy_timeout, bool)
+            or not math.isfinite(busy_timeout)
+            or busy_timeout < 0
+        ):
+            raise ValueError(f"busy_timeout must be a number of seconds >= 0, not {busy_timeout!r}")
+        self.busy_timeout = float(busy_timeout)
+        self.path = redacted(url)
+        self._secrets = _secrets(url)
+        self._progress: Callable[[int], object] | None = None
+        self._depth = 0
+        self._head: Head | None = None
+        self._cursors = 0  # server-side cursors opened, for their names
+        self._pg = _driver(self.path)
+        self._driver_errors: tuple[type[BaseException], ...] = (self._pg.Error,)
+        try:
+            given = self._pg.conninfo.conninfo_to_dict(url)
+            defaults = {"connect_timeout": 10, "application_name": "delvia_ledger"}
+            self.conn: psycopg.Connection[tuple[Any, ...]] = self._pg.connect(
+                url, autocommit=True, **{k: v for k, v in defaults.items() if k not in given}
+            )
+        except self._driver_errors as exc:
+            raise self.error(exc, connecting=True) from None
+        try:
+            # A lock wait of 0 would wait forever in PostgreSQL: the shortest it allows instead.
+            self._run(f"SET lock_timeout = {max(1, round(self.busy_timeout * 1000))}")
+            schema = self._one("SELECT current_schema()")
+            if schema is None:
+                raise StorageError(
+                    f"{self.path}: the connection has no schema to keep the ledger in (an empty "
+                    "search_path): set one, e.g. ?options=-csearch_path%3Daccess"
+                )
+            self.schema = str(schema)
+            self._lock_key = int(self._one("SELECT hashtext(current_schema())"))
+            self._ensure_schema()
+        except BaseException as exc:
+            self.conn.close()
+            if isinstance(exc, self._driver_errors):
+                raise self.error(exc) from None
+            raise
+
+    def __repr__(self) -> str:
+        return f"<PostgresStore {self.path} schema={self.schema!r}>"
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def backup(self, dest: object) -> None:
+        raise StorageError(
+            f"{self.path}: Ledger.backup copies SQLite files; back a PostgreSQL ledger up with "
+            f"pg_dump, or copy it to a file with 'delvia-ledger copy URL {dest}'"
+        )
+
+    # --- errors -------------------------------------------------------------------------------
+
+    def _clean(self, text: str) -> str:
+        for secret in self._secrets:
+            text = text.replace(secret, "***")
+        return text
+
+    def error(self, exc: BaseException, *, connecting: bool = False) -> StorageError:
+        """The :class:`StorageError` that says what a driver's error means (no password)."""
+        diag = getattr(exc, "diag", None)
+        primary = getattr(diag, "message_primary", None)  # without the CONTEXT lines
+        detail = self._clean(_short(primary or exc).strip())
+        state = getattr(diag, "sqlstate", None) or ""
+        where = self.path
+        if connecting:
+            return StorageError(
+                f"{where}: cannot connect to the PostgreSQL server ({detail}); check the host, "
+                "port, database, user and password in the URL, and that the server is running"
+            )
+        if state in ("55P03", "40001", "40P01"):  # lock timeout, serialization, deadlock
+            return LedgerBusyError(
+                f"{where}: the ledger is locked by another writer, which held it past the busy "
+                f"timeout ({self.busy_timeout:g} s); nothing was written: try again once it has "
+                "finished"
+            )
+        if state == "P0001":  # one of the ledger's triggers refused the change
+            return StorageError(f"{where}: the database refused the change: {detail}")
+        if state.startswith("42501"):
+            return StorageError(
+                f"{where}: the database role may not do this ({detail}); an application role "
+                "needs SELECT and INSERT on the ledger's tables (see docs/postgres.md)"
+            )
+        if state in ("53100", "53200"):
+            return StorageError(
+                f"{where}: the database server is out of space or memory ({detail}); nothing "
+                "was written"
+            )
+        if isinstance(exc, self._pg.InterfaceError | self._pg.OperationalError) and (
+            self.conn.closed if hasattr(self, "conn") else False
+        ):
+            return StorageError(
+                f"{where}: the ledger is closed, or its connection to the server was lost "
+                f"({detail}); open it again with Ledger.open"
+            )
+        return StorageError(f"{where}: the PostgreSQL ledger could not be used ({detail})")
+
+    # --- plain statements ---------------------------------------------------------------------
+
+    def _run(self, sql: str, params: Sequence[Any] | None = None) -> None:
+        self.conn.execute(sql, params)
+
+    def _one(self, sql: str, params: Sequence[Any] | None = None) -> Any:
+        row = self.conn.execute(sql, params).fetchone()
+        return None if row is None else row[0]
+
+    def _all(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
+        return self.conn.execute(sql, params).fetchall()
+
+    # --- schema -------------------------------------------------------------------------------
+
+    def _ensure_schema(self) -> None:
+        """Use the ledger in the connection's schema; create it there if it has none."""
+        if self._version() == SCHEMA_VERSION:
+            return
+        with self.transaction():  # the lock: two processes creating it at once make one
+            version = self._version()
+            if version == SCHEMA_VERSION:
+                return
+            if version is not None:
+                raise NotALedgerError(
+                    f"{self.path}: ledger schema version {version} in schema {self.schema!r} is "
+                    f"not supported (this delvia_ledger reads version {SCHEMA_VERSION})"
+                )
+            if self._one("SELECT to_regclass('entries')") is not None:
+                raise NotALedgerError(
+                    f"{self.path}: schema {self.schema!r} already holds a table named entries "
+                    "that is not a delvia_ledger's; keep the ledger in a schema of its own "
+                    "(?options=-csearch_path%3Daccess)"
+                )
+            self._run(";\n".join(schema_sql()))  # one round trip
+
+    def _version(self) -> int | None:
+        if self._one("SELECT to_regclass('ledger_schema')") is None:
+            return None
+        row = self._all("SELECT application_id, schema_version FROM ledger_schema")
+        if len(row) != 1 or row[0][0] != APPLICATION_ID:
+            raise NotALedgerError(
+                f"{self.path}: schema {self.schema!r} holds a table ledger_schema that is not "
+                "a delvia_ledger's; keep the ledger in a schema of its own"
+            )
+        return int(row[0][1])
+
+    # --- transactions and the chain head ------------------------------------------------------
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """All-or-nothing; the outermost takes the ledger's write lock at once (an advisory
+        lock for this schema, held until it ends), nested ones are savepoints.
+
+        Readers are never blocked. A driver error inside rolls back and is raised as a
+        :class:`StorageError`.
+        """
+        if self._depth == 0:
+            try:
+                self._run("BEGIN ISOLATION LEVEL READ COMMITTED")
+                self._run("SELECT pg_advisory_xact_lock(%s, %s)", (APPLICATION_ID, self._lock_key))
+            except self._driver_errors as exc:
+                self._end("ROLLBACK")
+                raise self.error(exc) from None
+            self._depth = 1
+            try:
+                yield
+                self._run("COMMIT")
+            except BaseException as exc:
+                self._end("ROLLBACK")
+                if isinstance(exc, self._driver_errors):
+                    raise self.error(exc) from None
+                raise
+            finally:
+                self._depth = 0
+                self._head = None
+        else:
+            saved = attrs.evolve(self._head) if self._head else None
+            name = f"delvia_{self._depth}"
+            self._depth += 1
+            try:
+                self._run(f"SAVEPOINT {name}")
+                yield
+                self._run(f"RELEASE SAVEPOINT {name}")
+            except BaseException as exc:
+                self._head = saved
+                self._end(f"ROLLBACK TO SAVEPOINT {name}")
+                if isinstance(exc, self._driver_errors):
+                    raise self.error(exc) from None
+                raise
+            finally:
+                self._depth -= 1
+
+    def _end(self, how: str) -> None:
+        try:
+            if self._in_server_transaction():
+                self._run(how)
+        except self._driver_errors:
+            pass  # the error that brought us here, if any, is the one to report
+
+    def _in_server_transaction(self) -> bool:
+        status = self.conn.info.transaction_status
+        return bool(status != self._pg.pq.TransactionStatus.IDLE)
+
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """Reads inside see one state of the ledger while other hosts write (a REPEATABLE READ,
+        READ ONLY transaction); inside a transaction or another snapshot, joins it."""
+        try:
+            joined = self._in_server_transaction()
+            if not joined:
+                self._run("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        except self._driver_errors as exc:
+            raise self.error(exc) from None
+        try:
+            yield
+        except self._driver_errors as exc:
+            raise self.error(exc) from None
+        finally:
+            if not joined:
+                self._end("COMMIT")
+
+    @property
+    def in_transaction(self) -> bool:
+        return self._depth > 0
+
+    def _read_head(self) -> Head:
+        try:
+            row = self._all("SELECT seq, hash, recorded_at FROM entries ORDER BY seq DESC LIMIT 1")
+        except self._driver_errors as exc:
+            raise self.error(exc) from None
+        return Head(*row[0]) if row else Head(0, GENESIS_HASH, "")
+
+    @property
+    def head(self) -> Head:
+        """The chain's tip (inside a write transaction: including what it has appended)."""
+        if self._head is not None:
+            return self._head
+        head = self._read_head()
+        if self._depth:  # under the lock the tip only moves through append()
+            self._head = head
+        return head
+
+    # --- writing ------------------------------------------------------------------------------
+
+    def append(
+        self,
+        items: Sequence[tuple[VersionTable, Record, str, int | None]],
+        recorded_at: datetime,
+    ) -> tuple[str, list[str]]:
+        """Append entries (table, record, payload, seq of the version it supersedes).
+
+        Must run inside :meth:`transaction`; the entries take the next seqs in order. Rows go
+        in with ``COPY`` (faster than batched INSERTs here: see benchmarks/bench_postgres.py).
+        """
+        assert self._depth, "append() runs inside PostgresStore.transaction()"
+        head = self.head
+        stamp = max(format_time(recorded_at), head.recorded_at)  # never decreasing
+        sha256 = hashlib.sha256
+        entries: list[tuple[Any, ...]] = []
+        versions: dict[VersionTable, list[list[Any]]] = {}
+        superseded: dict[VersionTable, tuple[list[int], list[int]]] = {}
+        hashes: list[str] = []
+        seq, prev = head.seq, head.hash
+        for table, record, payload, old_seq in items:
+            seq += 1
+            payload_hash = sha256(payload.encode("utf-8")).hexdigest()
+            prev_hash = prev
+            prev = chain_hash(prev_hash, seq, stamp, table.type, record.id, payload_hash)
+            entries.append(
+                (seq, stamp, table.type, record.id, payload, payload_hash, prev_hash, prev)
+            )
+            hashes.append(prev)
+            versions.setdefault(table, []).append(_pg_row(table, table.row(seq, record), payload))
+            if old_seq is not None:
+                pair = superseded.setdefault(table, ([], []))
+                pair[0].append(seq)
+                pair[1].append(old_seq)
+        try:
+            self._copy("entries", ENTRY_COLUMNS, entries)
+            for table, rows in versions.items():
+                self._copy(table.name, ("seq", "superseded_by", *table.columns), rows)
+            for table, (new, old) in superseded.items():
+                self._run(
+                    f"UPDATE {table.name} AS v SET superseded_by = s.new FROM unnest("
+                    "%s::bigint[], %s::bigint[]) AS s(new, old) WHERE v.seq = s.old",
+                    (new, old),
+                )
+        except self._driver_errors as exc:
+            raise self.error(exc) from None
+        head.seq, head.hash, head.recorded_at = seq, prev, stamp
+        return stamp, hashes
+
+    def _copy(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+        with self.conn.cursor() as cursor:
+            statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+            with cursor.copy(statement) as copy:
+                for row in rows:
+                    copy.write_row(row)
+
+    # --- reading ------------------------------------------------------------------------------
+
+    @staticmethod
+    def _visible(bound: int | None, alias: str = "v", since: int | None = None) -> str:
+        """SQL that keeps the versions current at ``bound`` (None: current now), or with
+        ``since``, at some point from ``since`` to ``bound``."""
+        if bound is None:
+            if since is None:
+                return f"{alias}.superseded_by IS NULL"
+            return f"({alias}.superseded_by IS NULL OR {alias}.superseded_by > {int(since)})"
+        later = int(bound if since is None else since)  # superseded after this
+        return (
+            f"{alias}.seq <= {int(bound)} AND "
+            f"({alias}.superseded_by IS NULL OR {alias}.superseded_by > {later})"
+        )
+
+    @staticmethod
+    def _last_version(table: VersionTable, id_sql: str, bound: int | None) -> str:
+        """SQL for the seq of the version of id ``id_sql`` current at ``bound``: one step
+        down the id index, whatever the number of versions."""
+        upto = "" if bound is None else f" AND w.seq <= {int(bound)}"
+        return (
+            f"(SELECT w.seq FROM {table.name} w WHERE w.id = {id_sql}{upto} "
+            "ORDER BY w.seq DESC LIMIT 1)"
+        )
+
+    def _select(
+        self,
+        cls: type[Record],
+        columns: Sequence[str],
+        bound: int | None,
+        where: Filter | None,
+        order_by: Sequence[str] = (),
+        distinct: bool = False,
+        since: int | None = None,
+    ) -> tuple[str, list[Any]]:
+        """The SQL and parameters of a read of ``cls``'s current versions (as SQLite's)."""
+        table = TABLES[cls]
+        names = _known_columns(table)
+        picked = ", ".join(_column(names, c) for c in columns)
+        params: list[Any] = []
+        ids, rest = _ids_wanted(where)
+        head = f"SELECT {'DISTINCT ' if distinct else ''}{picked}"
+        if ids is not None:
+            params.append([_pg_value(i) for i in ids])
+            sql = (
+                f"{head} FROM unnest(%s::text[]) WITH ORDINALITY AS j(value, n) JOIN "
+                f"{table.name} v ON v.seq = {self._last_version(table, 'j.value', bound)}"
+            )
+        else:
+            sql = f"{head} FROM {table.name} v"
+        if "e." in picked:
+            sql += " JOIN entries e ON e.seq = v.seq"
+        if ids is not None and since is not None:
+            raise ValueError("current_rows: since= reads every version, not one per id")
+        conditions = [] if ids is not None else [self._visible(bound, since=since)]
+        if rest is not None:
+            conditions.append(f"({_filter_sql(rest, names, params)})")
+        if conditions:
+            sql += f" WHERE {' AND '.join(conditions)}"
+        # Ties (and reads with no order) come in SQLite's order: that of the ids asked for,
+        # else of the seqs; so both backends give the same lists, ties included.
+        order = [_column(names, c) for c in order_by]
+        if not distinct:
+            order.append("j.n" if ids is not None else "v.seq")
+        if order:
+            sql += " ORDER BY " + ", ".join(order)
+        return sql, params
+
+    def current_rows(
+        self,
+        cls: type[Record],
+        columns: Sequence[str],
+        *,
+        bound: int | None = None,
+        where: Filter | None = None,
+        order_by: Sequence[str] = (),
+        distinct: bool = False,
+        since: int | None = None,
+    ) -> Iterator[tuple[Any, ...]]:
+        """The current versions of ``cls`` at ``bound`` (with ``since``: at some point from
+        ``since`` to ``bound``) that ``where`` keeps, as tuples of ``columns`` (see
+        :class:`~delvia_ledger.storage.Storage`), streamed."""
+        sql, params = self._select(cls, columns, bound, where, order_by, distinct, since)
+        return self._stream_rows(sql, params)
+
+    def _stream_rows(self, sql: str, params: Sequence[Any]) -> Iterator[tuple[Any, ...]]:
+        """Rows of a query: inside a transaction through a server-side cursor, a page at a
+        time (other queries may run between pages); outside one, read at once."""
+        try:
+            if not self._in_server_transaction():
+                return iter(self._all(sql, params))
+            self._cursors += 1
+            cursor = self.conn.cursor(name=f"delvia_rows_{self._cursors}")
+            cursor.itersize = PAGE
+            cursor.execute(sql, params)
+        except self._driver_errors as exc:
+            raise self.error(exc) from None
+        return self._translated(cursor)
+
+    def _translated(self, cursor: psycopg.ServerCursor[tuple[Any, ...]]) -> Iterator[Any]:
+        try:
+            yield from cursor
+        except self._driver_errors as exc:
+            raise self.error(exc) from None
+        finally:
+            with contextlib.suppress(*self._driver_errors):  # its transaction may have ended
+                cursor.close()
+
+    def current_by(
+        self,
+        cls: type[Record],
+        by: str,
+        values: Iterable[Any],
+        *,
+        columns: Sequence[str] = ("seq", "payload"),
+        where: Filter | None = None,
+        bound: int | None = None,
+    ) -> dict[Any, tuple[Any, ...]]:
+        """Current versions whose column ``by`` is one of ``values``: value -> ``columns``."""
+        wanted = list(dict.fromkeys(values))
+        if not wanted:
+            return {}
+        keep = OneOf(by, wanted) if where is None else All(OneOf(by, wanted), where)
+        sql, params = self._select(cls, (by, *columns), bound, keep)
+        try:
+            return {row[0]: row[1:] for row in self._all(sql, params)}
+        except self._driver_errors as exc:
+            raise self.error(exc) from None
+
+    def current_records(
+        self,
+        cls: type[R],
+        by: str,
+        values: Iterable[Any],
+        *,
+        where: Filter | None = None,
+        bound: int | None = None,
+    ) -> list[R]:
+        """The current records of type ``cls`` whose column ``by`` is one of ``values``."""
+        wanted = list(dict.fromkeys(values))
+        if not wanted:
+            return []
+        keep = OneOf(by, wanted) if where is None else All(OneOf(by, wanted), where)
+        sql, params = self._select(cast(type[Record], cls), ("seq", "payload"), bound, keep)
+        try:
+            rows = self._all(sql, params)
+        except self._driver_errors as exc:
+            raise self.error(exc) from None
+        return [self._record(cls, seq, payload) for seq, payload in rows]
+
+    def bound_accounts(self, bound: int | None, where: Filter) -> Iterator[tuple[str, str]]:
+        """Distinct (creator_id, ad_account_id) of current bindings ``where`` keeps, joined to
+        the current authorization each binds."""
+        bindings, codes = TABLES[SparkBinding], TABLES[SparkAuthorization]
+        params: list[Any] = []
+        condition = _filter_sql(where, _known_columns(bindings), params)
+        sql = (
+            f"SELECT DISTINCT a.creator_id, v.ad_account_id FROM {bindings.name} v "
+            f"JOIN {codes.name} a ON a.id = v.authorization_id "
+            f"WHERE {self._visible(bound, 'v')} AND {self._visible(bound, 'a')} AND {condition}"
+        )
+        return cast(Iterator[tuple[str, str]], self._stream_rows(sql, params))
+
+    def _record(self, cls: type[R], seq: int, payload: str) -> R:
+        try:
+            return record_from_json(cls, payload)
+        except Exception as exc:  # whatever the converter raises on a damaged payload
+            raise NotALedgerError(
+                f"{self.path}: seq {seq}: the stored {cls.__name__} cannot be read "
+                f"({_short(exc)}): the ledger is damaged; run 'delvia-ledger verify --deep', "
+                f"and {_DAMAGED}"
+            ) from exc
+
+    def entry_from_row(self, row: Sequence[Any]) -> Entry:
+        seq, recorded_at, type_name, payload, hash_ = row
+        cls = RECORD_BY_NAME.get(type_name)
+        if cls is None:
+            raise NotALedgerError(
+                f"{self.path}: seq {seq}: unknown record type {type_name!r}: the ledger is "
+                f"damaged; {_DAMAGED}"
+            )
+        record = self._record(cls, seq, payload)
+        try:
+            stamp = parse_time(recorded_at)
+        except (TypeError, ValueError) as exc:
+            raise NotALedgerError(
+                f"{self.path}: seq {seq}: recorded_at is not a time ({_short(exc)}): the "
+                f"ledger is damaged; {_DAMAGED}"
+            ) from exc
+        return Entry(seq=seq, recorded_at=stamp, record=record, hash=hash_)
+
+    def _entries(self, where: str, params: Sequence[Any]) -> list[Entry]:
+        try:
+            rows = self._all(
+                "SELECT seq, recorded_at, type, payload, hash FROM entries "
+                f"WHERE {where} ORDER BY seq",
+                params,
+            )
+        except self._driver_errors as exc:
+            raise self.error(exc) from None
+        return [self.entry_from_row(row) for row in rows]
+
+    def latest(self, cls: type[Record], id_: str, bound: int | None) -> Entry | None:
+        found = self._entries(f"seq = {self._last_version(TABLES[cls], '%s', bound)}", (id_,))
+        return found[0] if found else None
+
+    def history(self, cls: type[Record], id_: str, bound: int | None) -> list[Entry]:
+        table = TABLES[cls]
+        limit = "" if bound is None else f" AND seq <= {int(bound)}"
+        return self._entries(f"seq IN (SELECT seq FROM {table.name} WHERE id = %s){limit}", (id_,))
+
+    def current_entries(self, cls: type[Record], bound: int | None) -> Iterator[Entry]:
+        """The entry of every record of type ``cls`` visible at ``bound``, by id, streamed.
+
+        Read a page at a time (by id), so other reads may run between pages; the bound is
+        fixed first, so the pages show one state.
+        """
+        bound = self.head.seq if bound is None else bound
+        select = (
+            "SELECT v.id, e.seq, e.recorded_at, e.type, e.payload, e.hash "
+            f"FROM {TABLES[cls].name} v JOIN entries e ON e.seq = v.seq "
+            f"WHERE {self._visible(bound)} AND v.id > %s ORDER BY v.id LIMIT {PAGE}"
+        )
+        after = ""
+        while True:
+            try:
+                rows = self._all(select, (after,))
+            except self._driver_errors as exc:
+                raise self.error(exc) from None
+            for row in rows:
+                yield self.entry_from_row(row[1:])
+            if len(rows) < PAGE:
+                return
+            after = rows[-1][0]
+
+    def entries(self, bound: int | None = None, after: int = 0) -> Iterator[Entry]:
+        """Every entry after seq ``after`` (and up to ``bound``), oldest first, streamed."""
+        bound = self.head.seq if bound is None else bound
+        for rows in self._pages(
+            "SELECT seq, recorded_at, type, payload, hash FROM entries", bound, after
+        ):
+            yield from map(self.entry_from_row, rows)
+
+    def _pages(
+        self, select: str, bound: int, after: int = 0
+    ) -> Generator[list[tuple[Any, ...]], None, None]:
+        """``select`` over entries ``after`` < seq <= ``bound``, a page at a time."""
+        while after < bound:
+            try:
+                rows = self._all(
+                    f"{select} WHERE seq > %s AND seq <= %s ORDER BY seq LIMIT {PAGE}",
+                    (after, bound),
+                )
+            except self._driver_errors as exc:
+                raise self.error(exc) from None
+            if not rows:
+                return
+            yield rows
+            after = rows[-1][0]
+
+    def seq_at(self, recorded_at: datetime) -> int:
+        """The last seq recorded at or before ``recorded_at`` (0 if none)."""
+        stamp = format_time(recorded_at)
+        try:  # recorded_at never decreases along the seqs: a binary search, as on SQLite
+            return bisect.bisect_right(
+                range(1, self.head.seq + 1), stamp, key=lambda seq: self._stamp_of(seq)
+            )
+        except self._driver_errors as exc:
+            raise self.error(exc) from None
+
+    def recorded_at(self, seq: int) -> datetime | None:
+        """When entry ``seq`` was recorded (None if there is no such entry)."""
+        try:
+            stamp = self._stamp_of(seq)
+        except self._driver_errors as exc:
+            raise self.error(exc) from None
+        return parse_time(stamp) if stamp else None
+
+    def _stamp_of(self, seq: int) -> str:
+        return str(self._one("SELECT recorded_at FROM entries WHERE seq = %s", (seq,)) or "")
+
+    # --- integrity ----------------------------------------------------------------------------
+
+    def digest(self, bound: int | None = None) -> Digest:
+        if bound is None:
+            head = self.head
+            return Digest(head.seq, head.hash)
+        try:
+            row = self._all("SELECT seq, hash FROM entries WHERE seq = %s", (bound,))
+        except self._driver_errors as exc:
+            raise self.error(exc) from None
+        return Digest(row[0][0], row[0][1]) if row else Digest(0, GENESIS_HASH)
+
+    def verify(
+        self,
+        digest: Digest | None = None,
+        bound: int | None = None,
+        *,
+        deep: bool = False,
+        progress: Callable[[int], object] | None = None,
+    ) -> VerifyResult:
+        """Check every link of the chain; name the first entry that does not hold.
+
+        ``deep`` also checks the version tables against the entries. Damage is a result, never
+        an exception: only a lock timeout and a closed ledger raise. Run it in one snapshot.
+        """
+        self._progress = progress
+        try:
+            return self._checking(lambda: self._verify(digest, bound, deep))
+        finally:
+            self._progress = None
+
+    def verify_versions(self, bound: int | None = None) -> VerifyResult:
+        """Check that the version tables hold exactly what the entries say (``deep=True``)."""
+        return self._checking(lambda: self._verify_versions(bound, self._columns()))
+
+    def _checking(self, run: Callable[[], VerifyResult]) -> VerifyResult:
+        try:
+            return run()
+        except self._driver_errors as exc:
+            error = self.error(exc)
+            if isinstance(error, LedgerBusyError) or self.conn.closed:
+                raise error from None
+            return VerifyResult(False, 0, None, f"the ledger cannot be read: {error}")
+
+    def _columns(self) -> dict[str, set[str]]:
+        """The columns the schema has for ``entries`` and each version table (none: missing)."""
+        names = ["entries", *(table.name for table in TABLES.values())]
+        found: dict[str, set[str]] = {name: set() for name in names}
+        for table, column in self._all(
+            "SELECT table_name, column_name FROM information_schema.columns "
+            "WHERE table_schema = current_schema() AND table_name = ANY(%s)",
+            (names,),
+        ):
+            found[table].add(column)
+        return found
+
+    def _verify(self, digest: Digest | None, bound: int | None, deep: bool) -> VerifyResult:
+        columns = self._columns()
+        problem = _table_problem("entries", columns["entries"], ENTRY_COLUMNS)
+        if problem:
+            return VerifyResult(False, 0, None, problem)
+        chain = self._walk_chain(digest, bound)
+        if not deep:
+            return chain
+        upto = bound if chain.first_bad_seq is None else chain.first_bad_seq - 1
+        versions = self._verify_versions(upto, columns)
+        found = [r for r in (chain, versions) if not r.ok]
+        if not found:
+            return chain
+        return min(found, key=lambda r: (r.first_bad_seq is None, r.first_bad_seq or 0))
+
+    def chain_rows(self, bound: int | None = None) -> Generator[ChainRow, None, None]:
+        """The entries, oldest first, as :data:`ENTRY_COLUMNS` (the chain walk's rows), a
+        page at a time; reports progress after each page."""
+        last = int(self._one("SELECT coalesce(max(seq), 0) FROM entries"))
+        for rows in self._pages(
+            f"SELECT {', '.join(ENTRY_COLUMNS)} FROM entries",
+            last if bound is None else min(int(bound), last),
+        ):
+            yield from rows
+            if self._progress is not None:
+                self._progress(rows[-1][0])
+
+    def _walk_chain(self, digest: Digest | None, bound: int | None) -> VerifyResult:
+        """The chain walk (:func:`walk_chain`) over :meth:`chain_rows`."""
+        rows = self.chain_rows(bound)
+        try:
+            return walk_chain(rows, digest)
+        finally:
+            rows.close()
+
+    def _verify_versions(self, bound: int | None, columns: dict[str, set[str]]) -> VerifyResult:
+        upto = "" if bound is None else f" AND v.seq <= {int(bound)}"
+        broken = {
+            table.type: problem
+            for table in TABLES.values()
+            if (
+                problem := _table_problem(
+                    table.name, columns[table.name], ("seq", "superseded_by", *table.columns)
+                )
+            )
+        }
+        problems: list[tuple[int, str]] = []
+        with collector_paused():  # many short-lived records: nothing cyclic to find
+            checked = self._walk_versions(bound, broken, problems)
+        for table in TABLES.values():
+            if table.type in broken:
+                continue
+            stray = self._one(
+                f"SELECT min(v.seq) FROM {table.name} v LEFT JOIN entries e ON e.seq = v.seq "
+                f"WHERE (e.seq IS NULL OR e.type <> %s){upto}",
+                (table.type,),
+            )
+            if stray is not None:
+                problems.append((stray, f"{table.name} has a row no {table.type} entry made"))
+            wrong = self._one(
+                f"SELECT min(v.seq) FROM {table.name} v WHERE v.superseded_by IS DISTINCT FROM ("
+                f"SELECT min(w.seq) FROM {table.name} w JOIN entries e ON e.seq = w.seq "
+                f"WHERE w.id = v.id AND w.seq > v.seq AND e.type = %s){upto}",
+                (table.type,),
+            )
+            if wrong is not None:
+                problems.append(
+                    (wrong, f"{table.name}: superseded_by does not name the next version")
+                )
+        if problems:
+            seq, problem = min(problems, key=lambda found: found[0])
+            return VerifyResult(False, min(seq - 1, checked), seq, f"seq {seq}: {problem}")
+        if broken:
+            return VerifyResult(False, checked, None, "; ".join(broken.values()))
+        return VerifyResult(True, checked)
+
+    def _walk_versions(
+        self, bound: int | None, broken: dict[str, str], problems: list[tuple[int, str]]
+    ) -> int:
+        """Compare each entry with its version row, up to the first that differs."""
+        last = int(self._one("SELECT coalesce(max(seq), 0) FROM entries"))
+        bound = last if bound is None else min(bound, last)
+        pages = {
+            table.type: self._version_rows(table, bound)
+            for table in TABLES.values()
+            if table.type not in broken
+        }
+        ahead: dict[str, tuple[Any, ...] | None] = {t: next(p, None) for t, p in pages.items()}
+        checked = 0
+        for rows in self._pages("SELECT seq, type, payload FROM entries", bound):
+            for seq, type_, payload in rows:
+                cls = RECORD_BY_NAME.get(type_)
+                if cls is None:
+                    problems.append((seq, f"unknown record type {type_!r}"))
+                    return checked
+                if type_ in broken:
+                    problems.append((seq, broken[type_]))
+                    return checked
+                table = TABLES[cls]
+                row = ahead[type_]
+                while row is not None and row[0] < seq:  # a stray row: reported by the caller
+                    row = next(pages[type_], None)
+                if row is None or row[0] != seq:
+                    problems.append((seq, f"{table.name} has no row for this entry"))
+                    return checked
+                ahead[type_] = next(pages[type_], None)
+                expected = _derive_row(table, seq, payload, False)
+                if isinstance(expected, str):
+                    problems.append((seq, expected))
+                    return checked
+                differs = [
+                    c
+                    for c, a, b in zip(table.columns, row[2:], expected[2:], strict=True)
+                    if a != _pg_value(b)
+                ]
+                if differs:
+                    problems.append((seq, f"{table.name}.{differs[0]} differs from the entry"))
+                    return checked
+                checked += 1
+        return checked
+
+    def _version_rows(self, table: VersionTable, bound: int) -> Iterator[tuple[Any, ...]]:
+        select = f"SELECT seq, superseded_by, {', '.join(table.columns)} FROM {table.name}"
+        after = 0
+        while True:
+            rows = self._all(
+                f"{select} WHERE seq > %s AND seq <= %s ORDER BY seq LIMIT {PAGE}", (after, bound)
+            )
+            yield from rows
+            if len(rows) < PAGE:
+                return
+            after = rows[-1][0]
+
+
+def _filter_sql(where: Filter, names: dict[str, str], params: list[Any]) -> str:
+    """SQL for a filter over the version table ``v``; its values are appended to ``params``.
+
+    Two-valued as :class:`~delvia_ledger.storage.Filter` says: a comparison with NULL is
+    false, so ``Not`` turns SQL's unknown into true.
+    """
+    if isinstance(where, AtMost | After | Equals):
+        params.append(_pg_value(where.value))
+        op = {AtMost: "<=", After: ">", Equals: "="}[type(where)]
+        return f"{_version_column(names, where.column)} {op} %s"
+    if isinstance(where, OneOf):
+        params.append([_pg_value(v) for v in where.values])
+        return f"{_version_column(names, where.column)} = ANY(%s)"
+    if isinstance(where, Missing):
+        return f"{_version_column(names, where.column)} IS NULL"
+    if isinstance(where, CustomId):
+        if "code_key" not in names:
+            raise ValueError("CustomId() applies to SparkAuthorization only")
+        return _CUSTOM_ID.replace("id", "v.id").replace("code_key", "v.code_key")
+    if isinstance(where, Not):
+        return f"NOT coalesce(({_filter_sql(where.filter, names, params)}), false)"
+    if isinstance(where, All):
+        parts = [f"({_filter_sql(f, names, params)})" for f in where.filters]
+        return " AND ".join(parts) if parts else "true"
+    if isinstance(where, AnyOf):
+        parts = [f"({_filter_sql(f, names, params)})" for f in where.filters]
+        return " OR ".join(parts) if parts else "false"
+    raise TypeError(f"not a storage filter: {where!r}")
+
+
+#: An authorization recorded under an id other than the one its code derives (as
+#: ``records.derived_authorization_id`` and SQLite's ``custom_id_sql`` say it).
+_CUSTOM_ID = "id <> 'auth_' || lpad(to_hex(code_key), 16, '0')"
+
+
+def schema_sql() -> list[str]:
+    """The statements that make an empty schema a ledger: tables, indexes and guards.
+
+    The same columns as the SQLite file (text compared byte by byte, as SQLite does); the
+    triggers refuse what SQLite's refuse, and TRUNCATE too.
+    """
+    text = 'text COLLATE "C"'
+    statements = [
+        "CREATE TABLE entries (seq bigint PRIMARY KEY, "
+        + ", ".join(f"{column} {text} NOT NULL" for column in ENTRY_COLUMNS[1:])
+        + ")",
+        "CREATE FUNCTION ledger_refuse() RETURNS trigger LANGUAGE plpgsql AS "
+        "$$ BEGIN RAISE EXCEPTION '%', TG_ARGV[0]; END $$",
+        *_refusals(
+            "entries",
+            "entries are append-only and cannot be changed",
+            "entries are append-only and cannot be deleted",
+        ),
+        *_checked_insert(  # the rows of one statement: the next seqs, with none above
+            "entries",
+            "DECLARE lo bigint; hi bigint; n bigint; BEGIN "
+            "SELECT min(seq), max(seq), count(*) INTO lo, hi, n FROM added; "
+            "IF n > 0 AND (hi - lo + 1 <> n OR hi <> (SELECT max(seq) FROM entries) OR lo <> "
+            "coalesce((SELECT max(seq) FROM entries WHERE seq < lo), 0) + 1) THEN "
+            "RAISE EXCEPTION 'entries are append-only: an entry is added once, with the next "
+            "seq, and never replaced'; END IF;",
+        ),
+    ]
+    for table in TABLES.values():
+        columns = ", ".join(
+            f"{column} {'bigint' if i in table.times or i in table.codes else text}"
+            + (" NOT NULL" if column == "id" else "")
+            for i, column in enumerate(table.columns)
+        )
+        name = table.name
+        statements.append(
+            f"CREATE TABLE {name} (seq bigint PRIMARY KEY, superseded_by bigint, {columns})"
+        )
+        for index in table.indexes:  # SQLite's index entries end with the rowid, the seq
+            statements.append(
+                f"CREATE INDEX idx_{name}_{'_'.join(index)} ON {name} ({', '.join(index)}, seq)"
+            )
+        if table.codes:  # mirrors store.custom_id_sql: only these need the code index
+            statements.append(
+                f"CREATE INDEX idx_{name}_custom_code_key ON {name} (code_key) WHERE {_CUSTOM_ID}"
+            )
+        fixed = ", ".join(("seq", *table.columns))
+        statements += [
+            *_refusals(
+                name, f"{name} rows cannot be changed", f"{name} rows cannot be deleted", of=fixed
+            ),
+            *_checked_insert(  # append() adds a row just after its entry, never superseded
+                name,
+                "BEGIN IF EXISTS (SELECT 1 FROM added a WHERE a.superseded_by IS NOT NULL OR NOT "
+                "EXISTS (SELECT 1 FROM entries e WHERE e.seq = a.seq AND e.type = "
+                f"'{table.type}' AND e.id = a.id)) THEN RAISE EXCEPTION "
+                f"'{name}: a row is added only with the entry it derives from'; END IF;",
+            ),
+            f"CREATE FUNCTION {name}_check_successor() RETURNS trigger LANGUAGE plpgsql AS $$ "
+            "BEGIN IF EXISTS (SELECT 1 FROM before WHERE superseded_by IS NOT NULL) THEN "
+            f"RAISE EXCEPTION '{name}: a superseded version stays superseded'; END IF; "
+            "IF EXISTS (SELECT 1 FROM after a WHERE a.superseded_by IS DISTINCT FROM (SELECT "
+            f"min(w.seq) FROM {name} w WHERE w.id = a.id AND w.seq > a.seq)) THEN RAISE "
+            f"EXCEPTION '{name}: a version is superseded only by its record''s next version'; "
+            "END IF; RETURN NULL; END $$",
+            f"CREATE TRIGGER {name}_refuse_wrong_successor AFTER UPDATE ON {name} "
+            "REFERENCING OLD TABLE AS before NEW TABLE AS after FOR EACH STATEMENT "
+            f"EXECUTE FUNCTION {name}_check_successor()",
+        ]
+    statements += [
+        "CREATE TABLE ledger_schema (application_id bigint NOT NULL, schema_version integer "
+        "NOT NULL)",
+        f"INSERT INTO ledger_schema VALUES ({APPLICATION_ID}, {SCHEMA_VERSION})",
+        *_refusals(
+            "ledger_schema",
+            "ledger_schema is changed only by delvia_ledger",
+            "ledger_schema rows cannot be deleted",
+        ),
+    ]
+    return statements
+
+
+def _refusals(table: str, changed: str, deleted: str, *, of: str | None = None) -> list[str]:
+    """Triggers refusing UPDATE (of ``of``'s columns), DELETE and TRUNCATE of ``table``."""
+    update = f"UPDATE OF {of}" if of else "UPDATE"
+    truncated = deleted.replace("deleted", "truncated")
+    return [
+        f"CREATE TRIGGER {table}_refuse_update BEFORE {update} ON {table} FOR EACH ROW "
+        f"EXECUTE FUNCTION ledger_refuse({_literal(changed)})",
+        f"CREATE TRIGGER {table}_refuse_delete BEFORE DELETE ON {table} FOR EACH ROW "
+        f"EXECUTE FUNCTION ledger_refuse({_literal(deleted)})",
+        f"CREATE TRIGGER {table}_refuse_truncate BEFORE TRUNCATE ON {table} FOR EACH STATEMENT "
+        f"EXECUTE FUNCTION ledger_refuse({_literal(truncated)})",
+    ]
+
+
+def _checked_insert(table: str, checks: str) -> list[str]:
+    """A trigger running ``checks`` (PL/pgSQL, from its BEGIN) once per statement that inserts
+    into ``table``, over the rows it added (``added``): one check per batch, not per row."""
+    return [
+        f"CREATE FUNCTION {table}_check_insert() RETURNS trigger LANGUAGE plpgsql AS $$ "
+        f"{checks} RETURN NULL; END $$",
+        f"CREATE TRIGGER {table}_refuse_insert AFTER INSERT ON {table} REFERENCING NEW TABLE "
+        f"AS added FOR EACH STATEMENT EXECUTE FUNCTION {table}_check_insert()",
+    ]
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
