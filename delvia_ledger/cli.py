@@ -285,8 +285,16 @@ def init() -> None:
 def demo(within: str, fmt: str, as_json: bool) -> None:
     """Write a sample ledger and report on it (re-running replaces a sample it made)."""
     horizon(datetime.now(UTC), within)  # a bad --within is refused before anything is written
-    path = Path(_db_path())
-    if path.exists():
+    location = _db_path()
+    shown = _location(location)
+    if is_postgres_url(location):  # a server's entries are never deleted: an empty one only
+        with Ledger.open(location) as existing:
+            if existing.seq:
+                raise UsageError(
+                    f"{shown} already holds {existing.seq} entries; on a server the demo "
+                    "writes its sample only into an empty ledger (pass --db with a new schema)"
+                )
+    elif (path := Path(location)).exists():
         with Ledger.open(path) as existing:
             if existing.seq and not _is_sample(existing):
                 raise UsageError(
@@ -299,11 +307,11 @@ def demo(within: str, fmt: str, as_json: bool) -> None:
         result = ledger.record_all(sample_records(ledger.now()))
         fmt = _chosen(fmt, as_json)
         if fmt == "table":
-            _say(f"Wrote a sample ledger to {path} ({result.written} entries).")
+            _say(f"Wrote a sample ledger to {shown} ({result.written} entries).")
             _say(f"Digest: {ledger.digest()}  verify: {'ok' if ledger.verify().ok else 'FAILED'}\n")
         _print_findings(ledger.findings(within=within), fmt)
         if fmt == "table":
-            _say(f"\nNext: delvia-ledger --db {path} report   (exits 1 while an ERROR remains)")
+            _say(f"\nNext: delvia-ledger --db {shown} report   (exits 1 while an ERROR remains)")
     # the sample has ERROR findings on purpose; writing it succeeded
 
 
