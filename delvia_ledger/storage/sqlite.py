@@ -19,6 +19,7 @@ from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from functools import cached_property
+from itertools import chain
 from os import PathLike
 from typing import Any, TypeVar, cast
 
@@ -1380,11 +1381,19 @@ def _version_column(names: dict[str, str], column: str) -> str:
 
 
 def _translated(
-    cursor: Iterable[tuple[Any, ...]], error: Callable[[BaseException], StorageError]
+    cursor: sqlite3.Cursor, error: Callable[[BaseException], StorageError]
 ) -> Iterator[tuple[Any, ...]]:
-    """A cursor's rows, with driver errors raised as :class:`StorageError`."""
+    """A cursor's rows, with driver errors raised as :class:`StorageError` (read in batches,
+    so the rows pass through no Python frame of their own)."""
+    return chain.from_iterable(_batches(cursor, error))
+
+
+def _batches(
+    cursor: sqlite3.Cursor, error: Callable[[BaseException], StorageError]
+) -> Iterator[list[tuple[Any, ...]]]:
     try:
-        yield from cursor
+        while rows := cursor.fetchmany(1000):
+            yield rows
     except DRIVER_ERRORS as exc:
         raise error(exc) from exc
 
