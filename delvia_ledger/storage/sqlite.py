@@ -869,29 +869,6 @@ class Store:
         )
         return self._stream_rows(sql, params)
 
-    def lookup(
-        self,
-        table: VersionTable,
-        values: Iterable[Any],
-        *,
-        by: str = "id",
-        columns: str = "v.seq",
-        where: str = "1",
-    ) -> dict[Any, tuple[Any, ...]]:
-        """Current versions whose ``by`` column is one of ``values``: value -> ``columns``.
-
-        Kept for callers not yet on :meth:`current_by`, which it answers the same way:
-        ``columns`` names ``v.<column>`` or ``e.payload``; ``where`` is ``"1"`` or
-        :func:`custom_id_sql`'s condition.
-        """
-        names = [c.strip().partition(".")[2] for c in columns.split(",")]
-        keep: Filter | None = None
-        if where == custom_id_sql():
-            keep = CustomId()
-        elif where != "1":
-            raise ValueError(f"lookup: unsupported condition {where!r}; use current_by")
-        return self.current_by(table.cls, by, values, columns=names, where=keep)
-
     def _record(self, cls: type[R], seq: int, payload: str) -> R:
         """The record an entry's payload holds; a payload that does not read is damage."""
         try:
