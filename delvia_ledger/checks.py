@@ -6,8 +6,8 @@ same code. Times in the version tables are integer microseconds; ``now`` is conv
 
 from __future__ import annotations
 
-import heapq
 import re
+from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
@@ -18,7 +18,7 @@ from dateutil.relativedelta import relativedelta
 
 from .collector import collector_paused
 from .convert import from_micros, to_micros
-from .findings import Finding, FindingKind, Severity
+from .findings import Finding, FindingKind, Severity, new_finding
 from .records import (
     AUTHORIZED,
     UNAVAILABLE_POST_STATUSES,
@@ -122,11 +122,12 @@ class Auth(NamedTuple):
     ad_account_id: str | None
     owner_id: str | None
     revoked_at: int | None
+    seq: int  # the version's entry: equal keys of a sorted stream fall in recording order
 
 
 #: An authorization as the cursor returns it: a plain tuple in :class:`Auth`'s field order.
 #: The per-code loop reads these, since building a million named tuples costs ~0.5 µs each.
-AuthRow = tuple[str, str, str, int, int, str | None, str | None, int | None]
+AuthRow = tuple[str, str, str, int, int, str | None, str | None, int | None, int]
 
 
 class Ad(NamedTuple):
@@ -148,9 +149,6 @@ class Grant(NamedTuple):
     granted_at: int
     expires_at: int | None
     ended_at: int | None
-
-
-_SEQ_AUTH = ("seq", *Auth._fields)
 
 
 #: The kinds :meth:`Checks.code_findings` decides from a code alone.
@@ -274,11 +272,12 @@ class Draft(NamedTuple):
         return self.kind._value_, self.auth[0], self.auth[5], self.person_id
 
 
-F = TypeVar("F", Finding, Draft, covariant=True)
+F = TypeVar("F", Finding, Draft, "tuple[_Key, Finding]", covariant=True)
 
 
 class _Make(Protocol[F]):
-    """What the per-code rules call with each decision: :meth:`Checks.finding`, or ``Draft``."""
+    """What the per-code rules call with each decision, positionally: :meth:`Checks.finding`,
+    :meth:`Checks.keyed` or ``Draft``."""
 
     def __call__(
         self,
@@ -286,10 +285,10 @@ class _Make(Protocol[F]):
         severity: Severity,
         auth: AuthRow,
         deadline: int | None,
-        *,
         affected_ad_ids: tuple[str, ...] = ...,
         person_id: str | None = ...,
         detail: str = ...,
+        /,
     ) -> F: ...
 
 
@@ -357,14 +356,12 @@ class Checks:
         )
         return rows
 
-    def auth_rows_by(
-        self, order: Sequence[str], where: Filter | None = None
-    ) -> Iterator[tuple[Any, ...]]:
-        """Visible authorizations matching ``where`` as (seq, *:class:`AuthRow`), streamed in
-        ``order`` (column names)."""
-        return self.store.current_rows(
-            SparkAuthorization, _SEQ_AUTH, bound=self.bound, where=where, order_by=order
+    def auth_rows_by(self, order: Sequence[str], where: Filter | None = None) -> Iterator[AuthRow]:
+        """:meth:`auth_rows`, streamed in ``order`` (column names)."""
+        rows: Iterator[AuthRow] = self.store.current_rows(
+            SparkAuthorization, Auth._fields, bound=self.bound, where=where, order_by=order
         )
+        return rows
 
     def auths(self, where: Filter | None = None) -> Iterator[Auth]:
         """:meth:`auth_rows` as named tuples."""
@@ -445,17 +442,19 @@ class Checks:
         severity: Severity,
         auth: AuthRow,
         deadline: int | None,
+        affected_ad_ids: tuple[str, ...] = (),
+        person_id: str | None = None,
+        detail: str = "",
         *,
         ad_id: str | None = None,
         ad_account_id: str | None = None,
-        person_id: str | None = None,
-        affected_ad_ids: tuple[str, ...] = (),
-        detail: str = "",
         ad_owner_id: str | None = None,
     ) -> Finding:
         """A finding about code ``auth``; its owner is ``ad_owner_id`` if that person counts,
-        else the code's owner if they count, else None (DESIGN §6)."""
-        auth_id, creator_id, post_id, _, _, auth_account_id, auth_owner_id, _ = auth
+        else the code's owner if they count, else None (DESIGN §6).
+
+        The per-code rules pass what they decide positionally, in :class:`Draft`'s order."""
+        auth_id, creator_id, post_id, _, _, auth_account_id, auth_owner_id, _, _ = auth
         counting = self.counting
         owner = (
             ad_owner_id
@@ -464,21 +463,22 @@ class Checks:
             if auth_owner_id in counting
             else None
         )
-        return Finding(
-            kind=kind,
-            severity=severity,
-            deadline=None if deadline is None else from_micros(deadline),
-            authorization_id=auth_id,
-            ad_id=ad_id,
-            ad_account_id=ad_account_id or auth_account_id,
-            person_id=person_id,
-            creator_id=creator_id,
-            post_id=post_id,
-            affected_ad_ids=affected_ad_ids,
-            owner_id=owner,
-            owner_name=None if owner is None else counting[owner],
-            handle=self.creators.get(creator_id, (None, None))[0],
-            detail=detail,
+        return new_finding(  # Finding's fields in order: kind, severity, deadline, ...
+            kind,
+            severity,
+            None if deadline is None else from_micros(deadline),
+            auth_id,
+            ad_id,
+            ad_account_id or auth_account_id,
+            person_id,
+            creator_id,
+            post_id,
+            affected_ad_ids,
+            owner,
+            None if owner is None else counting[owner],
+            None,  # grant_id
+            self.creators.get(creator_id, _UNKNOWN_CREATOR)[0],
+            detail,
         )
 
     # --- the queries ------------------------------------------------------------------------
@@ -500,16 +500,7 @@ class Checks:
 
     def built(self, draft: Draft) -> Finding:
         """The finding a draft made by this view stands for."""
-        kind, severity, auth, deadline, affected, person_id, detail = draft
-        return self.finding(
-            kind,
-            severity,
-            auth,
-            deadline,
-            affected_ad_ids=affected,
-            person_id=person_id,
-            detail=detail,
-        )
+        return self.finding(*draft)
 
     def _per_code(
         self,
@@ -540,7 +531,7 @@ class Checks:
         soon = self.expiring_by(h) if expiring and h is not None else None
         warning = Severity.WARNING
         for a in auths:
-            auth_id, _, post_id, starts_at, expires_at, _, owner_id, revoked_at = a
+            auth_id, _, post_id, starts_at, expires_at, _, owner_id, revoked_at, _ = a
             now = state(a)
             if now == REVOKED:
                 if revoked:
@@ -575,9 +566,7 @@ class Checks:
                     else f"owner {owner_id} has left or holds no active role"
                 )
                 found.append(
-                    finding(
-                        FindingKind.OWNER_MISSING, warning, a, None, person_id=owner_id, detail=why
-                    )
+                    finding(FindingKind.OWNER_MISSING, warning, a, None, (), owner_id, why)
                 )
             if soon is not None and soon(a):
                 found.append(finding(FindingKind.EXPIRING, warning, a, expires_at))
@@ -589,13 +578,13 @@ class Checks:
         kind: FindingKind,
         auth: AuthRow,
         deadline: int | None,
-        ads: Iterable[Ad],
+        ads: Sequence[Ad],
         otherwise: Severity = Severity.INFO,
     ) -> F:
         """A code that no longer works: ERROR while active ads use it, else ``otherwise``."""
-        affected = tuple(ad.id for ad in ads if self.active(ad))
+        affected = tuple(ad.id for ad in ads if self.active(ad)) if ads else ()
         severity = Severity.ERROR if affected else otherwise
-        return finding(kind, severity, auth, deadline, affected_ad_ids=affected)
+        return finding(kind, severity, auth, deadline, affected)
 
     def expiring(self, within: Within = DEFAULT_WITHIN) -> list[Finding]:
         h = to_micros(horizon(self.now, within))
@@ -987,73 +976,55 @@ class Checks:
     def _streamed(self, h: int) -> Iterator[Finding]:
         """Sorted streams merged: the codes in use decided in memory, every other per-code kind
         one stream ordered by deadline then seq, and the rest (ads, regions, access)."""
-        streams = [self._codes_in_use_keyed(h)]
+        streams = [iter([self._codes_in_use_keyed(h)])]
         for kind, where, deadline in self._streams(h):
             order = ("seq",) if deadline is None else (deadline, "seq")
-            rows = self.auth_rows_by(order, where)
-            streams.append(self._keyed(rows, kind, deadline, h))
+            streams.append(self._keyed(self.auth_rows_by(order, where), kind, h))
         if self.unavailable_posts:
             where = All(Not(code_ended(self.t)), OneOf("post_id", sorted(self.unavailable_posts)))
             gone = self.auth_rows_by(("seq",), where)
-            streams.append(self._keyed(gone, FindingKind.POST_UNAVAILABLE, None, h))
-        streams.append(self._rest_keyed(h))
-        for _, finding in heapq.merge(*streams):
-            yield finding
+            streams.append(self._keyed(gone, FindingKind.POST_UNAVAILABLE, h))
+        rest = self.other_findings(h)
+        streams.append(iter([[(_key(finding, i), finding) for i, finding in enumerate(rest)]]))
+        yield from _merged(streams)
 
-    def _keyed(
+    def keyed(
         self,
-        rows: Iterable[tuple[Any, ...]],
         kind: FindingKind,
-        deadline: str | None,
-        h: int,
-    ) -> Iterator[tuple[_Key, Finding]]:
-        """``kind``'s findings for the (seq, *code) ``rows`` of codes no ad uses, keyed."""
-        using, kinds, name = self.using, frozenset({kind}), kind.value
-        column = None if deadline is None else 1 + Auth._fields.index(deadline)
+        severity: Severity,
+        auth: AuthRow,
+        deadline: int | None,
+        affected_ad_ids: tuple[str, ...] = (),
+        person_id: str | None = None,
+        detail: str = "",
+    ) -> tuple[_Key, Finding]:
+        """:meth:`finding` with its place in the merged stream (see :data:`_Key`)."""
+        finding = self.finding(kind, severity, auth, deadline, affected_ad_ids, person_id, detail)
+        when = _NEVER if deadline is None else deadline
+        return (_RANK[severity], when, kind._value_, auth[8]), finding
+
+    def _keyed(self, rows: Iterable[AuthRow], kind: FindingKind, h: int) -> Iterator[_Batch]:
+        """``kind``'s findings for the ``rows`` (in key order) of codes no ad uses, keyed, in
+        batches."""
+        using, kinds = self.using, frozenset({kind})
         rows = iter(rows)
         while True:
             with collector_paused():  # rows read and findings built without the collector
                 read = list(islice(rows, _BATCH))
-                batch = [row for row in read if row[1] not in using]
-                keyed = self._batch_keyed(batch, kinds, name, column, h)
-            yield from keyed
+                batch = [row for row in read if row[0] not in using] if using else read
+                keyed = self._per_code(batch, kinds, h, self.keyed)
+            yield keyed
             if len(read) < _BATCH:
                 return
 
-    def _batch_keyed(
-        self,
-        batch: list[tuple[Any, ...]],
-        kinds: frozenset[FindingKind],
-        name: str,
-        column: int | None,
-        h: int,
-    ) -> list[tuple[_Key, Finding]]:
-        by_id = {row[1]: row for row in batch}
-        codes: list[AuthRow] = [row[1:] for row in batch]
-        keyed = []
-        for finding in self.code_findings(codes, kinds, h):
-            row = by_id[finding.authorization_id]
-            when = _NEVER if column is None else row[column]
-            keyed.append(((finding.severity.rank, when, name, row[0]), finding))
-        return keyed
-
-    def _codes_in_use_keyed(self, h: int) -> Iterator[tuple[_Key, Finding]]:
+    def _codes_in_use_keyed(self, h: int) -> _Batch:
         """The per-code findings of codes active or scheduled ads use (their severity depends
         on the ads), decided in memory in seq order and sorted by key."""
         ids = list(self.using)
         rows = list(self.auth_rows_by(("seq",), OneOf("id", ids))) if ids else []
-        seqs = {row[1]: row[0] for row in rows}
-        codes: list[AuthRow] = [row[1:] for row in rows]
-        keyed = [
-            (_key(finding, seqs[str(finding.authorization_id)]), finding)
-            for finding in self.code_findings(codes, CODE_KINDS, h)
-        ]
+        keyed = self._per_code(rows, CODE_KINDS, h, self.keyed)
         keyed.sort(key=_first)
-        return iter(keyed)
-
-    def _rest_keyed(self, h: int) -> Iterator[tuple[_Key, Finding]]:
-        for i, finding in enumerate(self.other_findings(h)):
-            yield _key(finding, i), finding
+        return keyed
 
     def other_findings(self, h: int) -> list[Finding]:
         """Every kind but the per-code ones (ads, regions, access), sorted: far fewer than
@@ -1069,14 +1040,14 @@ class Checks:
         return found
 
     def _versions_between(self, low: int, high: int | None) -> Iterator[tuple[Any, ...]]:
-        """(seq, superseded_by, *:class:`AuthRow`) of every code version current at some
+        """(superseded_by, *:class:`AuthRow`) of every code version current at some
         bound from ``low`` to ``high`` (None: now), in seq order, streamed."""
         return self.store.current_rows(
             SparkAuthorization, _BETWEEN, bound=high, since=low, order_by=("seq",)
         )
 
 
-_BETWEEN = ("seq", "superseded_by", *Auth._fields)
+_BETWEEN = ("superseded_by", *Auth._fields)
 
 
 def paired_drafts(
@@ -1095,7 +1066,8 @@ def paired_drafts(
     while batch := list(islice(rows, _BATCH)):
         at_then: list[AuthRow] = []
         at_now: list[AuthRow] = []
-        for seq, superseded_by, *auth in batch:
+        for superseded_by, *auth in batch:
+            seq = auth[8]
             if seq <= low and (superseded_by is None or superseded_by > low):
                 at_then.append(tuple(auth))
             if superseded_by is None or (high is not None and superseded_by > high):
@@ -1113,6 +1085,41 @@ def paired_drafts(
 _Key = tuple[int, int, str, int]
 _NEVER = to_micros(datetime.max.replace(tzinfo=UTC)) + 1
 _BATCH = 1000  # codes per code_findings call in a stream
+_RANK = {severity: severity.rank for severity in Severity}
+_UNKNOWN_CREATOR = (None, None)
+
+
+#: Findings with their keys, in key order.
+_Batch = list[tuple[_Key, Finding]]
+
+
+def _merged(streams: list[Iterator[_Batch]]) -> Iterator[Finding]:
+    """The findings of sorted streams of sorted batches, in key order (keys are unique).
+
+    Batch by batch rather than item by item (``heapq.merge`` runs Python per item): what every
+    stream holds up to the smallest of their last keys comes next, sorted in one call (runs
+    already sorted: a merge in C); a stream whose batch is spent gives its next.
+    """
+    held = [(batch, 0, stream) for stream in streams if (batch := next(stream, None))]
+    while held:
+        with collector_paused():  # as the batches are made: the caller's code runs without
+            frontier = min(batch[-1][0] for batch, _, _ in held)
+            ready: _Batch = []
+            kept = []
+            for batch, start, stream in held:
+                end = bisect_right(batch, frontier, lo=start, key=_first)
+                ready += batch[start:end]
+                if end < len(batch):
+                    kept.append((batch, end, stream))
+                else:
+                    while (batch := next(stream, None)) is not None and not batch:
+                        pass
+                    if batch:
+                        kept.append((batch, 0, stream))
+            held = kept
+            ready.sort(key=_first)
+            findings = [finding for _, finding in ready]
+        yield from findings
 
 
 def _key(finding: Finding, tie: int) -> _Key:

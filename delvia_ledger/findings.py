@@ -3,8 +3,10 @@ causes and remedies (also behind :func:`explain_error` for TikTok's error codes)
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import Any
 
 import attrs
 
@@ -385,6 +387,37 @@ class Finding(_Catalogued):
         )
         what = " ".join(part for part in (subject, when, detail, who) if part)
         return f"{self.severity} {self.kind}: {what} — {self.remedy}"
+
+
+def _positional(cls: type[Finding]) -> Callable[..., Finding]:
+    """``cls(**fields)`` from every field in order, positionally: generated once.
+
+    The checks build a million findings at a time; the keyword ``__init__`` costs about twice
+    this (measured 1.2 against 0.63 µs). Exact only while ``cls`` has no validator, converter,
+    factory or post-init hook, so it refuses to build for one that has.
+    """
+    fields = attrs.fields(cls)
+    plain = all(f.validator is None and f.converter is None for f in fields)
+    if not plain or hasattr(cls, "__attrs_post_init__") or hasattr(cls, "__attrs_pre_init__"):
+        raise TypeError(f"{cls.__name__} needs its __init__: fields are checked or converted")
+    names = [f.name for f in fields]
+    source = "\n".join(
+        [
+            f"def new_{cls.__name__}({', '.join(names)}):",
+            "    made = new(cls)",
+            "    fields = made.__dict__",
+            *(f"    fields[{name!r}] = {name}" for name in names),
+            "    return made",
+        ]
+    )
+    namespace: dict[str, Any] = {"new": object.__new__, "cls": cls}
+    exec(compile(source, f"<generated {cls.__name__} builder>", "exec"), namespace)
+    built: Callable[..., Finding] = namespace[f"new_{cls.__name__}"]
+    return built
+
+
+#: ``Finding(kind=…, severity=…, …)`` with every field given in order, positionally.
+new_finding = _positional(Finding)
 
 
 @attrs.frozen

@@ -146,6 +146,7 @@ auth_rows = st.tuples(
     st.none(),
     st.none(),
     st.one_of(st.none(), st.sampled_from(MICROS)),
+    st.integers(1, 10),
 )
 
 
