@@ -208,3 +208,52 @@ def test_the_json_export_is_the_reference_export(
         entries = list(ledger.entries())
     assert count == len(entries)
     assert out.getvalue() == evolved_export(entries)
+
+
+@st.composite
+def finding_fields(draw: st.DrawFn) -> dict[str, Any]:
+    """Every field of a Finding, each any value it may hold."""
+    text = st.one_of(st.none(), nasty_texts)
+    return {
+        "kind": draw(st.sampled_from(dl.FindingKind)),
+        "severity": draw(st.sampled_from(dl.Severity)),
+        "deadline": draw(optional_times),
+        "authorization_id": draw(text),
+        "ad_id": draw(text),
+        "ad_account_id": draw(text),
+        "person_id": draw(text),
+        "creator_id": draw(text),
+        "post_id": draw(text),
+        "affected_ad_ids": tuple(draw(st.lists(ids, max_size=3))),
+        "owner_id": draw(text),
+        "owner_name": draw(text),
+        "grant_id": draw(text),
+        "handle": draw(text),
+        "detail": draw(nasty_texts),
+    }
+
+
+@given(fields=finding_fields())
+def test_the_positional_finding_builder_makes_what_the_keyword_init_makes(
+    fields: dict[str, Any],
+) -> None:
+    from delvia_ledger.findings import new_finding
+
+    assert list(fields) == [f.name for f in attrs.fields(dl.Finding)], "every field, in order"
+    made, reference = new_finding(*fields.values()), dl.Finding(**fields)
+    assert made == reference and hash(made) == hash(reference)
+    assert repr(made) == repr(reference) and str(made) == str(reference)
+    assert attrs.asdict(made) == attrs.asdict(reference) and made.key == reference.key
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        made.kind = dl.FindingKind.EXPIRED  # type: ignore[misc]
+
+
+def test_the_positional_builder_refuses_a_class_whose_init_checks_or_converts() -> None:
+    from delvia_ledger.findings import _positional
+
+    @attrs.frozen(kw_only=True, slots=False)
+    class Checked:
+        kind: str = attrs.field(validator=attrs.validators.instance_of(str))
+
+    with pytest.raises(TypeError, match="needs its __init__"):
+        _positional(Checked)  # type: ignore[arg-type]
