@@ -11,7 +11,7 @@ from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
-from itertools import islice
+from itertools import chain, islice
 from typing import Any, NamedTuple, Protocol, TypeVar
 
 from dateutil.relativedelta import relativedelta
@@ -958,7 +958,7 @@ class Checks:
         which is the order a stable sort of one pass over the codes, then ads, regions and
         access leaves them. ``within`` is checked now; the ledger is read on the first ``next``.
         """
-        return self._streamed(to_micros(horizon(self.now, within)))
+        return chain.from_iterable(self._streamed(to_micros(horizon(self.now, within))))
 
     def _streams(self, h: int) -> list[tuple[FindingKind, Filter, str | None]]:
         """The per-code kinds a code in no active or scheduled ad can have, with the rule that
@@ -973,9 +973,10 @@ class Checks:
             (FindingKind.OWNER_MISSING, code_live(t), None),
         ]
 
-    def _streamed(self, h: int) -> Iterator[Finding]:
-        """Sorted streams merged: the codes in use decided in memory, every other per-code kind
-        one stream ordered by deadline then seq, and the rest (ads, regions, access)."""
+    def _streamed(self, h: int) -> Iterator[list[Finding]]:
+        """Sorted streams merged, in batches: the codes in use decided in memory, every other
+        per-code kind one stream ordered by deadline then seq, and the rest (ads, regions,
+        access)."""
         streams = [iter([self._codes_in_use_keyed(h)])]
         for kind, where, deadline in self._streams(h):
             order = ("seq",) if deadline is None else (deadline, "seq")
@@ -1093,8 +1094,9 @@ _UNKNOWN_CREATOR = (None, None)
 _Batch = list[tuple[_Key, Finding]]
 
 
-def _merged(streams: list[Iterator[_Batch]]) -> Iterator[Finding]:
-    """The findings of sorted streams of sorted batches, in key order (keys are unique).
+def _merged(streams: list[Iterator[_Batch]]) -> Iterator[list[Finding]]:
+    """The findings of sorted streams of sorted batches, in key order (keys are unique), in
+    batches: flattened in C (``chain``, ``list``), no Python runs per finding.
 
     Batch by batch rather than item by item (``heapq.merge`` runs Python per item): what every
     stream holds up to the smallest of their last keys comes next, sorted in one call (runs
@@ -1119,7 +1121,7 @@ def _merged(streams: list[Iterator[_Batch]]) -> Iterator[Finding]:
             held = kept
             ready.sort(key=_first)
             findings = [finding for _, finding in ready]
-        yield from findings
+        yield findings
 
 
 def _key(finding: Finding, tie: int) -> _Key:
