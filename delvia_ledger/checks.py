@@ -1104,7 +1104,7 @@ def _merged(streams: list[Iterator[_Batch]]) -> Iterator[list[Finding]]:
     stream holds up to the smallest of their last keys comes next, sorted in one call (runs
     already sorted: a merge in C); a stream whose batch is spent gives its next.
     """
-    held = [(batch, 0, stream) for stream in streams if (batch := next(stream, None))]
+    held = [(batch, 0, stream) for stream in streams if (batch := _filled(stream))]
     while held:
         with collector_paused():  # as the batches are made: the caller's code runs without
             frontier = min(batch[-1][0] for batch, _, _ in held)
@@ -1115,15 +1115,21 @@ def _merged(streams: list[Iterator[_Batch]]) -> Iterator[list[Finding]]:
                 ready += batch[start:end]
                 if end < len(batch):
                     kept.append((batch, end, stream))
-                else:
-                    while (batch := next(stream, None)) is not None and not batch:
-                        pass
-                    if batch:
-                        kept.append((batch, 0, stream))
+                elif batch := _filled(stream):
+                    kept.append((batch, 0, stream))
             held = kept
             ready.sort(key=_KEY)
             findings = [finding for _, finding in ready]
         yield findings
+
+
+def _filled(stream: Iterator[_Batch]) -> _Batch | None:
+    """The next batch of ``stream`` that is not empty (a batch of codes can make no finding);
+    None once it ends."""
+    for batch in stream:
+        if batch:
+            return batch
+    return None
 
 
 def _key(finding: Finding, tie: int) -> _Key:

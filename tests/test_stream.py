@@ -6,6 +6,7 @@ from __future__ import annotations
 import operator
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from itertools import pairwise
 
 import attrs
 import pytest
@@ -216,3 +217,53 @@ def test_iter_findings_is_lazy(ledger: dl.Ledger) -> None:
 def test_iter_findings_refuses_a_bad_horizon_before_it_is_read(ledger: dl.Ledger) -> None:
     with pytest.raises(ValueError, match="within='soon'"):
         ledger.iter_findings("soon")
+
+
+@st.composite
+def sorted_streams(draw: st.DrawFn) -> list[list[list[tuple[tuple[int, int], str]]]]:
+    """Streams of sorted batches (some empty), keys unique across all streams, each stream
+    sorted as a whole: what the checks hand the merge."""
+    keys = draw(st.sets(st.tuples(st.integers(0, 3), st.integers(0, 40)), max_size=60))
+    owner = {key: draw(st.integers(0, 3)) for key in sorted(keys)}
+    streams = []
+    for number in range(4):
+        mine = sorted(key for key in keys if owner[key] == number)
+        cuts = sorted(draw(st.lists(st.integers(0, len(mine)), max_size=4)))
+        bounds = [0, *cuts, len(mine)]
+        streams.append([[(key, f"{key}") for key in mine[a:b]] for a, b in pairwise(bounds)])
+    return streams
+
+
+@given(streams=sorted_streams())
+def test_the_batch_merge_gives_every_item_once_in_key_order(
+    streams: list[list[list[tuple[tuple[int, int], str]]]],
+) -> None:
+    """The reference is a sort of everything (the merge must equal it, batches or not)."""
+    from delvia_ledger.checks import _merged
+
+    expected: list[object] = [item for _, item in sorted(i for s in streams for b in s for i in b)]
+    batches: list[list[object]] = list(_merged([iter(s) for s in streams]))  # type: ignore[arg-type]
+    assert [item for batch in batches for item in batch] == expected
+    assert all(batches), "no empty batch is handed out"
+
+
+def test_a_stream_whose_first_batch_makes_no_finding_still_gives_the_rest(
+    ledger: dl.Ledger,
+) -> None:
+    """More owned live codes than a batch holds, then one with no owner: the first batch of
+    the OWNER_MISSING stream is empty, and the finding after it must still come."""
+    from delvia_ledger.checks import _BATCH
+
+    world(ledger)
+    window = dict(creator_id="maya", post_id="7301", starts_at=T0 - DAY, ad_account_id="6900")
+    owned = [
+        dl.SparkAuthorization.from_code(
+            f"#owned-{n:05d}=", expires_at=T0 + 30 * DAY, owner_id="ana", **window
+        )
+        for n in range(_BATCH + 5)
+    ]
+    ledger.record_all(owned)
+    lost = code(ledger, 1, owner_id=None)
+    found = [f for f in ledger.iter_findings() if f.kind is dl.FindingKind.OWNER_MISSING]
+    assert [f.authorization_id for f in found] == [lost.id]
+    assert list(ledger.iter_findings()) == ledger.findings()
