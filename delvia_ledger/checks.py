@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from itertools import chain, islice
@@ -344,11 +344,13 @@ class Checks:
         where: Filter | None = None,
         *,
         distinct: bool = False,
+        order_by: Sequence[str] = (),
     ) -> list[tuple[Any, ...]]:
         """The ``columns`` of the versions of ``cls`` visible here that ``where`` keeps."""
-        return list(
-            self.store.current_rows(cls, columns, bound=self.bound, where=where, distinct=distinct)
+        rows = self.store.current_rows(
+            cls, columns, bound=self.bound, where=where, distinct=distinct, order_by=order_by
         )
+        return list(rows)
 
     def auth_rows(self, where: Filter | None = None) -> Iterator[AuthRow]:
         """Visible authorizations matching ``where``, streamed (a million need not fit at once)."""
@@ -405,7 +407,9 @@ class Checks:
         return {str(i) for (i,) in self.select(Post, ("id",), statuses)}
 
     def bindings(self, where: Filter | None = None) -> list[Binding]:
-        return [Binding(*row) for row in self.select(SparkBinding, Binding._fields, where)]
+        """Visible bindings ``where`` keeps, in seq order (whichever index a backend uses)."""
+        rows = self.select(SparkBinding, Binding._fields, where, order_by=("seq",))
+        return [Binding(*row) for row in rows]
 
     @cached_property
     def unbound(self) -> dict[tuple[str, str], int]:
@@ -426,7 +430,7 @@ class Checks:
 
     @cached_property
     def ads(self) -> list[Ad]:
-        return [Ad(*row) for row in self.select(SparkAd, Ad._fields)]
+        return [Ad(*row) for row in self.select(SparkAd, Ad._fields, order_by=("seq",))]
 
     @cached_property
     def using(self) -> dict[str, list[Ad]]:
@@ -796,7 +800,7 @@ class Checks:
             if self.pair_verdict(creator, account) is not RegionVerdict.COMPATIBLE
         }
         if doubtful:
-            for auth in self.auths(bound_to_one):
+            for auth in map(Auth._make, self.auth_rows_by(("seq",), bound_to_one)):
                 if (auth.creator_id, auth.ad_account_id) in doubtful:
                     consider(auth, str(auth.ad_account_id))
         # the accounts where TikTok lists the code (bound at t), again pairs first
@@ -947,9 +951,9 @@ class Checks:
     def findings(self, within: Within = DEFAULT_WITHIN) -> list[Finding]:
         """Every kind, worst first: :meth:`iter_findings` as a list (the collector paused while
         it grows: walking a million findings as the list grows is most of the time)."""
-        found = self.iter_findings(within)
+        batches = self._streamed(to_micros(horizon(self.now, within)))
         with collector_paused():
-            return list(found)
+            return list(chain.from_iterable(batches))  # flattened in C
 
     def iter_findings(self, within: Within = DEFAULT_WITHIN) -> Iterator[Finding]:
         """Every kind in :meth:`Finding.sort_key` order, streamed in bounded memory.
@@ -959,7 +963,7 @@ class Checks:
         which is the order a stable sort of one pass over the codes, then ads, regions and
         access leaves them. ``within`` is checked now; the ledger is read on the first ``next``.
         """
-        return chain.from_iterable(self._streamed(to_micros(horizon(self.now, within))))
+        return _flattened(self._streamed(to_micros(horizon(self.now, within))))
 
     def _streams(self, h: int) -> list[tuple[FindingKind, Filter, str | None]]:
         """The per-code kinds a code in no active or scheduled ad can have, with the rule that
@@ -974,7 +978,7 @@ class Checks:
             (FindingKind.OWNER_MISSING, code_live(t), None),
         ]
 
-    def _streamed(self, h: int) -> Iterator[list[Finding]]:
+    def _streamed(self, h: int) -> Generator[list[Finding], None, None]:
         """Sorted streams merged, in batches: the codes in use decided in memory, every other
         per-code kind one stream ordered by deadline then seq, and the rest (ads, regions,
         access)."""
@@ -1098,29 +1102,49 @@ _Batch = list[tuple[_Key, Finding]]
 
 def _merged(streams: list[Iterator[_Batch]]) -> Iterator[list[Finding]]:
     """The findings of sorted streams of sorted batches, in key order (keys are unique), in
-    batches: flattened in C (``chain``, ``list``), no Python runs per finding.
+    batches, for the caller to flatten in C.
 
     Batch by batch rather than item by item (``heapq.merge`` runs Python per item): what every
     stream holds up to the smallest of their last keys comes next, sorted in one call (runs
-    already sorted: a merge in C); a stream whose batch is spent gives its next.
+    already sorted: a merge in C). A stream whose batch is spent gives its next only when the
+    next round needs it, after the caller has had this one. Closing this closes the streams.
     """
-    held = [(batch, 0, stream) for stream in streams if (batch := _filled(stream))]
-    while held:
-        with collector_paused():  # as the batches are made: the caller's code runs without
-            frontier = min(batch[-1][0] for batch, _, _ in held)
-            ready: _Batch = []
-            kept = []
-            for batch, start, stream in held:
-                end = bisect_right(batch, frontier, lo=start, key=_KEY)
-                ready += batch[start:end]
-                if end < len(batch):
-                    kept.append((batch, end, stream))
-                elif batch := _filled(stream):
-                    kept.append((batch, 0, stream))
-            held = kept
-            ready.sort(key=_KEY)
-            findings = [finding for _, finding in ready]
-        yield findings
+    held: list[list[Any]] = [[None, 0, stream] for stream in streams]  # batch, next item, stream
+    try:
+        while True:
+            with collector_paused():  # the round's objects are many and make no cycles
+                live = []
+                for batch, start, stream in held:
+                    if batch is None or start == len(batch):
+                        batch, start = _filled(stream), 0
+                        if batch is None:  # the stream has ended
+                            continue
+                    live.append([batch, start, stream])
+                if not live:
+                    return
+                held = live
+                frontier = min(batch[-1][0] for batch, _, _ in held)
+                ready: _Batch = []
+                for place in held:
+                    batch, start, _ = place
+                    place[1] = end = bisect_right(batch, frontier, lo=start, key=_KEY)
+                    ready += batch[start:end]
+                ready.sort(key=_KEY)
+                findings = [finding for _, finding in ready]
+            yield findings
+    finally:
+        for stream in streams:
+            if isinstance(stream, Generator):
+                stream.close()
+
+
+def _flattened(batches: Generator[list[Finding], None, None]) -> Iterator[Finding]:
+    """The findings of ``batches``, one by one; closing this (or ending it) closes them."""
+    try:
+        for batch in batches:
+            yield from batch
+    finally:
+        batches.close()
 
 
 def _filled(stream: Iterator[_Batch]) -> _Batch | None:

@@ -248,12 +248,35 @@ def test_the_positional_finding_builder_makes_what_the_keyword_init_makes(
         made.kind = dl.FindingKind.EXPIRED  # type: ignore[misc]
 
 
-def test_the_positional_builder_refuses_a_class_whose_init_checks_or_converts() -> None:
+def test_the_positional_builders_signature_is_findings_fields_in_order() -> None:
+    """The typed signature mypy checks the checks against is the generated one."""
+    import inspect
+
+    from delvia_ledger.findings import _NewFinding, new_finding
+
+    typed = list(inspect.signature(_NewFinding.__call__).parameters)[1:]  # without self
+    assert typed == [f.name for f in attrs.fields(dl.Finding)]
+    assert list(inspect.signature(new_finding).parameters) == typed
+
+
+@pytest.mark.parametrize(
+    "field",
+    [
+        attrs.field(validator=attrs.validators.instance_of(str)),
+        attrs.field(converter=str),
+        attrs.field(init=False, default="x"),
+        attrs.field(alias="other"),
+    ],
+    ids=["validator", "converter", "not in init", "alias"],
+)
+def test_the_positional_builder_refuses_a_class_whose_init_does_more_than_store(
+    field: Any,
+) -> None:
     from delvia_ledger.findings import _positional
 
-    @attrs.frozen(kw_only=True, slots=False)
-    class Checked:
-        kind: str = attrs.field(validator=attrs.validators.instance_of(str))
-
+    checked = attrs.make_class("Checked", {"kind": field}, frozen=True, slots=False)
     with pytest.raises(TypeError, match="needs its __init__"):
-        _positional(Checked)  # type: ignore[arg-type]
+        _positional(checked)
+    slotted = attrs.make_class("Slotted", {"kind": attrs.field()}, frozen=True, slots=True)
+    with pytest.raises(TypeError, match="needs its __init__"):
+        _positional(slotted)

@@ -3,8 +3,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import operator
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from datetime import datetime, timedelta
 from itertools import pairwise
 
@@ -14,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import delvia_ledger as dl
+from delvia_ledger import checks as checks_module
 from delvia_ledger.checks import CODE_KINDS, Checks, Within, horizon
 from delvia_ledger.convert import to_micros
 
@@ -46,6 +48,17 @@ def reference(checks: Checks, within: Within) -> list[dl.Finding]:
 def expected(view: dl.LedgerView, within: Within, now: datetime) -> list[dl.Finding]:
     with view._store.snapshot():
         return reference(view.checks(now), within)
+
+
+@contextlib.contextmanager
+def codes_per_batch(size: int) -> Iterator[None]:
+    """The findings stream read in batches of ``size`` codes (1,000 in use) for the block."""
+    saved = checks_module._BATCH
+    checks_module._BATCH = size
+    try:
+        yield
+    finally:
+        checks_module._BATCH = saved
 
 
 @settings(
@@ -88,6 +101,7 @@ def expected(view: dl.LedgerView, within: Within, now: datetime) -> list[dl.Find
     now=st.integers(-4, 4).map(lambda d: T0 + d * DAY / 2),
     within=st.sampled_from(["36h", "2d", "7d"]),
     region=st.sampled_from(["US", "FR", None]),
+    batch=st.sampled_from([1, 2, 3, 7, 1000]),
 )
 def test_iter_findings_is_the_sorted_list_in_the_same_order(
     backend: Backend,
@@ -100,9 +114,11 @@ def test_iter_findings_is_the_sorted_list_in_the_same_order(
     now: datetime,
     within: str,
     region: str | None,
+    batch: int,
 ) -> None:
-    """Every kind, ties and all, on the ledger and on an ``as_of`` view of a random world."""
-    with backend.fresh().open(clock=lambda: T0) as ledger:
+    """Every kind, ties and all, on the ledger and on an ``as_of`` view of a random world; the
+    streams cut into batches of ``batch`` codes (small ones split every stream)."""
+    with backend.fresh().open(clock=lambda: T0) as ledger, codes_per_batch(batch):
         world(ledger, creator_region=region)
         ledger.record_all(
             [
@@ -212,6 +228,24 @@ def test_iter_findings_is_lazy(ledger: dl.Ledger) -> None:
     first = next(stream)
     assert first.kind == "EXPIRED" and first.deadline == T0 - 3 * DAY
     assert [f.deadline for f in stream] == [T0 - 2 * DAY, T0 - DAY]
+
+
+def test_a_stream_closed_half_way_closes_every_stream_it_merges(ledger: dl.Ledger) -> None:
+    """``close()`` reaches the merge and the streams under it (their cursors end with it), on
+    the ledger's stream and on the checks' own; the ledger is then free to write and read."""
+    world(ledger)
+    for n in range(5):
+        code(ledger, n, starts_at=T0 - 9 * DAY, expires_at=T0 - (n + 1) * DAY)
+    with codes_per_batch(1):
+        for stream in (ledger.iter_findings(now=T0), ledger.checks(T0).iter_findings()):
+            assert isinstance(stream, Generator)
+            next(stream)
+            stream.close()
+            with pytest.raises(StopIteration):
+                next(stream)
+    lost = code(ledger, 9, owner_id=None)
+    kinds = [(f.kind, f.authorization_id == lost.id) for f in ledger.findings(now=T0)]
+    assert kinds == [(dl.FindingKind.OWNER_MISSING, True)] + [(dl.FindingKind.EXPIRED, False)] * 5
 
 
 def test_iter_findings_refuses_a_bad_horizon_before_it_is_read(ledger: dl.Ledger) -> None:
