@@ -321,9 +321,10 @@ class CsvReader(Generic[R]):
             and n not in self.lists
         ]
         self.fields = fields
+        self._build = self._builder(indexes)
 
     def __iter__(self) -> Iterator[tuple[int, R]]:
-        width = self.width
+        width, build, record = self.width, self._build, self.record
         for row in self._rows:
             line, self._ended = self._ended + 1, row[0]
             cells = row[1]
@@ -333,7 +334,72 @@ class CsvReader(Generic[R]):
                 if len(cells) > width:
                     raise PayloadError(f"line {line}: more cells than columns in the header")
                 cells += [""] * (width - len(cells))
-            yield line, self.record(line, cells)
+            try:
+                built = build(line, cells)
+            except Exception:  # refused: record() below says why, in the user's words
+                built = None
+            # record() runs outside the handler: its error must not chain to the fast path's,
+            # whose message may quote a cell (and a cell may hold a raw code)
+            yield line, record(line, cells) if built is None else built
+
+    def _builder(self, indexes: list[int]) -> Callable[[int, list[str]], R | None]:
+        """The fast path of :meth:`record` for this file's columns, generated once per file.
+
+        For a row :meth:`record` accepts it builds the same record, from the same cell rules
+        (:func:`_cell`, :meth:`_moment`, :meth:`_json_list`, the code columns), by passing
+        the values straight to the record's own constructor, which checks every field. It
+        leaves out what adds nothing for a CSV row: :func:`record_from_dict`'s checks of the
+        field names (the header check has made them) and the cattrs pass (its hooks hand
+        every value a cell makes through unchanged, and refuse a missing code, as the record
+        does too). It raises on any row :meth:`record` might refuse; :meth:`__iter__` then
+        asks :meth:`record` for the error, so errors are the reference path's, word for word.
+        Returns a function giving None (always the reference path) when the columns do not
+        fit the record's fields: a code column on a record without a code.
+        """
+        fields = self.fields
+        code = "code_fingerprint" if "code_fingerprint" in self.names else "code"
+        arguments = [n for n in self.names if n not in ("code_fingerprint", "code_hint")]
+        if "code_fingerprint" in self.names:
+            arguments.append("code")
+        if any(name not in fields for name in arguments):
+            return lambda line, row: None
+        value = {name: f"v{n}" for n, name in enumerate(self.names)}
+        lines = ["def build(line, row):"]
+        for name, index in zip(self.names, indexes, strict=True):
+            c, v = f"row[{index}]", value[name]
+            lines.append(f'    {v} = c if (c := {c}) and c[0] != "\'" else _cell(c)')
+        for name in self.times:
+            v = value[name]
+            lines.append(f"    if {v} is not None:")
+            lines.append(f"        {v} = _moment(line, {name!r}, {v})")
+        for name in self.lists:
+            v = value[name]
+            lines.append(f"    {v} = [] if {v} is None else _json_list(line, {name!r}, {v})")
+        if code == "code_fingerprint":
+            hint = value.get("code_hint", "None")
+            value["code"] = "v_code"
+            lines.append(f"    v_code = _code({value['code_fingerprint']}, {hint})")
+        elif "code" in value:
+            v = value["code"]
+            lines.append(f"    if {v} is not None:")
+            lines.append(f"        {v} = _SparkCode({v})")
+        pairs = ", ".join(f"{name!r}: {value[name]}" for name in arguments)
+        lines.append(f"    given = {{{pairs}}}")
+        for name in self.defaulted:
+            lines.append(f"    if {value[name]} is None:")
+            lines.append(f"        del given[{name!r}]")
+        lines.append("    return _cls(**given)")
+        namespace: dict[str, Any] = {
+            "_cls": self.cls,
+            "_cell": _cell,
+            "_moment": self._moment,
+            "_json_list": self._json_list,
+            "_code": _code,
+            "_SparkCode": SparkCode,
+        }
+        source = "\n".join(lines)
+        exec(compile(source, f"<CSV row of {self.cls.__name__}>", "exec"), namespace)
+        return cast(Callable[[int, list[str]], R | None], namespace["build"])
 
     def _read(self, source: IO[str]) -> Iterator[tuple[int, list[str]]]:
         """(the line it ends on, cells) for each row, the header first; csv and codec errors
@@ -365,21 +431,12 @@ class CsvReader(Generic[R]):
     def record(self, line: int, row: list[str]) -> R:
         """The record one row's cells make (``row`` as wide as the header)."""
         data: dict[str, Any] = {
-            name: (cell if cell[:1] != "'" else restore(cell)) if cell else None
-            for name, cell in zip(self.names, self._cells(row), strict=True)
+            name: _cell(cell) for name, cell in zip(self.names, self._cells(row), strict=True)
         }
         for name in self.times:
             cell = data[name]
             if cell is not None:
-                try:
-                    moment = datetime.fromisoformat(cell)
-                except ValueError:
-                    moment = None
-                data[name] = (
-                    moment
-                    if moment is not None and moment.tzinfo is not None
-                    else self._time(line, name, cell)
-                )
+                data[name] = self._moment(line, name, cell)
         for name in self.defaulted:
             if data[name] is None:
                 del data[name]
@@ -398,6 +455,17 @@ class CsvReader(Generic[R]):
         except InvalidRecordError as error:
             message = self._in_users_words(str(error), data, row)
         raise PayloadError(f"line {line}{message}") from None
+
+    def _moment(self, line: int, name: str, cell: str) -> datetime:
+        """A time cell as an aware datetime: ISO-8601 with an offset by the fast path
+        (``datetime.fromisoformat``), anything else as :meth:`_time` reads it."""
+        try:
+            moment = datetime.fromisoformat(cell)
+        except ValueError:
+            moment = None
+        if moment is not None and moment.tzinfo is not None:
+            return moment
+        return self._time(line, name, cell)
 
     def _time(self, line: int, name: str, cell: str) -> datetime:
         """A time cell that is not ISO-8601 with an offset: a date, or a time in ``timezone``."""
@@ -482,6 +550,11 @@ class CsvReader(Generic[R]):
 
 #: ``field='value'`` in a record's message (the value quoted as :func:`shown` quotes text).
 _FIELD_VALUE = re.compile(r"\b([a-z_]+)=('(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|None)")
+
+
+def _cell(cell: str) -> str | None:
+    """What a cell holds: None if blank, else its text as :func:`restore` gives it back."""
+    return (cell if cell[:1] != "'" else restore(cell)) if cell else None
 
 
 def _code(fingerprint: str | None, hint: str | None) -> SparkCode | None:

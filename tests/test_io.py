@@ -8,12 +8,13 @@ import json
 import re
 import warnings
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
+from typing import Any, cast
 
 import attrs
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 import delvia_ledger as dl
@@ -21,7 +22,7 @@ from delvia_ledger.demo import SAMPLE_CODES, sample_records
 from delvia_ledger.records import RECORD_TYPES
 
 from .conftest import T0, Clock
-from .strategies import worlds
+from .strategies import raw_codes, worlds
 
 DAY = timedelta(days=1)
 
@@ -615,3 +616,250 @@ def test_read_csv_warns_at_the_callers_line_too() -> None:
     with pytest.warns(dl.io.IgnoredColumnsWarning) as rows:
         list(dl.io.read_csv_rows(dl.Creator, io.StringIO(text)))
     assert got[0].filename == rows[0].filename == __file__
+
+
+# --- the fast path of CSV rows: the same records, and the same errors, as record() ----------
+
+#: Time cells of every shape the import meets: canonical, offsets, naive, a date alone, the
+#: edges of the range, spaces, lower case, and what is no time at all.
+TIME_CELLS = st.one_of(
+    st.sampled_from(
+        [
+            "2026-11-01T00:00:00Z",
+            "2026-11-01T09:00:00.123456Z",
+            "2026-11-01T09:00:00+01:00",
+            "2026-11-01 09:00:00-05:30",
+            "2026-11-01t09:00:00z",
+            "2026-11-01 09:00:00",
+            "2026-11-01T09:00",
+            "2026-11-01",
+            "20261101T090000Z",
+            "2026-W45-1",
+            " 2026-11-01T00:00:00Z ",
+            "0001-01-01T00:00:00Z",
+            "0001-01-01T00:00:00+01:00",
+            "9999-12-31T23:59:59.999999Z",
+            "9999-12-31T23:59:59-01:00",
+            "10000-01-01",
+            "2026-13-01",
+            "2026-11-01T24:00:00Z",
+            "1 Nov 2026",
+            "'2026-11-01",
+            "'=2026-11-01",
+            "-2026-11-01",
+            "",
+        ]
+    ),
+    st.datetimes(
+        min_value=datetime(1, 1, 2),
+        max_value=datetime(9999, 12, 30),
+        timezones=st.none() | st.sampled_from([UTC, dl.io.time_zone("Europe/Berlin")]),
+    ).map(lambda moment: moment.isoformat(sep=" " if moment.second % 2 else "T")),
+    st.text(max_size=8),
+)
+#: Any other cell: ids, regions, choices, scopes, statuses, formulas, spaces, controls, text.
+TEXT_CELLS = st.one_of(
+    st.sampled_from(
+        [
+            "maya",
+            "7301",
+            "US",
+            "us",
+            "xx",
+            "*",
+            "VIDEO",
+            "carousel",
+            "ADMIN",
+            "owner",
+            "compatible",
+            "ad_account:6900",
+            "creator:maya",
+            "authorization:auth_1",
+            "AUTHORIZED",
+            "item_status_user_delete",
+            "@maya.makes",
+            "",
+            " ",
+            " maya",
+            "'=1+2",
+            "''=1",
+            "'Tis",
+            "=1",
+            "a\u202eb",
+            "x\x00y",
+            "auth_1@6900",
+            "US->GB",
+        ]
+    ),
+    st.text(max_size=10),
+)
+LIST_CELLS = st.sampled_from(
+    ['["EXPIRING/authorization=auth_1"]', "[]", "", "[1]", '{"a": 1}', '"x"', "[", "[" * 5000]
+)
+CODE_CELLS = st.one_of(
+    raw_codes, st.sampled_from(["", " ", "'=#code=", "#co\nde=", "\ud800#c="]), st.text(max_size=6)
+)
+FINGERPRINT_CELLS = st.one_of(
+    st.text(alphabet="0123456789abcdef", min_size=64, max_size=64),
+    st.sampled_from(["", "A" * 64, "#raw-code="]),
+)
+HINT_CELLS = st.sampled_from(["…", "…ab=", "", "ab", "…abcde", "#raw-code="])
+
+
+#: Valid times, early ones (a start) and late ones (an end), with and without an offset.
+EARLY = st.sampled_from(
+    ["2026-11-01T00:00:00Z", "2026-11-01 09:00:00+01:00", "2026-11-01", "2026-11-01 09:00:00"]
+)
+LATE = st.sampled_from(
+    ["2027-11-01T00:00:00.5Z", "2027-11-01T09:00:00-05:30", "2027-11-01", "2027-11-01T09:00"]
+)
+ENDS = {"expires_at", "runs_until", "unbound_at", "ended_at", "left_at", "paused_at"}
+VALID_TEXT = st.text(min_size=1, max_size=12).filter(str.strip)
+VALID_CELLS = {
+    "region": st.sampled_from(["US", "us", " gb "]),
+    "creator_region": st.sampled_from(["US", "*"]),
+    "account_region": st.sampled_from(["gb", "*"]),
+    "verdict": st.sampled_from(["COMPATIBLE", "unknown"]),
+    "kind": st.sampled_from(["VIDEO", "carousel"]),
+    "role": st.sampled_from(["ADMIN", "operator"]),
+    "scope": st.just("ad_account:6900"),
+    "status": st.sampled_from(["", "item_status_user_delete", "PUBLIC"]),
+    "tiktok_status": st.sampled_from(["", "authorized"]),
+    "finding_keys": st.sampled_from(['["EXPIRING/authorization=auth_1"]', "[]", ""]),
+    "code": raw_codes,
+    "code_fingerprint": st.text(alphabet="0123456789abcdef", min_size=64, max_size=64),
+    "code_hint": st.sampled_from(["…ab=", "…", ""]),
+}
+IDS = st.sampled_from(["maya", "7301", "'=x", "r\u00e9c", "auth_1"])
+
+
+def _fields(cls: type[dl.Record]) -> dict[str, attrs.Attribute[object]]:
+    return attrs.fields_dict(cast(Any, cls))
+
+
+def _valid_cells_of(cls: type[dl.Record], column: str) -> st.SearchStrategy[str]:
+    field = _fields(cls).get(column)
+    if column in VALID_CELLS:
+        return VALID_CELLS[column]
+    if field is None:
+        return st.text(max_size=6)  # an ignored column
+    blank = st.just("") if field.default is not attrs.NOTHING else st.nothing()
+    if column == "id" and field.default not in (attrs.NOTHING, None):
+        return st.just("")  # derived (a custom one is refused, or checked, by the record)
+    if field.converter is cast(Any, dl.records.to_utc):
+        return (LATE if column in ENDS else EARLY) | blank
+    if column.endswith("id"):
+        return IDS | blank
+    return VALID_TEXT | blank
+
+
+def _cells_of(cls: type[dl.Record], column: str) -> st.SearchStrategy[str]:
+    field = _fields(cls).get(column)
+    if column == "code":
+        return CODE_CELLS
+    if column == "code_fingerprint":
+        return FINGERPRINT_CELLS
+    if column == "code_hint":
+        return HINT_CELLS
+    if field is not None and field.converter is cast(Any, dl.records.to_utc):
+        return TIME_CELLS
+    if field is not None and str(field.type).startswith("tuple"):
+        return LIST_CELLS
+    return TEXT_CELLS
+
+
+@st.composite
+def csv_texts(draw: st.DrawFn) -> tuple[type[dl.Record], str, tzinfo | None]:
+    """A CSV of one record type (its columns in any order, some left out, one ignored, the
+    code raw or exported, on any record), rows of mixed valid and hostile cells, a timezone."""
+    cls = draw(st.sampled_from(RECORD_TYPES))
+    columns = dl.io.csv_columns(cls)
+    if cls is dl.SparkAuthorization and draw(st.booleans()):
+        columns = ["code", *(c for c in columns if not c.startswith("code_"))]
+    elif cls is not dl.SparkAuthorization and draw(st.integers(0, 9)) == 0:
+        columns.append(draw(st.sampled_from(["code", "code_fingerprint", "code_hint"])))
+    header = draw(st.permutations(columns))
+    required = {name for name, f in _fields(cls).items() if f.default is attrs.NOTHING}
+    header = [c for c in header if c in required or "code" in c or draw(st.integers(0, 3))]
+    if draw(st.booleans()):
+        header.insert(draw(st.integers(0, len(header))), "notes")
+    spelled = [c.replace("_", " ").title() if draw(st.booleans()) else c for c in header]
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(spelled)
+    for _ in range(draw(st.integers(1, 4))):
+        writer.writerow(
+            [
+                draw(_cells_of(cls, column) if draw(one_in(8)) else _valid_cells_of(cls, column))
+                for column in header
+            ]
+        )
+    zone = draw(st.sampled_from([None, "UTC", "Europe/Berlin", "America/St_Johns"]))
+    return cls, out.getvalue(), dl.io.time_zone(zone)
+
+
+def one_in(n: int) -> st.SearchStrategy[bool]:
+    """True once in ``n`` draws."""
+    return st.sampled_from([True] + [False] * (n - 1))
+
+
+def _outcome(make: Callable[[], dl.Record | None]) -> dl.Record | Exception | None:
+    try:
+        return make()
+    except Exception as error:
+        return error
+
+
+def _same(fast: object, reference: dl.Record | Exception) -> bool:
+    """The same record (type, every field with its timezone, canonical JSON), or the same error."""
+    if isinstance(reference, Exception):
+        return type(fast) is type(reference) and str(fast) == str(reference)
+    canonical = dl.convert.canonical_json_of(type(reference))
+    return (
+        type(fast) is type(reference)
+        and repr(fast) == repr(reference)
+        and fast == reference
+        and canonical(cast(Any, fast)) == canonical(reference)
+    )
+
+
+@settings(max_examples=400)
+@given(case=csv_texts())
+def test_the_fast_path_of_a_row_gives_what_record_gives(
+    case: tuple[type[dl.Record], str, tzinfo | None],
+) -> None:
+    """Each row: where ``record()`` (the reference) builds a record the generated fast path
+    builds the same one; where it refuses, the fast path refuses too; and iterating the file
+    gives ``record()``'s records and its first error, message for message, not chained to
+    the fast path's refusal (whose message may quote a cell)."""
+    cls, text, zone = case
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", dl.io.IgnoredColumnsWarning)
+        try:
+            reader = dl.io.CsvReader(cls, io.StringIO(text, newline=""), timezone=zone)
+        except dl.PayloadError:
+            return  # a header the reader refuses: no row is read
+        expected: list[tuple[int, dl.Record | Exception]] = []
+        ended = 1
+        for ended_now, cells in reader._rows:
+            line, ended = ended + 1, ended_now
+            reference = _outcome(lambda: reader.record(line, cells))  # noqa: B023
+            fast = _outcome(lambda: reader._build(line, cells))  # noqa: B023
+            assert reference is not None
+            if isinstance(reference, Exception):
+                assert not isinstance(fast, RECORD_TYPES), (line, fast, reference)
+            else:
+                assert _same(fast, reference), (line, fast, reference)
+            expected.append((line, reference))
+            event(f"{cls.__name__}: {'refused' if isinstance(reference, Exception) else 'built'}")
+            if isinstance(reference, Exception):
+                break
+        got: list[tuple[int, dl.Record | Exception]] = []
+        try:
+            got.extend(dl.io.CsvReader(cls, io.StringIO(text, newline=""), timezone=zone))
+        except Exception as error:
+            got.append((expected[-1][0], error))
+            assert error.__context__ is None
+    assert len(got) == len(expected)
+    for (line, outcome), (want_line, want) in zip(got, expected, strict=True):
+        assert line == want_line and _same(outcome, want), (line, outcome, want)
