@@ -377,3 +377,78 @@ def test_a_killed_writer_releases_the_lock_with_its_connection(url: str) -> None
         if writer.poll() is None:
             writer.kill()
             writer.wait(30)
+
+
+def _regions_world(seed: int) -> list[dl.Record]:
+    """Codes of creators in three regions (one unknown) bound to three accounts, in shuffled
+    order, then bindings and ads elsewhere: many REGION_* findings with equal keys."""
+    import random
+
+    rng = random.Random(seed)
+    day = timedelta(days=1)
+    records: list[dl.Record] = [
+        dl.Creator(id="maya", region="US"),
+        dl.Creator(id="juan", region="MX"),
+        dl.Creator(id="kim", region=None),
+        *(dl.Post(id=f"p{c}", creator_id=c, kind="VIDEO") for c in ("maya", "juan", "kim")),
+        *(
+            dl.AdAccount(id=f"acc{i}", name="Brand", region=r)
+            for i, r in enumerate("US DE US".split())
+        ),
+        dl.RegionRule(creator_region="MX", account_region="US", verdict="INCOMPATIBLE"),
+    ]
+    codes = []
+    for i in range(60):
+        creator = rng.choice(["maya", "juan", "kim"])
+        codes.append(
+            dl.SparkAuthorization.from_code(
+                f"#region-{seed}-{i:03d}=",
+                creator_id=creator,
+                post_id=f"p{creator}",
+                starts_at=T0 - 5 * day,
+                expires_at=T0 + rng.randint(-2, 20) * day,
+                ad_account_id=rng.choice([None, "acc0", "acc1", "acc2"]),
+            )
+        )
+    rng.shuffle(codes)
+    records += codes
+    records += [
+        dl.SparkBinding(
+            authorization_id=code.id,
+            ad_account_id=rng.choice(["acc0", "acc1", "acc2"]),
+            bound_at=T0 - 2 * day,
+        )
+        for code in rng.sample(codes, 25)
+    ]
+    records += [
+        dl.SparkAd(
+            id=f"ad{j}",
+            ad_account_id=rng.choice(["acc0", "acc1", "acc2"]),
+            authorization_id=rng.choice(codes).id,
+            intended_post_id="pmaya",
+        )
+        for j in range(10)
+    ]
+    return records
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_findings_with_equal_keys_come_in_the_same_order_on_both_backends(
+    tmp_path: Path, pg: Backend, seed: int
+) -> None:
+    """A backend may answer a read through whichever index it likes: the checks ask for seq
+    order wherever the order of equal keys depends on it (REGION_* findings here)."""
+    world = _regions_world(seed)
+    with (
+        dl.Ledger.open(tmp_path / "regions.db", clock=Clock()) as lite,
+        pg.fresh().open(clock=Clock()) as server,
+    ):
+        lite.record_all(world)
+        server.record_all(world)
+        found = lite.findings(now=T0)
+        assert {f.kind for f in found} >= {
+            dl.FindingKind.REGION_INCOMPATIBLE,
+            dl.FindingKind.REGION_UNCONFIRMED,
+        }
+        assert server.findings(now=T0) == found
+        assert list(server.iter_findings(now=T0)) == found
