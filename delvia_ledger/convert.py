@@ -10,6 +10,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from json.encoder import encode_basestring
+from json.scanner import make_scanner
 from types import NoneType, UnionType
 from typing import Any, TypeVar, cast, get_args
 
@@ -28,6 +29,7 @@ __all__ = [
     "format_time",
     "from_micros",
     "parse_time",
+    "parsed_json",
     "record_from_dict",
     "record_from_json",
     "record_to_dict",
@@ -288,10 +290,27 @@ def record_from_json(cls: type[R], payload: str) -> R:
 
     The same as ``converter.structure(json.loads(payload), cls)``, through :func:`structure_of`.
     """
-    return cast(R, structure_of(cast(Any, cls))(_loads(payload)))
+    build = _GENERATED_STRUCTURE.get(cls) or structure_of(cast(Any, cls))
+    return cast(R, build(parsed_json(payload)))
 
 
-_loads = json.loads
+def parsed_json(text: str) -> Any:
+    """``json.loads(text)``, with the same value and the same error for any text.
+
+    Canonical JSON (no whitespace around the value) goes straight to ``json``'s own scanner;
+    anything else, and anything it does not read to the end, takes ``json.loads`` itself.
+    """
+    if type(text) is not str:  # bytes from a damaged cell: json.loads decodes them first
+        return json.loads(text)
+    try:
+        value, end = _scan(text, 0)
+    except StopIteration:  # no value at the start: leading whitespace, a BOM, not JSON
+        return json.loads(text)
+    return value if end == len(text) else json.loads(text)
+
+
+#: The scanner json.loads reads with (its default decoder's).
+_scan: Callable[[str, int], tuple[Any, int]] = make_scanner(cast(Any, json.JSONDecoder()))
 
 
 def structure_of(cls: type[Record]) -> Callable[[Any], Record]:
@@ -313,7 +332,7 @@ def structure_of(cls: type[Record]) -> Callable[[Any], Record]:
     return found
 
 
-_GENERATED_STRUCTURE: dict[type[Record], Callable[[Any], Record]] = {}
+_GENERATED_STRUCTURE: dict[type[Any], Callable[[Any], Any]] = {}
 
 
 def _generated_structure(cls: type[Record]) -> Callable[[Any], Record]:

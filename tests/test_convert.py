@@ -13,6 +13,7 @@ import delvia_ledger as dl
 from delvia_ledger.convert import (
     canonical_json,
     converter,
+    parsed_json,
     record_from_dict,
     record_from_json,
     record_to_dict,
@@ -153,3 +154,22 @@ def test_record_from_json_reads_back_the_record_the_converter_reads(
         cls, payload = type(record), canonical_json(record_to_dict(record))
         assert record_from_json(cls, payload) == converter.structure(json.loads(payload), cls)
         assert record_from_json(cls, payload) == record
+
+
+@settings(max_examples=300)
+@given(
+    st.one_of(
+        json_values.map(lambda value: json.dumps(value, ensure_ascii=False)),
+        json_values.map(lambda value: json.dumps(value, indent=1)),
+        st.text(max_size=30),
+        st.text(alphabet='{}[]",:0123456789.eE+-tfnaulrs \\\t\n\ufeff\x00é', max_size=30),
+    ),
+    st.sampled_from(["", " ", "\n", "\ufeff", "x", "\x00"]),
+    st.sampled_from(["", " ", "\r\n", "}", ",1", "\ufeff"]),
+)
+def test_parsed_json_is_json_loads_for_any_text(text: str, before: str, after: str) -> None:
+    whole = before + text + after
+    ours, theirs = _outcome(parsed_json, whole), _outcome(json.loads, whole)
+    assert (ours[0], repr(ours[1])) == (theirs[0], repr(theirs[1]))
+    data = whole.encode("utf-8", "surrogatepass")
+    assert _outcome(parsed_json, data) == _outcome(json.loads, data)
