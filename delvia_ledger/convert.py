@@ -10,6 +10,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from json.encoder import encode_basestring
+from json.scanner import make_scanner
 from types import NoneType, UnionType
 from typing import Any, TypeVar, cast, get_args
 
@@ -28,9 +29,11 @@ __all__ = [
     "format_time",
     "from_micros",
     "parse_time",
+    "parsed_json",
     "record_from_dict",
     "record_from_json",
     "record_to_dict",
+    "structure_of",
     "to_micros",
 ]
 
@@ -283,5 +286,87 @@ def record_from_dict(cls: type[R], data: Any) -> R:
 
 
 def record_from_json(cls: type[R], payload: str) -> R:
-    """Read a record back from the canonical JSON the ledger stored (trusted: no extra checks)."""
-    return converter.structure(json.loads(payload), cls)
+    """Read a record back from the canonical JSON the ledger stored (trusted: no extra checks).
+
+    The same as ``converter.structure(json.loads(payload), cls)``, through :func:`structure_of`.
+    """
+    build = _GENERATED_STRUCTURE.get(cls) or structure_of(cast(Any, cls))
+    return cast(R, build(parsed_json(payload)))
+
+
+def parsed_json(text: str) -> Any:
+    """``json.loads(text)``, with the same value and the same error for any text.
+
+    Canonical JSON (no whitespace around the value) goes straight to ``json``'s own scanner;
+    anything else, and anything it does not read to the end, takes ``json.loads`` itself.
+    """
+    if type(text) is not str:  # bytes from a damaged cell: json.loads decodes them first
+        return json.loads(text)
+    try:
+        value, end = _scan(text, 0)
+    except StopIteration:  # no value at the start: leading whitespace, a BOM, not JSON
+        return json.loads(text)
+    return value if end == len(text) else json.loads(text)
+
+
+#: The scanner json.loads reads with (its default decoder's).
+_scan: Callable[[str, int], tuple[Any, int]] = make_scanner(cast(Any, json.JSONDecoder()))
+
+
+def structure_of(cls: type[Record]) -> Callable[[Any], Record]:
+    """A function building a record from its parsed JSON, generated once for record type ``cls``.
+
+    It does exactly what ``converter.structure(data, cls)`` does, with the same result and the
+    same error for any ``data``: the converter's own generated function, with each hook it
+    calls that hands the value through unchanged (text, members, optional text) left out. The
+    record's class then converts and validates every field as always. The converter's hooks
+    are looked up when the function is generated (they are all registered on import).
+
+    >>> from delvia_ledger.records import AdAccount
+    >>> structure_of(AdAccount)({"id": "69", "name": "Brand", "region": "us"})
+    AdAccount(id='69', name='Brand', region='US', business_center_id=None)
+    """
+    found = _GENERATED_STRUCTURE.get(cls)
+    if found is None:
+        found = _GENERATED_STRUCTURE[cls] = _generated_structure(cls)
+    return found
+
+
+_GENERATED_STRUCTURE: dict[type[Any], Callable[[Any], Any]] = {}
+
+
+def _generated_structure(cls: type[Record]) -> Callable[[Any], Record]:
+    # The converter's function for cls (cattrs' make_dict_structure_fn): optional fields are
+    # read first, each only if present, then the required ones as keywords, in field order.
+    # Built in the same order here, a missing key or a payload that is not a mapping fails
+    # at the same field with the same exception.
+    namespace: dict[str, Any] = {"_cls": cls}
+    optional, required = [], []
+    for n, field in enumerate(attrs.fields(cast(Any, cls))):
+        kind = field.type
+        namespace[f"_hook{n}"] = hook = converter.get_structure_hook(kind)
+        namespace[f"_type{n}"] = kind
+        value = f"_hook{n}(o[{field.name!r}], _type{n})"
+        if hook is _passthrough:
+            value = f"o[{field.name!r}]"
+        elif hook == converter._structure_optional:  # None, else the inner type's hook
+            args = get_args(kind)
+            inner = args[0] if args[1] is NoneType else args[1]
+            namespace[f"_inner{n}"] = inner_hook = converter.get_structure_hook(inner)
+            namespace[f"_type{n}"] = inner
+            if inner_hook is _passthrough:
+                value = f"o[{field.name!r}]"
+            else:
+                value = f"(None if (v := o[{field.name!r}]) is None else _inner{n}(v, _type{n}))"
+        if field.default is attrs.NOTHING:
+            required.append(f"{field.name}={value}")
+        else:
+            optional.append(f"    if {field.name!r} in o:\n        res[{field.name!r}] = {value}")
+    lines = [
+        f"def structure_{cls.__name__}(o):",
+        "    res = {}",
+        *optional,
+        f"    return _cls({', '.join([*required, '**res'])})",
+    ]
+    exec(compile("\n".join(lines), f"<structure of {cls.__name__}>", "exec"), namespace)
+    return cast(Callable[[Any], Record], namespace[f"structure_{cls.__name__}"])

@@ -3,14 +3,25 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import delvia_ledger as dl
-from delvia_ledger.convert import canonical_json, record_from_dict, record_from_json, record_to_dict
+from delvia_ledger.convert import (
+    canonical_json,
+    converter,
+    parsed_json,
+    record_from_dict,
+    record_from_json,
+    record_to_dict,
+    structure_of,
+)
+from delvia_ledger.records import RECORD_TYPES
 
-from .strategies import worlds
+from .strategies import nasty_texts, worlds
 
 
 @given(worlds())
@@ -73,3 +84,92 @@ def test_a_code_from_outside_is_checked_and_never_echoed_but_a_stored_one_is_tru
 def test_keys_of_mixed_types_are_an_invalid_record_not_a_type_error() -> None:
     with pytest.raises(dl.InvalidRecordError, match="unknown field"):
         record_from_dict(dl.Creator, {"id": "m", "region": None, 1: "x"})
+
+
+# What a damaged payload may parse to: any JSON, and text that is nearly a field's value.
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | nasty_texts,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(nasty_texts, inner, max_size=3),
+    max_leaves=6,
+)
+near_values = (
+    st.sampled_from(
+        [
+            "",
+            " ",
+            "us",
+            "US",
+            "@maya",
+            "video",
+            "admin",
+            "2026-11-24T09:30:00Z",
+            "2026-11-24",
+            "2026-11-24T09:30:00.000000+02:00",
+            "not a time",
+            "ITEM_STATUS_USER_DELETE",
+            "x@y",
+            "*",
+        ]
+    )
+    | st.just({"fingerprint": "ab" * 32, "hint": "…"})
+    | st.just({"hint": "…"})
+)
+
+
+def _outcome(build: Any, *args: Any) -> tuple[str, Any]:
+    try:
+        return "record", build(*args)
+    except Exception as exc:  # the same exception, with the same message
+        return type(exc).__name__, str(exc)
+
+
+@settings(max_examples=150)
+@given(st.data())
+def test_the_generated_structurer_does_what_the_converter_does_for_any_parsed_payload(
+    data: st.DataObject,
+) -> None:
+    for record in data.draw(worlds()):
+        cls = type(record)
+        parsed: Any = json.loads(canonical_json(record_to_dict(record)))
+        for name in list(parsed):
+            choice = data.draw(st.sampled_from(["keep", "drop", "json", "near"]))
+            if choice == "drop":
+                del parsed[name]
+            elif choice != "keep":
+                parsed[name] = data.draw(json_values if choice == "json" else near_values)
+        if data.draw(st.booleans()):
+            parsed[data.draw(nasty_texts)] = data.draw(json_values)
+        if data.draw(st.integers(0, 9)) == 0:
+            parsed = data.draw(json_values)
+        fast = _outcome(structure_of(cls), json.loads(json.dumps(parsed)))
+        assert fast == _outcome(converter.structure, parsed, cls)
+
+
+@given(worlds())
+def test_record_from_json_reads_back_the_record_the_converter_reads(
+    world: list[dl.Record],
+) -> None:
+    assert {type(record) for record in world} == set(RECORD_TYPES)
+    for record in world:
+        cls, payload = type(record), canonical_json(record_to_dict(record))
+        assert record_from_json(cls, payload) == converter.structure(json.loads(payload), cls)
+        assert record_from_json(cls, payload) == record
+
+
+@settings(max_examples=300)
+@given(
+    st.one_of(
+        json_values.map(lambda value: json.dumps(value, ensure_ascii=False)),
+        json_values.map(lambda value: json.dumps(value, indent=1)),
+        st.text(max_size=30),
+        st.text(alphabet='{}[]",:0123456789.eE+-tfnaulrs \\\t\n\ufeff\x00é', max_size=30),
+    ),
+    st.sampled_from(["", " ", "\n", "\ufeff", "x", "\x00"]),
+    st.sampled_from(["", " ", "\r\n", "}", ",1", "\ufeff"]),
+)
+def test_parsed_json_is_json_loads_for_any_text(text: str, before: str, after: str) -> None:
+    whole = before + text + after
+    ours, theirs = _outcome(parsed_json, whole), _outcome(json.loads, whole)
+    assert (ours[0], repr(ours[1])) == (theirs[0], repr(theirs[1]))
+    data = whole.encode("utf-8", "surrogatepass")
+    assert _outcome(parsed_json, data) == _outcome(json.loads, data)

@@ -1242,35 +1242,36 @@ class Store:
         self, upto: str, broken: dict[str, str], problems: list[tuple[int, str]], lenient: bool
     ) -> int:
         """Compare each entry with its version row, up to the first that differs."""
-        cursors = {
-            table.type: self.conn.execute(
-                f"SELECT seq, superseded_by, {', '.join(table.columns)} FROM {table.name} v "
-                f"WHERE 1{upto} ORDER BY seq"
-            )
-            for table in TABLES.values()
-            if table.type not in broken
-        }
-        ahead: dict[str, tuple[Any, ...] | None] = {t: next(c, None) for t, c in cursors.items()}
+        # Per readable type: its table, the cursor over its rows and the row it is at.
+        walks: dict[str, list[Any]] = {}
+        for table in TABLES.values():
+            if table.type not in broken:
+                rows = self.conn.execute(
+                    f"SELECT seq, superseded_by, {', '.join(table.columns)} FROM {table.name} v "
+                    f"WHERE 1{upto} ORDER BY seq"
+                )
+                walks[table.type] = [table, rows, next(rows, None)]
         checked = 0
         entries = self.conn.execute(
             f"SELECT seq, type, payload FROM entries v WHERE 1{upto} ORDER BY seq"
         )
         for seq, type_, payload in entries:
-            cls = RECORD_BY_NAME.get(type_)
-            if cls is None:
-                problems.append((seq, f"unknown record type {type_!r}"))
+            walk = walks.get(type_)
+            if walk is None:  # an unknown type, or one whose table is broken
+                if type_ in broken:
+                    problems.append((seq, broken[type_]))
+                else:
+                    problems.append((seq, f"unknown record type {type_!r}"))
                 break
-            if type_ in broken:
-                problems.append((seq, broken[type_]))
-                break
-            table = TABLES[cls]
-            row = ahead[type_]
+            table = walk[0]
+            rows = walk[1]
+            row: tuple[Any, ...] | None = walk[2]
             while row is not None and row[0] < seq:  # a stray row: reported by the caller
-                row = next(cursors[type_], None)
+                row = next(rows, None)
             if row is None or row[0] != seq:
                 problems.append((seq, f"{table.name} has no row for this entry"))
                 break
-            ahead[type_] = next(cursors[type_], None)
+            walk[2] = next(rows, None)
             expected = _derive_row(table, seq, payload, lenient)
             if isinstance(expected, str):
                 problems.append((seq, expected))
