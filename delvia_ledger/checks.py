@@ -17,7 +17,7 @@ from typing import Any, NamedTuple, Protocol, TypeVar
 
 from dateutil.relativedelta import relativedelta
 
-from .collector import collector_paused
+from .collector import collector_paused, pause, resume
 from .convert import from_micros, to_micros
 from .findings import Finding, FindingKind, Severity, new_finding
 from .records import (
@@ -1112,7 +1112,8 @@ def _merged(streams: list[Iterator[_Batch]]) -> Iterator[list[Finding]]:
     held: list[list[Any]] = [[None, 0, stream] for stream in streams]  # batch, next item, stream
     try:
         while True:
-            with collector_paused():  # the round's objects are many and make no cycles
+            enabled = pause()  # before anything is made: see collector.pause
+            try:
                 live = []
                 for batch, start, stream in held:
                     if batch is None or start == len(batch):
@@ -1131,6 +1132,8 @@ def _merged(streams: list[Iterator[_Batch]]) -> Iterator[list[Finding]]:
                     ready += batch[start:end]
                 ready.sort(key=_KEY)
                 findings = [finding for _, finding in ready]
+            finally:
+                resume(enabled)
             yield findings
     finally:
         for stream in streams:

@@ -6,7 +6,7 @@ import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-__all__ = ["collector_paused"]
+__all__ = ["collector_paused", "pause", "resume"]
 
 
 @contextmanager
@@ -17,10 +17,26 @@ def collector_paused() -> Iterator[None]:
     Records, rows and findings hold no reference cycles, so reference counting frees them all
     the same; with a million of them alive the collector would walk every one again and again.
     """
-    enabled = gc.isenabled()
-    gc.disable()
+    enabled = pause()
     try:
         yield
     finally:
-        if enabled:
-            gc.enable()
+        resume(enabled)
+
+
+def pause() -> bool:
+    """Pause the collector at once; whether it was on, for :func:`resume`.
+
+    For a loop that hands out objects between pauses: a ``with collector_paused()`` makes a
+    context manager first, with the collector on, and that allocation can start a collection
+    over everything the previous round made and the caller still holds.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    return enabled
+
+
+def resume(enabled: bool) -> None:
+    """Turn the collector back on if :func:`pause` found it on."""
+    if enabled:
+        gc.enable()

@@ -7,6 +7,7 @@ import contextlib
 import gc
 import io
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import attrs
@@ -173,6 +174,36 @@ def test_streamed_findings_leave_the_collector_on_between_findings(
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_the_merge_starts_no_collection_between_its_rounds() -> None:
+    """Between two rounds of the merge the collector is on and the round just handed out is
+    alive: the next round must pause it before it makes anything (a ``with`` statement makes
+    its context manager first), or each round starts a collection over that round."""
+    from delvia_ledger.checks import _flattened, _merged
+
+    def stream(tie: int) -> Iterator[list[tuple[tuple[int, int], list[int]]]]:
+        for r in range(30):  # batches of fresh objects the collector tracks, keys unique
+            yield [((r * 1000 + i, tie), [i]) for i in range(1000)]
+
+    def batches() -> Iterator[list[Any]]:
+        yield from _merged([stream(0), stream(1)])  # type: ignore[list-item]
+
+    collections: list[int] = []
+
+    def count(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            collections.append(info["generation"])
+
+    found = _flattened(batches())  # type: ignore[arg-type]
+    next(found)
+    gc.callbacks.append(count)
+    try:
+        consumed = sum(1 for _ in found)  # a caller who makes nothing
+    finally:
+        gc.callbacks.remove(count)
+    assert consumed == 59_999
+    assert len(collections) <= 2, f"{len(collections)} collections in 30 rounds (29 before)"
 
 
 def evolved_export(entries: list[dl.Entry]) -> str:
