@@ -19,7 +19,6 @@ import attrs
 
 from ..chain import (
     ENTRY_COLUMNS,
-    GENESIS_HASH,
     ChainRow,
     Digest,
     Entry,
@@ -29,10 +28,12 @@ from ..chain import (
     walk_chain,
 )
 from ..collector import collector_paused
-from ..convert import RECORD_BY_NAME, format_time, parse_time, record_from_json
+from ..convert import RECORD_BY_NAME, format_time, parse_time
 from ..errors import LedgerBusyError, NotALedgerError, StorageError
-from ..records import Record, SparkAuthorization, SparkBinding
+from ..records import Record
 from .filters import After, All, AnyOf, AtMost, CustomId, Equals, Filter, Missing, Not, OneOf
+from .sql import SqlReads, last_version, visible
+from .sql import short as _short
 from .sqlite import (
     APPLICATION_ID,
     DEFAULT_BUSY_TIMEOUT,
@@ -43,7 +44,6 @@ from .sqlite import (
     _derive_row,
     _ids_wanted,
     _known_columns,
-    _short,
     _table_problem,
     _version_column,
 )
@@ -149,12 +149,15 @@ def _pg_row(table: VersionTable, row: list[Any], payload: str) -> list[Any]:
     return row
 
 
-class PostgresStore:
+class PostgresStore(SqlReads):
     """A ledger in one schema of a PostgreSQL database: owns the connection and every write.
 
     Every error of the driver leaves this class as a :class:`StorageError` (a lock wait past
     ``busy_timeout`` as :class:`LedgerBusyError`); the URL's password never appears in one.
+    The reads it shares with SQLite are :class:`~delvia_ledger.storage.sql.SqlReads`'.
     """
+
+    PARAM, THING, REMEDY, TABLES = "%s", "ledger", _DAMAGED, TABLES
 
     def __init__(self, url: str, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> None:
         if not is_postgres_url(url):
@@ -271,6 +274,15 @@ class PostgresStore:
     def _all(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
         return self.conn.execute(sql, params).fetchall()
 
+    def _fetch(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        try:
+            return self._all(sql, params)
+        except self._driver_errors as exc:
+            raise self.error(exc) from None
+
+    def _filter(self, where: Filter, table: VersionTable, params: list[Any]) -> str:
+        return _filter_sql(where, _known_columns(table), params)
+
     # --- schema -------------------------------------------------------------------------------
 
     def _ensure_schema(self) -> None:
@@ -384,23 +396,6 @@ class PostgresStore:
     def in_transaction(self) -> bool:
         return self._depth > 0
 
-    def _read_head(self) -> Head:
-        try:
-            row = self._all("SELECT seq, hash, recorded_at FROM entries ORDER BY seq DESC LIMIT 1")
-        except self._driver_errors as exc:
-            raise self.error(exc) from None
-        return Head(*row[0]) if row else Head(0, GENESIS_HASH, "")
-
-    @property
-    def head(self) -> Head:
-        """The chain's tip (inside a write transaction: including what it has appended)."""
-        if self._head is not None:
-            return self._head
-        head = self._read_head()
-        if self._depth:  # under the lock the tip only moves through append()
-            self._head = head
-        return head
-
     # --- writing ------------------------------------------------------------------------------
 
     def append(
@@ -460,30 +455,6 @@ class PostgresStore:
 
     # --- reading ------------------------------------------------------------------------------
 
-    @staticmethod
-    def _visible(bound: int | None, alias: str = "v", since: int | None = None) -> str:
-        """SQL that keeps the versions current at ``bound`` (None: current now), or with
-        ``since``, at some point from ``since`` to ``bound``."""
-        if bound is None:
-            if since is None:
-                return f"{alias}.superseded_by IS NULL"
-            return f"({alias}.superseded_by IS NULL OR {alias}.superseded_by > {int(since)})"
-        later = int(bound if since is None else since)  # superseded after this
-        return (
-            f"{alias}.seq <= {int(bound)} AND "
-            f"({alias}.superseded_by IS NULL OR {alias}.superseded_by > {later})"
-        )
-
-    @staticmethod
-    def _last_version(table: VersionTable, id_sql: str, bound: int | None) -> str:
-        """SQL for the seq of the version of id ``id_sql`` current at ``bound``: one step
-        down the id index, whatever the number of versions."""
-        upto = "" if bound is None else f" AND w.seq <= {int(bound)}"
-        return (
-            f"(SELECT w.seq FROM {table.name} w WHERE w.id = {id_sql}{upto} "
-            "ORDER BY w.seq DESC LIMIT 1)"
-        )
-
     def _select(
         self,
         cls: type[Record],
@@ -505,7 +476,7 @@ class PostgresStore:
             params.append([_pg_value(i) for i in ids])
             sql = (
                 f"{head} FROM unnest(%s::text[]) WITH ORDINALITY AS j(value, n) JOIN "
-                f"{table.name} v ON v.seq = {self._last_version(table, 'j.value', bound)}"
+                f"{table.name} v ON v.seq = {last_version(table, 'j.value', bound)}"
             )
         else:
             sql = f"{head} FROM {table.name} v"
@@ -513,7 +484,7 @@ class PostgresStore:
             sql += " JOIN entries e ON e.seq = v.seq"
         if ids is not None and since is not None:
             raise ValueError("current_rows: since= reads every version, not one per id")
-        conditions = [] if ids is not None else [self._visible(bound, since=since)]
+        conditions = [] if ids is not None else [visible(bound, since=since)]
         if rest is not None:
             conditions.append(f"({_filter_sql(rest, names, params)})")
         if conditions:
@@ -526,23 +497,6 @@ class PostgresStore:
         if order:
             sql += " ORDER BY " + ", ".join(order)
         return sql, params
-
-    def current_rows(
-        self,
-        cls: type[Record],
-        columns: Sequence[str],
-        *,
-        bound: int | None = None,
-        where: Filter | None = None,
-        order_by: Sequence[str] = (),
-        distinct: bool = False,
-        since: int | None = None,
-    ) -> Iterator[tuple[Any, ...]]:
-        """The current versions of ``cls`` at ``bound`` (with ``since``: at some point from
-        ``since`` to ``bound``) that ``where`` keeps, as tuples of ``columns`` (see
-        :class:`~delvia_ledger.storage.Storage`), streamed."""
-        sql, params = self._select(cls, columns, bound, where, order_by, distinct, since)
-        return self._stream_rows(sql, params)
 
     def _stream_rows(self, sql: str, params: Sequence[Any]) -> Iterator[tuple[Any, ...]]:
         """Rows of a query: inside a transaction through a server-side cursor, a page at a
@@ -567,109 +521,6 @@ class PostgresStore:
             with contextlib.suppress(*self._driver_errors):  # its transaction may have ended
                 cursor.close()
 
-    def current_by(
-        self,
-        cls: type[Record],
-        by: str,
-        values: Iterable[Any],
-        *,
-        columns: Sequence[str] = ("seq", "payload"),
-        where: Filter | None = None,
-        bound: int | None = None,
-    ) -> dict[Any, tuple[Any, ...]]:
-        """Current versions whose column ``by`` is one of ``values``: value -> ``columns``."""
-        wanted = list(dict.fromkeys(values))
-        if not wanted:
-            return {}
-        keep = OneOf(by, wanted) if where is None else All(OneOf(by, wanted), where)
-        sql, params = self._select(cls, (by, *columns), bound, keep)
-        try:
-            return {row[0]: row[1:] for row in self._all(sql, params)}
-        except self._driver_errors as exc:
-            raise self.error(exc) from None
-
-    def current_records(
-        self,
-        cls: type[R],
-        by: str,
-        values: Iterable[Any],
-        *,
-        where: Filter | None = None,
-        bound: int | None = None,
-    ) -> list[R]:
-        """The current records of type ``cls`` whose column ``by`` is one of ``values``."""
-        wanted = list(dict.fromkeys(values))
-        if not wanted:
-            return []
-        keep = OneOf(by, wanted) if where is None else All(OneOf(by, wanted), where)
-        sql, params = self._select(cast(type[Record], cls), ("seq", "payload"), bound, keep)
-        try:
-            rows = self._all(sql, params)
-        except self._driver_errors as exc:
-            raise self.error(exc) from None
-        return [self._record(cls, seq, payload) for seq, payload in rows]
-
-    def bound_accounts(self, bound: int | None, where: Filter) -> Iterator[tuple[str, str]]:
-        """Distinct (creator_id, ad_account_id) of current bindings ``where`` keeps, joined to
-        the current authorization each binds."""
-        bindings, codes = TABLES[SparkBinding], TABLES[SparkAuthorization]
-        params: list[Any] = []
-        condition = _filter_sql(where, _known_columns(bindings), params)
-        sql = (
-            f"SELECT DISTINCT a.creator_id, v.ad_account_id FROM {bindings.name} v "
-            f"JOIN {codes.name} a ON a.id = v.authorization_id "
-            f"WHERE {self._visible(bound, 'v')} AND {self._visible(bound, 'a')} AND {condition}"
-        )
-        return cast(Iterator[tuple[str, str]], self._stream_rows(sql, params))
-
-    def _record(self, cls: type[R], seq: int, payload: str) -> R:
-        try:
-            return record_from_json(cls, payload)
-        except Exception as exc:  # whatever the converter raises on a damaged payload
-            raise NotALedgerError(
-                f"{self.path}: seq {seq}: the stored {cls.__name__} cannot be read "
-                f"({_short(exc)}): the ledger is damaged; run 'delvia-ledger verify --deep', "
-                f"and {_DAMAGED}"
-            ) from exc
-
-    def entry_from_row(self, row: Sequence[Any]) -> Entry:
-        seq, recorded_at, type_name, payload, hash_ = row
-        cls = RECORD_BY_NAME.get(type_name)
-        if cls is None:
-            raise NotALedgerError(
-                f"{self.path}: seq {seq}: unknown record type {type_name!r}: the ledger is "
-                f"damaged; {_DAMAGED}"
-            )
-        record = self._record(cls, seq, payload)
-        try:
-            stamp = parse_time(recorded_at)
-        except (TypeError, ValueError) as exc:
-            raise NotALedgerError(
-                f"{self.path}: seq {seq}: recorded_at is not a time ({_short(exc)}): the "
-                f"ledger is damaged; {_DAMAGED}"
-            ) from exc
-        return Entry(seq=seq, recorded_at=stamp, record=record, hash=hash_)
-
-    def _entries(self, where: str, params: Sequence[Any]) -> list[Entry]:
-        try:
-            rows = self._all(
-                "SELECT seq, recorded_at, type, payload, hash FROM entries "
-                f"WHERE {where} ORDER BY seq",
-                params,
-            )
-        except self._driver_errors as exc:
-            raise self.error(exc) from None
-        return [self.entry_from_row(row) for row in rows]
-
-    def latest(self, cls: type[Record], id_: str, bound: int | None) -> Entry | None:
-        found = self._entries(f"seq = {self._last_version(TABLES[cls], '%s', bound)}", (id_,))
-        return found[0] if found else None
-
-    def history(self, cls: type[Record], id_: str, bound: int | None) -> list[Entry]:
-        table = TABLES[cls]
-        limit = "" if bound is None else f" AND seq <= {int(bound)}"
-        return self._entries(f"seq IN (SELECT seq FROM {table.name} WHERE id = %s){limit}", (id_,))
-
     def current_entries(self, cls: type[Record], bound: int | None) -> Iterator[Entry]:
         """The entry of every record of type ``cls`` visible at ``bound``, by id, streamed.
 
@@ -680,7 +531,7 @@ class PostgresStore:
         select = (
             "SELECT v.id, e.seq, e.recorded_at, e.type, e.payload, e.hash "
             f"FROM {TABLES[cls].name} v JOIN entries e ON e.seq = v.seq "
-            f"WHERE {self._visible(bound)} AND v.id > %s ORDER BY v.id LIMIT {PAGE}"
+            f"WHERE {visible(bound)} AND v.id > %s ORDER BY v.id LIMIT {PAGE}"
         )
         after = ""
         while True:
@@ -741,35 +592,6 @@ class PostgresStore:
         return str(self._one("SELECT recorded_at FROM entries WHERE seq = %s", (seq,)) or "")
 
     # --- integrity ----------------------------------------------------------------------------
-
-    def digest(self, bound: int | None = None) -> Digest:
-        if bound is None:
-            head = self.head
-            return Digest(head.seq, head.hash)
-        try:
-            row = self._all("SELECT seq, hash FROM entries WHERE seq = %s", (bound,))
-        except self._driver_errors as exc:
-            raise self.error(exc) from None
-        return Digest(row[0][0], row[0][1]) if row else Digest(0, GENESIS_HASH)
-
-    def verify(
-        self,
-        digest: Digest | None = None,
-        bound: int | None = None,
-        *,
-        deep: bool = False,
-        progress: Callable[[int], object] | None = None,
-    ) -> VerifyResult:
-        """Check every link of the chain; name the first entry that does not hold.
-
-        ``deep`` also checks the version tables against the entries. Damage is a result, never
-        an exception: only a lock timeout and a closed ledger raise. Run it in one snapshot.
-        """
-        self._progress = progress
-        try:
-            return self._checking(lambda: self._verify(digest, bound, deep))
-        finally:
-            self._progress = None
 
     def verify_versions(self, bound: int | None = None) -> VerifyResult:
         """Check that the version tables hold exactly what the entries say (``deep=True``)."""

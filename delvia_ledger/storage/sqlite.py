@@ -15,7 +15,7 @@ import os
 import re
 import sqlite3
 import urllib.parse
-from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from functools import cached_property
@@ -40,7 +40,6 @@ from ..chain import (
 )
 from ..collector import collector_paused
 from ..convert import (
-    RECORD_BY_NAME,
     canonical_json,
     canonical_json_of,
     converter,
@@ -63,6 +62,8 @@ from ..records import (
     to_handle,
 )
 from .filters import After, All, AnyOf, AtMost, CustomId, Equals, Filter, Missing, Not, OneOf
+from .sql import SqlReads, last_version, visible
+from .sql import short as _short
 
 R = TypeVar("R", bound=Record)
 
@@ -314,12 +315,15 @@ def storage_error(path: str, exc: BaseException, busy_timeout: float) -> Storage
     return StorageError(f"{path}: the ledger file could not be used ({detail})")
 
 
-class Store:
+class Store(SqlReads):
     """A ledger file: owns the connection, the schema, the chain and every write.
 
     Every error of the database driver leaves this class as a :class:`StorageError`
-    (:class:`LedgerBusyError`, :class:`NotALedgerError`) that says what happened.
+    (:class:`LedgerBusyError`, :class:`NotALedgerError`) that says what happened. The reads
+    it shares with PostgreSQL are :class:`~delvia_ledger.storage.sql.SqlReads`'.
     """
+
+    PARAM, THING, REMEDY, TABLES = "?", "file", _DAMAGED, TABLES
 
     def __init__(
         self,
@@ -655,25 +659,6 @@ class Store:
     def in_transaction(self) -> bool:
         return self._depth > 0
 
-    def _read_head(self) -> Head:
-        try:
-            row = self.conn.execute(
-                "SELECT seq, hash, recorded_at FROM entries ORDER BY seq DESC LIMIT 1"
-            ).fetchone()
-        except DRIVER_ERRORS as exc:
-            raise self.error(exc) from exc
-        return Head(*row) if row else Head(0, GENESIS_HASH, "")
-
-    @property
-    def head(self) -> Head:
-        """The chain's tip (inside a write transaction: including what it has appended)."""
-        if self._head is not None:
-            return self._head
-        head = self._read_head()
-        if self._depth:  # under the write lock the tip only moves through append()
-            self._head = head
-        return head
-
     # --- writing ------------------------------------------------------------------------------
 
     def append(
@@ -721,34 +706,7 @@ class Store:
     # Every method here raises StorageError, never a driver error: they are called outside
     # transaction() and snapshot() too (get, history, entries, ...).
 
-    @staticmethod
-    def _visible(bound: int | None, alias: str = "v", since: int | None = None) -> str:
-        """SQL that keeps the versions current at ``bound`` (None: current now), or with
-        ``since``, at some point from ``since`` to ``bound``."""
-        if bound is None:
-            if since is None:
-                return f"{alias}.superseded_by IS NULL"
-            return f"({alias}.superseded_by IS NULL OR {alias}.superseded_by > {int(since)})"
-        later = int(bound if since is None else since)  # superseded after this
-        return (
-            f"{alias}.seq <= {int(bound)} AND "
-            f"({alias}.superseded_by IS NULL OR {alias}.superseded_by > {later})"
-        )
-
-    @staticmethod
-    def _last_version(table: VersionTable, id_sql: str, bound: int | None) -> str:
-        """SQL for the seq of the version of id ``id_sql`` current at ``bound``.
-
-        One step down the id index (its entries end with the seq), whatever the number of
-        versions: ``superseded_by IS NULL`` would walk every version of the id.
-        """
-        upto = "" if bound is None else f" AND w.seq <= {int(bound)}"
-        return (
-            f"(SELECT w.seq FROM {table.name} w WHERE w.id = {id_sql}{upto} "
-            "ORDER BY w.seq DESC LIMIT 1)"
-        )
-
-    def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+    def _fetch(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         try:
             return self.conn.execute(sql, params).fetchall()
         except DRIVER_ERRORS as exc:
@@ -767,7 +725,7 @@ class Store:
         """The SQL and parameters of a read of ``cls``'s current versions.
 
         Where ``where`` asks for given ids, each id's current version is found by
-        :meth:`_last_version`; otherwise the visible versions are scanned.
+        :func:`~delvia_ledger.storage.sql.last_version`; otherwise the visible versions are scanned.
         """
         table = TABLES[cls]
         names = _known_columns(table)
@@ -778,7 +736,7 @@ class Store:
             params.append(_json_list(ids))
             sql = (
                 f"SELECT {'DISTINCT ' if distinct else ''}{picked} FROM json_each(?) j "
-                f"JOIN {table.name} v ON v.seq = {self._last_version(table, 'j.value', bound)}"
+                f"JOIN {table.name} v ON v.seq = {last_version(table, 'j.value', bound)}"
             )
         else:
             sql = f"SELECT {'DISTINCT ' if distinct else ''}{picked} FROM {table.name} v"
@@ -786,7 +744,7 @@ class Store:
             sql += " JOIN entries e ON e.seq = v.seq"
         if ids is not None and since is not None:
             raise ValueError("current_rows: since= reads every version, not one per id")
-        conditions = [] if ids is not None else [self._visible(bound, since=since)]
+        conditions = [] if ids is not None else [visible(bound, since=since)]
         if rest is not None:
             conditions.append(f"({_filter_sql(rest, names, params)})")
         sql += _where(conditions)
@@ -794,21 +752,8 @@ class Store:
             sql += " ORDER BY " + ", ".join(_column(names, c) for c in order_by)
         return sql, params
 
-    def current_rows(
-        self,
-        cls: type[Record],
-        columns: Sequence[str],
-        *,
-        bound: int | None = None,
-        where: Filter | None = None,
-        order_by: Sequence[str] = (),
-        distinct: bool = False,
-        since: int | None = None,
-    ) -> Iterator[tuple[Any, ...]]:
-        """The current versions of ``cls`` at ``bound`` that ``where`` keeps, as tuples of
-        ``columns`` (see :class:`~delvia_ledger.storage.Storage`), streamed."""
-        sql, params = self._select(cls, columns, bound, where, order_by, distinct, since)
-        return self._stream_rows(sql, params)
+    def _filter(self, where: Filter, table: VersionTable, params: list[Any]) -> str:
+        return _filter_sql(where, _known_columns(table), params)
 
     def _stream_rows(self, sql: str, params: Sequence[Any]) -> Iterator[tuple[Any, ...]]:
         try:
@@ -817,116 +762,12 @@ class Store:
             raise self.error(exc) from exc
         return _translated(cursor, self.error)
 
-    def current_by(
-        self,
-        cls: type[Record],
-        by: str,
-        values: Iterable[Any],
-        *,
-        columns: Sequence[str] = ("seq", "payload"),
-        where: Filter | None = None,
-        bound: int | None = None,
-    ) -> dict[Any, tuple[Any, ...]]:
-        """Current versions whose column ``by`` is one of ``values``: value -> ``columns``."""
-        wanted = list(dict.fromkeys(values))
-        if not wanted:
-            return {}
-        found: dict[Any, tuple[Any, ...]] = {}
-        keep = OneOf(by, wanted) if where is None else All(OneOf(by, wanted), where)
-        for row in self.current_rows(cls, (by, *columns), bound=bound, where=keep):
-            found[row[0]] = row[1:]
-        return found
-
-    def current_records(
-        self,
-        cls: type[R],
-        by: str,
-        values: Iterable[Any],
-        *,
-        where: Filter | None = None,
-        bound: int | None = None,
-    ) -> list[R]:
-        """The current records of type ``cls`` whose column ``by`` is one of ``values``."""
-        wanted = list(dict.fromkeys(values))
-        if not wanted:
-            return []
-        keep = OneOf(by, wanted) if where is None else All(OneOf(by, wanted), where)
-        rows = self.current_rows(
-            cast(type[Record], cls), ("seq", "payload"), bound=bound, where=keep
-        )
-        return [self._record(cls, seq, payload) for seq, payload in rows]
-
-    def bound_accounts(self, bound: int | None, where: Filter) -> Iterator[tuple[str, str]]:
-        """Distinct (creator_id, ad_account_id) of current bindings ``where`` keeps, joined to
-        the current authorization each binds."""
-        bindings, codes = TABLES[SparkBinding], TABLES[SparkAuthorization]
-        params: list[Any] = []
-        condition = _filter_sql(where, _known_columns(bindings), params)
-        sql = (
-            f"SELECT DISTINCT a.creator_id, v.ad_account_id FROM {bindings.name} v "
-            f"JOIN {codes.name} a ON a.id = v.authorization_id "
-            f"WHERE {self._visible(bound, 'v')} AND {self._visible(bound, 'a')} AND ({condition})"
-        )
-        return self._stream_rows(sql, params)
-
-    def _record(self, cls: type[R], seq: int, payload: str) -> R:
-        """The record an entry's payload holds; a payload that does not read is damage."""
-        try:
-            return record_from_json(cls, payload)
-        except Exception as exc:  # whatever the converter raises on a damaged payload
-            raise NotALedgerError(
-                f"{self.path}: seq {seq}: the stored {cls.__name__} cannot be read "
-                f"({_short(exc)}): the file is damaged; run 'delvia-ledger verify --deep', "
-                f"and {_DAMAGED}"
-            ) from exc
-
-    def _entries(self, where: str, params: Sequence[Any]) -> list[Entry]:
-        try:
-            return [
-                self.entry_from_row(row)
-                for row in self.conn.execute(
-                    "SELECT seq, recorded_at, type, payload, hash FROM entries "
-                    f"WHERE {where} ORDER BY seq",
-                    params,
-                )
-            ]
-        except DRIVER_ERRORS as exc:
-            raise self.error(exc) from exc
-
-    def entry_from_row(self, row: Sequence[Any]) -> Entry:
-        seq, recorded_at, type_name, payload, hash_ = row
-        cls = RECORD_BY_NAME.get(type_name)
-        if cls is None:
-            raise NotALedgerError(
-                f"{self.path}: seq {seq}: unknown record type {type_name!r}: the file is "
-                f"damaged; {_DAMAGED}"
-            )
-        record = self._record(cls, seq, payload)
-        try:
-            stamp = parse_time(recorded_at)
-        except (TypeError, ValueError) as exc:
-            raise NotALedgerError(
-                f"{self.path}: seq {seq}: recorded_at is not a time ({_short(exc)}): the file "
-                f"is damaged; {_DAMAGED}"
-            ) from exc
-        return Entry(seq=seq, recorded_at=stamp, record=record, hash=hash_)
-
-    def latest(self, cls: type[Record], id_: str, bound: int | None) -> Entry | None:
-        """The entry of record ``id_``'s version current at ``bound`` (one index step)."""
-        found = self._entries(f"seq = {self._last_version(TABLES[cls], '?', bound)}", (id_,))
-        return found[0] if found else None
-
-    def history(self, cls: type[Record], id_: str, bound: int | None) -> list[Entry]:
-        table = TABLES[cls]
-        limit = "" if bound is None else f" AND seq <= {int(bound)}"
-        return self._entries(f"seq IN (SELECT seq FROM {table.name} WHERE id = ?){limit}", (id_,))
-
     def current_entries(self, cls: type[Record], bound: int | None) -> Iterator[Entry]:
         """The entry of every record of type ``cls`` visible at ``bound``, by id, streamed."""
         yield from self._stream(
             "SELECT e.seq, e.recorded_at, e.type, e.payload, e.hash "
             f"FROM {TABLES[cls].name} v JOIN entries e ON e.seq = v.seq "
-            f"WHERE {self._visible(bound)} ORDER BY v.id"
+            f"WHERE {visible(bound)} ORDER BY v.id"
         )
 
     def entries(self, bound: int | None = None, after: int = 0) -> Iterator[Entry]:
@@ -967,34 +808,6 @@ class Store:
         return str(row[0]) if row else ""
 
     # --- integrity ----------------------------------------------------------------------------
-
-    def digest(self, bound: int | None = None) -> Digest:
-        if bound is None:
-            head = self.head
-            return Digest(head.seq, head.hash)
-        row = self._rows("SELECT seq, hash FROM entries WHERE seq = ?", (bound,))
-        return Digest(row[0][0], row[0][1]) if row else Digest(0, GENESIS_HASH)
-
-    def verify(
-        self,
-        digest: Digest | None = None,
-        bound: int | None = None,
-        *,
-        deep: bool = False,
-        progress: Callable[[int], object] | None = None,
-    ) -> VerifyResult:
-        """Check every link of the chain; name the first entry that does not hold.
-
-        ``deep`` also runs SQLite's integrity check of the file and checks the version tables
-        against the entries (:meth:`verify_versions`); the earliest problem found is named.
-        Damage is a result, never an exception: only a lock held past the busy timeout
-        (:class:`LedgerBusyError`) and a closed ledger raise. Run it inside one snapshot.
-        """
-        self._progress = progress
-        try:
-            return self._checking(lambda: self._verify(digest, bound, deep))
-        finally:
-            self._progress = None
 
     def verify_versions(self, bound: int | None = None) -> VerifyResult:
         """Check that the version tables hold exactly what the entries say (``deep=True``).
@@ -1429,13 +1242,6 @@ def _table_problem(name: str, have: set[str], wanted: Sequence[str]) -> str | No
 def _lenient_text(data: bytes) -> str:
     """Text as verification reads it: bytes that are not UTF-8 kept as surrogate escapes."""
     return data.decode("utf-8", "surrogateescape")
-
-
-def _short(exc: BaseException) -> str:
-    """An exception's message, short and printable (damaged text can be anything)."""
-    text = str(exc) or type(exc).__name__
-    text = text if len(text) <= 200 else text[:199] + "…"
-    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 #: How to bring a file of each older schema version one version up.

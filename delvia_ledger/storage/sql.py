@@ -1,0 +1,274 @@
+"""What the SQL backends say alike: the reads of current versions and of entries, and what a
+stored entry that does not read back means, written once over each backend's few primitives.
+
+A backend (:class:`~delvia_ledger.storage.sqlite.Store`,
+:class:`~delvia_ledger.storage.postgres.PostgresStore`) gives its dialect: how a query's
+parameter is written (``PARAM``), its SQL of one read of current versions (``_select``), of a
+filter (``_filter``), and how rows are fetched (``_fetch``: all at once; ``_stream_rows``:
+streamed), each raising :class:`~delvia_ledger.errors.StorageError`, never a driver error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
+
+from ..chain import GENESIS_HASH, Digest, Entry, Head, VerifyResult
+from ..convert import RECORD_BY_NAME, parse_time, record_from_json
+from ..errors import NotALedgerError
+from ..records import Record, SparkAuthorization, SparkBinding
+from .filters import All, Filter, OneOf
+
+if TYPE_CHECKING:
+    from .sqlite import VersionTable
+
+R = TypeVar("R", bound=Record)
+
+__all__ = ["SqlReads", "last_version", "short", "visible"]
+
+
+def visible(bound: int | None, alias: str = "v", since: int | None = None) -> str:
+    """SQL that keeps the versions current at ``bound`` (None: current now), or with
+    ``since``, at some point from ``since`` to ``bound``."""
+    if bound is None:
+        if since is None:
+            return f"{alias}.superseded_by IS NULL"
+        return f"({alias}.superseded_by IS NULL OR {alias}.superseded_by > {int(since)})"
+    later = int(bound if since is None else since)  # superseded after this
+    return (
+        f"{alias}.seq <= {int(bound)} AND "
+        f"({alias}.superseded_by IS NULL OR {alias}.superseded_by > {later})"
+    )
+
+
+def last_version(table: VersionTable, id_sql: str, bound: int | None) -> str:
+    """SQL for the seq of the version of id ``id_sql`` current at ``bound``.
+
+    One step down the id index (its entries end with the seq), whatever the number of
+    versions: ``superseded_by IS NULL`` would walk every version of the id.
+    """
+    upto = "" if bound is None else f" AND w.seq <= {int(bound)}"
+    return (
+        f"(SELECT w.seq FROM {table.name} w WHERE w.id = {id_sql}{upto} "
+        "ORDER BY w.seq DESC LIMIT 1)"
+    )
+
+
+def short(exc: BaseException) -> str:
+    """An exception's message, short and printable (damaged text can be anything)."""
+    text = str(exc) or type(exc).__name__
+    text = text if len(text) <= 200 else text[:199] + "…"
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+class SqlReads:
+    """The reads both SQL backends share (mixed into each; see the module's docstring)."""
+
+    #: How the backend's driver writes a query parameter.
+    PARAM: ClassVar[str]
+    #: What the ledger is called in a message about damage ("file", "ledger").
+    THING: ClassVar[str]
+    #: What to do about a damaged ledger, in a message.
+    REMEDY: ClassVar[str]
+    #: The version table of each record type.
+    TABLES: ClassVar[Mapping[type[Record], VersionTable]]
+
+    path: str
+    _head: Head | None  # the tip, while a write transaction holds the lock
+    _depth: int  # how deep in transaction() we are (0: outside)
+    _progress: Callable[[int], object] | None  # verify()'s progress callback, while it runs
+
+    # --- the backend's primitives -------------------------------------------------------------
+
+    def _fetch(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        raise NotImplementedError
+
+    def _stream_rows(self, sql: str, params: Sequence[Any]) -> Iterator[tuple[Any, ...]]:
+        raise NotImplementedError
+
+    def _filter(self, where: Filter, table: VersionTable, params: list[Any]) -> str:
+        """SQL for ``where`` over ``table``'s version rows ``v``; its values go to ``params``."""
+        raise NotImplementedError
+
+    def _checking(self, run: Callable[[], VerifyResult]) -> VerifyResult:
+        """``run()``, a driver error while it reads being a result (a lock or a closed
+        connection still raises)."""
+        raise NotImplementedError
+
+    def _verify(self, digest: Digest | None, bound: int | None, deep: bool) -> VerifyResult:
+        raise NotImplementedError
+
+    def _select(
+        self,
+        cls: type[Record],
+        columns: Sequence[str],
+        bound: int | None,
+        where: Filter | None,
+        order_by: Sequence[str] = (),
+        distinct: bool = False,
+        since: int | None = None,
+    ) -> tuple[str, list[Any]]:
+        raise NotImplementedError
+
+    # --- the chain ----------------------------------------------------------------------------
+
+    def _read_head(self) -> Head:
+        row = self._fetch("SELECT seq, hash, recorded_at FROM entries ORDER BY seq DESC LIMIT 1")
+        return Head(*row[0]) if row else Head(0, GENESIS_HASH, "")
+
+    @property
+    def head(self) -> Head:
+        """The chain's tip (inside a write transaction: including what it has appended)."""
+        if self._head is not None:
+            return self._head
+        head = self._read_head()
+        if self._depth:  # under the write lock the tip only moves through append()
+            self._head = head
+        return head
+
+    def verify(
+        self,
+        digest: Digest | None = None,
+        bound: int | None = None,
+        *,
+        deep: bool = False,
+        progress: Callable[[int], object] | None = None,
+    ) -> VerifyResult:
+        """Check every link of the chain; name the first entry that does not hold.
+
+        ``deep`` also checks the storage itself (SQLite's integrity check of the file) and the
+        version tables against the entries (``verify_versions``); the earliest problem found
+        is named. Damage is a result, never an exception: only a lock held past the busy
+        timeout (:class:`~delvia_ledger.errors.LedgerBusyError`) and a closed ledger raise.
+        Run it inside one snapshot.
+        """
+        self._progress = progress
+        try:
+            return self._checking(lambda: self._verify(digest, bound, deep))
+        finally:
+            self._progress = None
+
+    # --- current versions ---------------------------------------------------------------------
+
+    def current_rows(
+        self,
+        cls: type[Record],
+        columns: Sequence[str],
+        *,
+        bound: int | None = None,
+        where: Filter | None = None,
+        order_by: Sequence[str] = (),
+        distinct: bool = False,
+        since: int | None = None,
+    ) -> Iterator[tuple[Any, ...]]:
+        """The current versions of ``cls`` at ``bound`` (with ``since``: at some point from
+        ``since`` to ``bound``) that ``where`` keeps, as tuples of ``columns`` (see
+        :class:`~delvia_ledger.storage.Storage`), streamed."""
+        sql, params = self._select(cls, columns, bound, where, order_by, distinct, since)
+        return self._stream_rows(sql, params)
+
+    def current_by(
+        self,
+        cls: type[Record],
+        by: str,
+        values: Iterable[Any],
+        *,
+        columns: Sequence[str] = ("seq", "payload"),
+        where: Filter | None = None,
+        bound: int | None = None,
+    ) -> dict[Any, tuple[Any, ...]]:
+        """Current versions whose column ``by`` is one of ``values``: value -> ``columns``."""
+        wanted = list(dict.fromkeys(values))
+        if not wanted:
+            return {}
+        keep = OneOf(by, wanted) if where is None else All(OneOf(by, wanted), where)
+        sql, params = self._select(cls, (by, *columns), bound, keep)
+        return {row[0]: row[1:] for row in self._fetch(sql, params)}
+
+    def current_records(
+        self,
+        cls: type[R],
+        by: str,
+        values: Iterable[Any],
+        *,
+        where: Filter | None = None,
+        bound: int | None = None,
+    ) -> list[R]:
+        """The current records of type ``cls`` whose column ``by`` is one of ``values``."""
+        wanted = list(dict.fromkeys(values))
+        if not wanted:
+            return []
+        keep = OneOf(by, wanted) if where is None else All(OneOf(by, wanted), where)
+        sql, params = self._select(cast(type[Record], cls), ("seq", "payload"), bound, keep)
+        return [self._record(cls, seq, payload) for seq, payload in self._fetch(sql, params)]
+
+    def bound_accounts(self, bound: int | None, where: Filter) -> Iterator[tuple[str, str]]:
+        """Distinct (creator_id, ad_account_id) of current bindings ``where`` keeps, joined to
+        the current authorization each binds."""
+        bindings, codes = self.TABLES[SparkBinding], self.TABLES[SparkAuthorization]
+        params: list[Any] = []
+        condition = self._filter(where, bindings, params)
+        sql = (
+            f"SELECT DISTINCT a.creator_id, v.ad_account_id FROM {bindings.name} v "
+            f"JOIN {codes.name} a ON a.id = v.authorization_id "
+            f"WHERE {visible(bound, 'v')} AND {visible(bound, 'a')} AND ({condition})"
+        )
+        return cast(Iterator[tuple[str, str]], self._stream_rows(sql, params))
+
+    # --- entries ------------------------------------------------------------------------------
+
+    def _record(self, cls: type[R], seq: int, payload: str) -> R:
+        """The record an entry's payload holds; a payload that does not read is damage."""
+        try:
+            return record_from_json(cls, payload)
+        except Exception as exc:  # whatever the converter raises on a damaged payload
+            raise NotALedgerError(
+                f"{self.path}: seq {seq}: the stored {cls.__name__} cannot be read "
+                f"({short(exc)}): the {self.THING} is damaged; run 'delvia-ledger verify "
+                f"--deep', and {self.REMEDY}"
+            ) from exc
+
+    def entry_from_row(self, row: Sequence[Any]) -> Entry:
+        """The entry a (seq, recorded_at, type, payload, hash) row holds, or damage."""
+        seq, recorded_at, type_name, payload, hash_ = row
+        cls = RECORD_BY_NAME.get(type_name)
+        if cls is None:
+            raise NotALedgerError(
+                f"{self.path}: seq {seq}: unknown record type {type_name!r}: the {self.THING} "
+                f"is damaged; {self.REMEDY}"
+            )
+        record = self._record(cls, seq, payload)
+        try:
+            stamp = parse_time(recorded_at)
+        except (TypeError, ValueError) as exc:
+            raise NotALedgerError(
+                f"{self.path}: seq {seq}: recorded_at is not a time ({short(exc)}): the "
+                f"{self.THING} is damaged; {self.REMEDY}"
+            ) from exc
+        return Entry(seq=seq, recorded_at=stamp, record=record, hash=hash_)
+
+    def _entries(self, where: str, params: Sequence[Any]) -> list[Entry]:
+        rows = self._fetch(
+            f"SELECT seq, recorded_at, type, payload, hash FROM entries WHERE {where} ORDER BY seq",
+            params,
+        )
+        return [self.entry_from_row(row) for row in rows]
+
+    def latest(self, cls: type[Record], id_: str, bound: int | None) -> Entry | None:
+        """The entry of record ``id_``'s version current at ``bound`` (one index step)."""
+        found = self._entries(f"seq = {last_version(self.TABLES[cls], self.PARAM, bound)}", (id_,))
+        return found[0] if found else None
+
+    def history(self, cls: type[Record], id_: str, bound: int | None) -> list[Entry]:
+        """Every version of record ``id_`` up to ``bound``, oldest first."""
+        table, limit = self.TABLES[cls], "" if bound is None else f" AND seq <= {int(bound)}"
+        where = f"seq IN (SELECT seq FROM {table.name} WHERE id = {self.PARAM}){limit}"
+        return self._entries(where, (id_,))
+
+    def digest(self, bound: int | None = None) -> Digest:
+        """The chain's (seq, hash) at ``bound`` (None: the tip; 0 and genesis if none)."""
+        if bound is None:
+            head = self.head
+            return Digest(head.seq, head.hash)
+        row = self._fetch(f"SELECT seq, hash FROM entries WHERE seq = {self.PARAM}", (bound,))
+        return Digest(row[0][0], row[0][1]) if row else Digest(0, GENESIS_HASH)
