@@ -66,7 +66,8 @@ from .records import (
 )
 from .storage import All, CustomId, Equals, Storage, code_key
 from .storage.postgres import PostgresStore, is_postgres_url
-from .storage.sqlite import DEFAULT_BUSY_TIMEOUT, TABLES, Store, VersionTable
+from .storage.schema import TABLES, VersionTable
+from .storage.sqlite import DEFAULT_BUSY_TIMEOUT, Store
 
 if TYPE_CHECKING:  # sync sits below the ledger (DESIGN §3): the ledger only calls a client
     from .sync import TikTokClient, VideoPage

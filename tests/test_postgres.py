@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 
 import delvia_ledger as dl
 from delvia_ledger.storage.postgres import redacted
-from delvia_ledger.storage.sqlite import TABLES
+from delvia_ledger.storage.schema import TABLES
 
 from .conftest import T0, Backend, Clock, PostgresSchemas, postgres_url_or_skip
 from .strategies import worlds

@@ -24,7 +24,8 @@ import sqlite_utils
 import delvia_ledger as dl
 from delvia_ledger.chain import chain_hash
 from delvia_ledger.cli import main
-from delvia_ledger.storage.sqlite import SCHEMA_VERSION, TABLES
+from delvia_ledger.storage.schema import TABLES
+from delvia_ledger.storage.sqlite import SCHEMA_VERSION
 
 from .conftest import T0, Backend, Clock, Raw
 

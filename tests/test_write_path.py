@@ -23,7 +23,7 @@ from delvia_ledger.convert import canonical_json, canonical_json_of, converter, 
 from delvia_ledger.errors import InvalidRecordError
 from delvia_ledger.ledger import REFERENCES
 from delvia_ledger.records import RECORD_TYPES, Record, SparkCode
-from delvia_ledger.storage.sqlite import TABLES, VersionTable, code_key
+from delvia_ledger.storage.schema import TABLES, VersionTable, code_key
 
 from .strategies import nasty_texts, worlds
 

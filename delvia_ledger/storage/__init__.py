@@ -27,7 +27,7 @@ from .filters import (
     first_match,
     predicate,
 )
-from .sqlite import ENTRY_FIELDS, TABLES, VersionTable, code_key
+from .schema import ENTRY_FIELDS, TABLES, VersionTable, code_key
 
 __all__ = [
     "ENTRY_FIELDS",

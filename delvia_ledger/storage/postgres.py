@@ -31,22 +31,12 @@ from ..collector import collector_paused
 from ..convert import RECORD_BY_NAME, format_time, parse_time
 from ..errors import LedgerBusyError, NotALedgerError, StorageError
 from ..records import Record
+from . import schema
 from .filters import After, All, AnyOf, AtMost, CustomId, Equals, Filter, Missing, Not, OneOf
+from .schema import TABLES, VersionTable
 from .sql import SqlReads, last_version, visible
 from .sql import short as _short
-from .sqlite import (
-    APPLICATION_ID,
-    DEFAULT_BUSY_TIMEOUT,
-    SCHEMA_VERSION,
-    TABLES,
-    VersionTable,
-    _column,
-    _derive_row,
-    _ids_wanted,
-    _known_columns,
-    _table_problem,
-    _version_column,
-)
+from .sqlite import APPLICATION_ID, DEFAULT_BUSY_TIMEOUT, SCHEMA_VERSION
 
 if TYPE_CHECKING:
     import psycopg
@@ -281,7 +271,7 @@ class PostgresStore(SqlReads):
             raise self.error(exc) from None
 
     def _filter(self, where: Filter, table: VersionTable, params: list[Any]) -> str:
-        return _filter_sql(where, _known_columns(table), params)
+        return _filter_sql(where, schema.known_columns(table), params)
 
     # --- schema -------------------------------------------------------------------------------
 
@@ -467,10 +457,10 @@ class PostgresStore(SqlReads):
     ) -> tuple[str, list[Any]]:
         """The SQL and parameters of a read of ``cls``'s current versions (as SQLite's)."""
         table = TABLES[cls]
-        names = _known_columns(table)
-        picked = ", ".join(_column(names, c) for c in columns)
+        names = schema.known_columns(table)
+        picked = ", ".join(schema.column(names, c) for c in columns)
         params: list[Any] = []
-        ids, rest = _ids_wanted(where)
+        ids, rest = schema.ids_wanted(where)
         head = f"SELECT {'DISTINCT ' if distinct else ''}{picked}"
         if ids is not None:
             params.append([_pg_value(i) for i in ids])
@@ -491,7 +481,7 @@ class PostgresStore(SqlReads):
             sql += f" WHERE {' AND '.join(conditions)}"
         # Ties (and reads with no order) come in SQLite's order: that of the ids asked for,
         # else of the seqs; so both backends give the same lists, ties included.
-        order = [_column(names, c) for c in order_by]
+        order = [schema.column(names, c) for c in order_by]
         if not distinct:
             order.append("j.n" if ids is not None else "v.seq")
         if order:
@@ -620,7 +610,7 @@ class PostgresStore(SqlReads):
 
     def _verify(self, digest: Digest | None, bound: int | None, deep: bool) -> VerifyResult:
         columns = self._columns()
-        problem = _table_problem("entries", columns["entries"], ENTRY_COLUMNS)
+        problem = schema.table_problem("entries", columns["entries"], ENTRY_COLUMNS)
         if problem:
             return VerifyResult(False, 0, None, problem)
         chain = self._walk_chain(digest, bound)
@@ -659,7 +649,7 @@ class PostgresStore(SqlReads):
             table.type: problem
             for table in TABLES.values()
             if (
-                problem := _table_problem(
+                problem := schema.table_problem(
                     table.name, columns[table.name], ("seq", "superseded_by", *table.columns)
                 )
             )
@@ -724,7 +714,7 @@ class PostgresStore(SqlReads):
                     problems.append((seq, f"{table.name} has no row for this entry"))
                     return checked
                 ahead[type_] = next(pages[type_], None)
-                expected = _derive_row(table, seq, payload, False)
+                expected = schema.derive_row(table, seq, payload, False)
                 if isinstance(expected, str):
                     problems.append((seq, expected))
                     return checked
@@ -761,12 +751,12 @@ def _filter_sql(where: Filter, names: dict[str, str], params: list[Any]) -> str:
     if isinstance(where, AtMost | After | Equals):
         params.append(_pg_value(where.value))
         op = {AtMost: "<=", After: ">", Equals: "="}[type(where)]
-        return f"{_version_column(names, where.column)} {op} %s"
+        return f"{schema.version_column(names, where.column)} {op} %s"
     if isinstance(where, OneOf):
         params.append([_pg_value(v) for v in where.values])
-        return f"{_version_column(names, where.column)} = ANY(%s)"
+        return f"{schema.version_column(names, where.column)} = ANY(%s)"
     if isinstance(where, Missing):
-        return f"{_version_column(names, where.column)} IS NULL"
+        return f"{schema.version_column(names, where.column)} IS NULL"
     if isinstance(where, CustomId):
         if "code_key" not in names:
             raise ValueError("CustomId() applies to SparkAuthorization only")

@@ -20,7 +20,7 @@ from ..records import Record, SparkAuthorization, SparkBinding
 from .filters import All, Filter, OneOf
 
 if TYPE_CHECKING:
-    from .sqlite import VersionTable
+    from .schema import VersionTable
 
 R = TypeVar("R", bound=Record)
 

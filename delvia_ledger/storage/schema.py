@@ -1,0 +1,245 @@
+"""The file format's tables, whatever the backend: the columns of an entry a read may ask for,
+and one version table per record type (its columns and indexes, how a record becomes its row
+and how a stored payload is checked against it).
+
+The backends (``storage.sqlite``, ``storage.postgres``) create these tables in their dialect;
+the reads they share (``storage.sql``) name their columns through :func:`known_columns`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Sequence
+from functools import cached_property
+from typing import Any, cast
+
+import attrs
+
+from ..convert import canonical_json, canonical_json_of, converter, record_from_json, to_micros
+from ..records import (
+    RECORD_TYPES,
+    Creator,
+    Notice,
+    Record,
+    RoleGrant,
+    SparkAd,
+    SparkAuthorization,
+    SparkBinding,
+    to_handle,
+)
+from .filters import All, Equals, Filter, OneOf
+from .sql import short
+
+__all__ = [
+    "ENTRY_FIELDS",
+    "TABLES",
+    "VersionTable",
+    "code_key",
+    "column",
+    "derive_row",
+    "ids_wanted",
+    "known_columns",
+    "table_problem",
+    "version_column",
+]
+
+#: Columns of a record's entry that a read of current versions may ask for beside the
+#: version columns: the entry's ``payload`` (canonical JSON) and its ``recorded_at`` text.
+ENTRY_FIELDS = ("payload", "recorded_at")
+
+
+@attrs.frozen(eq=False)  # compared and hashed by identity: one instance per record type
+class VersionTable:
+    """The ``<type>_versions`` table of one record type: which columns, and how to fill them.
+
+    Columns hold the record's fields for fast queries (the record itself is the entry's
+    payload): times as integer microseconds since the epoch, a Spark code as ``code_key``,
+    the first 64 bits of its fingerprint. Small integer keys keep bulk inserts fast.
+    """
+
+    cls: type[Record]
+    name: str
+    fields: tuple[str, ...]
+    columns: tuple[str, ...]
+    times: tuple[int, ...]  # positions of datetime fields
+    codes: tuple[int, ...]  # positions of SparkCode fields
+    lists: tuple[int, ...]  # positions of tuple fields (stored as canonical JSON text)
+    indexes: tuple[tuple[str, ...], ...]
+
+    @classmethod
+    def of(
+        cls, record_cls: type[Record], indexes: tuple[tuple[str, ...], ...] = ()
+    ) -> VersionTable:
+        snake = re.sub(r"(?<!^)(?=[A-Z])", "_", record_cls.__name__).lower()
+        fields = attrs.fields(cast(Any, record_cls))
+        kinds = [str(f.type) for f in fields]
+        codes = tuple(i for i, kind in enumerate(kinds) if "SparkCode" in kind)
+        return cls(
+            cls=record_cls,
+            name=f"{snake}_versions",
+            fields=tuple(f.name for f in fields),
+            columns=tuple("code_key" if i in codes else f.name for i, f in enumerate(fields)),
+            times=tuple(i for i, kind in enumerate(kinds) if "datetime" in kind),
+            codes=codes,
+            lists=tuple(i for i, kind in enumerate(kinds) if kind.startswith("tuple")),
+            indexes=(("id",), *indexes),
+        )
+
+    @cached_property
+    def type(self) -> str:
+        """The record type's name, as the ``entries.type`` column holds it."""
+        return self.cls.__name__
+
+    @cached_property
+    def insert_sql(self) -> str:
+        names = ", ".join(("seq", "superseded_by", *self.columns))
+        marks = ",".join("?" * (len(self.columns) + 2))
+        return f"INSERT INTO {self.name} ({names}) VALUES ({marks})"
+
+    @cached_property
+    def unstructure(self) -> Callable[[Record], dict[str, Any]]:
+        """The converter's hook for this record type (``record_to_dict``, looked up once)."""
+        return cast(Callable[[Record], dict[str, Any]], converter.get_unstructure_hook(self.cls))
+
+    @cached_property
+    def payload(self) -> Callable[[Record], str]:
+        """A record's canonical JSON, the entry's payload (``convert.canonical_json_of``)."""
+        return canonical_json_of(self.cls)
+
+    @cached_property
+    def row(self) -> Callable[[int, Record], list[Any]]:
+        """The table row for an entry: ``row(seq, record)`` gives seq, superseded_by (None),
+        then the columns (a function generated once for the record type)."""
+        values = []
+        for i, name in enumerate(self.fields):
+            value = f"record.{name}"
+            if i in self.times:
+                value = f"(None if (t := {value}) is None else _micros(t))"
+            elif i in self.codes:
+                value = f"_code_key({value}.fingerprint)"
+            elif i in self.lists:
+                value = f"_canonical_json(list({value}))"
+            values.append(value)
+        source = f"def {self.name}_row(seq, record):\n    return [seq, None, {', '.join(values)}]"
+        namespace: dict[str, Any] = {
+            "_micros": to_micros,
+            "_code_key": code_key,
+            "_canonical_json": canonical_json,
+        }
+        exec(compile(source, f"<{self.name} row>", "exec"), namespace)
+        return cast(Callable[[int, Record], list[Any]], namespace[f"{self.name}_row"])
+
+
+def code_key(fingerprint: str) -> int:
+    """The first 64 bits of a code's fingerprint, as a signed (two's complement) SQLite integer.
+
+    SQL's ``printf('%016x', code_key)`` gives those 16 hex digits back, which is how the
+    code index below recognises an authorization recorded under its derived id.
+
+    >>> fp = "9aa8eccc92a00ea1" + "0" * 48
+    >>> hex(code_key(fp) % 2**64)
+    '0x9aa8eccc92a00ea1'
+    """
+    key = int(fingerprint[:16], 16)
+    return key - (1 << 64) if key >= 1 << 63 else key
+
+
+_EXTRA_INDEXES: dict[type[Record], tuple[tuple[str, ...], ...]] = {
+    Creator: (("tiktok_identity_id",),),
+    SparkAuthorization: (("expires_at",), ("post_id",)),
+    SparkBinding: (("ad_account_id",),),
+    SparkAd: (("authorization_id",),),
+    RoleGrant: (("scope",), ("person_id",)),
+    Notice: (("person_id",),),
+}
+
+#: One version table per record type, with the indexes the checks need.
+TABLES: dict[type[Record], VersionTable] = {
+    cls: VersionTable.of(cls, _EXTRA_INDEXES.get(cls, ())) for cls in RECORD_TYPES
+}
+
+
+def known_columns(table: VersionTable) -> dict[str, str]:
+    """Column name -> its SQL, for every column a read of ``table`` may name."""
+    names = {"seq": "v.seq", "superseded_by": "v.superseded_by"}
+    names.update({c: f"v.{c}" for c in table.columns})
+    names.update({c: f"e.{c}" for c in ENTRY_FIELDS})
+    return names
+
+
+def column(names: dict[str, str], name: str) -> str:
+    """The SQL of column ``name`` among ``names`` (:func:`known_columns`); a clear error if
+    there is none."""
+    try:
+        return names[name]
+    except (KeyError, TypeError):
+        raise ValueError(f"no column {name!r} here; the columns are {', '.join(names)}") from None
+
+
+def ids_wanted(where: Filter | None) -> tuple[tuple[Any, ...] | None, Filter | None]:
+    """The ids ``where`` asks for at its top (``OneOf("id", ...)``, alone or in an ``All``),
+    and what else it asks."""
+    if isinstance(where, OneOf | Equals) and where.column == "id":
+        return (where.values if isinstance(where, OneOf) else (where.value,)), None
+    if isinstance(where, All):
+        for i, part in enumerate(where.filters):
+            if isinstance(part, OneOf | Equals) and part.column == "id":
+                others = where.filters[:i] + where.filters[i + 1 :]
+                ids = part.values if isinstance(part, OneOf) else (part.value,)
+                return ids, (All(*others) if others else None)
+    return None, where
+
+
+def version_column(names: dict[str, str], name: str) -> str:
+    """:func:`column`, refusing an entry's column: filters apply to version columns."""
+    sql = column(names, name)
+    if not sql.startswith("v."):
+        raise ValueError(f"filters apply to version columns, not to the entry's {name}")
+    return sql
+
+
+def derive_row(table: VersionTable, seq: int, payload: Any, lenient: bool) -> list[Any] | str:
+    """The version row entry ``seq`` makes, or why its payload is not a record's payload."""
+    if not isinstance(payload, str):
+        return "the payload is not stored as text"
+    if lenient:  # text read with surrogate escapes for the bytes that are not UTF-8
+        try:
+            payload.encode("utf-8")
+        except UnicodeEncodeError:
+            return "the payload is not valid UTF-8 text"
+    try:
+        record = record_from_json(table.cls, payload)
+        canonical = table.payload(record)  # the generated encoder: byte-identical, tested
+        row = table.row(seq, record)
+    except Exception as exc:  # whatever the converter raises on a payload no ledger wrote
+        return f"the payload is not a valid {table.type}: {short(exc)}"
+    if canonical != payload and not _legacy_payload(table, payload, canonical):
+        return "the payload is not the canonical JSON of its record"
+    return row
+
+
+def _legacy_payload(table: VersionTable, text: str, canonical: str) -> bool:
+    """Whether ``text`` is how schema version 1 wrote the record that now reads as ``canonical``.
+
+    Version 1 kept a creator's handle as typed, with its ``@`` (see ``Store._migrate_from_1``):
+    those entries keep their text and read back without it.
+    """
+    if table.cls is not Creator:
+        return False
+    data = json.loads(text)
+    if canonical_json(data) != text or not isinstance(data.get("handle"), str):
+        return False
+    handle = to_handle(data.pop("handle"))
+    if handle is not None:
+        data["handle"] = handle
+    return bool(canonical_json(data) == canonical)
+
+
+def table_problem(name: str, have: set[str], wanted: Sequence[str]) -> str | None:
+    if not have:
+        return f"the table {name} is missing"
+    lacking = [column for column in wanted if column not in have]
+    if lacking:
+        return f"the table {name} lacks the column(s) {', '.join(lacking)}"
+    return None
