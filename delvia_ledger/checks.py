@@ -352,23 +352,19 @@ class Checks:
         )
         return list(rows)
 
-    def auth_rows(self, where: Filter | None = None) -> Iterator[AuthRow]:
-        """Visible authorizations matching ``where``, streamed (a million need not fit at once)."""
-        rows: Iterator[AuthRow] = self.store.current_rows(
-            SparkAuthorization, Auth._fields, bound=self.bound, where=where
-        )
-        return rows
-
-    def auth_rows_by(self, order: Sequence[str], where: Filter | None = None) -> Iterator[AuthRow]:
-        """:meth:`auth_rows`, streamed in ``order`` (column names)."""
+    def auth_rows(
+        self, where: Filter | None = None, order: Sequence[str] = ()
+    ) -> Iterator[AuthRow]:
+        """Visible authorizations matching ``where``, streamed (a million need not fit at once),
+        in ``order`` (column names; none: any)."""
         rows: Iterator[AuthRow] = self.store.current_rows(
             SparkAuthorization, Auth._fields, bound=self.bound, where=where, order_by=order
         )
         return rows
 
-    def auths(self, where: Filter | None = None) -> Iterator[Auth]:
+    def auths(self, where: Filter | None = None, order: Sequence[str] = ()) -> Iterator[Auth]:
         """:meth:`auth_rows` as named tuples."""
-        return map(Auth._make, self.auth_rows(where))
+        return map(Auth._make, self.auth_rows(where, order))
 
     # --- the world around the codes, loaded once per Checks -------------------------------
 
@@ -800,7 +796,7 @@ class Checks:
             if self.pair_verdict(creator, account) is not RegionVerdict.COMPATIBLE
         }
         if doubtful:
-            for auth in map(Auth._make, self.auth_rows_by(("seq",), bound_to_one)):
+            for auth in self.auths(bound_to_one, ("seq",)):
                 if (auth.creator_id, auth.ad_account_id) in doubtful:
                     consider(auth, str(auth.ad_account_id))
         # the accounts where TikTok lists the code (bound at t), again pairs first
@@ -985,10 +981,10 @@ class Checks:
         streams = [iter([self._codes_in_use_keyed(h)])]
         for kind, where, deadline in self._streams(h):
             order = ("seq",) if deadline is None else (deadline, "seq")
-            streams.append(self._keyed(self.auth_rows_by(order, where), kind, h))
+            streams.append(self._keyed(self.auth_rows(where, order), kind, h))
         if self.unavailable_posts:
             where = All(Not(code_ended(self.t)), OneOf("post_id", sorted(self.unavailable_posts)))
-            gone = self.auth_rows_by(("seq",), where)
+            gone = self.auth_rows(where, ("seq",))
             streams.append(self._keyed(gone, FindingKind.POST_UNAVAILABLE, h))
         rest = self.other_findings(h)
         streams.append(iter([[(_key(finding, i), finding) for i, finding in enumerate(rest)]]))
@@ -1014,12 +1010,10 @@ class Checks:
         batches."""
         using, kinds = self.using, frozenset({kind})
         rows = iter(rows)
-        while True:
-            with collector_paused():  # rows read and findings built without the collector
-                read = list(islice(rows, _BATCH))
-                batch = [row for row in read if row[0] not in using] if using else read
-                keyed = self._per_code(batch, kinds, h, self.keyed)
-            yield keyed
+        while True:  # read and built inside the merge's pause of the collector
+            read = list(islice(rows, _BATCH))
+            batch = [row for row in read if row[0] not in using] if using else read
+            yield self._per_code(batch, kinds, h, self.keyed)
             if len(read) < _BATCH:
                 return
 
@@ -1027,7 +1021,7 @@ class Checks:
         """The per-code findings of codes active or scheduled ads use (their severity depends
         on the ads), decided in memory in seq order and sorted by key."""
         ids = list(self.using)
-        rows = list(self.auth_rows_by(("seq",), OneOf("id", ids))) if ids else []
+        rows = list(self.auth_rows(OneOf("id", ids), ("seq",))) if ids else []
         keyed = self._per_code(rows, CODE_KINDS, h, self.keyed)
         keyed.sort(key=_KEY)
         return keyed
@@ -1162,4 +1156,4 @@ def _filled(stream: Iterator[_Batch]) -> _Batch | None:
 def _key(finding: Finding, tie: int) -> _Key:
     deadline = finding.deadline
     when = _NEVER if deadline is None else to_micros(deadline)
-    return finding.severity.rank, when, finding.kind.value, tie
+    return _RANK[finding.severity], when, finding.kind._value_, tie

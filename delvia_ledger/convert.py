@@ -290,8 +290,7 @@ def record_from_json(cls: type[R], payload: str) -> R:
 
     The same as ``converter.structure(json.loads(payload), cls)``, through :func:`structure_of`.
     """
-    build = _GENERATED_STRUCTURE.get(cls) or structure_of(cast(Any, cls))
-    return cast(R, build(parsed_json(payload)))
+    return cast(R, structure_of(cast(Any, cls))(parsed_json(payload)))
 
 
 def parsed_json(text: str) -> Any:
