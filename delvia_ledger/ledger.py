@@ -680,12 +680,16 @@ class Ledger(LedgerView):
     ) -> ImportResult:
         """Merge translated items with what the ledger knows and record them, all or nothing."""
         with self._store.transaction():
-            records, unbound = reconcile.reconcile(
+            merged = reconcile.reconcile(
                 self._store, items, advertiser_id, self.now(), listed=listing
             )
-            result = self.record_all(records)
+            result = self.record_all(merged.records)
         return ImportResult(
-            result.written, result.unchanged, tuple(skipped), unbound, result.last_seq
+            result.written,
+            result.unchanged + merged.unchanged,
+            tuple(skipped),
+            merged.unbound,
+            result.last_seq,
         )
 
     @overload
@@ -738,18 +742,16 @@ class Ledger(LedgerView):
                 accounts, sweeps, strict=True
             ):
                 listing: reconcile.Listing = "code" if partial else "sweep"
-                records, unbound = reconcile.reconcile(
-                    self._store, items, account, now, listed=listing
-                )
-                done = self.record_all(records)
+                merged = reconcile.reconcile(self._store, items, account, now, listed=listing)
+                done = self.record_all(merged.records)
                 results.append(
                     SyncResult(
                         advertiser_id=account,
                         pages=pages,
                         items=listed,
                         written=done.written,
-                        unchanged=done.unchanged,
-                        unbound=unbound,
+                        unchanged=done.unchanged + merged.unchanged,
+                        unbound=merged.unbound,
                         skipped=tuple(skipped),
                         partial=partial,
                     )

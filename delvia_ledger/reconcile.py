@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, NamedTuple, TypeVar
 
 import attrs
 
@@ -24,7 +24,15 @@ from .records import (
 from .storage import All, CustomId, Equals, Missing, OneOf, Storage, code_key
 from .tiktok import Item, Skipped
 
-__all__ = ["ImportResult", "Skipped", "SyncResult", "keep_known", "kept_known", "reconcile"]
+__all__ = [
+    "ImportResult",
+    "Reconciled",
+    "Skipped",
+    "SyncResult",
+    "keep_known",
+    "kept_known",
+    "reconcile",
+]
 
 R = TypeVar("R", bound=Record)
 
@@ -67,6 +75,14 @@ class SyncResult:
             f"{self.written} written, {self.unchanged} unchanged, {self.unbound} unbound, "
             f"{len(self.skipped)} skipped" + (" (partial: nothing unbound)" if self.partial else "")
         )
+
+
+class Reconciled(NamedTuple):
+    """What :func:`reconcile` decided: the records to write, and what needs no write."""
+
+    records: list[Record]  #: the new versions, in an order the ledger accepts
+    unchanged: int  #: records TikTok reports exactly as the ledger holds them
+    unbound: int  #: bindings among ``records`` ended because TikTok no longer lists them
 
 
 def _by_id(records: Iterable[R]) -> dict[str, R]:
@@ -186,10 +202,12 @@ def reconcile(
     now: datetime,
     *,
     listed: Listing = "code",
-) -> tuple[list[Record], int]:
+) -> Reconciled:
     """The records that bring the ledger in line with ``items`` reported for ``advertiser_id``.
 
-    Returns the records (in an order the ledger accepts) and how many bindings they unbind.
+    Returns the records that change the ledger (in an order it accepts), how many records are
+    already as the ledger holds them (left out, so nothing reads them a second time), and how
+    many bindings the records unbind.
     ``listed`` says what the items are, and so what their absence proves: ``"code"`` (one
     code's ``/tt_video/info/``: nothing), ``"page"`` (a page of ``/tt_video/list/``: a listed
     post no longer carries another code in that account), ``"sweep"`` (every page: each
@@ -209,6 +227,12 @@ def reconcile(
     bindings = _by_id(
         store.current_records(SparkBinding, "id", {f"{a}@{advertiser_id}" for a in listed_auths})
     )
+    # what the ledger holds now: a merge that changes nothing returns one of these as it is
+    held: dict[tuple[type[Record], str], Record] = {
+        (type(record), record.id): record
+        for found in (posts, linked, creators, auths, bindings)
+        for record in found.values()
+    }
     # one version per record, at the place it first appears (the creator of many posts once)
     out: dict[tuple[type[Record], str], Record] = {}
     unbound = 0
@@ -261,7 +285,8 @@ def reconcile(
     for binding in gone:
         out[SparkBinding, binding.id] = attrs.evolve(binding, unbound_at=now)
         unbound += 1
-    return list(out.values()), unbound
+    changed = [record for key, record in out.items() if held.get(key) is not record]
+    return Reconciled(changed, len(out) - len(changed), unbound)
 
 
 def _current_codes(

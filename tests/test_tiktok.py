@@ -533,3 +533,53 @@ def test_only_the_number_zero_is_success(code: object) -> None:
 @pytest.mark.parametrize("code", [0, "0", " 0 "])
 def test_zero_as_a_number_or_text_is_success(code: object) -> None:
     assert tiktok.unwrap({"code": code, "message": "OK", "data": {"a": 1}}) == {"a": 1}
+
+
+# Pages drawn from a few codes: each code is of one post, each post of one of two creators,
+# and what TikTok says of them (window, status, caption, nickname) varies between pages.
+page_items = st.lists(
+    st.tuples(
+        st.integers(0, 3),  # the code (and so its post and creator)
+        st.sampled_from(["2026-12-01 10:00:00", "2027-01-01 10:00:00"]),
+        st.sampled_from(["AUTHORIZED", "SUSPENDED"]),
+        st.sampled_from(["hi", "hello"]),
+        st.sampled_from(["maya.makes", "maya"]),
+    ),
+    max_size=6,
+)
+
+
+def _page(drawn: list[tuple[int, str, str, str, str]]) -> dict[str, Any]:
+    items = []
+    for code, ends, status, text, name in drawn:
+        one = item(f"#code-{code}=", f"730100000000000000{code}", auth_end_time=ends)
+        one["auth_info"]["ad_auth_status"] = status
+        one["item_info"]["text"] = text
+        one["user_info"].update(identity_id=f"700000000000000000{code % 2}", tiktok_name=name)
+        items.append(one)
+    return {"list": items, "page_info": {"page": 1, "page_size": 50, "total_number": len(items)}}
+
+
+@settings(max_examples=40, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(pages=st.lists(page_items, min_size=1, max_size=4))
+def test_each_import_counts_every_record_it_covers_once_as_written_or_unchanged(
+    backend: Any, clock: Any, pages: list[list[tuple[int, str, str, str, str]]]
+) -> None:
+    with backend.open(clock=clock) as ledger:
+        ledger.record(dl.AdAccount(id=ADVERTISER, name="Brand", region="US"))
+        for drawn in pages + pages[-1:]:  # the last page twice: the second writes nothing
+            before = ledger.seq
+            result = ledger.import_tiktok(envelope(_page(drawn)), advertiser_id=ADVERTISER)
+            codes = {code for code, *_ in drawn}
+            # a creator, a post, a code and its binding; one version each, however often listed
+            covered = len({code % 2 for code in codes}) + 3 * len(codes)
+            assert (result.written + result.unchanged, result.unbound) == (covered, 0)
+            assert ledger.seq - before == result.written
+        assert result.written == 0
+        for code, ends, status, text, _ in {d[0]: d for d in drawn}.values():  # the last says
+            auth = ledger.authorization_for(f"#code-{code}=")
+            binding = ledger.get(dl.SparkBinding, f"{auth.id}@{ADVERTISER}") if auth else None
+            post = ledger.get(dl.Post, f"730100000000000000{code}")
+            assert auth is not None and auth.expires_at == tiktok.tiktok_time(ends, "end")
+            assert binding is not None and binding.tiktok_status == status
+            assert post is not None and post.caption == text
