@@ -559,10 +559,10 @@ class Ledger(LedgerView):
         with self._store.transaction():
             iterator = iter(records)
             while True:
+                batch = list(islice(iterator, batch_size))  # the caller's code, as they left it
+                if not batch:
+                    break
                 with collector_paused():  # a batch makes no cycles; its objects are many
-                    batch = list(islice(iterator, batch_size))
-                    if not batch:
-                        break
                     count = len(self._record_batch(batch, known)[1])
                 written += count
                 unchanged += len(batch) - count

@@ -25,6 +25,7 @@ from delvia_ledger.ledger import REFERENCES
 from delvia_ledger.records import RECORD_TYPES, Record, SparkCode
 from delvia_ledger.storage.schema import TABLES, VersionTable, code_key
 
+from .conftest import Backend, Clock
 from .strategies import nasty_texts, worlds
 
 # --- the reference: the encoder and row builder as they were before the generated code ---------
@@ -282,16 +283,25 @@ def _accounts(n: int, seen: list[bool]) -> Iterator[dl.AdAccount]:
 
 
 def test_record_all_pauses_the_collector_for_each_batch_and_restores_it(
-    ledger: dl.Ledger,
+    backend: Backend, clock: Clock
 ) -> None:
     seen: list[bool] = []
     between: list[bool] = []
+    asked: list[bool] = []  # the ledger asks its clock once per batch, as it writes it
+
+    def watched_clock() -> datetime:
+        asked.append(gc.isenabled())
+        return clock()
+
     assert gc.isenabled()
-    ledger.record_all(
-        _accounts(7, seen), batch_size=3, progress=lambda _: between.append(gc.isenabled())
-    )
-    assert seen == [False] * 7  # read and written with the collector paused
-    assert between == [True, True, True]  # and back on between batches
+    with backend.open(clock=watched_clock) as ledger:
+        asked.clear()
+        ledger.record_all(
+            _accounts(7, seen), batch_size=3, progress=lambda _: between.append(gc.isenabled())
+        )
+    assert asked == [False, False, False]  # each batch checked and written with it paused
+    assert seen == [True] * 7  # the caller's generator runs with the collector as it was
+    assert between == [True, True, True]  # and it is back on between batches
     assert gc.isenabled()
 
 
