@@ -110,11 +110,15 @@ def _merge(
     re-import builds nothing), ``new`` when the merge is exactly it.
     """
     if current is not None:
+        same = True  # whether every merged value equals current's, found in the same pass
         for name, after in values.items():
             before = getattr(current, name)
             rule = rules.get(name)
-            values[name] = rule(before, after) if rule else (before if after is None else after)
-        if _is(current, values):
+            kept = rule(before, after) if rule else (before if after is None else after)
+            values[name] = kept
+            if same and kept is not before and kept != before:
+                same = False
+        if same:
             return current
     if new is not None and _is(new, values):
         return new
