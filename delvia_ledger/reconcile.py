@@ -226,6 +226,8 @@ def reconcile(
     creators = _by_id(
         store.current_records(Creator, "id", identities | {p.creator_id for p in posts.values()})
     )
+    # a creator read both ways is one object, so that an unchanged merge of it is seen as one
+    linked = {identity: creators.setdefault(c.id, c) for identity, c in linked.items()}
     auths = _current_codes(store, [item.authorization for item in items])
     listed_auths = {auths.get(i.authorization.code.fingerprint, i.authorization).id for i in items}
     bindings = _by_id(
@@ -289,7 +291,9 @@ def reconcile(
     for binding in gone:
         out[SparkBinding, binding.id] = attrs.evolve(binding, unbound_at=now)
         unbound += 1
-    changed = [record for key, record in out.items() if held.get(key) is not record]
+    # what the ledger already holds is left out: the very version read, or one equal to it
+    # (a page that lists a creator twice, with two nicknames, may end where it began)
+    changed = [r for key, r in out.items() if (was := held.get(key)) is not r and was != r]
     return Reconciled(changed, len(out) - len(changed), unbound)
 
 

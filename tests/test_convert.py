@@ -152,8 +152,7 @@ def test_both_structurers_see_a_split_surrogate_pair_as_json_reads_it() -> None:
     text = '{"id": "p", "creator_id": {"\\ud800\\udfff": null}, "kind": "VIDEO"}'
     fast = _outcome(structure_of(dl.Post), json.loads(text))
     assert fast == _outcome(converter.structure, json.loads(text), dl.Post)
-    assert fast[0] == "InvalidRecordError"
-    assert "\\U000103ff" in fast[1]
+    assert fast[0] == "InvalidRecordError" and fast[1].startswith("Post.creator_id=")
 
 
 @given(worlds())

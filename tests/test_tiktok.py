@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 import delvia_ledger as dl
 from delvia_ledger import tiktok
+from delvia_ledger.reconcile import reconcile
 
 CODE = "#tT+doc/example-code=="
 ADVERTISER = "6900000000000000001"
@@ -560,12 +561,18 @@ def _page(drawn: list[tuple[int, str, str, str, str]]) -> dict[str, Any]:
     return {"list": items, "page_info": {"page": 1, "page_size": 50, "total_number": len(items)}}
 
 
+def tiktok_items(drawn: list[tuple[int, str, str, str, str]]) -> list[tiktok.Item]:
+    items, skipped = tiktok.items_from_tt_video(_page(drawn))
+    assert not skipped
+    return items
+
+
 @settings(max_examples=40, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(pages=st.lists(page_items, min_size=1, max_size=4))
 def test_each_import_counts_every_record_it_covers_once_as_written_or_unchanged(
     backend: Any, clock: Any, pages: list[list[tuple[int, str, str, str, str]]]
 ) -> None:
-    with backend.open(clock=clock) as ledger:
+    with backend.fresh().open(clock=clock) as ledger:
         ledger.record(dl.AdAccount(id=ADVERTISER, name="Brand", region="US"))
         for drawn in pages + pages[-1:]:  # the last page twice: the second writes nothing
             before = ledger.seq
@@ -576,7 +583,14 @@ def test_each_import_counts_every_record_it_covers_once_as_written_or_unchanged(
             assert (result.written + result.unchanged, result.unbound) == (covered, 0)
             assert ledger.seq - before == result.written
         assert result.written == 0
-        for code, ends, status, text, _ in {d[0]: d for d in drawn}.values():  # the last says
+        with ledger.transaction():  # the repeat: reconcile hands record_all nothing to compare
+            again = tiktok_items(drawn)
+            merged = reconcile(ledger._store, again, ADVERTISER, clock(), listed="page")
+        assert (merged.records, merged.unchanged) == ([], result.unchanged)
+        for identity, name in {d[0] % 2: d[4] for d in drawn}.items():  # the last says
+            creator = ledger.get(dl.Creator, f"700000000000000000{identity}")
+            assert creator is not None and creator.display_name == name
+        for code, ends, status, text, _ in {d[0]: d for d in drawn}.values():
             auth = ledger.authorization_for(f"#code-{code}=")
             binding = ledger.get(dl.SparkBinding, f"{auth.id}@{ADVERTISER}") if auth else None
             post = ledger.get(dl.Post, f"730100000000000000{code}")
