@@ -649,7 +649,7 @@ class Ledger(LedgerView):
             raise ValueError("import_tiktok: a /tt_video/ payload needs advertiser_id=...")
         items, skipped = tiktok.items_from_tt_video(data)
         listing: reconcile.Listing = "page" if tiktok.is_list(data) else "code"
-        return self._import_items(items, skipped, advertiser_id, listing)
+        return self._import_items(items, skipped, advertiser_id, listing, self.now())
 
     def _advertiser(self, advertiser_id: object, what: str) -> str:
         """An advertiser id the ledger holds as an ad account (refused otherwise)."""
@@ -677,12 +677,12 @@ class Ledger(LedgerView):
         skipped: list[tiktok.Skipped],
         advertiser_id: str,
         listing: reconcile.Listing,
+        now: datetime,
     ) -> ImportResult:
-        """Merge translated items with what the ledger knows and record them, all or nothing."""
+        """Merge translated items with what the ledger knows at ``now`` and record what that
+        changes, all or nothing (joining the caller's transaction, if any)."""
         with self._store.transaction():
-            merged = reconcile.reconcile(
-                self._store, items, advertiser_id, self.now(), listed=listing
-            )
+            merged = reconcile.reconcile(self._store, items, advertiser_id, now, listed=listing)
             result = self.record_all(merged.records)
         return ImportResult(
             result.written,
@@ -742,17 +742,16 @@ class Ledger(LedgerView):
                 accounts, sweeps, strict=True
             ):
                 listing: reconcile.Listing = "code" if partial else "sweep"
-                merged = reconcile.reconcile(self._store, items, account, now, listed=listing)
-                done = self.record_all(merged.records)
+                done = self._import_items(items, skipped, account, listing, now)
                 results.append(
                     SyncResult(
                         advertiser_id=account,
                         pages=pages,
                         items=listed,
                         written=done.written,
-                        unchanged=done.unchanged + merged.unchanged,
-                        unbound=merged.unbound,
-                        skipped=tuple(skipped),
+                        unchanged=done.unchanged,
+                        unbound=done.unbound,
+                        skipped=done.skipped,
                         partial=partial,
                     )
                 )

@@ -236,7 +236,7 @@ def reconcile(
     # what the ledger holds now: a merge that changes nothing returns one of these as it is
     held: dict[tuple[type[Record], str], Record] = {
         (type(record), record.id): record
-        for found in (posts, linked, creators, auths, bindings)
+        for found in (posts, creators, auths, bindings)  # creators holds the linked ones too
         for record in found.values()
     }
     # one version per record, at the place it first appears (the creator of many posts once)
