@@ -9,6 +9,8 @@ from typing import Any, Protocol
 
 import attrs
 
+from .convert import generated
+
 __all__ = [
     "CATALOGUE",
     "Advice",
@@ -438,8 +440,8 @@ def _positional(cls: type[Finding]) -> _NewFinding:
         ]
     )
     namespace: dict[str, Any] = {"new": object.__new__, "cls": cls, "__name__": __name__}
-    exec(compile(source, f"<generated {cls.__name__} builder>", "exec"), namespace)
-    built: _NewFinding = namespace[f"new_{cls.__name__.lower()}"]
+    name = f"new_{cls.__name__.lower()}"
+    built: _NewFinding = generated(source, name, name, namespace)
     return built
 
 

@@ -10,6 +10,8 @@ from typing import Any, cast
 
 import attrs
 
+from ..convert import generated
+
 __all__ = [
     "After",
     "All",
@@ -192,8 +194,7 @@ def _compiled(
         head = f"def make({', '.join(f'v{i}' for i in range(len(values)))}):"
         names: dict[str, Any] = {}
         code = f"{head}\n{source}\n    return holds\n"
-        exec(compile(code, "<filter>", "exec"), names)
-        make = _MADE[source] = names["make"]
+        make = _MADE[source] = generated(code, "make", "filter", names)
     holds: Callable[[Sequence[Any]], object] = make(*values)
     return holds
 

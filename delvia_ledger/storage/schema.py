@@ -16,7 +16,14 @@ from typing import Any, cast
 
 import attrs
 
-from ..convert import canonical_json, canonical_json_of, converter, record_from_json, to_micros
+from ..convert import (
+    canonical_json,
+    canonical_json_of,
+    converter,
+    generated,
+    record_from_json,
+    to_micros,
+)
 from ..records import (
     RECORD_TYPES,
     Creator,
@@ -127,8 +134,8 @@ class VersionTable:
             "_code_key": code_key,
             "_canonical_json": canonical_json,
         }
-        exec(compile(source, f"<{self.name} row>", "exec"), namespace)
-        return cast(Callable[[int, Record], list[Any]], namespace[f"{self.name}_row"])
+        row = generated(source, f"{self.name}_row", f"{self.name}_row", namespace)
+        return cast(Callable[[int, Record], list[Any]], row)
 
 
 def code_key(fingerprint: str) -> int:
