@@ -19,6 +19,7 @@ from .records import (
     Record,
     SparkAuthorization,
     SparkBinding,
+    binding_id,
     derived_authorization_id,
 )
 from .storage import All, CustomId, Equals, Missing, OneOf, Storage, code_key
@@ -230,9 +231,8 @@ def reconcile(
     linked = {identity: creators.setdefault(c.id, c) for identity, c in linked.items()}
     auths = _current_codes(store, [item.authorization for item in items])
     listed_auths = {auths.get(i.authorization.code.fingerprint, i.authorization).id for i in items}
-    bindings = _by_id(
-        store.current_records(SparkBinding, "id", {f"{a}@{advertiser_id}" for a in listed_auths})
-    )
+    wanted = {binding_id(a, advertiser_id) for a in listed_auths}
+    bindings = _by_id(store.current_records(SparkBinding, "id", wanted))
     # what the ledger holds now: a merge that changes nothing returns one of these as it is
     held: dict[tuple[type[Record], str], Record] = {
         (type(record), record.id): record
@@ -266,7 +266,7 @@ def reconcile(
         new_auth = _merge(
             SparkAuthorization, current_auth, values, _AUTHORIZATION_RULES, item.authorization
         )
-        binding = bindings.get(f"{new_auth.id}@{advertiser_id}")
+        binding = bindings.get(binding_id(new_auth.id, advertiser_id))
         rebound = binding is not None and binding.unbound_at is not None
         new_binding = _merge(
             SparkBinding,
@@ -277,7 +277,7 @@ def reconcile(
                 "bound_at": now,
                 "unbound_at": None,
                 "tiktok_status": item.tiktok_status,
-                "id": f"{new_auth.id}@{advertiser_id}",
+                "id": binding_id(new_auth.id, advertiser_id),
             },
             _REBOUND_RULES if rebound else _BINDING_RULES,
         )
@@ -334,7 +334,7 @@ def _no_longer_listed(
         return []
     # the ids first: only the records that may be gone are read whole
     if listing == "sweep":
-        kept = {f"{a}@{advertiser_id}" for a in listed}
+        kept = {binding_id(a, advertiser_id) for a in listed}
         bound = store.current_rows(
             SparkBinding,
             ("id",),
@@ -353,7 +353,7 @@ def _no_longer_listed(
             if a not in listed
         }
         candidates = store.current_records(
-            SparkBinding, "id", {f"{a}@{advertiser_id}" for a in others}
+            SparkBinding, "id", {binding_id(a, advertiser_id) for a in others}
         )
     return [
         b

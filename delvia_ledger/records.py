@@ -8,16 +8,47 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Any, TypeAlias
 
 import attrs
-from dateutil.parser import isoparse
 
 from .errors import InvalidRecordError
+from .fields import (  # the public helpers are re-exported: records named them first
+    ISO_REGIONS as ISO_REGIONS,
+)
+from .fields import (
+    NOT_IN_IDS,
+    SURROGATE,
+    _after,
+    _as_member,
+    _check_id,
+    _check_optional_id,
+    _check_optional_region,
+    _check_optional_text,
+    _check_optional_time,
+    _check_optional_word,
+    _check_region,
+    _check_region_pattern,
+    _check_text,
+    _check_time,
+    _fail,
+    _member_of,
+    blank_to_none,
+    to_item_status,
+    to_region,
+)
+from .fields import is_status_word as is_status_word
+from .fields import shown as shown
+from .fields import time_problem as time_problem
+from .fields import to_handle as to_handle
+from .fields import to_tiktok_status as to_tiktok_status
+from .fields import to_utc as to_utc
 
 __all__ = [
+    "DERIVED_ID_DIGITS",
+    "DERIVED_ID_PREFIX",
     "RECORD_TYPES",
     "AdAccount",
     "Creator",
@@ -66,267 +97,6 @@ class PostKind(StrEnum):
 
 
 # ISO 3166-1 alpha-2: the 249 officially assigned codes.
-ISO_REGIONS = frozenset(
-    """
-    AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ BR
-    BS BT BV BW BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM DO DZ
-    EC EE EG EH ER ES ET FI FJ FK FM FO FR GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS GT GU GW
-    GY HK HM HN HR HT HU ID IE IL IM IN IO IQ IR IS IT JE JM JO JP KE KG KH KI KM KN KP KR KW KY
-    KZ LA LB LC LI LK LR LS LT LU LV LY MA MC MD ME MF MG MH MK ML MM MN MO MP MQ MR MS MT MU MV
-    MW MX MY MZ NA NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL PM PN PR PS PT PW PY
-    QA RE RO RS RU RW SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ TC TD TF TG
-    TH TJ TK TL TM TN TO TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA ZM
-    ZW
-    """.split()
-)
-
-# Which scopes each role may be granted on ("ad_account:<id>", "business_center:<id>", ...).
-ROLE_SCOPES: dict[Role, frozenset[str]] = {
-    Role.ADMIN: frozenset({"ad_account"}),
-    Role.OPERATOR: frozenset({"ad_account"}),
-    Role.ANALYST: frozenset({"ad_account"}),
-    Role.BC_ADMIN: frozenset({"business_center"}),
-    Role.BC_STANDARD: frozenset({"business_center"}),
-    Role.OWNER: frozenset({"creator", "authorization"}),
-}
-
-#: What an id may not contain: C0 and C1 controls, DEL, bidi overrides and isolates (which
-#: make text display in another order than it is stored) and lone surrogates (not text at all:
-#: they cannot be written as UTF-8).
-_NOT_IN_IDS = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
-
-#: Lone surrogates: a Python string can hold them, UTF-8 (the database, JSON, files) cannot.
-_SURROGATE = re.compile("[\ud800-\udfff]")
-
-#: Values longer than this are shortened in error messages.
-_SHOWN = 80
-
-
-def _where(instance: object, field: attrs.Attribute[Any]) -> str:
-    return f"{type(instance).__name__}.{field.name}"
-
-
-def shown(value: object) -> str:
-    """A value as error messages quote it: times in ISO-8601, long text shortened."""
-    if isinstance(value, datetime):
-        return repr(value.isoformat())
-    text = repr(value)
-    if len(text) > _SHOWN:
-        size = f"{len(value)} characters" if isinstance(value, str | list | dict) else "long"
-        text = f"{text[: _SHOWN - 20]}… ({size})"
-    return text
-
-
-def _fail(
-    instance: object, field: attrs.Attribute[Any], value: object, why: str
-) -> InvalidRecordError:
-    return InvalidRecordError(f"{_where(instance, field)}={shown(value)}: {why}")
-
-
-# --- validators and converters, shared by the fields below ------------------------------------
-
-
-def _check_id(instance: object, field: attrs.Attribute[Any], value: object) -> None:
-    # The common path: printable text (no controls, bidi or surrogates; of the spaces only
-    # U+0020) that does not start or end with a space. Anything else takes the careful path.
-    if (
-        isinstance(value, str)
-        and value
-        and value.isprintable()
-        and value[0] != " "
-        and value[-1] != " "
-    ):
-        return
-    if not isinstance(value, str) or not value.strip():
-        raise _fail(instance, field, value, "must be a non-empty string")
-    if value != value.strip() or _NOT_IN_IDS.search(value):
-        raise _fail(
-            instance,
-            field,
-            value,
-            "must not have surrounding spaces, control characters, bidi controls "
-            "(U+202A-U+202E, U+2066-U+2069) or lone surrogates",
-        )
-
-
-_check_optional_id = attrs.validators.optional(_check_id)
-
-
-_NOT_TEXT = "holds a lone surrogate (U+D800-U+DFFF), which is not text and cannot be stored"
-
-
-def _check_text(instance: object, field: attrs.Attribute[Any], value: object) -> None:
-    if not isinstance(value, str) or not value.strip():
-        raise _fail(instance, field, value, "must be a non-empty string")
-    if not value.isascii() and _SURROGATE.search(value):
-        raise _fail(instance, field, value, _NOT_TEXT)
-
-
-def _check_optional_text(instance: object, field: attrs.Attribute[Any], value: object) -> None:
-    if value is None:
-        return
-    if not isinstance(value, str):
-        raise _fail(instance, field, value, "must be a string or None")
-    if not value.isascii() and _SURROGATE.search(value):
-        raise _fail(instance, field, value, _NOT_TEXT)
-
-
-# Converters normalise what they can (strings to times, lower-case regions, ...) and hand
-# anything else through unchanged, so the validator that follows names the field and the value.
-
-
-def blank_to_none(value: str | None) -> Any:
-    """An empty optional text is no text: ``""`` becomes None (so CSV cells round-trip)."""
-    return None if value == "" else value
-
-
-def to_handle(value: str | None) -> Any:
-    """A TikTok @username is stored without its ``@``: ``"@maya.makes"`` -> ``"maya.makes"``."""
-    if isinstance(value, str):
-        value = value.strip().lstrip("@").strip()
-        return value or None
-    return value
-
-
-def to_item_status(value: str | None) -> Any:
-    """TikTok's ``item_info.status`` without its ``ITEM_STATUS_`` prefix, upper-cased."""
-    if isinstance(value, str):
-        value = re.sub(r"^(ITEM_STATUS_)+", "", value.strip().upper())
-        return value or None
-    return value
-
-
-def to_tiktok_status(value: str | None) -> Any:
-    """TikTok's ``ad_auth_status``, upper-cased (``"authorized"`` -> ``"AUTHORIZED"``)."""
-    if isinstance(value, str):
-        return value.strip().upper() or None
-    return value
-
-
-_WORD = re.compile(r"[A-Z0-9_]+")
-
-
-def is_status_word(value: object) -> bool:
-    """True for a TikTok status word as records keep it: ``AUTHORIZED``, ``USER_DELETE``."""
-    return isinstance(value, str) and _WORD.fullmatch(value) is not None
-
-
-def _check_optional_word(instance: object, field: attrs.Attribute[Any], value: object) -> None:
-    if value is not None and not is_status_word(value):
-        raise _fail(
-            instance,
-            field,
-            value,
-            "must be a TikTok status word such as 'AUTHORIZED' or 'USER_DELETE'",
-        )
-
-
-def to_utc(value: datetime | str | None) -> Any:
-    """An aware datetime or ISO-8601 string with an offset, as a UTC datetime.
-
-    The one place a time from outside is normalised (record fields, every ``now=`` and
-    ``as_of(recorded_at=...)``). Anything it cannot turn into a UTC time between the years 1
-    and 9999 is handed back unchanged, and :func:`time_problem` says why.
-    """
-    if isinstance(value, datetime):
-        if value.tzinfo is UTC:  # the hot path: values read back from the ledger
-            return value
-        moment = value
-    elif isinstance(value, str):
-        try:
-            moment = isoparse(value.strip())
-        except (ValueError, OverflowError):
-            return value
-    else:
-        return value
-    if moment.utcoffset() is None:
-        return value
-    try:
-        return moment.astimezone(UTC)
-    except OverflowError:  # e.g. 0001-01-01T00:00:00+01:00 is in the year 0 in UTC
-        return value
-
-
-def time_problem(value: object) -> str:
-    """Why ``value`` is not a time the ledger accepts (``to_utc`` handed it back unchanged)."""
-    if isinstance(value, str):
-        try:
-            parsed = isoparse(value.strip())
-        except OverflowError:
-            return TIME_OUT_OF_RANGE
-        except ValueError:
-            return "is not an ISO-8601 time, e.g. '2026-11-24T09:00:00Z'"
-        if parsed.utcoffset() is None:
-            return (
-                "has no time zone; a timezone-aware time is needed: add 'Z' or an offset "
-                "such as '+00:00'"
-            )
-        return TIME_OUT_OF_RANGE
-    if isinstance(value, datetime):
-        if value.utcoffset() is None:
-            return (
-                "naive datetime has no time zone; pass an aware datetime "
-                "(e.g. tzinfo=timezone.utc) or an ISO-8601 string with 'Z' or an offset"
-            )
-        return TIME_OUT_OF_RANGE
-    return "must be a timezone-aware datetime or an ISO-8601 string"
-
-
-#: Why a time whose UTC value falls outside what Python's datetime can hold is refused.
-TIME_OUT_OF_RANGE = (
-    "is out of range: in UTC it falls before 0001-01-01 or after 9999-12-31, "
-    "the times the ledger can hold"
-)
-
-
-def _check_time(instance: object, field: attrs.Attribute[Any], value: object) -> None:
-    if isinstance(value, datetime) and value.tzinfo is UTC:
-        return
-    raise _fail(instance, field, value, time_problem(value))
-
-
-_check_optional_time = attrs.validators.optional(_check_time)
-
-
-def to_region(value: str | None) -> Any:
-    """Regions are upper-cased and stripped on input."""
-    return value.strip().upper() if isinstance(value, str) else value
-
-
-def _check_region(instance: object, field: attrs.Attribute[Any], value: object) -> None:
-    try:
-        if value in ISO_REGIONS:
-            return
-    except TypeError:  # unhashable: a list, a dict
-        pass
-    raise _fail(instance, field, value, "must be an ISO 3166-1 alpha-2 region code such as 'US'")
-
-
-_check_optional_region = attrs.validators.optional(_check_region)
-
-
-def _check_region_pattern(instance: object, field: attrs.Attribute[Any], value: object) -> None:
-    if value != "*":
-        _check_region(instance, field, value)
-
-
-def _member_of(enum: type[StrEnum]) -> Any:
-    allowed = ", ".join(member.value for member in enum)
-
-    def check(instance: object, field: attrs.Attribute[Any], value: object) -> None:
-        if not isinstance(value, enum):
-            raise _fail(instance, field, value, f"must be one of {allowed}")
-
-    return check
-
-
-def _as_member(enum: type[StrEnum], value: object) -> Any:
-    if isinstance(value, str) and not isinstance(value, enum):
-        try:
-            return enum(value.strip().upper())
-        except ValueError:
-            return value
-    return value
 
 
 def to_role(value: Role | str) -> Any:
@@ -344,17 +114,15 @@ def to_post_kind(value: PostKind | str) -> Any:
     return _as_member(PostKind, value)
 
 
-def _after(instance: object, later: str, earlier: str, *, strict: bool = True) -> None:
-    """Refuse a record whose ``later`` time is not after (or, non-strict, before) ``earlier``."""
-    end, start = getattr(instance, later), getattr(instance, earlier)
-    if end is None or start is None:
-        return
-    if end < start or (strict and end == start):
-        relation = "after" if strict else "at or after"
-        raise InvalidRecordError(
-            f"{type(instance).__name__}.{later}={end.isoformat()!r} must be {relation} "
-            f"{earlier}={start.isoformat()!r}"
-        )
+# Which scopes each role may be granted on ("ad_account:<id>", "business_center:<id>", ...).
+ROLE_SCOPES: dict[Role, frozenset[str]] = {
+    Role.ADMIN: frozenset({"ad_account"}),
+    Role.OPERATOR: frozenset({"ad_account"}),
+    Role.ANALYST: frozenset({"ad_account"}),
+    Role.BC_ADMIN: frozenset({"business_center"}),
+    Role.BC_STANDARD: frozenset({"business_center"}),
+    Role.OWNER: frozenset({"creator", "authorization"}),
+}
 
 
 # --- the Spark code ------------------------------------------------------------------------------
@@ -384,7 +152,7 @@ class SparkCode:
             fingerprint = hashlib.sha256(code.encode("utf-8")).hexdigest()
         else:
             fingerprint = fingerprint_of(code)  # refuses lone surrogates
-            if _NOT_IN_IDS.search(code):
+            if NOT_IN_IDS.search(code):
                 raise InvalidRecordError(
                     "SparkCode: the code holds a control character (e.g. a line break inside "
                     "it) or a bidi control; a Spark code is printable text, so copy it again "
@@ -448,7 +216,7 @@ def is_hint(hint: object) -> bool:
         isinstance(hint, str)
         and 1 <= len(hint) <= 5
         and hint[0] == "…"
-        and not _NOT_IN_IDS.search(hint)
+        and not NOT_IN_IDS.search(hint)
         and hint == hint.rstrip()
     )
 
@@ -492,9 +260,14 @@ def _authorization_id(instance: SparkAuthorization) -> str:
     return derived_authorization_id(instance.code.fingerprint)
 
 
+#: The id a code derives: this prefix, then the first this many hex digits of its fingerprint
+#: (storage's SQL forms of the rule are spelled from these two).
+DERIVED_ID_PREFIX, DERIVED_ID_DIGITS = "auth_", 16
+
+
 def derived_authorization_id(fingerprint: str) -> str:
     """The id a :class:`SparkAuthorization` gets by default: ``auth_`` + 16 fingerprint digits."""
-    return "auth_" + fingerprint[:16]
+    return DERIVED_ID_PREFIX + fingerprint[:DERIVED_ID_DIGITS]
 
 
 def _rule_id(instance: RegionRule) -> str:
@@ -732,7 +505,7 @@ def _check_keys(instance: object, field: attrs.Attribute[Any], value: object) ->
 
 def _are_keys(value: object) -> bool:
     return isinstance(value, tuple) and all(
-        isinstance(k, str) and k and not _SURROGATE.search(k) for k in value
+        isinstance(k, str) and k and not SURROGATE.search(k) for k in value
     )
 
 
@@ -752,7 +525,7 @@ def _notice_id(instance: Notice) -> str:
             *instance.finding_keys,
         )
     )
-    if _SURROGATE.search(text):
+    if SURROGATE.search(text):
         return ""  # refused by the id validators
     return "notice_" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 

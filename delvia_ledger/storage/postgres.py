@@ -30,7 +30,7 @@ from ..chain import (
 from ..collector import collector_paused
 from ..convert import RECORD_BY_NAME, format_time, parse_time
 from ..errors import LedgerBusyError, NotALedgerError, StorageError
-from ..records import Record
+from ..records import DERIVED_ID_DIGITS, DERIVED_ID_PREFIX, Record
 from . import schema
 from .filters import After, All, AnyOf, AtMost, CustomId, Equals, Filter, Missing, Not, OneOf
 from .schema import TABLES, VersionTable
@@ -774,7 +774,7 @@ def _filter_sql(where: Filter, names: dict[str, str], params: list[Any]) -> str:
 
 #: An authorization recorded under an id other than the one its code derives (as
 #: ``records.derived_authorization_id`` and SQLite's ``custom_id_sql`` say it).
-_CUSTOM_ID = "id <> 'auth_' || lpad(to_hex(code_key), 16, '0')"
+_CUSTOM_ID = f"id <> '{DERIVED_ID_PREFIX}' || lpad(to_hex(code_key), {DERIVED_ID_DIGITS}, '0')"
 
 
 def schema_sql() -> list[str]:

@@ -44,6 +44,8 @@ from ..convert import (
 )
 from ..errors import LedgerBusyError, NotALedgerError, StorageError
 from ..records import (
+    DERIVED_ID_DIGITS,
+    DERIVED_ID_PREFIX,
     Creator,
     Post,
     Record,
@@ -79,7 +81,8 @@ def custom_id_sql(alias: str = "v") -> str:
     maintains one index fewer.
     """
     prefix = f"{alias}." if alias else ""
-    return f"{prefix}id != printf('auth_%016x', {prefix}code_key)"
+    digits = f"%0{DERIVED_ID_DIGITS}x"  # code_key's 64 bits, as derived_authorization_id cuts them
+    return f"{prefix}id != printf('{DERIVED_ID_PREFIX}{digits}', {prefix}code_key)"
 
 
 _DAMAGED = "restore it from a backup, or ask whoever keeps its saved digest"
