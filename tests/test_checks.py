@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any, cast
 
 import pytest
@@ -1042,3 +1043,31 @@ def test_now_beyond_the_limits_is_refused_by_diagnose_access_and_offboard(
     ):
         with pytest.raises(ValueError, match="is out of range"):
             call()
+
+
+def test_findings_read_each_map_once(tmp_path: Path) -> None:
+    """One evaluation reads the people, creators, accounts, grants, ads, posts and region rules
+    once each, and the codes the ads use once, whatever kinds ask for them."""
+    from delvia_ledger.demo import sample_records
+
+    ledger = dl.Ledger.open(tmp_path / "count.db", clock=lambda: T0)
+    ledger.record_all(sample_records(T0))
+    statements: list[str] = []
+    ledger._store.conn.set_trace_callback(statements.append)  # type: ignore[attr-defined]
+    found = ledger.findings()
+    ledger._store.conn.set_trace_callback(None)  # type: ignore[attr-defined]
+    assert found, "the sample ledger has findings to give"
+    reads = [s for s in statements if s.startswith("SELECT")]
+    for table in (
+        "person",
+        "creator",
+        "ad_account",
+        "role_grant",
+        "spark_ad",
+        "post",
+        "region_rule",
+    ):
+        assert sum(f"FROM {table}_versions v" in s for s in reads) == 1, table
+    in_use = {ad.authorization_id for ad in ledger.records(dl.SparkAd)}
+    by_id = [s for s in reads if "spark_authorization_versions" in s and "json_each" in s]
+    assert sum(all(i in s for i in in_use) for s in by_id) == 1, "the codes in use, read once"
