@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import random as _random
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -241,14 +242,16 @@ class TikTokClient:
         ):
             if not (_count(count) and count >= least):
                 raise ValueError(f"{name} must be a whole number of {least} or more, got {count!r}")
-        for name, value in (("timeout", timeout), ("sweep_timeout", sweep_timeout)):
-            if not (isinstance(value, int | float) and value > 0):
-                raise ValueError(f"{name} must be more than 0 seconds, got {value!r}")
-        for name, value in (("backoff", backoff), ("max_wait", max_wait)):
-            if not (isinstance(value, int | float) and value >= 0):
-                raise ValueError(f"{name} must be 0 seconds or more, got {value!r}")
-        if not (isinstance(max_backoff, int | float) and max_backoff >= 0):
-            raise ValueError(f"max_backoff must be 0 seconds or more, got {max_backoff!r}")
+        for name, value, least in (
+            ("timeout", timeout, None),
+            ("sweep_timeout", sweep_timeout, None),
+            ("backoff", backoff, 0),
+            ("max_wait", max_wait, 0),
+            ("max_backoff", max_backoff, 0),
+        ):
+            if not _seconds_ok(value, least):
+                more = "more than 0" if least is None else "0 or more"
+                raise ValueError(f"{name} must be {more} seconds, got {value!r}")
         self.base_url: Final = str(url)
         self.page_size: Final = page_size
         self.max_retries: Final = max_retries
@@ -739,6 +742,13 @@ def _required(
     if not text:
         raise ValueError(f"{name} is empty: pass {what}")
     return text
+
+
+def _seconds_ok(value: object, least: float | None) -> bool:
+    """Whether ``value`` is a finite number of seconds, > 0 (``least`` None) or >= ``least``."""
+    if not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value):
+        return False
+    return value > 0 if least is None else value >= least
 
 
 def _count(value: object) -> TypeGuard[int]:
