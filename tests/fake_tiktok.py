@@ -183,6 +183,7 @@ class _Fault:
     delay: float = 0.0
     drip: float = 0.0  #: seconds between single bytes of the answer (0: all at once)
     echo: str | None = None  #: where to echo the request's token (see ``echo_token``)
+    echo_code: int | None = None
 
     def matches(self, path: str, page: int | None) -> bool:
         return (
@@ -229,7 +230,7 @@ class FakeTikTok:
         self._partial: dict[int, str] = {}
         self._throttled_until = -math.inf
         self._lie: str | None = None
-        self._after: list[Callable[[str, int], object]] = []
+        self._after: list[tuple[str, Callable[[str, int], object]]] = []
         self._lock = threading.Lock()
         self._server = _Server(("127.0.0.1", port), _Handler)
         self._server.fake = self
@@ -322,21 +323,24 @@ class FakeTikTok:
         """Send the real answers one byte every ``every`` seconds, headers included."""
         self._add(_Fault(200, None, times, None, None, drip=every))
 
-    def echo_token(self, where: str, times: int | None = None) -> None:
+    def echo_token(self, where: str, times: int | None = None, *, code: int | None = None) -> None:
         """Echo the request's ``Access-Token`` back in ``where``: ``message``, ``request_id``,
-        ``code``, ``page_info`` or ``item`` (a field of a listed post)."""
-        self._add(_Fault(200, None, times, None, None, echo=where))
+        ``code``, ``page_info``, ``item`` (fields of a listed post) or ``escaped`` (the same,
+        with a JSON escape in the token); ``code`` replaces the answer's code (e.g. a refusal
+        that quotes the message)."""
+        self._add(_Fault(200, None, times, None, None, echo=where, echo_code=code))
 
     def lie_about_pages(self, how: str) -> None:
         """Page forever: ``"one-more"`` (``total_page`` is always the page after this one),
-        ``"repeat"`` (page 1's posts on every page, one more always announced) or
-        ``"huge"`` (``total_page`` = 10**400)."""
+        ``"repeat"`` (page 1's posts on every page, one more always announced), ``"endless"``
+        (new posts on every page, one more always announced) or ``"huge"`` (``total_page`` =
+        10**400)."""
         self._lie = how
 
-    def after_page(self, hook: Callable[[str, int], object]) -> None:
-        """Call ``hook(advertiser, page)`` after each page of a sweep of ``/tt_video/list/`` is
-        made (keyword lookups aside): the place to make the listing drift mid-sweep."""
-        self._after.append(hook)
+    def after_page(self, hook: Callable[[str, int], object], *, path: str = LIST) -> None:
+        """Call ``hook(advertiser or bc_id, page)`` after each page of ``path`` is made
+        (keyword lookups aside): the place to make a listing drift mid-sweep."""
+        self._after.append((path, hook))
 
     def break_page(self, page: int, *, invalid_json: bool = False) -> None:
         """Answer ``page`` of the list with HTTP 500 (or a 200 that is not JSON) forever."""
@@ -401,8 +405,14 @@ class FakeTikTok:
         if self.clock() < self._throttled_until:
             return 200, {}, envelope(40100, "Too many requests", None, request_id), drip
         code, message, data = getattr(self, _ROUTES[path])(query, seen.page)
+        if seen.page is not None and "keyword" not in query:
+            scope = query.get("advertiser_id") or query.get("bc_id") or ""
+            for where, hook in self._after:
+                if where == path:
+                    hook(scope, seen.page)
         if fault is not None and fault.echo is not None:
             code, message, request_id = _echoed(fault.echo, str(token), code, message, data)
+            code = code if fault.echo_code is None else fault.echo_code
             if fault.echo == "escaped":  # the token's first character as a JSON \\u escape
                 body = envelope(code, message, data, request_id)
                 escaped = f"\\u{ord(str(token)[0]):04x}{str(token)[1:]}"
@@ -428,11 +438,12 @@ class FakeTikTok:
             data = answer[2]
             if self._lie == "repeat":
                 data["list"] = self.items[advertiser][: int(query["page_size"])] or None
+            elif self._lie == "endless":
+                size = int(query["page_size"])
+                data["list"] = make_items(size, start=10_000_000 + page * size)
             partial = self._partial.get(page)
             if partial is not None:
                 answer = 20001, partial, data
-            for hook in self._after:
-                hook(advertiser, page)
         return answer
 
     def _paged(
@@ -444,7 +455,7 @@ class FakeTikTok:
         per_page = int(size)
         shown = items[(page - 1) * per_page : page * per_page]
         total_page = math.ceil(len(items) / per_page) + self.extra_pages
-        if self._lie in ("one-more", "repeat"):
+        if self._lie in ("one-more", "repeat", "endless"):
             total_page = page + 1
         elif self._lie == "huge":
             total_page = 10**400
