@@ -533,12 +533,6 @@ class TikTokClient:
         number, total = 1, 1
         seen: dict[tuple[object, ...], int] = {}
         while number <= total:
-            if number > self.max_pages:
-                raise TikTokAPIError(
-                    "HTTP 200",
-                    f"{endpoint} for {scope} goes on past max_pages={self.max_pages} pages; "
-                    "nothing was written (raise max_pages if the account is really this big)",
-                )
             what = f"GET {endpoint} page {number}, {scope}"
             try:
                 answer = self._get(
@@ -564,7 +558,8 @@ class TikTokClient:
                 raise TikTokAPIError(
                     "HTTP 200",
                     f"data.page_info.total_page is {shown}, more than max_pages="
-                    f"{self.max_pages} ({what}); nothing was written",
+                    f"{self.max_pages} ({what}); nothing was written (raise max_pages if the "
+                    "account is really this big)",
                     page.request_id,
                 )
             if progress is not None:
