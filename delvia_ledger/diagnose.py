@@ -10,7 +10,7 @@ import attrs
 from .checks import EXPIRED, NOT_YET_ACTIVE, REVOKED, Auth, Checks
 from .convert import to_micros
 from .errors import TikTokAPIError
-from .findings import Finding, FindingKind, Severity
+from .findings import CONNECTION_KINDS, Finding, FindingKind, Severity
 from .records import AUTHORIZED, SparkAuthorization, SparkCode, fingerprint_of
 from .storage import Equals
 from .tiktok import Item
@@ -28,17 +28,6 @@ __all__ = [
 #: difference, so a "now" near the end of time cannot overflow.
 _WARN_WITHIN = timedelta(days=7)
 
-#: TikTok's answers that speak of the connection (token, scope, load), not of a code.
-_CONNECTION_KINDS = frozenset(
-    {
-        FindingKind.TRANSIENT_ERROR,
-        FindingKind.RATE_LIMITED,
-        FindingKind.MISSING_PERMISSION,
-        FindingKind.TOKEN_INVALID,
-        FindingKind.PARTIAL_RESULT,
-    }
-)
-
 
 def about_the_connection(error: TikTokAPIError) -> bool:
     """True when a refusal says nothing about the code asked about: the token, a missing
@@ -46,7 +35,7 @@ def about_the_connection(error: TikTokAPIError) -> bool:
     status or a network failure instead of TikTok's own code)."""
     explanation = error.explanation
     if explanation is not None:
-        return explanation.kind in _CONNECTION_KINDS
+        return explanation.kind in CONNECTION_KINDS
     code = str(error.code).strip()
     return not code.lstrip("-").isdigit()  # "HTTP 429", "network", …
 
