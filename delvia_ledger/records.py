@@ -675,6 +675,10 @@ class SparkAuthorization:
 
     def __attrs_post_init__(self) -> None:
         _after(self, "expires_at", "starts_at")
+        if self.id == NO_CODE:
+            raise InvalidRecordError(
+                f"SparkAuthorization.id={NO_CODE!r} is reserved: it marks an ad with no code"
+            )
 
     @classmethod
     def from_code(cls, raw_code: str, **fields: Any) -> SparkAuthorization:
@@ -783,6 +787,11 @@ class SparkAd:
     def __attrs_post_init__(self) -> None:
         _after(self, "runs_until", "runs_from")
 
+    @property
+    def has_code(self) -> bool:
+        """False for an ad TikTok runs on a post with no code in the ledger (:data:`NO_CODE`)."""
+        return self.authorization_id != NO_CODE
+
 
 @attrs.frozen(kw_only=True)
 class RegionRule:
@@ -831,3 +840,9 @@ RECORD_TYPES: tuple[type[Record], ...] = (
     RegionRule,
     Notice,
 )
+
+
+#: ``SparkAd.authorization_id`` of an ad TikTok runs on a post for which the ledger holds no
+#: code bound in the ad's account (DESIGN §12, the ``AD_WITHOUT_CODE`` finding). It refers to
+#: no record (the writer treats it as it treats None), and no authorization may take it as id.
+NO_CODE = "AD_WITHOUT_CODE"
