@@ -33,6 +33,7 @@ from .records import (
 __all__ = [
     "Item",
     "Skipped",
+    "entries",
     "items_from_tt_video",
     "parse_json",
     "post_kind",
@@ -451,3 +452,26 @@ def is_creator_side(data: Mapping[str, Any]) -> bool:
 def is_list(data: Mapping[str, Any]) -> bool:
     """True for a ``/tt_video/list/`` page (it has ``list`` or ``page_info``)."""
     return "list" in data or "page_info" in data
+
+
+def entries(payload: Any, endpoint: str) -> list[Any]:
+    """The entries of a TikTok listing: a response envelope, its ``data``, or the list itself
+    (as a sweep gathers it); ``"list": null`` is no entries.
+
+    >>> entries({"code": 0, "message": "OK", "data": {"list": None}}, "ad/get")
+    []
+    """
+    if isinstance(payload, Sequence) and not isinstance(payload, str | bytes | bytearray):
+        return list(payload)
+    found = unwrap(payload).get("list")
+    if found is None:
+        return []
+    if not isinstance(found, Sequence) or isinstance(found, str | bytes | bytearray):
+        raise PayloadError(f"{endpoint}: 'list' must be a list, got {_kind(found)}")
+    return list(found)
+
+
+def _object(entry: Any, where: str) -> Mapping[str, Any]:
+    if not isinstance(entry, Mapping):
+        raise PayloadError(f"{where}: expected an object, got {_kind(entry)}")
+    return entry

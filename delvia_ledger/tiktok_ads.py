@@ -16,7 +16,7 @@ import attrs
 
 from .errors import InvalidRecordError, PayloadError
 from .records import NO_CODE, Creator, Post, PostKind, SparkAd, shown
-from .tiktok import Skipped, _id, _kind, _optional_id, _required, _text, tiktok_time, unwrap
+from .tiktok import Skipped, _id, _object, _optional_id, _required, _text, entries, tiktok_time
 
 __all__ = [
     "AdDraft",
@@ -24,7 +24,6 @@ __all__ = [
     "LinkedAds",
     "Schedule",
     "ad_drafts",
-    "entries",
     "link_ads",
     "schedules_from_adgroup_get",
 ]
@@ -45,29 +44,6 @@ class AdStatus(StrEnum):
     def paused(self) -> bool:
         """DISABLE and FROZEN: the ad is off (DESIGN §12: ``paused_at``)."""
         return self in (AdStatus.DISABLE, AdStatus.FROZEN)
-
-
-def entries(payload: Any, endpoint: str) -> list[Any]:
-    """The entries of a TikTok listing: a response envelope, its ``data``, or the list itself
-    (as a sweep gathers it); ``"list": null`` is no entries.
-
-    >>> entries({"code": 0, "message": "OK", "data": {"list": None}}, "ad/get")
-    []
-    """
-    if isinstance(payload, Sequence) and not isinstance(payload, str | bytes | bytearray):
-        return list(payload)
-    found = unwrap(payload).get("list")
-    if found is None:
-        return []
-    if not isinstance(found, Sequence) or isinstance(found, str | bytes | bytearray):
-        raise PayloadError(f"{endpoint}: 'list' must be a list, got {_kind(found)}")
-    return list(found)
-
-
-def _object(entry: Any, where: str) -> Mapping[str, Any]:
-    if not isinstance(entry, Mapping):
-        raise PayloadError(f"{where}: expected an object, got {_kind(entry)}")
-    return entry
 
 
 def _time(entry: Mapping[str, Any], name: str, where: str) -> datetime | None:
