@@ -176,23 +176,7 @@ def members_from_bc_member_get(
         )
         name = _text(item.get("user_name"), f"{where}.user_name")
         email = _text(item.get("user_email"), f"{where}.user_email")
-        if relation == "PENDING":
-            offered = _word(item.get("user_role"), f"{where}.user_role", BC_ROLES)
-            invites.append(
-                Invitation(
-                    index=index,
-                    user_id=user_id,
-                    name=name,
-                    email=email,
-                    bc_id=bc,
-                    role=BC_ROLES[offered] if offered else None,
-                )
-            )
-            continue
-        if relation != "BOUND":
-            skipped.append(Skipped(index, f"user {user_id}: relation_status {relation}, no role"))
-            continue
-        role = _word(_required(item, "user_role", where), f"{where}.user_role", BC_ROLES)
+        role = _word(item.get("user_role"), f"{where}.user_role", BC_ROLES)
         extra = item.get("ext_user_role")
         finance = None
         if extra is not None:
@@ -200,15 +184,30 @@ def members_from_bc_member_get(
             finance = _word(
                 extra.get("finance_role"), f"{where}.ext_user_role.finance_role", FINANCE_ROLES
             )
+        if relation == "PENDING":
+            invites.append(
+                Invitation(
+                    index=index,
+                    user_id=user_id,
+                    name=name,
+                    email=email,
+                    bc_id=bc,
+                    role=BC_ROLES[role] if role else None,
+                )
+            )
+            continue
+        if relation != "BOUND":
+            skipped.append(Skipped(index, f"user {user_id}: relation_status {relation}, no role"))
+            continue
+        if role is None:
+            raise PayloadError(f"{where}.user_role: required field is missing for a BOUND member")
         members.append(
             Member(
                 index=index,
                 user_id=user_id,
                 name=name,
                 email=email,
-                role=RoleDraft(
-                    user_id=user_id, role=BC_ROLES[str(role)], scope=f"business_center:{bc}"
-                ),
+                role=RoleDraft(user_id=user_id, role=BC_ROLES[role], scope=f"business_center:{bc}"),
                 finance_role=finance,
             )
         )
