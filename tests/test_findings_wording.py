@@ -85,7 +85,9 @@ def test_the_claim_pattern_catches_what_main_used_to_say() -> None:
 
 
 def test_no_message_remedy_or_page_says_an_extended_code_stays_the_same() -> None:
-    claims = [f"{where}: {text[:120]!r}" for where, text in _published_texts() if CLAIMS.search(text)]
+    claims = [
+        f"{where}: {text[:120]!r}" for where, text in _published_texts() if CLAIMS.search(text)
+    ]
     assert claims == []
 
 

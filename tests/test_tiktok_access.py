@@ -48,7 +48,11 @@ def test_members_invitations_and_the_rest_partition_any_member_list(
         extra = entry.get("ext_user_role")
         assert member.finance_role == (extra["finance_role"] if isinstance(extra, dict) else None)
         grant = member.role.grant("p_x", granted_at=datetime(2026, 12, 1, tzinfo=UTC))
-        assert (grant.role, grant.scope, grant.person_id) == (member.role.role, member.role.scope, "p_x")
+        assert (grant.role, grant.scope, grant.person_id) == (
+            member.role.role,
+            member.role.scope,
+            "p_x",
+        )
     for invite in invites:  # an invitation, never a role
         assert not hasattr(invite, "grant") and invite.bc_id == BC
         assert invite.role is BC_ROLE[str(entries[invite.index]["user_role"]).upper()]
@@ -97,8 +101,12 @@ def test_any_malformed_member_field_names_its_entry_and_itself(
         ({"user_id": "1", "relation_status": "BOUND"}, "user_role"),
         ({"user_id": "1", "relation_status": "BOUND", "user_role": "OWNER"}, "user_role"),
         (
-            {"user_id": "1", "relation_status": "BOUND", "user_role": "ADMIN",
-             "ext_user_role": {"finance_role": "CFO"}},
+            {
+                "user_id": "1",
+                "relation_status": "BOUND",
+                "user_role": "ADMIN",
+                "ext_user_role": {"finance_role": "CFO"},
+            },
             "ext_user_role.finance_role",
         ),
     ],
@@ -124,7 +132,9 @@ def test_a_pending_member_without_a_role_is_still_an_invitation() -> None:
         ({"user_id": "1", "advertiser_role": "ADMIN", "relation_status": 3}, "relation_status"),
     ],
 )
-def test_a_malformed_asset_member_names_its_index_and_field(entry: dict[str, object], field: str) -> None:
+def test_a_malformed_asset_member_names_its_index_and_field(
+    entry: dict[str, object], field: str
+) -> None:
     with pytest.raises(PayloadError, match=rf"^bc/asset/member/get\[1\]\.{field}:"):
         roles_from_bc_asset_member_get(
             [{"user_id": "0", "advertiser_role": "ANALYST"}, entry], advertiser_id=ADVERTISER

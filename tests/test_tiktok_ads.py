@@ -32,7 +32,9 @@ def envelope(entries: object) -> dict[str, Any]:
 
 
 @st.composite
-def listings(draw: st.DrawFn) -> tuple[list[Any], list[Any], list[dict[str, object]], dict[str, Any]]:
+def listings(
+    draw: st.DrawFn,
+) -> tuple[list[Any], list[Any], list[dict[str, object]], dict[str, Any]]:
     """Ad groups, ads (Spark Ads with a code and others, shuffled), what each Spark Ad says,
     and each ad group's schedule."""
     groups = draw(st.lists(ad_groups(), max_size=4, unique_by=lambda g: g[0]["adgroup_id"]))
@@ -72,7 +74,7 @@ def test_any_valid_listing_translates_and_follows_the_status_rules(
             expected["identity_id"],
             ADVERTISER,
         )
-        assert draft.status is AdStatus(expected["status"])
+        assert draft.status is AdStatus(str(expected["status"]))
         assert (draft.created_at, draft.modified_at) == (
             expected["created_at"],
             expected["modified_at"],
@@ -101,7 +103,7 @@ def test_a_paused_ad_is_not_active_and_a_deleted_one_ends() -> None:
             "schedule_end_time": "2027-01-31 00:00:00",
         }
     ]
-    ads = [
+    ads: list[dict[str, object]] = [
         {
             "ad_id": f"180{n}",
             "adgroup_id": "1700",
@@ -125,7 +127,14 @@ def test_a_paused_ad_is_not_active_and_a_deleted_one_ends() -> None:
 
 
 def test_without_modify_time_a_pause_is_dated_when_the_sweep_saw_it() -> None:
-    ads = [{"ad_id": "1", "identity_type": "AUTH_CODE", "tiktok_item_id": "7", "operation_status": "DISABLE"}]
+    ads = [
+        {
+            "ad_id": "1",
+            "identity_type": "AUTH_CODE",
+            "tiktok_item_id": "7",
+            "operation_status": "DISABLE",
+        }
+    ]
     (draft,), _ = ad_drafts(ads, advertiser_id=ADVERTISER, seen_at=SEEN)
     assert draft.paused_at == SEEN and draft.runs_from is None  # its ad group is unknown
 
@@ -137,7 +146,10 @@ def test_null_lists_are_empty_and_real_shapes_are_read() -> None:
     # a pushed ad before review has no tiktok_item_id yet: skipped and counted, not an error
     pushed = {"ad_id": "5", "identity_type": "AUTH_CODE", "tiktok_item_id": None}
     drafts, (skipped,) = ad_drafts([pushed], advertiser_id=ADVERTISER)
-    assert drafts == [] and str(skipped) == "item 0: ad 5: no tiktok_item_id (a pushed ad before review)"
+    assert (
+        drafts == []
+        and str(skipped) == "item 0: ad 5: no tiktok_item_id (a pushed ad before review)"
+    )
 
 
 def test_an_envelope_that_is_not_ok_is_refused_with_tiktoks_code() -> None:
@@ -201,7 +213,9 @@ def test_any_malformed_field_names_its_entry_and_itself(
         ({"adgroup_id": "1", "operation_status": "ON"}, "operation_status"),
     ],
 )
-def test_a_malformed_ad_group_names_its_index_and_field(group: dict[str, object], field: str) -> None:
+def test_a_malformed_ad_group_names_its_index_and_field(
+    group: dict[str, object], field: str
+) -> None:
     with pytest.raises(PayloadError, match=rf"^adgroup/get\[1\]\.{field}:"):
         schedules_from_adgroup_get([{"adgroup_id": "0"}, group])
 
@@ -236,9 +250,7 @@ def test_linking_follows_the_bound_codes_and_lists_the_ads_without_one(
         assert ad.has_code == (draft.post_id in bound)
         assert (ad.ad_account_id, ad.intended_post_id) == (ADVERTISER, draft.post_id)
     assert list(linked.without_code) == [d for d in drafts if d.post_id not in bound]
-    assert list(linked.unknown_posts) == [
-        d for d in linked.without_code if d.post_id not in known
-    ]
+    assert list(linked.unknown_posts) == [d for d in linked.without_code if d.post_id not in known]
 
 
 def test_no_authorization_may_take_the_no_code_id() -> None:
@@ -275,9 +287,24 @@ def test_ads_with_and_without_a_code_are_recorded_and_checked(ledger: dl.Ledger)
         ]
     )
     ads = [
-        {"ad_id": "1801", "identity_type": "AUTH_CODE", "identity_id": "7000", "tiktok_item_id": "7301"},
-        {"ad_id": "1802", "identity_type": "AUTH_CODE", "identity_id": "7000", "tiktok_item_id": "7399"},
-        {"ad_id": "1803", "identity_type": "AUTH_CODE", "identity_id": "7001", "tiktok_item_id": "7400"},
+        {
+            "ad_id": "1801",
+            "identity_type": "AUTH_CODE",
+            "identity_id": "7000",
+            "tiktok_item_id": "7301",
+        },
+        {
+            "ad_id": "1802",
+            "identity_type": "AUTH_CODE",
+            "identity_id": "7000",
+            "tiktok_item_id": "7399",
+        },
+        {
+            "ad_id": "1803",
+            "identity_type": "AUTH_CODE",
+            "identity_id": "7001",
+            "tiktok_item_id": "7400",
+        },
     ]
     drafts, _ = ad_drafts(ads, advertiser_id=ADVERTISER, seen_at=SEEN)
     ledger.record(dl.Post(id="7399", creator_id="7000", kind="VIDEO"))
@@ -294,5 +321,7 @@ def test_ads_with_and_without_a_code_are_recorded_and_checked(ledger: dl.Ledger)
     assert ledger.get(dl.SparkAd, "1801").authorization_id == auth.id  # type: ignore[union-attr]
     # the checks read such ads without tripping over the reference that names no code
     findings = ledger.findings(within="7d", now=SEEN)
-    assert all(f.authorization_id != NO_CODE or f.kind is dl.FindingKind.NO_OPERATOR for f in findings)
+    assert all(
+        f.authorization_id != NO_CODE or f.kind is dl.FindingKind.NO_OPERATOR for f in findings
+    )
     assert ledger.verify().ok
