@@ -45,6 +45,7 @@ from .errors import (
 from .findings import Finding
 from .reconcile import ImportResult, SyncResult
 from .records import (
+    NO_CODE,
     RECORD_TYPES,
     AdAccount,
     Creator,
@@ -100,6 +101,9 @@ REFERENCES: dict[type[Record], tuple[tuple[str, type[Record]], ...]] = {
     SparkBinding: (("authorization_id", SparkAuthorization), ("ad_account_id", AdAccount)),
     Notice: (("person_id", Person),),
 }
+
+#: Reference values that refer to nothing, as None does: an ad with no code (DESIGN §12).
+NO_REFERENCE: dict[tuple[type[Record], str], str] = {(SparkAd, "authorization_id"): NO_CODE}
 
 #: The record a RoleGrant scope points at ("business_center:" scopes name no record).
 SCOPE_TARGETS: dict[str, type[Record]] = {
@@ -1004,9 +1008,11 @@ def _references_of(cls: type[Record]) -> Callable[[Record], References]:
     namespace: dict[str, Any] = {"_scopes": SCOPE_TARGETS}
     for n, (field, target) in enumerate(REFERENCES.get(cls, ())):
         namespace[f"_t{n}"] = target
+        nothing = NO_REFERENCE.get((cls, field))  # a value that, like None, refers to nothing
         lines += [
             f"    v = record.{field}",
-            f"    if v is not None: refs.append((_t{n}, v))",
+            f"    if v is not None{f' and v != {nothing!r}' if nothing else ''}: "
+            f"refs.append((_t{n}, v))",
         ]
     if cls is RoleGrant:
         lines += [
