@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import Any, Literal, NoReturn, TypeVar, cast
 
 import attrs
 import click
@@ -523,6 +523,78 @@ def import_(
     )
     for item in imported.skipped:
         _say(f"  skipped {item}", err=True)
+
+
+def _mapping(pairs: tuple[str, ...]) -> dict[str, str]:
+    """``--map "Header=field"`` options as a dict (refused without the ``=``)."""
+    mapping = {}
+    for pair in pairs:
+        header, sep, field = pair.rpartition("=")
+        if not sep or not header.strip() or not field.strip():
+            raise UsageError(f'--map {pair!r}: give it as "Header=field", e.g. "Creator=handle"')
+        mapping[header.strip()] = field.strip()
+    return mapping
+
+
+@cli.command("import-sheet")
+@_db_option
+@click.argument("file")
+@click.option(
+    "--map",
+    "pairs",
+    multiple=True,
+    metavar='"Header=field"',
+    help="read this column as this field (repeat for several); see docs/cli.md for the fields",
+)
+@click.option(
+    "--date-order",
+    type=click.Choice(["MDY", "DMY"], case_sensitive=False),
+    help="how to read 11/01/2026: MDY (US: November 1) or DMY (January 11)",
+)
+@click.option("--dry-run", is_flag=True, help="print what would be written; write nothing")
+@click.option("--create-accounts", is_flag=True, help="record ad account ids the ledger lacks")
+@click.option("--account-region", metavar="XX", help="registration country of created accounts")
+@click.option("--create-people", is_flag=True, help="record owners the ledger lacks")
+@click.option("--timezone", metavar="ZONE", help="the zone of times written without an offset")
+def import_sheet(
+    file: str,
+    pairs: tuple[str, ...],
+    date_order: str | None,
+    dry_run: bool,
+    create_accounts: bool,
+    account_region: str | None,
+    create_people: bool,
+    timezone: str | None,
+) -> None:
+    """Import the one-tab sheet a team keeps: one row per code (a CSV export).
+
+    Headers are recognised by the names people use (Creator Handle, Video Link, Spark Code,
+    Sent On, Expires, Ad Account, Owner, Status, Region, Notes); --map overrides them.
+    """
+    mapping = _mapping(pairs)
+    with (
+        open(file, newline="", encoding="utf-8-sig") as source,  # before the ledger: see import
+        _ledger() as ledger,
+    ):
+        order = cast(Literal["MDY", "DMY"] | None, date_order.upper() if date_order else None)
+        result = ledger.import_sheet(
+            source,
+            mapping or None,
+            order,
+            dry_run,
+            create_accounts=create_accounts,
+            account_region=account_region,
+            create_people=create_people,
+            timezone=timezone,
+        )
+    if result.ignored:
+        _say(f"{file}: ignored column(s) {', '.join(map(repr, result.ignored))}", err=True)
+    _say(f"{'dry run: ' if dry_run else ''}{file}: " + "\n".join(result.lines()))
+    for kind, ids in result.created.items():
+        if ids and kind != "creators":  # creators are counted above; their ids mean little
+            _say(f"  {'would create' if dry_run else 'created'} {kind}: {', '.join(ids)}")
+    for note in result.notes:
+        _say(f"  note: {note}")
 
 
 @cli.command()
