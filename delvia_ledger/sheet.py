@@ -245,6 +245,8 @@ def day_order_needed(cell: str) -> Literal["MDY", "DMY", "either", "none"]:
     if not match or len(match[1]) == 4:
         return "none"
     first, second = int(match[1]), int(match[2])
+    if first == second:
+        return "none"  # 1/1/2026 reads the same either way
     if first > 12 and second <= 12:
         return "DMY"
     if second > 12 and first <= 12:
@@ -275,7 +277,10 @@ def _parse_day(text: str, order: DateOrder | None, zone: tzinfo | None) -> datet
     if needs in ("MDY", "DMY") and order not in (None, needs):
         raise ValueError(f"is not a date in {order} order")
     try:
-        moment = parse_date(text, dayfirst=(order or needs) == "DMY", yearfirst=needs == "none")
+        year_first = bool(re.match(r"\d{4}", text))  # 2026-11-01, 2026/11/01: never reordered
+        moment = parse_date(
+            text, dayfirst=not year_first and (order or needs) == "DMY", yearfirst=year_first
+        )
     except (ParserError, ValueError, OverflowError):
         raise ValueError("is not a date like 2026-11-01 or 11/01/2026") from None
     if moment.tzinfo is None:
