@@ -219,7 +219,7 @@ def test_a_sheet_goes_in_once_and_its_reimport_writes_nothing(
             assert first.written == dry.written == ledger.digest().seq - 4
             again = ledger.import_sheet(_sheet_text(rows))
             assert again.written == 0 and again.last_seq == first.last_seq
-            for (handle, post, code), row in zip(entries, rows, strict=True):
+            for (_, post, code), row in zip(entries, rows, strict=True):
                 auth = ledger.authorization_for(code)
                 assert auth is not None and auth.post_id == post
                 assert (auth.revoked_at == T0) == (row[7] == "revoked")
