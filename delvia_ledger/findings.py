@@ -9,6 +9,8 @@ from typing import Any, Protocol
 
 import attrs
 
+from .errors import docs_url
+
 __all__ = [
     "CATALOGUE",
     "Advice",
@@ -260,7 +262,7 @@ CATALOGUE: dict[FindingKind, Advice] = {
         "the access token is invalid or has expired",
         "TikTok refuses every request made with it",
         "get a new long-term access token for the app and set TIKTOK_ACCESS_TOKEN to it",
-        "TikTok API for Business → My Apps; see docs/sync.md",
+        f"TikTok API for Business → My Apps; see {docs_url('sync')}",
     ),
     FindingKind.PARTIAL_RESULT: Advice(
         "TikTok answered with a partial success",
