@@ -124,7 +124,7 @@ def _emit(rows: list[dict[str, Any]], fmt: str, table: Callable[[], str] | None 
     elif table is not None:
         _say(table())
     else:
-        _say(tabulate([{k: _cell(v) for k, v in r.items()} for r in rows], headers="keys"))
+        _say(tabulate([{k: _cell(v) for k, v in r.items()} for r in rows], headers="keys", disable_numparse=True))
 
 
 def _cell(value: Any) -> Any:
@@ -441,17 +441,19 @@ def fit_table(rows: list[dict[str, str]], width: int) -> str:
     dropped: list[str] = []
     columns = list(dict.fromkeys(k for row in rows for k in row))
     while True:
-        text = tabulate([{k: row.get(k, "") for k in columns} for row in rows], headers="keys")
+        text = tabulate(
+            [{k: row.get(k, "") for k in columns} for row in rows],
+            headers="keys",
+            disable_numparse=True,
+        )
         if max(map(len, text.splitlines()), default=0) <= width or len(columns) <= 2:
             break
         drop = next((c for c in _DROPPED_FIRST if c in columns), columns[-1])
         columns.remove(drop)
         dropped.append(drop)
     if dropped:
-        text += (
-            f"\n(left out to fit the terminal: {', '.join(dropped)}; --wide or --format json "
-            "shows all)"
-        )
+        note = f"(left out to fit the terminal: {', '.join(dropped)}; --wide or --format json shows all)"
+        text += "\n" + textwrap.fill(note, max(width, 40), break_long_words=False)
     return text
 
 
@@ -466,7 +468,7 @@ def _finding_table(
     summary = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
     rows = _finding_rows(findings, names, wide)
     if wide:
-        return f"{summary}:\n" + tabulate(rows, headers="keys")
+        return f"{summary}:\n" + tabulate(rows, headers="keys", disable_numparse=True)
     width = shutil.get_terminal_size((120, 24)).columns
     remedies = {f.kind: f.remedy for f in findings}  # one remedy per kind: the catalogue's
     todo = "\n".join(
