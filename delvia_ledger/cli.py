@@ -124,7 +124,13 @@ def _emit(rows: list[dict[str, Any]], fmt: str, table: Callable[[], str] | None 
     elif table is not None:
         _say(table())
     else:
-        _say(tabulate([{k: _cell(v) for k, v in r.items()} for r in rows], headers="keys", disable_numparse=True))
+        _say(
+            tabulate(
+                [{k: _cell(v) for k, v in r.items()} for r in rows],
+                headers="keys",
+                disable_numparse=True,
+            )
+        )
 
 
 def _cell(value: Any) -> Any:
@@ -198,13 +204,15 @@ def _valid_db() -> str:
 
 
 @contextmanager
-def _ledger(*, must_exist: bool = True) -> Iterator[Ledger]:
-    """The ``--db`` ledger; one this command creates is removed again if the command fails."""
+def _ledger(*, must_exist: bool = True, or_: str = "") -> Iterator[Ledger]:
+    """The ``--db`` ledger; one this command creates is removed again if the command fails.
+
+    ``or_`` names another way to create it (``--create``) in the refusal."""
     path = _valid_db()
     new = not is_postgres_url(path) and not Path(path).exists()
     if must_exist and new:
         raise UsageError(
-            f"{path}: no such ledger; create one with 'delvia-ledger --db {path} init'"
+            f"{path}: no such ledger; create one with 'delvia-ledger --db {path} init'{or_}"
         )
     try:
         with Ledger.open(path) as ledger:
@@ -692,7 +700,7 @@ def import_(
         # the source first: a missing file must not leave an empty ledger behind
         with (
             open(file, newline="", encoding="utf-8-sig") as source,
-            _ledger(must_exist=not create) as ledger,
+            _ledger(must_exist=not create, or_=" (or add --create)") as ledger,
             warnings.catch_warnings(record=True) as caught,
         ):
             warnings.simplefilter("always", IgnoredColumnsWarning)
@@ -719,7 +727,7 @@ def import_(
         raise UsageError(f"{file}: not JSON ({error})") from None
     except RecursionError:
         raise UsageError(f"{file}: JSON nested too deeply to be a TikTok response") from None
-    with _ledger(must_exist=not create) as ledger:
+    with _ledger(must_exist=not create, or_=" (or add --create)") as ledger:
         imported = ledger.import_tiktok(payload, advertiser_id=advertiser, creator_id=creator)
     skipped = f", {len(imported.skipped)} skipped" if imported.skipped else ""
     unbound = f", {imported.unbound} unbound" if imported.unbound else ""
