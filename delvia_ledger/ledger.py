@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import warnings
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, tzinfo
 from itertools import islice
@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast, overload
 
 import attrs
 
-from . import io, reconcile, tiktok
+from . import io, reconcile, sheet, tiktok
 from . import reminders as who_must_act
 from .access import OffboardingPlan, active_grants, offboarding_plan
 from .chain import Digest, Entry, VerifyResult
@@ -155,6 +155,10 @@ class RecordAllResult:
     written: int
     unchanged: int
     last_seq: int
+
+
+class _DryRun(Exception):
+    """Raised inside a nested transaction to undo what a dry run wrote there."""
 
 
 def _utc_now() -> datetime:
@@ -617,6 +621,114 @@ class Ledger(LedgerView):
                 refused = type(error)(f"line {found}: {reader.in_columns(str(error))}")
                 refused.record = error.record
                 raise refused from None
+
+    def import_sheet(
+        self,
+        source: io.Source,
+        mapping: Mapping[str, str] | None = None,
+        date_order: sheet.DateOrder | None = None,
+        dry_run: bool = False,
+        *,
+        create_accounts: bool = False,
+        account_region: str | None = None,
+        create_people: bool = False,
+        timezone: str | tzinfo | None = None,
+    ) -> sheet.SheetResult:
+        """Record the one-tab sheet a team keeps (one row per code) in one transaction.
+
+        ``source`` is a CSV path or open text file (a Google Sheets or Excel export). Headers
+        are recognised by the names people use (``Creator Handle``, ``Video Link``, ``Spark
+        Code``, ``Sent On``, ``Expires``, ``Ad Account``, ``Owner``, ``Status``, ``Region``,
+        ``Notes``...); ``mapping`` ({"Header": "field"}) overrides them. Dates are ISO, or
+        ``11/01/2026`` read in ``date_order`` (``"MDY"`` or ``"DMY"``). Creators are found by
+        handle (or made with an id derived from no personal data), accounts by id or name,
+        owners by id, email or exact name; an unknown account or owner is refused unless
+        ``create_accounts`` (with ``account_region``) or ``create_people``. With ``dry_run``
+        nothing is written and the result says what would be. Re-importing writes nothing.
+        """
+        if date_order is not None and date_order not in ("MDY", "DMY"):
+            raise sheet.SheetError(f"date_order={shown(date_order)}: use 'MDY' or 'DMY'")
+        zone = io.time_zone(timezone)
+        with io.csv_source(source) as text:
+            read = sheet.read_rows(text, mapping=mapping, date_order=date_order, zone=zone)
+        rows = read.rows
+        store = self._store
+        with store.transaction():
+            known = sheet.Known(
+                accounts={a.id: a for a in self.records(AdAccount)},
+                people=list(self.records(Person)),
+                creators=list(self.records(Creator)),
+                posts={
+                    p.id: p for p in store.current_records(Post, "id", {r.post_id for r in rows})
+                },
+                codes={
+                    c.id: c
+                    for c in store.current_records(
+                        SparkAuthorization,
+                        "id",
+                        {derived_authorization_id(r.code.fingerprint) for r in rows},
+                    )
+                },
+            )
+            planned = sheet.plan(
+                rows,
+                known,
+                now=self.now(),
+                create_accounts=create_accounts,
+                account_region=account_region,
+                create_people=create_people,
+                columns=read.columns,
+            )
+            merged, new, changed = self._sheet_versions(planned.records)
+            writes = [record for record, fresh in merged if fresh]
+            if not dry_run:
+                self.record_all(writes)
+            elif writes:  # the ledger's own rules still judge what would be written
+                try:
+                    with store.transaction():
+                        self.record_all(writes)
+                        raise _DryRun
+                except _DryRun:
+                    pass
+            last = store.head.seq
+        return sheet.SheetResult(
+            rows=len(rows),
+            new=new,
+            changed=changed,
+            unchanged=len(merged) - len(writes),
+            created=planned.created,
+            kinds_defaulted=planned.kinds_defaulted,
+            ignored=read.ignored,
+            notes=tuple(planned.notes),
+            dry_run=dry_run,
+            last_seq=last,
+        )
+
+    def _sheet_versions(
+        self, records: list[Record]
+    ) -> tuple[list[tuple[Record, bool]], dict[str, int], dict[str, int]]:
+        """Each record merged with its current version (what a blank cell leaves is kept),
+        whether it would be written, and the counts of new and changed records per type."""
+        wanted: dict[type[Record], set[str]] = {}
+        for record in records:
+            wanted.setdefault(type(record), set()).add(record.id)
+        current = {
+            (cls, found.id): found
+            for cls, ids in wanted.items()
+            for found in self._store.current_records(cls, "id", ids)
+        }
+        merged: list[tuple[Record, bool]] = []
+        new: dict[str, int] = {}
+        changed: dict[str, int] = {}
+        for record in records:
+            held = current.get((type(record), record.id))
+            kept = reconcile.keep_known(held, record)
+            fresh = held is None or (kept is not held and kept != held)
+            if fresh:
+                counts = new if held is None else changed
+                counts[type(record).__name__] = counts.get(type(record).__name__, 0) + 1
+            merged.append((kept, fresh))
+        return merged, new, changed
 
     def import_tiktok(
         self, payload: Any, *, advertiser_id: str | None = None, creator_id: str | None = None
