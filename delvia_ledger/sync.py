@@ -19,12 +19,12 @@ import attrs
 import httpx
 
 from .errors import TikTokAPIError
+from .tiktok import DEFAULT_BASE_URL
 
 __all__ = ["DEFAULT_BASE_URL", "MAX_PAGE_SIZE", "TikTokClient", "VideoPage"]
 
 log = logging.getLogger(__name__)
 
-DEFAULT_BASE_URL: Final = "https://business-api.tiktok.com/open_api/v1.3/"
 #: ``/tt_video/list/`` serves at most this many posts a page.
 MAX_PAGE_SIZE: Final = 50
 #: Envelope codes (inside an HTTP 200) that mean "too many requests: slow down".
