@@ -18,6 +18,7 @@ import resource
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import tomllib
 from pathlib import Path
@@ -47,6 +48,10 @@ class Command:
     def argv(self, prefix: str = "") -> list[str]:
         return [sys.executable, "-c", prefix + self.code, *self.args]
 
+    def cwd(self) -> Path:
+        """The tree itself (``python -c`` puts the working folder first on the path)."""
+        return self.tree or Path(tempfile.gettempdir())
+
     def env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
         if self.tree is not None:
@@ -67,6 +72,9 @@ def commands(trees: list[Path]) -> list[Command]:
         name = "this tree" if tree == ROOT else str(tree)
         found += [
             Command(f"import delvia_ledger ({name})", "import delvia_ledger", tree=tree),
+            Command(
+                f"... and dl.Ledger ({name})", "import delvia_ledger as dl; dl.Ledger", tree=tree
+            ),
             Command(f"--version ({name})", console_script(tree), ("--version",), tree),
         ]
     return found
@@ -76,7 +84,9 @@ def time_once(command: Command) -> tuple[float, float]:
     """Wall and CPU (user + system) seconds of one run of ``command`` in a new process."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    subprocess.run(command.argv(), env=command.env(), check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        command.argv(), env=command.env(), cwd=command.cwd(), check=True, stdout=subprocess.DEVNULL
+    )
     wall = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -85,7 +95,12 @@ def time_once(command: Command) -> tuple[float, float]:
 
 def heavy_loaded(command: Command) -> list[str]:
     done = subprocess.run(
-        command.argv(_REPORT), env=command.env(), capture_output=True, text=True, check=True
+        command.argv(_REPORT),
+        env=command.env(),
+        cwd=command.cwd(),
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return list(json.loads(done.stderr.strip().splitlines()[-1]))
 
@@ -118,7 +133,7 @@ def main() -> None:
         print(f"{label:<52}{wall[label]:>9.1f}{cpu[label]:>9.1f}  {shown}")
     print("\nratios (median wall, median CPU):")
     for command in todo:
-        if command.label.startswith("import delvia_ledger"):
+        if command.label.startswith(("import delvia_ledger", "... and")):
             base = "core imports"
         elif command.label.startswith("--version"):
             base = "python -c pass"
