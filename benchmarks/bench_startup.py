@@ -121,9 +121,9 @@ def main() -> None:
     cpus: dict[str, list[float]] = {c.label: [] for c in todo}
     for _ in range(args.runs):
         for command in todo:  # alternated: each round runs every command once
-            wall, cpu = time_once(command)
-            walls[command.label].append(wall)
-            cpus[command.label].append(cpu)
+            one_wall, one_cpu = time_once(command)
+            walls[command.label].append(one_wall)
+            cpus[command.label].append(one_cpu)
     wall = {label: statistics.median(times) * 1000 for label, times in walls.items()}
     cpu = {label: statistics.median(times) * 1000 for label, times in cpus.items()}
     print(f"{'command':<52}{'wall ms':>9}{'CPU ms':>9}  heavy modules loaded")

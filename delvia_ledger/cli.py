@@ -1,7 +1,7 @@
 """The ``delvia-ledger`` command: the daily check, small changes, sync, reminders and a demo.
 
 Exit codes: 0 success (no ERROR finding), 1 an ERROR finding, a failed verification or a failed
-delivery, 2 a usage or input error (one line on stderr, never a traceback).
+delivery, 2 a usage or input error (one line on stderr, never a traceback), 130 interrupted.
 """
 
 from __future__ import annotations

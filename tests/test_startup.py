@@ -116,7 +116,22 @@ def test_a_ledger_that_exists_is_opened_read_and_written_without_sqlite_utils(
 
 @pytest.mark.parametrize(
     ("name", "loads"),
-    [("Creator", None), ("Ledger", None), ("TikTokClient", "httpx"), ("WebhookSender", "httpx")],
+    [
+        ("Creator", None),
+        ("Ledger", None),
+        ("frames", None),  # pandas comes when a frame is made
+        ("plot", None),  # matplotlib comes when a picture is drawn
+        ("io", None),
+        ("TikTokClient", "httpx"),
+        ("WebhookSender", "httpx"),
+        pytest.param(
+            "EmailSender",
+            None,
+            marks=pytest.mark.xfail(
+                strict=True, reason="notify.py holds the webhook channel too, until it is split"
+            ),
+        ),
+    ],
 )
 def test_a_name_loads_what_it_needs_and_nothing_more(name: str, loads: str | None) -> None:
     done = _fresh(
