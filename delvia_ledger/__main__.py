@@ -8,10 +8,14 @@ def run() -> int:
     """Import the command line and run it; returns the exit code."""
     try:
         from .cli import main
-    except KeyboardInterrupt:  # the imports are the start-up: nothing was read or written yet
-        sys.stderr.write("delvia-ledger: interrupted; nothing was written\n")
+
+        return main()
+    except KeyboardInterrupt:  # while it starts (its imports), or past a command's own handler
+        import signal
+
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C cannot cut this short
+        sys.stderr.write("delvia-ledger: interrupted; nothing more was written\n")
         return 130
-    return main()
 
 
 if __name__ == "__main__":

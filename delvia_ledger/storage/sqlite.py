@@ -239,8 +239,8 @@ class Store(SqlReads):
 
     @cached_property
     def db(self) -> sqlite_utils.Database:
-        """sqlite-utils on this connection, imported only when tables are made or a savepoint
-        is taken (its import loads pandas and numpy whenever they are installed)."""
+        """sqlite-utils on this connection, imported only when tables are made (its import
+        loads pandas and numpy whenever they are installed)."""
         import sqlite_utils
 
         return sqlite_utils.Database(self.conn, execute_plugins=False)
@@ -495,12 +495,20 @@ class Store(SqlReads):
                 self._head = None
         else:
             saved = attrs.evolve(self._head) if self._head else None
+            name = f"delvia_{self._depth}"  # a savepoint: a refused inner block leaves the outer
+            try:
+                self.conn.execute(f"SAVEPOINT {name}")
+            except DRIVER_ERRORS as exc:
+                raise self.error(exc) from exc
             self._depth += 1
             try:
-                with self.db.atomic():  # a savepoint: a refused inner block leaves the outer intact
-                    yield
+                yield
+                self.conn.execute(f"RELEASE SAVEPOINT {name}")
             except BaseException as exc:
                 self._head = saved
+                if self.conn.in_transaction:  # some errors have already rolled it all back
+                    self.conn.execute(f"ROLLBACK TO SAVEPOINT {name}")
+                    self.conn.execute(f"RELEASE SAVEPOINT {name}")
                 if isinstance(exc, DRIVER_ERRORS):
                     raise self.error(exc) from exc
                 raise
