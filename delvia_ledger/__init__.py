@@ -7,7 +7,7 @@ SparkCode(hint='…ode=')
 
 from . import io, plot, tiktok
 from .access import OffboardingPlan
-from .chain import Digest, Entry, VerifyResult
+from .chain import SOURCES, Digest, Entry, VerifyResult
 from .convert import converter
 from .dataframes import frames
 from .diagnose import Diagnosis, Step, StepStatus
@@ -65,6 +65,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "CATALOGUE",
+    "SOURCES",
     "AdAccount",
     "ChangeKind",
     "Changes",

@@ -18,6 +18,7 @@ from .records import Record
 __all__ = [
     "ENTRY_COLUMNS",
     "GENESIS_HASH",
+    "SOURCES",
     "ChainRow",
     "Digest",
     "Entry",
@@ -25,6 +26,10 @@ __all__ = [
     "UnreadableEntry",
     "VerifyResult",
     "chain_hash",
+    "compose_payload",
+    "payload_content",
+    "payload_source",
+    "split_payload",
     "walk_chain",
 ]
 
@@ -51,15 +56,69 @@ def chain_hash(
 
 _sha256 = hashlib.sha256
 
+#: Where an entry came from (DESIGN §9): a sync or TikTok import, a sheet, a CSV import, the
+#: command line, or a direct ``record`` call from Python (the default).
+SOURCES = ("tiktok", "sheet", "csv", "cli", "api")
+
+# A payload of schema version 4 on starts with reserved keys, which sort before every field
+# name (they start with "_"): the record's salt (personal records only) and its source.
+_SALT_KEY = '{"_salt":"'
+_SALT_LENGTH = 32  # hex digits: 128 random bits
+_SOURCE_KEY = '{"_source":"'
+
+
+def compose_payload(content: str, source: str | None, salt: str | None = None) -> str:
+    """An entry's payload: the record's canonical JSON ``content`` with its ``_salt`` and
+    ``_source`` keys (each left out when None), still canonical JSON (they sort first).
+
+    >>> compose_payload('{"id":"69","name":"Brand","region":"US"}', "csv")
+    '{"_source":"csv","id":"69","name":"Brand","region":"US"}'
+    """
+    head = "{"
+    if salt is not None:
+        head += f'"_salt":"{salt}",'
+    if source is not None:
+        head += f'"_source":"{source}",'
+    return head + content[1:]
+
+
+def split_payload(payload: str) -> tuple[str | None, str | None, str]:
+    """A payload's (salt, source, content): :func:`compose_payload` undone.
+
+    Payloads written before schema version 4 have neither key: (None, None, payload).
+    Text that is not such a payload comes back as its own content.
+    """
+    salt = source = None
+    if payload.startswith(_SALT_KEY) and payload[42:44] == '",':
+        salt, payload = payload[10:42], "{" + payload[44:]
+    if payload.startswith(_SOURCE_KEY):
+        end = payload.find('",', 12)
+        if end > 12:
+            source, payload = payload[12:end], "{" + payload[end + 2 :]
+    return salt, source, payload
+
+
+def payload_content(payload: str) -> str:
+    """The record's canonical JSON inside ``payload`` (without its salt and source): two
+    versions are the same record when their contents are equal."""
+    return payload if payload[:3] != '{"_' else split_payload(payload)[2]
+
+
+def payload_source(payload: str) -> str | None:
+    """The source a payload records (None for entries written before schema version 4)."""
+    return None if payload[:3] != '{"_' else split_payload(payload)[1]
+
 
 @attrs.frozen
 class Entry:
-    """One version of one record, as the ledger holds it."""
+    """One version of one record, as the ledger holds it, and where it came from
+    (``source``: one of :data:`SOURCES`; None for entries recorded before sources were)."""
 
     seq: int
     recorded_at: datetime
     record: Record
     hash: str
+    source: str | None = None
 
 
 @attrs.frozen

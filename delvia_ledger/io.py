@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import attrs
 from dateutil.parser import isoparse
 
-from .chain import Entry
+from .chain import SOURCES, Entry
 from .convert import (
     RECORD_BY_NAME,
     format_time,
@@ -601,7 +601,8 @@ def export_json(entries: Iterable[Entry], out: Source) -> int:
     """Write every entry as one JSON document (``{"entries": [...]}``), streamed, to a path
     (replacing any file there) or an open text file; returns the count.
 
-    Each entry carries ``seq``, ``recorded_at``, ``type``, ``id``, ``record`` and ``hash``.
+    Each entry carries ``seq``, ``recorded_at``, ``type``, ``id``, ``record``, ``hash`` and
+    its ``source`` (left out for entries recorded before sources were).
     """
     with csv_target(out) as text:
         return _export_json(entries, text)
@@ -625,7 +626,9 @@ def _export_json(entries: Iterable[Entry], out: IO[str]) -> int:
             ensure_ascii=False,
         )
         body = dumps(record_to_dict(record), ensure_ascii=False, sort_keys=True, allow_nan=False)
-        out.write(f'{separator}{head[:-1]}, "record": {body}, "hash": {dumps(entry.hash)}}}')
+        source = "" if entry.source is None else f', "source": {dumps(entry.source)}'
+        hash_ = dumps(entry.hash)
+        out.write(f'{separator}{head[:-1]}, "record": {body}, "hash": {hash_}{source}}}')
         count, separator = count + 1, ",\n"
     out.write("\n]}\n")
     return count
@@ -851,6 +854,13 @@ In the tables, an id is """
 )
 
 
+def _export_source(value: Any) -> str | None:
+    """An export entry's ``source`` (absent: an entry recorded before sources were)."""
+    if value is None or value in SOURCES:
+        return cast(str | None, value)
+    raise ValueError(f"source {value!r} is not one of {', '.join(SOURCES)}")
+
+
 def read_export(source: IO[str]) -> Iterator[Entry]:
     """The entries of a JSON export (:func:`export_json`), in order, for ``Ledger.replay``.
 
@@ -872,6 +882,7 @@ def read_export(source: IO[str]) -> Iterator[Entry]:
                 recorded_at=parse_time(item["recorded_at"]),
                 record=record_from_dict(cls, item["record"]),
                 hash=str(item["hash"]),
+                source=_export_source(item.get("source")),
             )
         except (KeyError, TypeError, ValueError) as error:
             raise PayloadError(f"export entry {number}: {error}") from None

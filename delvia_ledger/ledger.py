@@ -26,7 +26,7 @@ import attrs
 from . import io, reconcile, tiktok
 from . import reminders as who_must_act
 from .access import OffboardingPlan, active_grants, offboarding_plan
-from .chain import Digest, Entry, VerifyResult
+from .chain import SOURCES, Digest, Entry, VerifyResult, compose_payload, payload_content
 from .checks import DEFAULT_WITHIN, Checks, Within
 from .collector import collector_paused
 from .convert import parse_time, record_from_json
@@ -515,17 +515,21 @@ class Ledger(LedgerView):
         with self._store.transaction():
             yield self
 
-    def record(self, record: Record) -> Entry:
+    def record(self, record: Record, *, source: str = "api") -> Entry:
         """Append a new version of ``record``; an unchanged record writes nothing.
 
+        ``source`` says where it came from (one of ``dl.SOURCES``; recorded in the chain).
         Returns the entry that now holds the record's current version.
         """
+        source = _source_arg(source, "record")
         with self._store.transaction():
-            stamp, hashes = self._record_batch([record], {})
+            stamp, hashes = self._record_batch([record], {}, source)
             seq = self._store.head.seq
         if hashes:
             (hash_,) = hashes
-            return Entry(seq=seq, recorded_at=parse_time(stamp), record=record, hash=hash_)
+            return Entry(
+                seq=seq, recorded_at=parse_time(stamp), record=record, hash=hash_, source=source
+            )
         entry = self._store.latest(type(record), record.id, None)
         assert entry is not None
         return entry
@@ -535,11 +539,24 @@ class Ledger(LedgerView):
         records: Iterable[Record],
         batch_size: int = BATCH_SIZE,
         progress: Callable[[int], object] | None = None,
+        *,
+        source: str = "api",
     ) -> RecordAllResult:
         """Record many records in one transaction, streamed in batches: the fast path.
 
         ``progress``, if given, is called after each batch with the number of records read.
+        ``source`` says where they came from (one of ``dl.SOURCES``; recorded in the chain).
         """
+        source = _source_arg(source, "record_all")
+        return self._record_all(records, batch_size, progress, source)
+
+    def _record_all(
+        self,
+        records: Iterable[Record],
+        batch_size: int,
+        progress: Callable[[int], object] | None,
+        source: str | None,
+    ) -> RecordAllResult:
         if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
             raise ValueError(
                 f"record_all(batch_size={shown(batch_size)}): batch_size must be a whole "
@@ -563,7 +580,7 @@ class Ledger(LedgerView):
                 if not batch:
                     break
                 with collector_paused():  # a batch makes no cycles; its objects are many
-                    count = len(self._record_batch(batch, known)[1])
+                    count = len(self._record_batch(batch, known, source)[1])
                 written += count
                 unchanged += len(batch) - count
                 if progress is not None:
@@ -608,7 +625,7 @@ class Ledger(LedgerView):
             if reader.ignored:
                 warnings.warn(reader.ignored, stacklevel=2)
             try:
-                return self.record_all(records(), progress=progress)
+                return self.record_all(records(), progress=progress, source="csv")
             except LedgerError as error:
                 found = next((line for line, r in reversed(read) if r is error.record), None)
                 if found is None:
@@ -643,7 +660,9 @@ class Ledger(LedgerView):
                 data, creator_id=creator_id, advertiser_id=advertiser_id, revoked_at=self.now()
             )
             with self._store.transaction():  # what is kept is read and written at once
-                result = self.record_all(reconcile.kept_known(self._store, records))
+                result = self.record_all(
+                    reconcile.kept_known(self._store, records), source="tiktok"
+                )
             return ImportResult(result.written, result.unchanged, last_seq=result.last_seq)
         if advertiser_id is None:
             raise ValueError("import_tiktok: a /tt_video/ payload needs advertiser_id=...")
@@ -683,7 +702,7 @@ class Ledger(LedgerView):
         changes, all or nothing (joining the caller's transaction, if any)."""
         with self._store.transaction():
             merged = reconcile.reconcile(self._store, items, advertiser_id, now, listed=listing)
-            result = self.record_all(merged.records)
+            result = self.record_all(merged.records, source="tiktok")
         return ImportResult(
             result.written,
             result.unchanged + merged.unchanged,
@@ -811,15 +830,16 @@ class Ledger(LedgerView):
         try:
             with self._store.transaction():
                 batch: list[Record] = []
+                source: str | None = None
                 for entry in entries:
-                    if batch and entry.recorded_at != stamp[0]:
-                        written += self.record_all(batch).written
+                    if batch and (entry.recorded_at, entry.source) != (stamp[0], source):
+                        written += self._record_all(batch, BATCH_SIZE, None, source).written
                         batch = []
-                    stamp[0] = entry.recorded_at
+                    stamp[0], source = entry.recorded_at, entry.source
                     batch.append(entry.record)
                     last = entry
                 if batch:
-                    written += self.record_all(batch).written
+                    written += self._record_all(batch, BATCH_SIZE, None, source).written
                 mine = self.digest()
                 if last is not None and (mine.seq, mine.hash) != (last.seq, last.hash):
                     raise LedgerError(
@@ -867,8 +887,11 @@ class Ledger(LedgerView):
 
     # --- the write path ---------------------------------------------------------------------
 
-    def _record_batch(self, batch: list[Record], known: Known) -> tuple[str, list[str]]:
-        """Check a batch against the rules and append what changed (inside a transaction).
+    def _record_batch(
+        self, batch: list[Record], known: Known, source: str | None
+    ) -> tuple[str, list[str]]:
+        """Check a batch against the rules and append what changed (inside a transaction),
+        each entry recording ``source`` (None: none, as entries before schema version 4).
 
         Returns the entries' ``recorded_at`` text and their hashes, in order (none if nothing
         changed).
@@ -879,8 +902,8 @@ class Ledger(LedgerView):
             if writer is None:
                 names = ", ".join(c.__name__ for c in RECORD_TYPES)
                 raise InvalidRecordError(f"cannot record {record!r}: not one of {names}")
-            table, payload_of, references_of = writer
-            prepared.append((record, table, references_of(record), payload_of(record)))
+            table, content_of, references_of = writer
+            prepared.append((record, table, references_of(record), content_of(record)))
 
         currents = self._currents(prepared)
         self._references(prepared, known)
@@ -888,12 +911,12 @@ class Ledger(LedgerView):
         items: list[tuple[VersionTable, Record, str, int | None]] = []
         next_seq = self._store.head.seq + 1  # append() numbers the items from here, in order
         pending: Versions = {}  # versions written by this batch, as currents holds them
-        for record, table, refs, payload in prepared:
+        for record, table, refs, content in prepared:
             key = (table.cls, record.id)
             old = pending.get(key) or currents.get(key)
             try:
                 if old is not None:
-                    if old[1] == payload:
+                    if payload_content(old[1]) == content:  # the same record: source aside
                         continue
                     before = old[2] or record_from_json(table.cls, old[1])
                     if before == record:  # the same record in an older encoding (a migrated file)
@@ -911,6 +934,7 @@ class Ledger(LedgerView):
             except LedgerError as error:
                 error.record = record  # lets importers name the line that was refused
                 raise
+            payload = compose_payload(content, source)
             pending[key] = (next_seq + len(items), payload, record)
             items.append((table, record, payload, old[0] if old else None))
         if not items:
@@ -1092,3 +1116,10 @@ def _text_arg(value: object, what: str) -> str:
 
 def _optional_text_arg(value: object, what: str) -> str | None:
     return None if value is None else _text_arg(value, what)
+
+
+def _source_arg(value: object, what: str) -> str:
+    """A ``source=`` argument: one of :data:`~delvia_ledger.chain.SOURCES`."""
+    if isinstance(value, str) and value in SOURCES:
+        return value
+    raise ValueError(f"{what}(source={shown(value)}): source must be one of {', '.join(SOURCES)}")

@@ -218,6 +218,15 @@ class Storage(Protocol):
         that ``where`` keeps, read back from their payloads."""
         ...
 
+    def last_from(
+        self, source: str, cls: type[R], ids: Iterable[str], bound: int | None = None
+    ) -> dict[str, tuple[R, datetime]]:
+        """For each of ``ids``, the last version of ``cls`` recorded from ``source`` (one of
+        ``chain.SOURCES``) up to ``bound``, and its ``recorded_at``: id -> (record, time).
+        Ids with no version from that source are left out. For precedence between sources
+        (DESIGN §9): what TikTok last said of each record, and when."""
+        ...
+
     def bound_accounts(self, bound: int | None, where: Filter) -> Iterator[tuple[str, str]]:
         """Distinct (creator_id, ad_account_id) pairs of the ``SparkBinding`` versions current
         at ``bound`` that ``where`` keeps (a filter over binding columns), each joined to the

@@ -273,6 +273,9 @@ class PostgresStore(SqlReads):
     def _filter(self, where: Filter, table: VersionTable, params: list[Any]) -> str:
         return _filter_sql(where, schema.known_columns(table), params)
 
+    def _contains(self, column: str) -> str:
+        return f"strpos({column}, %s)"
+
     # --- schema -------------------------------------------------------------------------------
 
     def _ensure_schema(self) -> None:

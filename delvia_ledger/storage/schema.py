@@ -16,6 +16,7 @@ from typing import Any, cast
 
 import attrs
 
+from ..chain import SOURCES, split_payload
 from ..convert import canonical_json, canonical_json_of, converter, record_from_json, to_micros
 from ..records import (
     RECORD_TYPES,
@@ -214,9 +215,17 @@ def derive_row(table: VersionTable, seq: int, payload: Any, lenient: bool) -> li
         row = table.row(seq, record)
     except Exception as exc:  # whatever the converter raises on a payload no ledger wrote
         return f"the payload is not a valid {table.type}: {short(exc)}"
-    if canonical != payload and not _legacy_payload(table, payload, canonical):
+    salt, source, content = split_payload(payload)
+    if canonical != content and not _legacy_payload(table, content, canonical):
         return "the payload is not the canonical JSON of its record"
+    if source is not None and source not in SOURCES:
+        return f"the payload's _source {source!r} is not one of {', '.join(SOURCES)}"
+    if salt is not None and not _SALT.fullmatch(salt):
+        return "the payload's _salt is not 32 hex digits"
     return row
+
+
+_SALT = re.compile("[0-9a-f]{32}")
 
 
 def _legacy_payload(table: VersionTable, text: str, canonical: str) -> bool:

@@ -11,9 +11,10 @@ streamed), each raising :class:`~delvia_ledger.errors.StorageError`, never a dri
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
 
-from ..chain import GENESIS_HASH, Digest, Entry, Head, VerifyResult
+from ..chain import GENESIS_HASH, SOURCES, Digest, Entry, Head, VerifyResult, payload_source
 from ..convert import RECORD_BY_NAME, parse_time, record_from_json
 from ..errors import NotALedgerError
 from ..records import Record, SparkAuthorization, SparkBinding
@@ -245,7 +246,8 @@ class SqlReads:
                 f"{self.path}: seq {seq}: recorded_at is not a time ({short(exc)}): the "
                 f"{self.THING} is damaged; {self.REMEDY}"
             ) from exc
-        return Entry(seq=seq, recorded_at=stamp, record=record, hash=hash_)
+        source = payload_source(payload) if type(payload) is str else None
+        return Entry(seq=seq, recorded_at=stamp, record=record, hash=hash_, source=source)
 
     def _entries(self, where: str, params: Sequence[Any]) -> list[Entry]:
         rows = self._fetch(
@@ -264,6 +266,37 @@ class SqlReads:
         table, limit = self.TABLES[cls], "" if bound is None else f" AND seq <= {int(bound)}"
         where = f"seq IN (SELECT seq FROM {table.name} WHERE id = {self.PARAM}){limit}"
         return self._entries(where, (id_,))
+
+    def last_from(
+        self, source: str, cls: type[R], ids: Iterable[str], bound: int | None = None
+    ) -> dict[str, tuple[R, datetime]]:
+        """For each of ``ids``, the last version of record ``cls`` recorded from ``source``
+        (one of :data:`~delvia_ledger.chain.SOURCES`) up to ``bound``, and when it was recorded:
+        id -> (record, recorded_at). Ids never recorded from ``source`` are left out."""
+        if source not in SOURCES:
+            raise ValueError(f"last_from: source={source!r} is not one of {', '.join(SOURCES)}")
+        table = self.TABLES[cast(type[Record], cls)]
+        wanted = list(dict.fromkeys(ids))
+        # The key can only be the reserved one: a quote inside a JSON string is escaped.
+        marker = f'"_source":"{source}",'
+        upto = "" if bound is None else f" AND v.seq <= {int(bound)}"
+        found: dict[str, tuple[R, datetime]] = {}
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            marks = ", ".join([self.PARAM] * len(chunk))
+            rows = self._fetch(
+                f"SELECT v.id, e.seq, e.recorded_at, e.payload FROM {table.name} v "
+                f"JOIN entries e ON e.seq = v.seq WHERE v.id IN ({marks}){upto} "
+                f"AND {self._contains('e.payload')} > 0 ORDER BY e.seq",
+                [*chunk, marker],
+            )
+            for id_, seq, stamp, payload in rows:  # the last one of each id wins
+                found[id_] = (self._record(cls, seq, payload), parse_time(stamp))
+        return found
+
+    def _contains(self, column: str) -> str:
+        """SQL for the position of the last parameter's text in ``column`` (0: absent)."""
+        return f"instr({column}, {self.PARAM})"
 
     def digest(self, bound: int | None = None) -> Digest:
         """The chain's (seq, hash) at ``bound`` (None: the tip; 0 and genesis if none)."""
