@@ -13,6 +13,7 @@ from .dataframes import frames
 from .diagnose import Diagnosis, Step, StepStatus
 from .errors import (
     DuplicateCodeError,
+    ErasedSubjectError,
     ImmutableFieldError,
     InconsistentReferenceError,
     InvalidRecordError,
@@ -31,6 +32,7 @@ from .notify import EmailSender, WebhookSender
 from .records import (
     AdAccount,
     Creator,
+    Erasure,
     Notice,
     Person,
     Post,
@@ -77,6 +79,8 @@ __all__ = [
     "DuplicateCodeError",
     "EmailSender",
     "Entry",
+    "ErasedSubjectError",
+    "Erasure",
     "ErrorExplanation",
     "Failure",
     "Finding",
