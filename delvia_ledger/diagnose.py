@@ -10,7 +10,7 @@ import attrs
 from .checks import Checks
 from .convert import from_micros
 from .errors import TikTokAPIError
-from .findings import Finding, FindingKind, Severity
+from .findings import CONNECTION_KINDS, Finding, FindingKind, Severity
 from .records import (
     AdAccount,
     Creator,
@@ -41,17 +41,6 @@ __all__ = [
 #: now as an integer, so a "now" near the end of time cannot overflow.
 _WARN_MICROS = timedelta(days=7) // timedelta(microseconds=1)
 
-#: TikTok's answers that speak of the connection (token, scope, load), not of a code.
-_CONNECTION_KINDS = frozenset(
-    {
-        FindingKind.TRANSIENT_ERROR,
-        FindingKind.RATE_LIMITED,
-        FindingKind.MISSING_PERMISSION,
-        FindingKind.TOKEN_INVALID,
-        FindingKind.PARTIAL_RESULT,
-    }
-)
-
 
 def about_the_connection(error: TikTokAPIError) -> bool:
     """True when a refusal says nothing about the code asked about: the token, a missing
@@ -59,7 +48,7 @@ def about_the_connection(error: TikTokAPIError) -> bool:
     status or a network failure instead of TikTok's own code)."""
     explanation = error.explanation
     if explanation is not None:
-        return explanation.kind in _CONNECTION_KINDS
+        return explanation.kind in CONNECTION_KINDS
     code = str(error.code).strip()
     return not code.lstrip("-").isdigit()  # "HTTP 429", "network", …
 

@@ -14,12 +14,15 @@ from typing import Any, TypeAlias
 
 import attrs
 
+from .codes import CodeRepair as CodeRepair
+from .codes import SparkCode as SparkCode
+from .codes import fingerprint_of as fingerprint_of
+from .codes import is_hint as is_hint
+from .codes import repairs_of as repairs_of
+from .codes import to_code
 from .errors import InvalidRecordError
-from .fields import (  # the public helpers are re-exported: records named them first
-    ISO_REGIONS as ISO_REGIONS,
-)
+from .fields import ISO_REGIONS as ISO_REGIONS
 from .fields import (
-    NOT_IN_IDS,
     SURROGATE,
     _after,
     _as_member,
@@ -49,9 +52,13 @@ from .fields import to_utc as to_utc
 __all__ = [
     "DERIVED_ID_DIGITS",
     "DERIVED_ID_PREFIX",
+    "ERASED",
+    "PERSONAL_FIELDS",
     "RECORD_TYPES",
+    "STORED_TYPES",
     "AdAccount",
     "Creator",
+    "Erasure",
     "Notice",
     "Person",
     "Post",
@@ -96,7 +103,15 @@ class PostKind(StrEnum):
     CAROUSEL = "CAROUSEL"
 
 
-# ISO 3166-1 alpha-2: the 249 officially assigned codes.
+# Which scopes each role may be granted on ("ad_account:<id>", "business_center:<id>", ...).
+ROLE_SCOPES: dict[Role, frozenset[str]] = {
+    Role.ADMIN: frozenset({"ad_account"}),
+    Role.OPERATOR: frozenset({"ad_account"}),
+    Role.ANALYST: frozenset({"ad_account"}),
+    Role.BC_ADMIN: frozenset({"business_center"}),
+    Role.BC_STANDARD: frozenset({"business_center"}),
+    Role.OWNER: frozenset({"creator", "authorization"}),
+}
 
 
 def to_role(value: Role | str) -> Any:
@@ -112,148 +127,6 @@ def to_verdict(value: RegionVerdict | str) -> Any:
 def to_post_kind(value: PostKind | str) -> Any:
     """``"video"`` -> ``PostKind.VIDEO``."""
     return _as_member(PostKind, value)
-
-
-# Which scopes each role may be granted on ("ad_account:<id>", "business_center:<id>", ...).
-ROLE_SCOPES: dict[Role, frozenset[str]] = {
-    Role.ADMIN: frozenset({"ad_account"}),
-    Role.OPERATOR: frozenset({"ad_account"}),
-    Role.ANALYST: frozenset({"ad_account"}),
-    Role.BC_ADMIN: frozenset({"business_center"}),
-    Role.BC_STANDARD: frozenset({"business_center"}),
-    Role.OWNER: frozenset({"creator", "authorization"}),
-}
-
-
-# --- the Spark code ------------------------------------------------------------------------------
-
-
-@attrs.frozen(init=False)
-class SparkCode:
-    """A Spark Ads authorization code, kept only as a SHA-256 fingerprint and a short hint.
-
-    The raw code is never stored and never printed:
-
-    >>> code = SparkCode("#mX1nZq+example/code=")
-    >>> code
-    SparkCode(hint='…ode=')
-    >>> code.matches("  #mX1nZq+example/code=\\n")
-    True
-    """
-
-    fingerprint: str = attrs.field(repr=False)
-    hint: str
-
-    def __init__(self, raw: str) -> None:
-        if not isinstance(raw, str) or not raw.strip():
-            raise InvalidRecordError("SparkCode: the code must be a non-empty string")
-        code = raw.strip()
-        if code.isprintable():  # the common path: no controls, bidi or surrogates
-            fingerprint = hashlib.sha256(code.encode("utf-8")).hexdigest()
-        else:
-            fingerprint = fingerprint_of(code)  # refuses lone surrogates
-            if NOT_IN_IDS.search(code):
-                raise InvalidRecordError(
-                    "SparkCode: the code holds a control character (e.g. a line break inside "
-                    "it) or a bidi control; a Spark code is printable text, so copy it again "
-                    "from TikTok (the code is not shown)"
-                )
-        shown = min(4, len(code) // 3)
-        self.__attrs_init__(fingerprint=fingerprint, hint="…" + (code[-shown:] if shown else ""))
-
-    @classmethod
-    def from_fingerprint(cls, fingerprint: str, hint: str) -> SparkCode:
-        """Rebuild a code from its fingerprint and hint (the raw code is not needed).
-
-        Both are checked, and neither is ever echoed in the error: a raw code pasted into
-        either must not travel on into a message. The hint must look like one
-        :class:`SparkCode` makes: ``…`` and at most the last 4 characters of the code.
-        """
-        if not isinstance(fingerprint, str) or not _FINGERPRINT.fullmatch(fingerprint):
-            raise InvalidRecordError(
-                "SparkCode.fingerprint: must be 64 lowercase hex digits, as exported in "
-                "code_fingerprint (the value is not shown: it may be a raw code)"
-            )
-        if not is_hint(hint):
-            raise InvalidRecordError(
-                "SparkCode.hint: must be '…' followed by at most the last 4 characters of "
-                "the code, as exported in code_hint (the value is not shown: it may be a raw "
-                "code)"
-            )
-        return cls.from_ledger(fingerprint, hint)
-
-    @classmethod
-    def from_ledger(cls, fingerprint: str, hint: str) -> SparkCode:
-        """Rebuild a code the ledger itself stored (trusted: not checked again).
-
-        Use :meth:`from_fingerprint` for anything that comes from outside the ledger.
-        """
-        code = cls.__new__(cls)
-        code.__attrs_init__(fingerprint=fingerprint, hint=hint)
-        return code
-
-    def matches(self, raw: str) -> bool:
-        """True if ``raw`` (surrounding whitespace ignored) is this code."""
-        return fingerprint_of(raw) == self.fingerprint
-
-    def __str__(self) -> str:
-        return self.hint
-
-
-_FINGERPRINT = re.compile(r"[0-9a-f]{64}")
-
-
-def is_hint(hint: object) -> bool:
-    """True for a hint of the shape :class:`SparkCode` makes: ``…`` and 0 to 4 characters.
-
-    Those characters end a stripped code, which holds no control or bidi characters: so
-    neither does a hint, nor does it end in a space.
-
-    >>> is_hint("…ode="), is_hint("#mX1nZq+example/code=")
-    (True, False)
-    """
-    return (
-        isinstance(hint, str)
-        and 1 <= len(hint) <= 5
-        and hint[0] == "…"
-        and not NOT_IN_IDS.search(hint)
-        and hint == hint.rstrip()
-    )
-
-
-def fingerprint_of(code: str) -> str:
-    """The hex SHA-256 of a whitespace-stripped raw code.
-
-    A code that is not text (not a string, or holding a lone surrogate, which UTF-8 cannot
-    encode) is refused with an error that never carries the code.
-    """
-    if not isinstance(code, str):
-        raise InvalidRecordError(
-            f"SparkCode: a code must be text (a string), got {type(code).__name__}"
-        )
-    try:
-        data = code.strip().encode("utf-8")
-    except UnicodeEncodeError:
-        data = None  # raised below, outside the handler: the error must not chain to this one
-    if data is None:
-        raise InvalidRecordError(
-            "SparkCode: the code holds a lone surrogate (U+D800-U+DFFF), which is not text; "
-            "copy the code again from TikTok (the code is not shown)"
-        )
-    return hashlib.sha256(data).hexdigest()
-
-
-def to_code(value: SparkCode | str) -> SparkCode:
-    """A raw code string becomes a :class:`SparkCode` (fingerprint and hint only)."""
-    if isinstance(value, SparkCode):
-        return value
-    if isinstance(value, str) and value.strip():
-        return SparkCode(value)
-    # Refused here rather than by a validator, because the default id is derived from it.
-    # Never echo the value: it may be a raw code.
-    raise InvalidRecordError(
-        "SparkAuthorization.code: must be a SparkCode or a non-empty raw code string"
-    )
 
 
 def _authorization_id(instance: SparkAuthorization) -> str:
@@ -450,6 +323,10 @@ class SparkAuthorization:
 
     def __attrs_post_init__(self) -> None:
         _after(self, "expires_at", "starts_at")
+        if self.id == NO_CODE:
+            raise InvalidRecordError(
+                f"SparkAuthorization.id={NO_CODE!r} is reserved: it marks an ad with no code"
+            )
 
     @classmethod
     def from_code(cls, raw_code: str, **fields: Any) -> SparkAuthorization:
@@ -563,6 +440,11 @@ class SparkAd:
     def __attrs_post_init__(self) -> None:
         _after(self, "runs_until", "runs_from")
 
+    @property
+    def has_code(self) -> bool:
+        """False for an ad TikTok runs on a post with no code in the ledger (:data:`NO_CODE`)."""
+        return self.authorization_id != NO_CODE
+
 
 @attrs.frozen(kw_only=True)
 class RegionRule:
@@ -585,6 +467,61 @@ class RegionRule:
             raise _fail(self, field, value, f"must be {_rule_id(self)!r}, the rule's region pair")
 
 
+#: Who may be erased (DESIGN §16): the record types that are a person.
+ERASABLE = ("Creator", "Person")
+
+_REDACTED_ITEM = re.compile(r"([1-9][0-9]*):([0-9a-f]{64})")
+
+
+def _check_subject_type(instance: object, field: attrs.Attribute[Any], value: object) -> None:
+    if value not in ERASABLE:
+        raise _fail(instance, field, value, f"must be one of {', '.join(ERASABLE)}")
+
+
+def _check_redacted(instance: object, field: attrs.Attribute[Any], value: object) -> None:
+    if not isinstance(value, tuple) or not all(
+        isinstance(item, str) and _REDACTED_ITEM.fullmatch(item) for item in value
+    ):
+        raise _fail(
+            instance, field, value, "must be a tuple of '<seq>:<SHA-256 of the redacted payload>'"
+        )
+
+
+def _erasure_id(instance: Erasure) -> str:
+    if not (
+        isinstance(instance.subject_type, str)
+        and isinstance(instance.subject_id, str)
+        and isinstance(instance.erased_at, datetime)
+        and not SURROGATE.search(instance.subject_id)
+    ):
+        return ""  # the fields' own validators (which run first) say what is wrong
+    text = f"{instance.subject_type}\n{instance.subject_id}\n{instance.erased_at.isoformat()}"
+    return "erasure_" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+@attrs.frozen(kw_only=True)
+class Erasure:
+    """A recorded erasure (DESIGN §16): the personal data of ``subject_type`` ``subject_id``
+    was redacted from the entries ``redacted`` names, each as ``"<seq>:<SHA-256 of its
+    redacted payload>"``, because of ``reason``, as ``requested_by`` asked, at ``erased_at``.
+
+    Only ``Ledger.erase`` and ``Ledger.retention`` record one.
+    """
+
+    subject_type: str = attrs.field(validator=_check_subject_type)
+    subject_id: str = attrs.field(validator=_check_id)
+    redacted: tuple[str, ...] = attrs.field(converter=_to_tuple, validator=_check_redacted)
+    reason: str = attrs.field(validator=_check_text)
+    requested_by: str = attrs.field(validator=_check_id)
+    erased_at: datetime = attrs.field(converter=to_utc, validator=_check_time)
+    id: str = attrs.field(default=attrs.Factory(_erasure_id, takes_self=True), validator=_check_id)
+
+    @property
+    def seqs(self) -> dict[int, str]:
+        """The seqs redacted, each with the SHA-256 of its redacted payload."""
+        return {int(seq): digest for seq, _, digest in (i.partition(":") for i in self.redacted)}
+
+
 Record: TypeAlias = (
     Creator
     | Post
@@ -596,9 +533,11 @@ Record: TypeAlias = (
     | SparkAd
     | RegionRule
     | Notice
+    | Erasure
 )
 
-#: Every record type the ledger stores, in dependency order (referenced types first).
+#: Every record type one records (imports, exports, ``record``), in dependency order
+#: (referenced types first).
 RECORD_TYPES: tuple[type[Record], ...] = (
     Creator,
     Post,
@@ -611,3 +550,27 @@ RECORD_TYPES: tuple[type[Record], ...] = (
     RegionRule,
     Notice,
 )
+
+
+#: ``SparkAd.authorization_id`` of an ad TikTok runs on a post for which the ledger holds no
+#: code bound in the ad's account (DESIGN §12, the ``AD_WITHOUT_CODE`` finding). It refers to
+#: no record (the writer treats it as it treats None), and no authorization may take it as id.
+NO_CODE = "AD_WITHOUT_CODE"
+
+
+#: Every record type the ledger stores: those one records, and the Erasures that
+#: ``Ledger.erase`` records with the redaction they name.
+STORED_TYPES: tuple[type[Record], ...] = (*RECORD_TYPES, Erasure)
+
+#: Personal data (DESIGN §16), by record type: what an erasure redacts.
+PERSONAL_FIELDS: dict[type[Record], tuple[str, ...]] = {
+    cls: tuple(name for name in names if name in attrs.fields_dict(cls))
+    for cls, names in (
+        (Creator, ("handle", "display_name", "contact")),
+        (Post, ("caption",)),
+        (Person, ("name", "email", "chat_id")),
+    )
+}
+
+#: How a required personal field reads back once erased (``Person.name``).
+ERASED = "(erased)"
