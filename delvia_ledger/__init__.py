@@ -8,6 +8,7 @@ SparkCode(hint='…ode=')
 from . import io, plot, tiktok
 from .access import OffboardingPlan
 from .chain import Digest, Entry, VerifyResult
+from .changes import ChangeKind, Changes, FindingChange, RecordChange
 from .convert import converter
 from .dataframes import frames
 from .diagnose import Diagnosis, Step, StepStatus
@@ -27,6 +28,15 @@ from .errors import (
 )
 from .findings import CATALOGUE, ErrorExplanation, Finding, FindingKind, Severity, explain_error
 from .ledger import ImportResult, Ledger, LedgerView, RecordAllResult, SyncResult
+from .notices import (
+    Delivery,
+    DeliveryError,
+    Failure,
+    Message,
+    NotifyResult,
+    Sender,
+    Unreached,
+)
 from .notify import EmailSender, WebhookSender
 from .records import (
     AdAccount,
@@ -45,20 +55,7 @@ from .records import (
     SparkBinding,
     SparkCode,
 )
-from .reminders import (
-    ChangeKind,
-    Changes,
-    Delivery,
-    DeliveryError,
-    Failure,
-    FindingChange,
-    Message,
-    NotifyResult,
-    RecordChange,
-    Reminder,
-    Sender,
-    Unreached,
-)
+from .reminders import Reminder
 from .sync import TikTokClient
 
 __version__ = "0.1.0"

@@ -28,17 +28,17 @@ from tabulate import tabulate
 from . import __version__
 from .chain import Entry
 from .checks import horizon
-from .convert import RECORD_BY_NAME, converter, format_time
+from .convert import RECORD_BY_NAME, converter, format_time, readable_time
 from .demo import sample_records
 from .errors import LedgerError, NotALedgerError
 from .findings import Finding, FindingKind, Severity, explain_error
 from .io import IgnoredColumnsWarning, neutralise, read_csv, read_export, time_zone
 from .ledger import Ledger, LedgerView
+from .notices import Sender
 from .notify import EmailSender, WebhookSender
 from .records import Creator, Notice, Person, Record, Role, RoleGrant, SparkAuthorization
-from .reminders import Sender, finding_dict
-from .storage.postgres import is_postgres_url, redacted
-from .storage.sqlite import ledger_path
+from .reminders import finding_dict
+from .storage import Location, locate
 from .sync import DEFAULT_BASE_URL, TikTokClient, VideoPage
 
 __all__ = ["cli", "main"]
@@ -165,20 +165,19 @@ def _db_path() -> str:
     return click.get_current_context().ensure_object(State).db
 
 
-def _valid_db() -> str:
-    """The ``--db`` path, refused if it would be a throw-away database ('' or ':memory:')."""
-    path = _db_path()
+def _valid_db() -> Location:
+    """The ``--db`` location, refused if it would be a throw-away database ('' or ':memory:')."""
     try:
-        ledger_path(path)
+        return locate(_db_path())
     except ValueError as error:
         raise UsageError(f"--db: {error}") from None
-    return path
 
 
 @contextmanager
 def _ledger(*, must_exist: bool = True) -> Iterator[Ledger]:
-    path = _valid_db()
-    if must_exist and not is_postgres_url(path) and not Path(path).exists():
+    location = _valid_db()
+    path = location.text
+    if must_exist and location.is_file and not Path(path).exists():
         raise UsageError(
             f"{path}: no such ledger; create one with 'delvia-ledger --db {path} init'"
         )
@@ -275,7 +274,7 @@ def cli(ctx: click.Context, db: str) -> None:
 def init() -> None:
     """Create an empty ledger."""
     with _ledger(must_exist=False) as ledger:
-        _say(f"{_location(_db_path())}: ledger ready, {ledger.seq} entries")
+        _say(f"{_valid_db().shown}: ledger ready, {ledger.seq} entries")
 
 
 @cli.command()
@@ -285,24 +284,23 @@ def init() -> None:
 def demo(within: str, fmt: str, as_json: bool) -> None:
     """Write a sample ledger and report on it (re-running replaces a sample it made)."""
     horizon(datetime.now(UTC), within)  # a bad --within is refused before anything is written
-    location = _db_path()
-    shown = _location(location)
-    if is_postgres_url(location):  # a server's entries are never deleted: an empty one only
-        with Ledger.open(location) as existing:
+    location = _valid_db()
+    shown = location.shown
+    if not location.is_file:  # a server's entries are never deleted: an empty one only
+        with Ledger.open(location.text) as existing:
             if existing.seq:
                 raise UsageError(
                     f"{shown} already holds {existing.seq} entries; on a server the demo "
                     "writes its sample only into an empty ledger (pass --db with a new schema)"
                 )
-    elif (path := Path(location)).exists():
-        with Ledger.open(path) as existing:
+    elif Path(location.text).exists():
+        with Ledger.open(location.text) as existing:
             if existing.seq and not _is_sample(existing):
                 raise UsageError(
-                    f"{path} already holds {existing.seq} entries that are not the demo's "
+                    f"{shown} already holds {existing.seq} entries that are not the demo's "
                     "sample; the demo only replaces its own sample (pass --db with a new file)"
                 )
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        location.discard()
     with _ledger(must_exist=False) as ledger:
         result = ledger.record_all(sample_records(ledger.now()))
         fmt = _chosen(fmt, as_json)
@@ -336,7 +334,7 @@ def _finding_table(findings: list[Finding]) -> str:
         {
             "severity": f.severity.value,
             "kind": f.kind.value,
-            "deadline": f"{f.deadline:%Y-%m-%d %H:%M}" if f.deadline else "",
+            "deadline": readable_time(f.deadline, zone=False) if f.deadline else "",
             "what": _subject(f),
             "owner": f.owner_name or f.owner_id or "",
         }
@@ -590,10 +588,11 @@ def copy(source: str, dest: str) -> None:
 
     A URL's password is never printed; put it in ~/.pgpass or PGPASSWORD to keep it out of
     the shell's history."""
-    shown_source, shown_dest = _location(source), _location(dest)
-    if not is_postgres_url(source) and not Path(source).exists():
+    source_at, dest_at = _location(source, "SOURCE"), _location(dest, "DEST")
+    shown_source, shown_dest = source_at.shown, dest_at.shown
+    if source_at.is_file and not Path(source).exists():
         raise UsageError(f"{shown_source}: no such ledger or export")
-    if is_postgres_url(dest):
+    if not dest_at.is_file:
         with Ledger.open(dest) as existing:  # creates the (empty) ledger's tables there
             if existing.seq:
                 raise UsageError(
@@ -614,9 +613,7 @@ def copy(source: str, dest: str) -> None:
             result = copied.verify(deep=True)
             digest = copied.digest()
     except BaseException:
-        if not is_postgres_url(dest):  # a server's copy is one transaction: nothing was kept
-            for suffix in ("", "-wal", "-shm"):
-                Path(f"{dest}{suffix}").unlink(missing_ok=True)  # a failed copy leaves nothing
+        dest_at.discard()  # a failed copy leaves nothing
         raise
     if not result.ok:
         _say(f"FAILED: the copy does not verify: {result.reason}")
@@ -624,15 +621,18 @@ def copy(source: str, dest: str) -> None:
     _say(f"copied {digest.seq} entries from {shown_source} to {shown_dest}; digest {digest}")
 
 
-def _location(location: str) -> str:
-    """A ledger's location as messages show it: a URL without its password."""
-    return redacted(location) if is_postgres_url(location) else location
+def _location(location: str, what: str) -> Location:
+    """Where the argument ``what`` names a ledger; what no ledger can be is a usage error."""
+    try:
+        return locate(location)
+    except ValueError as error:
+        raise UsageError(f"{what}: {error}") from None
 
 
 @contextmanager
 def _source_entries(source: str) -> Iterator[tuple[Iterable[Entry], int | None]]:
     """The entries to copy, and how many there are when that is known."""
-    if source.lower().endswith(".json") and not is_postgres_url(source):
+    if source.lower().endswith(".json") and _location(source, "SOURCE").is_file:
         with open(source, encoding="utf-8") as text:
             yield read_export(text), None
     else:

@@ -9,6 +9,8 @@ from typing import Any, Protocol
 
 import attrs
 
+from .convert import readable_time
+
 __all__ = [
     "CATALOGUE",
     "Advice",
@@ -375,7 +377,7 @@ class Finding(_Catalogued):
             )
             if part
         )
-        when = f"by {self.deadline:%Y-%m-%d %H:%M} UTC" if self.deadline else ""
+        when = f"by {readable_time(self.deadline)}" if self.deadline else ""
         detail = f"({self.detail})" if self.detail else ""
         who = (
             f"[owner: {self.owner_name or self.owner_id}]"

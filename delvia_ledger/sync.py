@@ -10,7 +10,6 @@ import logging
 import math
 import random as _random
 import time
-import urllib.request
 from collections.abc import Callable, Iterator, Mapping
 from types import TracebackType
 from typing import Any, Final, Self, TypeGuard
@@ -19,6 +18,7 @@ import attrs
 import httpx
 
 from .errors import TikTokAPIError
+from .proxy import environment_proxy as _environment_proxy
 
 __all__ = ["DEFAULT_BASE_URL", "MAX_PAGE_SIZE", "TikTokClient", "VideoPage"]
 
@@ -374,16 +374,6 @@ class _SecretsOnTheWire(httpx.BaseTransport):
 
     def close(self) -> None:
         self._wire.close()
-
-
-def _environment_proxy(url: httpx.URL) -> str | None:
-    """The proxy ``HTTPS_PROXY`` / ``HTTP_PROXY`` / ``ALL_PROXY`` name for ``url``, unless
-    ``NO_PROXY`` exempts its host (httpx skips the environment once given a transport)."""
-    proxies = urllib.request.getproxies()
-    proxy = proxies.get(url.scheme) or proxies.get("all")
-    if not proxy or urllib.request.proxy_bypass(url.host):
-        return None
-    return proxy if "://" in proxy else f"http://{proxy}"
 
 
 def _required(name: str, value: object) -> str:

@@ -5,14 +5,18 @@ Callers name record types, ids, columns and bounds; no SQL crosses this interfac
 
 from __future__ import annotations
 
+import importlib
+import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
 from os import PathLike
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, cast
+
+import attrs
 
 from ..chain import ChainRow, Digest, Entry, Head, VerifyResult
-from ..records import Record
+from ..records import Record, SparkAuthorization, derived_authorization_id
 from .filters import (
     After,
     All,
@@ -30,6 +34,8 @@ from .filters import (
 from .schema import ENTRY_FIELDS, TABLES, VersionTable, code_key
 
 __all__ = [
+    "BACKENDS",
+    "DEFAULT_BUSY_TIMEOUT",
     "ENTRY_FIELDS",
     "After",
     "All",
@@ -38,17 +44,102 @@ __all__ = [
     "CustomId",
     "Equals",
     "Filter",
+    "Location",
     "Missing",
     "Not",
     "OneOf",
     "Storage",
+    "code_holders",
     "code_key",
     "columns_of",
     "first_match",
+    "locate",
     "predicate",
 ]
 
 R = TypeVar("R", bound=Record)
+
+#: Seconds a write waits for another process's write lock, unless the caller says otherwise.
+DEFAULT_BUSY_TIMEOUT = 60.0
+
+#: The backend for each URL scheme: a module of this package, imported only when a location
+#: names it. A location without a scheme ("") is a file. A new backend: one module, one line.
+BACKENDS: dict[str, str] = {
+    "": "sqlite",
+    "postgresql": "postgres",
+    "postgres": "postgres",
+}
+_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://")
+
+
+class Backend(Protocol):
+    """What a backend module offers :func:`locate`, besides its :class:`Storage` class."""
+
+    #: True when its ledgers are files on this machine (they can be missing, or removed).
+    IS_FILE: bool
+
+    def checked(self, location: str | bytes | PathLike[str] | PathLike[bytes]) -> str:
+        """``location`` as text; a ``ValueError`` if no ledger can be there."""
+        ...
+
+    def shown(self, location: str) -> str:
+        """``location`` as messages show it (without any password)."""
+        ...
+
+    def opened(self, location: str, busy_timeout: float) -> Storage:
+        """The ledger at ``location``, created if missing."""
+        ...
+
+    def discard(self, location: str) -> None:
+        """Remove what a failed copy or a replaced sample left at ``location``."""
+        ...
+
+
+@attrs.frozen
+class Location:
+    """Where a ledger is, as :func:`locate` read it: a file, or a URL naming a server's.
+
+    ``text`` is the location as given (a URL may hold a password: show :attr:`shown`).
+    """
+
+    text: str = attrs.field(repr=False)
+    backend: str
+    shown: str
+
+    def _module(self) -> Backend:
+        return cast(Backend, importlib.import_module(f"{__name__}.{self.backend}"))
+
+    @property
+    def is_file(self) -> bool:
+        """True for a ledger file on this machine (which may not exist yet)."""
+        return self._module().IS_FILE
+
+    def open(self, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> Storage:
+        """The ledger's storage, created if missing."""
+        return self._module().opened(self.text, busy_timeout)
+
+    def discard(self) -> None:
+        """Remove the ledger (a file and its journal files; a server's is left alone: what a
+        failed command began there was one transaction, and kept nothing)."""
+        self._module().discard(self.text)
+
+
+def locate(location: str | bytes | PathLike[str] | PathLike[bytes]) -> Location:
+    """Where ``location`` (a file path, or a URL such as ``postgresql://…``) names a ledger;
+    the backend is chosen by the URL's scheme in :data:`BACKENDS`. A ``ValueError`` says why
+    no ledger can be there (an empty path, ``:memory:``).
+
+    >>> locate("postgresql://app:s3cret@db.internal/access")
+    Location(backend='postgres', shown='postgresql://app@db.internal/access')
+    >>> locate("access.db").is_file
+    True
+    """
+    found = _SCHEME.match(location) if isinstance(location, str) else None
+    scheme = found.group(1).lower() if found else ""
+    backend = BACKENDS.get(scheme, BACKENDS[""])  # another scheme: a file, as it always was
+    module = cast(Backend, importlib.import_module(f"{__name__}.{backend}"))
+    text = module.checked(location)
+    return Location(text=text, backend=backend, shown=module.shown(text))
 
 
 def columns_of(cls: type[Record]) -> tuple[str, ...]:
@@ -252,3 +343,31 @@ class Storage(Protocol):
         (only a busy lock and a closed ledger raise). ``progress`` is called with the last seq
         walked, now and then. Run it inside one :meth:`snapshot`."""
         ...
+
+
+def code_holders(
+    store: Storage,
+    fingerprints: Iterable[str],
+    bound: int | None = None,
+    *,
+    derived: bool = True,
+) -> dict[str, SparkAuthorization]:
+    """The current authorization holding each code (by fingerprint), where one does: the one
+    place a code is looked up. A code is held under the id it derives
+    (:func:`~delvia_ledger.records.derived_authorization_id`) or, through the partial code
+    index, a custom id; ``derived=False`` looks at custom ids only (for a caller that has read
+    the derived ones already). Two reads, whatever the number of codes.
+    """
+    wanted = set(fingerprints)
+    if not wanted:
+        return {}
+    found: list[SparkAuthorization] = []
+    if derived:
+        ids = {derived_authorization_id(fingerprint) for fingerprint in wanted}
+        found += store.current_records(SparkAuthorization, "id", ids, bound=bound)
+    keys = {code_key(fingerprint) for fingerprint in wanted}
+    found += store.current_records(
+        SparkAuthorization, "code_key", keys, where=CustomId(), bound=bound
+    )
+    # a key is 64 bits of the fingerprint: the whole fingerprint decides
+    return {auth.code.fingerprint: auth for auth in found if auth.code.fingerprint in wanted}
