@@ -20,7 +20,7 @@ from .records import (
     SparkAuthorization,
     SparkBinding,
 )
-from .storage import All, Equals, Missing, OneOf, Storage, code_holders
+from .storage import All, Equals, Missing, OneOf, Storage
 from .tiktok import Item, Skipped
 
 __all__ = [
@@ -188,7 +188,8 @@ _CREATOR_RULES = {
     "region": _before,  # nor a region
     "tiktok_identity_id": _first,
 }
-_POST_RULES = {"kind": _before}  # a post's type is fixed; TikTok may not send it
+_POST_RULES = {"kind": _before}  # TikTok said nothing of the kind: the guess changes nothing
+_REPORTED_POST_RULES = {"kind": _newer}  # TikTok said it (item_type, images): it corrects a guess
 _AUTHORIZATION_RULES = {
     "ad_account_id": _first,  # the account it was first bound to stays
     "starts_at": _newer,
@@ -229,7 +230,10 @@ def reconcile(
     )
     # a creator read both ways is one object, so that an unchanged merge of it is seen as one
     linked = {identity: creators.setdefault(c.id, c) for identity, c in linked.items()}
-    auths = code_holders(store, (item.authorization.code.fingerprint for item in items))
+    held_codes = store.authorizations_by_fingerprint(
+        item.authorization.code.fingerprint for item in items
+    )
+    auths = {fingerprint: auth for fingerprint, (_, auth) in held_codes.items()}
     listed_auths = {auths.get(i.authorization.code.fingerprint, i.authorization).id for i in items}
     bindings = _by_id(
         store.current_records(SparkBinding, "id", {f"{a}@{advertiser_id}" for a in listed_auths})
@@ -257,7 +261,8 @@ def reconcile(
         new_creator = _merge(Creator, creator, values, _CREATOR_RULES, item.creator)
         values = _values(item.post)
         values["creator_id"] = creator_id
-        new_post = _merge(Post, post, values, _POST_RULES, item.post)
+        rules = _REPORTED_POST_RULES if item.kind_reported else _POST_RULES
+        new_post = _merge(Post, post, values, rules, item.post)
         code = item.authorization.code.fingerprint
         current_auth = auths.get(code)
         values = _values(item.authorization)

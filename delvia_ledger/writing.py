@@ -24,6 +24,7 @@ from .errors import (
     MissingReferenceError,
 )
 from .records import (
+    NO_CODE,
     RECORD_TYPES,
     AdAccount,
     Creator,
@@ -40,7 +41,7 @@ from .records import (
     derived_authorization_id,
     shown,
 )
-from .storage import Storage, code_holders
+from .storage import Storage
 from .storage.schema import TABLES, VersionTable
 
 __all__ = ["BATCH_SIZE", "IDENTITY", "ONE_WAY", "REFERENCES", "RecordAllResult", "Writer"]
@@ -66,6 +67,9 @@ REFERENCES: dict[type[Record], tuple[tuple[str, type[Record]], ...]] = {
     SparkBinding: (("authorization_id", SparkAuthorization), ("ad_account_id", AdAccount)),
     Notice: (("person_id", Person),),
 }
+
+#: Reference values that refer to nothing, as None does: an ad with no code (DESIGN §12).
+NO_REFERENCE: dict[tuple[type[Record], str], str] = {(SparkAd, "authorization_id"): NO_CODE}
 
 #: The record a RoleGrant scope points at ("business_center:" scopes name no record).
 SCOPE_TARGETS: dict[str, type[Record]] = {
@@ -265,15 +269,16 @@ class Writer:
         auths = [r for r, *_ in prepared if isinstance(r, SparkAuthorization)]
         if not auths:
             return {}
-        held = code_holders(self._store, (r.code.fingerprint for r in auths), derived=False)
+        find = self._store.authorizations_by_fingerprint
+        held = find((r.code.fingerprint for r in auths), derived=False)
         elsewhere = [
             r.code.fingerprint
             for r in auths
             if r.id != derived_authorization_id(r.code.fingerprint)
         ]
         if elsewhere:
-            held.update(code_holders(self._store, elsewhere))
-        return {fingerprint: auth.id for fingerprint, auth in held.items()}
+            held.update(find(elsewhere))
+        return {fingerprint: auth.id for fingerprint, (_, auth) in held.items()}
 
     @staticmethod
     def _check_references(
@@ -314,9 +319,11 @@ def _references_of(cls: type[Record]) -> Callable[[Record], References]:
     namespace: dict[str, Any] = {"_scopes": SCOPE_TARGETS}
     for n, (field, target) in enumerate(REFERENCES.get(cls, ())):
         namespace[f"_t{n}"] = target
+        nothing = NO_REFERENCE.get((cls, field))  # a value that, like None, refers to nothing
         lines += [
             f"    v = record.{field}",
-            f"    if v is not None: refs.append((_t{n}, v))",
+            f"    if v is not None{f' and v != {nothing!r}' if nothing else ''}: "
+            f"refs.append((_t{n}, v))",
         ]
     if cls is RoleGrant:
         lines += [

@@ -12,8 +12,8 @@ from typing import Final, Literal, Self
 import httpx
 
 from ..notices import DeliveryError, Message, scrubbed, seconds_above_zero
-from ..proxy import environment_proxy
 from ..reminders import Reminder, finding_dict
+from ..sync_wire import environment_proxy
 
 __all__ = ["WebhookSender"]
 

@@ -16,7 +16,7 @@ from typing import Any, Protocol, TypeVar, cast
 import attrs
 
 from ..chain import ChainRow, Digest, Entry, Head, VerifyResult
-from ..records import Record, SparkAuthorization, derived_authorization_id
+from ..records import Record, SparkAuthorization
 from .filters import (
     After,
     All,
@@ -49,12 +49,12 @@ __all__ = [
     "Not",
     "OneOf",
     "Storage",
-    "code_holders",
     "code_key",
     "columns_of",
     "first_match",
     "locate",
     "predicate",
+    "row_of",
 ]
 
 R = TypeVar("R", bound=Record)
@@ -156,6 +156,20 @@ def columns_of(cls: type[Record]) -> tuple[str, ...]:
     ('seq', 'superseded_by', 'id', 'name')
     """
     return ("seq", "superseded_by", *TABLES[cls].columns, *ENTRY_FIELDS)
+
+
+def row_of(seq: int, record: Record, columns: Sequence[str]) -> tuple[Any, ...]:
+    """The ``columns`` of the version row ``record`` has as entry ``seq``, as
+    :meth:`Storage.current_rows` gives them (times in µs, a code as its key).
+
+    >>> from delvia_ledger.records import Person
+    >>> row_of(7, Person(id="ana", name="Ana"), ("seq", "name", "left_at"))
+    (7, 'Ana', None)
+    """
+    table = TABLES[type(record)]
+    row = table.row(seq, record)
+    names = ("seq", "superseded_by", *table.columns)
+    return tuple(row[names.index(column)] for column in columns)
 
 
 class Storage(Protocol):
@@ -309,6 +323,30 @@ class Storage(Protocol):
         that ``where`` keeps, read back from their payloads."""
         ...
 
+    def authorization_by_fingerprint(
+        self, fingerprint: str, bound: int | None
+    ) -> tuple[int, SparkAuthorization] | None:
+        """The ``SparkAuthorization`` current at ``bound`` whose code has ``fingerprint`` (under
+        its derived id first, else under a custom id), with the seq of that version; None if
+        none. One read: :meth:`authorizations_by_fingerprint` for one code."""
+        ...
+
+    def authorizations_by_fingerprint(
+        self, fingerprints: Iterable[str], bound: int | None = None, *, derived: bool = True
+    ) -> dict[str, tuple[int, SparkAuthorization]]:
+        """fingerprint -> (seq, authorization) for each code held at ``bound``, under its
+        derived id first, else under a custom id (``derived=False``: custom ids only, for a
+        caller that has read the derived ones). One read, whatever the number of codes: the one
+        place a code is found from its fingerprint."""
+        ...
+
+    def latest_records(
+        self, wanted: Iterable[tuple[type[Record], str]], bound: int | None
+    ) -> dict[tuple[type[Record], str], tuple[int, Record]]:
+        """(type, id) -> (seq, record) for each wanted record current at ``bound``; ids with no
+        record are left out. One read whatever the types (a code's neighbours, at once)."""
+        ...
+
     def bound_accounts(self, bound: int | None, where: Filter) -> Iterator[tuple[str, str]]:
         """Distinct (creator_id, ad_account_id) pairs of the ``SparkBinding`` versions current
         at ``bound`` that ``where`` keeps (a filter over binding columns), each joined to the
@@ -343,31 +381,3 @@ class Storage(Protocol):
         (only a busy lock and a closed ledger raise). ``progress`` is called with the last seq
         walked, now and then. Run it inside one :meth:`snapshot`."""
         ...
-
-
-def code_holders(
-    store: Storage,
-    fingerprints: Iterable[str],
-    bound: int | None = None,
-    *,
-    derived: bool = True,
-) -> dict[str, SparkAuthorization]:
-    """The current authorization holding each code (by fingerprint), where one does: the one
-    place a code is looked up. A code is held under the id it derives
-    (:func:`~delvia_ledger.records.derived_authorization_id`) or, through the partial code
-    index, a custom id; ``derived=False`` looks at custom ids only (for a caller that has read
-    the derived ones already). Two reads, whatever the number of codes.
-    """
-    wanted = set(fingerprints)
-    if not wanted:
-        return {}
-    found: list[SparkAuthorization] = []
-    if derived:
-        ids = {derived_authorization_id(fingerprint) for fingerprint in wanted}
-        found += store.current_records(SparkAuthorization, "id", ids, bound=bound)
-    keys = {code_key(fingerprint) for fingerprint in wanted}
-    found += store.current_records(
-        SparkAuthorization, "code_key", keys, where=CustomId(), bound=bound
-    )
-    # a key is 64 bits of the fingerprint: the whole fingerprint decides
-    return {auth.code.fingerprint: auth for auth in found if auth.code.fingerprint in wanted}
