@@ -8,7 +8,7 @@ from enum import StrEnum
 import attrs
 
 from .checks import Checks
-from .convert import from_micros
+from .convert import from_micros, readable_time
 from .errors import TikTokAPIError
 from .findings import CONNECTION_KINDS, Finding, FindingKind, Severity
 from .records import (
@@ -45,10 +45,11 @@ _WARN_MICROS = timedelta(days=7) // timedelta(microseconds=1)
 def about_the_connection(error: TikTokAPIError) -> bool:
     """True when a refusal says nothing about the code asked about: the token, a missing
     scope, throttling or an outage past the retries, or no usable answer at all (an HTTP
-    status or a network failure instead of TikTok's own code)."""
+    status or a network failure instead of TikTok's own code). A refused parameter (40002)
+    is about the code: asking about one code, the code is the parameter the user gave."""
     explanation = error.explanation
     if explanation is not None:
-        return explanation.kind in CONNECTION_KINDS
+        return explanation.kind in CONNECTION_KINDS - {FindingKind.REQUEST_REFUSED}
     code = str(error.code).strip()
     return not code.lstrip("-").isdigit()  # "HTTP 429", "network", …
 
@@ -184,7 +185,7 @@ def diagnose(
 
 def _at(micros: int | None) -> str:
     """A time of the code's row as the steps print it."""
-    return f"{from_micros(micros or 0):%Y-%m-%d %H:%M} UTC"
+    return readable_time(from_micros(micros or 0))
 
 
 def _unknown(code: str | SparkCode, detail: str = "") -> Finding:

@@ -10,6 +10,7 @@ from typing import Any, Protocol
 import attrs
 
 from .convert import readable_time
+from .errors import docs_url
 
 __all__ = [
     "CATALOGUE",
@@ -417,7 +418,7 @@ CATALOGUE: dict[FindingKind, Advice] = {
         "the request carried no access token, or one TikTok does not accept",
         "TikTok refuses every request made with it",
         "get a new long-term access token for the app and set TIKTOK_ACCESS_TOKEN to it",
-        "TikTok API for Business → My Apps; see docs/sync.md",
+        f"TikTok API for Business → My Apps; see {docs_url('sync')}",
         severity="explain_error only",
     ),
     FindingKind.TOKEN_EXPIRED: Advice(
@@ -425,7 +426,7 @@ CATALOGUE: dict[FindingKind, Advice] = {
         "TikTok refuses every request made with it until it is replaced",
         "have the advertiser authorize the app again for a new token and set "
         "TIKTOK_ACCESS_TOKEN to it",
-        "TikTok API for Business → My Apps; see docs/sync.md",
+        f"TikTok API for Business → My Apps; see {docs_url('sync')}",
         severity="explain_error only",
     ),
     FindingKind.REQUEST_REFUSED: Advice(

@@ -6,17 +6,25 @@ from __future__ import annotations
 
 import warnings
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime, tzinfo
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import attrs
 
-from . import io, reconcile, tiktok
+from . import io, reconcile, sheet, tiktok
 from .chain import Entry
 from .errors import LedgerError, MissingReferenceError, PayloadError
 from .reconcile import ImportResult, SyncResult
-from .records import RECORD_TYPES, AdAccount, Record, shown
+from .records import (
+    RECORD_TYPES,
+    AdAccount,
+    Creator,
+    Person,
+    Post,
+    Record,
+    shown,
+)
 from .storage import Storage
 from .storage.schema import TABLES
 from .writing import BATCH_SIZE, RecordAllResult, Writer
@@ -25,6 +33,13 @@ if TYPE_CHECKING:  # sync sits below (DESIGN §3): intake only calls a client
     from .sync import TikTokClient, VideoPage
 
 __all__ = ["Intake"]
+
+R = TypeVar("R", bound=Record)
+
+
+class _DryRun(Exception):
+    """Raised inside a nested transaction to undo what a dry run wrote there."""
+
 
 #: One advertiser's sweep, read: (pages, posts listed, items, skipped, partial).
 Sweep = tuple[int, int, list[tiktok.Item], list[tiktok.Skipped], bool]
@@ -75,6 +90,106 @@ class Intake:
                 refused = type(error)(f"line {found}: {reader.in_columns(str(error))}")
                 refused.record = error.record
                 raise refused from None
+
+    def import_sheet(
+        self,
+        source: io.Source,
+        mapping: Mapping[str, str] | None,
+        date_order: sheet.DateOrder | None,
+        dry_run: bool,
+        *,
+        create_accounts: bool,
+        account_region: str | None,
+        create_people: bool,
+        timezone: str | tzinfo | None,
+    ) -> sheet.SheetResult:
+        """The one-tab sheet a team keeps, planned against what the ledger holds and recorded
+        in one transaction (with ``dry_run``, judged by the rules and undone)."""
+        if date_order is not None and date_order not in ("MDY", "DMY"):
+            raise sheet.SheetError(f"date_order={shown(date_order)}: use 'MDY' or 'DMY'")
+        zone = io.time_zone(timezone)
+        with io.csv_source(source) as text:
+            read = sheet.read_rows(text, mapping=mapping, date_order=date_order, zone=zone)
+        rows = read.rows
+        store = self._store
+        with store.transaction():
+            known = sheet.Known(
+                accounts={a.id: a for a in self._every(AdAccount)},
+                people=self._every(Person),
+                creators=self._every(Creator),
+                posts={
+                    p.id: p for p in store.current_records(Post, "id", {r.post_id for r in rows})
+                },
+                codes={
+                    auth.id: auth
+                    for _, auth in store.authorizations_by_fingerprint(
+                        r.code.fingerprint for r in rows
+                    ).values()
+                },
+            )
+            planned = sheet.plan(
+                rows,
+                known,
+                now=self._writer.now(),
+                create_accounts=create_accounts,
+                account_region=account_region,
+                create_people=create_people,
+                columns=read.columns,
+            )
+            merged, new, changed = self._sheet_versions(planned.records)
+            writes = [record for record, fresh in merged if fresh]
+            if not dry_run:
+                self._writer.record_all(writes)
+            elif writes:  # the ledger's own rules still judge what would be written
+                try:
+                    with store.transaction():
+                        self._writer.record_all(writes)
+                        raise _DryRun
+                except _DryRun:
+                    pass
+            last = store.head.seq
+        return sheet.SheetResult(
+            rows=len(rows),
+            new=new,
+            changed=changed,
+            unchanged=len(merged) - len(writes),
+            created=planned.created,
+            kinds_defaulted=planned.kinds_defaulted,
+            ignored=read.ignored,
+            notes=tuple(planned.notes),
+            dry_run=dry_run,
+            last_seq=last,
+        )
+
+    def _sheet_versions(
+        self, records: list[Record]
+    ) -> tuple[list[tuple[Record, bool]], dict[str, int], dict[str, int]]:
+        """Each record merged with its current version (what a blank cell leaves is kept),
+        whether it would be written, and the counts of new and changed records per type."""
+        wanted: dict[type[Record], set[str]] = {}
+        for record in records:
+            wanted.setdefault(type(record), set()).add(record.id)
+        current = {
+            (cls, found.id): found
+            for cls, ids in wanted.items()
+            for found in self._store.current_records(cls, "id", ids)
+        }
+        merged: list[tuple[Record, bool]] = []
+        new: dict[str, int] = {}
+        changed: dict[str, int] = {}
+        for record in records:
+            held = current.get((type(record), record.id))
+            kept = reconcile.keep_known(held, record)
+            fresh = held is None or (kept is not held and kept != held)
+            if fresh:
+                counts = new if held is None else changed
+                counts[type(record).__name__] = counts.get(type(record).__name__, 0) + 1
+            merged.append((kept, fresh))
+        return merged, new, changed
+
+    def _every(self, cls: type[R]) -> list[R]:
+        """Every current record of type ``cls``."""
+        return [cast(R, e.record) for e in self._store.current_entries(cast(Any, cls), None)]
 
     def import_tiktok(
         self, payload: Any, advertiser_id: str | None, creator_id: str | None

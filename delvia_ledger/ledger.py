@@ -11,7 +11,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, tzinfo
 from os import PathLike
@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast, overload
 
 from . import changes as what_changed
-from . import io, notices, tiktok
+from . import io, notices, sheet, tiktok
 from . import reminders as who_must_act
 from .access import OffboardingPlan, active_grants, offboarding_plan
 from .chain import Digest, Entry, VerifyResult
@@ -443,6 +443,41 @@ class Ledger(LedgerView):
         rule's error, naming the line, with the refused record in ``error.record``.
         """
         return self._intake.import_csv(cls, source, progress, timezone)
+
+    def import_sheet(
+        self,
+        source: io.Source,
+        mapping: Mapping[str, str] | None = None,
+        date_order: sheet.DateOrder | None = None,
+        dry_run: bool = False,
+        *,
+        create_accounts: bool = False,
+        account_region: str | None = None,
+        create_people: bool = False,
+        timezone: str | tzinfo | None = None,
+    ) -> sheet.SheetResult:
+        """Record the one-tab sheet a team keeps (one row per code) in one transaction.
+
+        ``source`` is a CSV path or open text file (a Google Sheets or Excel export). Headers
+        are recognised by the names people use (``Creator Handle``, ``Video Link``, ``Spark
+        Code``, ``Sent On``, ``Expires``, ``Ad Account``, ``Owner``, ``Status``, ``Region``,
+        ``Notes``...); ``mapping`` ({"Header": "field"}) overrides them. Dates are ISO, or
+        ``11/01/2026`` read in ``date_order`` (``"MDY"`` or ``"DMY"``). Creators are found by
+        handle (or made with an id derived from no personal data), accounts by id or name,
+        owners by id, email or exact name; an unknown account or owner is refused unless
+        ``create_accounts`` (with ``account_region``) or ``create_people``. With ``dry_run``
+        nothing is written and the result says what would be. Re-importing writes nothing.
+        """
+        return self._intake.import_sheet(
+            source,
+            mapping,
+            date_order,
+            dry_run,
+            create_accounts=create_accounts,
+            account_region=account_region,
+            create_people=create_people,
+            timezone=timezone,
+        )
 
     def import_tiktok(
         self, payload: Any, *, advertiser_id: str | None = None, creator_id: str | None = None

@@ -221,8 +221,13 @@ def _check_optional_word(instance: object, field: attrs.Attribute[Any], value: o
         )
 
 
+#: A date without a time (``2026-12-06``): midnight UTC wherever a time is read (DESIGN §4).
+_DATE_ALONE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
 def to_utc(value: datetime | str | None) -> Any:
-    """An aware datetime or ISO-8601 string with an offset, as a UTC datetime.
+    """An aware datetime, an ISO-8601 string with an offset, or a date alone (midnight UTC),
+    as a UTC datetime.
 
     The one place a time from outside is normalised (record fields, every ``now=`` and
     ``as_of(recorded_at=...)``). Anything it cannot turn into a UTC time between the years 1
@@ -233,10 +238,13 @@ def to_utc(value: datetime | str | None) -> Any:
             return value
         moment = value
     elif isinstance(value, str):
+        text = value.strip()
         try:
-            moment = isoparse(value.strip())
+            moment = isoparse(text)
         except (ValueError, OverflowError):
             return value
+        if _DATE_ALONE.fullmatch(text):  # a date alone is midnight UTC, as in CSV and the CLI
+            return moment.replace(tzinfo=UTC)
     else:
         return value
     if moment.utcoffset() is None:

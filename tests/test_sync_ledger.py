@@ -384,9 +384,13 @@ def test_a_code_tiktok_rejects_is_explained_by_the_catalogue(
     assert [f.kind for f in d.findings] == [dl.FindingKind.UNKNOWN_CODE, dl.FindingKind.EXPIRED]
     assert "TikTok refused it: 4025" in str(d.steps[1])
     assert "#some-old-code=" not in str(d)
-    # a code TikTok does not know either: explained as far as TikTok says
+    # a code TikTok does not know either: explained as far as TikTok says (40002 is its
+    # PARAM_ERROR: asking about one code, the refused parameter is the code)
     unknown = synced.diagnose("#never-issued=", ad_account_id=ADVERTISER, client=client)
-    assert [f.kind for f in unknown.findings] == [dl.FindingKind.UNKNOWN_CODE]
+    assert [f.kind for f in unknown.findings] == [
+        dl.FindingKind.UNKNOWN_CODE,
+        dl.FindingKind.REQUEST_REFUSED,
+    ]
     assert "40002" in str(unknown) and "#never-issued=" not in str(unknown)
 
 

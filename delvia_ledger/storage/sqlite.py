@@ -1093,5 +1093,5 @@ def opened(location: str, busy_timeout: float) -> Store:
 
 def discard(location: str) -> None:
     """Remove the file at ``location`` and its journal files."""
-    for suffix in ("", "-wal", "-shm"):
+    for suffix in ("", "-wal", "-shm", "-journal"):
         Path(f"{location}{suffix}").unlink(missing_ok=True)
