@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import delvia_ledger as dl
-from delvia_ledger.notify import CHANNELS
+from delvia_ledger.notify import CHANNELS, channel
 from delvia_ledger.storage import BACKENDS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -74,11 +74,14 @@ def test_every_backend_named_in_the_registry_is_a_module_of_storage() -> None:
 
 def test_each_channel_module_holds_one_sender_registered_under_its_kind() -> None:
     modules = sorted(p.stem for p in (PACKAGE / "notify").glob("*.py") if p.stem != "__init__")
-    assert sorted(cls.__module__.rsplit(".", 1)[1] for cls in CHANNELS.values()) == modules
-    assert {kind: cls.__dict__["kind"] for kind, cls in CHANNELS.items()} == {
-        k: k for k in CHANNELS
-    }
-    assert {dl.EmailSender, dl.WebhookSender} <= set(CHANNELS.values())
+    assert sorted(module for module, _ in CHANNELS.values()) == modules
+    for kind in CHANNELS:
+        sender = channel(kind)
+        assert sender.__dict__["kind"] == kind and sender.__module__.endswith(f".{kind}")
+        assert callable(sender.__dict__["channel_for"]) and callable(sender.__dict__["send"])
+    assert (channel("email"), channel("webhook")) == (dl.EmailSender, dl.WebhookSender)
+    with pytest.raises(ValueError, match="no notify channel 'pager'; the channels are email"):
+        channel("pager")
 
 
 def test_no_test_module_imports_another() -> None:
