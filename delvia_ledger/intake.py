@@ -7,14 +7,15 @@ from __future__ import annotations
 import warnings
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from datetime import UTC, datetime, tzinfo
+from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import attrs
 
 from . import io, reconcile, sheet, tiktok
-from .chain import Entry
-from .errors import LedgerError, MissingReferenceError, PayloadError
+from .chain import Entry, rebuilt_payload
+from .convert import format_time
+from .errors import LedgerError, MissingReferenceError, NotALedgerError, PayloadError
 from .reconcile import ImportResult, SyncResult
 from .records import (
     RECORD_TYPES,
@@ -27,7 +28,7 @@ from .records import (
 )
 from .storage import Storage
 from .storage.schema import TABLES
-from .writing import BATCH_SIZE, RecordAllResult, Writer
+from .writing import BATCH_SIZE, RecordAllResult, Writer, content_of
 
 if TYPE_CHECKING:  # sync sits below (DESIGN §3): intake only calls a client
     from .sync import TikTokClient, VideoPage
@@ -82,7 +83,7 @@ class Intake:
             if reader.ignored:
                 warnings.warn(reader.ignored, stacklevel=3)  # the caller of Ledger.import_csv
             try:
-                return self._writer.record_all(records(), progress=progress)
+                return self._writer.record_all(records(), progress=progress, source="csv")
             except LedgerError as error:
                 found = next((line for line, r in reversed(read) if r is error.record), None)
                 if found is None:
@@ -210,7 +211,9 @@ class Intake:
                 revoked_at=self._writer.now(),
             )
             with self._store.transaction():  # what is kept is read and written at once
-                result = self._writer.record_all(reconcile.kept_known(self._store, records))
+                result = self._writer.record_all(
+                    reconcile.kept_known(self._store, records), source="tiktok"
+                )
             return ImportResult(result.written, result.unchanged, last_seq=result.last_seq)
         if advertiser_id is None:
             raise ValueError("import_tiktok: a /tt_video/ payload needs advertiser_id=...")
@@ -254,35 +257,46 @@ class Intake:
         return results if several else results[0]
 
     def replay(self, entries: Iterable[Entry]) -> RecordAllResult:
-        """Another ledger's entries appended with their own record times, into an empty ledger;
-        nothing is kept unless the copy's digest equals the source's."""
+        """Another ledger's entries appended as they are stored there (source, salt, an
+        erasure's redaction), into an empty ledger; the first that does not extend the chain
+        is named and nothing is kept."""
         held = self._store.head.seq
         if held:
             raise LedgerError(
                 f"replay: this ledger already holds {held} entries; copy into a new one"
             )
-        stamp = [datetime.min.replace(tzinfo=UTC)]
-        writer = Writer(self._store, lambda: stamp[0])  # each entry keeps its recorded_at
-        written = 0
-        last: Entry | None = None
-        with self._store.transaction():
-            batch: list[Record] = []
-            for entry in entries:
-                if batch and entry.recorded_at != stamp[0]:
-                    written += writer.record_all(batch).written
-                    batch = []
-                stamp[0] = entry.recorded_at
-                batch.append(entry.record)
-                last = entry
-            if batch:
-                written += writer.record_all(batch).written
-            mine = self._store.digest(None)
-            if last is not None and (mine.seq, mine.hash) != (last.seq, last.hash):
-                raise LedgerError(
-                    f"replay: the copy's digest {mine} differs from the source's "
-                    f"{last.seq}:{last.hash} (an entry written by an older encoder, or an "
-                    "edited export); nothing was kept"
-                )
+        written, prev = 0, self._store.head.hash
+        rows: list[tuple[Any, ...]] = []
+        try:
+            with self._store.transaction():
+                for entry in entries:
+                    payload, payload_hash = entry.payload, entry.payload_hash
+                    record = entry.record
+                    if payload is None or payload_hash is None:  # an Entry made by hand
+                        payload, payload_hash = rebuilt_payload(
+                            content_of(record), type(record).__name__, entry.source, None, None
+                        )
+                    stamp = format_time(entry.recorded_at)
+                    rows.append(
+                        (
+                            entry.seq,
+                            stamp,
+                            type(record).__name__,
+                            record.id,
+                            payload,
+                            payload_hash,
+                            prev,
+                            entry.hash,
+                        )
+                    )
+                    prev = entry.hash
+                    if len(rows) == BATCH_SIZE:
+                        self._store.append_rows(rows)
+                        written, rows = written + len(rows), []
+                self._store.append_rows(rows)
+                written += len(rows)
+        except NotALedgerError as error:
+            raise LedgerError(f"replay: {str(error).partition(': ')[2]}") from None
         return RecordAllResult(written=written, unchanged=0, last_seq=self._store.head.seq)
 
     def _advertiser(self, advertiser_id: object, what: str) -> str:
@@ -318,7 +332,9 @@ class Intake:
         with self._store.transaction():
             merged = reconcile.reconcile(self._store, items, advertiser_id, now, listed=listing)
             # what reconcile read is in the ledger: the writer need not read it again
-            result = self._writer.record_all(merged.records, known=dict(merged.held))
+            result = self._writer.record_all(
+                merged.records, known=dict(merged.held), source="tiktok"
+            )
         return ImportResult(
             result.written,
             result.unchanged + merged.unchanged,

@@ -19,10 +19,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast, overload
 
 from . import changes as what_changed
-from . import io, notices, sheet, tiktok
+from . import erasure, io, notices, sheet, tiktok
 from . import reminders as who_must_act
 from .access import OffboardingPlan, active_grants, offboarding_plan
-from .chain import Digest, Entry, VerifyResult
+from .chain import (
+    SOURCES,
+    Digest,
+    Entry,
+    VerifyResult,
+)
 from .checks import DEFAULT_WITHIN, Checks, Within
 from .diagnose import Diagnosis, about_the_connection, diagnose, diagnose_at_tiktok
 from .errors import LedgerError, MissingReferenceError, TikTokAPIError
@@ -31,6 +36,7 @@ from .intake import Intake
 from .reconcile import ImportResult, SyncResult
 from .records import (
     RECORD_TYPES,
+    Creator,
     Person,
     Record,
     RoleGrant,
@@ -406,24 +412,36 @@ class Ledger(LedgerView):
         with self._store.transaction():
             yield self
 
-    def record(self, record: Record) -> Entry:
+    def record(self, record: Record, *, source: str = "api", force: bool = False) -> Entry:
         """Append a new version of ``record``; an unchanged record writes nothing.
 
-        Returns the entry that now holds the record's current version.
+        ``source`` says where it came from (one of ``dl.SOURCES``; recorded in the chain).
+        Personal data of an erased creator or person is refused (``ErasedSubjectError``)
+        unless ``force=True`` (a new consent). Returns the entry that now holds the record's
+        current version.
         """
-        return self._writer.record(record)
+        source = _source_arg(source, "record")
+        return self._writer.record(record, source, force is True)
 
     def record_all(
         self,
         records: Iterable[Record],
         batch_size: int = BATCH_SIZE,
         progress: Callable[[int], object] | None = None,
+        *,
+        source: str = "api",
+        force: bool = False,
     ) -> RecordAllResult:
         """Record many records in one transaction, streamed in batches: the fast path.
 
         ``progress``, if given, is called after each batch with the number of records read.
+        ``source`` says where they came from (one of ``dl.SOURCES``; recorded in the chain);
+        ``force`` as for :meth:`record`.
         """
-        return self._writer.record_all(records, batch_size, progress)
+        source = _source_arg(source, "record_all")
+        return self._writer.record_all(
+            records, batch_size, progress, source=source, force=force is True
+        )
 
     def import_csv(
         self,
@@ -539,10 +557,10 @@ class Ledger(LedgerView):
         this copy has the very same hashes and digest (``delvia-ledger copy``).
 
         Only into an empty ledger; all or nothing. ``entries`` come from another ledger's
-        :meth:`entries` or from a JSON export (:func:`delvia_ledger.io.read_export`). Every
-        rule applies as when they were first recorded. If the copy's digest does not equal the
-        source's (a file written by an older encoder, or a tampered export), nothing is kept
-        and :class:`LedgerError` says so.
+        :meth:`entries` or from a JSON export (:func:`delvia_ledger.io.read_export`); each is
+        stored as its source stores it (its source, salt, and an erasure's redaction), and
+        must extend the chain: the first that does not (a tampered export, an entry written by
+        an older encoder) is named, and nothing is kept.
         """
         return self._intake.replay(entries)
 
@@ -579,6 +597,71 @@ class Ledger(LedgerView):
         is recorded as a Notice, a failed one records nothing. ``dry_run`` sends nothing."""
         return notices.notify(self, senders, within, now, dry_run)
 
+    # --- erasure and retention (DESIGN §16): the logic is erasure.py's ------------------------
+
+    def erase(
+        self,
+        cls: type[Creator] | type[Person],
+        id: str,
+        *,
+        reason: str,
+        by: str,
+        at: datetime | str | None = None,
+        dry_run: bool = False,
+        source: str = "api",
+    ) -> erasure.ErasureResult:
+        """Erase the personal data of a creator (and its posts' captions) or a person from
+        every version that holds it, recording an :class:`~delvia_ledger.Erasure` (who asked,
+        ``by``; why, ``reason``; when, ``at``; which entries) in the same transaction. The
+        chain, ``digest()`` and digests kept before still verify; ``dry_run`` only lists what
+        would be redacted.
+        """
+        id = _text_arg(id, "erase(id=...)")
+        reason = _text_value(reason, "erase(reason=...)")
+        by = _text_value(by, "erase(by=...)")
+        moment = self.now() if at is None else _aware(at, "erase: at")
+        source = _source_arg(source, "erase")
+        return erasure.erase(
+            self._store,
+            cls,
+            id,
+            reason=reason,
+            by=by,
+            at=moment,
+            now=self.now(),
+            source=source,
+            dry_run=dry_run is True,
+        )
+
+    def retention(
+        self,
+        older_than: Any,
+        *,
+        by: str = "retention",
+        now: datetime | str | None = None,
+        dry_run: bool = False,
+        source: str = "api",
+    ) -> erasure.RetentionResult:
+        """Erase (reason ``retention``) every creator and person with personal data, nothing
+        active and nothing changed for longer than ``older_than`` (``"3y"``, ``"18mo"``, a
+        relativedelta): a policy to run from cron. ``dry_run`` only lists them."""
+        moment = self.now() if now is None else _aware(now, "retention: now")
+        return erasure.retention(
+            self._store,
+            older_than,
+            now=moment,
+            source=_source_arg(source, "retention"),
+            by=_text_value(by, "retention(by=...)"),
+            dry_run=dry_run is True,
+        )
+
+    def check_ids(self) -> list[erasure.LooksPersonal]:
+        """Creator and person ids that look like personal data (an email address, a handle):
+        ids are in the chain's hash and cannot be erased, so record new ones that are not
+        (the TikTok identity id, a short id of your own)."""
+        with self._store.snapshot():
+            return erasure.looks_personal(self._store)
+
 
 def _record_type(cls: type[Any]) -> type[Record]:
     if cls not in TABLES:
@@ -609,3 +692,17 @@ def _text_arg(value: object, what: str) -> str:
 
 def _optional_text_arg(value: object, what: str) -> str | None:
     return None if value is None else _text_arg(value, what)
+
+
+def _text_value(value: object, what: str) -> str:
+    """A reason or a name: non-empty text."""
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"{what}: expected non-empty text, got {shown(value)}")
+    return value.strip()
+
+
+def _source_arg(value: object, what: str) -> str:
+    """A ``source=`` argument: one of :data:`~delvia_ledger.chain.SOURCES`."""
+    if isinstance(value, str) and value in SOURCES:
+        return value
+    raise ValueError(f"{what}(source={shown(value)}): source must be one of {', '.join(SOURCES)}")

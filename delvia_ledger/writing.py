@@ -11,7 +11,8 @@ from typing import Any, cast
 
 import attrs
 
-from .chain import Entry
+from . import erasure
+from .chain import Entry, compose_payload, new_salt, payload_content
 from .collector import collector_paused
 from .convert import parse_time, record_from_json
 from .errors import (
@@ -25,9 +26,11 @@ from .errors import (
 )
 from .records import (
     NO_CODE,
+    PERSONAL_FIELDS,
     RECORD_TYPES,
     AdAccount,
     Creator,
+    Erasure,
     Notice,
     Person,
     Post,
@@ -133,14 +136,18 @@ class Writer:
         self._store = store
         self.now = now
 
-    def record(self, record: Record) -> Entry:
-        """Append a new version of ``record`` (none if unchanged); the entry now holding it."""
+    def record(self, record: Record, source: str, force: bool = False) -> Entry:
+        """Append a new version of ``record`` (none if unchanged) from ``source``; the entry
+        now holding it. ``force``: personal data of an erased subject is kept (a new consent).
+        """
         with self._store.transaction():
-            stamp, hashes = self.record_batch([record], {})
+            stamp, hashes = self.record_batch([record], {}, source, force)
             seq = self._store.head.seq
         if hashes:
             (hash_,) = hashes
-            return Entry(seq=seq, recorded_at=parse_time(stamp), record=record, hash=hash_)
+            return Entry(
+                seq=seq, recorded_at=parse_time(stamp), record=record, hash=hash_, source=source
+            )
         entry = self._store.latest(type(record), record.id, None)
         assert entry is not None
         return entry
@@ -151,10 +158,14 @@ class Writer:
         batch_size: int = BATCH_SIZE,
         progress: Callable[[int], object] | None = None,
         known: Known | None = None,
+        *,
+        source: str | None = "api",
+        force: bool = False,
     ) -> RecordAllResult:
         """Record ``records`` in one transaction, ``batch_size`` at a time; ``progress`` is
         called after each batch with the number read. ``known``: records the caller has read
-        already (as :data:`Known` holds them), so that their references are not read again."""
+        already (as :data:`Known` holds them), so that their references are not read again.
+        ``source`` is recorded in each entry (None: none); ``force`` as for :meth:`record`."""
         if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
             raise ValueError(
                 f"record_all(batch_size={shown(batch_size)}): batch_size must be a whole "
@@ -178,7 +189,7 @@ class Writer:
                 if not batch:
                     break
                 with collector_paused():  # a batch makes no cycles; its objects are many
-                    count = len(self.record_batch(batch, known)[1])
+                    count = len(self.record_batch(batch, known, source, force)[1])
                 written += count
                 unchanged += len(batch) - count
                 if progress is not None:
@@ -186,20 +197,29 @@ class Writer:
             last = self._store.head.seq
         return RecordAllResult(written=written, unchanged=unchanged, last_seq=last)
 
-    def record_batch(self, batch: list[Record], known: Known) -> tuple[str, list[str]]:
-        """Check a batch against the rules and append what changed (inside a transaction).
+    def record_batch(
+        self, batch: list[Record], known: Known, source: str | None, force: bool = False
+    ) -> tuple[str, list[str]]:
+        """Check a batch against the rules and append what changed (inside a transaction),
+        each entry recording ``source`` (None: none, as entries before schema version 4).
 
         Returns the entries' ``recorded_at`` text and their hashes, in order (none if nothing
         changed).
         """
-        prepared = []
+        prepared: Prepared = []
+        batch = erasure.check_erased(self._store, batch, source, force)
         for record in batch:
             how = _WRITERS.get(type(record))
+            if isinstance(record, Erasure):
+                raise InvalidRecordError(
+                    f"cannot record {_name(record)} directly: ledger.erase() records an Erasure "
+                    "and the redaction it names together"
+                )
             if how is None:
                 names = ", ".join(c.__name__ for c in RECORD_TYPES)
                 raise InvalidRecordError(f"cannot record {record!r}: not one of {names}")
-            table, payload_of, references_of = how
-            prepared.append((record, table, references_of(record), payload_of(record)))
+            table, content_of, references_of = how
+            prepared.append((record, table, references_of(record), content_of(record)))
 
         currents = self._currents(prepared)
         self._references(prepared, known)
@@ -207,12 +227,12 @@ class Writer:
         items: list[tuple[VersionTable, Record, str, int | None]] = []
         next_seq = self._store.head.seq + 1  # append() numbers the items from here, in order
         pending: Versions = {}  # versions written by this batch, as currents holds them
-        for record, table, refs, payload in prepared:
+        for record, table, refs, content in prepared:
             key = (table.cls, record.id)
             old = pending.get(key) or currents.get(key)
             try:
                 if old is not None:
-                    if old[1] == payload:
+                    if payload_content(old[1]) == content:  # the same record: source aside
                         continue
                     before = old[2] or record_from_json(table.cls, old[1])
                     if before == record:  # the same record in an older encoding (a migrated file)
@@ -230,6 +250,13 @@ class Writer:
             except LedgerError as error:
                 error.record = record  # lets importers name the line that was refused
                 raise
+            personal = PERSONAL_FIELDS.get(table.cls)
+            salt = (
+                new_salt()
+                if personal and any(getattr(record, f) is not None for f in personal)
+                else None
+            )
+            payload = compose_payload(content, source, salt)
             pending[key] = (next_seq + len(items), payload, record)
             items.append((table, record, payload, old[0] if old else None))
         if not items:
@@ -374,3 +401,8 @@ def _show(value: object) -> str:
     if isinstance(value, SparkCode):
         return f"code {value.hint}"  # never the raw code (which we do not have anyway)
     return repr(value)
+
+
+def content_of(record: Record) -> str:
+    """A record's canonical JSON, as its entry's payload holds it (without source or salt)."""
+    return str(_WRITERS[type(record)][1](record))
