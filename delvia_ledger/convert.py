@@ -41,6 +41,7 @@ __all__ = [
     "generated",
     "parse_time",
     "parsed_json",
+    "readable_time",
     "record_from_dict",
     "record_from_json",
     "record_to_dict",
@@ -104,6 +105,20 @@ _TIME_TEXT = "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ"
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
+
+
+def readable_time(moment: datetime, *, zone: bool = True) -> str:
+    """A time as people read it in messages and tables: UTC, to the minute.
+
+    >>> readable_time(datetime(2026, 11, 24, 9, 30, 59, tzinfo=UTC))
+    '2026-11-24 09:30 UTC'
+    >>> readable_time(datetime(2026, 11, 24, 9, 30, tzinfo=UTC), zone=False)
+    '2026-11-24 09:30'
+    """
+    if moment.utcoffset() is not None:
+        moment = moment.astimezone(UTC)
+    text = f"{moment:%Y-%m-%d %H:%M}"
+    return f"{text} UTC" if zone else text
 
 
 def to_micros(moment: datetime) -> int:

@@ -9,7 +9,7 @@ from typing import Any, Protocol
 
 import attrs
 
-from .convert import generated
+from .convert import generated, readable_time
 from .errors import docs_url
 
 __all__ = [
@@ -552,7 +552,7 @@ class Finding(_Catalogued):
             )
             if part
         )
-        when = f"by {self.deadline:%Y-%m-%d %H:%M} UTC" if self.deadline else ""
+        when = f"by {readable_time(self.deadline)}" if self.deadline else ""
         detail = f"({self.detail})" if self.detail else ""
         who = (
             f"[owner: {self.owner_name or self.owner_id}]"

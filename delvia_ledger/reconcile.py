@@ -20,9 +20,8 @@ from .records import (
     SparkAuthorization,
     SparkBinding,
     binding_id,
-    derived_authorization_id,
 )
-from .storage import All, CustomId, Equals, Missing, OneOf, Storage, code_key
+from .storage import All, Equals, Missing, OneOf, Storage
 from .tiktok import Item, Skipped
 
 __all__ = [
@@ -85,6 +84,8 @@ class Reconciled(NamedTuple):
     records: list[Record]  #: the new versions, in an order the ledger accepts
     unchanged: int  #: records TikTok reports exactly as the ledger holds them
     unbound: int  #: bindings among ``records`` ended because TikTok no longer lists them
+    #: what was read to decide: the current records by (type, id), for the writer to reuse
+    held: Mapping[tuple[type[Record], str], Record]
 
 
 def _by_id(records: Iterable[R]) -> dict[str, R]:
@@ -231,7 +232,10 @@ def reconcile(
     )
     # a creator read both ways is one object, so that an unchanged merge of it is seen as one
     linked = {identity: creators.setdefault(c.id, c) for identity, c in linked.items()}
-    auths = _current_codes(store, [item.authorization for item in items])
+    held_codes = store.authorizations_by_fingerprint(
+        item.authorization.code.fingerprint for item in items
+    )
+    auths = {fingerprint: auth for fingerprint, (_, auth) in held_codes.items()}
     listed_auths = {auths.get(i.authorization.code.fingerprint, i.authorization).id for i in items}
     wanted = {binding_id(a, advertiser_id) for a in listed_auths}
     bindings = _by_id(store.current_records(SparkBinding, "id", wanted))
@@ -297,27 +301,7 @@ def reconcile(
     # what the ledger already holds is left out: the very version read, or one equal to it
     # (a page that lists a creator twice, with two nicknames, may end where it began)
     changed = [r for key, r in out.items() if (was := held.get(key)) is not r and was != r]
-    return Reconciled(changed, len(out) - len(changed), unbound)
-
-
-def _current_codes(
-    store: Storage, wanted: list[SparkAuthorization]
-) -> dict[str, SparkAuthorization]:
-    """The authorizations the ledger holds for these codes: fingerprint -> current version.
-
-    A code is held under its derived id or, through the partial code index, a custom one.
-    """
-    fingerprints = {auth.code.fingerprint for auth in wanted}
-    found = store.current_records(
-        SparkAuthorization, "id", {derived_authorization_id(fp) for fp in fingerprints}
-    )
-    found += store.current_records(
-        SparkAuthorization,
-        "code_key",
-        {code_key(fp) for fp in fingerprints},
-        where=CustomId(),
-    )
-    return {auth.code.fingerprint: auth for auth in found if auth.code.fingerprint in fingerprints}
+    return Reconciled(changed, len(out) - len(changed), unbound, held)
 
 
 def _no_longer_listed(

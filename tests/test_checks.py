@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, cast
+from typing import cast
 
 import pytest
 from dateutil.relativedelta import relativedelta
@@ -15,53 +15,8 @@ from hypothesis import strategies as st
 import delvia_ledger as dl
 from delvia_ledger.checks import Checks, horizon
 
+from .builders import DAY, ad, code, world
 from .conftest import T0, Backend
-
-DAY = timedelta(days=1)
-
-
-def world(
-    ledger: dl.Ledger, *, creator_region: str | None = "US", account_region: str = "US"
-) -> None:
-    ledger.record_all(
-        [
-            dl.Creator(id="maya", handle="@maya.makes", region=creator_region),
-            dl.Post(id="7301", creator_id="maya", kind="VIDEO"),
-            dl.Post(id="7302", creator_id="maya", kind="VIDEO"),
-            dl.AdAccount(id="6900", name="Brand", region=account_region, business_center_id="bc1"),
-            dl.Person(id="ana", name="Ana"),
-            dl.RoleGrant(
-                id="g1", person_id="ana", scope="ad_account:6900", role="ADMIN", granted_at=T0 - DAY
-            ),
-        ]
-    )
-
-
-def code(ledger: dl.Ledger, n: int = 0, **fields: object) -> dl.SparkAuthorization:
-    values: dict[str, object] = dict(
-        creator_id="maya",
-        post_id="7301",
-        starts_at=T0 - DAY,
-        expires_at=T0 + 30 * DAY,
-        ad_account_id="6900",
-        owner_id="ana",
-    )
-    values.update(fields)
-    auth = dl.SparkAuthorization.from_code(f"#code-{n:04d}-xyz=", **values)
-    ledger.record(auth)
-    return auth
-
-
-def ad(
-    ledger: dl.Ledger, auth: dl.SparkAuthorization, ad_id: str = "ad1", **fields: object
-) -> dl.SparkAd:
-    values: dict[str, Any] = dict(
-        ad_account_id="6900", authorization_id=auth.id, intended_post_id="7301"
-    )
-    values.update(fields)
-    record = dl.SparkAd(id=ad_id, **values)
-    ledger.record(record)
-    return record
 
 
 @pytest.mark.parametrize(

@@ -9,8 +9,8 @@ import attrs
 
 import delvia_ledger as dl
 
+from .builders import DAY, code, world
 from .conftest import T0
-from .test_checks import DAY, code, world
 
 RAW = "#code-0000-xyz="
 
