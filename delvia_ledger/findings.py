@@ -642,6 +642,7 @@ class ErrorExplanation(_Catalogued):
 
 
 _SDK = "ERROR_CODE_"  # the prefix of every constant in TikTok's official SDK
+_LISTED_AS_THROTTLING = "a third-party compilation of TikTok's pages lists it as rate limiting"
 _NO_SCOPE = (
     "seen as 'advertiser does not grant you /tt_video/info/:GET permission' when the app lacks "
     "the scope; an advertiser the token does not reach answers it too"
@@ -674,7 +675,7 @@ _ERRORS: dict[str, tuple[str, FindingKind, str]] = {
     "40016": (
         _SDK + "BIZ_FC_ERROR",
         FindingKind.RATE_LIMITED,
-        "a third-party compilation of TikTok's pages lists it as rate limiting",
+        _LISTED_AS_THROTTLING,
     ),
     "40100": (_SDK + "REQUEST_TOO_FREQUENT", FindingKind.RATE_LIMITED, ""),
     "40102": (_SDK + "ACCESS_TOKEN_EXPIRE", FindingKind.TOKEN_EXPIRED, ""),
@@ -695,8 +696,7 @@ _ERRORS: dict[str, tuple[str, FindingKind, str]] = {
     "40133": (
         "",
         FindingKind.RATE_LIMITED,
-        "a third-party compilation of TikTok's pages lists it as rate limiting; TikTok's SDK "
-        "does not name it",
+        _LISTED_AS_THROTTLING + "; TikTok's SDK does not name it",
     ),
     "40202": (
         _SDK + "WRITE_CONFLICT",
