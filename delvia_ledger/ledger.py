@@ -69,6 +69,7 @@ from .storage import All, CustomId, Equals, Storage, code_key
 from .storage.postgres import PostgresStore, is_postgres_url
 from .storage.schema import TABLES, VersionTable
 from .storage.sqlite import DEFAULT_BUSY_TIMEOUT, Store
+from .world import World
 
 if TYPE_CHECKING:  # sync sits below the ledger (DESIGN §3): the ledger only calls a client
     from .sync import TikTokClient, VideoPage
@@ -273,7 +274,7 @@ class LedgerView:
     def checks(self, now: datetime | str | None = None) -> Checks:
         """The findings engine for this view at ``now``."""
         moment = self.now() if now is None else _aware(now, "now")
-        return Checks(self._store, self._bound, moment)
+        return Checks(World(self._store, self._bound, moment))
 
     def _query(self, now: datetime | str | None, run: Callable[[Checks], T]) -> T:
         """Run a query's several reads on one snapshot of the file (writers may be busy)."""
@@ -374,11 +375,9 @@ class LedgerView:
             fingerprint_of(code)  # refuses what is not a code before any read
         if live and client is None:
             raise ValueError("diagnose(live=True) needs client=TikTokClient(...) to ask TikTok")
-        authorization = self.authorization_for(code)
-        if authorization is not None or client is None or live is False:
-            return self._query(
-                now, lambda c: diagnose(c, code, authorization, post_id, ad_account_id)
-            )
+        found = self._query(now, lambda c: diagnose(c.world, code, post_id, ad_account_id))
+        if found.authorization is not None or client is None or live is False:
+            return found
         if not isinstance(code, str):
             raise ValueError("diagnose: asking TikTok needs the raw code text, not a SparkCode")
         if ad_account_id is None:
@@ -399,7 +398,7 @@ class LedgerView:
                 raise
             answer = error
         return self._query(
-            now, lambda c: diagnose_at_tiktok(c, code, answer, post_id, ad_account_id)
+            now, lambda c: diagnose_at_tiktok(c.world, code, answer, post_id, ad_account_id)
         )
 
     # --- access (DESIGN §8) -------------------------------------------------------------------
@@ -407,15 +406,13 @@ class LedgerView:
     def access(self, scope: str, *, now: datetime | str | None = None) -> list[RoleGrant]:
         """The active role grants on ``scope`` (e.g. ``"ad_account:6900…"``)."""
         scope = _text_arg(scope, "access(scope=...)")
-        load = self._loader(RoleGrant)
-        return self._query(now, lambda c: active_grants(c, load, lambda g: g.scope == scope))
+        return self._query(now, lambda c: active_grants(c.world, lambda g: g.scope == scope))
 
     def roles_of(self, person_id: str, *, now: datetime | str | None = None) -> list[RoleGrant]:
         """A person's active role grants."""
         person_id = _text_arg(person_id, "roles_of(person_id=...)")
-        load = self._loader(RoleGrant)
         return self._query(
-            now, lambda c: active_grants(c, load, lambda g: g.person_id == person_id)
+            now, lambda c: active_grants(c.world, lambda g: g.person_id == person_id)
         )
 
     # --- who must act (DESIGN §13) ---------------------------------------------------------
@@ -847,14 +844,13 @@ class Ledger(LedgerView):
         if person is None:
             raise MissingReferenceError(f"offboard: person_id={person_id!r} is not in the ledger")
         moment = self.now() if at is None else _aware(at, "offboard: at")
-        load = self._loader(RoleGrant)
 
         def apply(plan: OffboardingPlan) -> None:
             with self._store.transaction():  # the check and the write see the same state
                 plan.check_current(self.offboard(person_id, at=moment))
                 self.record_all(plan.changes)
 
-        return self._query(moment, lambda c: offboarding_plan(c, person, moment, load, apply))
+        return self._query(moment, lambda c: offboarding_plan(c.world, person, moment, apply))
 
     def notify(
         self,

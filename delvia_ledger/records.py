@@ -34,6 +34,8 @@ __all__ = [
     "SparkAuthorization",
     "SparkBinding",
     "SparkCode",
+    "binding_id",
+    "derived_authorization_id",
 ]
 
 
@@ -686,8 +688,13 @@ class SparkAuthorization:
         return cls(code=SparkCode(raw_code), **fields)
 
 
+def binding_id(authorization_id: str, ad_account_id: str) -> str:
+    """The id of the binding of a code in an ad account: ``"<authorization_id>@<account>"``."""
+    return f"{authorization_id}@{ad_account_id}"
+
+
 def _binding_id(instance: SparkBinding) -> str:
-    return f"{instance.authorization_id}@{instance.ad_account_id}"
+    return binding_id(instance.authorization_id, instance.ad_account_id)
 
 
 @attrs.frozen(kw_only=True)
