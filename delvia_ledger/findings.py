@@ -63,8 +63,9 @@ class FindingKind(StrEnum):
     PARTIAL_RESULT = "PARTIAL_RESULT"
 
 
-#: TikTok's answers that speak of the connection (token, permission, load, the request itself),
-#: never of a code: :func:`explain_error` gives them, the checks never raise them.
+#: TikTok's answers that speak of the connection (token, permission, load), never of a code:
+#: :func:`explain_error` gives them, the checks never raise them. REQUEST_REFUSED is not one:
+#: a refused parameter may be the code itself.
 CONNECTION_KINDS = frozenset(
     {
         FindingKind.TRANSIENT_ERROR,
@@ -72,7 +73,6 @@ CONNECTION_KINDS = frozenset(
         FindingKind.MISSING_PERMISSION,
         FindingKind.TOKEN_INVALID,
         FindingKind.TOKEN_EXPIRED,
-        FindingKind.REQUEST_REFUSED,
         FindingKind.PARTIAL_RESULT,
     }
 )
@@ -427,13 +427,15 @@ CATALOGUE: dict[FindingKind, Advice] = {
         severity="explain_error only",
     ),
     FindingKind.REQUEST_REFUSED: Advice(
-        "TikTok refused the request itself: the reason is in the error's name, and TikTok "
-        "documents no more",
-        "nothing is known about the code from this answer",
-        "check the request against TikTok's API docs; if delvia-ledger made it, report it with "
-        "the request id",
+        "TikTok refused a parameter of the request, or the request itself; the reason is in "
+        "the error's name, and TikTok documents no more",
+        "when the request carried a code (check, diagnose), the code itself may be what TikTok "
+        "refused; otherwise the request is at fault",
+        "for a code, check it character by character with the creator; otherwise check the "
+        "request against TikTok's API docs, and if delvia-ledger made it, report it with the "
+        "request id",
         _API,
-        severity="explain_error only",
+        severity="ERROR (diagnose, explain_error)",
     ),
     FindingKind.PARTIAL_RESULT: Advice(
         "TikTok answered with a partial success",
