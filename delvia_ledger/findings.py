@@ -9,6 +9,8 @@ from typing import Any, Protocol
 
 import attrs
 
+from .errors import docs_url
+
 __all__ = [
     "CATALOGUE",
     "CONNECTION_KINDS",
@@ -63,9 +65,10 @@ class FindingKind(StrEnum):
     PARTIAL_RESULT = "PARTIAL_RESULT"
 
 
-#: TikTok's answers that speak of the connection (token, permission, load), never of a code:
-#: :func:`explain_error` gives them, the checks never raise them. REQUEST_REFUSED is not one:
-#: a refused parameter may be the code itself.
+#: TikTok's answers that speak of the connection (token, permission, load, a refused request),
+#: not of a code as TikTok documents it: :func:`explain_error` gives them, the checks never
+#: raise them, and a diagnosis that meets one raises it (a 40002 on a code TikTok does not know
+#: is undocumented as such, so it says nothing certain about the code).
 CONNECTION_KINDS = frozenset(
     {
         FindingKind.TRANSIENT_ERROR,
@@ -73,6 +76,7 @@ CONNECTION_KINDS = frozenset(
         FindingKind.MISSING_PERMISSION,
         FindingKind.TOKEN_INVALID,
         FindingKind.TOKEN_EXPIRED,
+        FindingKind.REQUEST_REFUSED,
         FindingKind.PARTIAL_RESULT,
     }
 )
@@ -415,7 +419,7 @@ CATALOGUE: dict[FindingKind, Advice] = {
         "the request carried no access token, or one TikTok does not accept",
         "TikTok refuses every request made with it",
         "get a new long-term access token for the app and set TIKTOK_ACCESS_TOKEN to it",
-        "TikTok API for Business → My Apps; see docs/sync.md",
+        f"TikTok API for Business → My Apps; see {docs_url('sync')}",
         severity="explain_error only",
     ),
     FindingKind.TOKEN_EXPIRED: Advice(
@@ -423,7 +427,7 @@ CATALOGUE: dict[FindingKind, Advice] = {
         "TikTok refuses every request made with it until it is replaced",
         "have the advertiser authorize the app again for a new token and set "
         "TIKTOK_ACCESS_TOKEN to it",
-        "TikTok API for Business → My Apps; see docs/sync.md",
+        f"TikTok API for Business → My Apps; see {docs_url('sync')}",
         severity="explain_error only",
     ),
     FindingKind.REQUEST_REFUSED: Advice(
@@ -435,7 +439,7 @@ CATALOGUE: dict[FindingKind, Advice] = {
         "request against TikTok's API docs, and if delvia-ledger made it, report it with the "
         "request id",
         _API,
-        severity="ERROR (diagnose, explain_error)",
+        severity="explain_error only",
     ),
     FindingKind.PARTIAL_RESULT: Advice(
         "TikTok answered with a partial success",

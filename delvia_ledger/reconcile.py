@@ -71,7 +71,8 @@ class SyncResult:
 
     def __str__(self) -> str:
         return (
-            f"advertiser {self.advertiser_id}: {self.pages} pages, {self.items} items, "
+            f"advertiser {self.advertiser_id}: {self.pages} page{'s' * (self.pages != 1)}, "
+            f"{self.items} item{'s' * (self.items != 1)}, "
             f"{self.written} written, {self.unchanged} unchanged, {self.unbound} unbound, "
             f"{len(self.skipped)} skipped" + (" (partial: nothing unbound)" if self.partial else "")
         )

@@ -332,3 +332,40 @@ asset_members = st.builds(
     tiktok_ids,
     st.sampled_from(["ADMIN", "OPERATOR", "ANALYST"]),
 )
+
+
+# --- the one-tab sheet (delvia_ledger.sheet) ------------------------------------------------------
+
+handles = st.text(alphabet=string.ascii_lowercase + string.digits + "._", min_size=2, max_size=24)
+post_ids = st.integers(
+    min_value=7_000_000_000_000_000_000, max_value=7_999_999_999_999_999_999
+).map(str)
+days = st.dates(min_value=datetime(2000, 1, 1).date(), max_value=datetime(2099, 12, 31).date())
+
+
+@st.composite
+def header_spellings(draw: st.DrawFn, name: str) -> str:
+    """``name`` as a person might type it in a header: any case, ``_``/``-``/extra spaces."""
+    words = name.split(" ")
+    cased = [draw(st.sampled_from([w, w.upper(), w.title(), w.lower()])) for w in words]
+    joiner = draw(st.sampled_from([" ", "  ", "_", "-", " _ "]))
+    pad = draw(st.sampled_from(["", " ", "  "]))
+    return pad + joiner.join(cased) + draw(st.sampled_from(["", " ", ":"]))
+
+
+@st.composite
+def video_links(draw: st.DrawFn) -> tuple[str, str, str]:
+    """(link, post id, handle): a TikTok video link as browsers and the app share it."""
+    handle, post = draw(handles), draw(post_ids)
+    host = draw(
+        st.sampled_from(
+            [
+                "https://www.tiktok.com",
+                "https://tiktok.com",
+                "www.tiktok.com",
+                "https://m.tiktok.com",
+            ]
+        )
+    )
+    query = draw(st.sampled_from(["", "?is_from_webapp=1&sender_device=pc", "?lang=en", "/"]))
+    return f"{host}/@{handle}/video/{post}{query}", post, handle

@@ -47,8 +47,7 @@ def test_api_codes_carry_tiktoks_official_names(code: int) -> None:
     assert found.code == str(code)
     # the name looks itself up, in any case
     assert dl.explain_error(found.name.lower()) == found
-    # never about a code, but a refused parameter may be the code itself
-    assert (found.kind in CONNECTION_KINDS) == (found.kind is not K.REQUEST_REFUSED)
+    assert found.kind in CONNECTION_KINDS  # never taken as TikTok's word on a code
 
 
 def test_no_invented_labels_remain() -> None:
@@ -83,13 +82,13 @@ def test_spark_code_errors_keep_their_ads_manager_names() -> None:
         assert found.kind not in CONNECTION_KINDS
 
 
-@pytest.mark.parametrize("code", [40104, 40106, 60001, 40300, 40102, 40130])
+@pytest.mark.parametrize("code", [40104, 40106, 60001, 40300, 40102, 40130, 40002, 40202])
 def test_diagnose_reads_every_api_condition_as_about_the_connection(code: int) -> None:
     assert about_the_connection(dl.TikTokAPIError(code, "refused", "r1"))
 
 
-@pytest.mark.parametrize("code", [40002, 40202, 4025])
-def test_a_refused_parameter_may_be_the_code_so_diagnose_reports_it(code: int) -> None:
+@pytest.mark.parametrize("code", [4025, 4013, "auth_code_not_found"])
+def test_a_spark_code_error_is_tiktoks_word_on_the_code(code: int | str) -> None:
     assert not about_the_connection(dl.TikTokAPIError(code, "refused", "r1"))
 
 
