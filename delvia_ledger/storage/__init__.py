@@ -336,8 +336,8 @@ class Storage(Protocol):
     ) -> dict[str, tuple[int, SparkAuthorization]]:
         """fingerprint -> (seq, authorization) for each code held at ``bound``, under its
         derived id first, else under a custom id (``derived=False``: custom ids only, for a
-        caller that has read the derived ones). One read, whatever the number of codes: the one
-        place a code is found from its fingerprint."""
+        caller that has read the derived ones). One statement for one code, two for many: the
+        one place a code is found from its fingerprint."""
         ...
 
     def latest_records(
