@@ -1054,6 +1054,65 @@ def changes(since: str, within: str, fmt: str, as_json: bool) -> None:
         _emit(rows, fmt)
 
 
+# --- erasure and retention (DESIGN §16) --------------------------------------------------------
+
+
+def _erased_lines(result: Any) -> list[str]:
+    return [f"  seq {r.seq}: {r.type} {r.id} ({', '.join(r.fields)})" for r in result.redacted]
+
+
+@cli.command()
+@_db_option
+@click.argument(
+    "type_name", metavar="TYPE", type=click.Choice(["Creator", "Person"], case_sensitive=False)
+)
+@click.argument("record_id", metavar="ID")
+@click.option("--reason", required=True, help="why (e.g. 'GDPR art. 17 request #123')")
+@click.option("--by", "by", required=True, metavar="PERSON", help="who asked for it")
+@click.option("--at", "at", metavar="TIME", help="when it was asked (default: now)")
+@click.option("--dry-run", is_flag=True, help="list what would be redacted; write nothing")
+def erase(
+    type_name: str, record_id: str, reason: str, by: str, at: str | None, dry_run: bool
+) -> None:
+    """Erase a creator's (with its posts' captions) or a person's personal data from every
+    version, recording who asked and why; the chain still verifies."""
+    cls = Creator if type_name.lower() == "creator" else Person
+    with _ledger() as ledger:
+        moment = None if at is None else _time_or_now(ledger, at, "--at")
+        result = ledger.erase(
+            cls, record_id, reason=reason, by=by, at=moment, dry_run=dry_run, source="cli"
+        )
+    what = f"{cls.__name__} {record_id}"
+    if dry_run:
+        _say(f"would redact {len(result.redacted)} entries of {what}:")
+        _say("\n".join(_erased_lines(result)) or "  (none holds personal data)")
+        _say("(a dry run: nothing written)")
+        return
+    _say(f"erased {what}: {len(result.redacted)} entries redacted; Erasure at seq {result.seq}")
+    _say("\n".join(_erased_lines(result)))
+
+
+@cli.command()
+@_db_option
+@click.option("--older-than", required=True, metavar="AGE", help="e.g. 3y, 18mo, 400d")
+@click.option("--by", "by", default="retention", show_default=True, help="who runs the policy")
+@click.option("--dry-run", is_flag=True, help="list who would be erased; write nothing")
+def retention(older_than: str, by: str, dry_run: bool) -> None:
+    """Erase the personal data of creators and people with nothing active and nothing
+    changed for longer than --older-than (reason "retention"): for cron."""
+    with _ledger() as ledger:
+        result = ledger.retention(older_than, by=by, dry_run=dry_run, source="cli")
+    verb = "would erase" if dry_run else "erased"
+    _say(
+        f"{verb} {len(result.erased)} subjects quiet since {result.cutoff:%Y-%m-%d}"
+        + (":" if result.erased else "")
+    )
+    for done in result.erased:
+        _say(f"- {done.subject_type} {done.subject_id}: {len(done.redacted)} entries")
+    if dry_run:
+        _say("(a dry run: nothing written)")
+
+
 # --- running it ---------------------------------------------------------------------------------
 
 

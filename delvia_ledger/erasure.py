@@ -141,7 +141,7 @@ def _plan(store: Storage, cls: type[Record], id_: str) -> list[tuple[Redacted, s
     its redacted payload, oldest first."""
     if store.latest(cls, id_, None) is None:
         raise MissingReferenceError(
-            f"erase: {cls.__name__} {id_!r} is not in the ledger; nothing was erased"
+            f"{cls.__name__} {id_!r} is not in the ledger; nothing was erased"
         )
     versions: list[tuple[type[Record], int, str, str]] = [
         (cls, *row) for row in store.versions_of(cls, [id_])
@@ -234,7 +234,7 @@ def retention_age(older_than: relativedelta | str) -> relativedelta:
     match = _AGE.fullmatch(older_than) if isinstance(older_than, str) else None
     if match is None or int(match[1]) == 0:
         raise ValueError(
-            f"retention: older_than={shown(older_than)}: use a number and a unit, e.g. '3y', "
+            f"older_than={shown(older_than)}: use a number and a unit, e.g. '3y', "
             "'18mo', '6w' or '400d'"
         )
     return relativedelta(**{_AGE_UNITS[match[2]]: int(match[1])})  # type: ignore[arg-type]
@@ -259,9 +259,9 @@ def retention(
     try:
         cutoff = now - retention_age(older_than)
     except (OverflowError, ValueError) as error:
-        if isinstance(error, ValueError) and "retention:" in str(error):
+        if isinstance(error, ValueError) and "older_than=" in str(error):
             raise
-        raise ValueError(f"retention: older_than={shown(older_than)} is too long") from None
+        raise ValueError(f"older_than={shown(older_than)} is too long") from None
     with store.snapshot():
         due: list[tuple[type[Record], str]] = [
             (Creator, i) for i in _quiet_creators(store, now, cutoff)

@@ -910,17 +910,27 @@ def _version_table_sql(table: VersionTable) -> list[str]:
             f"'{table.type}' AND e.id = a.id)) THEN RAISE EXCEPTION "
             f"'{name}: a row is added only with the entry it derives from'; END IF;",
         ),
-        f"CREATE FUNCTION {name}_check_successor() RETURNS trigger LANGUAGE plpgsql AS $$ "
-        "BEGIN IF EXISTS (SELECT 1 FROM before WHERE superseded_by IS NOT NULL) THEN "
-        f"RAISE EXCEPTION '{name}: a superseded version stays superseded'; END IF; "
-        "IF EXISTS (SELECT 1 FROM after a WHERE a.superseded_by IS DISTINCT FROM (SELECT "
-        f"min(w.seq) FROM {name} w WHERE w.id = a.id AND w.seq > a.seq)) THEN RAISE "
-        f"EXCEPTION '{name}: a version is superseded only by its record''s next version'; "
-        "END IF; RETURN NULL; END $$",
+        _successor_check(name),
         f"CREATE TRIGGER {name}_refuse_wrong_successor AFTER UPDATE ON {name} "
         "REFERENCING OLD TABLE AS before NEW TABLE AS after FOR EACH STATEMENT "
         f"EXECUTE FUNCTION {name}_check_successor()",
     ]
+
+
+def _successor_check(name: str) -> str:
+    """The function behind ``<table>_refuse_wrong_successor``: a superseded version stays
+    superseded by the same version (a redaction may update it), and a version is superseded
+    only by its record's next version."""
+    return (
+        f"CREATE OR REPLACE FUNCTION {name}_check_successor() RETURNS trigger LANGUAGE plpgsql "
+        "AS $$ BEGIN IF EXISTS (SELECT 1 FROM before b JOIN after a ON a.seq = b.seq WHERE "
+        "b.superseded_by IS NOT NULL AND a.superseded_by IS DISTINCT FROM b.superseded_by) THEN "
+        f"RAISE EXCEPTION '{name}: a superseded version stays superseded'; END IF; "
+        "IF EXISTS (SELECT 1 FROM after a WHERE a.superseded_by IS DISTINCT FROM (SELECT "
+        f"min(w.seq) FROM {name} w WHERE w.id = a.id AND w.seq > a.seq)) THEN RAISE "
+        f"EXCEPTION '{name}: a version is superseded only by its record''s next version'; "
+        "END IF; RETURN NULL; END $$"
+    )
 
 
 def _version_update_guards(table: VersionTable) -> list[str]:
@@ -958,6 +968,7 @@ def migration_from_3() -> list[str]:
             statements += [
                 f"DROP TRIGGER {table.name}_refuse_update ON {table.name}",
                 *_version_update_guards(table),
+                _successor_check(table.name),
             ]
     return [
         *statements,
