@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import sqlite3
 from datetime import timedelta
 from pathlib import Path
@@ -507,3 +508,102 @@ def test_the_sql_redaction_is_the_python_one(payload: dict[str, str]) -> None:
     removed = "'$._salt', '$.handle', '$.display_name', '$.contact'"
     sql = sqlite3.connect(":memory:").execute(f"SELECT json_remove(?, {removed})", (text,))
     assert sql.fetchone()[0] == redacted_payload("Creator", text)
+
+
+# --- schema version 4: a migration of version-3 ledgers -------------------------------------------
+
+DATA = Path(__file__).parent / "data"
+
+
+@pytest.mark.sqlite_only
+def test_a_version_3_file_migrates_once_keeps_its_entries_and_can_erase(
+    backend: Backend, tmp_path: Path
+) -> None:
+    """``ledger-v3.db`` was written by the release before sources and salts (commit 74db43c)."""
+    flawed = tmp_path / "flawed.db"
+    shutil.copy(DATA / "ledger-v3.db", flawed)
+    conn = sqlite3.connect(flawed, isolation_level=None)
+    conn.execute("UPDATE creator_versions SET rowid = 99 WHERE seq = 2")  # issue 25: allowed
+    conn.close()
+    with dl.Ledger.open(flawed) as ledger:
+        assert ledger.get(dl.Creator, "cr_2") is None  # the record vanished...
+        assert ledger.verify().ok  # ...while the chain verifies; deep verify finds it:
+        assert ledger.verify(deep=True).first_bad_seq == 2
+
+    path = Path(backend.location)
+    shutil.copy(DATA / "ledger-v3.db", path)
+    conn = sqlite3.connect(path, isolation_level=None)
+    before = conn.execute("SELECT * FROM entries ORDER BY seq").fetchall()
+    conn.close()
+    with backend.open() as ledger:
+        assert ledger.verify(deep=True).ok
+        assert all(e.source is None for e in ledger.entries())  # recorded before sources were
+        conn = sqlite3.connect(path, isolation_level=None)
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 4
+        assert conn.execute("SELECT * FROM entries ORDER BY seq").fetchall() == before
+        with pytest.raises(sqlite3.IntegrityError, match="cannot be changed"):
+            conn.execute("UPDATE creator_versions SET rowid = 99 WHERE seq = 2")
+        conn.close()
+        done = ledger.erase(dl.Creator, "cr_1", reason="asked", by="dpo")
+        assert [r.seq for r in done.redacted] == [1, 3, 6]
+        assert ledger.verify(deep=True).ok
+        assert ledger.verify(digest=f"{before[-1][0]}:{before[-1][-1]}").ok
+        maya = ledger.get(dl.Creator, "cr_1")
+        assert maya is not None and maya.handle is None and maya.region == "US"
+    assert b"maya.makes" not in backend.stored_bytes()
+
+
+def test_a_version_3_postgres_ledger_migrates_once(backend: Backend) -> None:
+    """A PostgreSQL ledger of schema version 3, as its guards were: the owner's next open
+    migrates it (the Erasure table, the new guards, ledger_schema closed to inserts)."""
+    if backend.name != "postgres":
+        pytest.skip("the SQLite migration is tested on a real version-3 file above")
+    with backend.open(clock=Clock()) as ledger:
+        ledger.record(dl.Creator(id="cr_1", handle="maya.makes", region="US"))
+        digest = ledger.digest()
+    raw = backend.raw()
+    raw.execute("DROP TABLE erasure_versions CASCADE")
+    for function in ("check_insert", "check_successor"):
+        raw.execute(f"DROP FUNCTION erasure_versions_{function}")
+    raw.execute("DROP TRIGGER ledger_schema_refuse_insert ON ledger_schema")
+    raw.execute("DROP TRIGGER entries_refuse_update ON entries")
+    raw.execute(
+        "CREATE TRIGGER entries_refuse_update BEFORE UPDATE ON entries FOR EACH ROW "
+        "EXECUTE FUNCTION ledger_refuse('entries are append-only and cannot be changed')"
+    )
+    for table in dl.records.RECORD_TYPES:
+        name = dl.storage.schema.TABLES[table].name
+        raw.execute(f"DROP TRIGGER IF EXISTS {name}_refuse_redaction ON {name}")
+    raw.execute("UPDATE ledger_schema SET schema_version = 3")
+    raw.close()
+    with backend.open() as ledger:
+        assert ledger.verify(deep=True).ok and ledger.digest() == digest
+        ledger.erase(dl.Creator, "cr_1", reason="asked", by="dpo")
+        assert ledger.verify(deep=True, digest=digest).ok
+    conn = backend.connect()
+    assert conn.execute("SELECT schema_version FROM ledger_schema").fetchone()[0] == 4
+    with pytest.raises(backend.refused, match="written only when the ledger is made"):
+        conn.execute("INSERT INTO ledger_schema VALUES (1, 4)")
+    conn.close()
+
+
+def test_personal_payloads_carry_a_salt_that_erasure_removes(backend: Backend) -> None:
+    with backend.open(clock=Clock()) as ledger:
+        ledger.record(dl.Creator(id="c1", handle="maya.makes", region="US"))
+        ledger.record(dl.Creator(id="c2", region="US"))  # nothing personal: no salt
+        ledger.record(dl.AdAccount(id="69", name="Brand", region="US"))
+        salts = [e.salt for e in ledger.entries()]
+        assert salts[0] is not None and len(salts[0]) == 32 and salts[1:] == [None, None]
+        conn = backend.connect()
+        payload, payload_hash = conn.execute(
+            "SELECT payload, payload_hash FROM entries WHERE seq = 1"
+        ).fetchone()
+        # A guess of the erased handle, hashed as the unsalted payload, matches nothing kept.
+        guess = '{"_source":"api","handle":"maya.makes","id":"c1","region":"US"}'
+        assert hashlib.sha256(guess.encode()).hexdigest() != payload_hash
+        assert hashlib.sha256(payload.encode()).hexdigest() == payload_hash
+        ledger.erase(dl.Creator, "c1", reason="asked", by="dpo")
+        after = conn.execute("SELECT payload FROM entries WHERE seq = 1").fetchone()[0]
+        conn.close()
+        assert after == '{"_source":"api","id":"c1","region":"US"}'
+        assert salts[0] not in after

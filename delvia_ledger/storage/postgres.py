@@ -873,7 +873,7 @@ def _entries_update_guard() -> list[str]:
     personal = ", ".join(f"'{cls.__name__}'" for cls in PERSONAL_FIELDS)
     digest = "encode(sha256(convert_to(NEW.payload, 'UTF8')), 'hex')"
     return [
-        "CREATE FUNCTION entries_check_update() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+        "CREATE OR REPLACE FUNCTION entries_check_update() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
         f"IF {same} AND NEW.payload <> OLD.payload AND OLD.type IN ({personal}) AND "
         f"{_named_by_erasure('OLD.seq', digest)} THEN RETURN NEW; END IF; "
         "RAISE EXCEPTION 'entries are append-only and cannot be changed'; END $$",
@@ -945,7 +945,7 @@ def _version_update_guards(table: VersionTable) -> list[str]:
     if personal:
         emptied = " AND ".join(f"NEW.{c} IS NULL" for c in personal)
         statements += [
-            f"CREATE FUNCTION {name}_check_redaction() RETURNS trigger LANGUAGE plpgsql AS $$ "
+            f"CREATE OR REPLACE FUNCTION {name}_check_redaction() RETURNS trigger LANGUAGE plpgsql AS $$ "
             f"BEGIN IF {emptied} AND {_named_by_erasure('OLD.seq')} THEN RETURN NEW; END IF; "
             f"RAISE EXCEPTION '{name} rows cannot be changed'; END $$",
             f"CREATE TRIGGER {name}_refuse_redaction BEFORE UPDATE OF {', '.join(personal)} "
