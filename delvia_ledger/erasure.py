@@ -104,9 +104,8 @@ def erase(
         erasure = Erasure(
             subject_type=subject,
             subject_id=id_,
-            redacted=tuple(
-                f"{r.seq}:{hashlib.sha256(p.encode('utf-8')).hexdigest()}" for r, p in plan
-            ),
+            seqs=tuple(str(r.seq) for r, _ in plan),
+            hashes=tuple(hashlib.sha256(p.encode("utf-8")).hexdigest() for _, p in plan),
             reason=reason,
             requested_by=by,
             erased_at=at,

@@ -716,11 +716,11 @@ class Ledger(LedgerView):
             merged, new, changed = self._sheet_versions(planned.records)
             writes = [record for record, fresh in merged if fresh]
             if not dry_run:
-                self.record_all(writes)
+                self.record_all(writes, source="sheet")
             elif writes:  # the ledger's own rules still judge what would be written
                 try:
                     with store.transaction():
-                        self.record_all(writes)
+                        self.record_all(writes, source="sheet")
                         raise _DryRun
                 except _DryRun:
                     pass

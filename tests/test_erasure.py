@@ -112,7 +112,9 @@ def test_erasing_a_creator_leaves_a_ledger_that_verifies_and_keeps_nothing_of_th
         done = ledger.erase(dl.Creator, "cr_7", reason="GDPR art. 17 request", by="p_leo")
         assert done.redacted == planned.redacted
         assert {r.type for r in done.redacted} == {"Creator", "Post"}
-        assert done.erasure is not None and set(done.erasure.seqs) == {r.seq for r in done.redacted}
+        assert done.erasure is not None and set(done.erasure.redacted) == {
+            r.seq for r in done.redacted
+        }
         assert ledger.verify(deep=True).ok
         assert ledger.verify(digest=before).ok  # a digest kept before still verifies
         assert ledger.as_of(seq=before.seq).digest() == before
@@ -177,7 +179,8 @@ def test_erase_refuses_what_it_cannot_erase_and_writes_nothing(ledger: dl.Ledger
             dl.Erasure(
                 subject_type="Creator",
                 subject_id="x",
-                redacted=(),
+                seqs=(),
+                hashes=(),
                 reason="r",
                 requested_by="dpo",
                 erased_at=T0,
@@ -221,7 +224,7 @@ def erased_file(backend: Backend) -> tuple[dict[int, str], int, int]:
         originals = dict(conn.execute("SELECT seq, payload FROM entries").fetchall())
         conn.close()
         done = ledger.erase(dl.Creator, "c1", reason="asked", by="dpo")
-        assert sorted(done.erasure.seqs) == [1, 3]  # type: ignore[union-attr]
+        assert sorted(done.erasure.redacted) == [1, 3]  # type: ignore[union-attr]
         return originals, 2, ledger.seq
 
 
@@ -326,7 +329,8 @@ def test_verify_catches_every_hand_redaction_made_behind_the_guards(backend: Bac
     raw = backend.raw()
     row = raw.execute("SELECT payload FROM entries WHERE seq = ?", (erasure,)).fetchone()[0]
     forged = json.loads(row)
-    forged["redacted"] = [*forged["redacted"], f"{leo}:{hashlib.sha256(b'x').hexdigest()}"]
+    forged["seqs"] = [*forged["seqs"], str(leo)]
+    forged["hashes"] = [*forged["hashes"], hashlib.sha256(b"x").hexdigest()]
     raw.execute("UPDATE entries SET payload = ? WHERE seq = ?", (json.dumps(forged), erasure))
     raw.close()
     with backend.open() as ledger:

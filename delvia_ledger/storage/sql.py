@@ -383,7 +383,7 @@ class SqlReads:
                 erasure = record_from_json(Erasure, payload)
             except Exception:  # a damaged Erasure: the chain walk names its seq
                 continue
-            for named, digest in erasure.seqs.items():
+            for named, digest in erasure.redacted.items():
                 found.setdefault(
                     named, Redaction(seq, erasure.subject_type, erasure.subject_id, digest)
                 )

@@ -1127,12 +1127,12 @@ MIGRATIONS: dict[int, Callable[[Store], None]] = {
 
 
 def _named_by_erasure(seq: str) -> str:
-    """SQL: an Erasure after entry ``seq`` names it (its ``redacted`` items are
-    ``"<seq>:<hash>"``, so the quote before the seq and the colon after delimit it)."""
+    """SQL: an Erasure after entry ``seq`` names it (its ``seqs`` are a JSON list of decimal
+    texts, so the quotes around a seq delimit it)."""
     table = TABLES[Erasure].name
     return (
         f"EXISTS (SELECT 1 FROM {table} w WHERE w.seq > {seq} "
-        f"AND instr(w.redacted, '\"' || {seq} || ':') > 0)"
+        f"AND instr(w.seqs, '\"' || {seq} || '\"') > 0)"
     )
 
 
