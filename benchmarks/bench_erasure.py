@@ -26,12 +26,13 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 HERE = Path(__file__).resolve().parent.parent
 
 
-def history(entries: int, versions: int) -> Iterator[object]:
+def history(entries: int, versions: int) -> Iterator[Any]:
     """``entries`` records: ad accounts, and every ``entries // versions`` one a new version of
     creator ``maya`` (a new display name), with one post of hers among the first."""
     import delvia_ledger as dl

@@ -697,6 +697,9 @@ def _entries(n: int) -> str:
     help="for a CSV: the zone of times written without an offset (e.g. Europe/Berlin, UTC)",
 )
 @click.option("--create", is_flag=True, help="create the ledger if --db names none yet")
+@click.option(
+    "--force", is_flag=True, help="for a CSV: record erased people's data again (a new consent)"
+)
 def import_(
     file: str,
     type_name: str | None,
@@ -704,6 +707,7 @@ def import_(
     creator: str | None,
     timezone: str | None,
     create: bool,
+    force: bool = False,
 ) -> None:
     """Import a CSV of records (--type) or a TikTok JSON response (a file, or -)."""
     from .convert import RECORD_BY_NAME
@@ -727,7 +731,9 @@ def import_(
             warnings.simplefilter("always", IgnoredColumnsWarning)
             progress = _Progress(f"importing {file}")
             try:
-                result = ledger.import_csv(cls, source, progress=progress, timezone=zone)
+                result = ledger.import_csv(
+                    cls, source, progress=progress, timezone=zone, force=force
+                )
             finally:
                 progress.finish()
                 for warning in caught:  # before any error: they may explain it
@@ -1436,6 +1442,10 @@ def changes(since: str, within: str, fmt: str, as_json: bool) -> None:
 # --- erasure and retention (DESIGN §16) --------------------------------------------------------
 
 
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
 def _erased_lines(result: Any) -> list[str]:
     return [f"  seq {r.seq}: {r.type} {r.id} ({', '.join(r.fields)})" for r in result.redacted]
 
@@ -1463,11 +1473,12 @@ def erase(
         )
     what = f"{cls.__name__} {record_id}"
     if dry_run:
-        _say(f"would redact {len(result.redacted)} entries of {what}:")
+        _say(f"would redact {_count(len(result.redacted), 'entry', 'entries')} of {what}:")
         _say("\n".join(_erased_lines(result)) or "  (none holds personal data)")
         _say("(a dry run: nothing written)")
         return
-    _say(f"erased {what}: {len(result.redacted)} entries redacted; Erasure at seq {result.seq}")
+    redacted = _count(len(result.redacted), "entry", "entries")
+    _say(f"erased {what}: {redacted} redacted; Erasure at seq {result.seq}")
     _say("\n".join(_erased_lines(result)))
 
 
@@ -1483,11 +1494,12 @@ def retention(older_than: str, by: str, dry_run: bool) -> None:
         result = ledger.retention(older_than, by=by, dry_run=dry_run, source="cli")
     verb = "would erase" if dry_run else "erased"
     _say(
-        f"{verb} {len(result.erased)} subjects quiet since {result.cutoff:%Y-%m-%d}"
-        + (":" if result.erased else "")
+        f"{verb} {_count(len(result.erased), 'subject', 'subjects')} quiet since "
+        f"{result.cutoff:%Y-%m-%d}" + (":" if result.erased else "")
     )
     for done in result.erased:
-        _say(f"- {done.subject_type} {done.subject_id}: {len(done.redacted)} entries")
+        redacted = _count(len(done.redacted), "entry", "entries")
+        _say(f"- {done.subject_type} {done.subject_id}: {redacted}")
     if dry_run:
         _say("(a dry run: nothing written)")
 

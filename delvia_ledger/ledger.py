@@ -617,8 +617,12 @@ class Ledger(LedgerView):
         progress: Callable[[int], object] | None = None,
         *,
         timezone: str | tzinfo | None = None,
+        force: bool = False,
     ) -> RecordAllResult:
         """Record every row of a CSV of ``cls`` records in one transaction (streamed).
+
+        A row giving an erased creator or person personal data again is refused unless
+        ``force=True`` (a new consent; DESIGN §16).
 
         ``source`` is a path or an open text file, as spreadsheets write it (see
         :func:`delvia_ledger.io.read_csv_rows`): columns ``cls`` lacks are ignored with an
@@ -647,7 +651,9 @@ class Ledger(LedgerView):
             if reader.ignored:
                 warnings.warn(reader.ignored, stacklevel=2)
             try:
-                return self.record_all(records(), progress=progress, source="csv")
+                return self.record_all(
+                    records(), progress=progress, source="csv", force=force is True
+                )
             except LedgerError as error:
                 found = next((line for line, r in reversed(read) if r is error.record), None)
                 if found is None:

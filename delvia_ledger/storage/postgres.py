@@ -974,7 +974,8 @@ def _version_update_guards(table: VersionTable) -> list[str]:
         emptied = " AND ".join(f"NEW.{c} IS NULL" for c in personal)
         statements += [
             f"CREATE OR REPLACE FUNCTION {name}_check_redaction() RETURNS trigger "
-            f"LANGUAGE plpgsql AS $$ BEGIN IF {emptied} AND {_named_by_erasure('OLD.seq')} THEN RETURN NEW; END IF; "
+            f"LANGUAGE plpgsql AS $$ BEGIN IF {emptied} AND {_named_by_erasure('OLD.seq')} "
+            "THEN RETURN NEW; END IF; "
             f"RAISE EXCEPTION '{name} rows cannot be changed'; END $$",
             f"CREATE TRIGGER {name}_refuse_redaction BEFORE UPDATE OF {', '.join(personal)} "
             f"ON {name} FOR EACH ROW EXECUTE FUNCTION {name}_check_redaction()",
