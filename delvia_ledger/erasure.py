@@ -178,6 +178,8 @@ def check_erased(
     personal fields of an erased subject are left out (TikTok says them again every sync);
     from anywhere else such a record is refused (:class:`ErasedSubjectError`) unless
     ``force`` (a new consent)."""
+    if force or not store.any_erasure():  # the common case: one short query a batch
+        return records if isinstance(records, list) else list(records)
     owners: dict[str, dict[str, list[int]]] = {"Creator": {}, "Person": {}}
     for n, record in enumerate(records):
         fields = PERSONAL_FIELDS.get(type(record))

@@ -389,6 +389,12 @@ class SqlReads:
                 )
         return found
 
+    def any_erasure(self) -> bool:
+        """Whether the ledger holds an Erasure (one index step)."""
+        return self._has_erasures() and bool(
+            self._fetch(f"SELECT 1 FROM {self.TABLES[Erasure].name} LIMIT 1")
+        )
+
     def versions_of(self, cls: type[Record], ids: Iterable[str]) -> list[tuple[int, str, str]]:
         """Every version of the records ``ids`` of ``cls``: (seq, id, stored payload), by seq."""
         table = self.TABLES[cls]

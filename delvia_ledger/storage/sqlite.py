@@ -675,13 +675,17 @@ class Store(SqlReads):
     def _execute_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         self.conn.executemany(sql, rows)
 
+    _erasure_table = False  # known to exist (a table, once made, stays)
+
     def _has_erasures(self) -> bool:
-        return bool(
-            self._fetch(
-                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
-                (TABLES[Erasure].name,),
+        if not self._erasure_table:
+            self._erasure_table = bool(
+                self._fetch(
+                    "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+                    (TABLES[Erasure].name,),
+                )
             )
-        )
+        return self._erasure_table
 
     @contextmanager
     def erasing(self) -> Iterator[None]:
