@@ -9,6 +9,7 @@ from typing import Any, Protocol
 
 import attrs
 
+from .convert import generated, readable_time
 from .errors import docs_url
 
 __all__ = [
@@ -65,8 +66,10 @@ class FindingKind(StrEnum):
     PARTIAL_RESULT = "PARTIAL_RESULT"
 
 
-#: TikTok's answers that speak of the connection (token, permission, load, the request itself),
-#: never of a code: :func:`explain_error` gives them, the checks never raise them.
+#: TikTok's answers that speak of the connection (token, permission, load, a refused request),
+#: not of a code as TikTok documents it: :func:`explain_error` gives them, the checks never
+#: raise them, and a diagnosis that meets one raises it (a 40002 on a code TikTok does not know
+#: is undocumented as such, so it says nothing certain about the code).
 CONNECTION_KINDS = frozenset(
     {
         FindingKind.TRANSIENT_ERROR,
@@ -429,11 +432,13 @@ CATALOGUE: dict[FindingKind, Advice] = {
         severity="explain_error only",
     ),
     FindingKind.REQUEST_REFUSED: Advice(
-        "TikTok refused the request itself: the reason is in the error's name, and TikTok "
-        "documents no more",
-        "nothing is known about the code from this answer",
-        "check the request against TikTok's API docs; if delvia-ledger made it, report it with "
-        "the request id",
+        "TikTok refused a parameter of the request, or the request itself; the reason is in "
+        "the error's name, and TikTok documents no more",
+        "when the request carried a code (check, diagnose), the code itself may be what TikTok "
+        "refused; otherwise the request is at fault",
+        "for a code, check it character by character with the creator; otherwise check the "
+        "request against TikTok's API docs, and if delvia-ledger made it, report it with the "
+        "request id",
         _API,
         severity="explain_error only",
     ),
@@ -551,7 +556,7 @@ class Finding(_Catalogued):
             )
             if part
         )
-        when = f"by {self.deadline:%Y-%m-%d %H:%M} UTC" if self.deadline else ""
+        when = f"by {readable_time(self.deadline)}" if self.deadline else ""
         detail = f"({self.detail})" if self.detail else ""
         who = (
             f"[owner: {self.owner_name or self.owner_id}]"
@@ -614,8 +619,8 @@ def _positional(cls: type[Finding]) -> _NewFinding:
         ]
     )
     namespace: dict[str, Any] = {"new": object.__new__, "cls": cls, "__name__": __name__}
-    exec(compile(source, f"<generated {cls.__name__} builder>", "exec"), namespace)
-    built: _NewFinding = namespace[f"new_{cls.__name__.lower()}"]
+    name = f"new_{cls.__name__.lower()}"
+    built: _NewFinding = generated(source, name, name, namespace)
     return built
 
 
@@ -644,6 +649,7 @@ class ErrorExplanation(_Catalogued):
 
 
 _SDK = "ERROR_CODE_"  # the prefix of every constant in TikTok's official SDK
+_LISTED_AS_THROTTLING = "a third-party compilation of TikTok's pages lists it as rate limiting"
 _NO_SCOPE = (
     "seen as 'advertiser does not grant you /tt_video/info/:GET permission' when the app lacks "
     "the scope; an advertiser the token does not reach answers it too"
@@ -676,7 +682,7 @@ _ERRORS: dict[str, tuple[str, FindingKind, str]] = {
     "40016": (
         _SDK + "BIZ_FC_ERROR",
         FindingKind.RATE_LIMITED,
-        "a third-party compilation of TikTok's pages lists it as rate limiting",
+        _LISTED_AS_THROTTLING,
     ),
     "40100": (_SDK + "REQUEST_TOO_FREQUENT", FindingKind.RATE_LIMITED, ""),
     "40102": (_SDK + "ACCESS_TOKEN_EXPIRE", FindingKind.TOKEN_EXPIRED, ""),
@@ -697,8 +703,7 @@ _ERRORS: dict[str, tuple[str, FindingKind, str]] = {
     "40133": (
         "",
         FindingKind.RATE_LIMITED,
-        "a third-party compilation of TikTok's pages lists it as rate limiting; TikTok's SDK "
-        "does not name it",
+        _LISTED_AS_THROTTLING + "; TikTok's SDK does not name it",
     ),
     "40202": (
         _SDK + "WRITE_CONFLICT",
