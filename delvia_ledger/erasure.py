@@ -14,7 +14,7 @@ import attrs
 from dateutil.relativedelta import relativedelta
 
 from .chain import compose_payload, redacted_payload
-from .errors import ErasedSubjectError, LedgerError, MissingReferenceError
+from .errors import ErasedSubjectError, LedgerError, MissingReferenceError, StorageError
 from .records import (
     ERASED,
     PERSONAL_FIELDS,
@@ -99,6 +99,11 @@ def erase(
         with store.snapshot():
             plan = _plan(store, cls, id_)
         return ErasureResult(subject, id_, tuple(r for r, _ in plan))
+    if not store.can_erase():
+        raise StorageError(
+            f"{store.path}: the ledger is read-only here (written by an older delvia_ledger, "
+            "read without upgrading it): it can be read and verified, but nothing can be erased"
+        )
     with store.erasing(), store.transaction():
         plan = _plan(store, cls, id_)
         erasure = Erasure(

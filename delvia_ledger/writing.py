@@ -417,4 +417,4 @@ def _show(value: object) -> str:
 
 def content_of(record: Record) -> str:
     """A record's canonical JSON, as its entry's payload holds it (without source or salt)."""
-    return str(_WRITERS[type(record)][1](record))
+    return TABLES[type(record)].payload(record)

@@ -404,6 +404,11 @@ class SqlReads:
                 )
         return found
 
+    def can_erase(self) -> bool:
+        """Whether the store has what an erasure writes (an unmigrated read-only file has
+        not)."""
+        return self._has_erasures()
+
     def any_erasure(self) -> bool:
         """Whether the ledger holds an Erasure (one index step)."""
         return self._has_erasures() and bool(
