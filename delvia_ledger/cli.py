@@ -690,6 +690,9 @@ def _entries(n: int) -> str:
     help="for a CSV: the zone of times written without an offset (e.g. Europe/Berlin, UTC)",
 )
 @click.option("--create", is_flag=True, help="create the ledger if --db names none yet")
+@click.option(
+    "--force", is_flag=True, help="for a CSV: record erased people's data again (a new consent)"
+)
 def import_(
     file: str,
     type_name: str | None,
@@ -697,6 +700,7 @@ def import_(
     creator: str | None,
     timezone: str | None,
     create: bool,
+    force: bool = False,
 ) -> None:
     """Import a CSV of records (--type) or a TikTok JSON response (a file, or -)."""
     from .convert import RECORD_BY_NAME
@@ -720,7 +724,9 @@ def import_(
             warnings.simplefilter("always", IgnoredColumnsWarning)
             progress = _Progress(f"importing {file}")
             try:
-                result = ledger.import_csv(cls, source, progress=progress, timezone=zone)
+                result = ledger.import_csv(
+                    cls, source, progress=progress, timezone=zone, force=force
+                )
             finally:
                 progress.finish()
                 for warning in caught:  # before any error: they may explain it
@@ -1424,6 +1430,71 @@ def changes(since: str, within: str, fmt: str, as_json: bool) -> None:
         for name in ("new", "resolved", "changed"):
             rows += [{"change": name, **row} for row in data.get(name, [])]
         _emit(rows, fmt)
+
+
+# --- erasure and retention (DESIGN §16) --------------------------------------------------------
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
+def _erased_lines(result: Any) -> list[str]:
+    return [f"  seq {r.seq}: {r.type} {r.id} ({', '.join(r.fields)})" for r in result.redacted]
+
+
+@cli.command()
+@_db_option
+@click.argument(
+    "type_name", metavar="TYPE", type=click.Choice(["Creator", "Person"], case_sensitive=False)
+)
+@click.argument("record_id", metavar="ID")
+@click.option("--reason", required=True, help="why (e.g. 'GDPR art. 17 request #123')")
+@click.option("--by", "by", required=True, metavar="PERSON", help="who asked for it")
+@click.option("--at", "at", metavar="TIME", help="when it was asked (default: now)")
+@click.option("--dry-run", is_flag=True, help="list what would be redacted; write nothing")
+def erase(
+    type_name: str, record_id: str, reason: str, by: str, at: str | None, dry_run: bool
+) -> None:
+    """Erase a creator's (with its posts' captions) or a person's personal data from every
+    version, recording who asked and why; the chain still verifies."""
+    cls = Creator if type_name.lower() == "creator" else Person
+    with _ledger() as ledger:
+        moment = None if at is None else _time_or_now(ledger, at, "--at")
+        result = ledger.erase(
+            cls, record_id, reason=reason, by=by, at=moment, dry_run=dry_run, source="cli"
+        )
+    what = f"{cls.__name__} {record_id}"
+    if dry_run:
+        _say(f"would redact {_count(len(result.redacted), 'entry', 'entries')} of {what}:")
+        _say("\n".join(_erased_lines(result)) or "  (none holds personal data)")
+        _say("(a dry run: nothing written)")
+        return
+    redacted = _count(len(result.redacted), "entry", "entries")
+    _say(f"erased {what}: {redacted} redacted; Erasure at seq {result.seq}")
+    _say("\n".join(_erased_lines(result)))
+
+
+@cli.command()
+@_db_option
+@click.option("--older-than", required=True, metavar="AGE", help="e.g. 3y, 18mo, 400d")
+@click.option("--by", "by", default="retention", show_default=True, help="who runs the policy")
+@click.option("--dry-run", is_flag=True, help="list who would be erased; write nothing")
+def retention(older_than: str, by: str, dry_run: bool) -> None:
+    """Erase the personal data of creators and people with nothing active and nothing
+    changed for longer than --older-than (reason "retention"): for cron."""
+    with _ledger() as ledger:
+        result = ledger.retention(older_than, by=by, dry_run=dry_run, source="cli")
+    verb = "would erase" if dry_run else "erased"
+    _say(
+        f"{verb} {_count(len(result.erased), 'subject', 'subjects')} quiet since "
+        f"{result.cutoff:%Y-%m-%d}" + (":" if result.erased else "")
+    )
+    for done in result.erased:
+        redacted = _count(len(done.redacted), "entry", "entries")
+        _say(f"- {done.subject_type} {done.subject_id}: {redacted}")
+    if dry_run:
+        _say("(a dry run: nothing written)")
 
 
 # --- running it ---------------------------------------------------------------------------------

@@ -60,9 +60,10 @@ class Intake:
         source: io.Source,
         progress: Callable[[int], object] | None,
         timezone: str | tzinfo | None,
+        force: bool = False,
     ) -> RecordAllResult:
         """Every row of a CSV of ``cls`` records, in one transaction; a refused row's error
-        names its line."""
+        names its line. ``force``: an erased subject's personal data is recorded again."""
         if cls not in TABLES:
             names = ", ".join(c.__name__ for c in RECORD_TYPES)
             raise ValueError(f"import_csv: {shown(cls)} is not a record type; use one of {names}")
@@ -83,7 +84,9 @@ class Intake:
             if reader.ignored:
                 warnings.warn(reader.ignored, stacklevel=3)  # the caller of Ledger.import_csv
             try:
-                return self._writer.record_all(records(), progress=progress, source="csv")
+                return self._writer.record_all(
+                    records(), progress=progress, source="csv", force=force
+                )
             except LedgerError as error:
                 found = next((line for line, r in reversed(read) if r is error.record), None)
                 if found is None:
@@ -140,11 +143,11 @@ class Intake:
             merged, new, changed = self._sheet_versions(planned.records)
             writes = [record for record, fresh in merged if fresh]
             if not dry_run:
-                self._writer.record_all(writes)
+                self._writer.record_all(writes, source="sheet")
             elif writes:  # the ledger's own rules still judge what would be written
                 try:
                     with store.transaction():
-                        self._writer.record_all(writes)
+                        self._writer.record_all(writes, source="sheet")
                         raise _DryRun
                 except _DryRun:
                     pass

@@ -450,8 +450,12 @@ class Ledger(LedgerView):
         progress: Callable[[int], object] | None = None,
         *,
         timezone: str | tzinfo | None = None,
+        force: bool = False,
     ) -> RecordAllResult:
         """Record every row of a CSV of ``cls`` records in one transaction (streamed).
+
+        A row giving an erased creator or person personal data again is refused unless
+        ``force=True`` (a new consent; DESIGN §16).
 
         ``source`` is a path or an open text file, as spreadsheets write it (see
         :func:`delvia_ledger.io.read_csv_rows`): columns ``cls`` lacks are ignored with an
@@ -460,7 +464,7 @@ class Ledger(LedgerView):
         with its line number; nothing is written. A row the ledger's rules refuse raises that
         rule's error, naming the line, with the refused record in ``error.record``.
         """
-        return self._intake.import_csv(cls, source, progress, timezone)
+        return self._intake.import_csv(cls, source, progress, timezone, force is True)
 
     def import_sheet(
         self,

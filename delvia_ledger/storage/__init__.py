@@ -373,6 +373,15 @@ class Storage(Protocol):
         """Every seq an Erasure of the whole ledger names, with what the chain walk needs."""
         ...
 
+    def can_erase(self) -> bool:
+        """Whether the store has what an erasure writes (an unmigrated read-only file has
+        not)."""
+        ...
+
+    def any_erasure(self) -> bool:
+        """Whether the ledger holds an Erasure."""
+        ...
+
     def versions_of(self, cls: type[Record], ids: Iterable[str]) -> list[tuple[int, str, str]]:
         """Every version of records ``ids`` of ``cls``: (seq, id, stored payload), by seq."""
         ...

@@ -404,11 +404,22 @@ class SqlReads:
                 erasure = record_from_json(Erasure, payload)
             except Exception:  # a damaged Erasure: the chain walk names its seq
                 continue
-            for named, digest in erasure.seqs.items():
+            for named, digest in erasure.redacted.items():
                 found.setdefault(
                     named, Redaction(seq, erasure.subject_type, erasure.subject_id, digest)
                 )
         return found
+
+    def can_erase(self) -> bool:
+        """Whether the store has what an erasure writes (an unmigrated read-only file has
+        not)."""
+        return self._has_erasures()
+
+    def any_erasure(self) -> bool:
+        """Whether the ledger holds an Erasure (one index step)."""
+        return self._has_erasures() and bool(
+            self._fetch(f"SELECT 1 FROM {self.TABLES[Erasure].name} LIMIT 1")
+        )
 
     def versions_of(self, cls: type[Record], ids: Iterable[str]) -> list[tuple[int, str, str]]:
         """Every version of the records ``ids`` of ``cls``: (seq, id, stored payload), by seq."""

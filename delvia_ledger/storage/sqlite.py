@@ -678,13 +678,17 @@ class Store(SqlReads):
     def _execute_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         self.conn.executemany(sql, rows)
 
+    _erasure_table = False  # known to exist (a table, once made, stays)
+
     def _has_erasures(self) -> bool:
-        return bool(
-            self._fetch(
-                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
-                (TABLES[Erasure].name,),
+        if not self._erasure_table:
+            self._erasure_table = bool(
+                self._fetch(
+                    "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+                    (TABLES[Erasure].name,),
+                )
             )
-        )
+        return self._erasure_table
 
     @contextmanager
     def erasing(self) -> Iterator[None]:
@@ -1130,12 +1134,12 @@ MIGRATIONS: dict[int, Callable[[Store], None]] = {
 
 
 def _named_by_erasure(seq: str) -> str:
-    """SQL: an Erasure after entry ``seq`` names it (its ``redacted`` items are
-    ``"<seq>:<hash>"``, so the quote before the seq and the colon after delimit it)."""
+    """SQL: an Erasure after entry ``seq`` names it (its ``seqs`` are a JSON list of decimal
+    texts, so the quotes around a seq delimit it)."""
     table = TABLES[Erasure].name
     return (
         f"EXISTS (SELECT 1 FROM {table} w WHERE w.seq > {seq} "
-        f"AND instr(w.redacted, '\"' || {seq} || ':') > 0)"
+        f"AND instr(w.seqs, '\"' || {seq} || '\"') > 0)"
     )
 
 
