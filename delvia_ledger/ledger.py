@@ -70,7 +70,7 @@ from .storage.schema import TABLES, VersionTable
 from .storage.sqlite import DEFAULT_BUSY_TIMEOUT, Store
 
 if TYPE_CHECKING:  # sync sits below the ledger (DESIGN §3): the ledger only calls a client
-    from .sync import TikTokClient, VideoPage
+    from .sync import TikTokClient, VideoPage, Wait
 
 __all__ = ["ImportResult", "Ledger", "LedgerView", "RecordAllResult", "SyncResult"]
 
@@ -678,11 +678,15 @@ class Ledger(LedgerView):
         advertiser_id: str,
         listing: reconcile.Listing,
         now: datetime,
+        spare: frozenset[str] = frozenset(),
     ) -> ImportResult:
         """Merge translated items with what the ledger knows at ``now`` and record what that
-        changes, all or nothing (joining the caller's transaction, if any)."""
+        changes, all or nothing (joining the caller's transaction, if any); the bindings in
+        ``spare`` are not unbound."""
         with self._store.transaction():
-            merged = reconcile.reconcile(self._store, items, advertiser_id, now, listed=listing)
+            merged = reconcile.reconcile(
+                self._store, items, advertiser_id, now, listed=listing, spare=spare
+            )
             result = self.record_all(merged.records)
         return ImportResult(
             result.written,
@@ -698,7 +702,8 @@ class Ledger(LedgerView):
         client: TikTokClient,
         advertiser_id: str,
         *,
-        progress: Callable[[VideoPage], object] | None = None,
+        progress: Callable[[VideoPage | Wait], object] | None = None,
+        allow_mass_unbind: bool = False,
     ) -> SyncResult: ...
 
     @overload
@@ -707,7 +712,8 @@ class Ledger(LedgerView):
         client: TikTokClient,
         advertiser_id: Iterable[str],
         *,
-        progress: Callable[[VideoPage], object] | None = None,
+        progress: Callable[[VideoPage | Wait], object] | None = None,
+        allow_mass_unbind: bool = False,
     ) -> list[SyncResult]: ...
 
     def sync_tiktok(
@@ -715,7 +721,8 @@ class Ledger(LedgerView):
         client: TikTokClient,
         advertiser_id: str | Iterable[str],
         *,
-        progress: Callable[[VideoPage], object] | None = None,
+        progress: Callable[[VideoPage | Wait], object] | None = None,
+        allow_mass_unbind: bool = False,
     ) -> SyncResult | list[SyncResult]:
         """Bring the ledger in line with TikTok: a complete sweep of each advertiser's posts.
 
@@ -727,7 +734,15 @@ class Ledger(LedgerView):
         at TikTok writes nothing. Given several advertiser ids, every sweep is read before
         anything is written, and all of them are written together or not at all; the result
         is then one :class:`SyncResult` per advertiser, in order. ``progress`` is called with
-        each page as it arrives.
+        each page as it arrives, and with each :class:`~delvia_ledger.sync.Wait` for TikTok's
+        throttling.
+
+        Absence is concluded only from a *stable* sweep (DESIGN §12): a listing that kept
+        moving while it was read unbinds nothing (``skipped`` says why); each post a stable
+        sweep did not list is looked up once more (``keyword=<item_id>``) and only those TikTok
+        does not list are unbound; a sweep that would unbind more than 5 bindings and more than
+        20% of the advertiser's bound ones is held (``SyncResult.held``) unless
+        ``allow_mass_unbind``.
         """
         several = not isinstance(advertiser_id, str | int)
         wanted = list(advertiser_id) if several else [advertiser_id]
@@ -735,14 +750,22 @@ class Ledger(LedgerView):
             raise ValueError("sync_tiktok: advertiser_id is an empty list; name an ad account")
         accounts = [self._advertiser(a, "sync_tiktok") for a in wanted]
         sweeps = [self._sweep(client, account, progress) for account in accounts]
+        checked = [
+            self._confirmed(client, account, items, allow_mass_unbind, progress)
+            if not partial
+            else None
+            for account, (_, _, items, _, partial) in zip(accounts, sweeps, strict=True)
+        ]
         results = []
         with self._store.transaction():
             now = self.now()
-            for account, (pages, listed, items, skipped, partial) in zip(
-                accounts, sweeps, strict=True
+            for account, (pages, listed, items, skipped, partial), check in zip(
+                accounts, sweeps, checked, strict=True
             ):
                 listing: reconcile.Listing = "code" if partial else "sweep"
-                done = self._import_items(items, skipped, account, listing, now)
+                spare, held, asked, notes = check or (frozenset(), "", 0, [])
+                skipped += (tiktok.Skipped(listed, note) for note in notes)
+                done = self._import_items(items, skipped, account, listing, now, spare)
                 results.append(
                     SyncResult(
                         advertiser_id=account,
@@ -753,27 +776,68 @@ class Ledger(LedgerView):
                         unbound=done.unbound,
                         skipped=done.skipped,
                         partial=partial,
+                        held=held,
+                        confirmations=asked,
                     )
                 )
         return results if several else results[0]
 
+    def _confirmed(
+        self,
+        client: TikTokClient,
+        advertiser_id: str,
+        items: list[tiktok.Item],
+        allow_mass_unbind: bool,
+        progress: Callable[[VideoPage | Wait], object] | None,
+    ) -> tuple[frozenset[str], str, int, list[str]]:
+        """Confirm each post a stable sweep would unbind with TikTok's exact lookup, one request
+        per post: (binding ids to spare, why the sweep is held or "", lookups made, notes).
+
+        Posts TikTok still lists join ``items`` (so they stay bound, updated); a post the
+        lookup cannot settle is spared (a note says so); a mass unbind is held unless allowed.
+        """
+        would, bound = reconcile.sweep_would_unbind(self._store, items, advertiser_id)
+        if not would:
+            return frozenset(), "", 0, []
+        posts = sorted({post for _, post in would if post})
+        confirmation = client.confirm_unlisted(advertiser_id, posts, progress=progress)
+        if confirmation.listed:
+            found, _ = tiktok.items_from_tt_video({"list": list(confirmation.listed.values())})
+            items += found
+        spare = {b.id for b, post in would if post not in confirmation.absent}
+        notes = [
+            f"post {post} was not listed, and TikTok's exact lookup needs an id of 19 digits or "
+            "more to say whether it still is: not unbound"
+            for post in sorted(confirmation.unsure)
+        ]
+        left, _ = reconcile.sweep_would_unbind(self._store, items, advertiser_id)
+        unbinding = [b.id for b, _ in left if b.id not in spare]
+        held = "" if allow_mass_unbind else reconcile.mass_unbind(len(unbinding), bound)
+        if held:
+            spare |= set(unbinding)
+        return frozenset(spare), held, confirmation.requests, notes
+
     @staticmethod
     def _sweep(
-        client: TikTokClient, advertiser_id: str, progress: Callable[[VideoPage], object] | None
+        client: TikTokClient,
+        advertiser_id: str,
+        progress: Callable[[VideoPage | Wait], object] | None,
     ) -> tuple[int, int, list[tiktok.Item], list[tiktok.Skipped], bool]:
-        """Every page of one advertiser, translated: (pages, posts listed, items, skipped,
-        partial). Skipped posts are numbered across the whole sweep, from 0."""
+        """A stable sweep of one advertiser, translated: (pages, posts listed, items, skipped,
+        partial). Skipped posts are numbered across the whole sweep, from 0; a sweep that never
+        held still is partial."""
         pages = listed = 0
         items: list[tiktok.Item] = []
         skipped: list[tiktok.Skipped] = []
         partial = False
-        for page in client.iter_video_pages(advertiser_id):
+        sweep = client.sweep_videos(advertiser_id, progress=progress)
+        for page in sweep.pages:
             pages += 1
             try:
                 found, left_out = tiktok.items_from_tt_video(page.data)
             except PayloadError as error:
                 where = f"advertiser {advertiser_id}, page {page.number}"
-                raise PayloadError(f"{where}: {error}") from None
+                raise PayloadError(f"{where}: {client.scrub(error)}") from None
             items += found
             skipped += (attrs.evolve(s, index=listed + s.index) for s in left_out)
             if page.partial:
@@ -786,8 +850,9 @@ class Ledger(LedgerView):
                 reason = f"page {page.number} of {page.total_pages} was empty: nothing unbound"
                 skipped.append(tiktok.Skipped(listed, reason))
             listed += len(page.items)
-            if progress is not None:
-                progress(page)
+        if not sweep.stable:
+            partial = True
+            skipped.append(tiktok.Skipped(listed, f"{sweep.why}: nothing unbound"))
         return pages, listed, items, skipped, partial
 
     def replay(self, entries: Iterable[Entry]) -> RecordAllResult:

@@ -7,9 +7,9 @@ write; nothing a payload lacks overwrites what the ledger knows.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from datetime import datetime
-from typing import Any, Literal, NamedTuple, TypeVar
+from typing import Any, Final, Literal, NamedTuple, TypeVar
 
 import attrs
 
@@ -31,7 +31,9 @@ __all__ = [
     "SyncResult",
     "keep_known",
     "kept_known",
+    "mass_unbind",
     "reconcile",
+    "sweep_would_unbind",
 ]
 
 R = TypeVar("R", bound=Record)
@@ -68,12 +70,18 @@ class SyncResult:
     unbound: int
     skipped: tuple[Skipped, ...] = ()
     partial: bool = False
+    #: Why nothing was unbound though the sweep was complete (a mass unbind held), or "".
+    held: str = ""
+    #: The exact ``keyword=<item_id>`` lookups made to confirm would-be-unbound posts.
+    confirmations: int = 0
 
     def __str__(self) -> str:
+        note = " (partial: nothing unbound)" if self.partial else ""
+        note += " (held: nothing unbound)" if self.held else ""
         return (
             f"advertiser {self.advertiser_id}: {self.pages} pages, {self.items} items, "
             f"{self.written} written, {self.unchanged} unchanged, {self.unbound} unbound, "
-            f"{len(self.skipped)} skipped" + (" (partial: nothing unbound)" if self.partial else "")
+            f"{len(self.skipped)} skipped" + note
         )
 
 
@@ -206,6 +214,7 @@ def reconcile(
     now: datetime,
     *,
     listed: Listing = "code",
+    spare: Collection[str] = (),
 ) -> Reconciled:
     """The records that bring the ledger in line with ``items`` reported for ``advertiser_id``.
 
@@ -215,7 +224,8 @@ def reconcile(
     ``listed`` says what the items are, and so what their absence proves: ``"code"`` (one
     code's ``/tt_video/info/``: nothing), ``"page"`` (a page of ``/tt_video/list/``: a listed
     post no longer carries another code in that account), ``"sweep"`` (every page: each
-    bound binding of the advertiser not listed is unbound, ``unbound_at`` = ``now``).
+    bound binding of the advertiser not listed is unbound, ``unbound_at`` = ``now``), except
+    the bindings whose ids are in ``spare`` (their absence is not proven).
     """
     identities = {item.creator.id for item in items}
     posts = _by_id(store.current_records(Post, "id", {item.post.id for item in items}))
@@ -288,13 +298,52 @@ def reconcile(
         posts[new_post.id] = new_post
         auths[code] = new_auth
     gone = _no_longer_listed(store, listed_auths, auths, advertiser_id, listed)
-    for binding in gone:
+    for binding in (b for b in gone if b.id not in spare):
         out[SparkBinding, binding.id] = attrs.evolve(binding, unbound_at=now)
         unbound += 1
     # what the ledger already holds is left out: the very version read, or one equal to it
     # (a page that lists a creator twice, with two nicknames, may end where it began)
     changed = [r for key, r in out.items() if (was := held.get(key)) is not r and was != r]
     return Reconciled(changed, len(out) - len(changed), unbound)
+
+
+#: A sweep that would unbind more than this many bindings *and* more than this share of the
+#: advertiser's bound ones is held (DESIGN §12): a person accepts it or it unbinds nothing.
+MASS_UNBIND_COUNT: Final = 5
+MASS_UNBIND_SHARE: Final = 0.20
+
+
+def sweep_would_unbind(
+    store: Storage, items: list[Item], advertiser_id: str
+) -> tuple[list[tuple[SparkBinding, str | None]], int]:
+    """What a complete sweep listing ``items`` would unbind, before anything is written: each
+    binding with its authorization's post id, and how many bindings of the advertiser are bound.
+    """
+    auths = _current_codes(store, [item.authorization for item in items])
+    listed = {auths.get(i.authorization.code.fingerprint, i.authorization).id for i in items}
+    gone = _no_longer_listed(store, listed, auths, advertiser_id, "sweep")
+    posts = {
+        a.id: a.post_id
+        for a in store.current_records(SparkAuthorization, "id", {b.authorization_id for b in gone})
+    }
+    bound = store.current_rows(
+        SparkBinding,
+        ("id",),
+        where=All(Equals("ad_account_id", advertiser_id), Missing("unbound_at")),
+    )
+    return [(b, posts.get(b.authorization_id)) for b in gone], sum(1 for _ in bound)
+
+
+def mass_unbind(unbinding: int, bound: int) -> str:
+    """Why a sweep that would unbind ``unbinding`` of ``bound`` bindings is held ("" if not)."""
+    if unbinding <= MASS_UNBIND_COUNT or unbinding <= MASS_UNBIND_SHARE * bound:
+        return ""
+    return (
+        f"the sweep would unbind {unbinding} of the {bound} bound codes (more than "
+        f"{MASS_UNBIND_COUNT} and more than {MASS_UNBIND_SHARE:.0%}): held, nothing unbound; "
+        "if TikTok really lists that few, accept it with allow_mass_unbind=True "
+        "(--allow-mass-unbind)"
+    )
 
 
 def _current_codes(

@@ -242,15 +242,16 @@ class TikTokClient:
         ):
             if not (_count(count) and count >= least):
                 raise ValueError(f"{name} must be a whole number of {least} or more, got {count!r}")
-        for name, value, least in (
+        bounds: tuple[tuple[str, object, float | None], ...] = (
             ("timeout", timeout, None),
             ("sweep_timeout", sweep_timeout, None),
             ("backoff", backoff, 0),
             ("max_wait", max_wait, 0),
             ("max_backoff", max_backoff, 0),
-        ):
-            if not _seconds_ok(value, least):
-                more = "more than 0" if least is None else "0 or more"
+        )
+        for name, value, floor in bounds:
+            if not _seconds_ok(value, floor):
+                more = "more than 0" if floor is None else "0 or more"
                 raise ValueError(f"{name} must be {more} seconds, got {value!r}")
         self.base_url: Final = str(url)
         self.page_size: Final = page_size
