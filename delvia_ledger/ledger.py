@@ -804,7 +804,8 @@ class Ledger(LedgerView):
         if confirmation.listed:
             found, _ = tiktok.items_from_tt_video({"list": list(confirmation.listed.values())})
             items += found
-        spare = {b.id for b, post in would if post not in confirmation.absent}
+        # a post TikTok still lists is now in items: its code stays bound if it is the same
+        spare = {b.id for b, post in would if post is None or post in confirmation.unsure}
         notes = [
             f"post {post} was not listed, and TikTok's exact lookup needs an id of 19 digits or "
             "more to say whether it still is: not unbound"
