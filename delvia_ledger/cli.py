@@ -1,7 +1,7 @@
 """The ``delvia-ledger`` command: the daily check, small changes, sync, reminders and a demo.
 
 Exit codes: 0 success (no ERROR finding), 1 an ERROR finding, a failed verification or a failed
-delivery, 2 a usage or input error (one line on stderr, never a traceback).
+delivery, 2 a usage or input error (one line on stderr, never a traceback), 130 interrupted.
 """
 
 from __future__ import annotations
@@ -11,35 +11,43 @@ import io
 import json
 import os
 import re
+import shutil
 import sys
+import textwrap
 import time
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, NoReturn, TypeVar, cast
 
 import attrs
 import click
 from dateutil.parser import isoparse
-from tabulate import tabulate
 
 from . import __version__
-from .chain import Entry
-from .checks import horizon
-from .convert import RECORD_BY_NAME, converter, format_time
-from .demo import sample_records
-from .errors import LedgerError, NotALedgerError
+from .errors import LedgerError, NotALedgerError, docs_url
 from .findings import Finding, FindingKind, Severity, explain_error
-from .io import IgnoredColumnsWarning, neutralise, read_csv, read_export, time_zone
-from .ledger import Ledger, LedgerView
-from .notify import EmailSender, WebhookSender
-from .records import Creator, Notice, Person, Record, Role, RoleGrant, SparkAuthorization
-from .reminders import Sender, finding_dict
-from .storage.postgres import is_postgres_url, redacted
-from .storage.sqlite import ledger_path
-from .sync import DEFAULT_BASE_URL, TikTokClient, VideoPage, Wait
+from .records import (
+    AdAccount,
+    Creator,
+    Notice,
+    Person,
+    Record,
+    Role,
+    RoleGrant,
+    SparkAuthorization,
+)
+from .tiktok import DEFAULT_BASE_URL
+
+# Each command imports what it uses (the storage engine, httpx, tabulate, ...) when it runs, so
+# that --help, --version and a command that needs none of them start at once.
+if TYPE_CHECKING:
+    from .chain import Entry
+    from .ledger import Ledger, LedgerView
+    from .reminders import Sender
+    from .sync import VideoPage, Wait
 
 __all__ = ["cli", "main"]
 
@@ -50,6 +58,10 @@ DEFAULT_DB = "delvia-ledger.db"
 TOKEN_VARIABLE = "TIKTOK_ACCESS_TOKEN"
 SMTP_PASSWORD_ENV = "DELVIA_SMTP_PASSWORD"
 FORMATS = ("table", "csv", "json", "jsonl")
+
+
+#: An authorization id as the ledger derives it (``check`` takes one instead of the code).
+AUTH_ID = re.compile(r"auth_[0-9a-f]{16}")
 
 
 class UsageError(click.ClickException):
@@ -102,10 +114,20 @@ def _emit(rows: list[dict[str, Any]], fmt: str, table: Callable[[], str] | None 
     elif table is not None:
         _say(table())
     else:
-        _say(tabulate([{k: _cell(v) for k, v in r.items()} for r in rows], headers="keys"))
+        from tabulate import tabulate
+
+        _say(
+            tabulate(
+                [{k: _cell(v) for k, v in r.items()} for r in rows],
+                headers="keys",
+                disable_numparse=True,
+            )
+        )
 
 
 def _cell(value: Any) -> Any:
+    from .io import neutralise
+
     if isinstance(value, list | tuple):
         return " ".join(map(str, value))
     return neutralise("" if value is None else str(value))  # the CSV export's own rule
@@ -167,6 +189,8 @@ def _db_path() -> str:
 
 def _valid_db() -> str:
     """The ``--db`` path, refused if it would be a throw-away database ('' or ':memory:')."""
+    from .storage.sqlite import ledger_path
+
     path = _db_path()
     try:
         ledger_path(path)
@@ -176,14 +200,27 @@ def _valid_db() -> str:
 
 
 @contextmanager
-def _ledger(*, must_exist: bool = True) -> Iterator[Ledger]:
+def _ledger(*, must_exist: bool = True, or_: str = "") -> Iterator[Ledger]:
+    """The ``--db`` ledger; one this command creates is removed again if the command fails.
+
+    ``or_`` names another way to create it (``--create``) in the refusal."""
+    from .ledger import Ledger
+    from .storage.postgres import is_postgres_url
+
     path = _valid_db()
-    if must_exist and not is_postgres_url(path) and not Path(path).exists():
+    new = not is_postgres_url(path) and not Path(path).exists()
+    if must_exist and new:
         raise UsageError(
-            f"{path}: no such ledger; create one with 'delvia-ledger --db {path} init'"
+            f"{path}: no such ledger; create one with 'delvia-ledger --db {path} init'{or_}"
         )
-    with Ledger.open(path) as ledger:
-        yield ledger
+    try:
+        with Ledger.open(path) as ledger:
+            yield ledger
+    except BaseException:
+        if new:  # a refused command leaves no new file behind
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                Path(f"{path}{suffix}").unlink(missing_ok=True)
+        raise
 
 
 def _read_code(code: str) -> str:
@@ -211,6 +248,8 @@ def _person(ledger: LedgerView, person_id: str) -> str:
 
 
 def _record_type(name: str) -> type[Record]:
+    from .convert import RECORD_BY_NAME
+
     cls = RECORD_BY_NAME.get(name) or {k.lower(): v for k, v in RECORD_BY_NAME.items()}.get(
         name.lower()
     )
@@ -284,6 +323,11 @@ def init() -> None:
 @_format_option()
 def demo(within: str, fmt: str, as_json: bool) -> None:
     """Write a sample ledger and report on it (re-running replaces a sample it made)."""
+    from .checks import horizon
+    from .demo import sample_records
+    from .ledger import Ledger
+    from .storage.postgres import is_postgres_url
+
     horizon(datetime.now(UTC), within)  # a bad --within is refused before anything is written
     location = _db_path()
     shown = _location(location)
@@ -309,7 +353,7 @@ def demo(within: str, fmt: str, as_json: bool) -> None:
         if fmt == "table":
             _say(f"Wrote a sample ledger to {shown} ({result.written} entries).")
             _say(f"Digest: {ledger.digest()}  verify: {'ok' if ledger.verify().ok else 'FAILED'}\n")
-        _print_findings(ledger.findings(within=within), fmt)
+        _print_findings(ledger.findings(within=within), fmt, ledger)
         if fmt == "table":
             _say(f"\nNext: delvia-ledger --db {shown} report   (exits 1 while an ERROR remains)")
     # the sample has ERROR findings on purpose; writing it succeeded
@@ -317,6 +361,7 @@ def demo(within: str, fmt: str, as_json: bool) -> None:
 
 def _is_sample(ledger: Ledger) -> bool:
     """True when every record in the ledger is one the demo writes (a sample it made)."""
+    from .demo import sample_records
 
     def ids(records: Iterable[Record]) -> set[tuple[str, str]]:
         # a Notice's id is derived from its time, so notices count by type alone
@@ -328,38 +373,184 @@ def _is_sample(ledger: Ledger) -> bool:
 # --- report and findings ------------------------------------------------------------------------
 
 
-def _finding_table(findings: list[Finding]) -> str:
-    if not findings:
-        return "No findings: every code, ad and account looks fine."
-    counts = {s: sum(f.severity is s for f in findings) for s in Severity}
-    rows = [
-        {
+#: Severities at or above each ``--fail-on`` level: any of them among the shown findings exits 1.
+FAIL_ON = {"error": {Severity.ERROR}, "warning": {Severity.ERROR, Severity.WARNING}}
+FAIL_ON["info"] = set(Severity)
+
+
+def _fail_on_option(command: F) -> F:
+    return click.option(
+        "--fail-on",
+        type=click.Choice(list(FAIL_ON), case_sensitive=False),
+        default="error",
+        show_default=True,
+        help="exit 1 when a finding this severe or worse is shown (for cron and CI)",
+    )(command)
+
+
+def _fails(findings: Iterable[Finding], fail_on: str) -> bool:
+    worst = FAIL_ON[fail_on.lower()]
+    return any(f.severity in worst for f in findings)
+
+
+class _Names:
+    """The account names and code hints a table shows, each read from the ledger once."""
+
+    def __init__(self, ledger: LedgerView) -> None:
+        self.ledger, self.accounts, self.hints = ledger, {}, {}  # type: ignore[var-annotated]
+
+    def account(self, account_id: str | None) -> str:
+        if account_id is None:
+            return ""
+        if account_id not in self.accounts:
+            found = self.ledger.get(AdAccount, account_id)
+            self.accounts[account_id] = found.name if found else account_id
+        return str(self.accounts[account_id])
+
+    def hint(self, authorization_id: str | None) -> str:
+        if authorization_id is None:
+            return ""
+        if authorization_id not in self.hints:
+            found = self.ledger.get(SparkAuthorization, authorization_id)
+            self.hints[authorization_id] = found.code.hint if found else ""
+        return str(self.hints[authorization_id])
+
+
+def _finding_rows(findings: list[Finding], names: _Names, wide: bool) -> list[dict[str, str]]:
+    rows = []
+    for f in findings:
+        row = {
             "severity": f.severity.value,
             "kind": f.kind.value,
-            "deadline": f"{f.deadline:%Y-%m-%d %H:%M}" if f.deadline else "",
-            "what": _subject(f),
+            "deadline": f"{f.deadline:%Y-%m-%d}" if f.deadline else "",
+            "creator": f.handle or f.creator_id or "",
+            "code": names.hint(f.authorization_id),
+            "account": names.account(f.ad_account_id),
             "owner": f.owner_name or f.owner_id or "",
         }
-        for f in findings
-    ]
+        if wide:
+            row["remedy"] = f.remedy
+            row["deadline"] = f"{f.deadline:%Y-%m-%d %H:%M}" if f.deadline else ""
+            row.update(
+                authorization=f.authorization_id or "",
+                account_id=f.ad_account_id or "",
+                ad=f.ad_id or "",
+                post=f.post_id or "",
+                person=f.person_id or "",
+                creator_id=f.creator_id or "",
+            )
+        rows.append(row)
+    if not wide:  # a column no finding fills takes no room
+        used = {k for row in rows for k, v in row.items() if v}
+        rows = [{k: v for k, v in row.items() if k in used} for row in rows]
+    return rows
+
+
+#: Columns given up, in this order, when a table is wider than the terminal (never cut).
+_DROPPED_FIRST = ("owner", "deadline", "code", "account", "kind")
+
+
+def fit_table(rows: list[dict[str, str]], width: int) -> str:
+    """``rows`` as a table no wider than ``width``: whole columns are left out (named in a
+    last line) until it fits; a cell is never cut, so an id is shown whole or not at all."""
+    from tabulate import tabulate
+
+    dropped: list[str] = []
+    columns = list(dict.fromkeys(k for row in rows for k in row))
+    while True:
+        text = tabulate(
+            [{k: row.get(k, "") for k in columns} for row in rows],
+            headers="keys",
+            disable_numparse=True,
+        )
+        if max(map(len, text.splitlines()), default=0) <= width or len(columns) <= 2:
+            break
+        drop = next((c for c in _DROPPED_FIRST if c in columns), columns[-1])
+        columns.remove(drop)
+        dropped.append(drop)
+    if dropped:
+        note = (
+            f"(left out to fit the terminal: {', '.join(dropped)}; "
+            "--wide or --format json shows all)"
+        )
+        text += "\n" + textwrap.fill(note, max(width, 40), break_long_words=False)
+    return text
+
+
+def _finding_table(
+    findings: list[Finding], names: _Names, wide: bool, filters: str = "", total: int = 0
+) -> str:
+    from tabulate import tabulate
+
+    if not findings:
+        if filters:
+            return f"No findings match {filters} ({total} in all without the filters)."
+        return "No findings: every code, ad and account looks fine."
+    counts = {s: sum(f.severity is s for f in findings) for s in Severity}
     summary = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
-    return f"{summary}:\n" + tabulate(rows, headers="keys")
-
-
-def _subject(f: Finding) -> str:
-    parts = (
-        f.handle or (f.creator_id and f"creator {f.creator_id}"),
-        f.authorization_id and f"authorization {f.authorization_id}",
-        f.ad_id and f"ad {f.ad_id}",
-        f.ad_account_id and f"account {f.ad_account_id}",
-        f.person_id and f"person {f.person_id}",
+    rows = _finding_rows(findings, names, wide)
+    if wide:
+        return f"{summary}:\n" + tabulate(rows, headers="keys", disable_numparse=True)
+    width = shutil.get_terminal_size((120, 24)).columns
+    remedies = {f.kind: f.remedy for f in findings}  # one remedy per kind: the catalogue's
+    todo = "\n".join(
+        textwrap.fill(
+            f"{kind.value}: {remedy}",
+            max(width, 40),
+            initial_indent="  ",
+            subsequent_indent="    ",
+            break_long_words=False,
+            break_on_hyphens=False,
+        )
+        for kind, remedy in remedies.items()
     )
-    text = " · ".join(p for p in parts if p)
-    return text if len(text) <= 70 else text[:69] + "…"
+    return f"{summary}:\n" + fit_table(rows, width) + "\n\nWhat to do:\n" + todo
 
 
-def _print_findings(findings: list[Finding], fmt: str) -> None:
-    _emit([finding_dict(f) for f in findings], fmt, lambda: _finding_table(findings))
+def _print_findings(
+    findings: list[Finding],
+    fmt: str,
+    ledger: LedgerView,
+    *,
+    wide: bool = False,
+    filters: str = "",
+    total: int = 0,
+) -> None:
+    from .reminders import finding_dict
+
+    names = _Names(ledger)
+    _emit(
+        [finding_dict(f) for f in findings],
+        fmt,
+        lambda: _finding_table(findings, names, wide, filters, total),
+    )
+
+
+def _creator_id(ledger: LedgerView, given: str) -> str:
+    """A creator's id from its id or its handle (with or without ``@``); exit 2 if none."""
+    if ledger.get(Creator, given) is not None:
+        return given
+    handle = given.strip().removeprefix("@").lower()
+    for creator in ledger.records(Creator):
+        if creator.handle and creator.handle.lower() == handle:
+            return creator.id
+    raise UsageError(f"--creator {given!r}: no creator with that id or handle in the ledger")
+
+
+def _account_id(ledger: LedgerView, given: str) -> str:
+    """An ad account's id from its id or its name; exit 2 naming the known ones if none."""
+    if ledger.get(AdAccount, given) is not None:
+        return given
+    accounts = list(ledger.records(AdAccount))
+    named = [
+        a for a in accounts if " ".join(a.name.lower().split()) == " ".join(given.lower().split())
+    ]
+    if len(named) == 1:
+        return named[0].id
+    known = ", ".join(f"{a.name} ({a.id})" for a in accounts) or "none"
+    raise UsageError(
+        f"--account {given!r}: no ad account with that id or name; the ledger has {known}"
+    )
 
 
 @cli.command()
@@ -378,9 +569,11 @@ def _print_findings(findings: list[Finding], fmt: str) -> None:
     help="only these kinds (repeat for several)",
 )
 @click.option("--owner", metavar="ID", help="only what this person must act on")
-@click.option("--account", metavar="ID", help="only findings about this ad account")
-@click.option("--creator", metavar="ID", help="only findings about this creator")
+@click.option("--account", metavar="ID|NAME", help="only findings about this ad account")
+@click.option("--creator", metavar="ID|@HANDLE", help="only findings about this creator")
 @click.option("--limit", type=click.IntRange(min=1), help="at most this many, worst first")
+@click.option("--wide", is_flag=True, help="every column, ids included, whatever the width")
+@_fail_on_option
 @_format_option()
 def report(
     within: str,
@@ -390,24 +583,47 @@ def report(
     account: str | None,
     creator: str | None,
     limit: int | None,
+    wide: bool,
+    fail_on: str,
     fmt: str,
     as_json: bool,
 ) -> None:
-    """Every finding, worst first; exits 1 while an ERROR remains (among those shown)."""
+    """Every finding, worst first; exits 1 while one as severe as --fail-on is shown."""
     with _ledger() as ledger:
         if owner is not None:
             _person(ledger, owner)
+        account_id = None if account is None else _account_id(ledger, account)
+        creator_id = None if creator is None else _creator_id(ledger, creator)
+        every = ledger.findings(within=within)
         findings = [
             f
-            for f in ledger.findings(within=within)
+            for f in every
             if (not severity or f.severity.value in {s.upper() for s in severity})
             and (not kind or f.kind.value in {k.upper() for k in kind})
             and (owner is None or f.owner_id == owner)
-            and (account is None or f.ad_account_id == account)
-            and (creator is None or f.creator_id == creator)
+            and (account_id is None or f.ad_account_id == account_id)
+            and (creator_id is None or f.creator_id == creator_id)
         ]
-    _print_findings(findings[:limit] if limit else findings, _chosen(fmt, as_json))
-    if any(f.severity is Severity.ERROR for f in findings):
+        filters = " ".join(
+            f"--{name} {value}"
+            for name, values in (
+                ("severity", severity),
+                ("kind", kind),
+                ("owner", (owner,) if owner else ()),
+                ("account", (account,) if account else ()),
+                ("creator", (creator,) if creator else ()),
+            )
+            for value in values
+        )
+        _print_findings(
+            findings[:limit] if limit else findings,
+            _chosen(fmt, as_json),
+            ledger,
+            wide=wide,
+            filters=filters,
+            total=len(every),
+        )
+    if _fails(findings, fail_on):
         raise Failed
 
 
@@ -422,11 +638,20 @@ def report(
     help=f"ask TikTok about a code the ledger does not hold (token from ${TOKEN_VARIABLE})",
 )
 @click.option("--base-url", default=DEFAULT_BASE_URL, help="TikTok's API, for --live")
-def check(code: str, post: str | None, account: str | None, live: bool, base_url: str) -> None:
-    """Diagnose one code: CODE, or - to read it from standard input (out of shell history)."""
+@_fail_on_option
+def check(
+    code: str, post: str | None, account: str | None, live: bool, base_url: str, fail_on: str
+) -> None:
+    """Diagnose one code: CODE, its authorization id (auth_…), or - to read the code from
+    standard input (out of shell history)."""
+    from .sync import TikTokClient
+
     raw = _read_code(code)
     with _ledger() as ledger:
-        if not live:
+        held = ledger.get(SparkAuthorization, raw) if AUTH_ID.fullmatch(raw) else None
+        if held is not None:
+            diagnosis = ledger.diagnose(held.code, post_id=post, ad_account_id=account)
+        elif not live:
             diagnosis = ledger.diagnose(raw, post_id=post, ad_account_id=account)
         elif not account:
             raise UsageError("check --live: name the ad account to ask TikTok in (--account ID)")
@@ -434,7 +659,7 @@ def check(code: str, post: str | None, account: str | None, live: bool, base_url
             with TikTokClient(_token("check --live"), base_url=base_url) as client:
                 diagnosis = ledger.diagnose(raw, post_id=post, ad_account_id=account, client=client)
     _say(diagnosis)
-    if any(f.severity is Severity.ERROR for f in diagnosis.findings):
+    if _fails(diagnosis.findings, fail_on):
         raise Failed
 
 
@@ -445,7 +670,8 @@ def explain(error_code: str) -> None:
     found = explain_error(error_code)
     if found is None:
         raise UsageError(
-            f"TikTok error {error_code!r} is not in the catalogue; see docs/troubleshooting.md"
+            f"TikTok error {error_code!r} is not in the catalogue; see "
+            f"{docs_url('troubleshooting')}"
         )
     _say(f"{found.code} {found.name} → {found.kind.value}")
     for name in ("cause", "meaning", "remedy", "where"):
@@ -453,6 +679,10 @@ def explain(error_code: str) -> None:
 
 
 # --- data in and out ----------------------------------------------------------------------------
+
+
+def _entries(n: int) -> str:
+    return f"{n} new {'entry' if n == 1 else 'entries'}"
 
 
 @cli.command("import")
@@ -466,18 +696,23 @@ def explain(error_code: str) -> None:
     metavar="ZONE",
     help="for a CSV: the zone of times written without an offset (e.g. Europe/Berlin, UTC)",
 )
+@click.option("--create", is_flag=True, help="create the ledger if --db names none yet")
 def import_(
     file: str,
     type_name: str | None,
     advertiser: str | None,
     creator: str | None,
     timezone: str | None,
+    create: bool,
 ) -> None:
     """Import a CSV of records (--type) or a TikTok JSON response (a file, or -)."""
+    from .convert import RECORD_BY_NAME
+    from .io import IgnoredColumnsWarning, time_zone
+
     _valid_db()  # before the source is read
     if file.lower().endswith(".csv"):
         if not type_name:
-            raise UsageError(f"import: a CSV needs --type, one of {', '.join(RECORD_BY_NAME)}")
+            raise UsageError(f"a CSV needs --type, one of {', '.join(RECORD_BY_NAME)}")
         cls = _record_type(type_name)
         try:
             zone = time_zone(timezone)
@@ -486,7 +721,7 @@ def import_(
         # the source first: a missing file must not leave an empty ledger behind
         with (
             open(file, newline="", encoding="utf-8-sig") as source,
-            _ledger(must_exist=False) as ledger,
+            _ledger(must_exist=not create, or_=" (or add --create)") as ledger,
             warnings.catch_warnings(record=True) as caught,
         ):
             warnings.simplefilter("always", IgnoredColumnsWarning)
@@ -497,13 +732,13 @@ def import_(
                 progress.finish()
                 for warning in caught:  # before any error: they may explain it
                     _say(f"delvia-ledger import: {file}: {warning.message}", err=True)
-        _say(f"imported {file}: {result.written} new entries, {result.unchanged} unchanged")
+        _say(f"imported {file}: {_entries(result.written)}, {result.unchanged} unchanged")
         return
     if timezone is not None:
-        raise UsageError("import: --timezone applies to a CSV file only")
+        raise UsageError("--timezone applies to a CSV file only")
     if not (advertiser or creator):
         raise UsageError(
-            "import: a TikTok JSON response needs --advertiser (for /tt_video/ responses) "
+            "a TikTok JSON response needs --advertiser (for /tt_video/ responses) "
             "or --creator (for the creator's own /business/post/authorize/ responses)"
         )
     text = sys.stdin.read() if file == "-" else Path(file).read_text(encoding="utf-8")
@@ -513,16 +748,89 @@ def import_(
         raise UsageError(f"{file}: not JSON ({error})") from None
     except RecursionError:
         raise UsageError(f"{file}: JSON nested too deeply to be a TikTok response") from None
-    with _ledger() as ledger:
+    with _ledger(must_exist=not create, or_=" (or add --create)") as ledger:
         imported = ledger.import_tiktok(payload, advertiser_id=advertiser, creator_id=creator)
     skipped = f", {len(imported.skipped)} skipped" if imported.skipped else ""
     unbound = f", {imported.unbound} unbound" if imported.unbound else ""
     _say(
-        f"imported {file}: {imported.written} new entries, {imported.unchanged} unchanged"
+        f"imported {file}: {_entries(imported.written)}, {imported.unchanged} unchanged"
         f"{unbound}{skipped}"
     )
     for item in imported.skipped:
         _say(f"  skipped {item}", err=True)
+
+
+def _mapping(pairs: tuple[str, ...]) -> dict[str, str]:
+    """``--map "Header=field"`` options as a dict (refused without the ``=``)."""
+    mapping = {}
+    for pair in pairs:
+        header, sep, field = pair.rpartition("=")
+        if not sep or not header.strip() or not field.strip():
+            raise UsageError(f'--map {pair!r}: give it as "Header=field", e.g. "Creator=handle"')
+        mapping[header.strip()] = field.strip()
+    return mapping
+
+
+@cli.command("import-sheet")
+@_db_option
+@click.argument("file")
+@click.option(
+    "--map",
+    "pairs",
+    multiple=True,
+    metavar='"Header=field"',
+    help="read this column as this field (repeat for several): handle, video, code, starts, "
+    "expires, account, owner, status, region, notes, kind, identity, display_name",
+)
+@click.option(
+    "--date-order",
+    type=click.Choice(["MDY", "DMY"], case_sensitive=False),
+    help="how to read 11/01/2026: MDY (US: November 1) or DMY (January 11)",
+)
+@click.option("--dry-run", is_flag=True, help="print what would be written; write nothing")
+@click.option("--create-accounts", is_flag=True, help="record ad account ids the ledger lacks")
+@click.option("--account-region", metavar="XX", help="registration country of created accounts")
+@click.option("--create-people", is_flag=True, help="record owners the ledger lacks")
+@click.option("--timezone", metavar="ZONE", help="the zone of times written without an offset")
+def import_sheet(
+    file: str,
+    pairs: tuple[str, ...],
+    date_order: str | None,
+    dry_run: bool,
+    create_accounts: bool,
+    account_region: str | None,
+    create_people: bool,
+    timezone: str | None,
+) -> None:
+    """Import the one-tab sheet a team keeps: one row per code (a CSV export).
+
+    Headers are recognised by the names people use (Creator Handle, Video Link, Spark Code,
+    Sent On, Expires, Ad Account, Owner, Status, Region, Notes); --map overrides them.
+    """
+    mapping = _mapping(pairs)
+    with (
+        open(file, newline="", encoding="utf-8-sig") as source,  # before the ledger: see import
+        _ledger() as ledger,
+    ):
+        order = cast(Literal["MDY", "DMY"] | None, date_order.upper() if date_order else None)
+        result = ledger.import_sheet(
+            source,
+            mapping or None,
+            order,
+            dry_run,
+            create_accounts=create_accounts,
+            account_region=account_region,
+            create_people=create_people,
+            timezone=timezone,
+        )
+    if result.ignored:
+        _say(f"{file}: ignored column(s) {', '.join(map(repr, result.ignored))}", err=True)
+    _say(f"{'dry run: ' if dry_run else ''}{file}: " + "\n".join(result.lines()))
+    for kind, ids in result.created.items():
+        if ids and kind != "creators":  # creators are counted above; their ids mean little
+            _say(f"  {'would create' if dry_run else 'created'} {kind}: {', '.join(ids)}")
+    for note in result.notes:
+        _say(f"  note: {note}")
 
 
 @cli.command()
@@ -569,6 +877,8 @@ def verify(digest: str | None, deep: bool) -> None:
 @click.argument("dest", type=click.Path(dir_okay=False))
 def backup(dest: str) -> None:
     """A consistent copy of the ledger at DEST, taken while others may write to it."""
+    from .ledger import Ledger
+
     if Path(dest).exists():
         raise UsageError(f"{dest} already exists; backup writes only a new file")
     with _ledger() as ledger:
@@ -590,6 +900,9 @@ def copy(source: str, dest: str) -> None:
 
     A URL's password is never printed; put it in ~/.pgpass or PGPASSWORD to keep it out of
     the shell's history."""
+    from .ledger import Ledger
+    from .storage.postgres import is_postgres_url
+
     shown_source, shown_dest = _location(source), _location(dest)
     if not is_postgres_url(source) and not Path(source).exists():
         raise UsageError(f"{shown_source}: no such ledger or export")
@@ -626,12 +939,18 @@ def copy(source: str, dest: str) -> None:
 
 def _location(location: str) -> str:
     """A ledger's location as messages show it: a URL without its password."""
+    from .storage.postgres import is_postgres_url, redacted
+
     return redacted(location) if is_postgres_url(location) else location
 
 
 @contextmanager
 def _source_entries(source: str) -> Iterator[tuple[Iterable[Entry], int | None]]:
     """The entries to copy, and how many there are when that is known."""
+    from .io import read_export
+    from .ledger import Ledger
+    from .storage.postgres import is_postgres_url
+
     if source.lower().endswith(".json") and not is_postgres_url(source):
         with open(source, encoding="utf-8") as text:
             yield read_export(text), None
@@ -649,6 +968,8 @@ def _shown(value: Any) -> Any:
 
 
 def _history_table(entries: list[Any]) -> str:
+    from .convert import converter, format_time
+
     lines: list[str] = []
     before: dict[str, Any] = {}
     for entry in entries:
@@ -682,6 +1003,8 @@ def history(
     as_json: bool,
 ) -> None:
     """Every version of one record, with what changed: TYPE ID, --code or --handle."""
+    from .convert import converter, format_time
+
     cls: type[Record]
     with _ledger() as ledger:
         if code is not None:
@@ -730,13 +1053,52 @@ def read_time(value: str, option: str) -> datetime:
     return moment.astimezone(UTC)
 
 
-@cli.command(context_settings={"ignore_unknown_options": True})
+def record_fields_help(cls: type[Record]) -> str:
+    """``add TYPE --help``: the record's fields, generated from the record (as the reference)."""
+    from tabulate import tabulate
+
+    from .io import reference_cells
+
+    doc = " ".join((cls.__doc__ or "").strip().split("\n\n")[0].split())
+    rows = [
+        {
+            "field": "--code (the raw code)" if name == "code_fingerprint" else f"--{name}",
+            "type": kind,
+            "required": required.replace("`", ""),
+            "allowed": allowed.replace("`", ""),
+        }
+        for field in attrs.fields(cls)
+        for name, kind, required, allowed in reference_cells(cls, field)
+        if name != "code_hint"
+    ]
+    width = shutil.get_terminal_size((120, 24)).columns
+    table = tabulate(rows, headers="keys", maxcolwidths=[None, None, 18, max(30, width - 60)])
+    return (
+        f"Usage: delvia-ledger add {cls.__name__} --FIELD VALUE …\n\n{doc}\n\n{table}\n\n"
+        "Times: ISO with Z or an offset (2026-12-01T09:00Z), or a date alone (midnight UTC);\n"
+        "--timezone ZONE reads times written without an offset."
+    )
+
+
+class _AddCommand(click.Command):
+    """``add``: ``add TYPE --help`` lists that record's fields instead of the generic help."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in ("-h", "--help") and {"-h", "--help"} & set(args[1:]):
+            click.echo(record_fields_help(_record_type(args[0])))
+            ctx.exit(0)
+        return super().parse_args(ctx, args)
+
+
+@cli.command(cls=_AddCommand, context_settings={"ignore_unknown_options": True})
 @_db_option
 @click.argument("type_name", metavar="TYPE")
 @click.argument("fields", nargs=-1, type=click.UNPROCESSED, metavar="--FIELD VALUE …")
 def add(type_name: str, fields: tuple[str, ...]) -> None:
     """Record one record: add TYPE --field value … (the same columns as its CSV; --timezone
     ZONE for times without an offset)."""
+    from .io import IgnoredColumnsWarning, read_csv
+
     cls = _record_type(type_name)
     names, values = [], []
     zone: str | None = None
@@ -752,7 +1114,8 @@ def add(type_name: str, fields: tuple[str, ...]) -> None:
         values.append(pending.pop(0))
     if not names:
         raise UsageError(
-            f"add {cls.__name__}: give its fields, e.g. --id ... (see docs/reference.md)"
+            f"add {cls.__name__}: give its fields, e.g. --id ... (see 'delvia-ledger add "
+            f"{cls.__name__} --help')"
         )
     out = io.StringIO()
     csv.writer(out).writerows([names, values])
@@ -906,6 +1269,8 @@ def sync(
     access_token: str | None,
 ) -> None:
     """A complete sweep of each advertiser's posts at TikTok (token from $TIKTOK_ACCESS_TOKEN)."""
+    from .sync import TikTokClient, Wait
+
     if access_token is not None:
         raise UsageError(
             "sync: never put the access token on the command line (it stays in your shell "
@@ -971,8 +1336,18 @@ def remind(within: str, person: str | None, fmt: str, as_json: bool) -> None:
             if found
             else f"{person or 'Nobody'} has nothing to act on within {within}."
         )
-    else:
+    elif fmt == "json":
         _emit([r.as_dict() for r in found], fmt)
+    else:  # csv and jsonl: one flat row per person and finding (a cell holds no list)
+        rows = []
+        for reminder in found:
+            recipient = {
+                "recipient_id": reminder.person_id,
+                "recipient_name": reminder.name,
+                "recipient_email": reminder.email,
+            }
+            rows += [{**recipient, **finding} for finding in reminder.as_dict()["findings"]]
+        _emit(rows, fmt)
 
 
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -993,6 +1368,8 @@ def _secret_from_env(flag: str, name: str, what: str) -> str:
 
 
 def _senders(options: Mapping[str, Any]) -> list[Sender]:
+    from .notify import EmailSender, WebhookSender
+
     senders: list[Sender] = []
     smtp, from_addr, user = options["smtp"], options["from_addr"], options["smtp_user"]
     if smtp is not None:
@@ -1047,6 +1424,8 @@ def _senders(options: Mapping[str, Any]) -> list[Sender]:
 def notify(within: str, dry_run: bool, **channels: Any) -> None:
     """Send each person what is new or changed since their last reminder; exits 1 if a
     delivery failed."""
+    from .notify import WebhookSender
+
     senders = _senders(channels)
     try:
         with _ledger() as ledger:

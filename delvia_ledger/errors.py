@@ -5,6 +5,8 @@ When any of these is raised, nothing has been written.
 
 from __future__ import annotations
 
+from functools import lru_cache
+from importlib.metadata import PackageNotFoundError, metadata
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -86,3 +88,29 @@ class TikTokAPIError(PayloadError):
         from .findings import explain_error  # findings sits above errors in the layers
 
         return explain_error(str(self.code)) if isinstance(self.code, str | int) else None
+
+
+#: Where the documentation lives when the package metadata does not say (a source checkout).
+_DOCS = "https://github.com/delvia/delvia-ledger/tree/main/docs"
+
+
+def docs_url(page: str = "") -> str:
+    """The URL of a documentation page (``"reference"`` -> ``.../docs/reference.md``), from the
+    package metadata's ``Documentation`` URL: what error texts point to, never a repository path.
+
+    >>> docs_url("reference").endswith("/docs/reference.md")
+    True
+    """
+    return f"{_documentation()}/{page}.md" if page else _documentation()
+
+
+@lru_cache(maxsize=1)
+def _documentation() -> str:
+    try:
+        for entry in metadata("delvia-ledger").get_all("Project-URL") or ():
+            label, _, url = entry.partition(",")
+            if label.strip().lower() == "documentation" and url.strip():
+                return str(url).strip().rstrip("/")
+    except PackageNotFoundError:
+        pass
+    return _DOCS

@@ -32,7 +32,7 @@ from .convert import (
     record_from_dict,
     record_to_dict,
 )
-from .errors import InvalidRecordError, PayloadError
+from .errors import InvalidRecordError, PayloadError, docs_url
 from .records import ROLE_SCOPES, Record, Role, SparkCode, shown, to_utc
 
 __all__ = [
@@ -43,6 +43,7 @@ __all__ = [
     "neutralise",
     "read_csv",
     "read_csv_rows",
+    "reference_cells",
     "reference_markdown",
     "restore",
     "time_zone",
@@ -170,7 +171,7 @@ class IgnoredColumnsWarning(UserWarning):
         self.record_type, self.columns = record_type, columns
         super().__init__(
             f"ignored column(s) {', '.join(map(shown, columns))}: {record_type} has no such "
-            "field (see docs/reference.md)"
+            f"field (its columns: {docs_url('reference')})"
         )
 
 
@@ -759,13 +760,20 @@ def reference_markdown() -> str:
 
 def _reference_rows(cls: type[Any], field: Any) -> list[str]:
     """The table rows of one field (a code is two columns, or a raw ``code``)."""
+    return [f"| `{name}` | {kind} | {required} | {allowed} |" for name, kind, required, allowed
+            in reference_cells(cls, field)]  # fmt: skip
+
+
+def reference_cells(cls: type[Any], field: Any) -> list[tuple[str, str, str, str]]:
+    """(column, type, required, allowed values) of one field, as the reference lists them;
+    ``delvia-ledger add TYPE --help`` shows the same."""
     if field.name == "code":
         return [
-            "| `code_fingerprint` | text | yes | the code's SHA-256, 64 lowercase hex digits, as "
-            "exported; or, instead of both code columns, a raw `code` column (never stored) |",
-            "| `code_hint` | text | no (blank: `…`) | `…` and at most the last 4 characters "
-            "of the code, as exported |",
-        ]
+            ("code_fingerprint", "text", "yes", "the code's SHA-256, 64 lowercase hex digits, as "
+             "exported; or, instead of both code columns, a raw `code` column (never stored)"),
+            ("code_hint", "text", "no (blank: `…`)", "`…` and at most the last 4 characters "
+             "of the code, as exported"),
+        ]  # fmt: skip
     kind, enum = _reference_type(field.type)
     validator = field.validator
     optional = type(validator).__name__ == "_OptionalValidator"
@@ -794,7 +802,7 @@ def _reference_rows(cls: type[Any], field: Any) -> list[str]:
         required = f"no (blank: {_DERIVED[default.factory.__name__]})"
     else:
         required = "no"
-    return [f"| `{field.name}` | {kind} | {required} | {allowed} |"]
+    return [(field.name, kind, required, allowed)]
 
 
 def _reference_type(annotation: Any) -> tuple[str, Any]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import warnings
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, tzinfo
 from itertools import islice
@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast, overload
 
 import attrs
 
-from . import io, reconcile, tiktok
+from . import io, reconcile, sheet, tiktok
 from . import reminders as who_must_act
 from .access import OffboardingPlan, active_grants, offboarding_plan
 from .chain import Digest, Entry, VerifyResult
@@ -45,6 +45,7 @@ from .errors import (
 from .findings import Finding
 from .reconcile import ImportResult, SyncResult
 from .records import (
+    NO_CODE,
     RECORD_TYPES,
     AdAccount,
     Creator,
@@ -68,6 +69,7 @@ from .storage import All, CustomId, Equals, Storage, code_key
 from .storage.postgres import PostgresStore, is_postgres_url
 from .storage.schema import TABLES, VersionTable
 from .storage.sqlite import DEFAULT_BUSY_TIMEOUT, Store
+from .world import World
 
 if TYPE_CHECKING:  # sync sits below the ledger (DESIGN §3): the ledger only calls a client
     from .sync import TikTokClient, VideoPage, Wait
@@ -99,6 +101,9 @@ REFERENCES: dict[type[Record], tuple[tuple[str, type[Record]], ...]] = {
     SparkBinding: (("authorization_id", SparkAuthorization), ("ad_account_id", AdAccount)),
     Notice: (("person_id", Person),),
 }
+
+#: Reference values that refer to nothing, as None does: an ad with no code (DESIGN §12).
+NO_REFERENCE: dict[tuple[type[Record], str], str] = {(SparkAd, "authorization_id"): NO_CODE}
 
 #: The record a RoleGrant scope points at ("business_center:" scopes name no record).
 SCOPE_TARGETS: dict[str, type[Record]] = {
@@ -150,6 +155,10 @@ class RecordAllResult:
     written: int
     unchanged: int
     last_seq: int
+
+
+class _DryRun(Exception):
+    """Raised inside a nested transaction to undo what a dry run wrote there."""
 
 
 def _utc_now() -> datetime:
@@ -269,7 +278,7 @@ class LedgerView:
     def checks(self, now: datetime | str | None = None) -> Checks:
         """The findings engine for this view at ``now``."""
         moment = self.now() if now is None else _aware(now, "now")
-        return Checks(self._store, self._bound, moment)
+        return Checks(World(self._store, self._bound, moment))
 
     def _query(self, now: datetime | str | None, run: Callable[[Checks], T]) -> T:
         """Run a query's several reads on one snapshot of the file (writers may be busy)."""
@@ -370,11 +379,9 @@ class LedgerView:
             fingerprint_of(code)  # refuses what is not a code before any read
         if live and client is None:
             raise ValueError("diagnose(live=True) needs client=TikTokClient(...) to ask TikTok")
-        authorization = self.authorization_for(code)
-        if authorization is not None or client is None or live is False:
-            return self._query(
-                now, lambda c: diagnose(c, code, authorization, post_id, ad_account_id)
-            )
+        found = self._query(now, lambda c: diagnose(c.world, code, post_id, ad_account_id))
+        if found.authorization is not None or client is None or live is False:
+            return found
         if not isinstance(code, str):
             raise ValueError("diagnose: asking TikTok needs the raw code text, not a SparkCode")
         if ad_account_id is None:
@@ -395,7 +402,7 @@ class LedgerView:
                 raise
             answer = error
         return self._query(
-            now, lambda c: diagnose_at_tiktok(c, code, answer, post_id, ad_account_id)
+            now, lambda c: diagnose_at_tiktok(c.world, code, answer, post_id, ad_account_id)
         )
 
     # --- access (DESIGN §8) -------------------------------------------------------------------
@@ -403,15 +410,13 @@ class LedgerView:
     def access(self, scope: str, *, now: datetime | str | None = None) -> list[RoleGrant]:
         """The active role grants on ``scope`` (e.g. ``"ad_account:6900…"``)."""
         scope = _text_arg(scope, "access(scope=...)")
-        load = self._loader(RoleGrant)
-        return self._query(now, lambda c: active_grants(c, load, lambda g: g.scope == scope))
+        return self._query(now, lambda c: active_grants(c.world, lambda g: g.scope == scope))
 
     def roles_of(self, person_id: str, *, now: datetime | str | None = None) -> list[RoleGrant]:
         """A person's active role grants."""
         person_id = _text_arg(person_id, "roles_of(person_id=...)")
-        load = self._loader(RoleGrant)
         return self._query(
-            now, lambda c: active_grants(c, load, lambda g: g.person_id == person_id)
+            now, lambda c: active_grants(c.world, lambda g: g.person_id == person_id)
         )
 
     # --- who must act (DESIGN §13) ---------------------------------------------------------
@@ -616,6 +621,114 @@ class Ledger(LedgerView):
                 refused = type(error)(f"line {found}: {reader.in_columns(str(error))}")
                 refused.record = error.record
                 raise refused from None
+
+    def import_sheet(
+        self,
+        source: io.Source,
+        mapping: Mapping[str, str] | None = None,
+        date_order: sheet.DateOrder | None = None,
+        dry_run: bool = False,
+        *,
+        create_accounts: bool = False,
+        account_region: str | None = None,
+        create_people: bool = False,
+        timezone: str | tzinfo | None = None,
+    ) -> sheet.SheetResult:
+        """Record the one-tab sheet a team keeps (one row per code) in one transaction.
+
+        ``source`` is a CSV path or open text file (a Google Sheets or Excel export). Headers
+        are recognised by the names people use (``Creator Handle``, ``Video Link``, ``Spark
+        Code``, ``Sent On``, ``Expires``, ``Ad Account``, ``Owner``, ``Status``, ``Region``,
+        ``Notes``...); ``mapping`` ({"Header": "field"}) overrides them. Dates are ISO, or
+        ``11/01/2026`` read in ``date_order`` (``"MDY"`` or ``"DMY"``). Creators are found by
+        handle (or made with an id derived from no personal data), accounts by id or name,
+        owners by id, email or exact name; an unknown account or owner is refused unless
+        ``create_accounts`` (with ``account_region``) or ``create_people``. With ``dry_run``
+        nothing is written and the result says what would be. Re-importing writes nothing.
+        """
+        if date_order is not None and date_order not in ("MDY", "DMY"):
+            raise sheet.SheetError(f"date_order={shown(date_order)}: use 'MDY' or 'DMY'")
+        zone = io.time_zone(timezone)
+        with io.csv_source(source) as text:
+            read = sheet.read_rows(text, mapping=mapping, date_order=date_order, zone=zone)
+        rows = read.rows
+        store = self._store
+        with store.transaction():
+            known = sheet.Known(
+                accounts={a.id: a for a in self.records(AdAccount)},
+                people=list(self.records(Person)),
+                creators=list(self.records(Creator)),
+                posts={
+                    p.id: p for p in store.current_records(Post, "id", {r.post_id for r in rows})
+                },
+                codes={
+                    c.id: c
+                    for c in store.current_records(
+                        SparkAuthorization,
+                        "id",
+                        {derived_authorization_id(r.code.fingerprint) for r in rows},
+                    )
+                },
+            )
+            planned = sheet.plan(
+                rows,
+                known,
+                now=self.now(),
+                create_accounts=create_accounts,
+                account_region=account_region,
+                create_people=create_people,
+                columns=read.columns,
+            )
+            merged, new, changed = self._sheet_versions(planned.records)
+            writes = [record for record, fresh in merged if fresh]
+            if not dry_run:
+                self.record_all(writes)
+            elif writes:  # the ledger's own rules still judge what would be written
+                try:
+                    with store.transaction():
+                        self.record_all(writes)
+                        raise _DryRun
+                except _DryRun:
+                    pass
+            last = store.head.seq
+        return sheet.SheetResult(
+            rows=len(rows),
+            new=new,
+            changed=changed,
+            unchanged=len(merged) - len(writes),
+            created=planned.created,
+            kinds_defaulted=planned.kinds_defaulted,
+            ignored=read.ignored,
+            notes=tuple(planned.notes),
+            dry_run=dry_run,
+            last_seq=last,
+        )
+
+    def _sheet_versions(
+        self, records: list[Record]
+    ) -> tuple[list[tuple[Record, bool]], dict[str, int], dict[str, int]]:
+        """Each record merged with its current version (what a blank cell leaves is kept),
+        whether it would be written, and the counts of new and changed records per type."""
+        wanted: dict[type[Record], set[str]] = {}
+        for record in records:
+            wanted.setdefault(type(record), set()).add(record.id)
+        current = {
+            (cls, found.id): found
+            for cls, ids in wanted.items()
+            for found in self._store.current_records(cls, "id", ids)
+        }
+        merged: list[tuple[Record, bool]] = []
+        new: dict[str, int] = {}
+        changed: dict[str, int] = {}
+        for record in records:
+            held = current.get((type(record), record.id))
+            kept = reconcile.keep_known(held, record)
+            fresh = held is None or (kept is not held and kept != held)
+            if fresh:
+                counts = new if held is None else changed
+                counts[type(record).__name__] = counts.get(type(record).__name__, 0) + 1
+            merged.append((kept, fresh))
+        return merged, new, changed
 
     def import_tiktok(
         self, payload: Any, *, advertiser_id: str | None = None, creator_id: str | None = None
@@ -909,14 +1022,13 @@ class Ledger(LedgerView):
         if person is None:
             raise MissingReferenceError(f"offboard: person_id={person_id!r} is not in the ledger")
         moment = self.now() if at is None else _aware(at, "offboard: at")
-        load = self._loader(RoleGrant)
 
         def apply(plan: OffboardingPlan) -> None:
             with self._store.transaction():  # the check and the write see the same state
                 plan.check_current(self.offboard(person_id, at=moment))
                 self.record_all(plan.changes)
 
-        return self._query(moment, lambda c: offboarding_plan(c, person, moment, load, apply))
+        return self._query(moment, lambda c: offboarding_plan(c.world, person, moment, apply))
 
     def notify(
         self,
@@ -1074,9 +1186,11 @@ def _references_of(cls: type[Record]) -> Callable[[Record], References]:
     namespace: dict[str, Any] = {"_scopes": SCOPE_TARGETS}
     for n, (field, target) in enumerate(REFERENCES.get(cls, ())):
         namespace[f"_t{n}"] = target
+        nothing = NO_REFERENCE.get((cls, field))  # a value that, like None, refers to nothing
         lines += [
             f"    v = record.{field}",
-            f"    if v is not None: refs.append((_t{n}, v))",
+            f"    if v is not None{f' and v != {nothing!r}' if nothing else ''}: "
+            f"refs.append((_t{n}, v))",
         ]
     if cls is RoleGrant:
         lines += [

@@ -79,7 +79,8 @@ class SyncResult:
         note = " (partial: nothing unbound)" if self.partial else ""
         note += " (held: nothing unbound)" if self.held else ""
         return (
-            f"advertiser {self.advertiser_id}: {self.pages} pages, {self.items} items, "
+            f"advertiser {self.advertiser_id}: {self.pages} page{'s' * (self.pages != 1)}, "
+            f"{self.items} item{'s' * (self.items != 1)}, "
             f"{self.written} written, {self.unchanged} unchanged, {self.unbound} unbound, "
             f"{len(self.skipped)} skipped" + note
         )
@@ -195,7 +196,8 @@ _CREATOR_RULES = {
     "region": _before,  # nor a region
     "tiktok_identity_id": _first,
 }
-_POST_RULES = {"kind": _before}  # a post's type is fixed; TikTok may not send it
+_POST_RULES = {"kind": _before}  # TikTok said nothing of the kind: the guess changes nothing
+_REPORTED_POST_RULES = {"kind": _newer}  # TikTok said it (item_type, images): it corrects a guess
 _AUTHORIZATION_RULES = {
     "ad_account_id": _first,  # the account it was first bound to stays
     "starts_at": _newer,
@@ -266,7 +268,8 @@ def reconcile(
         new_creator = _merge(Creator, creator, values, _CREATOR_RULES, item.creator)
         values = _values(item.post)
         values["creator_id"] = creator_id
-        new_post = _merge(Post, post, values, _POST_RULES, item.post)
+        rules = _REPORTED_POST_RULES if item.kind_reported else _POST_RULES
+        new_post = _merge(Post, post, values, rules, item.post)
         code = item.authorization.code.fingerprint
         current_auth = auths.get(code)
         values = _values(item.authorization)

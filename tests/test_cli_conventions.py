@@ -80,6 +80,11 @@ def test_every_listing_prints_each_format(sample: Path, command: list[str]) -> N
     if command[0] == "changes":  # one JSON object; CSV and JSON lines: one row per change
         assert {"entries", "new", "resolved", "changed"} <= set(as_json)
         assert len(lines) == sum(len(as_json[k]) for k in ("entries", "new", "resolved", "changed"))
+    elif command[0] == "remind":  # JSON: one object per person; CSV and JSON lines: a row per
+        # person and finding, flat (no nested findings in a cell)
+        assert [(r["recipient_id"], r["key"]) for r in lines] == [
+            (p["person_id"], f["key"]) for p in as_json for f in p["findings"]
+        ]
     else:
         assert lines == as_json
     assert outputs["table"].strip()

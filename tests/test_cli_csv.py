@@ -52,7 +52,7 @@ def test_a_spreadsheet_export_imports_and_ignored_columns_are_named_on_stderr(
     creators = sheet(
         tmp_path, "creators.csv", "ID,Handle,Region,Notes\nmaya,@maya.makes,us,VidCon\n"
     )
-    done = run("import", creators, "--type", "creator", cwd=tmp_path)
+    done = run("import", creators, "--type", "creator", "--create", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert done.stdout == "imported creators.csv: 1 new entries, 0 unchanged\n"
     assert done.stderr == (

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any, cast
 
 import attrs
@@ -438,3 +438,17 @@ def test_a_very_long_value_is_shortened_in_the_message() -> None:
     with pytest.raises(dl.InvalidRecordError) as error:
         dl.Creator(id="m", region="X" * 100_000)
     assert len(str(error.value)) < 300 and "100000 characters" in str(error.value)
+
+
+@given(st.dates(min_value=datetime(1900, 1, 1).date(), max_value=datetime(2099, 1, 1).date()))
+def test_a_bare_iso_date_is_midnight_utc_in_every_time_field(day: date) -> None:
+    midnight = datetime(day.year, day.month, day.day, tzinfo=UTC)
+    person = dl.Person(id="p", name="P", left_at=day.isoformat())
+    assert person.left_at == midnight
+    auth = dl.SparkAuthorization.from_code(
+        "#c0de=", creator_id="c", post_id="p", starts_at=day.isoformat(),
+        expires_at=(midnight + timedelta(days=1)).isoformat(),
+    )  # fmt: skip
+    assert auth.starts_at == midnight
+    with pytest.raises(dl.InvalidRecordError, match="no time zone"):
+        dl.Person(id="p", name="P", left_at=f"{day.isoformat()}T10:00")

@@ -30,7 +30,7 @@ from ..chain import (
 )
 from ..collector import collector_paused
 from ..convert import RECORD_BY_NAME, format_time, parse_time
-from ..errors import LedgerBusyError, NotALedgerError, StorageError
+from ..errors import LedgerBusyError, NotALedgerError, StorageError, docs_url
 from ..records import Record
 from . import schema
 from .filters import After, All, AnyOf, AtMost, CustomId, Equals, Filter, Missing, Not, OneOf
@@ -259,7 +259,7 @@ class PostgresStore(SqlReads):
         if state.startswith("42501"):
             return StorageError(
                 f"{where}: the database role may not do this ({detail}); an application role "
-                "needs SELECT and INSERT on the ledger's tables (see docs/postgres.md)"
+                f"needs SELECT and INSERT on the ledger's tables (see {docs_url('postgres')})"
             )
         if state in ("53100", "53200"):
             return StorageError(

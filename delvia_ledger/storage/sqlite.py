@@ -18,12 +18,12 @@ import urllib.parse
 from collections.abc import Callable, Generator, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
+from functools import cached_property
 from itertools import chain
 from os import PathLike
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
-import sqlite_utils
 
 from ..chain import (
     ENTRY_COLUMNS,
@@ -53,6 +53,9 @@ from .filters import After, All, AnyOf, AtMost, CustomId, Equals, Filter, Missin
 from .schema import TABLES, VersionTable
 from .sql import SqlReads, last_version, visible
 from .sql import short as _short
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 R = TypeVar("R", bound=Record)
 
@@ -224,7 +227,7 @@ class Store(SqlReads):
         except DRIVER_ERRORS as exc:
             raise self.error(exc) from exc
         try:
-            self.db = sqlite_utils.Database(self.conn, execute_plugins=False)
+            self.conn.execute("PRAGMA recursive_triggers=on")  # as sqlite-utils' Database sets it
             self.conn.execute("PRAGMA synchronous=NORMAL")
             self.conn.execute("PRAGMA cache_size=-131072")  # 128 MiB: imports touch many pages
             self._ensure_schema()
@@ -233,6 +236,14 @@ class Store(SqlReads):
             if isinstance(exc, DRIVER_ERRORS):
                 raise self.error(exc) from exc
             raise
+
+    @cached_property
+    def db(self) -> sqlite_utils.Database:
+        """sqlite-utils on this connection, imported only when tables are made (its import
+        loads pandas and numpy whenever they are installed)."""
+        import sqlite_utils
+
+        return sqlite_utils.Database(self.conn, execute_plugins=False)
 
     def close(self) -> None:
         self.conn.close()
@@ -484,12 +495,20 @@ class Store(SqlReads):
                 self._head = None
         else:
             saved = attrs.evolve(self._head) if self._head else None
+            name = f"delvia_{self._depth}"  # a savepoint: a refused inner block leaves the outer
+            try:
+                self.conn.execute(f"SAVEPOINT {name}")
+            except DRIVER_ERRORS as exc:
+                raise self.error(exc) from exc
             self._depth += 1
             try:
-                with self.db.atomic():  # a savepoint: a refused inner block leaves the outer intact
-                    yield
+                yield
+                self.conn.execute(f"RELEASE SAVEPOINT {name}")
             except BaseException as exc:
                 self._head = saved
+                if self.conn.in_transaction:  # some errors have already rolled it all back
+                    self.conn.execute(f"ROLLBACK TO SAVEPOINT {name}")
+                    self.conn.execute(f"RELEASE SAVEPOINT {name}")
                 if isinstance(exc, DRIVER_ERRORS):
                     raise self.error(exc) from exc
                 raise

@@ -1,0 +1,89 @@
+"""``delvia-ledger import-sheet`` on a real one-tab sheet (tests/data/team-sheet.csv: 40
+creators, 50 codes, two accounts, owners by name, US dates, notes), run as users run it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import subprocess
+from pathlib import Path
+
+import pytest
+
+EXE = shutil.which("delvia-ledger")
+pytestmark = pytest.mark.skipif(EXE is None, reason="the package is not installed")
+SHEET = Path(__file__).parent / "data" / "team-sheet.csv"
+
+
+def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    assert EXE is not None
+    return subprocess.run(
+        [EXE, "--db", "team.db", *args], cwd=cwd, capture_output=True, text=True,
+        env=os.environ, timeout=60,
+    )  # fmt: skip
+
+
+def entries(cwd: Path) -> int:
+    with sqlite3.connect(cwd / "team.db") as db:
+        return int(db.execute("SELECT count(*) FROM entries").fetchone()[0])
+
+
+@pytest.fixture
+def team(tmp_path: Path) -> Path:
+    assert run("init", cwd=tmp_path).returncode == 0
+    for args in (
+        ("AdAccount", "--id", "6900000000000000001", "--name", "Brand US", "--region", "US"),
+        ("AdAccount", "--id", "6900000000000000002", "--name", "Brand UK", "--region", "GB"),
+        ("Person", "--id", "p_ana", "--name", "Ana Lima"),
+        ("Person", "--id", "p_ben", "--name", "Ben Okafor"),
+        ("Person", "--id", "p_chloe", "--name", "Chloe Park"),
+    ):
+        assert run("add", *args, cwd=tmp_path).returncode == 0
+    return tmp_path
+
+
+def test_the_team_sheet_goes_in_with_one_command_and_its_reimport_writes_nothing(
+    team: Path,
+) -> None:
+    dry = run("import-sheet", str(SHEET), "--date-order", "MDY", "--dry-run", cwd=team)
+    assert dry.returncode == 0, dry.stderr
+    assert "would write 140 entries" in dry.stdout and entries(team) == 5
+    first = run("import-sheet", str(SHEET), "--date-order", "mdy", cwd=team)
+    assert first.returncode == 0, first.stderr
+    assert "50 rows: wrote 140 entries" in first.stdout
+    for line in (
+        "creators: 40 new",
+        "posts: 50 new",
+        "codes: 50 new",
+        "50 posts recorded as VIDEO",
+    ):
+        assert line in first.stdout
+    assert entries(team) == 145
+    again = run("import-sheet", str(SHEET), "--date-order", "MDY", cwd=team)
+    assert again.returncode == 0 and "nothing new" in again.stdout
+    assert entries(team) == 145
+    assert run("verify", cwd=team).returncode == 0
+    raw = SHEET.read_text(encoding="utf-8-sig").splitlines()[1].split(",")[2]
+    assert raw.encode() not in (team / "team.db").read_bytes()
+    assert raw not in first.stdout + first.stderr
+
+
+def test_a_refused_sheet_names_row_column_and_value_and_writes_nothing(team: Path) -> None:
+    text = SHEET.read_text(encoding="utf-8-sig").replace("Brand UK", "Brand FR", 1)
+    (team / "bad.csv").write_text(text, encoding="utf-8")
+    refused = run("import-sheet", "bad.csv", cwd=team)
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr
+    assert "unknown ad account(s) 'Brand FR' (row 3)" in refused.stderr
+    assert "Brand US (6900000000000000001)" in refused.stderr
+    assert entries(team) == 5
+    missing = run("import-sheet", "nope.csv", cwd=team)
+    assert missing.returncode == 2 and "nope.csv" in missing.stderr
+    bad_map = run("import-sheet", str(SHEET), "--map", "Owner", cwd=team)
+    assert bad_map.returncode == 2 and 'give it as "Header=field"' in bad_map.stderr
+
+
+def test_import_sheet_into_a_missing_ledger_is_refused(tmp_path: Path) -> None:
+    refused = run("import-sheet", str(SHEET), cwd=tmp_path)
+    assert refused.returncode == 2 and "no such ledger" in refused.stderr
+    assert not (tmp_path / "team.db").exists()

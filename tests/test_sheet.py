@@ -1,0 +1,287 @@
+"""The one-tab sheet: header names, video links and date orders read as a person means them,
+and a whole sheet imported into a real ledger (twice: the second time writes nothing)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import tempfile
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import delvia_ledger as dl
+from delvia_ledger import sheet
+from tests.conftest import T0, Clock
+from tests.strategies import days, handles, header_spellings, post_ids, raw_codes, video_links
+
+HEADER = ["Creator Handle", "Video Link", "Spark Code", "Sent On", "Expires", "Ad Account",
+          "Owner", "Status", "Region", "Notes"]  # fmt: skip
+
+
+@given(st.data())
+def test_every_alias_in_any_spelling_finds_its_field(data: st.DataObject) -> None:
+    fields = data.draw(st.permutations(sorted(set(sheet.ALIASES.values()))))
+    header = [data.draw(header_spellings(data.draw(st.sampled_from(
+        [a for a, f in sheet.ALIASES.items() if f == field])))) for field in fields]  # fmt: skip
+    bom = data.draw(st.sampled_from(["", "\ufeff"]))
+    header[0] = bom + header[0]
+    columns, ignored = sheet.match_headers(header)
+    assert columns == {field: i for i, field in enumerate(fields)}
+    assert ignored == []
+
+
+@given(st.text(alphabet="xyzq ", min_size=1, max_size=12))
+def test_unknown_headers_are_listed_as_ignored(extra: str) -> None:
+    header = ["Video Link", "Spark Code", "Sent On", "Expires", extra]
+    columns, ignored = sheet.match_headers(header)
+    assert set(columns) == {"video", "code", "starts", "expires"}
+    assert ignored == ([extra.strip()] if extra.strip() else [])
+
+
+def test_a_map_overrides_the_names_and_a_missing_column_is_named() -> None:
+    header = ["Who", "Handle", "Video Link", "Spark Code", "Sent On", "Expires"]
+    columns, ignored = sheet.match_headers(header, {"Who": "handle"})
+    assert columns["handle"] == 0 and ignored == ["Handle"]
+    with pytest.raises(sheet.SheetError, match=r"no column for the expires .*'Sent On'"):
+        sheet.match_headers(header[:-1])
+    with pytest.raises(sheet.SheetError, match=r"--map Who=hndle: 'hndle' is not a sheet field"):
+        sheet.match_headers(header, {"Who": "hndle"})
+    with pytest.raises(sheet.SheetError, match=r"'Start' and 'Sent On' both mean the starts"):
+        sheet.match_headers(["Start", *header])
+
+
+@given(video_links())
+def test_a_video_link_gives_its_post_id_and_handle(link: tuple[str, str, str]) -> None:
+    url, post, handle = link
+    assert sheet.parse_video(url) == (post, handle, None)
+    assert sheet.parse_video(f"  {post} ") == (post, None, None)
+
+
+@given(post_ids, handles)
+def test_a_photo_link_is_a_carousel(post: str, handle: str) -> None:
+    url = f"https://www.tiktok.com/@{handle}/photo/{post}"
+    assert sheet.parse_video(url) == (post, handle, dl.PostKind.CAROUSEL)
+
+
+@pytest.mark.parametrize(
+    ("cell", "why"),
+    [
+        ("https://vm.tiktok.com/ZMabc123/", "short TikTok link"),
+        ("https://www.tiktok.com/t/ZTRabc/", "short TikTok link"),
+        ("https://www.youtube.com/watch?v=1", "not a TikTok video link"),
+        ("https://www.tiktok.com/@maya/live", "not a TikTok video link"),
+        ("https://evil.example/@maya/video/123", "not a TikTok video link"),
+    ],
+)
+def test_links_that_name_no_post_are_refused_saying_why(cell: str, why: str) -> None:
+    with pytest.raises(ValueError, match=why):
+        sheet.parse_video(cell)
+
+
+def _us(day: date) -> str:
+    return f"{day.month}/{day.day}/{day.year}"
+
+
+def _eu(day: date) -> str:
+    return f"{day.day:02d}/{day.month:02d}/{day.year}"
+
+
+@given(days)
+def test_date_orders_read_the_day_the_sheet_means(day: date) -> None:
+    midnight = datetime(day.year, day.month, day.day, tzinfo=UTC)
+    assert sheet.parse_day(_us(day), "MDY") == midnight
+    assert sheet.parse_day(_eu(day), "DMY") == midnight
+    assert sheet.parse_day(day.isoformat(), None) == midnight
+    assert sheet.parse_day(day.isoformat(), "DMY") == midnight  # ISO is never reordered
+    if day.day <= 12 and day.day != day.month:  # reads two ways: refused without an order
+        with pytest.raises(ValueError, match="--date-order MDY"):
+            sheet.parse_day(_us(day), None)
+    else:  # only one reading: no order needed, and the wrong one is refused
+        assert sheet.parse_day(_us(day), None) == midnight
+        if day.day != day.month:
+            with pytest.raises(ValueError, match="not a date in DMY order"):
+                sheet.parse_day(_us(day), "DMY")
+
+
+def test_a_time_without_a_zone_needs_one() -> None:
+    with pytest.raises(ValueError, match="--timezone"):
+        sheet.parse_day("2026-11-01 09:00", None)
+    assert sheet.parse_day("2026-11-01 09:00", None, UTC) == datetime(2026, 11, 1, 9, tzinfo=UTC)
+    assert sheet.parse_day("2026-11-01T09:00+01:00", None) == datetime(2026, 11, 1, 8, tzinfo=UTC)
+
+
+def _sheet_text(rows: list[list[str]], header: list[str] = HEADER) -> io.StringIO:
+    out = io.StringIO()
+    csv.writer(out).writerows([header, *rows])
+    out.seek(0)
+    return out
+
+
+def _row(handle: str, post: str, code: str, sent: str = "11/15/2026", expires: str = "12/15/2026",
+         account: str = "Brand US", owner: str = "Ana Lima", status: str = "Active",
+         region: str = "US", notes: str = "") -> list[str]:  # fmt: skip
+    link = f"https://www.tiktok.com/@{handle}/video/{post}"
+    return [f"@{handle}", link, code, sent, expires, account, owner, status, region, notes]
+
+
+def test_a_date_column_that_reads_two_ways_is_refused_naming_its_first_row() -> None:
+    rows = [_row("maya", "7301", "#c0de1=", sent="11/01/2026", expires="12/01/2026")]
+    with pytest.raises(sheet.SheetError, match=r"row 2, column 'Sent On': '11/01/2026' could"):
+        sheet.read_rows(_sheet_text(rows))
+    mixed = [*rows, _row("leo", "7302", "#c0de2=", sent="11/15/2026"),
+             _row("zoe", "7303", "#c0de3=", sent="15/11/2026")]  # fmt: skip
+    with pytest.raises(sheet.SheetError, match="row 3 is month-first and row 4 day-first"):
+        sheet.read_rows(_sheet_text(mixed))
+    read = sheet.read_rows(_sheet_text(rows), date_order="MDY")
+    assert read.rows[0].starts_at == datetime(2026, 11, 1, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            {1: "https://vm.tiktok.com/x/"},
+            r"row 2, column 'Video Link': 'https://vm.tiktok.com/x/' is a short",
+        ),
+        ({3: "31/31/2026"}, r"row 2, column 'Sent On': '31/31/2026' is not a date"),
+        ({7: "Paused?"}, r"row 2, column 'Status': 'Paused\?' is not a status"),
+        ({8: "USA"}, r"row 2, column 'Region': 'USA' is not a region code"),
+        (
+            {0: "@other"},
+            r"row 2, column 'Creator Handle': 'other' differs from the video link's @maya",
+        ),
+        ({4: "11/14/2026"}, r"row 2, column 'Expires': '11/14/2026' is not after the start"),
+        ({2: ""}, r"row 2, column 'Spark Code': the code is empty"),
+    ],
+)
+def test_every_bad_cell_is_named_by_row_column_and_value(
+    change: dict[int, str], message: str
+) -> None:
+    row = _row("maya", "7301", "#c0de1=")
+    for index, value in change.items():
+        row[index] = value
+    with pytest.raises(sheet.SheetError, match=message):
+        sheet.read_rows(_sheet_text([row]), date_order="MDY")
+
+
+def test_the_same_code_twice_is_refused_naming_both_rows() -> None:
+    rows = [_row("maya", "7301", "#same="), _row("leo", "7302", " #same= ")]
+    with pytest.raises(sheet.SheetError, match="rows 2 and 3, column 'Spark Code': the same code"):
+        sheet.read_rows(_sheet_text(rows))
+
+
+@given(st.lists(post_ids, min_size=1, max_size=5))
+def test_derived_creator_ids_hold_no_handle_and_do_not_depend_on_row_order(
+    posts: list[str],
+) -> None:
+    made = sheet.derived_creator_id(posts)
+    assert made == sheet.derived_creator_id(reversed(posts))
+    assert made.startswith("cr_") and len(made) == 15
+
+
+def _setup(ledger: dl.Ledger) -> None:
+    ledger.record_all([
+        dl.AdAccount(id="6900000000000000001", name="Brand US", region="US"),
+        dl.AdAccount(id="6900000000000000002", name="Brand UK", region="GB"),
+        dl.Person(id="p_ana", name="Ana Lima", email="ana@brand.example"),
+        dl.Person(id="p_ben", name="Ben Okafor"),
+    ])  # fmt: skip
+
+
+@settings(max_examples=25)
+@given(
+    st.lists(st.tuples(handles, post_ids, raw_codes), min_size=1, max_size=12,
+             unique_by=(lambda t: t[1], lambda t: t[2].strip())),
+    st.data(),
+)  # fmt: skip
+def test_a_sheet_goes_in_once_and_its_reimport_writes_nothing(
+    entries: list[tuple[str, str, str]], data: st.DataObject
+) -> None:
+    rows = []
+    for handle, post, code in entries:
+        rows.append(_row(
+            handle, post, code,
+            account=data.draw(st.sampled_from(["Brand US", "brand uk", "6900000000000000001", ""])),
+            owner=data.draw(st.sampled_from(["Ana Lima", "ana@brand.example", "p_ben", ""])),
+            status=data.draw(st.sampled_from(["Active", "revoked", "EXPIRED", ""])),
+            region=data.draw(st.sampled_from(["US", "gb", ""])),
+        ))  # fmt: skip
+    with tempfile.TemporaryDirectory() as folder:
+        with dl.Ledger.open(Path(folder) / "l.db", clock=Clock()) as ledger:
+            _setup(ledger)
+            dry = ledger.import_sheet(_sheet_text(rows), dry_run=True)
+            assert ledger.digest().seq == 4  # a dry run writes nothing
+            first = ledger.import_sheet(_sheet_text(rows))
+            assert first.written == dry.written == ledger.digest().seq - 4
+            again = ledger.import_sheet(_sheet_text(rows))
+            assert again.written == 0 and again.last_seq == first.last_seq
+            for (_, post, code), row in zip(entries, rows, strict=True):
+                auth = ledger.authorization_for(code)
+                assert auth is not None and auth.post_id == post
+                assert (auth.revoked_at == T0) == (row[7] == "revoked")
+                creator = ledger.get(dl.Creator, auth.creator_id)
+                assert creator is not None
+                assert creator.handle in {h for h, _, _ in entries}
+                assert creator.id != creator.handle  # DESIGN §16: no handle as an id
+                post_record = ledger.get(dl.Post, post)
+                assert post_record is not None and post_record.kind is dl.PostKind.VIDEO
+
+
+def test_unknown_accounts_and_owners_are_listed_and_created_only_when_asked(tmp_path: Path) -> None:
+    with dl.Ledger.open(tmp_path / "l.db", clock=Clock()) as ledger:
+        _setup(ledger)
+        rows = [_row("maya", "7301", "#c0de1=", account="Brand FR", owner="Zed"),
+                _row("leo", "7302", "#c0de2=", account="6900000000000000009", owner="Yan")]  # fmt: skip
+        with pytest.raises(
+            sheet.SheetError,
+            match=r"unknown ad account\(s\) 'Brand FR' \(row 2\); '6900000000000000009' \(row 3\); the ledger knows Brand US \(6900000000000000001\), Brand UK",
+        ):
+            ledger.import_sheet(_sheet_text(rows))
+        rows[0][5] = "Brand US"
+        with pytest.raises(sheet.SheetError, match="--create-accounts --account-region"):
+            ledger.import_sheet(_sheet_text(rows))
+        with pytest.raises(
+            sheet.SheetError, match=r"unknown owner\(s\) 'Zed' \(row 2\); 'Yan' \(row 3\)"
+        ):
+            ledger.import_sheet(_sheet_text(rows), create_accounts=True, account_region="FR")
+        assert ledger.digest().seq == 4
+        result = ledger.import_sheet(
+            _sheet_text(rows), create_accounts=True, account_region="FR", create_people=True
+        )
+        assert result.created["accounts"] == ["6900000000000000009"]
+        assert len(result.created["people"]) == 2
+        account = ledger.get(dl.AdAccount, "6900000000000000009")
+        assert account is not None and account.region == "FR"
+        owners = {ledger.get(dl.Person, p).name for p in result.created["people"]}  # type: ignore[union-attr]
+        assert owners == {"Zed", "Yan"}
+        assert ledger.import_sheet(_sheet_text(rows)).written == 0  # now found by name
+
+
+def test_a_sheet_links_creators_the_ledger_holds_by_handle(tmp_path: Path) -> None:
+    with dl.Ledger.open(tmp_path / "l.db", clock=Clock()) as ledger:
+        _setup(ledger)
+        ledger.record(
+            dl.Creator(id="7000123", handle="@Maya", region="US", tiktok_identity_id="7000123")
+        )
+        result = ledger.import_sheet(_sheet_text([_row("maya", "7301", "#c0de1=", region="")]))
+        assert result.new == {"Post": 1, "SparkAuthorization": 1}
+        auth = ledger.authorization_for("#c0de1=")
+        assert auth is not None and auth.creator_id == "7000123"
+        creator = ledger.get(dl.Creator, "7000123")
+        assert creator is not None and creator.region == "US"  # a blank cell keeps what is known
+
+
+def test_a_raw_code_is_never_in_an_error_or_the_file(tmp_path: Path) -> None:
+    code = "#SECRETcodeVALUE123="
+    with dl.Ledger.open(tmp_path / "l.db", clock=Clock()) as ledger:
+        _setup(ledger)
+        rows = [_row("maya", "7301", code), _row("leo", "7302", code)]
+        with pytest.raises(sheet.SheetError) as refused:
+            ledger.import_sheet(_sheet_text(rows))
+        assert "SECRET" not in str(refused.value)
+        ledger.import_sheet(_sheet_text(rows[:1]))
+    assert b"SECRET" not in (tmp_path / "l.db").read_bytes()
