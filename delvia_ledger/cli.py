@@ -1254,6 +1254,12 @@ def offboard(person_id: str, at: str | None, apply_: bool) -> None:
     help="seconds to wait out TikTok's throttling, in all, before giving up",
 )
 @click.option(
+    "--ads/--no-ads",
+    default=True,
+    show_default=True,
+    help="also sweep the Spark Ads (/ad/get/, /adgroup/get/) and record them",
+)
+@click.option(
     "--allow-mass-unbind",
     is_flag=True,
     help="accept a sweep that unbinds more than 5 codes and more than 20%% of those bound",
@@ -1265,6 +1271,7 @@ def sync(
     max_retries: int,
     timeout: float,
     max_backoff: float,
+    ads: bool,
     allow_mass_unbind: bool,
     access_token: str | None,
 ) -> None:
@@ -1299,7 +1306,11 @@ def sync(
 
             try:
                 result = ledger.sync_tiktok(
-                    client, advertiser, progress=page_done, allow_mass_unbind=allow_mass_unbind
+                    client,
+                    advertiser,
+                    progress=page_done,
+                    allow_mass_unbind=allow_mass_unbind,
+                    ads=ads,
                 )
             except (LedgerError, ValueError) as error:
                 progress.finish()

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast, overload
 
 import attrs
 
-from . import io, reconcile, sheet, tiktok
+from . import io, reconcile, sheet, tiktok, tiktok_ads
 from . import reminders as who_must_act
 from .access import OffboardingPlan, active_grants, offboarding_plan
 from .chain import Digest, Entry, VerifyResult
@@ -817,6 +817,7 @@ class Ledger(LedgerView):
         *,
         progress: Callable[[VideoPage | Wait], object] | None = None,
         allow_mass_unbind: bool = False,
+        ads: bool = False,
     ) -> SyncResult: ...
 
     @overload
@@ -827,6 +828,7 @@ class Ledger(LedgerView):
         *,
         progress: Callable[[VideoPage | Wait], object] | None = None,
         allow_mass_unbind: bool = False,
+        ads: bool = False,
     ) -> list[SyncResult]: ...
 
     def sync_tiktok(
@@ -836,6 +838,7 @@ class Ledger(LedgerView):
         *,
         progress: Callable[[VideoPage | Wait], object] | None = None,
         allow_mass_unbind: bool = False,
+        ads: bool = False,
     ) -> SyncResult | list[SyncResult]:
         """Bring the ledger in line with TikTok: a complete sweep of each advertiser's posts.
 
@@ -856,6 +859,11 @@ class Ledger(LedgerView):
         does not list are unbound; a sweep that would unbind more than 5 bindings and more than
         20% of the advertiser's bound ones is held (``SyncResult.held``) unless
         ``allow_mass_unbind``.
+
+        With ``ads=True`` (the CLI's default) it also sweeps ``/ad/get/`` and ``/adgroup/get/``
+        and records a ``SparkAd`` for each ad made with a code, linked to the code bound for
+        its post in that account (or ``AD_WITHOUT_CODE``), paused from ``DISABLE``/``FROZEN``,
+        scheduled from its ad group; after a stable sweep, an ad TikTok stops listing ends.
         """
         several = not isinstance(advertiser_id, str | int)
         wanted = list(advertiser_id) if several else [advertiser_id]
@@ -869,31 +877,69 @@ class Ledger(LedgerView):
             else None
             for account, (_, _, items, _, partial) in zip(accounts, sweeps, strict=True)
         ]
+        swept_ads = [
+            self._ad_sweep(client, account, progress) if ads else None for account in accounts
+        ]
         results = []
         with self._store.transaction():
             now = self.now()
-            for account, (pages, listed, items, skipped, partial), check in zip(
-                accounts, sweeps, checked, strict=True
+            for account, (pages, listed, items, skipped, partial), check, ad_sweep in zip(
+                accounts, sweeps, checked, swept_ads, strict=True
             ):
                 listing: reconcile.Listing = "code" if partial else "sweep"
                 spare, held, asked, notes = check or (frozenset(), "", 0, [])
                 skipped += (tiktok.Skipped(listed, note) for note in notes)
                 done = self._import_items(items, skipped, account, listing, now, spare)
+                listed_ads: int | None = None
+                ended = without_code = 0
+                written, unchanged = done.written, done.unchanged
+                if ad_sweep is not None:
+                    drafts, ids, complete = ad_sweep
+                    merged = reconcile.reconcile_ads(
+                        self._store, drafts, ids, account, now, complete=complete
+                    )
+                    recorded = self.record_all(merged.records)
+                    written, unchanged = written + recorded.written, unchanged + recorded.unchanged
+                    listed_ads, ended = len(drafts), merged.ended
+                    without_code = merged.without_code
                 results.append(
                     SyncResult(
                         advertiser_id=account,
                         pages=pages,
                         items=listed,
-                        written=done.written,
-                        unchanged=done.unchanged,
+                        written=written,
+                        unchanged=unchanged,
                         unbound=done.unbound,
                         skipped=done.skipped,
                         partial=partial,
                         held=held,
                         confirmations=asked,
+                        ads=listed_ads,
+                        ads_ended=ended,
+                        ads_without_code=without_code,
                     )
                 )
         return results if several else results[0]
+
+    def _ad_sweep(
+        self,
+        client: TikTokClient,
+        advertiser_id: str,
+        progress: Callable[[VideoPage | Wait], object] | None,
+    ) -> tuple[list[tiktok_ads.AdDraft], set[str], bool]:
+        """The advertiser's Spark Ads made with a code, as drafts with their ad groups'
+        schedules; every ad id TikTok listed; and whether both sweeps held still."""
+        ads = client.sweep_ads(advertiser_id, progress=progress)
+        groups = client.sweep_adgroups(advertiser_id, progress=progress)
+        try:
+            schedules = tiktok_ads.schedules_from_adgroup_get(groups.items)
+            drafts, _ = tiktok_ads.ad_drafts(
+                ads.items, advertiser_id=advertiser_id, schedules=schedules, seen_at=self.now()
+            )
+        except PayloadError as error:
+            raise PayloadError(f"advertiser {advertiser_id}: {client.scrub(error)}") from None
+        listed = {str(ad.get("ad_id")) for ad in ads.items if isinstance(ad, Mapping)}
+        return drafts, listed, ads.stable and groups.stable
 
     def _confirmed(
         self,

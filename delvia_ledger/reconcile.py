@@ -17,12 +17,14 @@ from .records import (
     Creator,
     Post,
     Record,
+    SparkAd,
     SparkAuthorization,
     SparkBinding,
     derived_authorization_id,
 )
 from .storage import All, CustomId, Equals, Missing, OneOf, Storage, code_key
 from .tiktok import Item, Skipped
+from .tiktok_ads import AdDraft, link_ads
 
 __all__ = [
     "ImportResult",
@@ -33,6 +35,7 @@ __all__ = [
     "kept_known",
     "mass_unbind",
     "reconcile",
+    "reconcile_ads",
     "sweep_would_unbind",
 ]
 
@@ -74,10 +77,21 @@ class SyncResult:
     held: str = ""
     #: The exact ``keyword=<item_id>`` lookups made to confirm would-be-unbound posts.
     confirmations: int = 0
+    #: With ``ads=True``: Spark Ads made with a code that TikTok listed (None: ads not swept),
+    #: those that ended because TikTok stopped listing them, and those on a post with no code
+    #: bound in the account (``AD_WITHOUT_CODE``).
+    ads: int | None = None
+    ads_ended: int = 0
+    ads_without_code: int = 0
 
     def __str__(self) -> str:
         note = " (partial: nothing unbound)" if self.partial else ""
         note += " (held: nothing unbound)" if self.held else ""
+        if self.ads is not None:
+            note += (
+                f"; {self.ads} Spark Ad{'s' * (self.ads != 1)}, {self.ads_ended} ended, "
+                f"{self.ads_without_code} without a code"
+            )
         return (
             f"advertiser {self.advertiser_id}: {self.pages} page{'s' * (self.pages != 1)}, "
             f"{self.items} item{'s' * (self.items != 1)}, "
@@ -347,6 +361,85 @@ def mass_unbind(unbinding: int, bound: int) -> str:
         "if TikTok really lists that few, accept it with allow_mass_unbind=True "
         "(--allow-mass-unbind)"
     )
+
+
+class ReconciledAds(NamedTuple):
+    """What :func:`reconcile_ads` decided: the records to write (unchanged ones included: the
+    writer counts them), how many ads end because TikTok stopped listing them, and how many
+    run a post with no code bound in their account."""
+
+    records: list[Record]
+    ended: int
+    without_code: int
+
+
+def reconcile_ads(
+    store: Storage,
+    drafts: list[AdDraft],
+    listed: Collection[str],
+    advertiser_id: str,
+    now: datetime,
+    *,
+    complete: bool,
+) -> ReconciledAds:
+    """The ``SparkAd`` records that bring the ledger in line with an ``/ad/get/`` sweep of
+    ``advertiser_id`` (DESIGN §12 "Ads"), read after the same sync's codes are merged.
+
+    Each draft is linked to the code bound in the account for its post (``AD_WITHOUT_CODE``
+    when none; the post and its creator are recorded first when the ledger lacks them); an
+    ad keeps its ``owner_id``. When the sweep is ``complete`` (stable), an ad of the account
+    that TikTok no longer lists (``listed``: every ad id it listed) ends now: ``runs_until``,
+    or ``paused_at`` for one that had not started.
+    """
+    bound_ids = [
+        a
+        for (a,) in store.current_rows(
+            SparkBinding,
+            ("authorization_id",),
+            where=All(Equals("ad_account_id", advertiser_id), Missing("unbound_at")),
+        )
+    ]
+    bound = {a.post_id: a.id for a in store.current_records(SparkAuthorization, "id", bound_ids)}
+    wanted = {d.post_id for d in drafts}
+    known = {p.id for p in store.current_records(Post, "id", wanted)}
+    linked = link_ads(drafts, bound, known_posts=known)
+    records: list[Record] = []
+    for draft in linked.unknown_posts:
+        made = draft.creator_and_post()
+        if made is None or made[1].id in known:
+            continue
+        creator, post = made
+        held = store.current_records(Creator, "tiktok_identity_id", [creator.tiktok_identity_id])
+        if held:
+            post = attrs.evolve(post, creator_id=held[0].id)
+        elif not store.current_records(Creator, "id", [creator.id]):
+            records.append(creator)
+        records.append(post)
+        known.add(post.id)
+    ads = _by_id(store.current_records(SparkAd, "id", [ad.id for ad in linked.ads]))
+    for ad in linked.ads:
+        current = ads.get(ad.id)
+        records.append(attrs.evolve(ad, owner_id=current.owner_id) if current else ad)
+    ended = 0
+    if complete:
+        held_ids = [
+            i
+            for (i,) in store.current_rows(
+                SparkAd, ("id",), where=Equals("ad_account_id", advertiser_id)
+            )
+        ]
+        gone = [i for i in held_ids if i not in listed]
+        for ad in store.current_records(SparkAd, "id", gone):
+            if ad.runs_until is not None and ad.runs_until <= now:
+                continue  # already over
+            if ad.runs_from is not None and ad.runs_from >= now:
+                if ad.paused_at is None:
+                    records.append(attrs.evolve(ad, paused_at=now))
+                    ended += 1
+                continue
+            records.append(attrs.evolve(ad, runs_until=now))
+            ended += 1
+    return ReconciledAds(records, ended, len(linked.without_code))
 
 
 def _current_codes(
