@@ -387,9 +387,10 @@ def reconcile_ads(
 
     Each draft is linked to the code bound in the account for its post (``AD_WITHOUT_CODE``
     when none; the post and its creator are recorded first when the ledger lacks them); an
-    ad keeps its ``owner_id``. When the sweep is ``complete`` (stable), an ad of the account
-    that TikTok no longer lists (``listed``: every ad id it listed) ends now: ``runs_until``,
-    or ``paused_at`` for one that had not started.
+    ad keeps its ``owner_id``, and the code it ran with after that code is unbound. When the
+    sweep is ``complete`` (stable), an ad of the account that TikTok no longer lists
+    (``listed``: every ad id it listed) ends now: ``runs_until``, or ``paused_at`` for one that
+    had not started.
     """
     bound_ids = [
         a
@@ -417,9 +418,17 @@ def reconcile_ads(
         records.append(post)
         known.add(post.id)
     ads = _by_id(store.current_records(SparkAd, "id", [ad.id for ad in linked.ads]))
+    without_code = 0
     for ad in linked.ads:
         current = ads.get(ad.id)
-        records.append(attrs.evolve(ad, owner_id=current.owner_id) if current else ad)
+        if current is not None:
+            # a code unbound under a running ad stays its code (UNBOUND reports it) until
+            # another code is bound for the post
+            kept = current.has_code and current.intended_post_id == ad.intended_post_id
+            code = current.authorization_id if kept and not ad.has_code else ad.authorization_id
+            ad = attrs.evolve(ad, owner_id=current.owner_id, authorization_id=code)
+        without_code += not ad.has_code
+        records.append(ad)
     ended = 0
     if complete:
         held_ids = [
@@ -439,7 +448,7 @@ def reconcile_ads(
                 continue
             records.append(attrs.evolve(ad, runs_until=now))
             ended += 1
-    return ReconciledAds(records, ended, len(linked.without_code))
+    return ReconciledAds(records, ended, without_code)
 
 
 def _current_codes(
