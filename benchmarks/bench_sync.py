@@ -40,15 +40,21 @@ with TikTokClient(sys.argv[4], base_url=url) as client:
             ids = [f"73{n:017d}" for n in range(900_000, 900_000 + 100)]
             done = client.confirm_unlisted(advertiser, ids)
             return len(done.absent), done.requests
-        if what == "sync":  # the ledger side too: a first sync, then an unchanged one, timed
+        if what in ("sync", "sync-ads"):  # the ledger side: a first sync, an unchanged one timed
             import tempfile, pathlib, delvia_ledger as dl
+            options = {"ads": True} if what == "sync-ads" else {}
             folder = pathlib.Path(tempfile.mkdtemp())
             with dl.Ledger.open(folder / "sync.db") as ledger:
                 ledger.record(dl.AdAccount(id=advertiser, name="Brand", region="US"))
-                ledger.sync_tiktok(client, advertiser)
+                first = time.perf_counter()
+                ledger.sync_tiktok(client, advertiser, **options)
+                first = time.perf_counter() - first
                 wall, cpu = time.perf_counter(), time.process_time()
-                result = ledger.sync_tiktok(client, advertiser)
-                return result.items, (time.perf_counter() - wall, time.process_time() - cpu)
+                result = ledger.sync_tiktok(client, advertiser, **options)
+                wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+                assert result.written == 0, result
+                listed = result.items + (getattr(result, "ads", None) or 0)
+                return listed, (wall, cpu, first)
         raise SystemExit(f"unknown {what}")
     run()  # warm the connection and the imports
     wall, cpu = time.perf_counter(), time.process_time()
@@ -106,13 +112,18 @@ def main() -> None:
         confirm = child(HERE, fake.url, "confirm")
         print(f"100 keyword confirmations: {confirm['extra']} requests, {confirm['wall']:.2f} s")
         if args.ledger:
+            runs = [(args.against, "against", "sync"), (HERE, "this", "sync")]
+            runs.append((HERE, "this", "sync-ads"))
             for run in range(1, args.runs + 1):
-                for tree, label in ((args.against, "against"), (HERE, "this")):
-                    synced = child(tree, fake.url, "sync")
-                    wall, cpu = synced["extra"]  # type: ignore[misc]
+                for tree, label, what in runs:  # alternated
+                    synced = child(tree, fake.url, what)
+                    wall, cpu, first = synced["extra"]  # type: ignore[misc]
+                    items = int(str(synced["items"]))
                     print(
-                        f"run {run} {label}: unchanged sync of {synced['items']} posts "
-                        f"{wall:.2f} s wall, {cpu / args.items * 1e6:.0f} us CPU/post"
+                        f"run {run} {label} {what}: first sync {first:.2f} s; unchanged sync of "
+                        f"{items:,} items (posts + ads) {wall:.2f} s wall, "
+                        f"{cpu / items * 1e6:.0f} us CPU/item, {wall / items * 1e6:.0f} us "
+                        "wall/item"
                     )
 
 
