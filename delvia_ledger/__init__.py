@@ -14,12 +14,13 @@ from typing import TYPE_CHECKING
 #: called. A submodule maps to itself.
 _HOMES: dict[str, tuple[str, ...]] = {
     "access": ("OffboardingPlan",),
-    "chain": ("Digest", "Entry", "VerifyResult"),
+    "chain": ("SOURCES", "Digest", "Entry", "VerifyResult"),
     "convert": ("converter",),
     "dataframes": ("frames",),
     "diagnose": ("Diagnosis", "Step", "StepStatus"),
     "errors": (
         "DuplicateCodeError",
+        "ErasedSubjectError",
         "ImmutableFieldError",
         "InconsistentReferenceError",
         "InvalidRecordError",
@@ -47,6 +48,7 @@ _HOMES: dict[str, tuple[str, ...]] = {
     "records": (
         "AdAccount",
         "Creator",
+        "Erasure",
         "Notice",
         "Person",
         "Post",
@@ -83,12 +85,13 @@ _HOME: dict[str, str] = {name: home for home, names in _HOMES.items() for name i
 if TYPE_CHECKING:  # the same names for type checkers, which see no __getattr__ below
     from . import io, plot, tiktok
     from .access import OffboardingPlan
-    from .chain import Digest, Entry, VerifyResult
+    from .chain import SOURCES, Digest, Entry, VerifyResult
     from .convert import converter
     from .dataframes import frames
     from .diagnose import Diagnosis, Step, StepStatus
     from .errors import (
         DuplicateCodeError,
+        ErasedSubjectError,
         ImmutableFieldError,
         InconsistentReferenceError,
         InvalidRecordError,
@@ -114,6 +117,7 @@ if TYPE_CHECKING:  # the same names for type checkers, which see no __getattr__ 
     from .records import (
         AdAccount,
         Creator,
+        Erasure,
         Notice,
         Person,
         Post,
@@ -166,6 +170,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "CATALOGUE",
+    "SOURCES",
     "AdAccount",
     "ChangeKind",
     "Changes",
@@ -177,6 +182,8 @@ __all__ = [
     "DuplicateCodeError",
     "EmailSender",
     "Entry",
+    "ErasedSubjectError",
+    "Erasure",
     "ErrorExplanation",
     "Failure",
     "Finding",

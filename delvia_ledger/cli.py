@@ -1132,7 +1132,7 @@ def add(type_name: str, fields: tuple[str, ...]) -> None:
     except LedgerError as error:
         raise UsageError(f"add {cls.__name__}: {_without_prefix(str(error), cls)}") from None
     with _ledger() as ledger:
-        entry = ledger.record(record)
+        entry = ledger.record(record, source="cli")
     _say(f"recorded {cls.__name__} {record.id} at seq {entry.seq}")
 
 
@@ -1145,7 +1145,7 @@ def _without_prefix(message: str, cls: type[Record]) -> str:
 
 
 def _new_version(ledger: Ledger, old: Record, **changes: Any) -> None:
-    entry = ledger.record(attrs.evolve(old, **changes))
+    entry = ledger.record(attrs.evolve(old, **changes), source="cli")
     _say(f"recorded {type(old).__name__} {old.id} at seq {entry.seq}")
 
 
@@ -1201,7 +1201,7 @@ def grant(
             expires_at=None if expires is None else read_time(expires, "--expires"),
             granted_by=granted_by,
         )
-        entry = ledger.record(record)
+        entry = ledger.record(record, source="cli")
     _say(f"recorded RoleGrant {record.id} at seq {entry.seq}")
 
 
