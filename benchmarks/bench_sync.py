@@ -117,7 +117,9 @@ def main() -> None:
             for run in range(1, args.runs + 1):
                 for tree, label, what in runs:  # alternated
                     synced = child(tree, fake.url, what)
-                    wall, cpu, first = synced["extra"]  # type: ignore[misc]
+                    extra = synced["extra"]
+                    assert isinstance(extra, list)
+                    wall, cpu, first = (float(x) for x in extra)
                     items = int(str(synced["items"]))
                     print(
                         f"run {run} {label} {what}: first sync {first:.2f} s; unchanged sync of "

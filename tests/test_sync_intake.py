@@ -65,7 +65,7 @@ def bound_posts(ledger: dl.Ledger) -> set[str]:
 
 
 def post_id(n: int) -> str:
-    return make_items(1, start=n)[0]["item_info"]["item_id"]
+    return str(make_items(1, start=n)[0]["item_info"]["item_id"])
 
 
 def drop_after(fake: FakeTikTok, page: int, *indexes: int, times: int = 1) -> None:
