@@ -48,7 +48,7 @@ if TYPE_CHECKING:
     from .ledger import Ledger, LedgerView
     from .notices import Sender
     from .storage import Location
-    from .sync import VideoPage
+    from .sync import VideoPage, Wait
 
 __all__ = ["cli", "main"]
 
@@ -1238,17 +1238,44 @@ def offboard(person_id: str, at: str | None, apply_: bool) -> None:
 )
 @click.option("--base-url", default=DEFAULT_BASE_URL, show_default=True, help="TikTok's API")
 @click.option("--max-retries", type=click.IntRange(min=0), default=5, show_default=True)
-@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=30.0)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True, max=3600),
+    default=30.0,
+    show_default=True,
+    help="seconds per request, in all",
+)
+@click.option(
+    "--max-backoff",
+    type=click.FloatRange(min=0, max=86_400),
+    default=300.0,
+    show_default=True,
+    help="seconds to wait out TikTok's throttling, in all, before giving up",
+)
+@click.option(
+    "--ads/--no-ads",
+    default=True,
+    show_default=True,
+    help="also sweep the Spark Ads (/ad/get/, /adgroup/get/) and record them",
+)
+@click.option(
+    "--allow-mass-unbind",
+    is_flag=True,
+    help="accept a sweep that unbinds more than 5 codes and more than 20%% of those bound",
+)
 @click.option("--access-token", hidden=True)
 def sync(
     advertisers: tuple[str, ...],
     base_url: str,
     max_retries: int,
     timeout: float,
+    max_backoff: float,
+    ads: bool,
+    allow_mass_unbind: bool,
     access_token: str | None,
 ) -> None:
     """A complete sweep of each advertiser's posts at TikTok (token from $TIKTOK_ACCESS_TOKEN)."""
-    from .sync import TikTokClient
+    from .sync import TikTokClient, Wait
 
     if access_token is not None:
         raise UsageError(
@@ -1259,17 +1286,31 @@ def sync(
     with (
         _ledger() as ledger,
         TikTokClient(
-            _token("sync"), base_url=base_url, max_retries=max_retries, timeout=timeout
+            _token("sync"),
+            base_url=base_url,
+            max_retries=max_retries,
+            timeout=timeout,
+            max_backoff=max_backoff,
         ) as client,
     ):
         for advertiser in dict.fromkeys(advertisers):  # each once, in order
             progress = _Progress(f"sync {advertiser}: page")
 
-            def page_done(page: VideoPage, progress: _Progress = progress) -> None:
-                progress(page.number, page.total_pages)
+            def page_done(event: VideoPage | Wait, progress: _Progress = progress) -> None:
+                if isinstance(event, Wait):  # said always: a cron log shows why it took long
+                    progress.finish()
+                    _say(f"delvia-ledger sync: {event}", err=True)
+                else:
+                    progress(event.number, event.total_pages)
 
             try:
-                result = ledger.sync_tiktok(client, advertiser, progress=page_done)
+                result = ledger.sync_tiktok(
+                    client,
+                    advertiser,
+                    progress=page_done,
+                    allow_mass_unbind=allow_mass_unbind,
+                    ads=ads,
+                )
             except (LedgerError, ValueError) as error:
                 progress.finish()
                 _say(f"delvia-ledger sync: advertiser {advertiser}: {error}", err=True)
@@ -1277,6 +1318,8 @@ def sync(
                 continue
             progress.finish()
             _say(result)
+            if result.held:
+                _say(f"delvia-ledger sync: advertiser {advertiser}: {result.held}", err=True)
     if failed:
         raise click.exceptions.Exit(2)
 

@@ -53,7 +53,7 @@ from .world import World
 from .writing import BATCH_SIZE, RecordAllResult, Writer
 
 if TYPE_CHECKING:  # sync sits below the ledger (DESIGN §3): the ledger only calls a client
-    from .sync import TikTokClient, VideoPage
+    from .sync import TikTokClient, VideoPage, Wait
 
 __all__ = ["ImportResult", "Ledger", "LedgerView", "RecordAllResult", "SyncResult"]
 
@@ -523,7 +523,9 @@ class Ledger(LedgerView):
         client: TikTokClient,
         advertiser_id: str,
         *,
-        progress: Callable[[VideoPage], object] | None = None,
+        progress: Callable[[VideoPage | Wait], object] | None = None,
+        allow_mass_unbind: bool = False,
+        ads: bool = False,
     ) -> SyncResult: ...
 
     @overload
@@ -532,7 +534,9 @@ class Ledger(LedgerView):
         client: TikTokClient,
         advertiser_id: Iterable[str],
         *,
-        progress: Callable[[VideoPage], object] | None = None,
+        progress: Callable[[VideoPage | Wait], object] | None = None,
+        allow_mass_unbind: bool = False,
+        ads: bool = False,
     ) -> list[SyncResult]: ...
 
     def sync_tiktok(
@@ -540,7 +544,9 @@ class Ledger(LedgerView):
         client: TikTokClient,
         advertiser_id: str | Iterable[str],
         *,
-        progress: Callable[[VideoPage], object] | None = None,
+        progress: Callable[[VideoPage | Wait], object] | None = None,
+        allow_mass_unbind: bool = False,
+        ads: bool = False,
     ) -> SyncResult | list[SyncResult]:
         """Bring the ledger in line with TikTok: a complete sweep of each advertiser's posts.
 
@@ -552,9 +558,24 @@ class Ledger(LedgerView):
         at TikTok writes nothing. Given several advertiser ids, every sweep is read before
         anything is written, and all of them are written together or not at all; the result
         is then one :class:`SyncResult` per advertiser, in order. ``progress`` is called with
-        each page as it arrives.
+        each page as it arrives, and with each :class:`~delvia_ledger.sync.Wait` for TikTok's
+        throttling.
+
+        Absence is concluded only from a *stable* sweep (DESIGN §12): a listing that kept
+        moving while it was read unbinds nothing (``skipped`` says why); each post a stable
+        sweep did not list is looked up once more (``keyword=<item_id>``, one request per post)
+        and only those TikTok does not list are unbound; a sweep that would unbind more than 5
+        bindings and more than 20% of the advertiser's bound ones is held
+        (``SyncResult.held``) unless ``allow_mass_unbind``.
+
+        With ``ads=True`` (the CLI's default) it also sweeps ``/ad/get/`` and ``/adgroup/get/``
+        and records a ``SparkAd`` for each ad made with a code, linked to the code bound for
+        its post in that account (or ``AD_WITHOUT_CODE``), paused from ``DISABLE``/``FROZEN``,
+        scheduled from its ad group; after a stable sweep, an ad TikTok stops listing ends.
         """
-        return self._intake.sync_tiktok(client, advertiser_id, progress)
+        return self._intake.sync_tiktok(
+            client, advertiser_id, progress, allow_mass_unbind=allow_mass_unbind, ads=ads
+        )
 
     def replay(self, entries: Iterable[Entry]) -> RecordAllResult:
         """Append another ledger's ``entries`` here with their own seqs and record times, so
