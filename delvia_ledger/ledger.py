@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import re
 import warnings
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -150,6 +151,10 @@ class RecordAllResult:
     written: int
     unchanged: int
     last_seq: int
+
+
+#: An authorization id as the ledger derives it (``auth_`` and 16 hex digits).
+_AUTH_ID_SHAPE = re.compile(r"auth_[0-9a-f]{16}")
 
 
 class _DryRun(Exception):
@@ -620,6 +625,51 @@ class Ledger(LedgerView):
                 refused = type(error)(f"line {found}: {reader.in_columns(str(error))}")
                 refused.record = error.record
                 raise refused from None
+
+    def retire(
+        self,
+        code_or_id: str | SparkCode,
+        reason: str | None = None,
+        *,
+        at: datetime | str | None = None,
+    ) -> SparkAuthorization:
+        """Record that a code is done with (a campaign ended), in the chain: a new version of
+        its authorization with ``retired_at`` (and ``retired_reason``); history keeps every
+        version. ``code_or_id`` is the raw code, its :class:`SparkCode` or the authorization
+        id; ``at`` defaults to the ledger's now. Retiring a retired code again keeps its date
+        (and takes a new ``reason`` if given). (DESIGN §9: a retired code raises nothing; the
+        checks' filter for it comes with the rules room.)
+        """
+        held = self._retirable(code_or_id, "retire")
+        if reason is not None and not isinstance(reason, str):
+            raise ValueError(f"retire: reason must be text, got {type(reason).__name__}")
+        when = held.retired_at or (self.now() if at is None else _aware(at, "retire(at=...)"))
+        retired = attrs.evolve(held, retired_at=when, retired_reason=reason or held.retired_reason)
+        self.record(retired)
+        return retired
+
+    def unretire(self, code_or_id: str | SparkCode) -> SparkAuthorization:
+        """Undo :meth:`retire`: the code is checked again (a new version; history keeps both)."""
+        held = self._retirable(code_or_id, "unretire")
+        active = attrs.evolve(held, retired_at=None, retired_reason=None)
+        self.record(active)
+        return active
+
+    def _retirable(self, code_or_id: object, what: str) -> SparkAuthorization:
+        if isinstance(code_or_id, str) and _AUTH_ID_SHAPE.fullmatch(code_or_id.strip()):
+            found = self.get(SparkAuthorization, code_or_id.strip())
+        elif isinstance(code_or_id, str | SparkCode):
+            found = self.authorization_for(code_or_id)
+        else:
+            raise ValueError(
+                f"{what}: give the code or the authorization id, not {type(code_or_id).__name__}"
+            )
+        if found is None:
+            raise MissingReferenceError(
+                f"{what}: no authorization in the ledger for that code or id (the code is not "
+                "shown); check it, or import the sheet or sync first"
+            )
+        return found
 
     def import_sheet(
         self,

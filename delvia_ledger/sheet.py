@@ -546,6 +546,7 @@ class SheetPlan:
     created: dict[str, list[str]]  #: "creators"/"accounts"/"people" -> ids made here
     kinds_defaulted: int  #: posts given kind VIDEO because the sheet does not say
     notes: list[str]  #: things the user should know (not errors)
+    rows: dict[tuple[str, str], int]  #: (type name, id) -> the first row that gives it
 
 
 def plan(
@@ -631,7 +632,18 @@ def plan(
                 revoked_at=revoked,
             )
         )
-    return SheetPlan(records=records, created=created, kinds_defaulted=defaulted, notes=notes)
+    first_row: dict[tuple[str, str], int] = {}
+    for row in rows:
+        creator = creators[row.row]
+        for key in (
+            ("Creator", creator.id),
+            ("Post", row.post_id),
+            ("SparkAuthorization", derived_authorization_id(row.code.fingerprint)),
+        ):
+            first_row.setdefault(key, row.row)
+    return SheetPlan(
+        records=records, created=created, kinds_defaulted=defaulted, notes=notes, rows=first_row
+    )
 
 
 def _creators(

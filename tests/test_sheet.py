@@ -210,25 +210,27 @@ def test_a_sheet_goes_in_once_and_its_reimport_writes_nothing(
             status=data.draw(st.sampled_from(["Active", "revoked", "EXPIRED", ""])),
             region=data.draw(st.sampled_from(["US", "gb", ""])),
         ))  # fmt: skip
-    with tempfile.TemporaryDirectory() as folder:
-        with dl.Ledger.open(Path(folder) / "l.db", clock=Clock()) as ledger:
-            _setup(ledger)
-            dry = ledger.import_sheet(_sheet_text(rows), dry_run=True)
-            assert ledger.digest().seq == 4  # a dry run writes nothing
-            first = ledger.import_sheet(_sheet_text(rows))
-            assert first.written == dry.written == ledger.digest().seq - 4
-            again = ledger.import_sheet(_sheet_text(rows))
-            assert again.written == 0 and again.last_seq == first.last_seq
-            for (_, post, code), row in zip(entries, rows, strict=True):
-                auth = ledger.authorization_for(code)
-                assert auth is not None and auth.post_id == post
-                assert (auth.revoked_at == T0) == (row[7] == "revoked")
-                creator = ledger.get(dl.Creator, auth.creator_id)
-                assert creator is not None
-                assert creator.handle in {h for h, _, _ in entries}
-                assert creator.id != creator.handle  # DESIGN §16: no handle as an id
-                post_record = ledger.get(dl.Post, post)
-                assert post_record is not None and post_record.kind is dl.PostKind.VIDEO
+    with (
+        tempfile.TemporaryDirectory() as folder,
+        dl.Ledger.open(Path(folder) / "l.db", clock=Clock()) as ledger,
+    ):
+        _setup(ledger)
+        dry = ledger.import_sheet(_sheet_text(rows), dry_run=True)
+        assert ledger.digest().seq == 4  # a dry run writes nothing
+        first = ledger.import_sheet(_sheet_text(rows))
+        assert first.written == dry.written == ledger.digest().seq - 4
+        again = ledger.import_sheet(_sheet_text(rows))
+        assert again.written == 0 and again.last_seq == first.last_seq
+        for (_, post, code), row in zip(entries, rows, strict=True):
+            auth = ledger.authorization_for(code)
+            assert auth is not None and auth.post_id == post
+            assert (auth.revoked_at == T0) == (row[7] == "revoked")
+            creator = ledger.get(dl.Creator, auth.creator_id)
+            assert creator is not None
+            assert creator.handle in {h for h, _, _ in entries}
+            assert creator.id != creator.handle  # DESIGN §16: no handle as an id
+            post_record = ledger.get(dl.Post, post)
+            assert post_record is not None and post_record.kind is dl.PostKind.VIDEO
 
 
 def test_unknown_accounts_and_owners_are_listed_and_created_only_when_asked(tmp_path: Path) -> None:
@@ -285,3 +287,33 @@ def test_a_raw_code_is_never_in_an_error_or_the_file(tmp_path: Path) -> None:
         assert "SECRET" not in str(refused.value)
         ledger.import_sheet(_sheet_text(rows[:1]))
     assert b"SECRET" not in (tmp_path / "l.db").read_bytes()
+
+
+def test_retire_and_unretire_are_versions_in_the_chain_and_a_sheet_never_undoes_them(
+    tmp_path: Path,
+) -> None:
+    with dl.Ledger.open(tmp_path / "l.db", clock=Clock()) as ledger:
+        _setup(ledger)
+        ledger.import_sheet(_sheet_text([_row("maya", "7301", "#c0de1=")]))
+        auth = ledger.authorization_for("#c0de1=")
+        assert auth is not None and auth.retired_at is None
+        retired = ledger.retire("#c0de1=", "campaign ended")
+        assert retired.retired_at == T0 and retired.retired_reason == "campaign ended"
+        assert ledger.retire(auth.id) == retired  # again: the same date, the same reason
+        assert len(ledger.history(dl.SparkAuthorization, auth.id)) == 2
+        assert ledger.import_sheet(_sheet_text([_row("maya", "7301", "#c0de1=")])).written == 0
+        assert ledger.get(dl.SparkAuthorization, auth.id) == retired  # a blank keeps it
+        back = ledger.unretire(auth.id)
+        assert back.retired_at is None and back.retired_reason is None
+        assert [e.record.retired_at for e in ledger.history(dl.SparkAuthorization, auth.id)] == [
+            None, T0, None,
+        ]  # fmt: skip
+        assert ledger.verify().ok
+        with pytest.raises(dl.LedgerError, match="no authorization in the ledger") as missing:
+            ledger.retire("#not-a-known-code=")
+        assert "not-a-known" not in str(missing.value)
+    with pytest.raises(dl.InvalidRecordError, match="retired_reason='why': needs retired_at"):
+        dl.SparkAuthorization.from_code(
+            "#c0de=", creator_id="c", post_id="p", starts_at="2026-01-01",
+            expires_at="2026-02-01", retired_reason="why",
+        )  # fmt: skip
