@@ -7,19 +7,20 @@ from datetime import datetime
 
 import attrs
 
-from .checks import Checks, Grant
 from .errors import LedgerError
 from .records import Person, Record, RoleGrant, SparkAd, SparkAuthorization
+from .rules import Grant
 from .storage import Equals
+from .world import World
 
 __all__ = ["OffboardingPlan", "active_grants", "offboarding_plan"]
 
 
-def active_grants(
-    checks: Checks, load: Callable[[str], RoleGrant | None], keep: Callable[[Grant], bool]
-) -> list[RoleGrant]:
-    """The grants active at ``checks.now`` that ``keep`` selects, loaded as records."""
-    return [grant for g in checks.active_grants if keep(g) and (grant := load(g.id)) is not None]
+def active_grants(world: World, keep: Callable[[Grant], bool]) -> list[RoleGrant]:
+    """The grants active at ``world.now`` that ``keep`` selects, as records (one read)."""
+    ids = [g.id for g in world.active_grants if keep(g)]
+    found = {g.id: g for g in world.store.current_records(RoleGrant, "id", ids, bound=world.bound)}
+    return [found[i] for i in ids if i in found]
 
 
 @attrs.frozen
@@ -87,23 +88,22 @@ class OffboardingPlan:
 
 
 def offboarding_plan(
-    checks: Checks,
+    world: World,
     person: Person,
     at: datetime,
-    load_grant: Callable[[str], RoleGrant | None],
     apply_fn: Callable[[OffboardingPlan], object],
 ) -> OffboardingPlan:
-    """Preview offboarding ``person`` at ``at`` (``checks`` is taken at ``at``)."""
-    grants = tuple(active_grants(checks, load_grant, lambda g: g.person_id == person.id))
+    """Preview offboarding ``person`` at ``at`` (``world`` is taken at ``at``)."""
+    grants = tuple(active_grants(world, lambda g: g.person_id == person.id))
     without = []
-    for account in sorted(checks.accounts):
-        admins = checks.administrators(account)
+    for account in sorted(world.accounts):
+        admins = world.administrators(account)
         if person.id in admins and admins == {person.id}:
             without.append(account)
     owned_codes = [
-        str(i) for (i,) in checks.select(SparkAuthorization, ("id",), Equals("owner_id", person.id))
+        str(i) for (i,) in world.select(SparkAuthorization, ("id",), Equals("owner_id", person.id))
     ]
-    owned_ads = [str(i) for (i,) in checks.select(SparkAd, ("id",), Equals("owner_id", person.id))]
+    owned_ads = [str(i) for (i,) in world.select(SparkAd, ("id",), Equals("owner_id", person.id))]
     creators = tuple(g.scope_id for g in grants if g.role == "OWNER" and g.scope_kind == "creator")
     return OffboardingPlan(
         person, at, grants, tuple(owned_codes), tuple(owned_ads), creators, tuple(without), apply_fn

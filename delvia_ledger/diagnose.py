@@ -7,13 +7,26 @@ from enum import StrEnum
 
 import attrs
 
-from .checks import EXPIRED, NOT_YET_ACTIVE, REVOKED, Auth, Checks
-from .convert import to_micros
+from .checks import Checks
+from .convert import from_micros
 from .errors import TikTokAPIError
-from .findings import Finding, FindingKind, Severity
-from .records import AUTHORIZED, SparkAuthorization, SparkCode, fingerprint_of
-from .storage import Equals
+from .findings import CONNECTION_KINDS, Finding, FindingKind, Severity
+from .records import (
+    AdAccount,
+    Creator,
+    Person,
+    Post,
+    Record,
+    SparkAuthorization,
+    SparkBinding,
+    SparkCode,
+    binding_id,
+    fingerprint_of,
+)
+from .rules import EXPIRED, NOT_YET_ACTIVE, REVOKED, Auth, Binding
+from .storage import row_of
 from .tiktok import Item
+from .world import World
 
 __all__ = [
     "Diagnosis",
@@ -24,29 +37,19 @@ __all__ = [
     "diagnose_at_tiktok",
 ]
 
-#: A live code that ends this soon is EXPIRING in a diagnosis (DESIGN §7); compared as a
-#: difference, so a "now" near the end of time cannot overflow.
-_WARN_WITHIN = timedelta(days=7)
-
-#: TikTok's answers that speak of the connection (token, scope, load), not of a code.
-_CONNECTION_KINDS = frozenset(
-    {
-        FindingKind.TRANSIENT_ERROR,
-        FindingKind.RATE_LIMITED,
-        FindingKind.MISSING_PERMISSION,
-        FindingKind.TOKEN_INVALID,
-        FindingKind.PARTIAL_RESULT,
-    }
-)
+#: A live code that ends this soon is EXPIRING in a diagnosis (DESIGN §7); in µs, added to
+#: now as an integer, so a "now" near the end of time cannot overflow.
+_WARN_MICROS = timedelta(days=7) // timedelta(microseconds=1)
 
 
 def about_the_connection(error: TikTokAPIError) -> bool:
     """True when a refusal says nothing about the code asked about: the token, a missing
     scope, throttling or an outage past the retries, or no usable answer at all (an HTTP
-    status or a network failure instead of TikTok's own code)."""
+    status or a network failure instead of TikTok's own code). A refused parameter (40002)
+    is about the code: asking about one code, the code is the parameter the user gave."""
     explanation = error.explanation
     if explanation is not None:
-        return explanation.kind in _CONNECTION_KINDS
+        return explanation.kind in CONNECTION_KINDS - {FindingKind.REQUEST_REFUSED}
     code = str(error.code).strip()
     return not code.lstrip("-").isdigit()  # "HTTP 429", "network", …
 
@@ -91,46 +94,51 @@ class Diagnosis:
 
 
 def diagnose(
-    checks: Checks,
+    world: World,
     code: str | SparkCode,
-    authorization: SparkAuthorization | None,
     post_id: str | None = None,
     ad_account_id: str | None = None,
 ) -> Diagnosis:
-    """Run the four steps for one code (``authorization`` is what the ledger holds for it)."""
-    if authorization is None:
+    """Run the four steps for one code, from one state of the ledger: run it inside one storage
+    snapshot. Three reads: the code by its fingerprint, its neighbours (post, creator, owner,
+    ad account, binding) at once, and the region rules when the region step runs."""
+    fingerprint = code.fingerprint if isinstance(code, SparkCode) else fingerprint_of(code)
+    held = world.store.authorization_by_fingerprint(fingerprint, world.bound)
+    if held is None:
         skipped = tuple(Step(name, StepStatus.NOT_CHECKED) for name in ("live", "post", "region"))
         return Diagnosis(
             (Step("known", StepStatus.FAILED, "not in the ledger"), *skipped),
             (_unknown(code),),
             None,
         )
-
-    a = authorization
-    [auth] = checks.auths(Equals("id", a.id))
+    seq, a = held
+    account = ad_account_id or a.ad_account_id
+    wanted: list[tuple[type[Record], str]] = [(Post, a.post_id), (Creator, a.creator_id)]
+    wanted += [(Person, a.owner_id)] if a.owner_id is not None else []
+    if account is not None:
+        wanted += [(AdAccount, account), (SparkBinding, binding_id(a.id, account))]
+    around = world.store.latest_records(wanted, world.bound)
+    checks = Checks(world.knowing(around.values()))
+    auth = Auth(*row_of(seq, a, Auth._fields))
+    binding = around.get((SparkBinding, binding_id(a.id, account))) if account else None
     steps = [Step("known", StepStatus.PASSED, f"authorization {a.id}")]
     found: list[Finding] = []
 
     def fail(kind: FindingKind, deadline: int | None = None, detail: str = "") -> None:
         found.append(checks.finding(kind, Severity.ERROR, auth, deadline, detail=detail))
 
-    account = ad_account_id or a.ad_account_id
-    state = checks.state(auth)
+    state = world.state(auth)
     if state == REVOKED:
-        steps.append(
-            Step("live", StepStatus.FAILED, f"revoked at {a.revoked_at:%Y-%m-%d %H:%M} UTC")
-        )
+        steps.append(Step("live", StepStatus.FAILED, f"revoked at {_at(auth.revoked_at)}"))
         fail(FindingKind.REVOKED, auth.revoked_at)
     elif state == EXPIRED:
-        steps.append(
-            Step("live", StepStatus.FAILED, f"expired at {a.expires_at:%Y-%m-%d %H:%M} UTC")
-        )
+        steps.append(Step("live", StepStatus.FAILED, f"expired at {_at(auth.expires_at)}"))
         fail(FindingKind.EXPIRED, auth.expires_at)
     elif state == NOT_YET_ACTIVE:
-        steps.append(Step("live", StepStatus.FAILED, f"starts at {a.starts_at:%Y-%m-%d %H:%M} UTC"))
+        steps.append(Step("live", StepStatus.FAILED, f"starts at {_at(auth.starts_at)}"))
         fail(FindingKind.NOT_YET_ACTIVE, auth.starts_at)
     else:
-        problems = _what_tiktok_reports(checks, auth, account)
+        problems = _what_tiktok_reports(world, auth, account, binding)
         for kind, deadline, detail in problems:
             found.append(
                 checks.finding(
@@ -140,10 +148,8 @@ def diagnose(
         if problems:
             steps.append(Step("live", StepStatus.FAILED, "; ".join(p[2] for p in problems)))
         else:
-            steps.append(
-                Step("live", StepStatus.PASSED, f"valid until {a.expires_at:%Y-%m-%d %H:%M} UTC")
-            )
-        if auth.expires_at - to_micros(checks.now) <= _WARN_WITHIN // timedelta(microseconds=1):
+            steps.append(Step("live", StepStatus.PASSED, f"valid until {_at(auth.expires_at)}"))
+        if world.expiring_by(world.t + _WARN_MICROS)(auth):
             found.append(
                 checks.finding(FindingKind.EXPIRING, Severity.WARNING, auth, auth.expires_at)
             )
@@ -160,7 +166,7 @@ def diagnose(
 
     if account is None:
         steps.append(Step("region", StepStatus.NOT_CHECKED, "no ad account given or bound"))
-    elif account not in checks.accounts:
+    elif account not in world.accounts:
         steps.append(
             Step("region", StepStatus.NOT_CHECKED, f"ad account {account} is not recorded")
         )
@@ -177,6 +183,11 @@ def diagnose(
     return Diagnosis(tuple(steps), tuple(found), a)
 
 
+def _at(micros: int | None) -> str:
+    """A time of the code's row as the steps print it."""
+    return f"{from_micros(micros or 0):%Y-%m-%d %H:%M} UTC"
+
+
 def _unknown(code: str | SparkCode, detail: str = "") -> Finding:
     fingerprint = code.fingerprint if isinstance(code, SparkCode) else fingerprint_of(code)
     return Finding(
@@ -187,7 +198,7 @@ def _unknown(code: str | SparkCode, detail: str = "") -> Finding:
 
 
 def diagnose_at_tiktok(
-    checks: Checks,
+    world: World,
     code: str,
     answer: Item | TikTokAPIError,
     post_id: str | None,
@@ -213,7 +224,7 @@ def diagnose_at_tiktok(
             (known, live, Step("post", StepStatus.NOT_CHECKED), region), tuple(found), None
         )
 
-    a, t = answer.authorization, checks.now
+    a = answer.authorization
 
     def finding(kind: FindingKind, deadline: datetime | None = None, detail: str = "") -> Finding:
         severity = Severity.WARNING if kind is FindingKind.EXPIRING else Severity.ERROR
@@ -228,19 +239,18 @@ def diagnose_at_tiktok(
 
     found = [_unknown(code, f"TikTok knows it: post {a.post_id}; record it or sync")]
     problems: list[tuple[FindingKind, datetime | None, str]] = []
-    if a.expires_at <= t:  # TikTok's answer, not a recorded code: its revocation is not checked
-        problems.append(
-            (FindingKind.EXPIRED, a.expires_at, f"expired at {a.expires_at:%Y-%m-%d %H:%M} UTC")
-        )
-    elif a.starts_at > t:
-        problems.append(
-            (FindingKind.NOT_YET_ACTIVE, a.starts_at, f"starts at {a.starts_at:%Y-%m-%d %H:%M} UTC")
-        )
-    if answer.post.unavailable:
+    auth = Auth(*row_of(0, a, Auth._fields))  # TikTok's answer: no revocation recorded
+    state = world.state(auth)
+    if state == EXPIRED:
+        problems.append((FindingKind.EXPIRED, a.expires_at, f"expired at {_at(auth.expires_at)}"))
+    elif state == NOT_YET_ACTIVE:
+        detail = f"starts at {_at(auth.starts_at)}"
+        problems.append((FindingKind.NOT_YET_ACTIVE, a.starts_at, detail))
+    if world.gone((answer.post.status,)):
         problems.append(
             (FindingKind.POST_UNAVAILABLE, None, f"post {a.post_id} deleted or removed")
         )
-    if answer.tiktok_status not in (None, AUTHORIZED):
+    if world.refuses((answer.tiktok_status,)):
         detail = f"TikTok reports {answer.tiktok_status} in account {ad_account_id}"
         problems.append((FindingKind.NOT_AUTHORIZED, None, detail))
     for kind, deadline, detail in problems:
@@ -248,9 +258,9 @@ def diagnose_at_tiktok(
     live = (
         Step("live", StepStatus.FAILED, "; ".join(p[2] for p in problems))
         if problems
-        else Step("live", StepStatus.PASSED, f"valid until {a.expires_at:%Y-%m-%d %H:%M} UTC")
+        else Step("live", StepStatus.PASSED, f"valid until {_at(auth.expires_at)}")
     )
-    if not problems and a.expires_at - t <= _WARN_WITHIN:
+    if not problems and world.expiring_by(world.t + _WARN_MICROS)(auth):
         found.append(finding(FindingKind.EXPIRING, a.expires_at))
     if post_id is None:
         post = Step("post", StepStatus.NOT_CHECKED, "no post given")
@@ -269,28 +279,22 @@ def _message(error: TikTokAPIError) -> str:
 
 
 def _what_tiktok_reports(
-    checks: Checks, auth: Auth, account: str | None
+    world: World, auth: Auth, account: str | None, held: tuple[int, Record] | None
 ) -> list[tuple[FindingKind, int | None, str]]:
     """What TikTok last reported against a code live by its window: its post deleted or
-    removed, and — in ``account`` — its binding unbound or not AUTHORIZED. What TikTok never
-    reported (no post status, no binding record) fails nothing."""
+    removed, and — in ``account`` — its binding (``held``: its seq and record) unbound or not
+    AUTHORIZED. What TikTok never reported (no post status, no binding record) fails nothing."""
     problems: list[tuple[FindingKind, int | None, str]] = []
-    if auth.post_id in checks.unavailable_posts:
+    if auth.post_id in world.unavailable_posts:
         problems.append(
             (FindingKind.POST_UNAVAILABLE, None, f"post {auth.post_id} deleted or removed")
         )
-    if account is not None:
-        unbound_at = checks.unbound.get((auth.id, account))
-        if unbound_at is not None:
-            problems.append((FindingKind.UNBOUND, unbound_at, f"unbound from account {account}"))
-        else:
-            for b in checks.bindings(Equals("id", f"{auth.id}@{account}")):
-                if checks.is_bound(b) and b.tiktok_status not in (None, AUTHORIZED):
-                    problems.append(
-                        (
-                            FindingKind.NOT_AUTHORIZED,
-                            None,
-                            f"TikTok reports {b.tiktok_status} in account {account}",
-                        )
-                    )
+    if held is not None:
+        binding = Binding(*row_of(*held, Binding._fields))
+        if world.is_unbound(binding):
+            detail = f"unbound from account {account}"
+            problems.append((FindingKind.UNBOUND, binding.unbound_at, detail))
+        elif world.refused(binding):
+            detail = f"TikTok reports {binding.tiktok_status} in account {account}"
+            problems.append((FindingKind.NOT_AUTHORIZED, None, detail))
     return problems

@@ -13,6 +13,8 @@ from .errors import docs_url
 
 __all__ = [
     "CATALOGUE",
+    "CONNECTION_KINDS",
+    "EXTEND_ASK",
     "Advice",
     "ErrorExplanation",
     "Finding",
@@ -43,12 +45,39 @@ class FindingKind(StrEnum):
     POST_UNSUPPORTED = "POST_UNSUPPORTED"
     NOT_AUTHORIZED = "NOT_AUTHORIZED"
     UNBOUND = "UNBOUND"
+    POST_UNDER_REVIEW = "POST_UNDER_REVIEW"
+    NOT_LISTED = "NOT_LISTED"
+    AD_WITHOUT_CODE = "AD_WITHOUT_CODE"
+    UNUSED_CODE = "UNUSED_CODE"
+    # access: intended (approved in the ledger) against actual (listed by TikTok), DESIGN §8
+    LEFT_WITH_ACCESS = "LEFT_WITH_ACCESS"
+    UNAPPROVED_ACCESS = "UNAPPROVED_ACCESS"
+    MISSING_ACCESS = "MISSING_ACCESS"
+    PENDING_INVITE = "PENDING_INVITE"
+    REVIEW_DUE = "REVIEW_DUE"
     # TikTok API conditions: explained by explain_error, never raised by the checks
     TRANSIENT_ERROR = "TRANSIENT_ERROR"
     RATE_LIMITED = "RATE_LIMITED"
     MISSING_PERMISSION = "MISSING_PERMISSION"
     TOKEN_INVALID = "TOKEN_INVALID"
+    TOKEN_EXPIRED = "TOKEN_EXPIRED"
+    REQUEST_REFUSED = "REQUEST_REFUSED"
     PARTIAL_RESULT = "PARTIAL_RESULT"
+
+
+#: TikTok's answers that speak of the connection (token, permission, load, the request itself),
+#: never of a code: :func:`explain_error` gives them, the checks never raise them.
+CONNECTION_KINDS = frozenset(
+    {
+        FindingKind.TRANSIENT_ERROR,
+        FindingKind.RATE_LIMITED,
+        FindingKind.MISSING_PERMISSION,
+        FindingKind.TOKEN_INVALID,
+        FindingKind.TOKEN_EXPIRED,
+        FindingKind.REQUEST_REFUSED,
+        FindingKind.PARTIAL_RESULT,
+    }
+)
 
 
 class Severity(StrEnum):
@@ -74,7 +103,8 @@ class Advice:
 
     ``to_creator`` is a ready-to-send message to the creator, for the kinds a creator can fix
     ("" for the rest); ``{creator}``, ``{post}`` and ``{deadline}`` are filled in by
-    :attr:`Finding.message_to_creator`.
+    :attr:`Finding.message_to_creator`. ``severity`` says, for people, which severity the
+    checks give (DESIGN §6 decides it; this only documents it).
     """
 
     cause: str
@@ -82,6 +112,7 @@ class Advice:
     remedy: str
     where: str
     to_creator: str = ""
+    severity: str = ""
 
 
 _APP = "in the TikTok app: the post → ··· → Ad settings"
@@ -91,19 +122,33 @@ _API = "TikTok API for Business"
 _UNDOCUMENTED = "running ads may stop; TikTok documents no guarantee either way"
 _IN_APP = "in the TikTok app (the post → ··· → Ad settings)"
 _THANKS = " Thank you!"
+_BY_RULE = "ERROR while an active ad uses the code, else "
+
+#: What to ask of a creator whose authorization ends, in every remedy and doc: TikTok's fix for
+#: 4025 is "contact the creator to extend the authorization"; it does not say whether the code
+#: string survives an extension (fact sheet §8.4), so nothing here says it does.
+EXTEND_ASK = "ask the creator to extend it; if TikTok shows them a new code, they send it to you"
+
+#: The same, in a message to the creator.
+_EXTEND_PLEASE = "If TikTok shows you a new code, could you send it to us?"
+
+#: Said wherever a message depends on whether an extended code keeps its string.
+_CODE_AFTER_EXTENSION = (
+    "whether the code itself stays the same after an extension, TikTok does not document"
+)
 
 #: The one catalogue of causes and remedies, keyed by kind. It says what TikTok documents and
 #: marks what it does not (see DESIGN §1 and reference/tiktok-api-facts.md).
 CATALOGUE: dict[FindingKind, Advice] = {
     FindingKind.EXPIRED: Advice(
         "the authorization window has passed",
-        "TikTok rejects the code as expired (error 4025) for new ads; " + _UNDOCUMENTED,
-        "ask the creator to extend the authorization in the post's Ad settings (the same code "
-        "keeps working, no new code needed), or to send a fresh code; then sync",
+        f"TikTok rejects the code as expired (error 4025) for new ads; {_UNDOCUMENTED}; "
+        + _CODE_AFTER_EXTENSION,
+        f"{EXTEND_ASK}; then sync",
         _APP,
         "Hi {creator}, the Spark Ads authorization for your post {post} ended on {deadline}. "
-        f"Could you extend it {_IN_APP}? Extending keeps the same code, so there is no new "
-        "code to send us." + _THANKS,
+        f"Could you extend it {_IN_APP}? {_EXTEND_PLEASE}" + _THANKS,
+        severity="ERROR while an active ad uses the code, else INFO (quiet after quiet_after)",
     ),
     FindingKind.REVOKED: Advice(
         "the code was deleted or cancelled",
@@ -115,32 +160,35 @@ CATALOGUE: dict[FindingKind, Advice] = {
         "Hi {creator}, the Spark Ads code for your post {post} no longer works for us: it "
         "looks deleted or cancelled. If you are happy to carry on, could you send us a fresh "
         f"code {_IN_APP}?" + _THANKS,
+        severity="ERROR while an active ad uses the code, else INFO (quiet after quiet_after)",
     ),
     FindingKind.NOT_YET_ACTIVE: Advice(
         "the authorization window has not started yet",
         "the code cannot be used before its start time",
         "wait for the start time, or schedule the ad to start after it",
         "TikTok Ads Manager → the ad's schedule",
+        severity="WARNING while an active ad uses the code, else INFO",
     ),
     FindingKind.EXPIRING: Advice(
         "the authorization expires soon",
-        "after expiry TikTok refuses the code for new ads; " + _UNDOCUMENTED,
-        "ask the creator to extend the authorization in the post's Ad settings before the "
-        "deadline: extending keeps the same code",
+        f"after expiry TikTok refuses the code for new ads (error 4025); {_UNDOCUMENTED}; "
+        + _CODE_AFTER_EXTENSION,
+        f"before the deadline, {EXTEND_ASK}; then sync",
         _APP,
         "Hi {creator}, the Spark Ads authorization for your post {post} ends on {deadline}. "
-        f"Could you extend it before then {_IN_APP}? Extending keeps the same code: no new "
-        "code needed." + _THANKS,
+        f"Could you extend it before then {_IN_APP}? {_EXTEND_PLEASE}" + _THANKS,
+        severity="WARNING",
     ),
     FindingKind.AD_OUTLIVES_CODE: Advice(
         "the ad is scheduled to run past the code's expiry",
         "the code expires while the ad is meant to run; " + _UNDOCUMENTED,
-        "ask the creator to extend the authorization past the ad's end, or end the ad before "
-        "the code expires",
+        f"{EXTEND_ASK}, past the ad's end; or end the ad before the code expires",
         "TikTok Ads Manager → the ad's schedule; " + _APP,
         "Hi {creator}, we would like to keep running your post {post} as an ad after "
         f"{{deadline}}, when its authorization ends. Could you extend the authorization {_IN_APP}? "
-        "The same code keeps working." + _THANKS,
+        + _EXTEND_PLEASE
+        + _THANKS,
+        severity="WARNING",
     ),
     FindingKind.WRONG_POST: Advice(
         "the code authorizes a different post than the ad intends",
@@ -150,18 +198,21 @@ CATALOGUE: dict[FindingKind, Advice] = {
         "Hi {creator}, the Spark Ads code we have is for your post {post}, but our ad is meant "
         "to use another of your posts. Could you send us the code of the intended post "
         "(that post → ··· → Ad settings)?" + _THANKS,
+        severity="ERROR",
     ),
     FindingKind.REGION_INCOMPATIBLE: Advice(
         "the creator's region and the ad account's region are incompatible under your policy",
         "your team's policy says this pair does not work (TikTok publishes no region matrix)",
         "use an ad account in a compatible region, or work with a creator in one",
         "your region policy (RegionRule records); TikTok Ads Manager → account info",
+        severity="ERROR",
     ),
     FindingKind.REGION_UNCONFIRMED: Advice(
         "no rule confirms that this creator region works with this account region",
         "it may work; TikTok publishes no region matrix, so nobody has confirmed it",
         "test the pair once and record a RegionRule with the result",
         "your region policy (RegionRule records)",
+        severity="INFO",
     ),
     FindingKind.NO_ADMIN: Advice(
         "nobody active holds Admin on the ad account itself",
@@ -169,6 +220,7 @@ CATALOGUE: dict[FindingKind, Advice] = {
         "the account's members, finance or settings",
         "a Business Center admin assigns Admin on the account to an active person",
         _BC,
+        severity="WARNING",
     ),
     FindingKind.NO_OPERATOR: Advice(
         "nobody active holds Admin or Operator on the account of a running ad",
@@ -176,33 +228,39 @@ CATALOGUE: dict[FindingKind, Advice] = {
         "Center role alone is not enough",
         "a Business Center admin assigns Operator (or Admin) on the account to an active person",
         _BC,
+        severity="ERROR",
     ),
     FindingKind.OWNER_MISSING: Advice(
         "nobody active is responsible for renewing this code",
         "an expiry or a change at TikTok will go unnoticed until the ad stops",
         "set the authorization's owner to an active person with a role",
         "this ledger: record the authorization with owner_id",
+        severity="WARNING",
     ),
     FindingKind.ROLE_EXPIRING: Advice(
         "a role grant expires soon",
         "the person loses access on the deadline",
         "renew the grant if the access is still needed, or hand over the work",
         _BC,
+        severity="WARNING",
     ),
     FindingKind.UNKNOWN_CODE: Advice(
         "the ledger holds no authorization for this code",
         "it was never recorded, was mistyped, or belongs to another ledger",
         "check the code character by character with the creator, then record it or sync",
         "this ledger: record the authorization",
+        severity="ERROR (diagnose only)",
     ),
     FindingKind.MALFORMED_CODE: Advice(
         "the code is not in a form TikTok accepts",
         "it was probably mistyped or cut off when copied",
         "copy the code again from the creator's message, whole, and paste it once",
         "TikTok Ads Manager → Spark Ads post code",
+        severity="ERROR (explain_error only)",
     ),
     FindingKind.POST_UNAVAILABLE: Advice(
-        "TikTok reports the post deleted by the creator or removed by moderation",
+        "TikTok reports the post deleted by the creator (USER_DELETE), removed by moderation "
+        "(AUDIT_DELETE) or removed by moderators after posting (ONLY_USER_PASS)",
         "TikTok refuses new Spark Ads with a deleted or removed post (error 4002); running "
         "ads may stop, but TikTok documents no guarantee either way. Public, friends-only "
         "and private posts are all usable, so privacy is not the cause",
@@ -212,6 +270,7 @@ CATALOGUE: dict[FindingKind, Advice] = {
         "Hi {creator}, TikTok shows your post {post} as deleted or taken down, so our ad can no "
         "longer use it. Was that intended? If so, could we choose another post together, and "
         "you send us its code?" + _THANKS,
+        severity=_BY_RULE + "WARNING",
     ),
     FindingKind.POST_UNSUPPORTED: Advice(
         "this kind of post cannot be a Spark Ad (a story, a carousel duet, a multi duet or "
@@ -219,56 +278,171 @@ CATALOGUE: dict[FindingKind, Advice] = {
         "TikTok refuses this post for Spark Ads",
         "choose another post with the creator",
         "the creator's TikTok profile",
+        severity="ERROR (explain_error only)",
     ),
     FindingKind.NOT_AUTHORIZED: Advice(
         "TikTok reports the code as no longer authorized in this ad account",
         "TikTok's status for the code there is not AUTHORIZED (e.g. EXPIRED), whatever window "
         "the ledger recorded; TikTok is the authority",
-        "check the post in Ads Manager; ask the creator to extend or re-authorize, re-apply "
-        "the code in the account, then sync",
+        f"check the post in Ads Manager; {EXTEND_ASK}; apply the code TikTok shows in the "
+        "account, then sync",
         _ADS,
         "Hi {creator}, TikTok no longer shows your post {post} as authorized for our ad "
-        f"account. Could you check its authorization {_IN_APP} and extend or re-authorize it?"
+        f"account. Could you check its authorization {_IN_APP} and extend it? {_EXTEND_PLEASE}"
         + _THANKS,
+        severity="ERROR while an active ad in the account uses the code, else WARNING",
     ),
     FindingKind.UNBOUND: Advice(
         "TikTok no longer lists the code in the ad's account",
-        "the code was unbound there (after expiry or cancellation, or in Ads Manager), so the "
-        "ad cannot use the post in that account",
-        "apply a valid code for the post in the account again, then sync",
+        "the post left the account's list of authorized Spark Ads posts (an unbind, which "
+        "TikTok describes for after an expiry or a cancellation); what that does to an ad "
+        "already running, TikTok does not document",
+        "apply a valid code for the post in the account again (if the code expired, "
+        f"{EXTEND_ASK}), then sync",
         _ADS,
+        severity="ERROR while the ad is active, WARNING while it is scheduled",
+    ),
+    FindingKind.POST_UNDER_REVIEW: Advice(
+        "TikTok reports the post as under review (REVIEW_PENDING)",
+        "TikTok does not document a post under review as usable for new Spark Ads, nor what "
+        "the review means for ads already running",
+        "wait for the review to end and sync again; if it stays under review, ask the creator",
+        "the creator's TikTok profile; " + _ADS,
+        "Hi {creator}, TikTok shows your post {post} as under review, so we are waiting "
+        "before we use it. Could you let us know if TikTok tells you anything about it?" + _THANKS,
+        severity="WARNING",
+    ),
+    FindingKind.NOT_LISTED: Advice(
+        "a complete sweep of the code's ad account did not list it, and TikTok has never "
+        "listed it there",
+        "a post TikTok does not list is not in the account's list of authorized Spark Ads "
+        "posts: the code was never applied there, was unbound before the ledger first synced, "
+        "or is recorded for the wrong account",
+        "apply the code in the account (or correct the account the ledger holds for it), then sync",
+        _ADS,
+        severity=_BY_RULE + "WARNING",
+    ),
+    FindingKind.AD_WITHOUT_CODE: Advice(
+        "TikTok runs this ad on a creator's post with an authorization code (identity "
+        "AUTH_CODE), but the ledger holds no code for that post bound in the ad's account",
+        "TikTok's ad names the post (tiktok_item_id), not the code: until the post's code is "
+        "in the ledger, nothing watches the window the ad depends on",
+        "sync the account's codes (delvia-ledger sync); if TikTok does not list the post's "
+        "code there, ask the creator for it and apply it in the account",
+        _ADS,
+        severity="ERROR while the ad is active, else WARNING",
+    ),
+    FindingKind.UNUSED_CODE: Advice(
+        "the code has been bound in an ad account for more than 14 days and no ad has used it",
+        "authorized but never launched: the creator authorized the post and the window "
+        "(auth_start_time to auth_end_time) runs whether or not an ad uses it",
+        "launch an ad with it before the window ends, or record that it is done with "
+        "(delvia-ledger retire)",
+        _ADS,
+        severity="INFO",
+    ),
+    FindingKind.LEFT_WITH_ACCESS: Advice(
+        "a person recorded as having left still holds a role at TikTok",
+        "TikTok still lets them do what the role allows: an ad account Admin manages its "
+        "members, finance and settings, an Operator creates and edits ads, an Analyst views "
+        "ads and reports; a Business Center Admin can access all of its functions",
+        "a Business Center admin removes the person's role (only Admins manage members and "
+        "assign assets), then sync access",
+        _BC,
+        severity="ERROR",
+    ),
+    FindingKind.UNAPPROVED_ACCESS: Advice(
+        "TikTok lists a role that nobody approved in the ledger",
+        "someone added it in Business Center; the access the ledger records as approved does "
+        "not include it",
+        "approve it (record the grant) or have a Business Center admin remove it, then sync access",
+        _BC,
+        severity="WARNING",
+    ),
+    FindingKind.MISSING_ACCESS: Advice(
+        "TikTok does not list a role that was approved in the ledger",
+        "the person cannot do at TikTok what the role allows: TikTok requires every member to "
+        "be assigned Admin, Operator or Analyst to use an asset, and only Admin or Operator on "
+        "the ad account can create Spark Ads",
+        "a Business Center admin assigns the role on the asset, or end the approved grant if "
+        "it is no longer needed; then sync access",
+        _BC,
+        severity="WARNING",
+    ),
+    FindingKind.PENDING_INVITE: Advice(
+        "an invitation to the Business Center is still pending",
+        "TikTok lists the person's relation as PENDING, not BOUND: an invitation, not a role",
+        "remind the person to accept it, or have a Business Center admin withdraw it",
+        _BC,
+        severity="INFO; WARNING after 7 days",
+    ),
+    FindingKind.REVIEW_DUE: Advice(
+        "no access review of this scope has been signed within its interval",
+        "nobody has recently confirmed that who holds access is who should; the interval is "
+        "your team's policy (TikTok requires no review)",
+        "export the review sheet (delvia-ledger review export), decide keep or remove for each "
+        "role, and sign it (delvia-ledger review sign --by PERSON)",
+        "this ledger: delvia-ledger review",
+        severity="WARNING",
     ),
     FindingKind.TRANSIENT_ERROR: Advice(
-        "TikTok's backend failed for a moment (call_rpc_fail, call_db_fail or a system error)",
-        "nothing is wrong with the code or the request",
-        "try again later; delvia-ledger sync retries these by itself",
+        "TikTok's backend failed for a moment or is under maintenance (call_rpc_fail, "
+        "call_db_fail, a system error or timeout, maintenance)",
+        "nothing is wrong with the code or the request; a 5xx means the request never reached "
+        "the API logic",
+        "try again later (TikTok suggests about 5 minutes); delvia-ledger sync retries these "
+        "by itself",
         _API,
+        severity="explain_error only",
     ),
     FindingKind.RATE_LIMITED: Advice(
-        "too many requests reached TikTok's API in a short time",
-        "TikTok throttles the app or the advertiser for a while",
-        "try again later; delvia-ledger sync waits and retries by itself",
+        "TikTok throttled the requests (40100 for a per-second, per-minute or per-day limit alike)",
+        "a per-minute limit recovers in about 5 minutes, a per-day limit at 00:00 UTC",
+        "try again later; delvia-ledger sync waits and retries by itself, up to its limit",
         _API,
+        severity="explain_error only",
     ),
     FindingKind.MISSING_PERMISSION: Advice(
-        "the app lacks the permission scope this endpoint needs (TikTok's message names it)",
-        "the advertiser has not granted the app that scope",
-        "add the scope named in the message to the app (Authorize TikTok Posts for "
-        "/tt_video/list/, Query TikTok Posts for /tt_video/info/) and have the advertiser "
-        "authorize the app again",
-        "TikTok API for Business → My Apps → the app's scopes",
+        "the token lacks a permission for this request: an advertiser it does not reach, or a "
+        "scope the app was not granted (TikTok's message names it)",
+        "TikTok answers with this error rather than an empty list, so nothing can be concluded "
+        "about the codes of that advertiser",
+        "check the advertiser id; have the advertiser authorize the app for it, with the scope "
+        "named in the message (Authorize TikTok Posts for /tt_video/list/, Query TikTok Posts "
+        "for /tt_video/info/)",
+        "TikTok API for Business → My Apps → the app's scopes and advertisers",
+        severity="explain_error only",
     ),
     FindingKind.TOKEN_INVALID: Advice(
-        "the access token is invalid or has expired",
+        "the request carried no access token, or one TikTok does not accept",
         "TikTok refuses every request made with it",
         "get a new long-term access token for the app and set TIKTOK_ACCESS_TOKEN to it",
         f"TikTok API for Business → My Apps; see {docs_url('sync')}",
+        severity="explain_error only",
+    ),
+    FindingKind.TOKEN_EXPIRED: Advice(
+        "the access token, or the refresh token that renews it, has expired",
+        "TikTok refuses every request made with it until it is replaced",
+        "have the advertiser authorize the app again for a new token and set "
+        "TIKTOK_ACCESS_TOKEN to it",
+        f"TikTok API for Business → My Apps; see {docs_url('sync')}",
+        severity="explain_error only",
+    ),
+    FindingKind.REQUEST_REFUSED: Advice(
+        "TikTok refused the request itself: the reason is in the error's name, and TikTok "
+        "documents no more",
+        "nothing is known about the code from this answer",
+        "check the request against TikTok's API docs; if delvia-ledger made it, report it with "
+        "the request id",
+        _API,
+        severity="explain_error only",
     ),
     FindingKind.PARTIAL_RESULT: Advice(
         "TikTok answered with a partial success",
         "part of the answer is missing, so the absence of a code there proves nothing",
         "sync again later for a complete answer; a partial sweep unbinds nothing",
         _API,
+        severity="explain_error only",
     ),
 }
 
@@ -451,61 +625,116 @@ new_finding = _positional(Finding)
 
 @attrs.frozen
 class ErrorExplanation(_Catalogued):
-    """What a TikTok Ads Manager / API error code means, from the catalogue."""
+    """What a TikTok Ads Manager / API error code means, from the catalogue.
+
+    ``name`` is TikTok's own name for the code: the Ads Manager error name for Spark code
+    errors, the constant of TikTok's official SDK (``tiktok_code.py``) for API codes, or ""
+    where TikTok publishes none. ``note`` is what is known about this code beyond its kind.
+    """
 
     code: str
     name: str
     kind: FindingKind
+    note: str = ""
 
     def __str__(self) -> str:
-        return f"{self.code} {self.name}: {self.cause} — {self.remedy}"
+        named = self.code if self.name in ("", self.code) else f"{self.code} {self.name}"
+        note = f" ({self.note})" if self.note else ""
+        return f"{named}: {self.cause}{note} — {self.remedy}"
 
 
-# TikTok's documented Spark code errors (Ads Manager error notifications, see DESIGN §11).
-_ERRORS: dict[str, tuple[str, FindingKind]] = {
-    "4025": ("auth_code_expired", FindingKind.EXPIRED),
-    "auth_code_expired": ("auth_code_expired", FindingKind.EXPIRED),
-    "auth_code_not_found": ("auth_code_not_found", FindingKind.REVOKED),
-    "4013": ("auth_code_format_error", FindingKind.MALFORMED_CODE),
-    "auth_code_format_error": ("auth_code_format_error", FindingKind.MALFORMED_CODE),
-    "4002": ("video_unavailable", FindingKind.POST_UNAVAILABLE),
-    "video_unavailable": ("video_unavailable", FindingKind.POST_UNAVAILABLE),
-    "video_deleted": ("video_deleted", FindingKind.POST_UNAVAILABLE),
-    "900012": ("illegal_item_status_error", FindingKind.POST_UNAVAILABLE),
-    "4027": ("story_video_not_supported", FindingKind.POST_UNSUPPORTED),
-    "4042": ("carousel_duet_not_supported", FindingKind.POST_UNSUPPORTED),
-    "930002": ("mention_multiple_videos", FindingKind.POST_UNSUPPORTED),
-    "900003": ("multi_duet_stitch_refused", FindingKind.POST_UNSUPPORTED),
-    # TikTok API for Business envelope codes (DESIGN §9, §12)
-    "-500": ("call_rpc_fail", FindingKind.TRANSIENT_ERROR),
-    "call_rpc_fail": ("call_rpc_fail", FindingKind.TRANSIENT_ERROR),
-    "call_db_fail": ("call_db_fail", FindingKind.TRANSIENT_ERROR),
-    "50000": ("system_error", FindingKind.TRANSIENT_ERROR),
-    "50002": ("system_error", FindingKind.TRANSIENT_ERROR),
-    "40100": ("rate_limited", FindingKind.RATE_LIMITED),
-    "40133": ("rate_limited", FindingKind.RATE_LIMITED),
-    "40016": ("rate_limited", FindingKind.RATE_LIMITED),
-    "40001": ("no_permission", FindingKind.MISSING_PERMISSION),
-    "40102": ("access_token_invalid", FindingKind.TOKEN_INVALID),
-    "40105": ("access_token_invalid", FindingKind.TOKEN_INVALID),
-    "20001": ("partial_success", FindingKind.PARTIAL_RESULT),
+_SDK = "ERROR_CODE_"  # the prefix of every constant in TikTok's official SDK
+_NO_SCOPE = (
+    "seen as 'advertiser does not grant you /tt_video/info/:GET permission' when the app lacks "
+    "the scope; an advertiser the token does not reach answers it too"
+)
+
+# TikTok's documented Spark code errors (Ads Manager error notifications, fact sheet §2, §7)
+# and the API envelope codes under the names TikTok's official SDK gives them (fact sheet
+# §7, §8.3, §8.4): code -> (TikTok's name, kind, note).
+_ERRORS: dict[str, tuple[str, FindingKind, str]] = {
+    "4025": ("auth_code_expired", FindingKind.EXPIRED, ""),
+    "auth_code_not_found": ("auth_code_not_found", FindingKind.REVOKED, "the code was deleted"),
+    "4013": ("auth_code_format_error", FindingKind.MALFORMED_CODE, ""),
+    "4002": ("video_unavailable", FindingKind.POST_UNAVAILABLE, ""),
+    "video_deleted": ("video_deleted", FindingKind.POST_UNAVAILABLE, ""),
+    "900012": ("illegal_item_status_error", FindingKind.POST_UNAVAILABLE, ""),
+    "4027": ("story_video_not_supported", FindingKind.POST_UNSUPPORTED, ""),
+    "4042": ("carousel_duet_not_supported", FindingKind.POST_UNSUPPORTED, ""),
+    "930002": ("mention_multiple_videos", FindingKind.POST_UNSUPPORTED, ""),
+    "900003": ("multi_duet_stitch_refused", FindingKind.POST_UNSUPPORTED, ""),
+    "-500": ("call_rpc_fail", FindingKind.TRANSIENT_ERROR, "also reported as call_db_fail"),
+    "call_db_fail": ("call_db_fail", FindingKind.TRANSIENT_ERROR, ""),
+    "20001": (_SDK + "PARTIAL_OK", FindingKind.PARTIAL_RESULT, ""),
+    "40001": (_SDK + "PERMISSION_ERROR", FindingKind.MISSING_PERMISSION, _NO_SCOPE),
+    "40002": (
+        _SDK + "PARAM_ERROR",
+        FindingKind.REQUEST_REFUSED,
+        "a parameter TikTok does not accept, e.g. a page_size over 20 on the Business Center "
+        "member endpoints",
+    ),
+    "40016": (
+        _SDK + "BIZ_FC_ERROR",
+        FindingKind.RATE_LIMITED,
+        "a third-party compilation of TikTok's pages lists it as rate limiting",
+    ),
+    "40100": (_SDK + "REQUEST_TOO_FREQUENT", FindingKind.RATE_LIMITED, ""),
+    "40102": (_SDK + "ACCESS_TOKEN_EXPIRE", FindingKind.TOKEN_EXPIRED, ""),
+    "40103": (_SDK + "REFRESH_TOKEN_EXPIRE", FindingKind.TOKEN_EXPIRED, ""),
+    "40104": (_SDK + "EMPTY_ACCESS_TOKEN", FindingKind.TOKEN_INVALID, "no token was sent"),
+    "40105": (_SDK + "INVALID_ACCESS_TOKEN", FindingKind.TOKEN_INVALID, ""),
+    "40106": (
+        _SDK + "INVALID_CORE_USER",
+        FindingKind.TOKEN_INVALID,
+        "TikTok's name says the user behind the token is not valid; it documents no more",
+    ),
+    "40130": (
+        _SDK + "SCOPE_NOT_AUTHORIZED",
+        FindingKind.MISSING_PERMISSION,
+        "the app lacks a scope",
+    ),
+    "40132": (_SDK + "REQUEST_FREQUENCY_LIMITED", FindingKind.RATE_LIMITED, ""),
+    "40133": (
+        "",
+        FindingKind.RATE_LIMITED,
+        "a third-party compilation of TikTok's pages lists it as rate limiting; TikTok's SDK "
+        "does not name it",
+    ),
+    "40202": (
+        _SDK + "WRITE_CONFLICT",
+        FindingKind.REQUEST_REFUSED,
+        "TikTok's name says a write conflicted with another; it documents no more",
+    ),
+    "40300": (
+        _SDK + "ADVERTISER_NOT_EXIST",
+        FindingKind.MISSING_PERMISSION,
+        "TikTok's name says there is no such advertiser: check the advertiser id",
+    ),
+    "50000": (_SDK + "SYS_ERROR", FindingKind.TRANSIENT_ERROR, ""),
+    "50002": (_SDK + "SYS_TIMEOUT", FindingKind.TRANSIENT_ERROR, ""),
+    "60001": (_SDK + "MAINTENANCE", FindingKind.TRANSIENT_ERROR, "TikTok is under maintenance"),
 }
+#: TikTok's names, each to its code: ``explain_error("ERROR_CODE_ACCESS_TOKEN_EXPIRE")`` is 40102.
+_BY_NAME = {name.lower(): code for code, (name, _, _) in _ERRORS.items() if name}
 
 
 def explain_error(code: str | int) -> ErrorExplanation | None:
-    """Explain a TikTok error code (``4025``, ``"auth_code_not_found"``, ...); None if unknown.
+    """Explain a TikTok error code or name (``4025``, ``"auth_code_not_found"``,
+    ``"ERROR_CODE_ACCESS_TOKEN_EXPIRE"``, ...); None if unknown.
 
     >>> explain_error(4025).kind
     <FindingKind.EXPIRED: 'EXPIRED'>
     >>> explain_error("auth_code_not_found").kind
     <FindingKind.REVOKED: 'REVOKED'>
-    >>> explain_error(40100).cause
-    "too many requests reached TikTok's API in a short time"
+    >>> explain_error(40102).name
+    'ERROR_CODE_ACCESS_TOKEN_EXPIRE'
     >>> explain_error("999") is None
     True
     """
     key = str(code).strip()
-    found = _ERRORS.get(key) or _ERRORS.get(key.lower())
+    key = key if key in _ERRORS else _BY_NAME.get(key.lower(), key)
+    found = _ERRORS.get(key)
     if found is None:
         return None
-    return ErrorExplanation(code=key, name=found[0], kind=found[1])
+    name, kind, note = found
+    return ErrorExplanation(code=key, name=name, kind=kind, note=note)

@@ -46,6 +46,7 @@ from .errors import (
 from .findings import Finding
 from .reconcile import ImportResult, SyncResult
 from .records import (
+    NO_CODE,
     RECORD_TYPES,
     AdAccount,
     Creator,
@@ -69,6 +70,7 @@ from .storage import All, CustomId, Equals, Storage, code_key
 from .storage.postgres import PostgresStore, is_postgres_url
 from .storage.schema import TABLES, VersionTable
 from .storage.sqlite import DEFAULT_BUSY_TIMEOUT, Store
+from .world import World
 
 if TYPE_CHECKING:  # sync sits below the ledger (DESIGN §3): the ledger only calls a client
     from .sync import TikTokClient, VideoPage
@@ -100,6 +102,9 @@ REFERENCES: dict[type[Record], tuple[tuple[str, type[Record]], ...]] = {
     SparkBinding: (("authorization_id", SparkAuthorization), ("ad_account_id", AdAccount)),
     Notice: (("person_id", Person),),
 }
+
+#: Reference values that refer to nothing, as None does: an ad with no code (DESIGN §12).
+NO_REFERENCE: dict[tuple[type[Record], str], str] = {(SparkAd, "authorization_id"): NO_CODE}
 
 #: The record a RoleGrant scope points at ("business_center:" scopes name no record).
 SCOPE_TARGETS: dict[str, type[Record]] = {
@@ -278,7 +283,7 @@ class LedgerView:
     def checks(self, now: datetime | str | None = None) -> Checks:
         """The findings engine for this view at ``now``."""
         moment = self.now() if now is None else _aware(now, "now")
-        return Checks(self._store, self._bound, moment)
+        return Checks(World(self._store, self._bound, moment))
 
     def _query(self, now: datetime | str | None, run: Callable[[Checks], T]) -> T:
         """Run a query's several reads on one snapshot of the file (writers may be busy)."""
@@ -379,11 +384,9 @@ class LedgerView:
             fingerprint_of(code)  # refuses what is not a code before any read
         if live and client is None:
             raise ValueError("diagnose(live=True) needs client=TikTokClient(...) to ask TikTok")
-        authorization = self.authorization_for(code)
-        if authorization is not None or client is None or live is False:
-            return self._query(
-                now, lambda c: diagnose(c, code, authorization, post_id, ad_account_id)
-            )
+        found = self._query(now, lambda c: diagnose(c.world, code, post_id, ad_account_id))
+        if found.authorization is not None or client is None or live is False:
+            return found
         if not isinstance(code, str):
             raise ValueError("diagnose: asking TikTok needs the raw code text, not a SparkCode")
         if ad_account_id is None:
@@ -404,7 +407,7 @@ class LedgerView:
                 raise
             answer = error
         return self._query(
-            now, lambda c: diagnose_at_tiktok(c, code, answer, post_id, ad_account_id)
+            now, lambda c: diagnose_at_tiktok(c.world, code, answer, post_id, ad_account_id)
         )
 
     # --- access (DESIGN §8) -------------------------------------------------------------------
@@ -412,15 +415,13 @@ class LedgerView:
     def access(self, scope: str, *, now: datetime | str | None = None) -> list[RoleGrant]:
         """The active role grants on ``scope`` (e.g. ``"ad_account:6900…"``)."""
         scope = _text_arg(scope, "access(scope=...)")
-        load = self._loader(RoleGrant)
-        return self._query(now, lambda c: active_grants(c, load, lambda g: g.scope == scope))
+        return self._query(now, lambda c: active_grants(c.world, lambda g: g.scope == scope))
 
     def roles_of(self, person_id: str, *, now: datetime | str | None = None) -> list[RoleGrant]:
         """A person's active role grants."""
         person_id = _text_arg(person_id, "roles_of(person_id=...)")
-        load = self._loader(RoleGrant)
         return self._query(
-            now, lambda c: active_grants(c, load, lambda g: g.person_id == person_id)
+            now, lambda c: active_grants(c.world, lambda g: g.person_id == person_id)
         )
 
     # --- who must act (DESIGN §13) ---------------------------------------------------------
@@ -1005,14 +1006,13 @@ class Ledger(LedgerView):
         if person is None:
             raise MissingReferenceError(f"offboard: person_id={person_id!r} is not in the ledger")
         moment = self.now() if at is None else _aware(at, "offboard: at")
-        load = self._loader(RoleGrant)
 
         def apply(plan: OffboardingPlan) -> None:
             with self._store.transaction():  # the check and the write see the same state
                 plan.check_current(self.offboard(person_id, at=moment))
                 self.record_all(plan.changes)
 
-        return self._query(moment, lambda c: offboarding_plan(c, person, moment, load, apply))
+        return self._query(moment, lambda c: offboarding_plan(c.world, person, moment, apply))
 
     def notify(
         self,
@@ -1170,9 +1170,11 @@ def _references_of(cls: type[Record]) -> Callable[[Record], References]:
     namespace: dict[str, Any] = {"_scopes": SCOPE_TARGETS}
     for n, (field, target) in enumerate(REFERENCES.get(cls, ())):
         namespace[f"_t{n}"] = target
+        nothing = NO_REFERENCE.get((cls, field))  # a value that, like None, refers to nothing
         lines += [
             f"    v = record.{field}",
-            f"    if v is not None: refs.append((_t{n}, v))",
+            f"    if v is not None{f' and v != {nothing!r}' if nothing else ''}: "
+            f"refs.append((_t{n}, v))",
         ]
     if cls is RoleGrant:
         lines += [

@@ -191,7 +191,8 @@ _CREATOR_RULES = {
     "region": _before,  # nor a region
     "tiktok_identity_id": _first,
 }
-_POST_RULES = {"kind": _before}  # a post's type is fixed; TikTok may not send it
+_POST_RULES = {"kind": _before}  # TikTok said nothing of the kind: the guess changes nothing
+_REPORTED_POST_RULES = {"kind": _newer}  # TikTok said it (item_type, images): it corrects a guess
 _AUTHORIZATION_RULES = {
     "ad_account_id": _first,  # the account it was first bound to stays
     "starts_at": _newer,
@@ -260,7 +261,8 @@ def reconcile(
         new_creator = _merge(Creator, creator, values, _CREATOR_RULES, item.creator)
         values = _values(item.post)
         values["creator_id"] = creator_id
-        new_post = _merge(Post, post, values, _POST_RULES, item.post)
+        rules = _REPORTED_POST_RULES if item.kind_reported else _POST_RULES
+        new_post = _merge(Post, post, values, rules, item.post)
         code = item.authorization.code.fingerprint
         current_auth = auths.get(code)
         values = _values(item.authorization)

@@ -34,6 +34,8 @@ __all__ = [
     "SparkAuthorization",
     "SparkBinding",
     "SparkCode",
+    "binding_id",
+    "derived_authorization_id",
 ]
 
 
@@ -698,6 +700,10 @@ class SparkAuthorization:
                 self.retired_reason,
                 "needs retired_at: a reason is given only for a retired code",
             )
+        if self.id == NO_CODE:
+            raise InvalidRecordError(
+                f"SparkAuthorization.id={NO_CODE!r} is reserved: it marks an ad with no code"
+            )
 
     @classmethod
     def from_code(cls, raw_code: str, **fields: Any) -> SparkAuthorization:
@@ -705,8 +711,13 @@ class SparkAuthorization:
         return cls(code=SparkCode(raw_code), **fields)
 
 
+def binding_id(authorization_id: str, ad_account_id: str) -> str:
+    """The id of the binding of a code in an ad account: ``"<authorization_id>@<account>"``."""
+    return f"{authorization_id}@{ad_account_id}"
+
+
 def _binding_id(instance: SparkBinding) -> str:
-    return f"{instance.authorization_id}@{instance.ad_account_id}"
+    return binding_id(instance.authorization_id, instance.ad_account_id)
 
 
 @attrs.frozen(kw_only=True)
@@ -806,6 +817,11 @@ class SparkAd:
     def __attrs_post_init__(self) -> None:
         _after(self, "runs_until", "runs_from")
 
+    @property
+    def has_code(self) -> bool:
+        """False for an ad TikTok runs on a post with no code in the ledger (:data:`NO_CODE`)."""
+        return self.authorization_id != NO_CODE
+
 
 @attrs.frozen(kw_only=True)
 class RegionRule:
@@ -854,3 +870,73 @@ RECORD_TYPES: tuple[type[Record], ...] = (
     RegionRule,
     Notice,
 )
+
+
+#: ``SparkAd.authorization_id`` of an ad TikTok runs on a post for which the ledger holds no
+#: code bound in the ad's account (DESIGN §12, the ``AD_WITHOUT_CODE`` finding). It refers to
+#: no record (the writer treats it as it treats None), and no authorization may take it as id.
+NO_CODE = "AD_WITHOUT_CODE"
+
+
+# --- codes mangled in transit ("did you mean") ---------------------------------------------------
+
+
+@attrs.frozen
+class CodeRepair:
+    """A code as it probably was before a form or a URL mangled it: only its fingerprint, and
+    what was repaired in words (never a character of the code)."""
+
+    fingerprint: str
+    note: str
+
+
+def repairs_of(raw: str) -> list[CodeRepair]:
+    """The fingerprints of ``raw``'s repaired variants, for a "did you mean" (issue 21.5).
+
+    Form decoding turns a code's ``+`` into a space; a code sent in a URL may arrive
+    percent-encoded (``%2B``, ``%2F``, ``%3D``; every ``%XX`` is decoded). Each repair
+    (spaces back to ``+``, the encodings decoded, both) that changes the code gives one
+    variant, in that order, none twice and none equal to ``raw`` itself. Nothing raw is kept
+    or shown:
+
+    >>> [r.note for r in repairs_of("#ab cd%3D")]
+    ["'+' read as a space, 1 place", 'percent-encoding decoded, 1 place', \
+"'+' read as a space, 1 place; percent-encoding decoded, 1 place"]
+    >>> repairs_of("#ab+cd=")
+    []
+    """
+    code = raw.strip() if isinstance(raw, str) else raw
+    own = fingerprint_of(code)  # refuses what is not text, without echoing it
+    spaces = sum(1 for c in code if c.isspace())
+    escapes = len(_PERCENT.findall(code))
+    spaced = _SPACES.sub("+", code) if spaces else None
+    steps = [
+        (spaced, f"'+' read as a space, {_places(spaces)}"),
+        (_unquote(code) if escapes else None, f"percent-encoding decoded, {_places(escapes)}"),
+    ]
+    if spaced is not None and escapes:
+        steps.append((_unquote(spaced), f"{steps[0][1]}; {steps[1][1]}"))
+    seen = {own}
+    found = []
+    for variant, note in steps:
+        if variant is None or not variant.strip():
+            continue
+        fingerprint = fingerprint_of(variant)
+        if fingerprint not in seen:
+            seen.add(fingerprint)
+            found.append(CodeRepair(fingerprint, note))
+    return found
+
+
+_PERCENT = re.compile("%[0-9A-Fa-f]{2}")
+_SPACES = re.compile(r"\s")
+
+
+def _unquote(text: str) -> str:
+    from urllib.parse import unquote  # only a "did you mean" needs it
+
+    return unquote(text)
+
+
+def _places(n: int) -> str:
+    return f"{n} place" if n == 1 else f"{n} places"

@@ -1,17 +1,18 @@
-"""The TikTok API for Business client behind ``sync`` (DESIGN §12): paging, retries, rate limits.
+"""The TikTok API for Business client behind ``sync`` (DESIGN §12): stable, bounded sweeps of
+TikTok's paged listings (posts, ads, ad groups, Business Center members), retries, throttling.
 
-Secrets (the access token, a raw Spark code) join a request only on its way to the wire, so no
-log line, repr or error, ours or httpx's, ever holds them.
+Secrets (the access token, a raw Spark code) join a request only on its way to the wire, and
+every text a server sent passes :func:`~delvia_ledger.sync_wire.scrub` before it is shown.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import random as _random
 import time
-import urllib.request
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Final, Self, TypeGuard
 
@@ -19,27 +20,73 @@ import attrs
 import httpx
 
 from .errors import TikTokAPIError
+from .sync_wire import (
+    PARTIAL_SUCCESS,
+    SECRET_PARAMS,
+    Answer,
+    Oversized,
+    Refusal,
+    WireTransport,
+    deadline,
+    environment_proxy,
+    read_answer,
+    read_bounded,
+    scrub,
+)
 
-__all__ = ["DEFAULT_BASE_URL", "MAX_PAGE_SIZE", "TikTokClient", "VideoPage"]
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "MAX_PAGE_SIZE",
+    "Confirmation",
+    "Page",
+    "Sweep",
+    "TikTokClient",
+    "VideoPage",
+    "Wait",
+]
 
 log = logging.getLogger(__name__)
+#: Kept for the modules that found the proxy here first.
+_environment_proxy = environment_proxy
 
 DEFAULT_BASE_URL: Final = "https://business-api.tiktok.com/open_api/v1.3/"
 #: ``/tt_video/list/`` serves at most this many posts a page.
 MAX_PAGE_SIZE: Final = 50
-#: Envelope codes (inside an HTTP 200) that mean "too many requests: slow down".
-THROTTLED: Final = frozenset({40100, 40133, 40016})
-#: Envelope codes that mean "TikTok failed this time: try again".
-TRANSIENT: Final = frozenset({-500, 50000, 50002})
-#: The envelope code of a partial success: the data that came back is good, some is missing.
-PARTIAL_SUCCESS: Final = 20001
-
-_SECRET_PARAMS: Final = "delvia_ledger.secret_params"
+#: ``/bc/member/get/`` and ``/bc/asset/member/get/`` serve at most this many a page.
+MAX_MEMBER_PAGE_SIZE: Final = 20
+#: TikTok's code for any missing permission: a scope, or an account the token does not reach.
+NO_PERMISSION: Final = 40001
+#: The fields asked of ``/ad/get/`` and ``/adgroup/get/`` (fact sheet §8.1).
+AD_FIELDS: Final = (
+    "ad_id",
+    "adgroup_id",
+    "campaign_id",
+    "advertiser_id",
+    "identity_type",
+    "identity_id",
+    "identity_authorized_bc_id",
+    "tiktok_item_id",
+    "operation_status",
+    "secondary_status",
+    "create_time",
+    "modify_time",
+)
+ADGROUP_FIELDS: Final = (
+    "adgroup_id",
+    "schedule_type",
+    "schedule_start_time",
+    "schedule_end_time",
+    "operation_status",
+)
+_THROTTLE_ADVICE: Final = (
+    "nothing was written; retry later (TikTok's rate-limit page gives about 5 minutes for a "
+    "per-minute limit; a per-day limit resets at 00:00 UTC)"
+)
 
 
 @attrs.frozen
-class VideoPage:
-    """One page of ``GET /tt_video/list/``, with ``data`` exactly as TikTok sent it.
+class Page:
+    """One page of a TikTok listing, with ``data`` exactly as TikTok sent it (the token blanked).
 
     ``data`` holds raw Spark codes, so it is left out of the repr. ``partial`` is True when
     TikTok answered code 20001 (partial success): ``message`` then says what is missing.
@@ -52,41 +99,100 @@ class VideoPage:
     partial: bool = False
     message: str = ""
     request_id: str | None = None
+    endpoint: str = "tt_video/list/"
 
     @property
     def items(self) -> list[Mapping[str, Any]]:
-        """The page's posts (TikTok sends ``"list": null`` for none)."""
+        """The page's entries (TikTok sends ``"list": null`` for none)."""
         return list(self.data.get("list") or [])
 
 
-@attrs.frozen
-class _Answer:
-    """A usable envelope: code 0 or a partial success."""
-
-    code: int | str
-    message: str
-    request_id: str | None
-    data: Mapping[str, Any]
+#: The name a page of ``/tt_video/list/`` had first.
+VideoPage = Page
 
 
 @attrs.frozen
-class _Refusal:
-    """Why one attempt failed, and whether trying again may help."""
+class Wait:
+    """Progress: TikTok throttled or failed a request, and the sweep waits before trying again."""
 
-    code: int | str
-    message: str
-    request_id: str | None = None
-    retry: bool = False
-    retry_after: float | None = None
+    what: str  #: the request, e.g. ``GET tt_video/list/ page 3, advertiser 7000…``
+    reason: str  #: TikTok's code and message (scrubbed)
+    seconds: float  #: this wait
+    waited: float  #: waited so far in this sweep, this wait included
+    budget: float  #: the most the sweep waits in all (``max_backoff``)
+
+    def __str__(self) -> str:
+        return (
+            f"{self.what}: {self.reason}; waiting {self.seconds:.2f} s "
+            f"({self.waited:.1f} s of at most {self.budget:g} s in all)"
+        )
+
+
+Progress = Callable[[Page | Wait], object]
+
+
+@attrs.frozen
+class Sweep:
+    """Every page of one listing, and whether the listing held still while it was read.
+
+    ``stable`` is False when the listing kept moving under every pass (``why`` says how): a
+    sweep that is not stable proves nothing by a post's absence. ``passes`` counts the reads
+    of the whole listing, ``requests`` every request made (retries and re-reads included).
+    """
+
+    endpoint: str
+    scope: str
+    pages: tuple[Page, ...] = attrs.field(repr=False)
+    stable: bool
+    why: str = ""
+    passes: int = 1
+    requests: int = 0
+    waited: float = 0.0
+
+    @property
+    def items(self) -> list[Mapping[str, Any]]:
+        """The entries of every page, in order."""
+        return [item for page in self.pages for item in page.items]
+
+
+@attrs.frozen
+class Confirmation:
+    """What the exact ``keyword=<item_id>`` lookups said of posts a sweep did not list.
+
+    ``absent``: TikTok does not list them (safe to unbind); ``listed``: TikTok does, with the
+    entry it sent (the sweep missed them); ``unsure``: ids the lookup cannot settle (not a
+    numeric id of 19 characters or more, which TikTok documents as the exact match).
+    """
+
+    absent: frozenset[str]
+    listed: Mapping[str, Mapping[str, Any]] = attrs.field(repr=False)
+    unsure: frozenset[str] = frozenset()
+    requests: int = 0
+
+
+@attrs.define
+class _Budget:
+    """What one sweep (or one call) may still spend: waiting, and time in all."""
+
+    until: float
+    waited: float = 0.0
+    requests: int = 0
+
+
+Key = Callable[[Mapping[str, Any]], object]
 
 
 class TikTokClient:
     """The TikTok API for Business endpoints that sync and diagnose read, over one connection pool.
 
-    Throttled and transient failures are retried (exponential backoff with full jitter, or the
-    server's ``Retry-After``), at most ``max_retries`` times per request; any other refusal is
-    a :class:`~delvia_ledger.errors.TikTokAPIError` at once. ``sleep`` and ``random`` are there
-    for tests; proxies come from ``HTTPS_PROXY`` / ``HTTP_PROXY`` / ``NO_PROXY`` as usual.
+    Throttling (40100 and its relatives, or HTTP 429) is waited out, with growing waits, up to
+    ``max_backoff`` seconds in all per sweep; transient failures (5xx, -500, 50000, 50002, a
+    network error or a timeout) are retried at most ``max_retries`` times per request; any
+    other refusal is a :class:`~delvia_ledger.errors.TikTokAPIError` at once. Bounds that no
+    server can push past: ``timeout`` per request in all (not per read), ``sweep_timeout`` per
+    sweep, ``max_response_bytes`` per decoded answer, ``max_pages`` per sweep. ``sleep``,
+    ``clock`` and ``random`` are there for tests; proxies come from ``HTTPS_PROXY`` /
+    ``HTTP_PROXY`` / ``NO_PROXY`` as usual.
 
     >>> with TikTokClient("an-access-token", page_size=20) as client:
     ...     client  # doctest: +ELLIPSIS
@@ -102,8 +208,14 @@ class TikTokClient:
         max_retries: int = 5,
         page_size: int = MAX_PAGE_SIZE,
         backoff: float = 0.5,
-        max_backoff: float = 60.0,
+        max_wait: float = 60.0,
+        max_backoff: float = 300.0,
+        max_resweeps: int = 2,
+        max_pages: int = 2_000,
+        max_response_bytes: int = 8 * 2**20,
+        sweep_timeout: float = 3_600.0,
         sleep: Callable[[float], object] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
         random: Callable[[], float] = _random.random,
     ) -> None:
         token = access_token.strip() if isinstance(access_token, str) else ""
@@ -122,28 +234,44 @@ class TikTokClient:
             raise ValueError(f"base_url must be an http(s) URL, got {base_url!r}")
         if not (_count(page_size) and 1 <= page_size <= MAX_PAGE_SIZE):
             raise ValueError(f"page_size must be between 1 and {MAX_PAGE_SIZE}, got {page_size!r}")
-        if not _count(max_retries):
-            raise ValueError(f"max_retries must be 0 or more, got {max_retries!r}")
-        if not timeout > 0:
-            raise ValueError(f"timeout must be more than 0 seconds, got {timeout!r}")
-        if not (backoff >= 0 and max_backoff >= 0):
-            raise ValueError(
-                f"backoff and max_backoff must be 0 or more, got {backoff!r} and {max_backoff!r}"
-            )
+        for name, count, least in (
+            ("max_retries", max_retries, 0),
+            ("max_resweeps", max_resweeps, 0),
+            ("max_pages", max_pages, 1),
+            ("max_response_bytes", max_response_bytes, 1024),
+        ):
+            if not (_count(count) and count >= least):
+                raise ValueError(f"{name} must be a whole number of {least} or more, got {count!r}")
+        for name, value, least in (
+            ("timeout", timeout, None),
+            ("sweep_timeout", sweep_timeout, None),
+            ("backoff", backoff, 0),
+            ("max_wait", max_wait, 0),
+            ("max_backoff", max_backoff, 0),
+        ):
+            if not _seconds_ok(value, least):
+                more = "more than 0" if least is None else "0 or more"
+                raise ValueError(f"{name} must be {more} seconds, got {value!r}")
         self.base_url: Final = str(url)
         self.page_size: Final = page_size
         self.max_retries: Final = max_retries
         self.timeout: Final = float(timeout)
         self.backoff: Final = float(backoff)
+        self.max_wait: Final = float(max_wait)
         self.max_backoff: Final = float(max_backoff)
+        self.max_resweeps: Final = max_resweeps
+        self.max_pages: Final = max_pages
+        self.max_response_bytes: Final = max_response_bytes
+        self.sweep_timeout: Final = float(sweep_timeout)
         self._sleep = sleep
+        self._clock = clock
         self._random = random
         self._token = token
         self._http = httpx.Client(
             base_url=url,
             timeout=self.timeout,
-            headers={"Accept": "application/json"},
-            transport=_SecretsOnTheWire(token, proxy=_environment_proxy(url)),
+            headers={"Accept": "application/json", "Accept-Encoding": "gzip, deflate"},
+            transport=WireTransport(token, proxy=environment_proxy(url)),
         )
 
     def __repr__(self) -> str:
@@ -167,35 +295,75 @@ class TikTokClient:
     ) -> None:
         self.close()
 
-    def iter_video_pages(self, advertiser_id: str) -> Iterator[VideoPage]:
-        """Every page of the advertiser's authorized posts (``GET /tt_video/list/``), in order.
+    def scrub(self, text: object, *secrets: str) -> str:
+        """``text`` that came from TikTok, safe to show: without the token (or ``secrets``),
+        control characters escaped, length capped. For errors that quote what TikTok sent."""
+        return scrub(text, (self._token, *secrets))
+
+    # Posts ----------------------------------------------------------------------------------
+
+    def sweep_videos(self, advertiser_id: str, *, progress: Progress | None = None) -> Sweep:
+        """A stable sweep of the advertiser's authorized posts (``GET /tt_video/list/``).
+
+        Reads every page, then page 1 again: if the listing's ``total_number`` or page 1
+        changed meanwhile, the listing moved under the sweep, so it is read again, at most
+        ``max_resweeps`` more times; a sweep that never settles comes back ``stable=False``.
+        ``progress`` gets each :class:`Page` as it arrives and each :class:`Wait`.
+        """
+        advertiser = _required("advertiser_id", advertiser_id)
+        params: dict[str, str | int] = {"advertiser_id": advertiser, "page_size": self.page_size}
+        return self._sweep(
+            "tt_video/list/", params, _post_key, f"advertiser {advertiser}", progress
+        )
+
+    def iter_video_pages(self, advertiser_id: str) -> Iterator[Page]:
+        """Every page of the advertiser's authorized posts (``GET /tt_video/list/``), in order:
+        one pass, without the stability check of :meth:`sweep_videos`.
 
         Pages are requested from 1 until ``data.page_info.total_page`` (as the latest page
         states it) or an empty page. A partial success (20001) is yielded with ``partial=True``;
         any failure raises :class:`~delvia_ledger.errors.TikTokAPIError` mid-iteration.
         """
-        return self._video_pages(_required("advertiser_id", advertiser_id))
+        advertiser = _required("advertiser_id", advertiser_id)
+        params: dict[str, str | int] = {"advertiser_id": advertiser, "page_size": self.page_size}
+        scope = f"advertiser {advertiser}"
+        return self._pages("tt_video/list/", params, _post_key, scope, self._budget(), None)
 
-    def _video_pages(self, advertiser: str) -> Iterator[VideoPage]:
-        number, total = 1, 1
-        while number <= total:
-            what = f"GET tt_video/list/ page {number}, advertiser {advertiser}"
-            params: dict[str, str | int] = {
-                "advertiser_id": advertiser,
-                "page": number,
-                "page_size": self.page_size,
-            }
-            answer = self._get("tt_video/list/", params, what=what)
-            page = _video_page(answer, number, what)
-            yield page
-            if not page.items:
-                return
-            total = page.total_pages
-            number += 1
-
-    def video_pages(self, advertiser_id: str) -> list[VideoPage]:
+    def video_pages(self, advertiser_id: str) -> list[Page]:
         """All pages of :meth:`iter_video_pages` (a failure on any page raises, returns nothing)."""
         return list(self.iter_video_pages(advertiser_id))
+
+    def confirm_unlisted(
+        self, advertiser_id: str, item_ids: Sequence[str], *, progress: Progress | None = None
+    ) -> Confirmation:
+        """Ask TikTok about each post a sweep did not list, one exact ``keyword=<item_id>``
+        lookup of ``/tt_video/list/`` per post (one request each, retries aside).
+
+        Only posts in :attr:`Confirmation.absent` may be concluded unbound.
+        """
+        advertiser = _required("advertiser_id", advertiser_id)
+        budget = self._budget()
+        absent, unsure, listed = set(), set(), {}
+        for item_id in dict.fromkeys(str(i) for i in item_ids):
+            if not (item_id.isdigit() and len(item_id) >= 19):
+                unsure.add(item_id)  # TikTok matches a keyword exactly only for such ids
+                continue
+            what = f"GET tt_video/list/ keyword {item_id}, advertiser {advertiser}"
+            params: dict[str, str | int] = {
+                "advertiser_id": advertiser,
+                "keyword": item_id,
+                "page": 1,
+                "page_size": 1,
+            }
+            answer = self._get(
+                "tt_video/list/", params, what=what, budget=budget, progress=progress
+            )
+            found = [i for i in _page(answer, 1, what, self).items if _post_key(i) == item_id]
+            if found:
+                listed[item_id] = found[0]
+            else:
+                absent.add(item_id)
+        return Confirmation(frozenset(absent), listed, frozenset(unsure), budget.requests)
 
     def video_info(self, advertiser_id: str, auth_code: str) -> Mapping[str, Any]:
         """What TikTok knows of one raw Spark code (``GET /tt_video/info/``): the ``data`` object.
@@ -215,7 +383,203 @@ class TikTokClient:
             raise ValueError("auth_code is empty: pass the Spark code the creator sent")
         what = f"GET tt_video/info/, advertiser {advertiser}"
         params = {"advertiser_id": advertiser}
-        return self._get("tt_video/info/", params, what=what, secrets={"auth_code": code}).data
+        return self._get(
+            "tt_video/info/", params, what=what, budget=self._budget(), secrets={"auth_code": code}
+        ).data
+
+    # Ads and access -------------------------------------------------------------------------
+
+    def sweep_ads(
+        self,
+        advertiser_id: str,
+        *,
+        filtering: Mapping[str, Any] | None = None,
+        progress: Progress | None = None,
+    ) -> Sweep:
+        """A stable sweep of the advertiser's ads (``GET /ad/get/``), raw entries with
+        :data:`AD_FIELDS`; ``filtering`` is sent as TikTok's JSON ``filtering`` object."""
+        advertiser = _required("advertiser_id", advertiser_id)
+        params = self._fields(advertiser, AD_FIELDS, filtering)
+        return self._sweep(
+            "ad/get/", params, _field_key("ad_id"), f"advertiser {advertiser}", progress
+        )
+
+    def sweep_adgroups(
+        self,
+        advertiser_id: str,
+        *,
+        filtering: Mapping[str, Any] | None = None,
+        progress: Progress | None = None,
+    ) -> Sweep:
+        """A stable sweep of the advertiser's ad groups (``GET /adgroup/get/``): their
+        schedules and status (:data:`ADGROUP_FIELDS`)."""
+        advertiser = _required("advertiser_id", advertiser_id)
+        params = self._fields(advertiser, ADGROUP_FIELDS, filtering)
+        key = _field_key("adgroup_id")
+        return self._sweep("adgroup/get/", params, key, f"advertiser {advertiser}", progress)
+
+    def sweep_business_centers(self, *, progress: Progress | None = None) -> Sweep:
+        """A stable sweep of the Business Centers the token reaches (``GET /bc/get/``)."""
+        params: dict[str, str | int] = {"page_size": self.page_size}
+        return self._sweep("bc/get/", params, _bc_key, "this token", progress)
+
+    def sweep_bc_members(self, bc_id: str, *, progress: Progress | None = None) -> Sweep:
+        """A stable sweep of a Business Center's members (``GET /bc/member/get/``), PENDING
+        invitations included, at most 20 a page as TikTok allows."""
+        bc = _required("bc_id", bc_id, what="the Business Center id")
+        params: dict[str, str | int] = {
+            "bc_id": bc,
+            "page_size": min(self.page_size, MAX_MEMBER_PAGE_SIZE),
+        }
+        key = _field_key("user_id")
+        return self._sweep("bc/member/get/", params, key, f"Business Center {bc}", progress)
+
+    def sweep_asset_members(
+        self,
+        bc_id: str,
+        asset_id: str,
+        *,
+        asset_type: str = "ADVERTISER",
+        progress: Progress | None = None,
+    ) -> Sweep:
+        """A stable sweep of the members holding a role on one asset of a Business Center
+        (``GET /bc/asset/member/get/``; for an ad account, ``advertiser_role``)."""
+        bc = _required("bc_id", bc_id, what="the Business Center id")
+        asset = _required("asset_id", asset_id, what="the asset (ad account) id")
+        params: dict[str, str | int] = {
+            "bc_id": bc,
+            "asset_type": str(asset_type),
+            "asset_id": asset,
+            "page_size": min(self.page_size, MAX_MEMBER_PAGE_SIZE),
+        }
+        key = _field_key("user_id")
+        scope = f"{asset_type.lower()} {asset} in Business Center {bc}"
+        return self._sweep("bc/asset/member/get/", params, key, scope, progress)
+
+    def _fields(
+        self, advertiser: str, fields: Sequence[str], filtering: Mapping[str, Any] | None
+    ) -> dict[str, str | int]:
+        params: dict[str, str | int] = {
+            "advertiser_id": advertiser,
+            "fields": json.dumps(list(fields)),
+            "page_size": self.page_size,
+        }
+        if filtering is not None:
+            params["filtering"] = json.dumps(dict(filtering), separators=(",", ":"))
+        return params
+
+    # Sweeping -------------------------------------------------------------------------------
+
+    def _budget(self) -> _Budget:
+        return _Budget(until=self._clock() + self.sweep_timeout)
+
+    def _sweep(
+        self,
+        endpoint: str,
+        params: Mapping[str, str | int],
+        key: Key,
+        scope: str,
+        progress: Progress | None,
+    ) -> Sweep:
+        """Read the whole listing until a pass is stable, at most ``1 + max_resweeps`` passes."""
+        budget = self._budget()
+        why = ""
+        pages: list[Page] = []
+        passes = 0
+        for passes in range(1, self.max_resweeps + 2):
+            pages = []
+            why = ""
+            for page in self._pages(endpoint, params, key, scope, budget, progress, passes == 1):
+                if pages and page.total_items != pages[0].total_items:
+                    why = (
+                        f"total_number went from {pages[0].total_items} to {page.total_items} "
+                        f"between page 1 and page {page.number}"
+                    )
+                    break
+                pages.append(page)
+            if not why and len(pages) > 1:
+                again = next(self._pages(endpoint, params, key, scope, budget, None, False))
+                if again.total_items != pages[0].total_items:
+                    why = (
+                        f"total_number went from {pages[0].total_items} to {again.total_items} "
+                        "while the pages were read"
+                    )
+                elif _keys(again, key) != _keys(pages[0], key):
+                    why = "page 1 changed while the pages were read"
+            if not why:
+                return Sweep(
+                    endpoint, scope, tuple(pages), True, "", passes, budget.requests, budget.waited
+                )
+            log.info("%s, %s: the listing moved (%s); reading it again", endpoint, scope, why)
+        why = (
+            f"the listing kept moving while it was read ({passes} times; last: {why}): "
+            "nothing can be concluded from what it did not list"
+        )
+        return Sweep(
+            endpoint, scope, tuple(pages), False, why, passes, budget.requests, budget.waited
+        )
+
+    def _pages(
+        self,
+        endpoint: str,
+        params: Mapping[str, str | int],
+        key: Key,
+        scope: str,
+        budget: _Budget,
+        progress: Progress | None,
+        first: bool = True,
+    ) -> Iterator[Page]:
+        """One pass over a paged listing, from page 1 to ``total_page`` or an empty page."""
+        number, total = 1, 1
+        seen: dict[tuple[object, ...], int] = {}
+        while number <= total:
+            what = f"GET {endpoint} page {number}, {scope}"
+            try:
+                answer = self._get(
+                    endpoint,
+                    {**params, "page": number},
+                    what=what,
+                    budget=budget,
+                    progress=progress,
+                )
+            except TikTokAPIError as error:
+                if first and number == 1 and error.code == NO_PERMISSION:
+                    raise TikTokAPIError(
+                        error.code,
+                        f"{error.message}; the token may not reach {scope}: TikTok answers "
+                        f"{NO_PERMISSION} for any missing permission, an account that has not "
+                        "authorized this app as much as a scope the app lacks",
+                        error.request_id,
+                    ) from None
+                raise
+            page = _page(answer, number, what, self, endpoint)
+            if page.total_pages > self.max_pages:
+                shown = scrub(page.total_pages, limit=40)
+                raise TikTokAPIError(
+                    "HTTP 200",
+                    f"data.page_info.total_page is {shown}, more than max_pages="
+                    f"{self.max_pages} ({what}); nothing was written (raise max_pages if the "
+                    "account is really this big)",
+                    page.request_id,
+                )
+            if progress is not None:
+                progress(page)
+            yield page
+            if not page.items:
+                return
+            keys = _keys(page, key)
+            if keys in seen:
+                raise TikTokAPIError(
+                    "HTTP 200",
+                    f"page {number} lists the very same entries as page {seen[keys]} ({what}): "
+                    "TikTok's paging is not moving on; nothing was written, try again later",
+                    page.request_id,
+                )
+            seen[keys] = number
+            total = page.total_pages
+            number += 1
+
+    # One request ----------------------------------------------------------------------------
 
     def _get(
         self,
@@ -223,205 +587,164 @@ class TikTokClient:
         params: Mapping[str, str | int],
         *,
         what: str,
+        budget: _Budget,
+        progress: Progress | None = None,
         secrets: Mapping[str, str] | None = None,
-    ) -> _Answer:
+    ) -> Answer:
         """One request, retried as §12 says; ``what`` names it in logs and errors."""
         hidden = (self._token, *(secrets or {}).values())
-        attempt = 0
+        failures = 0
         while True:
-            outcome = self._attempt(endpoint, params, secrets or {})
-            if isinstance(outcome, _Answer):
-                return outcome
-            message = _without(hidden, outcome.message)
-            if not outcome.retry:
-                raise TikTokAPIError(outcome.code, f"{message} ({what})", outcome.request_id)
-            if attempt >= self.max_retries:
-                tries = f"{attempt + 1} attempt{'s' if attempt else ''}"
+            if self._clock() > budget.until:
                 raise TikTokAPIError(
-                    outcome.code, f"{message} ({what}; gave up after {tries})", outcome.request_id
+                    "timeout",
+                    f"the sweep took longer than sweep_timeout={self.sweep_timeout:g} s ({what}); "
+                    "nothing was written",
                 )
-            wait = self._wait(attempt, outcome.retry_after)
-            log.info(
-                "%s: %s (%s%s); retry %d of %d in %.2f s",
-                what,
-                message,
-                outcome.code,
-                f", request id {outcome.request_id}" if outcome.request_id else "",
-                attempt + 1,
-                self.max_retries,
-                wait,
-            )
+            outcome = self._attempt(endpoint, params, secrets or {})
+            budget.requests += 1
+            if isinstance(outcome, Answer):
+                return outcome
+            code = scrub(outcome.code, hidden, limit=60)
+            message = scrub(outcome.message, hidden)
+            request_id = scrub(outcome.request_id, hidden, limit=80) if outcome.request_id else None
+            shown_code: int | str = outcome.code if isinstance(outcome.code, int) else code
+            if not outcome.retry:
+                raise TikTokAPIError(shown_code, f"{message} ({what})", request_id)
+            wait = self._wait(failures, outcome.retry_after)
+            left = min(self.max_backoff - budget.waited, budget.until - self._clock())
+            if outcome.throttled and left <= 0:
+                raise TikTokAPIError(
+                    shown_code,
+                    f"{message} ({what}); TikTok was still throttling after "
+                    f"{budget.waited:.0f} s of waiting in all (max_backoff="
+                    f"{self.max_backoff:g} s): {_THROTTLE_ADVICE}",
+                    request_id,
+                )
+            if not outcome.throttled and (failures >= self.max_retries or left <= 0):
+                tries = f"{failures + 1} attempt{'s' if failures else ''}"
+                raise TikTokAPIError(
+                    shown_code, f"{message} ({what}; gave up after {tries})", request_id
+                )
+            wait = min(wait, left)
+            budget.waited += wait
+            reason = f"{message} ({code}{f', request id {request_id}' if request_id else ''})"
+            event = Wait(what, reason, wait, budget.waited, self.max_backoff)
+            if outcome.throttled:
+                log.info("%s", event)
+            else:
+                log.info("%s; retry %d of %d", event, failures + 1, self.max_retries)
+            if progress is not None:
+                progress(event)
             self._sleep(wait)
-            attempt += 1
+            failures += 1
 
     def _wait(self, attempt: int, retry_after: float | None) -> float:
-        """The server's ``Retry-After`` (at most ``max_backoff``), else full jitter over
-        ``backoff * 2**attempt`` (capped at ``max_backoff``)."""
+        """The server's ``Retry-After`` (at most ``max_wait``), else full jitter over
+        ``backoff * 2**attempt`` (capped at ``max_wait``)."""
         if retry_after is not None:
-            return min(retry_after, self.max_backoff)
-        ceiling = min(self.max_backoff, self.backoff * 2.0 ** min(attempt, 64))
+            return min(retry_after, self.max_wait)
+        ceiling = min(self.max_wait, self.backoff * 2.0 ** min(attempt, 64))
         return self._random() * ceiling
 
     def _attempt(
         self, endpoint: str, params: Mapping[str, str | int], secrets: Mapping[str, str]
-    ) -> _Answer | _Refusal:
+    ) -> Answer | Refusal:
+        host = httpx.URL(self.base_url).host
         try:
-            response = self._http.get(
-                endpoint, params=dict(params), extensions={_SECRET_PARAMS: secrets}
-            )
+            with (
+                deadline(self.timeout),
+                self._http.stream(
+                    "GET", endpoint, params=dict(params), extensions={SECRET_PARAMS: secrets}
+                ) as response,
+            ):
+                try:
+                    body = read_bounded(response, self.max_response_bytes)
+                except Oversized as error:
+                    return Refusal(f"HTTP {response.status_code}", f"{error}: refused")
+                except ValueError as error:
+                    return Refusal(f"HTTP {response.status_code}", str(error))
         except httpx.TimeoutException as error:
-            return _Refusal(
+            return Refusal(
                 "network",
-                f"no answer within {self.timeout:g} s ({type(error).__name__})",
+                f"no complete answer within {self.timeout:g} s ({type(error).__name__})",
                 retry=True,
             )
         except (httpx.NetworkError, httpx.RemoteProtocolError, httpx.ProxyError) as error:
-            host = httpx.URL(self.base_url).host
-            return _Refusal(
+            return Refusal(
                 "network", f"could not reach {host} ({type(error).__name__}: {error})", retry=True
             )
         except httpx.RequestError as error:  # not worth retrying (e.g. a malformed response)
-            return _Refusal("network", f"{type(error).__name__}: {error}")
-        return _read(response)
+            return Refusal("network", f"{type(error).__name__}: {error}")
+        return read_answer(response, body, self._token)
 
 
-def _read(response: httpx.Response) -> _Answer | _Refusal:
-    """Classify one HTTP answer: usable, throttled, transient, or refused."""
-    status = f"HTTP {response.status_code}"
-    try:
-        body = response.json()
-    except (ValueError, RecursionError):  # not JSON, or nested past any real answer
-        body = None
-    envelope = body if isinstance(body, Mapping) and "code" in body else None
-    code = _code(envelope["code"]) if envelope else 0
-    message = str(envelope.get("message") or "") if envelope else ""
-    request_id = _text(envelope.get("request_id")) if envelope else None
-    if not response.is_success:
-        code = code or status  # TikTok's code when it sent one, else the HTTP status
-        message = message or response.reason_phrase
-        if response.status_code == 429:
-            retry_after = _seconds(response.headers.get("Retry-After"))
-            return _Refusal(code, message, request_id, retry=True, retry_after=retry_after)
-        retry_after = _seconds(response.headers.get("Retry-After"))  # e.g. a 503's
-        return _Refusal(code, message, request_id, response.status_code >= 500, retry_after)
-    if envelope is None:
-        what = "not JSON" if body is None else "not a TikTok API response (no 'code')"
-        return _Refusal(status, f"the answer is {what}")
-    if code in THROTTLED:
-        retry_after = _seconds(response.headers.get("Retry-After"))
-        return _Refusal(code, message or "too many requests", request_id, True, retry_after)
-    if code in TRANSIENT:
-        return _Refusal(code, message or "TikTok failed this time", request_id, retry=True)
-    if code not in (0, PARTIAL_SUCCESS):
-        return _Refusal(code, message, request_id)
-    data = envelope.get("data")
-    if not isinstance(data, Mapping):
-        return _Refusal(status, f"code {code} came with no 'data' object", request_id)
-    return _Answer(code, message, request_id, data)
-
-
-def _video_page(answer: _Answer, number: int, what: str) -> VideoPage:
+def _page(answer: Answer, number: int, what: str, client: TikTokClient, endpoint: str = "") -> Page:
     page_info = answer.data.get("page_info")
     total_pages = page_info.get("total_page") if isinstance(page_info, Mapping) else None
     total_items = page_info.get("total_number") if isinstance(page_info, Mapping) else None
     items = answer.data.get("list")
+    request_id = client.scrub(answer.request_id) if answer.request_id else None
     if not _count(total_pages):
+        shown = client.scrub(repr(total_pages))
         raise TikTokAPIError(
             "HTTP 200",
-            f"data.page_info.total_page is {total_pages!r}, not a page count ({what})",
-            answer.request_id,
+            f"data.page_info.total_page is {shown}, not a page count ({what})",
+            request_id,
         )
     if items is not None and not isinstance(items, list):
         raise TikTokAPIError(
-            "HTTP 200", f"data.list is a {type(items).__name__}, not a list ({what})"
+            "HTTP 200", f"data.list is a {type(items).__name__}, not a list ({what})", request_id
         )
-    return VideoPage(
+    return Page(
         number=number,
         total_pages=total_pages,
         total_items=total_items if _count(total_items) else None,
         data=answer.data,
         partial=answer.code == PARTIAL_SUCCESS,
-        message=answer.message,
-        request_id=answer.request_id,
+        message=client.scrub(answer.message),
+        request_id=request_id,
+        endpoint=endpoint or what.split()[1],
     )
 
 
-class _SecretsOnTheWire(httpx.BaseTransport):
-    """Adds the ``Access-Token`` header and a request's secret parameters as it leaves.
-
-    httpx logs, and keeps in responses and errors, the request it was handed; that request
-    carries neither secret.
-    """
-
-    def __init__(self, token: str, *, proxy: str | None) -> None:
-        self._token = token
-        self._wire = httpx.HTTPTransport(proxy=proxy)
-
-    def __repr__(self) -> str:
-        return "_SecretsOnTheWire()"
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        extensions = dict(request.extensions)
-        url = request.url
-        for name, value in extensions.pop(_SECRET_PARAMS, {}).items():
-            url = url.copy_add_param(name, value)
-        headers = request.headers.copy()
-        headers["Access-Token"] = self._token
-        wire = httpx.Request(
-            request.method, url, headers=headers, stream=request.stream, extensions=extensions
-        )
-        return self._wire.handle_request(wire)
-
-    def close(self) -> None:
-        self._wire.close()
+def _keys(page: Page, key: Key) -> tuple[object, ...]:
+    return tuple(key(item) if isinstance(item, Mapping) else repr(item) for item in page.items)
 
 
-def _environment_proxy(url: httpx.URL) -> str | None:
-    """The proxy ``HTTPS_PROXY`` / ``HTTP_PROXY`` / ``ALL_PROXY`` name for ``url``, unless
-    ``NO_PROXY`` exempts its host (httpx skips the environment once given a transport)."""
-    proxies = urllib.request.getproxies()
-    proxy = proxies.get(url.scheme) or proxies.get("all")
-    if not proxy or urllib.request.proxy_bypass(url.host):
-        return None
-    return proxy if "://" in proxy else f"http://{proxy}"
+def _post_key(item: Mapping[str, Any]) -> object:
+    info = item.get("item_info")
+    return str(info.get("item_id")) if isinstance(info, Mapping) else repr(item)
 
 
-def _required(name: str, value: object) -> str:
+def _bc_key(item: Mapping[str, Any]) -> object:
+    info = item.get("bc_info")
+    return str(info.get("bc_id")) if isinstance(info, Mapping) else str(item.get("bc_id"))
+
+
+def _field_key(name: str) -> Key:
+    def key(item: Mapping[str, Any]) -> object:
+        value = item.get(name)
+        return repr(item) if value is None else str(value)
+
+    return key
+
+
+def _required(
+    name: str, value: object, *, what: str = "the TikTok ad account (advertiser) id"
+) -> str:
     text = str(value).strip() if isinstance(value, str | int) else ""
     if not text:
-        raise ValueError(f"{name} is empty: pass the TikTok ad account (advertiser) id")
+        raise ValueError(f"{name} is empty: pass {what}")
     return text
 
 
-def _without(secrets: tuple[str, ...], text: str) -> str:
-    """``text`` with every secret blanked out, in case an answer echoes one."""
-    for secret in secrets:
-        text = text.replace(secret, "…")
-    return text
-
-
-def _code(value: object) -> int | str:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    text = str(value).strip()
-    try:
-        return int(text)
-    except ValueError:
-        return text
+def _seconds_ok(value: object, least: float | None) -> bool:
+    """Whether ``value`` is a finite number of seconds, > 0 (``least`` None) or >= ``least``."""
+    if not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value):
+        return False
+    return value > 0 if least is None else value >= least
 
 
 def _count(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 0
-
-
-def _text(value: object) -> str | None:
-    return None if value is None or value == "" else str(value)
-
-
-def _seconds(value: str | None) -> float | None:
-    """A ``Retry-After`` in seconds (the HTTP-date form is ignored: backoff applies)."""
-    try:
-        seconds = float(value) if value is not None else math.nan
-    except ValueError:
-        return None
-    return max(0.0, seconds) if math.isfinite(seconds) else None

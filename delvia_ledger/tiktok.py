@@ -21,6 +21,7 @@ from .errors import InvalidRecordError, PayloadError, TikTokAPIError
 from .records import (
     Creator,
     Post,
+    PostKind,
     Record,
     SparkAuthorization,
     SparkBinding,
@@ -32,8 +33,10 @@ from .records import (
 __all__ = [
     "Item",
     "Skipped",
+    "entries",
     "items_from_tt_video",
     "parse_json",
+    "post_kind",
     "records_from_creator_post",
     "records_from_tt_video_info",
     "records_from_tt_video_list",
@@ -61,7 +64,9 @@ class Item:
     """One code authorization as TikTok reports it, before the ledger merges what it knows.
 
     ``creator`` carries TikTok's identity (its id is the ``identity_id``), ``tiktok_status``
-    the ``ad_auth_status`` for the advertiser that listed it.
+    the ``ad_auth_status`` for the advertiser that listed it. ``kind_reported`` is False when
+    TikTok said nothing of the post's kind (no ``item_type``, no images) and ``post.kind`` is
+    the guess ``VIDEO``: a merge then keeps the kind the ledger holds.
     """
 
     index: int
@@ -69,6 +74,7 @@ class Item:
     post: Post
     authorization: SparkAuthorization
     tiktok_status: str | None
+    kind_reported: bool = True
 
 
 def parse_json(text: str | bytes | bytearray) -> Any:
@@ -249,6 +255,38 @@ def _source_post(info: Mapping[str, Any], where: str) -> str | None:
     return stitch or duet
 
 
+def post_kind(info: Mapping[str, Any], where: str) -> PostKind | None:
+    """A post's kind as TikTok reports it: ``item_type``, else ``CAROUSEL`` when
+    ``carousel_info.image_info`` lists images (TikTok sends ``carousel_info`` null for a
+    video); None when TikTok says nothing (no ``item_type``, no images).
+
+    >>> post_kind({"carousel_info": {"image_info": [{"image_id": "i1"}]}}, "item_info")
+    <PostKind.CAROUSEL: 'CAROUSEL'>
+    >>> post_kind({"carousel_info": None}, "item_info") is None
+    True
+    """
+    stated = _text(info.get("item_type"), f"{where}.item_type")
+    if stated is not None:
+        try:
+            return PostKind(stated.strip().upper())
+        except ValueError:
+            raise PayloadError(
+                f"{where}.item_type: {shown(stated)} is not a post kind TikTok sends "
+                "('VIDEO' or 'CAROUSEL')"
+            ) from None
+    carousel = info.get("carousel_info")
+    if carousel is None:
+        return None
+    if not isinstance(carousel, Mapping):
+        raise PayloadError(f"{where}.carousel_info: expected an object, got {_kind(carousel)}")
+    images = carousel.get("image_info")
+    if images is not None and (not isinstance(images, Sequence) or isinstance(images, str)):
+        raise PayloadError(
+            f"{where}.carousel_info.image_info: expected a list, got {_kind(images)}"
+        )
+    return PostKind.CAROUSEL if images else None
+
+
 def _code(value: Any, where: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise PayloadError(f"{where}: the auth_code must be a non-empty string")
@@ -281,6 +319,7 @@ def _item(item: Any, index: int, where: str) -> Item | Skipped:
         field: tiktok_time(_required(auth, name, f"{where}.auth_info"), f"{where}.auth_info.{name}")
         for field, name in (("starts_at", "auth_start_time"), ("expires_at", "auth_end_time"))
     }
+    kind = post_kind(info, f"{where}.item_info")
     try:
         return Item(
             index=index,
@@ -293,7 +332,7 @@ def _item(item: Any, index: int, where: str) -> Item | Skipped:
             post=Post(
                 id=post_id,
                 creator_id=identity,
-                kind=_text(info.get("item_type"), f"{where}.item_info.item_type") or "VIDEO",
+                kind=kind or PostKind.VIDEO,
                 caption=_text(info.get("text"), f"{where}.item_info.text"),
                 source_post_id=source,
                 status=_text(info.get("status"), f"{where}.item_info.status"),
@@ -302,6 +341,7 @@ def _item(item: Any, index: int, where: str) -> Item | Skipped:
                 raw_code, creator_id=identity, post_id=post_id, **times
             ),
             tiktok_status=status,
+            kind_reported=kind is not None,
         )
     except InvalidRecordError as error:
         raise PayloadError(f"{where}: {error}") from None
@@ -412,3 +452,26 @@ def is_creator_side(data: Mapping[str, Any]) -> bool:
 def is_list(data: Mapping[str, Any]) -> bool:
     """True for a ``/tt_video/list/`` page (it has ``list`` or ``page_info``)."""
     return "list" in data or "page_info" in data
+
+
+def entries(payload: Any, endpoint: str) -> list[Any]:
+    """The entries of a TikTok listing: a response envelope, its ``data``, or the list itself
+    (as a sweep gathers it); ``"list": null`` is no entries.
+
+    >>> entries({"code": 0, "message": "OK", "data": {"list": None}}, "ad/get")
+    []
+    """
+    if isinstance(payload, Sequence) and not isinstance(payload, str | bytes | bytearray):
+        return list(payload)
+    found = unwrap(payload).get("list")
+    if found is None:
+        return []
+    if not isinstance(found, Sequence) or isinstance(found, str | bytes | bytearray):
+        raise PayloadError(f"{endpoint}: 'list' must be a list, got {_kind(found)}")
+    return list(found)
+
+
+def _object(entry: Any, where: str) -> Mapping[str, Any]:
+    if not isinstance(entry, Mapping):
+        raise PayloadError(f"{where}: expected an object, got {_kind(entry)}")
+    return entry

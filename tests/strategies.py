@@ -227,6 +227,113 @@ hostile_values = st.one_of(
 )
 
 
+# --- TikTok ads and Business Center entries (issues 21.2, 24.1) --------------------------------
+
+#: TikTok ids as TikTok sends them: 19-digit numbers, as text or (rarely) as JSON numbers.
+tiktok_ids = st.integers(10**18, 10**19 - 1).map(str)
+utc_times = st.datetimes(
+    min_value=datetime(2020, 1, 1), max_value=datetime(2030, 1, 1), timezones=st.just(UTC)
+).map(lambda t: t.replace(microsecond=0))
+
+
+def tiktok_layouts(moment: datetime) -> st.SearchStrategy[object]:
+    """``moment`` (UTC, whole seconds) in each layout TikTok sends a time in."""
+    return st.sampled_from(
+        [
+            moment.strftime("%Y-%m-%d %H:%M:%S"),  # documented: UTC+0
+            moment.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            moment.isoformat(),
+            int(moment.timestamp()),
+        ]
+    )
+
+
+@st.composite
+def ad_groups(draw: st.DrawFn) -> tuple[dict[str, object], tuple[datetime, datetime | None]]:
+    """An ``/adgroup/get/`` entry and its schedule (start, end or None)."""
+    start = draw(utc_times)
+    seconds = draw(st.none() | st.integers(3600, 400 * 86400))
+    ends = None if seconds is None else start + timedelta(seconds=seconds)
+    entry: dict[str, object] = {
+        "adgroup_id": draw(tiktok_ids),
+        "schedule_type": "SCHEDULE_START_END" if ends else "SCHEDULE_FROM_NOW",
+        "schedule_start_time": draw(tiktok_layouts(start)),
+        "operation_status": draw(st.sampled_from(["ENABLE", "DISABLE"])),
+    }
+    if ends is not None:
+        entry["schedule_end_time"] = draw(tiktok_layouts(ends))
+    return entry, (start, ends)
+
+
+@st.composite
+def spark_ad_entries(
+    draw: st.DrawFn, advertiser_id: str, adgroup_ids: list[str]
+) -> tuple[dict[str, object], dict[str, object]]:
+    """An ``/ad/get/`` entry of an ``AUTH_CODE`` Spark Ad, and what it says in plain values."""
+    created = draw(utc_times)
+    modified = created + timedelta(seconds=draw(st.integers(0, 100 * 86400)))
+    said: dict[str, object] = {
+        "ad_id": draw(tiktok_ids),
+        "post_id": draw(tiktok_ids),
+        "identity_id": draw(tiktok_ids),
+        "adgroup_id": draw(st.sampled_from(adgroup_ids)) if adgroup_ids else None,
+        "status": draw(st.sampled_from(["ENABLE", "DISABLE", "DELETE", "FROZEN"])),
+        "created_at": created,
+        "modified_at": modified,
+    }
+    entry: dict[str, object] = {
+        "ad_id": said["ad_id"],
+        "advertiser_id": draw(st.sampled_from([advertiser_id, int(advertiser_id)])),
+        "campaign_id": draw(tiktok_ids),
+        "identity_type": "AUTH_CODE",
+        "identity_id": said["identity_id"],
+        "tiktok_item_id": said["post_id"],
+        "operation_status": draw(st.sampled_from([said["status"], str(said["status"]).lower()])),
+        "secondary_status": "AD_STATUS_DELIVERY_OK",
+        "create_time": draw(tiktok_layouts(created)),
+        "modify_time": draw(tiktok_layouts(modified)),
+        "dark_post_status": "ON",
+    }
+    if said["adgroup_id"] is not None:
+        entry["adgroup_id"] = said["adgroup_id"]
+    return entry, said
+
+
+other_identity_ad = st.builds(
+    lambda ad_id, kind: {
+        "ad_id": ad_id,
+        "identity_type": kind,
+        "identity_id": "1",
+        "operation_status": "ENABLE",
+    },
+    tiktok_ids,
+    st.sampled_from(["CUSTOMIZED_USER", "TT_USER", "BC_AUTH_TT", "TTS_TT", None]),
+)
+
+
+@st.composite
+def bc_members(draw: st.DrawFn) -> dict[str, object]:
+    """A ``/bc/member/get/`` entry (any relation status, any case of TikTok's words)."""
+    relation = draw(st.sampled_from(["BOUND", "PENDING", "UNBOUND", "REJECTED"]))
+    entry: dict[str, object] = {
+        "user_id": draw(tiktok_ids),
+        "user_name": draw(st.none() | st.text(min_size=1, max_size=20)),
+        "user_email": draw(st.none() | st.emails()),
+        "user_role": draw(st.sampled_from(["ADMIN", "STANDARD", "admin", "standard"])),
+        "relation_status": draw(st.sampled_from([relation, relation.lower()])),
+    }
+    if draw(st.booleans()):
+        entry["ext_user_role"] = {"finance_role": draw(st.sampled_from(["MANAGER", "ANALYST"]))}
+    return entry
+
+
+asset_members = st.builds(
+    lambda user_id, role: {"user_id": user_id, "advertiser_role": role},
+    tiktok_ids,
+    st.sampled_from(["ADMIN", "OPERATOR", "ANALYST"]),
+)
+
+
 # --- the one-tab sheet (delvia_ledger.sheet) ------------------------------------------------------
 
 handles = st.text(alphabet=string.ascii_lowercase + string.digits + "._", min_size=2, max_size=24)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import attrs
 
 import delvia_ledger as dl
 
@@ -71,3 +74,37 @@ def test_unknown_code(ledger: dl.Ledger) -> None:
     d = ledger.diagnose("#never-seen-code=", post_id="7301")
     assert statuses(d) == ["failed", "not checked", "not checked", "not checked"]
     assert [f.kind for f in d.findings] == ["UNKNOWN_CODE"] and "never-seen" not in str(d)
+
+
+def test_a_code_revoked_by_another_process_mid_diagnosis_is_read_from_one_snapshot(
+    tmp_path: Path,
+) -> None:
+    """Another writer revokes the code while ``diagnose`` runs (here: when it asks its clock
+    for now, after its first reads may have begun). Every step must come from one state of the
+    file, before or after the revocation, never half of each."""
+    path = tmp_path / "race.db"
+    other = dl.Ledger.open(path, clock=lambda: T0)
+    revoke: list[dl.SparkAuthorization] = []
+
+    def clock() -> datetime:
+        while revoke:  # the other process writes, once, between two reads of this one
+            other.record(attrs.evolve(revoke.pop(), revoked_at=T0 - timedelta(hours=1)))
+        return T0
+
+    ledger = dl.Ledger.open(path, clock=clock)
+    world(ledger)
+    auth = code(ledger)
+    revoke.append(auth)
+    d = ledger.diagnose(RAW, post_id="7301")
+    assert not revoke, "the other writer ran during the diagnosis"
+    assert d.authorization is not None
+    live = d.steps[1]
+    if d.authorization.revoked_at is None:  # the state before the revocation
+        assert live.status is dl.StepStatus.PASSED and d.findings == ()
+    else:  # the state after it: the step and the finding say so, from the same record
+        assert live.status is dl.StepStatus.FAILED and live.detail.startswith("revoked at")
+        assert [f.kind for f in d.findings] == ["REVOKED"]
+    # and afterwards, the revocation is what both see
+    assert [f.kind for f in ledger.diagnose(RAW).findings] == ["REVOKED"]
+    other.close()
+    ledger.close()

@@ -180,14 +180,14 @@ def test_the_merge_starts_no_collection_between_its_rounds() -> None:
     """Between two rounds of the merge the collector is on and the round just handed out is
     alive: the next round must pause it before it makes anything (a ``with`` statement makes
     its context manager first), or each round starts a collection over that round."""
-    from delvia_ledger.checks import _flattened, _merged
+    from delvia_ledger.merge import flattened, merged
 
     def stream(tie: int) -> Iterator[list[tuple[tuple[int, int], list[int]]]]:
         for r in range(30):  # batches of fresh objects the collector tracks, keys unique
             yield [((r * 1000 + i, tie), [i]) for i in range(1000)]
 
     def batches() -> Iterator[list[Any]]:
-        yield from _merged([stream(0), stream(1)])  # type: ignore[list-item]
+        yield from merged([stream(0), stream(1)])  # type: ignore[list-item]
 
     collections: list[int] = []
 
@@ -195,7 +195,7 @@ def test_the_merge_starts_no_collection_between_its_rounds() -> None:
         if phase == "start":
             collections.append(info["generation"])
 
-    found = _flattened(batches())  # type: ignore[arg-type]
+    found = flattened(batches())  # type: ignore[arg-type]
     next(found)
     gc.callbacks.append(count)
     try:

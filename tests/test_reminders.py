@@ -257,7 +257,7 @@ def test_a_worklist_has_what_by_when_and_a_message_to_the_creator(ledger: dl.Led
     ((finding, message),) = olu.creator_messages
     assert finding.kind == "EXPIRING" and message == finding.message_to_creator
     assert message.startswith("Hi @maya.makes, the Spark Ads authorization for your post 7301")
-    assert "29 November 2026" in message and "no new code needed" in message
+    assert "29 November 2026" in message and "If TikTok shows you a new code" in message
     text = str(olu)
     assert "EXPIRING" in text and "by 2026-11-29 09:00 UTC" in text and message in text
     assert CODE not in text + json.dumps(olu.as_dict())
@@ -564,7 +564,7 @@ def test_findings_carry_a_message_to_the_creator_only_where_a_creator_can_help()
         finding = dl.Finding(kind=kind, severity=dl.Severity.ERROR, creator_id="maya", post_id="1")
         assert (finding.message_to_creator is None) == (advice.to_creator == "")
     for name in ("EXPIRED", "EXPIRING", "AD_OUTLIVES_CODE"):
-        assert "same code" in dl.CATALOGUE[FindingKind(name)].to_creator
+        assert "send it to us" in dl.CATALOGUE[FindingKind(name)].to_creator
 
 
 def test_changes_leaves_the_garbage_collector_as_it_found_it(

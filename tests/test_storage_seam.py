@@ -13,7 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import delvia_ledger as dl
-from delvia_ledger.checks import (
+from delvia_ledger.convert import to_micros
+from delvia_ledger.rules import (
     EXPIRED,
     LIVE,
     NOT_YET_ACTIVE,
@@ -24,7 +25,6 @@ from delvia_ledger.checks import (
     code_live,
     code_state,
 )
-from delvia_ledger.convert import to_micros
 from delvia_ledger.storage import (
     After,
     All,

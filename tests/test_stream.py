@@ -33,7 +33,7 @@ def reference(checks: Checks, within: Within) -> list[dl.Finding]:
     """A private copy of ``Checks.findings`` before streaming: the parts concatenated, then one
     stable sort."""
     h = to_micros(horizon(checks.now, within))
-    found = checks.code_findings(checks.auth_rows(), CODE_KINDS, h)
+    found = checks.code_findings(checks.world.auth_rows(), CODE_KINDS, h)
     found += checks.outlived_by_ads()
     found += checks.mismatched_posts()
     found += checks.unbound_ads()
@@ -273,10 +273,10 @@ def test_the_batch_merge_gives_every_item_once_in_key_order(
     streams: list[list[list[tuple[tuple[int, int], str]]]],
 ) -> None:
     """The reference is a sort of everything (the merge must equal it, batches or not)."""
-    from delvia_ledger.checks import _merged
+    from delvia_ledger.merge import merged
 
     expected: list[object] = [item for _, item in sorted(i for s in streams for b in s for i in b)]
-    batches: list[list[object]] = list(_merged([iter(s) for s in streams]))  # type: ignore[arg-type]
+    batches: list[list[object]] = list(merged([iter(s) for s in streams]))  # type: ignore[arg-type]
     assert [item for batch in batches for item in batch] == expected
     assert all(batches), "no empty batch is handed out"
 

@@ -156,12 +156,12 @@ def test_throttled_twice_then_ok_succeeds_after_growing_waits(
     assert waits == [0.75 * 0.5, 0.75 * 1.0]  # full jitter (0.75 here) of 0.5 s, then 1 s
     retries = [r.getMessage() for r in caplog.records if r.name == "delvia_ledger.sync"]
     assert len(retries) == 2
-    assert retries[0].startswith(
+    assert retries[0] == (
         "GET tt_video/list/ page 2, advertiser 7000000000000000001: "
-        "Too many requests, please retry later (40100); retry 1 of 5 in 0.38 s"
+        "Too many requests, please retry later (40100); waiting 0.38 s "
+        "(0.4 s of at most 300 s in all)"
     )
-    assert retries[0].endswith("retry 1 of 5 in 0.38 s")
-    assert retries[1].endswith("retry 2 of 5 in 0.75 s")
+    assert retries[1].endswith("waiting 0.75 s (1.1 s of at most 300 s in all)")
 
 
 @pytest.mark.parametrize("code", [40100, 40133, 40016])
@@ -182,24 +182,34 @@ def test_http_429_honours_retry_after(
     assert waits == [7.0, 0.75 * 2.0]
 
 
-def test_throttled_past_max_retries_raises_with_tiktoks_code(
+def test_throttled_past_max_backoff_raises_saying_to_retry_later(
     fake_tiktok: FakeTikTok, connect: Callable[..., TikTokClient], waits: Waits
 ) -> None:
-    fake_tiktok.throttle(10)
+    fake_tiktok.throttle(100)
     with pytest.raises(dl.TikTokAPIError) as raised:
-        connect(max_retries=3).video_pages(ADVERTISER)
+        connect(max_retries=1, max_backoff=10, backoff=2).video_pages(ADVERTISER)
     assert raised.value.code == 40100
-    assert "gave up after 4 attempts" in str(raised.value)
-    assert len(fake_tiktok.requests) == 3 + 1
-    assert len(waits) == 3
+    assert "still throttling after 10 s of waiting in all (max_backoff=10 s)" in str(raised.value)
+    assert "retry later" in str(raised.value) and "00:00 UTC" in str(raised.value)
+    assert sum(waits) == pytest.approx(10)  # throttling is waited out past max_retries
+    assert len(fake_tiktok.requests) == len(waits) + 1 > 1 + 1
 
 
-def test_max_retries_0_tries_once(
+def test_max_retries_0_tries_a_failure_once(
+    fake_tiktok: FakeTikTok, connect: Callable[..., TikTokClient], waits: Waits
+) -> None:
+    fake_tiktok.fail(1, status=503)
+    with pytest.raises(dl.TikTokAPIError, match=r"HTTP 503: Service Unavailable .*1 attempt\)"):
+        connect(max_retries=0).video_pages(ADVERTISER)
+    assert len(fake_tiktok.requests) == 1 and waits == []
+
+
+def test_max_backoff_0_waits_for_no_throttling(
     fake_tiktok: FakeTikTok, connect: Callable[..., TikTokClient], waits: Waits
 ) -> None:
     fake_tiktok.throttle(1, http_429=True)
-    with pytest.raises(dl.TikTokAPIError, match=r"HTTP 429: Too Many Requests .*1 attempt\)"):
-        connect(max_retries=0).video_pages(ADVERTISER)
+    with pytest.raises(dl.TikTokAPIError, match=r"HTTP 429: Too Many Requests .*retry later"):
+        connect(max_backoff=0).video_pages(ADVERTISER)
     assert len(fake_tiktok.requests) == 1 and waits == []
 
 
@@ -393,9 +403,16 @@ def test_video_info_refuses_a_code_it_cannot_send(
         (TOKEN, {"page_size": 0}, "page_size must be between 1 and 50, got 0"),
         (TOKEN, {"page_size": 51}, "page_size must be between 1 and 50, got 51"),
         (TOKEN, {"page_size": "50"}, "page_size must be between 1 and 50, got '50'"),
-        (TOKEN, {"max_retries": -1}, "max_retries must be 0 or more, got -1"),
+        (TOKEN, {"max_retries": -1}, "max_retries must be a whole number of 0 or more, got -1"),
+        (TOKEN, {"max_resweeps": 1.5}, "max_resweeps must be a whole number of 0 or more"),
+        (TOKEN, {"max_pages": 0}, "max_pages must be a whole number of 1 or more, got 0"),
+        (TOKEN, {"max_response_bytes": 10}, "max_response_bytes must be a whole number of 1024"),
         (TOKEN, {"timeout": 0}, "timeout must be more than 0 seconds, got 0"),
-        (TOKEN, {"backoff": -1}, "backoff and max_backoff must be 0 or more"),
+        (TOKEN, {"timeout": float("inf")}, "timeout must be more than 0 seconds, got inf"),
+        (TOKEN, {"sweep_timeout": -1}, "sweep_timeout must be more than 0 seconds, got -1"),
+        (TOKEN, {"backoff": -1}, "backoff must be 0 or more seconds, got -1"),
+        (TOKEN, {"max_wait": float("nan")}, "max_wait must be 0 or more seconds, got nan"),
+        (TOKEN, {"max_backoff": True}, "max_backoff must be 0 or more seconds, got True"),
         (TOKEN, {"base_url": "ftp://example.com/"}, "base_url must be an http"),
         (TOKEN, {"base_url": "http://[::1"}, "base_url must be an http"),
         (TOKEN, {"page_size": True}, "page_size must be between 1 and 50, got True"),
@@ -492,7 +509,7 @@ def test_the_token_and_a_raw_code_appear_in_no_repr_log_or_error(
     texts += [f"{r.name} {r.levelname} {r.getMessage()} {r.args!r}" for r in caplog.records]
     logged = "\n".join(r.getMessage() for r in caplog.records)
     assert "HTTP Request: GET" in logged and "send_request_headers" in logged  # httpx, httpcore
-    assert "retry 1 of 5" in logged  # ours
+    assert "waiting" in logged and "retry 1 of 5" in logged  # ours
     assert len(errors) == 5
     for text in texts:
         assert token not in text
@@ -515,14 +532,14 @@ def test_the_access_token_travels_only_in_the_header(fake_tiktok: FakeTikTok) ->
 @settings(max_examples=25, deadline=None)
 @given(
     backoff=st.floats(0, 4),
-    max_backoff=st.floats(0, 10),
+    max_wait=st.floats(0, 10),
     jitters=st.lists(st.floats(0, 1, exclude_max=True), min_size=1, max_size=4),
     retry_after=st.none() | st.integers(0, 120),
     http_429=st.booleans(),
 )
 def test_each_wait_is_full_jitter_under_the_cap_or_the_servers_retry_after(
     backoff: float,
-    max_backoff: float,
+    max_wait: float,
     jitters: list[float],
     retry_after: int | None,
     http_429: bool,
@@ -534,7 +551,7 @@ def test_each_wait_is_full_jitter_under_the_cap_or_the_servers_retry_after(
             TOKEN,
             base_url=fake.url,
             backoff=backoff,
-            max_backoff=max_backoff,
+            max_wait=max_wait,
             max_retries=len(jitters),
             sleep=waits,
             random=iter(jitters).__next__,
@@ -544,9 +561,9 @@ def test_each_wait_is_full_jitter_under_the_cap_or_the_servers_retry_after(
     assert len(waits) == len(jitters)
     for attempt, (wait, jitter) in enumerate(zip(waits, jitters, strict=True)):
         if retry_after is not None:
-            assert wait == min(retry_after, max_backoff)  # honoured, up to the cap
+            assert wait == min(retry_after, max_wait)  # honoured, up to the cap
         else:
-            ceiling = min(max_backoff, backoff * 2**attempt)
+            ceiling = min(max_wait, backoff * 2**attempt)
             assert 0 <= wait <= ceiling
             assert wait == pytest.approx(jitter * ceiling)
 

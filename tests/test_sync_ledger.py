@@ -185,16 +185,19 @@ def test_throttled_twice_then_ok_the_sweep_succeeds_after_growing_waits(
     assert waits == [0.25, 0.5]  # random 0.5 × 0.5 s × 2**n: growing
 
 
-def test_throttled_past_max_retries_writes_nothing(
-    synced: dl.Ledger, fake_tiktok: FakeTikTok, client: TikTokClient
+def test_throttled_past_max_backoff_writes_nothing(
+    synced: dl.Ledger, fake_tiktok: FakeTikTok, waits: list[float]
 ) -> None:
     fake_tiktok.items[ADVERTISER] = make_items(100)
-    fake_tiktok.throttle(times=10, page=2, code=40133)
+    fake_tiktok.throttle(times=100, page=2, code=40133)
     before = synced.digest()
-    with pytest.raises(dl.TikTokAPIError) as raised:
+    with (
+        TikTokClient(TOKEN, base_url=fake_tiktok.url, max_backoff=20, sleep=waits.append) as client,
+        pytest.raises(dl.TikTokAPIError, match="retry later") as raised,
+    ):
         synced.sync_tiktok(client, ADVERTISER)
     assert raised.value.code == 40133
-    assert len(fake_tiktok.requests_for(page=2)) == 4  # 1 + max_retries
+    assert sum(waits) == pytest.approx(20)
     assert synced.digest() == before
 
 
@@ -381,9 +384,13 @@ def test_a_code_tiktok_rejects_is_explained_by_the_catalogue(
     assert [f.kind for f in d.findings] == [dl.FindingKind.UNKNOWN_CODE, dl.FindingKind.EXPIRED]
     assert "TikTok refused it: 4025" in str(d.steps[1])
     assert "#some-old-code=" not in str(d)
-    # a code TikTok does not know either: explained as far as TikTok says
+    # a code TikTok does not know either: explained as far as TikTok says (40002 is its
+    # PARAM_ERROR: asking about one code, the refused parameter is the code)
     unknown = synced.diagnose("#never-issued=", ad_account_id=ADVERTISER, client=client)
-    assert [f.kind for f in unknown.findings] == [dl.FindingKind.UNKNOWN_CODE]
+    assert [f.kind for f in unknown.findings] == [
+        dl.FindingKind.UNKNOWN_CODE,
+        dl.FindingKind.REQUEST_REFUSED,
+    ]
     assert "40002" in str(unknown) and "#never-issued=" not in str(unknown)
 
 

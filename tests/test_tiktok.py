@@ -597,3 +597,72 @@ def test_each_import_counts_every_record_it_covers_once_as_written_or_unchanged(
             assert auth is not None and auth.expires_at == tiktok.tiktok_time(ends, "end")
             assert binding is not None and binding.tiktok_status == status
             assert post is not None and post.caption == text
+
+
+# --- a post's kind (issue 21.5): images mean CAROUSEL, and what TikTok says corrects a guess ---
+
+
+def carousel(**info: object) -> dict[str, Any]:
+    listed = item()
+    del listed["item_info"]["item_type"]
+    listed["item_info"].update(info)
+    return listed
+
+
+@pytest.mark.parametrize(
+    ("info", "kind", "reported"),
+    [
+        (
+            {"carousel_info": {"image_info": [{"image_id": "i1"}], "music_info": None}},
+            "CAROUSEL",
+            True,
+        ),
+        ({"carousel_info": {"image_info": []}}, "VIDEO", False),
+        ({"carousel_info": None, "video_info": {"duration": 9.5}}, "VIDEO", False),
+        ({}, "VIDEO", False),
+        ({"item_type": "carousel"}, "CAROUSEL", True),
+        (
+            {"item_type": "VIDEO", "carousel_info": {"image_info": [{"image_id": "i1"}]}},
+            "VIDEO",
+            True,
+        ),
+    ],
+)
+def test_a_posts_kind_is_what_tiktok_says_else_a_guess(
+    info: dict[str, object], kind: str, reported: bool
+) -> None:
+    (found,), _ = tiktok.items_from_tt_video(envelope(carousel(**info)))
+    assert (found.post.kind.value, found.kind_reported) == (kind, reported)
+
+
+@pytest.mark.parametrize(
+    ("info", "field"),
+    [
+        ({"item_type": "STORY"}, "item_info.item_type"),
+        ({"carousel_info": "images"}, "item_info.carousel_info"),
+        ({"carousel_info": {"image_info": "i1"}}, "item_info.carousel_info.image_info"),
+    ],
+)
+def test_a_malformed_kind_names_its_field(info: dict[str, object], field: str) -> None:
+    with pytest.raises(dl.PayloadError, match=rf"^tt_video/list\[0\]\.{re.escape(field)}:"):
+        tiktok.items_from_tt_video(envelope({"list": [carousel(**info)]}))
+
+
+def test_images_seen_later_correct_a_guessed_kind_and_silence_keeps_it(ledger: dl.Ledger) -> None:
+    """``kind`` is not an identity field: a guess of VIDEO is not kept for ever."""
+    ledger.record(dl.AdAccount(id=ADVERTISER, name="Brand", region="US"))
+    ledger.import_tiktok(envelope(carousel()), advertiser_id=ADVERTISER)
+    post = ledger.get(dl.Post, "7301000000000000001")
+    assert post is not None and post.kind == "VIDEO"  # nothing said: the guess
+    images = {"carousel_info": {"image_info": [{"image_id": "i1"}, {"image_id": "i2"}]}}
+    assert ledger.import_tiktok(envelope(carousel(**images)), advertiser_id=ADVERTISER).written == 1
+    assert ledger.get(dl.Post, "7301000000000000001").kind == "CAROUSEL"  # type: ignore[union-attr]
+    # a later answer that says nothing of the kind keeps what TikTok said before
+    assert ledger.import_tiktok(envelope(carousel()), advertiser_id=ADVERTISER).written == 0
+    assert ledger.get(dl.Post, "7301000000000000001").kind == "CAROUSEL"  # type: ignore[union-attr]
+    assert [
+        getattr(e.record, "kind", None) for e in ledger.history(dl.Post, "7301000000000000001")
+    ] == [
+        "VIDEO",
+        "CAROUSEL",
+    ]

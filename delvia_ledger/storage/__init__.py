@@ -12,7 +12,7 @@ from os import PathLike
 from typing import Any, Protocol, TypeVar
 
 from ..chain import ChainRow, Digest, Entry, Head, VerifyResult
-from ..records import Record
+from ..records import Record, SparkAuthorization
 from .filters import (
     After,
     All,
@@ -46,6 +46,7 @@ __all__ = [
     "columns_of",
     "first_match",
     "predicate",
+    "row_of",
 ]
 
 R = TypeVar("R", bound=Record)
@@ -65,6 +66,20 @@ def columns_of(cls: type[Record]) -> tuple[str, ...]:
     ('seq', 'superseded_by', 'id', 'name')
     """
     return ("seq", "superseded_by", *TABLES[cls].columns, *ENTRY_FIELDS)
+
+
+def row_of(seq: int, record: Record, columns: Sequence[str]) -> tuple[Any, ...]:
+    """The ``columns`` of the version row ``record`` has as entry ``seq``, as
+    :meth:`Storage.current_rows` gives them (times in µs, a code as its key).
+
+    >>> from delvia_ledger.records import Person
+    >>> row_of(7, Person(id="ana", name="Ana"), ("seq", "name", "left_at"))
+    (7, 'Ana', None)
+    """
+    table = TABLES[type(record)]
+    row = table.row(seq, record)
+    names = ("seq", "superseded_by", *table.columns)
+    return tuple(row[names.index(column)] for column in columns)
 
 
 class Storage(Protocol):
@@ -216,6 +231,21 @@ class Storage(Protocol):
     ) -> list[R]:
         """The current records of type ``cls`` whose column ``by`` is one of ``values`` and
         that ``where`` keeps, read back from their payloads."""
+        ...
+
+    def authorization_by_fingerprint(
+        self, fingerprint: str, bound: int | None
+    ) -> tuple[int, SparkAuthorization] | None:
+        """The ``SparkAuthorization`` current at ``bound`` whose code has ``fingerprint`` (under
+        its derived id first, else under a custom id), with the seq of that version; None if
+        none. One read: the one place a code is found from its fingerprint."""
+        ...
+
+    def latest_records(
+        self, wanted: Iterable[tuple[type[Record], str]], bound: int | None
+    ) -> dict[tuple[type[Record], str], tuple[int, Record]]:
+        """(type, id) -> (seq, record) for each wanted record current at ``bound``; ids with no
+        record are left out. One read whatever the types (a code's neighbours, at once)."""
         ...
 
     def bound_accounts(self, bound: int | None, where: Filter) -> Iterator[tuple[str, str]]:

@@ -8,6 +8,7 @@ import bisect
 import contextlib
 import hashlib
 import math
+import re
 import urllib.parse
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -65,31 +66,53 @@ def is_postgres_url(location: object) -> bool:
 def redacted(url: str) -> str:
     """``url`` without its password (in the user part or in the query), for messages and logs.
 
+    Split as libpq splits a URI, not as ``urllib`` does: the user part ends at the ``@`` before
+    the host, so a password holding ``/ ? # : %`` (a base64 one, say) is hidden whole; a
+    password libpq itself could not read (a raw ``/`` or ``@``) is hidden up to the host too.
+
     >>> redacted("postgresql://app:s3cret@db.internal:5432/access?sslmode=require&password=x")
     'postgresql://app@db.internal:5432/access?sslmode=require'
+    >>> redacted("postgresql://app:ab/c?d#e+f==@db.internal/access")
+    'postgresql://app@db.internal/access'
     """
-    parts = urllib.parse.urlsplit(url)
-    netloc = parts.netloc
-    if "@" in netloc:
-        user, _, host = netloc.rpartition("@")
-        netloc = f"{user.partition(':')[0]}@{host}"
-    query = "&".join(
-        pair
-        for pair in parts.query.split("&")
-        if pair and pair.partition("=")[0].lower() != "password"
-    )
-    return urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, query, ""))
+    scheme, hidden, rest = _split_credentials(url)
+    if hidden is not None:
+        user = hidden.partition(":")[0]
+        scheme += f"{user if user and not set(user) & set('/?#@') else '…'}@"
+    path, mark, query = rest.partition("?")
+    kept = "&".join(pair for pair in query.split("&") if pair and not _is_password(pair))
+    return scheme + path + (f"?{kept}" if mark and kept else "")
+
+
+def _split_credentials(url: str) -> tuple[str, str | None, str]:
+    """(``scheme://``, the user part to hide or None, the rest from the host on)."""
+    prefix = next((p for p in URL_SCHEMES if url.lower().startswith(p)), "")
+    rest = url[len(prefix) :]
+    at = rest.find("@")
+    if at == -1:
+        return url[: len(prefix)], None, rest
+    slash = rest.find("/", at)
+    last = rest.rfind("@", 0, len(rest) if slash == -1 else slash)
+    return url[: len(prefix)], rest[:last], rest[last + 1 :]
+
+
+def _is_password(pair: str) -> bool:
+    return urllib.parse.unquote(pair.partition("=")[0]).strip().lower() == "password"
 
 
 def _secrets(url: str) -> list[str]:
-    """The password(s) ``url`` holds, as typed and as decoded: never to be shown."""
-    parts = urllib.parse.urlsplit(url)
+    """The password(s) ``url`` holds, as typed and as decoded (and the pieces libpq would make
+    of one it cannot read): never to be shown."""
+    _, hidden, rest = _split_credentials(url)
     found = []
-    if parts.password:
-        found += [parts.password, urllib.parse.unquote(parts.password)]
-    for key, value in urllib.parse.parse_qsl(parts.query):
-        if key.lower() == "password" and value:
-            found += [value, urllib.parse.quote(value)]
+    if hidden is not None and ":" in hidden:
+        password = hidden.partition(":")[2]
+        found += [password, urllib.parse.unquote(password)]
+        found += [piece for piece in re.split(r"[/@:?#]", password) if len(piece) >= 4]
+    for pair in rest.partition("?")[2].split("&"):
+        if _is_password(pair):
+            value = pair.partition("=")[2]
+            found += [value, urllib.parse.unquote(value)]
     return sorted({s for s in found if s}, key=len, reverse=True)
 
 

@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
 from ..chain import GENESIS_HASH, Digest, Entry, Head, VerifyResult
 from ..convert import RECORD_BY_NAME, parse_time, record_from_json
 from ..errors import NotALedgerError
-from ..records import Record, SparkAuthorization, SparkBinding
-from .filters import All, Filter, OneOf
+from ..records import Record, SparkAuthorization, SparkBinding, derived_authorization_id
+from .filters import All, AnyOf, CustomId, Equals, Filter, OneOf
 
 if TYPE_CHECKING:
     from .schema import VersionTable
@@ -201,6 +201,40 @@ class SqlReads:
         keep = OneOf(by, wanted) if where is None else All(OneOf(by, wanted), where)
         sql, params = self._select(cast(type[Record], cls), ("seq", "payload"), bound, keep)
         return [self._record(cls, seq, payload) for seq, payload in self._fetch(sql, params)]
+
+    def authorization_by_fingerprint(
+        self, fingerprint: str, bound: int | None
+    ) -> tuple[int, SparkAuthorization] | None:
+        """The authorization current at ``bound`` whose code has ``fingerprint`` (held under its
+        derived id first, else under a custom id) and the seq of its version; one read."""
+        from .schema import code_key  # schema imports this module
+
+        derived = derived_authorization_id(fingerprint)
+        custom = All(Equals("code_key", code_key(fingerprint)), CustomId())
+        where = AnyOf(Equals("id", derived), custom)
+        sql, params = self._select(SparkAuthorization, ("seq", "id", "payload"), bound, where)
+        for seq, _, payload in sorted(self._fetch(sql, params), key=lambda r: r[1] != derived):
+            found = self._record(SparkAuthorization, seq, payload)
+            if found.code.fingerprint == fingerprint:  # a key is 64 bits of the fingerprint
+                return seq, found
+        return None
+
+    def latest_records(
+        self, wanted: Iterable[tuple[type[Record], str]], bound: int | None
+    ) -> dict[tuple[type[Record], str], tuple[int, Record]]:
+        """(type, id) -> (seq, record) of each wanted record current at ``bound`` (ids not
+        recorded are left out); one read, whatever the types."""
+        keys = list(dict.fromkeys(wanted))
+        if not keys:
+            return {}
+        seqs = ", ".join(last_version(self.TABLES[cls], self.PARAM, bound) for cls, _ in keys)
+        sql = f"SELECT seq, type, payload FROM entries WHERE seq IN ({seqs})"
+        found: dict[tuple[type[Record], str], tuple[int, Record]] = {}
+        for seq, type_name, payload in self._fetch(sql, [id_ for _, id_ in keys]):
+            cls = RECORD_BY_NAME[type_name]
+            record = self._record(cls, seq, payload)
+            found[cls, record.id] = seq, record
+        return found
 
     def bound_accounts(self, bound: int | None, where: Filter) -> Iterator[tuple[str, str]]:
         """Distinct (creator_id, ad_account_id) of current bindings ``where`` keeps, joined to
