@@ -5,66 +5,172 @@
 SparkCode(hint='…ode=')
 """
 
-from . import io, plot, tiktok
-from .access import OffboardingPlan
-from .chain import Digest, Entry, VerifyResult
-from .convert import converter
-from .dataframes import frames
-from .diagnose import Diagnosis, Step, StepStatus
-from .errors import (
-    DuplicateCodeError,
-    ImmutableFieldError,
-    InconsistentReferenceError,
-    InvalidRecordError,
-    IrreversibleChangeError,
-    LedgerBusyError,
-    LedgerError,
-    MissingReferenceError,
-    NotALedgerError,
-    PayloadError,
-    StorageError,
-    TikTokAPIError,
-)
-from .findings import CATALOGUE, ErrorExplanation, Finding, FindingKind, Severity, explain_error
-from .ledger import ImportResult, Ledger, LedgerView, RecordAllResult, SyncResult
-from .notify import EmailSender, WebhookSender
-from .records import (
-    AdAccount,
-    Creator,
-    Notice,
-    Person,
-    Post,
-    PostKind,
-    Record,
-    RegionRule,
-    RegionVerdict,
-    Role,
-    RoleGrant,
-    SparkAd,
-    SparkAuthorization,
-    SparkBinding,
-    SparkCode,
-)
-from .reminders import (
-    ChangeKind,
-    Changes,
-    Delivery,
-    DeliveryError,
-    Failure,
-    FindingChange,
-    Message,
-    NotifyResult,
-    RecordChange,
-    Reminder,
-    Sender,
-    Unreached,
-)
-from .sync import TikTokClient
+from importlib import import_module
+from typing import TYPE_CHECKING
+
+#: Where each public name lives. Names are imported on first use (PEP 562), so that
+#: ``import delvia_ledger`` loads no dependency at all: not the storage engine, not httpx, and
+#: no optional extra (pandas, numpy, matplotlib, psycopg) until something that needs it is
+#: called. A submodule maps to itself.
+_HOMES: dict[str, tuple[str, ...]] = {
+    "access": ("OffboardingPlan",),
+    "chain": ("SOURCES", "Digest", "Entry", "VerifyResult"),
+    "convert": ("converter",),
+    "dataframes": ("frames",),
+    "diagnose": ("Diagnosis", "Step", "StepStatus"),
+    "errors": (
+        "DuplicateCodeError",
+        "ErasedSubjectError",
+        "ImmutableFieldError",
+        "InconsistentReferenceError",
+        "InvalidRecordError",
+        "IrreversibleChangeError",
+        "LedgerBusyError",
+        "LedgerError",
+        "MissingReferenceError",
+        "NotALedgerError",
+        "PayloadError",
+        "StorageError",
+        "TikTokAPIError",
+    ),
+    "findings": (
+        "CATALOGUE",
+        "ErrorExplanation",
+        "Finding",
+        "FindingKind",
+        "Severity",
+        "explain_error",
+    ),
+    "io": ("io",),
+    "ledger": ("ImportResult", "Ledger", "LedgerView", "RecordAllResult", "SyncResult"),
+    "notify": ("EmailSender", "WebhookSender"),
+    "plot": ("plot",),
+    "records": (
+        "AdAccount",
+        "Creator",
+        "Erasure",
+        "Notice",
+        "Person",
+        "Post",
+        "PostKind",
+        "Record",
+        "RegionRule",
+        "RegionVerdict",
+        "Role",
+        "RoleGrant",
+        "SparkAd",
+        "SparkAuthorization",
+        "SparkBinding",
+        "SparkCode",
+    ),
+    "reminders": (
+        "ChangeKind",
+        "Changes",
+        "Delivery",
+        "DeliveryError",
+        "Failure",
+        "FindingChange",
+        "Message",
+        "NotifyResult",
+        "RecordChange",
+        "Reminder",
+        "Sender",
+        "Unreached",
+    ),
+    "sync": ("TikTokClient",),
+    "tiktok": ("tiktok",),
+}
+_HOME: dict[str, str] = {name: home for home, names in _HOMES.items() for name in names}
+
+if TYPE_CHECKING:  # the same names for type checkers, which see no __getattr__ below
+    from . import io, plot, tiktok
+    from .access import OffboardingPlan
+    from .chain import SOURCES, Digest, Entry, VerifyResult
+    from .convert import converter
+    from .dataframes import frames
+    from .diagnose import Diagnosis, Step, StepStatus
+    from .errors import (
+        DuplicateCodeError,
+        ErasedSubjectError,
+        ImmutableFieldError,
+        InconsistentReferenceError,
+        InvalidRecordError,
+        IrreversibleChangeError,
+        LedgerBusyError,
+        LedgerError,
+        MissingReferenceError,
+        NotALedgerError,
+        PayloadError,
+        StorageError,
+        TikTokAPIError,
+    )
+    from .findings import (
+        CATALOGUE,
+        ErrorExplanation,
+        Finding,
+        FindingKind,
+        Severity,
+        explain_error,
+    )
+    from .ledger import ImportResult, Ledger, LedgerView, RecordAllResult, SyncResult
+    from .notify import EmailSender, WebhookSender
+    from .records import (
+        AdAccount,
+        Creator,
+        Erasure,
+        Notice,
+        Person,
+        Post,
+        PostKind,
+        Record,
+        RegionRule,
+        RegionVerdict,
+        Role,
+        RoleGrant,
+        SparkAd,
+        SparkAuthorization,
+        SparkBinding,
+        SparkCode,
+    )
+    from .reminders import (
+        ChangeKind,
+        Changes,
+        Delivery,
+        DeliveryError,
+        Failure,
+        FindingChange,
+        Message,
+        NotifyResult,
+        RecordChange,
+        Reminder,
+        Sender,
+        Unreached,
+    )
+    from .sync import TikTokClient
+else:
+
+    def __getattr__(name: str) -> object:
+        """Import a public name from its home on first use, then keep it here."""
+        try:
+            home = _HOME[name]
+        except KeyError:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+        module = import_module(f".{home}", __name__)
+        value = module if home == name else getattr(module, name)
+        globals()[name] = value
+        return value
+
+
+def __dir__() -> list[str]:
+    """The module's names, the ones not imported yet included."""
+    return sorted({*globals(), *__all__})
+
 
 __version__ = "0.1.0"
 
 __all__ = [
     "CATALOGUE",
+    "SOURCES",
     "AdAccount",
     "ChangeKind",
     "Changes",
@@ -76,6 +182,8 @@ __all__ = [
     "DuplicateCodeError",
     "EmailSender",
     "Entry",
+    "ErasedSubjectError",
+    "Erasure",
     "ErrorExplanation",
     "Failure",
     "Finding",

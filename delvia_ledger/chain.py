@@ -6,25 +6,37 @@ Every backend stores the same entry columns; :func:`walk_chain` checks them what
 from __future__ import annotations
 
 import hashlib
+import json
+import os
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
 import attrs
 
-from .records import Record
+from .convert import canonical_json
+from .records import PERSONAL_FIELDS, Record
 
 __all__ = [
     "ENTRY_COLUMNS",
     "GENESIS_HASH",
+    "SOURCES",
     "ChainRow",
     "Digest",
     "Entry",
     "Head",
+    "Redaction",
     "UnreadableEntry",
     "VerifyResult",
     "chain_hash",
+    "compose_payload",
+    "new_salt",
+    "payload_content",
+    "payload_source",
+    "rebuilt_payload",
+    "redacted_payload",
+    "split_payload",
     "walk_chain",
 ]
 
@@ -51,15 +63,149 @@ def chain_hash(
 
 _sha256 = hashlib.sha256
 
+#: Where an entry came from (DESIGN §9): a sync or TikTok import, a sheet, a CSV import, the
+#: command line, or a direct ``record`` call from Python (the default).
+SOURCES = ("tiktok", "sheet", "csv", "cli", "api")
+
+# A payload of schema version 4 on starts with reserved keys, which sort before every field
+# name (they start with "_"): the record's salt (personal records only) and its source.
+_SALT_KEY = '{"_salt":"'
+_SALT_LENGTH = 32  # hex digits: 128 random bits
+_SOURCE_KEY = '{"_source":"'
+
+
+def compose_payload(content: str, source: str | None, salt: str | None = None) -> str:
+    """An entry's payload: the record's canonical JSON ``content`` with its ``_salt`` and
+    ``_source`` keys (each left out when None), still canonical JSON (they sort first).
+
+    >>> compose_payload('{"id":"69","name":"Brand","region":"US"}', "csv")
+    '{"_source":"csv","id":"69","name":"Brand","region":"US"}'
+    """
+    head = "{"
+    if salt is not None:
+        head += f'"_salt":"{salt}",'
+    if source is not None:
+        head += f'"_source":"{source}",'
+    return head + content[1:]
+
+
+def split_payload(payload: str) -> tuple[str | None, str | None, str]:
+    """A payload's (salt, source, content): :func:`compose_payload` undone.
+
+    Payloads written before schema version 4 have neither key: (None, None, payload).
+    Text that is not such a payload comes back as its own content.
+    """
+    salt = source = None
+    if payload.startswith(_SALT_KEY) and payload[42:44] == '",':
+        salt, payload = payload[10:42], "{" + payload[44:]
+    if payload.startswith(_SOURCE_KEY):
+        end = payload.find('",', 12)
+        if end > 12:
+            source, payload = payload[12:end], "{" + payload[end + 2 :]
+    return salt, source, payload
+
+
+def payload_content(payload: str) -> str:
+    """The record's canonical JSON inside ``payload`` (without its salt and source): two
+    versions are the same record when their contents are equal."""
+    return payload if payload[:3] != '{"_' else split_payload(payload)[2]
+
+
+def payload_source(payload: str) -> str | None:
+    """The source a payload records (None for entries written before schema version 4)."""
+    return None if payload[:3] != '{"_' else split_payload(payload)[1]
+
+
+def new_salt() -> str:
+    """A random salt for a personal record's payload: 128 bits as 32 hex digits, so a kept
+    ``payload_hash`` cannot confirm a guess of erased data (DESIGN §16)."""
+    return os.urandom(16).hex()
+
+
+#: Personal fields by the record type's name, as ``entries.type`` holds it.
+_PERSONAL = {cls.__name__: fields for cls, fields in PERSONAL_FIELDS.items()}
+_REQUIRED_PERSONAL = {
+    cls.__name__: {f.name for f in attrs.fields(cls) if f.default is attrs.NOTHING}
+    for cls in PERSONAL_FIELDS
+}
+
+
+def redacted_payload(type_: str, payload: str) -> str:
+    """The redacted form of an entry's payload (DESIGN §16): its canonical JSON without the
+    ``_salt`` and the personal fields (a required one, such as ``Person.name``, kept as
+    ``null``); every other key, ``_source`` included, as it was. The payload itself for a
+    record type without personal data.
+
+    >>> redacted_payload("Creator", '{"_salt":"' + "0" * 32 + '","_source":"api",'
+    ...                  '"handle":"maya.makes","id":"c1","region":"US"}')
+    '{"_source":"api","id":"c1","region":"US"}'
+    >>> redacted_payload("Person", '{"email":"ana@brand.example","id":"p1","name":"Ana"}')
+    '{"id":"p1","name":null}'
+    """
+    personal = _PERSONAL.get(type_)
+    if personal is None:
+        return payload
+    data = json.loads(payload)
+    data.pop("_salt", None)
+    for name in personal:
+        if name in _REQUIRED_PERSONAL[type_]:
+            data[name] = None
+        else:
+            data.pop(name, None)
+    return canonical_json(data)
+
+
+@attrs.frozen
+class Redaction:
+    """What the chain walk needs of an entry an :class:`~delvia_ledger.records.Erasure`
+    redacted: the Erasure's seq and subject, and the SHA-256 it recorded for the redacted
+    payload."""
+
+    erasure_seq: int
+    subject_type: str
+    subject_id: str
+    payload_hash: str
+
 
 @attrs.frozen
 class Entry:
-    """One version of one record, as the ledger holds it."""
+    """One version of one record, as the ledger holds it, and where it came from
+    (``source``: one of :data:`SOURCES`; None for entries recorded before sources were)."""
 
     seq: int
     recorded_at: datetime
     record: Record
     hash: str
+    source: str | None = None
+    #: The payload and payload hash as stored (None where the entry was built otherwise):
+    #: what a copy needs to write the very same entry (a salt, a redaction).
+    payload: str | None = attrs.field(default=None, repr=False, eq=False)
+    payload_hash: str | None = attrs.field(default=None, repr=False, eq=False)
+
+    @property
+    def salt(self) -> str | None:
+        """The salt of the stored payload (personal records from schema version 4 on)."""
+        return None if self.payload is None else split_payload(self.payload)[0]
+
+    @property
+    def redacted(self) -> bool:
+        """Whether the stored payload was redacted by an erasure (it no longer hashes to its
+        ``payload_hash``); False where the stored payload is not at hand."""
+        if self.payload is None or self.payload_hash is None:
+            return False
+        return _sha256(self.payload.encode("utf-8")).hexdigest() != self.payload_hash
+
+
+def rebuilt_payload(
+    content: str, type_: str, source: str | None, salt: str | None, payload_hash: str | None
+) -> tuple[str, str]:
+    """An entry's stored payload and payload hash from what an export keeps of it: the
+    record's canonical JSON ``content``, its source and salt, and for a redacted entry
+    (``payload_hash`` given) the original's hash."""
+    payload = compose_payload(content, source, salt)
+    if payload_hash is not None:
+        return redacted_payload(type_, payload), payload_hash
+    return payload, _sha256(payload.encode("utf-8")).hexdigest()
 
 
 @attrs.frozen
@@ -125,6 +271,7 @@ def walk_chain(
     digest: Digest | None = None,
     *,
     not_text: Callable[[int], str] | None = None,
+    redactions: Mapping[int, Redaction] | None = None,
 ) -> VerifyResult:
     """Check every link, payload hash and entry hash of ``rows`` (oldest first, from seq 1).
 
@@ -132,7 +279,13 @@ def walk_chain(
     entry ``seq`` is not UTF-8 text, when a cell is not (the walk alone can only say that one
     is not). Damage is a result, never an exception; :class:`UnreadableEntry` raised by
     ``rows`` ends the walk at the entry it could not read.
+
+    ``redactions`` (from every Erasure in the ledger, by the seq each names) replaces, for
+    those seqs only, "the payload hashes to ``payload_hash``" with "the payload is the
+    redacted form its Erasure recorded, of an entry of its subject, and the Erasure comes
+    later"; every link is still checked.
     """
+    redactions = redactions or {}
     expected_seq, prev = 1, GENESIS_HASH
     anchored = digest is None or digest.seq == 0
     if digest is not None and digest.seq == 0 and digest.hash != GENESIS_HASH:
@@ -142,13 +295,15 @@ def walk_chain(
     checked = 0
     try:
         for seq, stamp, type_, id_, payload, payload_hash, prev_hash, hash_ in rows:
-            problem = None
+            problem: str | None = None
             try:
                 if seq != expected_seq:
                     problem = f"entry {expected_seq} is missing (next entry is {seq})"
                     seq = expected_seq
                 elif prev_hash != prev:
                     problem = "prev_hash does not match the previous entry's hash"
+                elif seq in redactions:
+                    problem = _redaction_problem(seq, type_, id_, payload, redactions[seq])
                 elif sha256(payload.encode("utf-8")).hexdigest() != payload_hash:
                     problem = "payload does not match its payload_hash"
                 elif chain_hash(prev, seq, stamp, type_, id_, payload_hash) != hash_:
@@ -186,3 +341,27 @@ def walk_chain(
             "entries were removed",
         )
     return VerifyResult(True, checked)
+
+
+def _redaction_problem(
+    seq: int, type_: str, id_: str, payload: str, redaction: Redaction
+) -> str | None:
+    """Why entry ``seq`` is not what the Erasure naming it says it redacted (None: it is)."""
+    by = f"the Erasure at seq {redaction.erasure_seq}"
+    if redaction.erasure_seq <= seq:
+        return f"{by} names it, but an Erasure redacts only entries before it"
+    if hashlib.sha256(payload.encode("utf-8")).hexdigest() != redaction.payload_hash:
+        return f"payload is not the redacted form {by} recorded (nor its payload_hash)"
+    if type_ not in _PERSONAL:
+        return f"{by} names it, but a {type_} holds no personal data"
+    try:
+        owner = json.loads(payload).get("creator_id") if type_ == "Post" else id_
+    except ValueError:
+        owner = None
+    if redaction.subject_type != ("Creator" if type_ == "Post" else type_):
+        return f"{by} erases a {redaction.subject_type}, not this {type_}"
+    if owner != redaction.subject_id:
+        return f"{by} erases {redaction.subject_id!r}, whose data this entry is not"
+    if redacted_payload(type_, payload) != payload:
+        return f"payload named by {by} still holds personal data"
+    return None

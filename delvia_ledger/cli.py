@@ -1,7 +1,7 @@
 """The ``delvia-ledger`` command: the daily check, small changes, sync, reminders and a demo.
 
 Exit codes: 0 success (no ERROR finding), 1 an ERROR finding, a failed verification or a failed
-delivery, 2 a usage or input error (one line on stderr, never a traceback).
+delivery, 2 a usage or input error (one line on stderr, never a traceback), 130 interrupted.
 """
 
 from __future__ import annotations
@@ -20,30 +20,15 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal, NoReturn, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Literal, NoReturn, TypeVar, cast
 
 import attrs
 import click
 from dateutil.parser import isoparse
-from tabulate import tabulate
 
 from . import __version__
-from .chain import Entry
-from .checks import horizon
-from .convert import RECORD_BY_NAME, converter, format_time
-from .demo import sample_records
 from .errors import LedgerError, NotALedgerError, docs_url
 from .findings import Finding, FindingKind, Severity, explain_error
-from .io import (
-    IgnoredColumnsWarning,
-    neutralise,
-    read_csv,
-    read_export,
-    reference_cells,
-    time_zone,
-)
-from .ledger import Ledger, LedgerView
-from .notify import EmailSender, WebhookSender
 from .records import (
     AdAccount,
     Creator,
@@ -54,10 +39,15 @@ from .records import (
     RoleGrant,
     SparkAuthorization,
 )
-from .reminders import Sender, finding_dict
-from .storage.postgres import is_postgres_url, redacted
-from .storage.sqlite import ledger_path
-from .sync import DEFAULT_BASE_URL, TikTokClient, VideoPage
+from .tiktok import DEFAULT_BASE_URL
+
+# Each command imports what it uses (the storage engine, httpx, tabulate, ...) when it runs, so
+# that --help, --version and a command that needs none of them start at once.
+if TYPE_CHECKING:
+    from .chain import Entry
+    from .ledger import Ledger, LedgerView
+    from .reminders import Sender
+    from .sync import VideoPage
 
 __all__ = ["cli", "main"]
 
@@ -124,6 +114,8 @@ def _emit(rows: list[dict[str, Any]], fmt: str, table: Callable[[], str] | None 
     elif table is not None:
         _say(table())
     else:
+        from tabulate import tabulate
+
         _say(
             tabulate(
                 [{k: _cell(v) for k, v in r.items()} for r in rows],
@@ -134,6 +126,8 @@ def _emit(rows: list[dict[str, Any]], fmt: str, table: Callable[[], str] | None 
 
 
 def _cell(value: Any) -> Any:
+    from .io import neutralise
+
     if isinstance(value, list | tuple):
         return " ".join(map(str, value))
     return neutralise("" if value is None else str(value))  # the CSV export's own rule
@@ -195,6 +189,8 @@ def _db_path() -> str:
 
 def _valid_db() -> str:
     """The ``--db`` path, refused if it would be a throw-away database ('' or ':memory:')."""
+    from .storage.sqlite import ledger_path
+
     path = _db_path()
     try:
         ledger_path(path)
@@ -208,6 +204,9 @@ def _ledger(*, must_exist: bool = True, or_: str = "") -> Iterator[Ledger]:
     """The ``--db`` ledger; one this command creates is removed again if the command fails.
 
     ``or_`` names another way to create it (``--create``) in the refusal."""
+    from .ledger import Ledger
+    from .storage.postgres import is_postgres_url
+
     path = _valid_db()
     new = not is_postgres_url(path) and not Path(path).exists()
     if must_exist and new:
@@ -249,6 +248,8 @@ def _person(ledger: LedgerView, person_id: str) -> str:
 
 
 def _record_type(name: str) -> type[Record]:
+    from .convert import RECORD_BY_NAME
+
     cls = RECORD_BY_NAME.get(name) or {k.lower(): v for k, v in RECORD_BY_NAME.items()}.get(
         name.lower()
     )
@@ -322,6 +323,11 @@ def init() -> None:
 @_format_option()
 def demo(within: str, fmt: str, as_json: bool) -> None:
     """Write a sample ledger and report on it (re-running replaces a sample it made)."""
+    from .checks import horizon
+    from .demo import sample_records
+    from .ledger import Ledger
+    from .storage.postgres import is_postgres_url
+
     horizon(datetime.now(UTC), within)  # a bad --within is refused before anything is written
     location = _db_path()
     shown = _location(location)
@@ -355,6 +361,7 @@ def demo(within: str, fmt: str, as_json: bool) -> None:
 
 def _is_sample(ledger: Ledger) -> bool:
     """True when every record in the ledger is one the demo writes (a sample it made)."""
+    from .demo import sample_records
 
     def ids(records: Iterable[Record]) -> set[tuple[str, str]]:
         # a Notice's id is derived from its time, so notices count by type alone
@@ -446,6 +453,8 @@ _DROPPED_FIRST = ("owner", "deadline", "code", "account", "kind")
 def fit_table(rows: list[dict[str, str]], width: int) -> str:
     """``rows`` as a table no wider than ``width``: whole columns are left out (named in a
     last line) until it fits; a cell is never cut, so an id is shown whole or not at all."""
+    from tabulate import tabulate
+
     dropped: list[str] = []
     columns = list(dict.fromkeys(k for row in rows for k in row))
     while True:
@@ -471,6 +480,8 @@ def fit_table(rows: list[dict[str, str]], width: int) -> str:
 def _finding_table(
     findings: list[Finding], names: _Names, wide: bool, filters: str = "", total: int = 0
 ) -> str:
+    from tabulate import tabulate
+
     if not findings:
         if filters:
             return f"No findings match {filters} ({total} in all without the filters)."
@@ -505,6 +516,8 @@ def _print_findings(
     filters: str = "",
     total: int = 0,
 ) -> None:
+    from .reminders import finding_dict
+
     names = _Names(ledger)
     _emit(
         [finding_dict(f) for f in findings],
@@ -658,6 +671,8 @@ def check(
 ) -> None:
     """Diagnose one code: CODE, its authorization id (auth_…), or - to read the code from
     standard input (out of shell history)."""
+    from .sync import TikTokClient
+
     raw = _read_code(code)
     with _ledger() as ledger:
         held = ledger.get(SparkAuthorization, raw) if AUTH_ID.fullmatch(raw) else None
@@ -718,6 +733,9 @@ def import_(
     create: bool,
 ) -> None:
     """Import a CSV of records (--type) or a TikTok JSON response (a file, or -)."""
+    from .convert import RECORD_BY_NAME
+    from .io import IgnoredColumnsWarning, time_zone
+
     _valid_db()  # before the source is read
     if file.lower().endswith(".csv"):
         if not type_name:
@@ -886,6 +904,8 @@ def verify(digest: str | None, deep: bool) -> None:
 @click.argument("dest", type=click.Path(dir_okay=False))
 def backup(dest: str) -> None:
     """A consistent copy of the ledger at DEST, taken while others may write to it."""
+    from .ledger import Ledger
+
     if Path(dest).exists():
         raise UsageError(f"{dest} already exists; backup writes only a new file")
     with _ledger() as ledger:
@@ -907,6 +927,9 @@ def copy(source: str, dest: str) -> None:
 
     A URL's password is never printed; put it in ~/.pgpass or PGPASSWORD to keep it out of
     the shell's history."""
+    from .ledger import Ledger
+    from .storage.postgres import is_postgres_url
+
     shown_source, shown_dest = _location(source), _location(dest)
     if not is_postgres_url(source) and not Path(source).exists():
         raise UsageError(f"{shown_source}: no such ledger or export")
@@ -943,12 +966,18 @@ def copy(source: str, dest: str) -> None:
 
 def _location(location: str) -> str:
     """A ledger's location as messages show it: a URL without its password."""
+    from .storage.postgres import is_postgres_url, redacted
+
     return redacted(location) if is_postgres_url(location) else location
 
 
 @contextmanager
 def _source_entries(source: str) -> Iterator[tuple[Iterable[Entry], int | None]]:
     """The entries to copy, and how many there are when that is known."""
+    from .io import read_export
+    from .ledger import Ledger
+    from .storage.postgres import is_postgres_url
+
     if source.lower().endswith(".json") and not is_postgres_url(source):
         with open(source, encoding="utf-8") as text:
             yield read_export(text), None
@@ -966,6 +995,8 @@ def _shown(value: Any) -> Any:
 
 
 def _history_table(entries: list[Any]) -> str:
+    from .convert import converter, format_time
+
     lines: list[str] = []
     before: dict[str, Any] = {}
     for entry in entries:
@@ -999,6 +1030,8 @@ def history(
     as_json: bool,
 ) -> None:
     """Every version of one record, with what changed: TYPE ID, --code or --handle."""
+    from .convert import converter, format_time
+
     cls: type[Record]
     with _ledger() as ledger:
         if code is not None:
@@ -1049,6 +1082,10 @@ def read_time(value: str, option: str) -> datetime:
 
 def record_fields_help(cls: type[Record]) -> str:
     """``add TYPE --help``: the record's fields, generated from the record (as the reference)."""
+    from tabulate import tabulate
+
+    from .io import reference_cells
+
     doc = " ".join((cls.__doc__ or "").strip().split("\n\n")[0].split())
     rows = [
         {
@@ -1087,6 +1124,8 @@ class _AddCommand(click.Command):
 def add(type_name: str, fields: tuple[str, ...]) -> None:
     """Record one record: add TYPE --field value … (the same columns as its CSV; --timezone
     ZONE for times without an offset)."""
+    from .io import IgnoredColumnsWarning, read_csv
+
     cls = _record_type(type_name)
     names, values = [], []
     zone: str | None = None
@@ -1120,7 +1159,7 @@ def add(type_name: str, fields: tuple[str, ...]) -> None:
     except LedgerError as error:
         raise UsageError(f"add {cls.__name__}: {_without_prefix(str(error), cls)}") from None
     with _ledger() as ledger:
-        entry = ledger.record(record)
+        entry = ledger.record(record, source="cli")
     _say(f"recorded {cls.__name__} {record.id} at seq {entry.seq}")
 
 
@@ -1133,7 +1172,7 @@ def _without_prefix(message: str, cls: type[Record]) -> str:
 
 
 def _new_version(ledger: Ledger, old: Record, **changes: Any) -> None:
-    entry = ledger.record(attrs.evolve(old, **changes))
+    entry = ledger.record(attrs.evolve(old, **changes), source="cli")
     _say(f"recorded {type(old).__name__} {old.id} at seq {entry.seq}")
 
 
@@ -1224,7 +1263,7 @@ def grant(
             expires_at=None if expires is None else read_time(expires, "--expires"),
             granted_by=granted_by,
         )
-        entry = ledger.record(record)
+        entry = ledger.record(record, source="cli")
     _say(f"recorded RoleGrant {record.id} at seq {entry.seq}")
 
 
@@ -1272,6 +1311,8 @@ def sync(
     access_token: str | None,
 ) -> None:
     """A complete sweep of each advertiser's posts at TikTok (token from $TIKTOK_ACCESS_TOKEN)."""
+    from .sync import TikTokClient
+
     if access_token is not None:
         raise UsageError(
             "sync: never put the access token on the command line (it stays in your shell "
@@ -1357,6 +1398,8 @@ def _secret_from_env(flag: str, name: str, what: str) -> str:
 
 
 def _senders(options: Mapping[str, Any]) -> list[Sender]:
+    from .notify import EmailSender, WebhookSender
+
     senders: list[Sender] = []
     smtp, from_addr, user = options["smtp"], options["from_addr"], options["smtp_user"]
     if smtp is not None:
@@ -1411,6 +1454,8 @@ def _senders(options: Mapping[str, Any]) -> list[Sender]:
 def notify(within: str, dry_run: bool, **channels: Any) -> None:
     """Send each person what is new or changed since their last reminder; exits 1 if a
     delivery failed."""
+    from .notify import WebhookSender
+
     senders = _senders(channels)
     try:
         with _ledger() as ledger:

@@ -19,7 +19,16 @@ import cattrs
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
 from .errors import InvalidRecordError, NotALedgerError
-from .records import RECORD_TYPES, PostKind, Record, RegionVerdict, Role, SparkCode
+from .records import (
+    ERASED,
+    PERSONAL_FIELDS,
+    STORED_TYPES,
+    PostKind,
+    Record,
+    RegionVerdict,
+    Role,
+    SparkCode,
+)
 
 __all__ = [
     "RECORD_BY_NAME",
@@ -40,7 +49,7 @@ __all__ = [
 R = TypeVar("R")
 
 #: Record classes by the name stored in the ledger's ``type`` column.
-RECORD_BY_NAME: dict[str, type[Record]] = {cls.__name__: cls for cls in RECORD_TYPES}
+RECORD_BY_NAME: dict[str, type[Record]] = {cls.__name__: cls for cls in STORED_TYPES}
 
 
 def format_time(moment: datetime) -> str:
@@ -223,6 +232,10 @@ def _code_from_outside(value: Any) -> Any:
     return value
 
 
+def _erased_or_value(value: Any, _: type) -> Any:
+    return ERASED if value is None else value
+
+
 def _make_converter() -> cattrs.Converter:
     conv = cattrs.Converter(detailed_validation=False)
     conv.register_unstructure_hook(datetime, format_time)
@@ -235,7 +248,7 @@ def _make_converter() -> cattrs.Converter:
     conv.register_structure_hook(SparkCode, _structure_code)
     conv.register_structure_hook_func(lambda t: t == tuple[str, ...], _structure_keys)
     conv.register_unstructure_hook(StrEnum, lambda member: member.value)
-    for cls in RECORD_TYPES:
+    for cls in STORED_TYPES:
         # Fields left at their default (None) are omitted, so adding an optional field
         # later does not change the canonical JSON (and hash) of existing records.
         conv.register_unstructure_hook(
@@ -244,7 +257,12 @@ def _make_converter() -> cattrs.Converter:
                 cls, conv, _cattrs_omit_if_default=True, id=override(omit_if_default=False)
             ),
         )
-        conv.register_structure_hook(cls, make_dict_structure_fn(cls, conv))
+        erased = {  # an erased required field is null in the payload (DESIGN §16)
+            name: override(struct_hook=_erased_or_value)
+            for name in PERSONAL_FIELDS.get(cls, ())
+            if attrs.fields_dict(cls)[name].default is attrs.NOTHING
+        }
+        conv.register_structure_hook(cls, make_dict_structure_fn(cls, conv, **cast(Any, erased)))
     return conv
 
 
@@ -358,6 +376,9 @@ def _generated_structure(cls: type[Record]) -> Callable[[Any], Record]:
             else:
                 value = f"(None if (v := o[{field.name!r}]) is None else _inner{n}(v, _type{n}))"
         if field.default is attrs.NOTHING:
+            if field.name in PERSONAL_FIELDS.get(cls, ()):  # erased: null in the payload
+                namespace["_erased"] = ERASED
+                value = f"(_erased if (e := {value}) is None else e)"
             required.append(f"{field.name}={value}")
         else:
             optional.append(f"    if {field.name!r} in o:\n        res[{field.name!r}] = {value}")

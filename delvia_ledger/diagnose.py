@@ -45,11 +45,10 @@ _WARN_MICROS = timedelta(days=7) // timedelta(microseconds=1)
 def about_the_connection(error: TikTokAPIError) -> bool:
     """True when a refusal says nothing about the code asked about: the token, a missing
     scope, throttling or an outage past the retries, or no usable answer at all (an HTTP
-    status or a network failure instead of TikTok's own code). A refused parameter (40002)
-    is about the code: asking about one code, the code is the parameter the user gave."""
+    status or a network failure instead of TikTok's own code)."""
     explanation = error.explanation
     if explanation is not None:
-        return explanation.kind in CONNECTION_KINDS - {FindingKind.REQUEST_REFUSED}
+        return explanation.kind in CONNECTION_KINDS
     code = str(error.code).strip()
     return not code.lstrip("-").isdigit()  # "HTTP 429", "network", …
 

@@ -44,6 +44,11 @@ class DuplicateCodeError(LedgerError):
     """The same Spark code is already recorded under another authorization id."""
 
 
+class ErasedSubjectError(LedgerError):
+    """A record would bring back the personal data of an erased creator or person (DESIGN §16);
+    recording it needs ``force=True``, for a new consent."""
+
+
 class StorageError(LedgerError):
     """The ledger file could not be read or written: disk full, I/O error, read-only, damaged.
 

@@ -24,9 +24,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import attrs
 from dateutil.parser import isoparse
 
-from .chain import Entry
+from .chain import SOURCES, Entry, rebuilt_payload
 from .convert import (
     RECORD_BY_NAME,
+    canonical_json_of,
     format_time,
     parse_time,
     record_from_dict,
@@ -602,7 +603,8 @@ def export_json(entries: Iterable[Entry], out: Source) -> int:
     """Write every entry as one JSON document (``{"entries": [...]}``), streamed, to a path
     (replacing any file there) or an open text file; returns the count.
 
-    Each entry carries ``seq``, ``recorded_at``, ``type``, ``id``, ``record`` and ``hash``.
+    Each entry carries ``seq``, ``recorded_at``, ``type``, ``id``, ``record``, ``hash`` and
+    its ``source`` (left out for entries recorded before sources were).
     """
     with csv_target(out) as text:
         return _export_json(entries, text)
@@ -626,7 +628,13 @@ def _export_json(entries: Iterable[Entry], out: IO[str]) -> int:
             ensure_ascii=False,
         )
         body = dumps(record_to_dict(record), ensure_ascii=False, sort_keys=True, allow_nan=False)
-        out.write(f'{separator}{head[:-1]}, "record": {body}, "hash": {dumps(entry.hash)}}}')
+        source = "" if entry.source is None else f', "source": {dumps(entry.source)}'
+        if entry.salt is not None:  # a copy needs it to store the very same payload
+            source += f', "salt": {dumps(entry.salt)}'
+        if entry.redacted:  # erased: the original payload's hash, which the chain covers
+            source += f', "payload_hash": {dumps(entry.payload_hash)}'
+        hash_ = dumps(entry.hash)
+        out.write(f'{separator}{head[:-1]}, "record": {body}, "hash": {hash_}{source}}}')
         count, separator = count + 1, ",\n"
     out.write("\n]}\n")
     return count
@@ -859,6 +867,24 @@ In the tables, an id is """
 )
 
 
+def _export_source(value: Any) -> str | None:
+    """An export entry's ``source`` (absent: an entry recorded before sources were)."""
+    if value is None or value in SOURCES:
+        return cast(str | None, value)
+    raise ValueError(f"source {value!r} is not one of {', '.join(SOURCES)}")
+
+
+_SALT = re.compile("[0-9a-f]{32}")
+_HASH = re.compile("[0-9a-f]{64}")
+
+
+def _export_text(item: dict[str, Any], key: str, shape: re.Pattern[str]) -> str | None:
+    value = item.get(key)
+    if value is None or (isinstance(value, str) and shape.fullmatch(value)):
+        return value
+    raise ValueError(f"{key} is not {shape.pattern}")
+
+
 def read_export(source: IO[str]) -> Iterator[Entry]:
     """The entries of a JSON export (:func:`export_json`), in order, for ``Ledger.replay``.
 
@@ -875,11 +901,23 @@ def read_export(source: IO[str]) -> Iterator[Entry]:
     for number, item in enumerate(items, 1):
         try:
             cls = RECORD_BY_NAME[item["type"]]
+            record = record_from_dict(cls, item["record"])
+            origin = _export_source(item.get("source"))
+            payload, payload_hash = rebuilt_payload(
+                canonical_json_of(cls)(record),
+                cls.__name__,
+                origin,
+                _export_text(item, "salt", _SALT),
+                _export_text(item, "payload_hash", _HASH),
+            )
             yield Entry(
                 seq=int(item["seq"]),
                 recorded_at=parse_time(item["recorded_at"]),
-                record=record_from_dict(cls, item["record"]),
+                record=record,
                 hash=str(item["hash"]),
+                source=origin,
+                payload=payload,
+                payload_hash=payload_hash,
             )
         except (KeyError, TypeError, ValueError) as error:
             raise PayloadError(f"export entry {number}: {error}") from None

@@ -24,13 +24,22 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast, overload
 
 import attrs
 
-from . import io, reconcile, sheet, tiktok
+from . import erasure, io, reconcile, sheet, tiktok
 from . import reminders as who_must_act
 from .access import OffboardingPlan, active_grants, offboarding_plan
-from .chain import Digest, Entry, VerifyResult
+from .chain import (
+    SOURCES,
+    Digest,
+    Entry,
+    VerifyResult,
+    compose_payload,
+    new_salt,
+    payload_content,
+    rebuilt_payload,
+)
 from .checks import DEFAULT_WITHIN, Checks, Within
 from .collector import collector_paused
-from .convert import parse_time, record_from_json
+from .convert import format_time, parse_time, record_from_json
 from .diagnose import Diagnosis, about_the_connection, diagnose, diagnose_at_tiktok
 from .errors import (
     DuplicateCodeError,
@@ -40,6 +49,7 @@ from .errors import (
     IrreversibleChangeError,
     LedgerError,
     MissingReferenceError,
+    NotALedgerError,
     PayloadError,
     TikTokAPIError,
 )
@@ -47,9 +57,11 @@ from .findings import Finding
 from .reconcile import ImportResult, SyncResult
 from .records import (
     NO_CODE,
+    PERSONAL_FIELDS,
     RECORD_TYPES,
     AdAccount,
     Creator,
+    Erasure,
     Notice,
     Person,
     Post,
@@ -525,17 +537,23 @@ class Ledger(LedgerView):
         with self._store.transaction():
             yield self
 
-    def record(self, record: Record) -> Entry:
+    def record(self, record: Record, *, source: str = "api", force: bool = False) -> Entry:
         """Append a new version of ``record``; an unchanged record writes nothing.
 
-        Returns the entry that now holds the record's current version.
+        ``source`` says where it came from (one of ``dl.SOURCES``; recorded in the chain).
+        Personal data of an erased creator or person is refused (``ErasedSubjectError``)
+        unless ``force=True`` (a new consent). Returns the entry that now holds the record's
+        current version.
         """
+        source = _source_arg(source, "record")
         with self._store.transaction():
-            stamp, hashes = self._record_batch([record], {})
+            stamp, hashes = self._record_batch([record], {}, source, force is True)
             seq = self._store.head.seq
         if hashes:
             (hash_,) = hashes
-            return Entry(seq=seq, recorded_at=parse_time(stamp), record=record, hash=hash_)
+            return Entry(
+                seq=seq, recorded_at=parse_time(stamp), record=record, hash=hash_, source=source
+            )
         entry = self._store.latest(type(record), record.id, None)
         assert entry is not None
         return entry
@@ -545,11 +563,27 @@ class Ledger(LedgerView):
         records: Iterable[Record],
         batch_size: int = BATCH_SIZE,
         progress: Callable[[int], object] | None = None,
+        *,
+        source: str = "api",
+        force: bool = False,
     ) -> RecordAllResult:
         """Record many records in one transaction, streamed in batches: the fast path.
 
         ``progress``, if given, is called after each batch with the number of records read.
+        ``source`` says where they came from (one of ``dl.SOURCES``; recorded in the chain);
+        ``force`` as for :meth:`record`.
         """
+        source = _source_arg(source, "record_all")
+        return self._record_all(records, batch_size, progress, source, force is True)
+
+    def _record_all(
+        self,
+        records: Iterable[Record],
+        batch_size: int,
+        progress: Callable[[int], object] | None,
+        source: str | None,
+        force: bool = False,
+    ) -> RecordAllResult:
         if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
             raise ValueError(
                 f"record_all(batch_size={shown(batch_size)}): batch_size must be a whole "
@@ -573,7 +607,7 @@ class Ledger(LedgerView):
                 if not batch:
                     break
                 with collector_paused():  # a batch makes no cycles; its objects are many
-                    count = len(self._record_batch(batch, known)[1])
+                    count = len(self._record_batch(batch, known, source, force)[1])
                 written += count
                 unchanged += len(batch) - count
                 if progress is not None:
@@ -618,7 +652,7 @@ class Ledger(LedgerView):
             if reader.ignored:
                 warnings.warn(reader.ignored, stacklevel=2)
             try:
-                return self.record_all(records(), progress=progress)
+                return self.record_all(records(), progress=progress, source="csv")
             except LedgerError as error:
                 found = next((line for line, r in reversed(read) if r is error.record), None)
                 if found is None:
@@ -806,7 +840,9 @@ class Ledger(LedgerView):
                 data, creator_id=creator_id, advertiser_id=advertiser_id, revoked_at=self.now()
             )
             with self._store.transaction():  # what is kept is read and written at once
-                result = self.record_all(reconcile.kept_known(self._store, records))
+                result = self.record_all(
+                    reconcile.kept_known(self._store, records), source="tiktok"
+                )
             return ImportResult(result.written, result.unchanged, last_seq=result.last_seq)
         if advertiser_id is None:
             raise ValueError("import_tiktok: a /tt_video/ payload needs advertiser_id=...")
@@ -846,7 +882,7 @@ class Ledger(LedgerView):
         changes, all or nothing (joining the caller's transaction, if any)."""
         with self._store.transaction():
             merged = reconcile.reconcile(self._store, items, advertiser_id, now, listed=listing)
-            result = self.record_all(merged.records)
+            result = self.record_all(merged.records, source="tiktok")
         return ImportResult(
             result.written,
             result.unchanged + merged.unchanged,
@@ -958,40 +994,52 @@ class Ledger(LedgerView):
         this copy has the very same hashes and digest (``delvia-ledger copy``).
 
         Only into an empty ledger; all or nothing. ``entries`` come from another ledger's
-        :meth:`entries` or from a JSON export (:func:`delvia_ledger.io.read_export`). Every
-        rule applies as when they were first recorded. If the copy's digest does not equal the
-        source's (a file written by an older encoder, or a tampered export), nothing is kept
-        and :class:`LedgerError` says so.
+        :meth:`entries` or from a JSON export (:func:`delvia_ledger.io.read_export`); each is
+        stored as its source stores it (its source, salt, and an erasure's redaction), and
+        must extend the chain: the first that does not (a tampered export, an entry written by
+        an older encoder) is named, and nothing is kept.
         """
         if self.seq:
             raise LedgerError(
                 f"replay: this ledger already holds {self.seq} entries; copy into a new one"
             )
-        clock, stamp = self._clock, [datetime.min.replace(tzinfo=UTC)]
-        self._clock = lambda: stamp[0]
-        written = 0
-        last: Entry | None = None
+        written, prev = 0, self._store.head.hash
+        rows: list[tuple[Any, ...]] = []
         try:
             with self._store.transaction():
-                batch: list[Record] = []
                 for entry in entries:
-                    if batch and entry.recorded_at != stamp[0]:
-                        written += self.record_all(batch).written
-                        batch = []
-                    stamp[0] = entry.recorded_at
-                    batch.append(entry.record)
-                    last = entry
-                if batch:
-                    written += self.record_all(batch).written
-                mine = self.digest()
-                if last is not None and (mine.seq, mine.hash) != (last.seq, last.hash):
-                    raise LedgerError(
-                        f"replay: the copy's digest {mine} differs from the source's "
-                        f"{last.seq}:{last.hash} (an entry written by an older encoder, or an "
-                        "edited export); nothing was kept"
+                    payload, payload_hash = entry.payload, entry.payload_hash
+                    record = entry.record
+                    if payload is None or payload_hash is None:  # an Entry made by hand
+                        payload, payload_hash = rebuilt_payload(
+                            _WRITERS[type(record)][1](record),
+                            type(record).__name__,
+                            entry.source,
+                            None,
+                            None,
+                        )
+                    stamp = format_time(entry.recorded_at)
+                    type_ = type(record).__name__
+                    rows.append(
+                        (
+                            entry.seq,
+                            stamp,
+                            type_,
+                            record.id,
+                            payload,
+                            payload_hash,
+                            prev,
+                            entry.hash,
+                        )
                     )
-        finally:
-            self._clock = clock
+                    prev = entry.hash
+                    if len(rows) == BATCH_SIZE:
+                        self._store.append_rows(rows)
+                        written, rows = written + len(rows), []
+                self._store.append_rows(rows)
+                written += len(rows)
+        except NotALedgerError as error:
+            raise LedgerError(f"replay: {str(error).partition(': ')[2]}") from None
         return RecordAllResult(written=written, unchanged=0, last_seq=self.seq)
 
     def offboard(self, person_id: str, *, at: datetime | str | None = None) -> OffboardingPlan:
@@ -1029,20 +1077,29 @@ class Ledger(LedgerView):
 
     # --- the write path ---------------------------------------------------------------------
 
-    def _record_batch(self, batch: list[Record], known: Known) -> tuple[str, list[str]]:
-        """Check a batch against the rules and append what changed (inside a transaction).
+    def _record_batch(
+        self, batch: list[Record], known: Known, source: str | None, force: bool = False
+    ) -> tuple[str, list[str]]:
+        """Check a batch against the rules and append what changed (inside a transaction),
+        each entry recording ``source`` (None: none, as entries before schema version 4).
 
         Returns the entries' ``recorded_at`` text and their hashes, in order (none if nothing
         changed).
         """
-        prepared = []
+        prepared: Prepared = []
+        batch = erasure.check_erased(self._store, batch, source, force)
         for record in batch:
             writer = _WRITERS.get(type(record))
+            if isinstance(record, Erasure):
+                raise InvalidRecordError(
+                    f"cannot record {_name(record)} directly: ledger.erase() records an Erasure "
+                    "and the redaction it names together"
+                )
             if writer is None:
                 names = ", ".join(c.__name__ for c in RECORD_TYPES)
                 raise InvalidRecordError(f"cannot record {record!r}: not one of {names}")
-            table, payload_of, references_of = writer
-            prepared.append((record, table, references_of(record), payload_of(record)))
+            table, content_of, references_of = writer
+            prepared.append((record, table, references_of(record), content_of(record)))
 
         currents = self._currents(prepared)
         self._references(prepared, known)
@@ -1050,12 +1107,12 @@ class Ledger(LedgerView):
         items: list[tuple[VersionTable, Record, str, int | None]] = []
         next_seq = self._store.head.seq + 1  # append() numbers the items from here, in order
         pending: Versions = {}  # versions written by this batch, as currents holds them
-        for record, table, refs, payload in prepared:
+        for record, table, refs, content in prepared:
             key = (table.cls, record.id)
             old = pending.get(key) or currents.get(key)
             try:
                 if old is not None:
-                    if old[1] == payload:
+                    if payload_content(old[1]) == content:  # the same record: source aside
                         continue
                     before = old[2] or record_from_json(table.cls, old[1])
                     if before == record:  # the same record in an older encoding (a migrated file)
@@ -1073,6 +1130,13 @@ class Ledger(LedgerView):
             except LedgerError as error:
                 error.record = record  # lets importers name the line that was refused
                 raise
+            personal = PERSONAL_FIELDS.get(table.cls)
+            salt = (
+                new_salt()
+                if personal and any(getattr(record, f) is not None for f in personal)
+                else None
+            )
+            payload = compose_payload(content, source, salt)
             pending[key] = (next_seq + len(items), payload, record)
             items.append((table, record, payload, old[0] if old else None))
         if not items:
@@ -1157,6 +1221,71 @@ class Ledger(LedgerView):
                     f"{post_creator!r}, not creator_id={record.creator_id!r}; a code is tied to "
                     "its creator's post"
                 )
+
+    # --- erasure and retention (DESIGN §16): the logic is erasure.py's ------------------------
+
+    def erase(
+        self,
+        cls: type[Creator] | type[Person],
+        id: str,
+        *,
+        reason: str,
+        by: str,
+        at: datetime | str | None = None,
+        dry_run: bool = False,
+        source: str = "api",
+    ) -> erasure.ErasureResult:
+        """Erase the personal data of a creator (and its posts' captions) or a person from
+        every version that holds it, recording an :class:`~delvia_ledger.Erasure` (who asked,
+        ``by``; why, ``reason``; when, ``at``; which entries) in the same transaction. The
+        chain, ``digest()`` and digests kept before still verify; ``dry_run`` only lists what
+        would be redacted.
+        """
+        id = _text_arg(id, "erase(id=...)")
+        reason = _text_value(reason, "erase(reason=...)")
+        by = _text_value(by, "erase(by=...)")
+        moment = self.now() if at is None else _aware(at, "erase: at")
+        source = _source_arg(source, "erase")
+        return erasure.erase(
+            self._store,
+            cls,
+            id,
+            reason=reason,
+            by=by,
+            at=moment,
+            now=self.now(),
+            source=source,
+            dry_run=dry_run is True,
+        )
+
+    def retention(
+        self,
+        older_than: Any,
+        *,
+        by: str = "retention",
+        now: datetime | str | None = None,
+        dry_run: bool = False,
+        source: str = "api",
+    ) -> erasure.RetentionResult:
+        """Erase (reason ``retention``) every creator and person with personal data, nothing
+        active and nothing changed for longer than ``older_than`` (``"3y"``, ``"18mo"``, a
+        relativedelta): a policy to run from cron. ``dry_run`` only lists them."""
+        moment = self.now() if now is None else _aware(now, "retention: now")
+        return erasure.retention(
+            self._store,
+            older_than,
+            now=moment,
+            source=_source_arg(source, "retention"),
+            by=_text_value(by, "retention(by=...)"),
+            dry_run=dry_run is True,
+        )
+
+    def check_ids(self) -> list[erasure.LooksPersonal]:
+        """Creator and person ids that look like personal data (an email address, a handle):
+        ids are in the chain's hash and cannot be erased, so record new ones that are not
+        (the TikTok identity id, a short id of your own)."""
+        with self._store.snapshot():
+            return erasure.looks_personal(self._store)
 
 
 def _name(record: Record) -> str:
@@ -1256,3 +1385,17 @@ def _text_arg(value: object, what: str) -> str:
 
 def _optional_text_arg(value: object, what: str) -> str | None:
     return None if value is None else _text_arg(value, what)
+
+
+def _text_value(value: object, what: str) -> str:
+    """A reason or a name: non-empty text."""
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"{what}: expected non-empty text, got {shown(value)}")
+    return value.strip()
+
+
+def _source_arg(value: object, what: str) -> str:
+    """A ``source=`` argument: one of :data:`~delvia_ledger.chain.SOURCES`."""
+    if isinstance(value, str) and value in SOURCES:
+        return value
+    raise ValueError(f"{what}(source={shown(value)}): source must be one of {', '.join(SOURCES)}")

@@ -18,9 +18,13 @@ from dateutil.parser import isoparse
 from .errors import InvalidRecordError
 
 __all__ = [
+    "ERASED",
+    "PERSONAL_FIELDS",
     "RECORD_TYPES",
+    "STORED_TYPES",
     "AdAccount",
     "Creator",
+    "Erasure",
     "Notice",
     "Person",
     "Post",
@@ -844,6 +848,61 @@ class RegionRule:
             raise _fail(self, field, value, f"must be {_rule_id(self)!r}, the rule's region pair")
 
 
+#: Who may be erased (DESIGN §16): the record types that are a person.
+ERASABLE = ("Creator", "Person")
+
+_REDACTED_ITEM = re.compile(r"([1-9][0-9]*):([0-9a-f]{64})")
+
+
+def _check_subject_type(instance: object, field: attrs.Attribute[Any], value: object) -> None:
+    if value not in ERASABLE:
+        raise _fail(instance, field, value, f"must be one of {', '.join(ERASABLE)}")
+
+
+def _check_redacted(instance: object, field: attrs.Attribute[Any], value: object) -> None:
+    if not isinstance(value, tuple) or not all(
+        isinstance(item, str) and _REDACTED_ITEM.fullmatch(item) for item in value
+    ):
+        raise _fail(
+            instance, field, value, "must be a tuple of '<seq>:<SHA-256 of the redacted payload>'"
+        )
+
+
+def _erasure_id(instance: Erasure) -> str:
+    if not (
+        isinstance(instance.subject_type, str)
+        and isinstance(instance.subject_id, str)
+        and isinstance(instance.erased_at, datetime)
+        and not _SURROGATE.search(instance.subject_id)
+    ):
+        return ""  # the fields' own validators (which run first) say what is wrong
+    text = f"{instance.subject_type}\n{instance.subject_id}\n{instance.erased_at.isoformat()}"
+    return "erasure_" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+@attrs.frozen(kw_only=True)
+class Erasure:
+    """A recorded erasure (DESIGN §16): the personal data of ``subject_type`` ``subject_id``
+    was redacted from the entries ``redacted`` names, each as ``"<seq>:<SHA-256 of its
+    redacted payload>"``, because of ``reason``, as ``requested_by`` asked, at ``erased_at``.
+
+    Only ``Ledger.erase`` and ``Ledger.retention`` record one.
+    """
+
+    subject_type: str = attrs.field(validator=_check_subject_type)
+    subject_id: str = attrs.field(validator=_check_id)
+    redacted: tuple[str, ...] = attrs.field(converter=_to_tuple, validator=_check_redacted)
+    reason: str = attrs.field(validator=_check_text)
+    requested_by: str = attrs.field(validator=_check_id)
+    erased_at: datetime = attrs.field(converter=to_utc, validator=_check_time)
+    id: str = attrs.field(default=attrs.Factory(_erasure_id, takes_self=True), validator=_check_id)
+
+    @property
+    def seqs(self) -> dict[int, str]:
+        """The seqs redacted, each with the SHA-256 of its redacted payload."""
+        return {int(seq): digest for seq, _, digest in (i.partition(":") for i in self.redacted)}
+
+
 Record: TypeAlias = (
     Creator
     | Post
@@ -855,9 +914,11 @@ Record: TypeAlias = (
     | SparkAd
     | RegionRule
     | Notice
+    | Erasure
 )
 
-#: Every record type the ledger stores, in dependency order (referenced types first).
+#: Every record type one records (imports, exports, ``record``), in dependency order
+#: (referenced types first).
 RECORD_TYPES: tuple[type[Record], ...] = (
     Creator,
     Post,
@@ -940,3 +1001,21 @@ def _unquote(text: str) -> str:
 
 def _places(n: int) -> str:
     return f"{n} place" if n == 1 else f"{n} places"
+
+
+#: Every record type the ledger stores: those one records, and the Erasures that
+#: ``Ledger.erase`` records with the redaction they name.
+STORED_TYPES: tuple[type[Record], ...] = (*RECORD_TYPES, Erasure)
+
+#: Personal data (DESIGN §16), by record type: what an erasure redacts.
+PERSONAL_FIELDS: dict[type[Record], tuple[str, ...]] = {
+    cls: tuple(name for name in names if name in attrs.fields_dict(cls))
+    for cls, names in (
+        (Creator, ("handle", "display_name", "contact")),
+        (Post, ("caption",)),
+        (Person, ("name", "email", "chat_id")),
+    )
+}
+
+#: How a required personal field reads back once erased (``Person.name``).
+ERASED = "(erased)"

@@ -33,6 +33,7 @@ from .sync_wire import (
     read_bounded,
     scrub,
 )
+from .tiktok import DEFAULT_BASE_URL
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -49,7 +50,6 @@ log = logging.getLogger(__name__)
 #: Kept for the modules that found the proxy here first.
 _environment_proxy = environment_proxy
 
-DEFAULT_BASE_URL: Final = "https://business-api.tiktok.com/open_api/v1.3/"
 #: ``/tt_video/list/`` serves at most this many posts a page.
 MAX_PAGE_SIZE: Final = 50
 #: ``/bc/member/get/`` and ``/bc/asset/member/get/`` serve at most this many a page.

@@ -12,7 +12,7 @@ import json
 import math
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any, Final, cast
 
 import attrs
 from dateutil.parser import isoparse
@@ -31,6 +31,7 @@ from .records import (
 )
 
 __all__ = [
+    "DEFAULT_BASE_URL",
     "Item",
     "Skipped",
     "entries",
@@ -43,6 +44,10 @@ __all__ = [
     "tiktok_time",
     "unwrap",
 ]
+
+#: TikTok's API for Business, as ``sync`` and ``check --live`` call it (here, not in ``sync``, so
+#: that the command line can show it without importing httpx).
+DEFAULT_BASE_URL: Final = "https://business-api.tiktok.com/open_api/v1.3/"
 
 #: Envelope codes that still carry data: 0 (OK) and 20001 (partial success).
 OK_CODES = (0, 20001)

@@ -597,7 +597,7 @@ def test_an_older_file_gets_the_insert_guards_by_migrating_once(tmp_path: Path) 
         with dl.Ledger.open(path) as ledger:
             assert ledger.verify(deep=True).ok
         conn = sqlite3.connect(path, isolation_level=None)
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
         assert conn.execute("SELECT * FROM entries ORDER BY seq").fetchall() == before
         with pytest.raises(sqlite3.IntegrityError, match="append-only"):
             conn.execute(
@@ -694,3 +694,100 @@ def test_verify_reports_its_progress_through_the_chain(ledger: dl.Ledger) -> Non
     assert ledger.verify(progress=seen.append).ok
     assert seen == [5000, 10000, 12000]
     assert ledger.verify(deep=True, progress=None).ok
+
+
+# --- sources (DESIGN §9): where each entry came from, inside what the chain covers -----------
+
+
+def test_each_entry_records_its_source_inside_the_hashed_payload(
+    backend: Backend, clock: Clock
+) -> None:
+    with backend.open(clock=clock) as ledger:
+        first = ledger.record(dl.Creator(id="maya", handle="@maya", region="US"))
+        clock.advance(days=1)
+        second = ledger.record(
+            dl.Creator(id="maya", handle="@maya", region="US", display_name="Maya"), source="tiktok"
+        )
+        clock.advance(days=1)
+        ledger.record_all([dl.AdAccount(id="69", name="Brand", region="US")], source="csv")
+        assert (first.source, second.source) == ("api", "tiktok")
+        assert [e.source for e in ledger.history(dl.Creator, "maya")] == ["api", "tiktok"]
+        assert [e.source for e in ledger.entries()] == ["api", "tiktok", "csv"]
+        assert ledger.verify(deep=True).ok
+    conn = backend.connect()
+    payload, payload_hash = conn.execute(
+        "SELECT payload, payload_hash FROM entries WHERE seq = 3"
+    ).fetchone()
+    conn.close()
+    assert payload == '{"_source":"csv","id":"69","name":"Brand","region":"US"}'
+    assert hashlib.sha256(payload.encode()).hexdigest() == payload_hash
+    # Changing the source by hand changes what the chain covers: verify names the entry.
+    forged = backend.raw()
+    forged.execute("UPDATE entries SET payload = replace(payload, 'csv', 'cli') WHERE seq = 3")
+    forged.close()
+    with backend.open() as ledger:
+        assert ledger.verify().first_bad_seq == 3
+
+
+def test_an_equal_record_from_another_source_writes_nothing(ledger: dl.Ledger) -> None:
+    first = ledger.record(dl.AdAccount(id="69", name="Brand", region="US"), source="sheet")
+    again = ledger.record(dl.AdAccount(id="69", name="Brand", region="US"), source="tiktok")
+    result = ledger.record_all([dl.AdAccount(id="69", name="Brand", region="US")], source="csv")
+    assert again == first and again.source == "sheet"
+    assert (result.written, result.unchanged, ledger.seq) == (0, 1, 1)
+
+
+@pytest.mark.parametrize("source", ["TikTok", "", None, 3, "sheet "])
+def test_an_unknown_source_is_refused_naming_it_and_writes_nothing(
+    ledger: dl.Ledger, source: object
+) -> None:
+    with pytest.raises(ValueError, match=r"source=.*must be one of tiktok, sheet, csv, cli, api"):
+        ledger.record(dl.AdAccount(id="69", name="Brand", region="US"), source=source)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="source must be one of"):
+        ledger.record_all([dl.AdAccount(id="69", name="B", region="US")], source=source)  # type: ignore[arg-type]
+    assert ledger.seq == 0
+
+
+def test_last_from_gives_each_ids_last_version_from_a_source_and_when(
+    ledger: dl.Ledger, clock: Clock
+) -> None:
+    store = ledger._store
+    ledger.record_all(
+        [dl.Creator(id=i, handle=f"@{i}", region="US") for i in ("a", "b", "c")], source="sheet"
+    )
+    clock.advance(days=1)
+    told = clock.now
+    ledger.record(dl.Creator(id="a", handle="@a", region="US", display_name="A1"), source="tiktok")
+    ledger.record(dl.Creator(id="b", handle="@b", region="US", display_name="B1"), source="tiktok")
+    clock.advance(days=1)
+    ledger.record(dl.Creator(id="a", handle="@a", region="US", display_name="A2"), source="tiktok")
+    ledger.record(dl.Creator(id="a", handle="@a2", region="US", display_name="A2"), source="sheet")
+    found = store.last_from("tiktok", dl.Creator, ["a", "b", "c", "nobody"])
+    assert {i: (r.display_name, t) for i, (r, t) in found.items()} == {
+        "a": ("A2", clock.now),
+        "b": ("B1", told),
+    }
+    before = store.last_from("tiktok", dl.Creator, ["a"], bound=4)
+    assert before["a"][0].display_name == "A1"
+    assert store.last_from("sheet", dl.Creator, ["a"])["a"][0].handle == "a2"
+    assert store.last_from("cli", dl.Creator, ["a", "b"]) == {}
+    with pytest.raises(ValueError, match="source='web' is not one of"):
+        store.last_from("web", dl.Creator, ["a"])
+
+
+def test_a_copy_and_an_export_keep_each_entrys_source(backend: Backend, tmp_path: Path) -> None:
+    with backend.open(clock=Clock()) as ledger:
+        ledger.record(dl.AdAccount(id="69", name="Brand", region="US"), source="cli")
+        ledger.record(dl.AdAccount(id="70", name="Other", region="US"), source="tiktok")
+        ledger.export_json(tmp_path / "export.json")
+        digest = ledger.digest()
+        entries = list(ledger.entries())
+    exported = json.loads((tmp_path / "export.json").read_text())["entries"]
+    assert [e["source"] for e in exported] == ["cli", "tiktok"]
+    with dl.Ledger.open(tmp_path / "copy.db") as copy:
+        copy.replay(entries)
+        assert copy.digest() == digest
+        assert [e.source for e in copy.entries()] == ["cli", "tiktok"]
+    with (tmp_path / "export.json").open() as file, dl.Ledger.open(tmp_path / "c2.db") as copy:
+        copy.replay(dl.io.read_export(file))
+        assert copy.digest() == digest

@@ -384,14 +384,11 @@ def test_a_code_tiktok_rejects_is_explained_by_the_catalogue(
     assert [f.kind for f in d.findings] == [dl.FindingKind.UNKNOWN_CODE, dl.FindingKind.EXPIRED]
     assert "TikTok refused it: 4025" in str(d.steps[1])
     assert "#some-old-code=" not in str(d)
-    # a code TikTok does not know either: explained as far as TikTok says (40002 is its
-    # PARAM_ERROR: asking about one code, the refused parameter is the code)
-    unknown = synced.diagnose("#never-issued=", ad_account_id=ADVERTISER, client=client)
-    assert [f.kind for f in unknown.findings] == [
-        dl.FindingKind.UNKNOWN_CODE,
-        dl.FindingKind.REQUEST_REFUSED,
-    ]
-    assert "40002" in str(unknown) and "#never-issued=" not in str(unknown)
+    # the fake answers a code it does not know with 40002 (PARAM_ERROR): TikTok documents no
+    # number for "not found", and a refused request says nothing about the code, so it raises
+    with pytest.raises(dl.TikTokAPIError) as refused:
+        synced.diagnose("#never-issued=", ad_account_id=ADVERTISER, client=client)
+    assert refused.value.code == 40002 and "#never-issued=" not in str(refused.value)
 
 
 def test_a_refusal_about_the_connection_raises_from_diagnose(

@@ -11,7 +11,7 @@ from datetime import datetime
 from os import PathLike
 from typing import Any, Protocol, TypeVar
 
-from ..chain import ChainRow, Digest, Entry, Head, VerifyResult
+from ..chain import ChainRow, Digest, Entry, Head, Redaction, VerifyResult
 from ..records import Record, SparkAuthorization
 from .filters import (
     After,
@@ -248,10 +248,44 @@ class Storage(Protocol):
         record are left out. One read whatever the types (a code's neighbours, at once)."""
         ...
 
+    def last_from(
+        self, source: str, cls: type[R], ids: Iterable[str], bound: int | None = None
+    ) -> dict[str, tuple[R, datetime]]:
+        """For each of ``ids``, the last version of ``cls`` recorded from ``source`` (one of
+        ``chain.SOURCES``) up to ``bound``, and its ``recorded_at``: id -> (record, time).
+        Ids with no version from that source are left out. For precedence between sources
+        (DESIGN §9): what TikTok last said of each record, and when."""
+        ...
+
     def bound_accounts(self, bound: int | None, where: Filter) -> Iterator[tuple[str, str]]:
         """Distinct (creator_id, ad_account_id) pairs of the ``SparkBinding`` versions current
         at ``bound`` that ``where`` keeps (a filter over binding columns), each joined to the
         ``SparkAuthorization`` current at ``bound`` it binds (bindings of none are left out)."""
+        ...
+
+    # --- erasure (DESIGN §16) and copies -------------------------------------------------------
+
+    def erasing(self) -> AbstractContextManager[None]:
+        """Around an erasure's transaction: what it replaces is overwritten, not only freed,
+        and (SQLite) the WAL is emptied once it commits."""
+        ...
+
+    def redactions(self) -> dict[int, Redaction]:
+        """Every seq an Erasure of the whole ledger names, with what the chain walk needs."""
+        ...
+
+    def versions_of(self, cls: type[Record], ids: Iterable[str]) -> list[tuple[int, str, str]]:
+        """Every version of records ``ids`` of ``cls``: (seq, id, stored payload), by seq."""
+        ...
+
+    def redact(self, cls: type[Record], items: Sequence[tuple[int, str]]) -> None:
+        """Store each (seq, redacted payload) of ``cls`` and empty its version row's personal
+        columns (inside :meth:`transaction`, after the Erasure naming them)."""
+        ...
+
+    def append_rows(self, rows: Sequence[ChainRow]) -> None:
+        """Append entries exactly as another ledger stores them, with their version rows,
+        each extending the chain (a copy); inside :meth:`transaction`."""
         ...
 
     # --- integrity ----------------------------------------------------------------------------

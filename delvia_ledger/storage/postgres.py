@@ -31,7 +31,7 @@ from ..chain import (
 from ..collector import collector_paused
 from ..convert import RECORD_BY_NAME, format_time, parse_time
 from ..errors import LedgerBusyError, NotALedgerError, StorageError, docs_url
-from ..records import Record
+from ..records import PERSONAL_FIELDS, Erasure, Record
 from . import schema
 from .filters import After, All, AnyOf, AtMost, CustomId, Equals, Filter, Missing, Not, OneOf
 from .schema import TABLES, VersionTable
@@ -296,6 +296,28 @@ class PostgresStore(SqlReads):
     def _filter(self, where: Filter, table: VersionTable, params: list[Any]) -> str:
         return _filter_sql(where, schema.known_columns(table), params)
 
+    def _contains(self, column: str) -> str:
+        return f"strpos({column}, %s)"
+
+    def _execute_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        try:
+            with self.conn.cursor() as cursor:
+                cursor.executemany(sql, rows)
+        except self._driver_errors as exc:
+            raise self.error(exc) from None
+
+    def _version_row(self, table: VersionTable, row: list[Any], payload: str) -> list[Any]:
+        return _pg_row(table, row, payload)
+
+    def _has_erasures(self) -> bool:
+        return True  # every PostgreSQL ledger this version opens is of schema version 4
+
+    @contextmanager
+    def erasing(self) -> Iterator[None]:
+        """Nothing more to do here: the old row versions stay in the table's files until
+        VACUUM FULL rewrites them (see docs/privacy.md)."""
+        yield
+
     # --- schema -------------------------------------------------------------------------------
 
     def _ensure_schema(self) -> None:
@@ -305,6 +327,9 @@ class PostgresStore(SqlReads):
         with self.transaction():  # the lock: two processes creating it at once make one
             version = self._version()
             if version == SCHEMA_VERSION:
+                return
+            if version == 3:  # the owner's connection upgrades it, once
+                self._run(";\n".join(migration_from_3()))
                 return
             if version is not None:
                 raise NotALedgerError(
@@ -542,7 +567,7 @@ class PostgresStore(SqlReads):
         """
         bound = self.head.seq if bound is None else bound
         select = (
-            "SELECT v.id, e.seq, e.recorded_at, e.type, e.payload, e.hash "
+            "SELECT v.id, e.seq, e.recorded_at, e.type, e.payload, e.hash, e.payload_hash "
             f"FROM {TABLES[cls].name} v JOIN entries e ON e.seq = v.seq "
             f"WHERE {visible(bound)} AND v.id > %s ORDER BY v.id LIMIT {PAGE}"
         )
@@ -562,7 +587,7 @@ class PostgresStore(SqlReads):
         """Every entry after seq ``after`` (and up to ``bound``), oldest first, streamed."""
         bound = self.head.seq if bound is None else bound
         for rows in self._pages(
-            "SELECT seq, recorded_at, type, payload, hash FROM entries", bound, after
+            "SELECT seq, recorded_at, type, payload, hash, payload_hash FROM entries", bound, after
         ):
             yield from map(self.entry_from_row, rows)
 
@@ -660,9 +685,10 @@ class PostgresStore(SqlReads):
 
     def _walk_chain(self, digest: Digest | None, bound: int | None) -> VerifyResult:
         """The chain walk (:func:`walk_chain`) over :meth:`chain_rows`."""
+        redactions = self.redactions()
         rows = self.chain_rows(bound)
         try:
-            return walk_chain(rows, digest)
+            return walk_chain(rows, digest, redactions=redactions)
         finally:
             rows.close()
 
@@ -720,6 +746,7 @@ class PostgresStore(SqlReads):
         }
         ahead: dict[str, tuple[Any, ...] | None] = {t: next(p, None) for t, p in pages.items()}
         checked = 0
+        redacted = self.redactions()
         for rows in self._pages("SELECT seq, type, payload FROM entries", bound):
             for seq, type_, payload in rows:
                 cls = RECORD_BY_NAME.get(type_)
@@ -737,7 +764,7 @@ class PostgresStore(SqlReads):
                     problems.append((seq, f"{table.name} has no row for this entry"))
                     return checked
                 ahead[type_] = next(pages[type_], None)
-                expected = schema.derive_row(table, seq, payload, False)
+                expected = schema.derive_row(table, seq, payload, False, seq in redacted)
                 if isinstance(expected, str):
                     problems.append((seq, expected))
                     return checked
@@ -806,18 +833,14 @@ def schema_sql() -> list[str]:
     The same columns as the SQLite file (text compared byte by byte, as SQLite does); the
     triggers refuse what SQLite's refuse, and TRUNCATE too.
     """
-    text = 'text COLLATE "C"'
     statements = [
         "CREATE TABLE entries (seq bigint PRIMARY KEY, "
-        + ", ".join(f"{column} {text} NOT NULL" for column in ENTRY_COLUMNS[1:])
+        + ", ".join(f"{column} {_TEXT} NOT NULL" for column in ENTRY_COLUMNS[1:])
         + ")",
         "CREATE FUNCTION ledger_refuse() RETURNS trigger LANGUAGE plpgsql AS "
         "$$ BEGIN RAISE EXCEPTION '%', TG_ARGV[0]; END $$",
-        *_refusals(
-            "entries",
-            "entries are append-only and cannot be changed",
-            "entries are append-only and cannot be deleted",
-        ),
+        *_entries_update_guard(),
+        *_refusals("entries", None, "entries are append-only and cannot be deleted", update=False),
         *_checked_insert(  # the rows of one statement: the next seqs, with none above
             "entries",
             "DECLARE lo bigint; hi bigint; n bigint; BEGIN "
@@ -829,66 +852,158 @@ def schema_sql() -> list[str]:
         ),
     ]
     for table in TABLES.values():
-        columns = ", ".join(
-            f"{column} {'bigint' if i in table.times or i in table.codes else text}"
-            + (" NOT NULL" if column == "id" else "")
-            for i, column in enumerate(table.columns)
-        )
-        name = table.name
-        statements.append(
-            f"CREATE TABLE {name} (seq bigint PRIMARY KEY, superseded_by bigint, {columns})"
-        )
-        for index in table.indexes:  # SQLite's index entries end with the rowid, the seq
-            statements.append(
-                f"CREATE INDEX idx_{name}_{'_'.join(index)} ON {name} ({', '.join(index)}, seq)"
-            )
-        if table.codes:  # mirrors store.custom_id_sql: only these need the code index
-            statements.append(
-                f"CREATE INDEX idx_{name}_custom_code_key ON {name} (code_key) WHERE {_CUSTOM_ID}"
-            )
-        fixed = ", ".join(("seq", *table.columns))
-        statements += [
-            *_refusals(
-                name, f"{name} rows cannot be changed", f"{name} rows cannot be deleted", of=fixed
-            ),
-            *_checked_insert(  # append() adds a row just after its entry, never superseded
-                name,
-                "BEGIN IF EXISTS (SELECT 1 FROM added a WHERE a.superseded_by IS NOT NULL OR NOT "
-                "EXISTS (SELECT 1 FROM entries e WHERE e.seq = a.seq AND e.type = "
-                f"'{table.type}' AND e.id = a.id)) THEN RAISE EXCEPTION "
-                f"'{name}: a row is added only with the entry it derives from'; END IF;",
-            ),
-            f"CREATE FUNCTION {name}_check_successor() RETURNS trigger LANGUAGE plpgsql AS $$ "
-            "BEGIN IF EXISTS (SELECT 1 FROM before WHERE superseded_by IS NOT NULL) THEN "
-            f"RAISE EXCEPTION '{name}: a superseded version stays superseded'; END IF; "
-            "IF EXISTS (SELECT 1 FROM after a WHERE a.superseded_by IS DISTINCT FROM (SELECT "
-            f"min(w.seq) FROM {name} w WHERE w.id = a.id AND w.seq > a.seq)) THEN RAISE "
-            f"EXCEPTION '{name}: a version is superseded only by its record''s next version'; "
-            "END IF; RETURN NULL; END $$",
-            f"CREATE TRIGGER {name}_refuse_wrong_successor AFTER UPDATE ON {name} "
-            "REFERENCING OLD TABLE AS before NEW TABLE AS after FOR EACH STATEMENT "
-            f"EXECUTE FUNCTION {name}_check_successor()",
-        ]
+        statements += _version_table_sql(table)
     statements += [
         "CREATE TABLE ledger_schema (application_id bigint NOT NULL, schema_version integer "
         "NOT NULL)",
         f"INSERT INTO ledger_schema VALUES ({APPLICATION_ID}, {SCHEMA_VERSION})",
+        *_ledger_schema_guards(),
+    ]
+    return statements
+
+
+_TEXT = 'text COLLATE "C"'
+
+
+def _ledger_schema_guards() -> list[str]:
+    """ledger_schema is written once, when the ledger is made: then nobody may add a row
+    (one more row would make every later open refuse the ledger), change or delete one."""
+    return [
         *_refusals(
             "ledger_schema",
             "ledger_schema is changed only by delvia_ledger",
             "ledger_schema rows cannot be deleted",
         ),
+        "CREATE TRIGGER ledger_schema_refuse_insert BEFORE INSERT ON ledger_schema FOR EACH ROW "
+        "EXECUTE FUNCTION ledger_refuse('ledger_schema is written only when the ledger is made')",
     ]
+
+
+def _named_by_erasure(seq: str, payload_hash: str | None = None) -> str:
+    """SQL: an Erasure after entry ``seq`` names it (with ``payload_hash``: and recorded that
+    SHA-256 for its redacted payload)."""
+    item = f"'\"' || {seq} || ':'" + ("" if payload_hash is None else f" || {payload_hash} || '\"'")
+    return (
+        f"EXISTS (SELECT 1 FROM {TABLES[Erasure].name} w WHERE w.seq > {seq} "
+        f"AND strpos(w.redacted, {item}) > 0)"
+    )
+
+
+def _entries_update_guard() -> list[str]:
+    """Every UPDATE of an entry is refused but a redaction: only the payload changes, into
+    the redacted payload whose SHA-256 a later Erasure recorded for that seq."""
+    same = " AND ".join(f"NEW.{c} = OLD.{c}" for c in ENTRY_COLUMNS if c != "payload")
+    personal = ", ".join(f"'{cls.__name__}'" for cls in PERSONAL_FIELDS)
+    digest = "encode(sha256(convert_to(NEW.payload, 'UTF8')), 'hex')"
+    return [
+        "CREATE FUNCTION entries_check_update() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+        f"IF {same} AND NEW.payload <> OLD.payload AND OLD.type IN ({personal}) AND "
+        f"{_named_by_erasure('OLD.seq', digest)} THEN RETURN NEW; END IF; "
+        "RAISE EXCEPTION 'entries are append-only and cannot be changed'; END $$",
+        "CREATE TRIGGER entries_refuse_update BEFORE UPDATE ON entries FOR EACH ROW "
+        "EXECUTE FUNCTION entries_check_update()",
+    ]
+
+
+def _version_table_sql(table: VersionTable) -> list[str]:
+    """A version table, its indexes and its guards."""
+    columns = ", ".join(
+        f"{column} {'bigint' if i in table.times or i in table.codes else _TEXT}"
+        + (" NOT NULL" if column == "id" else "")
+        for i, column in enumerate(table.columns)
+    )
+    name = table.name
+    statements = [f"CREATE TABLE {name} (seq bigint PRIMARY KEY, superseded_by bigint, {columns})"]
+    for index in table.indexes:  # SQLite's index entries end with the rowid, the seq
+        statements.append(
+            f"CREATE INDEX idx_{name}_{'_'.join(index)} ON {name} ({', '.join(index)}, seq)"
+        )
+    if table.codes:  # mirrors store.custom_id_sql: only these need the code index
+        statements.append(
+            f"CREATE INDEX idx_{name}_custom_code_key ON {name} (code_key) WHERE {_CUSTOM_ID}"
+        )
+    return [
+        *statements,
+        *_version_update_guards(table),
+        *_refusals(name, None, f"{name} rows cannot be deleted", update=False),
+        *_checked_insert(  # append() adds a row just after its entry, never superseded
+            name,
+            "BEGIN IF EXISTS (SELECT 1 FROM added a WHERE a.superseded_by IS NOT NULL OR NOT "
+            "EXISTS (SELECT 1 FROM entries e WHERE e.seq = a.seq AND e.type = "
+            f"'{table.type}' AND e.id = a.id)) THEN RAISE EXCEPTION "
+            f"'{name}: a row is added only with the entry it derives from'; END IF;",
+        ),
+        f"CREATE FUNCTION {name}_check_successor() RETURNS trigger LANGUAGE plpgsql AS $$ "
+        "BEGIN IF EXISTS (SELECT 1 FROM before WHERE superseded_by IS NOT NULL) THEN "
+        f"RAISE EXCEPTION '{name}: a superseded version stays superseded'; END IF; "
+        "IF EXISTS (SELECT 1 FROM after a WHERE a.superseded_by IS DISTINCT FROM (SELECT "
+        f"min(w.seq) FROM {name} w WHERE w.id = a.id AND w.seq > a.seq)) THEN RAISE "
+        f"EXCEPTION '{name}: a version is superseded only by its record''s next version'; "
+        "END IF; RETURN NULL; END $$",
+        f"CREATE TRIGGER {name}_refuse_wrong_successor AFTER UPDATE ON {name} "
+        "REFERENCING OLD TABLE AS before NEW TABLE AS after FOR EACH STATEMENT "
+        f"EXECUTE FUNCTION {name}_check_successor()",
+    ]
+
+
+def _version_update_guards(table: VersionTable) -> list[str]:
+    """UPDATE of a version row's fixed columns refused; of its personal columns, allowed
+    only to empty them all for a seq a later Erasure names."""
+    name, personal = table.name, PERSONAL_FIELDS.get(table.cls, ())
+    fixed = ", ".join(c for c in ("seq", *table.columns) if c not in personal)
+    statements = [
+        f"CREATE TRIGGER {name}_refuse_update BEFORE UPDATE OF {fixed} ON {name} FOR EACH ROW "
+        f"EXECUTE FUNCTION ledger_refuse({_literal(f'{name} rows cannot be changed')})"
+    ]
+    if personal:
+        emptied = " AND ".join(f"NEW.{c} IS NULL" for c in personal)
+        statements += [
+            f"CREATE FUNCTION {name}_check_redaction() RETURNS trigger LANGUAGE plpgsql AS $$ "
+            f"BEGIN IF {emptied} AND {_named_by_erasure('OLD.seq')} THEN RETURN NEW; END IF; "
+            f"RAISE EXCEPTION '{name} rows cannot be changed'; END $$",
+            f"CREATE TRIGGER {name}_refuse_redaction BEFORE UPDATE OF {', '.join(personal)} "
+            f"ON {name} FOR EACH ROW EXECUTE FUNCTION {name}_check_redaction()",
+        ]
     return statements
 
 
-def _refusals(table: str, changed: str, deleted: str, *, of: str | None = None) -> list[str]:
-    """Triggers refusing UPDATE (of ``of``'s columns), DELETE and TRUNCATE of ``table``."""
-    update = f"UPDATE OF {of}" if of else "UPDATE"
-    truncated = deleted.replace("deleted", "truncated")
+def migration_from_3() -> list[str]:
+    """Schema version 3 -> 4 (run by the tables' owner, once): the Erasure table, the guards
+    that allow a redaction an Erasure names, and ledger_schema closed to inserts."""
+    statements = [
+        "DROP TRIGGER entries_refuse_update ON entries",
+        *_entries_update_guard(),
+    ]
+    for table in TABLES.values():
+        if table.cls is Erasure:
+            statements += _version_table_sql(table)
+        else:
+            statements += [
+                f"DROP TRIGGER {table.name}_refuse_update ON {table.name}",
+                *_version_update_guards(table),
+            ]
     return [
-        f"CREATE TRIGGER {table}_refuse_update BEFORE {update} ON {table} FOR EACH ROW "
-        f"EXECUTE FUNCTION ledger_refuse({_literal(changed)})",
+        *statements,
+        "ALTER TABLE ledger_schema DISABLE TRIGGER ledger_schema_refuse_update",
+        f"UPDATE ledger_schema SET schema_version = {SCHEMA_VERSION}",
+        "ALTER TABLE ledger_schema ENABLE TRIGGER ledger_schema_refuse_update",
+        "CREATE TRIGGER ledger_schema_refuse_insert BEFORE INSERT ON ledger_schema FOR EACH ROW "
+        "EXECUTE FUNCTION ledger_refuse('ledger_schema is written only when the ledger is made')",
+    ]
+
+
+def _refusals(table: str, changed: str | None, deleted: str, *, update: bool = True) -> list[str]:
+    """Triggers refusing UPDATE (unless ``update`` is False), DELETE and TRUNCATE of
+    ``table``."""
+    truncated = deleted.replace("deleted", "truncated")
+    statements = []
+    if update:
+        statements.append(
+            f"CREATE TRIGGER {table}_refuse_update BEFORE UPDATE ON {table} FOR EACH ROW "
+            f"EXECUTE FUNCTION ledger_refuse({_literal(changed or '')})"
+        )
+    return [
+        *statements,
         f"CREATE TRIGGER {table}_refuse_delete BEFORE DELETE ON {table} FOR EACH ROW "
         f"EXECUTE FUNCTION ledger_refuse({_literal(deleted)})",
         f"CREATE TRIGGER {table}_refuse_truncate BEFORE TRUNCATE ON {table} FOR EACH STATEMENT "

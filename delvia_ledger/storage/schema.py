@@ -16,10 +16,13 @@ from typing import Any, cast
 
 import attrs
 
+from ..chain import SOURCES, compose_payload, redacted_payload, split_payload
 from ..convert import canonical_json, canonical_json_of, converter, record_from_json, to_micros
 from ..records import (
-    RECORD_TYPES,
+    PERSONAL_FIELDS,
+    STORED_TYPES,
     Creator,
+    Erasure,
     Notice,
     Record,
     RoleGrant,
@@ -160,11 +163,12 @@ _EXTRA_INDEXES: dict[type[Record], tuple[tuple[str, ...], ...]] = {
     SparkAd: (("authorization_id",),),
     RoleGrant: (("scope",), ("person_id",)),
     Notice: (("person_id",),),
+    Erasure: (("subject_id",),),
 }
 
 #: One version table per record type, with the indexes the checks need.
 TABLES: dict[type[Record], VersionTable] = {
-    cls: VersionTable.of(cls, _EXTRA_INDEXES.get(cls, ())) for cls in RECORD_TYPES
+    cls: VersionTable.of(cls, _EXTRA_INDEXES.get(cls, ())) for cls in STORED_TYPES
 }
 
 
@@ -207,8 +211,14 @@ def version_column(names: dict[str, str], name: str) -> str:
     return sql
 
 
-def derive_row(table: VersionTable, seq: int, payload: Any, lenient: bool) -> list[Any] | str:
-    """The version row entry ``seq`` makes, or why its payload is not a record's payload."""
+def derive_row(
+    table: VersionTable, seq: int, payload: Any, lenient: bool, redacted: bool = False
+) -> list[Any] | str:
+    """The version row entry ``seq`` makes, or why its payload is not a record's payload.
+
+    A ``redacted`` entry (an Erasure names it) must hold the redacted form of its record, and
+    its row has the personal columns empty.
+    """
     if not isinstance(payload, str):
         return "the payload is not stored as text"
     if lenient:  # text read with surrogate escapes for the bytes that are not UTF-8
@@ -222,9 +232,24 @@ def derive_row(table: VersionTable, seq: int, payload: Any, lenient: bool) -> li
         row = table.row(seq, record)
     except Exception as exc:  # whatever the converter raises on a payload no ledger wrote
         return f"the payload is not a valid {table.type}: {short(exc)}"
-    if canonical != payload and not _legacy_payload(table, payload, canonical):
+    salt, source, content = split_payload(payload)
+    if redacted:
+        personal = PERSONAL_FIELDS.get(table.cls, ())
+        if redacted_payload(table.type, compose_payload(canonical, source)) != payload:
+            return "the payload is not the redacted form of its record"
+        for name in personal:
+            row[2 + table.columns.index(name)] = None
+        return row
+    if canonical != content and not _legacy_payload(table, content, canonical):
         return "the payload is not the canonical JSON of its record"
+    if source is not None and source not in SOURCES:
+        return f"the payload's _source {source!r} is not one of {', '.join(SOURCES)}"
+    if salt is not None and not _SALT.fullmatch(salt):
+        return "the payload's _salt is not 32 hex digits"
     return row
+
+
+_SALT = re.compile("[0-9a-f]{32}")
 
 
 def _legacy_payload(table: VersionTable, text: str, canonical: str) -> bool:

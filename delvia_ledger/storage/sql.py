@@ -10,13 +10,34 @@ streamed), each raising :class:`~delvia_ledger.errors.StorageError`, never a dri
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
 
-from ..chain import GENESIS_HASH, Digest, Entry, Head, VerifyResult
+from ..chain import (
+    ENTRY_COLUMNS,
+    GENESIS_HASH,
+    SOURCES,
+    ChainRow,
+    Digest,
+    Entry,
+    Head,
+    Redaction,
+    VerifyResult,
+    chain_hash,
+    payload_source,
+)
 from ..convert import RECORD_BY_NAME, parse_time, record_from_json
 from ..errors import NotALedgerError
-from ..records import Record, SparkAuthorization, SparkBinding, derived_authorization_id
+from ..records import (
+    PERSONAL_FIELDS,
+    Erasure,
+    Record,
+    SparkAuthorization,
+    SparkBinding,
+    derived_authorization_id,
+)
 from .filters import All, AnyOf, CustomId, Equals, Filter, OneOf
 
 if TYPE_CHECKING:
@@ -263,8 +284,9 @@ class SqlReads:
             ) from exc
 
     def entry_from_row(self, row: Sequence[Any]) -> Entry:
-        """The entry a (seq, recorded_at, type, payload, hash) row holds, or damage."""
-        seq, recorded_at, type_name, payload, hash_ = row
+        """The entry a (seq, recorded_at, type, payload, hash, payload_hash) row holds, or
+        damage."""
+        seq, recorded_at, type_name, payload, hash_, payload_hash = row
         cls = RECORD_BY_NAME.get(type_name)
         if cls is None:
             raise NotALedgerError(
@@ -279,11 +301,21 @@ class SqlReads:
                 f"{self.path}: seq {seq}: recorded_at is not a time ({short(exc)}): the "
                 f"{self.THING} is damaged; {self.REMEDY}"
             ) from exc
-        return Entry(seq=seq, recorded_at=stamp, record=record, hash=hash_)
+        source = payload_source(payload) if type(payload) is str else None
+        return Entry(
+            seq=seq,
+            recorded_at=stamp,
+            record=record,
+            hash=hash_,
+            source=source,
+            payload=payload,
+            payload_hash=payload_hash,
+        )
 
     def _entries(self, where: str, params: Sequence[Any]) -> list[Entry]:
         rows = self._fetch(
-            f"SELECT seq, recorded_at, type, payload, hash FROM entries WHERE {where} ORDER BY seq",
+            "SELECT seq, recorded_at, type, payload, hash, payload_hash FROM entries "
+            f"WHERE {where} ORDER BY seq",
             params,
         )
         return [self.entry_from_row(row) for row in rows]
@@ -298,6 +330,162 @@ class SqlReads:
         table, limit = self.TABLES[cls], "" if bound is None else f" AND seq <= {int(bound)}"
         where = f"seq IN (SELECT seq FROM {table.name} WHERE id = {self.PARAM}){limit}"
         return self._entries(where, (id_,))
+
+    def last_from(
+        self, source: str, cls: type[R], ids: Iterable[str], bound: int | None = None
+    ) -> dict[str, tuple[R, datetime]]:
+        """For each of ``ids``, the last version of record ``cls`` recorded from ``source``
+        (one of :data:`~delvia_ledger.chain.SOURCES`) up to ``bound``, and when it was recorded:
+        id -> (record, recorded_at). Ids never recorded from ``source`` are left out."""
+        if source not in SOURCES:
+            raise ValueError(f"last_from: source={source!r} is not one of {', '.join(SOURCES)}")
+        table = self.TABLES[cast(type[Record], cls)]
+        wanted = list(dict.fromkeys(ids))
+        # The key can only be the reserved one: a quote inside a JSON string is escaped.
+        marker = f'"_source":"{source}",'
+        upto = "" if bound is None else f" AND v.seq <= {int(bound)}"
+        found: dict[str, tuple[R, datetime]] = {}
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            marks = ", ".join([self.PARAM] * len(chunk))
+            rows = self._fetch(
+                f"SELECT v.id, e.seq, e.recorded_at, e.payload FROM {table.name} v "
+                f"JOIN entries e ON e.seq = v.seq WHERE v.id IN ({marks}){upto} "
+                f"AND {self._contains('e.payload')} > 0 ORDER BY e.seq",
+                [*chunk, marker],
+            )
+            for id_, seq, stamp, payload in rows:  # the last one of each id wins
+                found[id_] = (self._record(cls, seq, payload), parse_time(stamp))
+        return found
+
+    # --- erasure (DESIGN §16) --------------------------------------------------------------------
+
+    def _execute_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        """Run one writing statement for each of ``rows`` (inside a transaction)."""
+        raise NotImplementedError
+
+    def _has_erasures(self) -> bool:
+        """Whether the store has the Erasure table (a read-only file of schema version 3 or
+        older, read without migrating, has none, and so no erasure either)."""
+        raise NotImplementedError
+
+    def redactions(self) -> dict[int, Redaction]:
+        """Every seq an Erasure of the whole ledger names, with what the chain walk needs of
+        it (the redacted payloads are what is stored, whatever view is verified)."""
+        if not self._has_erasures():
+            return {}
+        found: dict[int, Redaction] = {}
+        for seq, payload in self._fetch(
+            f"SELECT e.seq, e.payload FROM {self.TABLES[Erasure].name} v "
+            "JOIN entries e ON e.seq = v.seq AND e.type = 'Erasure' ORDER BY e.seq"
+        ):
+            try:
+                erasure = record_from_json(Erasure, payload)
+            except Exception:  # a damaged Erasure: the chain walk names its seq
+                continue
+            for named, digest in erasure.seqs.items():
+                found.setdefault(
+                    named, Redaction(seq, erasure.subject_type, erasure.subject_id, digest)
+                )
+        return found
+
+    def versions_of(self, cls: type[Record], ids: Iterable[str]) -> list[tuple[int, str, str]]:
+        """Every version of the records ``ids`` of ``cls``: (seq, id, stored payload), by seq."""
+        table = self.TABLES[cls]
+        wanted = list(dict.fromkeys(ids))
+        rows: list[tuple[int, str, str]] = []
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            marks = ", ".join([self.PARAM] * len(chunk))
+            rows += cast(
+                list[tuple[int, str, str]],
+                self._fetch(
+                    f"SELECT v.seq, v.id, e.payload FROM {table.name} v JOIN entries e "
+                    f"ON e.seq = v.seq WHERE v.id IN ({marks})",
+                    chunk,
+                ),
+            )
+        return sorted(rows)
+
+    def redact(self, cls: type[Record], items: Sequence[tuple[int, str]]) -> None:
+        """Replace the payloads of entries (seq, redacted payload) of ``cls`` and empty the
+        personal columns of their version rows, inside :meth:`transaction`, after the Erasure
+        naming them was appended (the stored guards allow nothing else)."""
+        assert self._depth, "redact() runs inside transaction()"
+        if not items:
+            return
+        table, personal = self.TABLES[cls], PERSONAL_FIELDS[cls]
+        self._execute_many(
+            f"UPDATE entries SET payload = {self.PARAM} WHERE seq = {self.PARAM}",
+            [(payload, seq) for seq, payload in items],
+        )
+        self._execute_many(
+            f"UPDATE {table.name} SET {', '.join(f'{c} = NULL' for c in personal)} "
+            f"WHERE seq = {self.PARAM}",
+            [(seq,) for seq, _ in items],
+        )
+
+    def _version_row(self, table: VersionTable, row: list[Any], payload: str) -> list[Any]:
+        """A version row as the backend stores it (PostgreSQL: enum members as text)."""
+        return row
+
+    def append_rows(self, rows: Sequence[ChainRow]) -> None:
+        """Append entries exactly as another ledger stores them (``ENTRY_COLUMNS``), with their
+        version rows, inside :meth:`transaction`: what a copy writes. Each must take the next
+        seq and extend the chain (its ``prev_hash`` and ``hash`` hold): refused otherwise, so
+        nothing of a copy that does not verify is kept. A redacted payload (one that no longer
+        hashes to its ``payload_hash``) gets its version row's personal columns empty."""
+        assert self._depth, "append_rows() runs inside transaction()"
+        head = self.head
+        entries: list[tuple[Any, ...]] = []
+        versions: dict[VersionTable, list[list[Any]]] = {}
+        superseded: dict[VersionTable, list[tuple[int, int]]] = {}
+        pending: dict[tuple[VersionTable, str], int] = {}
+        for seq, stamp, type_, id_, payload, payload_hash, prev_hash, hash_ in rows:
+            cls = RECORD_BY_NAME.get(type_)
+            if (
+                seq != head.seq + 1
+                or prev_hash != head.hash
+                or stamp < head.recorded_at
+                or cls is None
+                or chain_hash(prev_hash, seq, stamp, type_, id_, payload_hash) != hash_
+            ):
+                raise NotALedgerError(
+                    f"{self.path}: entry {seq} differs from the source's: it does not extend "
+                    f"the chain (expected seq {head.seq + 1} after hash {head.hash[:12]}…; an "
+                    "edited export, or an entry written by an older encoder); nothing was kept"
+                )
+            table = self.TABLES[cls]
+            record = self._record(cls, seq, payload)
+            row = table.row(seq, record)
+            if hashlib.sha256(payload.encode("utf-8")).hexdigest() != payload_hash:
+                for name in PERSONAL_FIELDS.get(cls, ()):
+                    row[2 + table.columns.index(name)] = None
+            entries.append((seq, stamp, type_, id_, payload, payload_hash, prev_hash, hash_))
+            versions.setdefault(table, []).append(self._version_row(table, row, payload))
+            old = pending.get((table, id_))
+            if old is None:
+                found = self.current_by(cls, "id", [id_], columns=("seq",))
+                old = found[id_][0] if found else None
+            if old is not None:
+                superseded.setdefault(table, []).append((seq, old))
+            pending[(table, id_)] = seq
+            head.seq, head.hash, head.recorded_at = seq, hash_, stamp
+        marks = ", ".join([self.PARAM] * len(ENTRY_COLUMNS))
+        self._execute_many(f"INSERT INTO entries VALUES ({marks})", entries)
+        for table, table_rows in versions.items():
+            names = ", ".join(("seq", "superseded_by", *table.columns))
+            marks = ", ".join([self.PARAM] * (len(table.columns) + 2))
+            self._execute_many(f"INSERT INTO {table.name} ({names}) VALUES ({marks})", table_rows)
+        for table, pairs in superseded.items():
+            self._execute_many(
+                f"UPDATE {table.name} SET superseded_by = {self.PARAM} WHERE seq = {self.PARAM}",
+                pairs,
+            )
+
+    def _contains(self, column: str) -> str:
+        """SQL for the position of the last parameter's text in ``column`` (0: absent)."""
+        return f"instr({column}, {self.PARAM})"
 
     def digest(self, bound: int | None = None) -> Digest:
         """The chain's (seq, hash) at ``bound`` (None: the tip; 0 and genesis if none)."""

@@ -18,12 +18,12 @@ import urllib.parse
 from collections.abc import Callable, Generator, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
+from functools import cached_property
 from itertools import chain
 from os import PathLike
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
-import sqlite_utils
 
 from ..chain import (
     ENTRY_COLUMNS,
@@ -44,7 +44,9 @@ from ..convert import (
 )
 from ..errors import LedgerBusyError, NotALedgerError, StorageError
 from ..records import (
+    PERSONAL_FIELDS,
     Creator,
+    Erasure,
     Post,
     Record,
 )
@@ -54,15 +56,21 @@ from .schema import TABLES, VersionTable
 from .sql import SqlReads, last_version, visible
 from .sql import short as _short
 
+if TYPE_CHECKING:
+    import sqlite_utils
+
 R = TypeVar("R", bound=Record)
 
 __all__ = ["GENESIS_HASH", "Digest", "Entry", "Store", "VerifyResult", "chain_hash"]
 
 APPLICATION_ID = 0x444C4752  # "DLGR": marks a file as a delvia_ledger database
-SCHEMA_VERSION = 3  # 2: SparkBinding, Notice, two fields; 3: guards on INSERT and supersede
-#: Older schema versions whose files read correctly as they are (only guards are missing), so
-#: a read-only copy can still be read and verified without migrating it.
-READABLE_UNMIGRATED = frozenset({2})
+#: 2: SparkBinding, Notice, two fields; 3: guards on INSERT and supersede; 4: sources, salts,
+#: Erasure and the redaction its guards allow, guards that watch every UPDATE (rowid aliases).
+SCHEMA_VERSION = 4
+#: Older schema versions whose files read correctly as they are (only guards, and the
+#: Erasure table no such file needs, are missing), so a read-only copy can still be read and
+#: verified without migrating it.
+READABLE_UNMIGRATED = frozenset({2, 3})
 DEFAULT_BUSY_TIMEOUT = 60.0  # seconds a writer waits for another process's write lock
 SQLITE_MAGIC = b"SQLite format 3\x00"
 #: What the driver raises: its own errors, and UnicodeDecodeError when a message it builds
@@ -224,7 +232,7 @@ class Store(SqlReads):
         except DRIVER_ERRORS as exc:
             raise self.error(exc) from exc
         try:
-            self.db = sqlite_utils.Database(self.conn, execute_plugins=False)
+            self.conn.execute("PRAGMA recursive_triggers=on")  # as sqlite-utils' Database sets it
             self.conn.execute("PRAGMA synchronous=NORMAL")
             self.conn.execute("PRAGMA cache_size=-131072")  # 128 MiB: imports touch many pages
             self._ensure_schema()
@@ -233,6 +241,14 @@ class Store(SqlReads):
             if isinstance(exc, DRIVER_ERRORS):
                 raise self.error(exc) from exc
             raise
+
+    @cached_property
+    def db(self) -> sqlite_utils.Database:
+        """sqlite-utils on this connection, imported only when tables are made (its import
+        loads pandas and numpy whenever they are installed)."""
+        import sqlite_utils
+
+        return sqlite_utils.Database(self.conn, execute_plugins=False)
 
     def close(self) -> None:
         self.conn.close()
@@ -379,6 +395,16 @@ class Store(SqlReads):
         :meth:`_create_schema`, which every migration ends with, adds them.
         """
 
+    def _migrate_from_3(self) -> None:
+        """Version 3 -> 4: the UPDATE guards watch every UPDATE (``UPDATE OF`` missed the rowid
+        aliases) and allow the redaction an Erasure names; the Erasure table.
+
+        The old guards are dropped here; :meth:`_create_schema` makes the new ones and the
+        table. Entries keep their form (no salt, no source).
+        """
+        for name in ("entries", *(table.name for table in TABLES.values())):
+            self.conn.execute(f"DROP TRIGGER IF EXISTS {name}_refuse_update")
+
     def _create_schema(self) -> None:
         """Create every table, index and guard that is missing (safe to run again)."""
         self.db.table("entries").create(
@@ -389,7 +415,12 @@ class Store(SqlReads):
         )
         guards = [
             _refuse("entries", "DELETE", "entries are append-only and cannot be deleted"),
-            _refuse("entries", "UPDATE", "entries are append-only and cannot be changed"),
+            _refuse(  # every UPDATE (SET rowid too), but the redaction an Erasure names
+                "entries",
+                "UPDATE",
+                "entries are append-only and cannot be changed",
+                when=f"NOT ({_entry_redaction()})",
+            ),
             # REPLACE deletes a conflicting row without firing DELETE triggers (unless
             # recursive_triggers is on, which is not stored in the file): refuse the insert.
             # An entry takes the next seq; max(seq) is one step down the table's b-tree.
@@ -422,11 +453,15 @@ class Store(SqlReads):
                     f"CREATE INDEX IF NOT EXISTS idx_{table.name}_custom_code_key ON {table.name} "
                     f"(code_key) WHERE {custom_id_sql('')}"
                 )
-            fixed = ", ".join(c for c in ("seq", *table.columns))
             exists = f"EXISTS (SELECT 1 FROM {table.name} WHERE seq = NEW.seq)"
             guards += [
                 _refuse(table.name, "DELETE", f"{table.name} rows cannot be deleted"),
-                _refuse(table.name, f"UPDATE OF {fixed}", f"{table.name} rows cannot be changed"),
+                _refuse(  # every UPDATE (SET rowid too): supersede, or redact what is erased
+                    table.name,
+                    "UPDATE",
+                    f"{table.name} rows cannot be changed",
+                    when=f"NOT ({_row_change_allowed(table)})",
+                ),
                 _refuse(
                     table.name,
                     "UPDATE OF superseded_by",
@@ -484,12 +519,20 @@ class Store(SqlReads):
                 self._head = None
         else:
             saved = attrs.evolve(self._head) if self._head else None
+            name = f"delvia_{self._depth}"  # a savepoint: a refused inner block leaves the outer
+            try:
+                self.conn.execute(f"SAVEPOINT {name}")
+            except DRIVER_ERRORS as exc:
+                raise self.error(exc) from exc
             self._depth += 1
             try:
-                with self.db.atomic():  # a savepoint: a refused inner block leaves the outer intact
-                    yield
+                yield
+                self.conn.execute(f"RELEASE SAVEPOINT {name}")
             except BaseException as exc:
                 self._head = saved
+                if self.conn.in_transaction:  # some errors have already rolled it all back
+                    self.conn.execute(f"ROLLBACK TO SAVEPOINT {name}")
+                    self.conn.execute(f"RELEASE SAVEPOINT {name}")
                 if isinstance(exc, DRIVER_ERRORS):
                     raise self.error(exc) from exc
                 raise
@@ -629,6 +672,30 @@ class Store(SqlReads):
     def _filter(self, where: Filter, table: VersionTable, params: list[Any]) -> str:
         return _filter_sql(where, schema.known_columns(table), params)
 
+    def _execute_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        self.conn.executemany(sql, rows)
+
+    def _has_erasures(self) -> bool:
+        return bool(
+            self._fetch(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+                (TABLES[Erasure].name,),
+            )
+        )
+
+    @contextmanager
+    def erasing(self) -> Iterator[None]:
+        """Redactions inside overwrite what they replace (``secure_delete``), and once the
+        transaction is committed the WAL is checkpointed and truncated, so the erased bytes
+        stay neither in the file's free space nor in its ``-wal``."""
+        self.conn.execute("PRAGMA secure_delete = ON")
+        try:
+            yield
+        finally:
+            self.conn.execute("PRAGMA secure_delete = OFF")
+        if not self._depth:
+            self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
     def _stream_rows(self, sql: str, params: Sequence[Any]) -> Iterator[tuple[Any, ...]]:
         try:
             cursor = self.conn.execute(sql, params)
@@ -639,7 +706,7 @@ class Store(SqlReads):
     def current_entries(self, cls: type[Record], bound: int | None) -> Iterator[Entry]:
         """The entry of every record of type ``cls`` visible at ``bound``, by id, streamed."""
         yield from self._stream(
-            "SELECT e.seq, e.recorded_at, e.type, e.payload, e.hash "
+            "SELECT e.seq, e.recorded_at, e.type, e.payload, e.hash, e.payload_hash "
             f"FROM {TABLES[cls].name} v JOIN entries e ON e.seq = v.seq "
             f"WHERE {visible(bound)} ORDER BY v.id"
         )
@@ -647,7 +714,8 @@ class Store(SqlReads):
     def entries(self, bound: int | None = None, after: int = 0) -> Iterator[Entry]:
         """Every entry after seq ``after`` (and up to ``bound``), oldest first, streamed."""
         yield from self._stream(
-            f"SELECT seq, recorded_at, type, payload, hash FROM entries WHERE seq > {int(after)}"
+            "SELECT seq, recorded_at, type, payload, hash, payload_hash FROM entries "
+            f"WHERE seq > {int(after)}"
             + ("" if bound is None else f" AND seq <= {int(bound)}")
             + " ORDER BY seq"
         )
@@ -794,9 +862,10 @@ class Store(SqlReads):
 
     def _walk_chain(self, digest: Digest | None, bound: int | None) -> VerifyResult:
         """The chain walk (:func:`walk_chain`) over :meth:`chain_rows`."""
+        redactions = self.redactions()
         rows = self.chain_rows(bound)
         try:
-            return walk_chain(rows, digest, not_text=self._not_text)
+            return walk_chain(rows, digest, not_text=self._not_text, redactions=redactions)
         finally:
             rows.close()
 
@@ -890,6 +959,13 @@ class Store(SqlReads):
                 )
             )
         }
+        # A file of schema version 3 or older, read without migrating, has no Erasure table
+        # (and so no Erasure): not a problem unless an entry needs it.
+        unneeded = (
+            {TABLES[Erasure].type}
+            if not columns[TABLES[Erasure].name] and self._identity()[1] < SCHEMA_VERSION
+            else set()
+        )
         problems: list[tuple[int, str]] = []
         try:  # first: at a tie, its reason wins
             with collector_paused():  # a million short-lived records: nothing cyclic to find
@@ -921,8 +997,13 @@ class Store(SqlReads):
         if problems:  # the chain verified (no gaps), so entries before the first bad seq are fine
             seq, problem = min(problems, key=lambda found: found[0])
             return VerifyResult(False, min(seq - 1, checked), seq, f"seq {seq}: {problem}")
-        if broken:  # a table no entry needs yet: the queries read it all the same
-            return VerifyResult(False, checked, None, "; ".join(broken.values()))
+        if set(broken) - unneeded:  # a table no entry needs yet: the queries read it all the same
+            return VerifyResult(
+                False,
+                checked,
+                None,
+                "; ".join(problem for name, problem in broken.items() if name not in unneeded),
+            )
         return VerifyResult(True, checked)
 
     def _walk_versions(
@@ -939,6 +1020,7 @@ class Store(SqlReads):
                 )
                 walks[table.type] = [table, rows, next(rows, None)]
         checked = 0
+        redacted = self.redactions()
         entries = self.conn.execute(
             f"SELECT seq, type, payload FROM entries v WHERE 1{upto} ORDER BY seq"
         )
@@ -959,7 +1041,7 @@ class Store(SqlReads):
                 problems.append((seq, f"{table.name} has no row for this entry"))
                 break
             walk[2] = next(rows, None)
-            expected = schema.derive_row(table, seq, payload, lenient)
+            expected = schema.derive_row(table, seq, payload, lenient, seq in redacted)
             if isinstance(expected, str):
                 problems.append((seq, expected))
                 break
@@ -1040,7 +1122,62 @@ def _lenient_text(data: bytes) -> str:
 MIGRATIONS: dict[int, Callable[[Store], None]] = {
     1: Store._migrate_from_1,
     2: Store._migrate_from_2,
+    3: Store._migrate_from_3,
 }
+
+
+def _named_by_erasure(seq: str) -> str:
+    """SQL: an Erasure after entry ``seq`` names it (its ``redacted`` items are
+    ``"<seq>:<hash>"``, so the quote before the seq and the colon after delimit it)."""
+    table = TABLES[Erasure].name
+    return (
+        f"EXISTS (SELECT 1 FROM {table} w WHERE w.seq > {seq} "
+        f"AND instr(w.redacted, '\"' || {seq} || ':') > 0)"
+    )
+
+
+def _redacted_sql(type_: str, payload: str) -> str:
+    """SQL for the redacted form of ``payload`` of a ``type_`` entry: what
+    ``chain.redacted_payload`` gives, through SQLite's JSON functions (which keep the rest
+    of the text as it is)."""
+    cls = next(c for c in PERSONAL_FIELDS if c.__name__ == type_)
+    required = {f.name for f in attrs.fields(cls) if f.default is attrs.NOTHING}
+    removed = ", ".join(
+        f"'$.{name}'" for name in ("_salt", *PERSONAL_FIELDS[cls]) if name not in required
+    )
+    sql = f"json_remove({payload}, {removed})"
+    for name in PERSONAL_FIELDS[cls]:
+        if name in required:
+            sql = f"json_set({sql}, '$.{name}', json('null'))"
+    return sql
+
+
+def _entry_redaction() -> str:
+    """SQL true for an UPDATE of an entry into its redacted form, named by a later Erasure:
+    every column but the payload unchanged (the rowid too)."""
+    same = " AND ".join(f"NEW.{c} IS OLD.{c}" for c in ("rowid", *ENTRY_COLUMNS) if c != "payload")
+    forms = " ".join(
+        f"WHEN '{cls.__name__}' THEN {_redacted_sql(cls.__name__, 'OLD.payload')}"
+        for cls in PERSONAL_FIELDS
+    )
+    return (
+        f"{same} AND NEW.payload IS NOT OLD.payload AND NEW.payload IS (CASE OLD.type {forms} "
+        f"END) AND {_named_by_erasure('OLD.seq')}"
+    )
+
+
+def _row_change_allowed(table: VersionTable) -> str:
+    """SQL true for an UPDATE of a version row the ledger makes: one that changes nothing but
+    ``superseded_by`` (its own guards check it), or that empties the personal columns of a
+    row whose entry a later Erasure names."""
+    personal = PERSONAL_FIELDS.get(table.cls, ())
+    fixed = [c for c in ("rowid", "seq", *table.columns) if c not in personal]
+    same = " AND ".join(f"NEW.{c} IS OLD.{c}" for c in fixed)
+    if not personal:
+        return same
+    kept = " AND ".join(f"NEW.{c} IS OLD.{c}" for c in personal)
+    emptied = " AND ".join(f"NEW.{c} IS NULL" for c in personal)
+    return f"{same} AND (({kept}) OR ({emptied} AND {_named_by_erasure('OLD.seq')}))"
 
 
 def _refuse(
