@@ -858,6 +858,8 @@ def import_sheet(
             _say(f"  {'would create' if dry_run else 'created'} {kind}: {', '.join(ids)}")
     for note in result.notes:
         _say(f"  note: {note}")
+    if result.conflicts:  # already listed in the summary; a script may count them here
+        _say(f"{len(result.conflicts)} conflict(s) with TikTok: TikTok's values kept", err=True)
 
 
 @cli.command()
@@ -1188,7 +1190,7 @@ def retire(code: str, reason: str | None, at: str | None) -> None:
     with _ledger() as ledger:
         auth = _authorization(ledger, raw)
         when = None if at is None else read_time(at, "--at")
-        retired = ledger.retire(auth.id, reason, at=when)
+        retired = ledger.retire(auth.id, reason, at=when, source="cli")
         entry = ledger.history(SparkAuthorization, auth.id)[-1]
     _say(
         f"retired {retired.id} (code {retired.code.hint}) on {retired.retired_at:%Y-%m-%d}"
@@ -1206,7 +1208,7 @@ def unretire(code: str) -> None:
         auth = _authorization(ledger, raw)
         if auth.retired_at is None:
             raise UsageError(f"{auth.id} (code {auth.code.hint}) is not retired")
-        ledger.unretire(auth.id)
+        ledger.unretire(auth.id, source="cli")
         entry = ledger.history(SparkAuthorization, auth.id)[-1]
     _say(f"unretired {auth.id} (code {auth.code.hint}); seq {entry.seq}")
 

@@ -667,6 +667,7 @@ class Ledger(LedgerView):
         reason: str | None = None,
         *,
         at: datetime | str | None = None,
+        source: str = "api",
     ) -> SparkAuthorization:
         """Record that a code is done with (a campaign ended), in the chain: a new version of
         its authorization with ``retired_at`` (and ``retired_reason``); history keeps every
@@ -680,14 +681,14 @@ class Ledger(LedgerView):
             raise ValueError(f"retire: reason must be text, got {type(reason).__name__}")
         when = held.retired_at or (self.now() if at is None else _aware(at, "retire(at=...)"))
         retired = attrs.evolve(held, retired_at=when, retired_reason=reason or held.retired_reason)
-        self.record(retired)
+        self.record(retired, source=source)
         return retired
 
-    def unretire(self, code_or_id: str | SparkCode) -> SparkAuthorization:
+    def unretire(self, code_or_id: str | SparkCode, *, source: str = "api") -> SparkAuthorization:
         """Undo :meth:`retire`: the code is checked again (a new version; history keeps both)."""
         held = self._retirable(code_or_id, "unretire")
         active = attrs.evolve(held, retired_at=None, retired_reason=None)
-        self.record(active)
+        self.record(active, source=source)
         return active
 
     def _retirable(self, code_or_id: object, what: str) -> SparkAuthorization:
@@ -763,14 +764,14 @@ class Ledger(LedgerView):
                 create_people=create_people,
                 columns=read.columns,
             )
-            merged, new, changed = self._sheet_versions(planned.records)
+            merged, new, changed, conflicts = self._sheet_versions(planned.records)
             writes = [record for record, fresh in merged if fresh]
             if not dry_run:
-                self.record_all(writes)
+                self.record_all(writes, source="sheet")
             elif writes:  # the ledger's own rules still judge what would be written
                 try:
                     with store.transaction():
-                        self.record_all(writes)
+                        self.record_all(writes, source="sheet")
                         raise _DryRun
                 except _DryRun:
                     pass
@@ -786,13 +787,19 @@ class Ledger(LedgerView):
             notes=tuple(planned.notes),
             dry_run=dry_run,
             last_seq=last,
+            conflicts=tuple(
+                c.in_words(f"row {planned.rows.get((c.record_type, c.record_id), '?')}: the sheet")
+                for c in conflicts
+            ),
         )
 
     def _sheet_versions(
         self, records: list[Record]
-    ) -> tuple[list[tuple[Record, bool]], dict[str, int], dict[str, int]]:
-        """Each record merged with its current version (what a blank cell leaves is kept),
-        whether it would be written, and the counts of new and changed records per type."""
+    ) -> tuple[list[tuple[Record, bool]], dict[str, int], dict[str, int], list[reconcile.Conflict]]:
+        """Each record merged with its current version (what a blank cell leaves is kept, and
+        what TikTok reported is never rolled back: DESIGN §9 sources), whether it would be
+        written, the counts of new and changed records per type, and the conflicts with
+        TikTok."""
         wanted: dict[type[Record], set[str]] = {}
         for record in records:
             wanted.setdefault(type(record), set()).add(record.id)
@@ -801,18 +808,29 @@ class Ledger(LedgerView):
             for cls, ids in wanted.items()
             for found in self._store.current_records(cls, "id", ids)
         }
+        said: dict[tuple[type[Record], str], tuple[Any, datetime]] = {
+            (cls, id_): version
+            for cls, ids in wanted.items()
+            if cls in reconcile.TIKTOK_FIELDS
+            for id_, version in self._store.last_from("tiktok", cls, ids).items()
+        }
         merged: list[tuple[Record, bool]] = []
         new: dict[str, int] = {}
         changed: dict[str, int] = {}
+        conflicts: list[reconcile.Conflict] = []
         for record in records:
-            held = current.get((type(record), record.id))
-            kept = reconcile.keep_known(held, record)
+            key = (type(record), record.id)
+            held = current.get(key)
+            kept, against = reconcile.keep_tiktoks(
+                reconcile.keep_known(held, record), held, said.get(key)
+            )
+            conflicts += against
             fresh = held is None or (kept is not held and kept != held)
             if fresh:
                 counts = new if held is None else changed
                 counts[type(record).__name__] = counts.get(type(record).__name__, 0) + 1
             merged.append((kept, fresh))
-        return merged, new, changed
+        return merged, new, changed, conflicts
 
     def import_tiktok(
         self, payload: Any, *, advertiser_id: str | None = None, creator_id: str | None = None

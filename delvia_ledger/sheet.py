@@ -827,6 +827,9 @@ class SheetResult:
     notes: tuple[str, ...]
     dry_run: bool
     last_seq: int
+    #: Fields the sheet gives otherwise than TikTok last said, each kept as TikTok said it:
+    #: ``row 14: the sheet says expires 2026-12-09, TikTok said 2027-01-09 on 2026-12-05: ...``
+    conflicts: tuple[str, ...] = ()
 
     @property
     def written(self) -> int:
@@ -837,13 +840,25 @@ class SheetResult:
         """The summary as a person reads it, one line per record type that has news."""
         verb = "would write" if self.dry_run else "wrote"
         if not self.written:
-            return [f"{_count(self.rows, 'row')}: nothing new ({self.unchanged} records current)"]
+            done = [f"{_count(self.rows, 'row')}: nothing new ({self.unchanged} records current)"]
+            if self.conflicts:
+                done.append(
+                    f"  {_count(len(self.conflicts), 'field')} kept as TikTok said (the sheet "
+                    "differs):"
+                )
+                done += [f"    {line}" for line in self.conflicts]
+            return done
         out = [f"{_count(self.rows, 'row')}: {verb} {_count(self.written, 'entry', 'entries')}"]
         for name, words in SUMMARY_TYPES:
             new, changed = self.new.get(name, 0), self.changed.get(name, 0)
             if new or changed:
                 parts = [f"{new} new"] * bool(new) + [f"{changed} changed"] * bool(changed)
                 out.append(f"  {words}: {', '.join(parts)}")
+        if self.conflicts:
+            out.append(
+                f"  {_count(len(self.conflicts), 'field')} kept as TikTok said (the sheet differs):"
+            )
+            out += [f"    {line}" for line in self.conflicts]
         if self.kinds_defaulted:
             out.append(
                 f"  {_count(self.kinds_defaulted, 'post')} recorded as VIDEO (the sheet has no "

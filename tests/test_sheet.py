@@ -8,7 +8,9 @@ import io
 import tempfile
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
+import attrs
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -317,3 +319,60 @@ def test_retire_and_unretire_are_versions_in_the_chain_and_a_sheet_never_undoes_
             "#c0de=", creator_id="c", post_id="p", starts_at="2026-01-01",
             expires_at="2026-02-01", retired_reason="why",
         )  # fmt: skip
+
+
+def _tiktok_item(code: str, post: str, handle: str, ends: str, status: str) -> dict[str, Any]:
+    """One ``/tt_video/info/`` item as TikTok sends it (the shape of tests/test_tiktok.py)."""
+    return {
+        "item_info": {"auth_code": code, "item_id": post, "item_type": "VIDEO", "status": status},
+        "auth_info": {
+            "ad_auth_status": "AUTHORIZED",
+            "auth_start_time": "2026-11-15 00:00:00",
+            "auth_end_time": ends,
+        },
+        "user_info": {
+            "identity_id": f"70{post}",
+            "identity_type": "AUTH_CODE",
+            "tiktok_name": handle,
+        },
+    }
+
+
+def test_a_sheet_never_rolls_back_what_tiktok_said_and_lists_each_conflict(tmp_path: Path) -> None:
+    clock = Clock()
+    rows = [_row("maya", "7301", "#c0de1=", account="Brand US"),
+            _row("leo", "7302", "#c0de2=", account="Brand US")]  # fmt: skip
+    with dl.Ledger.open(tmp_path / "l.db", clock=clock) as ledger:
+        _setup(ledger)
+        first = ledger.import_sheet(_sheet_text(rows))
+        assert first.written == 6 and first.conflicts == ()
+        assert {e.source for e in ledger.entries() if e.seq > 4} == {"sheet"}
+        clock.advance(days=10)  # TikTok: maya extended her code, leo's post was deleted
+        page = {"list": [
+            _tiktok_item("#c0de1=", "7301", "maya", "2027-01-09 00:00:00", "HESITATE_RECOMMEND"),
+            _tiktok_item("#c0de2=", "7302", "leo", "2026-12-15 00:00:00", "USER_DELETE"),
+        ], "page_info": {"page": 1, "page_size": 50, "total_number": 2, "total_page": 1}}  # fmt: skip
+        synced = ledger.import_tiktok(page, advertiser_id="6900000000000000001")
+        assert synced.written > 0
+        said = ledger.digest()
+        assert ledger.import_tiktok(page, advertiser_id="6900000000000000001").written == 0
+        clock.advance(days=1)
+        again = ledger.import_sheet(_sheet_text(rows))
+        assert again.written == 0 and ledger.digest() == said  # nothing TikTok said is undone
+        assert again.conflicts == (
+            "row 2: the sheet says expires 2026-12-15, TikTok said 2027-01-09 on 2026-12-04: "
+            "kept TikTok's",
+        )
+        assert "kept as TikTok said" in "\n".join(again.lines())
+        auth = ledger.authorization_for("#c0de1=")
+        assert auth is not None and auth.expires_at == datetime(2027, 1, 9, tzinfo=UTC)
+        post = ledger.get(dl.Post, "7302")
+        assert post is not None and post.status == "USER_DELETE"
+        # the next sync writes nothing either: the ledger holds what TikTok says
+        assert ledger.import_tiktok(page, advertiser_id="6900000000000000001").written == 0
+        # a person's own change still wins, and the sheet does not undo it either
+        ledger.record(dl.SparkAuthorization(**{**attrs.asdict(auth, recurse=False),
+                                              "expires_at": "2027-02-01"}), source="cli")  # fmt: skip
+        after = ledger.import_sheet(_sheet_text(rows))
+        assert after.written == 0
+        assert after.conflicts[0].endswith("kept 2027-02-01 (a later change)")
