@@ -752,13 +752,19 @@ def import_(
             warnings.catch_warnings(record=True) as caught,
         ):
             warnings.simplefilter("always", IgnoredColumnsWarning)
+            warnings.simplefilter("always", SourceConflictWarning)
             progress = _Progress(f"importing {file}")
             try:
                 result = ledger.import_csv(cls, source, progress=progress, timezone=zone)
             finally:
                 progress.finish()
                 for warning in caught:  # before any error: they may explain it
-                    _say(f"delvia-ledger import: {file}: {warning.message}", err=True)
+                    found = warning.message
+                    if isinstance(found, SourceConflictWarning):  # one line each
+                        lines = [str(found).split(": ", 1)[0] + ":", *found.conflicts]
+                        _say(f"delvia-ledger import: {file}: " + "\n  ".join(lines), err=True)
+                    else:
+                        _say(f"delvia-ledger import: {file}: {found}", err=True)
         _say(f"imported {file}: {_entries(result.written)}, {result.unchanged} unchanged")
         return
     if timezone is not None:

@@ -641,18 +641,32 @@ class Ledger(LedgerView):
         # may appear on several lines). Searched only on an error: a deque costs ~0.04 µs a
         # row, where a dict by id() cost ~0.6.
         read: deque[tuple[int, Record]] = deque(maxlen=2 * BATCH_SIZE)
+        conflicts: list[str] = []
 
         def records() -> Iterator[Record]:
-            for pair in reader:
-                read.append(pair)
-                yield pair[1]
+            if cls not in reconcile.TIKTOK_FIELDS:
+                for pair in reader:
+                    read.append(pair)
+                    yield pair[1]
+                return
+            batch: list[tuple[int, Record]] = []
+            for pair in reader:  # TikTok's fields kept, a batch of rows per lookup
+                batch.append(pair)
+                if len(batch) == BATCH_SIZE:
+                    yield from self._tiktoks_kept(batch, read, conflicts)
+                    batch = []
+            yield from self._tiktoks_kept(batch, read, conflicts)
 
         with io.csv_source(source) as text:
             reader = io.CsvReader(cls, text, timezone=zone)
             if reader.ignored:
                 warnings.warn(reader.ignored, stacklevel=2)
             try:
-                return self.record_all(records(), progress=progress, source="csv")
+                with self._store.transaction():  # what TikTok said is read and kept at once
+                    result = self.record_all(records(), progress=progress, source="csv")
+                if conflicts:
+                    warnings.warn(io.SourceConflictWarning(tuple(conflicts)), stacklevel=2)
+                return result
             except LedgerError as error:
                 found = next((line for line, r in reversed(read) if r is error.record), None)
                 if found is None:
@@ -660,6 +674,28 @@ class Ledger(LedgerView):
                 refused = type(error)(f"line {found}: {reader.in_columns(str(error))}")
                 refused.record = error.record
                 raise refused from None
+
+    def _tiktoks_kept(
+        self,
+        batch: list[tuple[int, Record]],
+        read: deque[tuple[int, Record]],
+        conflicts: list[str],
+    ) -> Iterator[Record]:
+        """A CSV batch with every field TikTok reported kept as the ledger holds it (DESIGN §9
+        sources); each row that says otherwise is listed in ``conflicts`` by its line."""
+        if not batch:
+            return
+        cls = type(batch[0][1])
+        ids = {record.id for _, record in batch}
+        said = self._store.last_from("tiktok", cls, ids)
+        current = {r.id: r for r in self._store.current_records(cls, "id", said)} if said else {}
+        for line, record in batch:
+            kept, against = reconcile.keep_tiktoks(
+                record, current.get(record.id), said.get(record.id)
+            )
+            conflicts += (c.in_words(f"line {line}: the CSV") for c in against)
+            read.append((line, kept))
+            yield kept
 
     def retire(
         self,

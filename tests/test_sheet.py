@@ -376,3 +376,30 @@ def test_a_sheet_never_rolls_back_what_tiktok_said_and_lists_each_conflict(tmp_p
         after = ledger.import_sheet(_sheet_text(rows))
         assert after.written == 0
         assert after.conflicts[0].endswith("kept 2027-02-01 (a later change)")
+
+
+def test_a_csv_import_keeps_what_tiktok_said_too_and_warns_with_each_line(tmp_path: Path) -> None:
+    clock = Clock()
+    with dl.Ledger.open(tmp_path / "l.db", clock=clock) as ledger:
+        _setup(ledger)
+        ledger.import_sheet(_sheet_text([_row("maya", "7301", "#c0de1=", account="Brand US")]))
+        auth = ledger.authorization_for("#c0de1=")
+        assert auth is not None
+        clock.advance(days=10)
+        page = {"list": [_tiktok_item("#c0de1=", "7301", "maya", "2027-01-09 00:00:00", "OK")]}
+        ledger.import_tiktok(page, advertiser_id="6900000000000000001")
+        said = ledger.digest()
+        rows = io.StringIO()
+        csv.writer(rows).writerows([
+            ["code", "creator_id", "post_id", "starts_at", "expires_at", "ad_account_id", "owner_id"],
+            ["#c0de1=", auth.creator_id, "7301", "2026-11-15", "2026-12-15", "6900000000000000001", "p_ana"],
+        ])  # fmt: skip
+        rows.seek(0)
+        with pytest.warns(dl.io.SourceConflictWarning) as warned:
+            result = ledger.import_csv(dl.SparkAuthorization, rows)
+        assert result.written == 0 and ledger.digest() == said
+        [warning] = warned
+        assert warning.message.conflicts == (  # type: ignore[union-attr]
+            "line 2: the CSV says expires 2026-12-15, TikTok said 2027-01-09 on 2026-12-04: "
+            "kept TikTok's",
+        )
