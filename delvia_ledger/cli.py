@@ -734,7 +734,7 @@ def import_(
 ) -> None:
     """Import a CSV of records (--type) or a TikTok JSON response (a file, or -)."""
     from .convert import RECORD_BY_NAME
-    from .io import IgnoredColumnsWarning, time_zone
+    from .io import IgnoredColumnsWarning, SourceConflictWarning, time_zone
 
     _valid_db()  # before the source is read
     if file.lower().endswith(".csv"):
@@ -1190,8 +1190,8 @@ def _new_version(ledger: Ledger, old: Record, **changes: Any) -> None:
 @click.option("--reason", help="why it is done with (e.g. 'campaign ended')")
 @click.option("--at", "at", metavar="TIME", help="when it was retired (default: now)")
 def retire(code: str, reason: str | None, at: str | None) -> None:
-    """Record that a code is done with (CODE, its auth_… id, or -); it stays in its history
-    and 'report --all' lists it; 'unretire' undoes it."""
+    """Record that a code is done with (CODE, its auth_… id, or -): it raises nothing from
+    then on, stays in its history, and 'report --all' lists it; 'unretire' undoes it."""
     raw = _read_code(code)
     with _ledger() as ledger:
         auth = _authorization(ledger, raw)

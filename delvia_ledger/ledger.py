@@ -709,8 +709,8 @@ class Ledger(LedgerView):
         its authorization with ``retired_at`` (and ``retired_reason``); history keeps every
         version. ``code_or_id`` is the raw code, its :class:`SparkCode` or the authorization
         id; ``at`` defaults to the ledger's now. Retiring a retired code again keeps its date
-        (and takes a new ``reason`` if given). (DESIGN §9: a retired code raises nothing; the
-        checks' filter for it comes with the rules room.)
+        (and takes a new ``reason`` if given). From ``at`` on, the code raises no finding and
+        no reminder (DESIGN §9), nor does anything about it (its ads, bindings, region pair).
         """
         held = self._retirable(code_or_id, "retire")
         if reason is not None and not isinstance(reason, str):

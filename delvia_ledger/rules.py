@@ -5,7 +5,7 @@ Python twin, a code's state, the row layouts they compile over, and the ``within
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
@@ -34,11 +34,13 @@ __all__ = [
     "code_expiring",
     "code_live",
     "code_pending",
+    "code_retired",
     "code_revoked",
     "code_state",
     "duration",
     "grant_in_force",
     "horizon",
+    "is_retired",
     "not_authorized",
     "person_counts",
     "post_unavailable",
@@ -186,6 +188,20 @@ def code_live(t: int) -> Filter:
 def code_expiring(t: int, h: int) -> Filter:
     """A code not revoked that expires after t and no later than the horizon h."""
     return All(Not(code_revoked(t)), After("expires_at", t), AtMost("expires_at", h))
+
+
+def is_retired(retired_at: datetime | None, now: datetime) -> bool:
+    """Whether a code with this ``retired_at`` is retired at ``now`` (``Ledger.retire``): its
+    retirement has begun. ``retired_at`` is kept in the payload, not in a query column, so
+    :func:`code_retired` names the codes this test keeps."""
+    return retired_at is not None and retired_at <= now
+
+
+def code_retired(retired_ids: Iterable[str]) -> Filter:
+    """A code retired at t: its id among ``retired_ids``, the codes :func:`is_retired` keeps
+    (``World.retired``). A retired code raises no finding (DESIGN §9), nor does an ad, a
+    binding or a region pair that is about it."""
+    return OneOf("id", sorted(retired_ids))
 
 
 def ad_active(t: int) -> Filter:

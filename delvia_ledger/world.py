@@ -36,6 +36,7 @@ from .rules import (
     code_expiring,
     code_state,
     grant_in_force,
+    is_retired,
     not_authorized,
     person_counts,
     post_unavailable,
@@ -157,6 +158,15 @@ class World:
             if person_id is not None and person_id in self.counting:
                 return person_id
         return None
+
+    @cached_property
+    def retired(self) -> frozenset[str]:
+        """The codes retired at ``now`` (:func:`~delvia_ledger.rules.is_retired`), by id."""
+        return frozenset(
+            a.id
+            for a in self.store.current_with(SparkAuthorization, "retired_at", self.bound)
+            if is_retired(a.retired_at, self.now)
+        )
 
     @cached_property
     def unavailable_posts(self) -> set[str]:
