@@ -40,10 +40,10 @@ __all__ = [
     "duration",
     "grant_in_force",
     "horizon",
-    "is_retired",
     "not_authorized",
     "person_counts",
     "post_unavailable",
+    "retired_at",
     "tiktok_refuses",
     "unbound_at",
 ]
@@ -190,17 +190,15 @@ def code_expiring(t: int, h: int) -> Filter:
     return All(Not(code_revoked(t)), After("expires_at", t), AtMost("expires_at", h))
 
 
-def is_retired(retired_at: datetime | None, now: datetime) -> bool:
-    """Whether a code with this ``retired_at`` is retired at ``now`` (``Ledger.retire``): its
-    retirement has begun. ``retired_at`` is kept in the payload, not in a query column, so
-    :func:`code_retired` names the codes this test keeps."""
-    return retired_at is not None and retired_at <= now
+def retired_at(t: int) -> Filter:
+    """A code retired at t (``Ledger.retire``): ``retired_at`` <= t. A retired code raises no
+    finding (DESIGN §9), nor does an ad, a binding or a region pair about it."""
+    return AtMost("retired_at", t)
 
 
 def code_retired(retired_ids: Iterable[str]) -> Filter:
-    """A code retired at t: its id among ``retired_ids``, the codes :func:`is_retired` keeps
-    (``World.retired``). A retired code raises no finding (DESIGN §9), nor does an ad, a
-    binding or a region pair that is about it."""
+    """The codes among ``retired_ids`` (``World.retired``, read with :func:`retired_at`), for
+    the streams of codes that leave them out."""
     return OneOf("id", sorted(retired_ids))
 
 

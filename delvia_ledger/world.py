@@ -10,6 +10,7 @@ from functools import cached_property
 from typing import Any
 
 from .convert import to_micros
+from .errors import StorageError
 from .records import (
     AdAccount,
     Creator,
@@ -36,10 +37,10 @@ from .rules import (
     code_expiring,
     code_state,
     grant_in_force,
-    is_retired,
     not_authorized,
     person_counts,
     post_unavailable,
+    retired_at,
     tiktok_refuses,
     unbound_at,
 )
@@ -161,12 +162,16 @@ class World:
 
     @cached_property
     def retired(self) -> frozenset[str]:
-        """The codes retired at ``now`` (:func:`~delvia_ledger.rules.is_retired`), by id."""
-        return frozenset(
-            a.id
-            for a in self.store.current_with(SparkAuthorization, "retired_at", self.bound)
-            if is_retired(a.retired_at, self.now)
-        )
+        """The codes retired at ``now`` (:func:`~delvia_ledger.rules.retired_at`), by id."""
+        try:
+            rows = self.select(SparkAuthorization, ("id", "retired_at"), retired_at(self.t))
+        except StorageError:  # a read-only file of an older schema, read as it is
+            found = self.store.current_with(SparkAuthorization, "retired_at", self.bound)
+            keep = predicate(retired_at(self.t), ("retired_at",))  # the same rule, in memory
+            return frozenset(
+                a.id for a in found if a.retired_at and keep((to_micros(a.retired_at),))
+            )
+        return frozenset(str(i) for i, _ in rows)
 
     @cached_property
     def unavailable_posts(self) -> set[str]:

@@ -8,7 +8,7 @@ import io
 import tempfile
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import attrs
 import pytest
@@ -307,7 +307,7 @@ def test_retire_and_unretire_are_versions_in_the_chain_and_a_sheet_never_undoes_
         assert ledger.get(dl.SparkAuthorization, auth.id) == retired  # a blank keeps it
         back = ledger.unretire(auth.id)
         assert back.retired_at is None and back.retired_reason is None
-        assert [e.record.retired_at for e in ledger.history(dl.SparkAuthorization, auth.id)] == [
+        assert [cast(dl.SparkAuthorization, e.record).retired_at for e in ledger.history(dl.SparkAuthorization, auth.id)] == [
             None, T0, None,
         ]  # fmt: skip
         assert ledger.verify().ok

@@ -52,13 +52,6 @@ __all__ = [
 ENTRY_FIELDS = ("payload", "recorded_at")
 
 
-#: Fields kept in the entry's payload (so in the chain) but not as version-table columns: no
-#: query filters on them yet, and a file of this schema version has no such column.
-PAYLOAD_ONLY: dict[type[Record], tuple[str, ...]] = {
-    SparkAuthorization: ("retired_at", "retired_reason"),
-}
-
-
 @attrs.frozen(eq=False)  # compared and hashed by identity: one instance per record type
 class VersionTable:
     """The ``<type>_versions`` table of one record type: which columns, and how to fill them.
@@ -82,8 +75,7 @@ class VersionTable:
         cls, record_cls: type[Record], indexes: tuple[tuple[str, ...], ...] = ()
     ) -> VersionTable:
         snake = re.sub(r"(?<!^)(?=[A-Z])", "_", record_cls.__name__).lower()
-        only_in_payload = PAYLOAD_ONLY.get(record_cls, ())
-        fields = [f for f in attrs.fields(cast(Any, record_cls)) if f.name not in only_in_payload]
+        fields = attrs.fields(cast(Any, record_cls))
         kinds = [str(f.type) for f in fields]
         codes = tuple(i for i, kind in enumerate(kinds) if "SparkCode" in kind)
         return cls(
@@ -158,7 +150,7 @@ def code_key(fingerprint: str) -> int:
 
 _EXTRA_INDEXES: dict[type[Record], tuple[tuple[str, ...], ...]] = {
     Creator: (("tiktok_identity_id",),),
-    SparkAuthorization: (("expires_at",), ("post_id",)),
+    SparkAuthorization: (("expires_at",), ("post_id",), ("retired_at",)),
     SparkBinding: (("ad_account_id",),),
     SparkAd: (("authorization_id",),),
     RoleGrant: (("scope",), ("person_id",)),
