@@ -95,6 +95,7 @@ def _as_version_4(backend: Backend, location: str) -> None:
     if backend.name == "sqlite":
         conn = sqlite3.connect(location, isolation_level=None)
         conn.execute(f"DROP TRIGGER {table}_refuse_update")
+        conn.execute(f"DROP INDEX idx_{table}_retired_at")
         for column in ("retired_at", "retired_reason"):
             conn.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
         conn.execute("PRAGMA user_version = 4")
