@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 _HOMES: dict[str, tuple[str, ...]] = {
     "access": ("OffboardingPlan",),
     "chain": ("SOURCES", "Digest", "Entry", "VerifyResult"),
+    "changes": ("ChangeKind", "Changes", "FindingChange", "RecordChange"),
     "convert": ("converter",),
     "dataframes": ("frames",),
     "diagnose": ("Diagnosis", "Step", "StepStatus"),
@@ -43,7 +44,17 @@ _HOMES: dict[str, tuple[str, ...]] = {
     ),
     "io": ("io",),
     "ledger": ("ImportResult", "Ledger", "LedgerView", "RecordAllResult", "SyncResult"),
-    "notify": ("EmailSender", "WebhookSender"),
+    "notices": (
+        "Delivery",
+        "DeliveryError",
+        "Failure",
+        "Message",
+        "NotifyResult",
+        "Sender",
+        "Unreached",
+    ),
+    "notify.email": ("EmailSender",),
+    "notify.webhook": ("WebhookSender",),
     "plot": ("plot",),
     "records": (
         "AdAccount",
@@ -63,20 +74,7 @@ _HOMES: dict[str, tuple[str, ...]] = {
         "SparkBinding",
         "SparkCode",
     ),
-    "reminders": (
-        "ChangeKind",
-        "Changes",
-        "Delivery",
-        "DeliveryError",
-        "Failure",
-        "FindingChange",
-        "Message",
-        "NotifyResult",
-        "RecordChange",
-        "Reminder",
-        "Sender",
-        "Unreached",
-    ),
+    "reminders": ("Reminder",),
     "sync": ("TikTokClient",),
     "tiktok": ("tiktok",),
 }
@@ -86,6 +84,7 @@ if TYPE_CHECKING:  # the same names for type checkers, which see no __getattr__ 
     from . import io, plot, tiktok
     from .access import OffboardingPlan
     from .chain import SOURCES, Digest, Entry, VerifyResult
+    from .changes import ChangeKind, Changes, FindingChange, RecordChange
     from .convert import converter
     from .dataframes import frames
     from .diagnose import Diagnosis, Step, StepStatus
@@ -113,7 +112,17 @@ if TYPE_CHECKING:  # the same names for type checkers, which see no __getattr__ 
         explain_error,
     )
     from .ledger import ImportResult, Ledger, LedgerView, RecordAllResult, SyncResult
-    from .notify import EmailSender, WebhookSender
+    from .notices import (
+        Delivery,
+        DeliveryError,
+        Failure,
+        Message,
+        NotifyResult,
+        Sender,
+        Unreached,
+    )
+    from .notify.email import EmailSender
+    from .notify.webhook import WebhookSender
     from .records import (
         AdAccount,
         Creator,
@@ -132,20 +141,7 @@ if TYPE_CHECKING:  # the same names for type checkers, which see no __getattr__ 
         SparkBinding,
         SparkCode,
     )
-    from .reminders import (
-        ChangeKind,
-        Changes,
-        Delivery,
-        DeliveryError,
-        Failure,
-        FindingChange,
-        Message,
-        NotifyResult,
-        RecordChange,
-        Reminder,
-        Sender,
-        Unreached,
-    )
+    from .reminders import Reminder
     from .sync import TikTokClient
 else:
 

@@ -7,6 +7,7 @@ from datetime import datetime
 
 import attrs
 
+from .convert import readable_time
 from .errors import LedgerError
 from .records import Person, Record, RoleGrant, SparkAd, SparkAuthorization
 from .rules import Grant
@@ -72,9 +73,7 @@ class OffboardingPlan:
             )
 
     def __str__(self) -> str:
-        lines = [
-            f"Offboarding {self.person.name} ({self.person.id}) at {self.at:%Y-%m-%d %H:%M} UTC"
-        ]
+        lines = [f"Offboarding {self.person.name} ({self.person.id}) at {readable_time(self.at)}"]
         lines += [f"  ends {g.role} on {g.scope}" for g in self.grants_ending]
         for label, ids in (
             ("codes to hand over", self.authorizations_owned),

@@ -46,7 +46,8 @@ from .tiktok import DEFAULT_BASE_URL
 if TYPE_CHECKING:
     from .chain import Entry
     from .ledger import Ledger, LedgerView
-    from .reminders import Sender
+    from .notices import Sender
+    from .storage import Location
     from .sync import VideoPage
 
 __all__ = ["cli", "main"]
@@ -187,16 +188,9 @@ def _db_path() -> str:
     return click.get_current_context().ensure_object(State).db
 
 
-def _valid_db() -> str:
-    """The ``--db`` path, refused if it would be a throw-away database ('' or ':memory:')."""
-    from .storage.sqlite import ledger_path
-
-    path = _db_path()
-    try:
-        ledger_path(path)
-    except ValueError as error:
-        raise UsageError(f"--db: {error}") from None
-    return path
+def _valid_db() -> Location:
+    """The ``--db`` location, refused if it would be a throw-away database ('' or ':memory:')."""
+    return _location(_db_path(), "--db")
 
 
 @contextmanager
@@ -205,10 +199,10 @@ def _ledger(*, must_exist: bool = True, or_: str = "") -> Iterator[Ledger]:
 
     ``or_`` names another way to create it (``--create``) in the refusal."""
     from .ledger import Ledger
-    from .storage.postgres import is_postgres_url
 
-    path = _valid_db()
-    new = not is_postgres_url(path) and not Path(path).exists()
+    location = _valid_db()
+    path = location.text
+    new = location.is_file and not Path(path).exists()
     if must_exist and new:
         raise UsageError(
             f"{path}: no such ledger; create one with 'delvia-ledger --db {path} init'{or_}"
@@ -218,8 +212,7 @@ def _ledger(*, must_exist: bool = True, or_: str = "") -> Iterator[Ledger]:
             yield ledger
     except BaseException:
         if new:  # a refused command leaves no new file behind
-            for suffix in ("", "-wal", "-shm", "-journal"):
-                Path(f"{path}{suffix}").unlink(missing_ok=True)
+            location.discard()
         raise
 
 
@@ -314,7 +307,7 @@ def cli(ctx: click.Context, db: str) -> None:
 def init() -> None:
     """Create an empty ledger."""
     with _ledger(must_exist=False) as ledger:
-        _say(f"{_location(_db_path())}: ledger ready, {ledger.seq} entries")
+        _say(f"{_valid_db().shown}: ledger ready, {ledger.seq} entries")
 
 
 @cli.command()
@@ -326,27 +319,25 @@ def demo(within: str, fmt: str, as_json: bool) -> None:
     from .checks import horizon
     from .demo import sample_records
     from .ledger import Ledger
-    from .storage.postgres import is_postgres_url
 
     horizon(datetime.now(UTC), within)  # a bad --within is refused before anything is written
-    location = _db_path()
-    shown = _location(location)
-    if is_postgres_url(location):  # a server's entries are never deleted: an empty one only
-        with Ledger.open(location) as existing:
+    location = _valid_db()
+    shown = location.shown
+    if not location.is_file:  # a server's entries are never deleted: an empty one only
+        with Ledger.open(location.text) as existing:
             if existing.seq:
                 raise UsageError(
                     f"{shown} already holds {existing.seq} entries; on a server the demo "
                     "writes its sample only into an empty ledger (pass --db with a new schema)"
                 )
-    elif (path := Path(location)).exists():
-        with Ledger.open(path) as existing:
+    elif Path(location.text).exists():
+        with Ledger.open(location.text) as existing:
             if existing.seq and not _is_sample(existing):
                 raise UsageError(
-                    f"{path} already holds {existing.seq} entries that are not the demo's "
+                    f"{shown} already holds {existing.seq} entries that are not the demo's "
                     "sample; the demo only replaces its own sample (pass --db with a new file)"
                 )
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        location.discard()
     with _ledger(must_exist=False) as ledger:
         result = ledger.record_all(sample_records(ledger.now()))
         fmt = _chosen(fmt, as_json)
@@ -417,6 +408,8 @@ class _Names:
 
 
 def _finding_rows(findings: list[Finding], names: _Names, wide: bool) -> list[dict[str, str]]:
+    from .convert import readable_time
+
     rows = []
     for f in findings:
         row = {
@@ -430,7 +423,7 @@ def _finding_rows(findings: list[Finding], names: _Names, wide: bool) -> list[di
         }
         if wide:
             row["remedy"] = f.remedy
-            row["deadline"] = f"{f.deadline:%Y-%m-%d %H:%M}" if f.deadline else ""
+            row["deadline"] = readable_time(f.deadline, zone=False) if f.deadline else ""
             row.update(
                 authorization=f.authorization_id or "",
                 account_id=f.ad_account_id or "",
@@ -936,12 +929,12 @@ def copy(source: str, dest: str) -> None:
     A URL's password is never printed; put it in ~/.pgpass or PGPASSWORD to keep it out of
     the shell's history."""
     from .ledger import Ledger
-    from .storage.postgres import is_postgres_url
 
-    shown_source, shown_dest = _location(source), _location(dest)
-    if not is_postgres_url(source) and not Path(source).exists():
+    source_at, dest_at = _location(source, "SOURCE"), _location(dest, "DEST")
+    shown_source, shown_dest = source_at.shown, dest_at.shown
+    if source_at.is_file and not Path(source).exists():
         raise UsageError(f"{shown_source}: no such ledger or export")
-    if is_postgres_url(dest):
+    if not dest_at.is_file:
         with Ledger.open(dest) as existing:  # creates the (empty) ledger's tables there
             if existing.seq:
                 raise UsageError(
@@ -962,9 +955,7 @@ def copy(source: str, dest: str) -> None:
             result = copied.verify(deep=True)
             digest = copied.digest()
     except BaseException:
-        if not is_postgres_url(dest):  # a server's copy is one transaction: nothing was kept
-            for suffix in ("", "-wal", "-shm"):
-                Path(f"{dest}{suffix}").unlink(missing_ok=True)  # a failed copy leaves nothing
+        dest_at.discard()  # a failed copy leaves nothing
         raise
     if not result.ok:
         _say(f"FAILED: the copy does not verify: {result.reason}")
@@ -972,11 +963,14 @@ def copy(source: str, dest: str) -> None:
     _say(f"copied {digest.seq} entries from {shown_source} to {shown_dest}; digest {digest}")
 
 
-def _location(location: str) -> str:
-    """A ledger's location as messages show it: a URL without its password."""
-    from .storage.postgres import is_postgres_url, redacted
+def _location(location: str, what: str) -> Location:
+    """Where the argument ``what`` names a ledger; what no ledger can be is a usage error."""
+    from .storage import locate
 
-    return redacted(location) if is_postgres_url(location) else location
+    try:
+        return locate(location)
+    except ValueError as error:
+        raise UsageError(f"{what}: {error}") from None
 
 
 @contextmanager
@@ -984,9 +978,8 @@ def _source_entries(source: str) -> Iterator[tuple[Iterable[Entry], int | None]]
     """The entries to copy, and how many there are when that is known."""
     from .io import read_export
     from .ledger import Ledger
-    from .storage.postgres import is_postgres_url
 
-    if source.lower().endswith(".json") and not is_postgres_url(source):
+    if source.lower().endswith(".json") and _location(source, "SOURCE").is_file:
         with open(source, encoding="utf-8") as text:
             yield read_export(text), None
     else:

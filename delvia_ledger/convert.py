@@ -6,6 +6,7 @@ Every (un)structuring hook is registered here and nowhere else.
 from __future__ import annotations
 
 import json
+import linecache
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -37,8 +38,10 @@ __all__ = [
     "converter",
     "format_time",
     "from_micros",
+    "generated",
     "parse_time",
     "parsed_json",
+    "readable_time",
     "record_from_dict",
     "record_from_json",
     "record_to_dict",
@@ -50,6 +53,30 @@ R = TypeVar("R")
 
 #: Record classes by the name stored in the ledger's ``type`` column.
 RECORD_BY_NAME: dict[str, type[Record]] = {cls.__name__: cls for cls in STORED_TYPES}
+
+
+def generated(source: str, name: str, what: str, namespace: dict[str, Any]) -> Any:
+    r"""Run generated ``source`` in ``namespace`` and return what it defines as ``name``.
+
+    The one way the package builds code: the source is compiled under a file name of its own,
+    ``<delvia_ledger generated what>``, whose lines are registered with :mod:`linecache`, so a
+    traceback through the generated function shows its lines (and ``inspect`` finds them).
+
+    >>> twice = generated("def twice(x):\n    return 2 * x\n", "twice", "doubler", {})
+    >>> twice(21), twice.__code__.co_filename
+    (42, '<delvia_ledger generated doubler>')
+    >>> linecache.getline(twice.__code__.co_filename, 2)
+    '    return 2 * x\n'
+    """
+    lines = source.splitlines(keepends=True)
+    filename, n = f"<delvia_ledger generated {what}>", 1
+    while (held := linecache.getlines(filename)) and held != lines:
+        n += 1  # the same name for another source: keep both readable
+        filename = f"<delvia_ledger generated {what} #{n}>"
+    # no modification time: linecache.checkcache keeps an entry it cannot check on disk
+    linecache.cache[filename] = (len(source), None, lines, filename)
+    exec(compile(source, filename, "exec"), namespace)
+    return namespace[name]
 
 
 def format_time(moment: datetime) -> str:
@@ -78,6 +105,20 @@ _TIME_TEXT = "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ"
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
+
+
+def readable_time(moment: datetime, *, zone: bool = True) -> str:
+    """A time as people read it in messages and tables: UTC, to the minute.
+
+    >>> readable_time(datetime(2026, 11, 24, 9, 30, 59, tzinfo=UTC))
+    '2026-11-24 09:30 UTC'
+    >>> readable_time(datetime(2026, 11, 24, 9, 30, tzinfo=UTC), zone=False)
+    '2026-11-24 09:30'
+    """
+    if moment.utcoffset() is not None:
+        moment = moment.astimezone(UTC)
+    text = f"{moment:%Y-%m-%d %H:%M}"
+    return f"{text} UTC" if zone else text
 
 
 def to_micros(moment: datetime) -> int:
@@ -189,8 +230,8 @@ def _generated_json(cls: type[Record]) -> Callable[[Record], str]:
         parts.append(f"p{n}")
     lines.append(f"    return ''.join(('{{', {', '.join(parts)}, '}}'))")
     namespace: dict[str, Any] = {"_text": encode_basestring, "_time": _quoted_time}
-    exec(compile("\n".join(lines), f"<canonical JSON of {cls.__name__}>", "exec"), namespace)
-    return cast(Callable[[Record], str], namespace[f"canonical_json_{cls.__name__}"])
+    source, name = "\n".join(lines), f"canonical_json_{cls.__name__}"
+    return cast(Callable[[Record], str], generated(source, name, name, namespace))
 
 
 def _structure_time(value: Any, _: type) -> Any:
@@ -388,5 +429,5 @@ def _generated_structure(cls: type[Record]) -> Callable[[Any], Record]:
         *optional,
         f"    return _cls({', '.join([*required, '**res'])})",
     ]
-    exec(compile("\n".join(lines), f"<structure of {cls.__name__}>", "exec"), namespace)
-    return cast(Callable[[Any], Record], namespace[f"structure_{cls.__name__}"])
+    source, name = "\n".join(lines), f"structure_{cls.__name__}"
+    return cast(Callable[[Any], Record], generated(source, name, name, namespace))

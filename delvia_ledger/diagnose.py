@@ -8,7 +8,7 @@ from enum import StrEnum
 import attrs
 
 from .checks import Checks
-from .convert import from_micros
+from .convert import from_micros, readable_time
 from .errors import TikTokAPIError
 from .findings import CONNECTION_KINDS, Finding, FindingKind, Severity
 from .records import (
@@ -184,7 +184,7 @@ def diagnose(
 
 def _at(micros: int | None) -> str:
     """A time of the code's row as the steps print it."""
-    return f"{from_micros(micros or 0):%Y-%m-%d %H:%M} UTC"
+    return readable_time(from_micros(micros or 0))
 
 
 def _unknown(code: str | SparkCode, detail: str = "") -> Finding:

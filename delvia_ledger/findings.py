@@ -9,6 +9,7 @@ from typing import Any, Protocol
 
 import attrs
 
+from .convert import generated, readable_time
 from .errors import docs_url
 
 __all__ = [
@@ -551,7 +552,7 @@ class Finding(_Catalogued):
             )
             if part
         )
-        when = f"by {self.deadline:%Y-%m-%d %H:%M} UTC" if self.deadline else ""
+        when = f"by {readable_time(self.deadline)}" if self.deadline else ""
         detail = f"({self.detail})" if self.detail else ""
         who = (
             f"[owner: {self.owner_name or self.owner_id}]"
@@ -614,8 +615,8 @@ def _positional(cls: type[Finding]) -> _NewFinding:
         ]
     )
     namespace: dict[str, Any] = {"new": object.__new__, "cls": cls, "__name__": __name__}
-    exec(compile(source, f"<generated {cls.__name__} builder>", "exec"), namespace)
-    built: _NewFinding = namespace[f"new_{cls.__name__.lower()}"]
+    name = f"new_{cls.__name__.lower()}"
+    built: _NewFinding = generated(source, name, name, namespace)
     return built
 
 

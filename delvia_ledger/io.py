@@ -29,6 +29,7 @@ from .convert import (
     RECORD_BY_NAME,
     canonical_json_of,
     format_time,
+    generated,
     parse_time,
     record_from_dict,
     record_to_dict,
@@ -415,8 +416,8 @@ class CsvReader(Generic[R]):
             "_SparkCode": SparkCode,
         }
         source = "\n".join(lines)
-        exec(compile(source, f"<CSV row of {self.cls.__name__}>", "exec"), namespace)
-        return cast(Callable[[int, list[str]], R | None], namespace["build"])
+        build = generated(source, "build", f"CSV row of {self.cls.__name__}", namespace)
+        return cast(Callable[[int, list[str]], R | None], build)
 
     def _read(self, source: IO[str]) -> Iterator[tuple[int, list[str]]]:
         """(the line it ends on, cells) for each row, the header first; csv and codec errors

@@ -12,19 +12,17 @@
 from __future__ import annotations
 
 import re
-import warnings
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, tzinfo
-from itertools import islice
 from os import PathLike
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast, overload
 
 import attrs
 
-from . import erasure, io, reconcile, sheet, tiktok
+from . import changes as what_changed
+from . import erasure, io, notices, sheet, tiktok
 from . import reminders as who_must_act
 from .access import OffboardingPlan, active_grants, offboarding_plan
 from .chain import (
@@ -32,57 +30,32 @@ from .chain import (
     Digest,
     Entry,
     VerifyResult,
-    compose_payload,
-    new_salt,
-    payload_content,
-    rebuilt_payload,
 )
 from .checks import DEFAULT_WITHIN, Checks, Within
-from .collector import collector_paused
-from .convert import format_time, parse_time, record_from_json
 from .diagnose import Diagnosis, about_the_connection, diagnose, diagnose_at_tiktok
-from .errors import (
-    DuplicateCodeError,
-    ImmutableFieldError,
-    InconsistentReferenceError,
-    InvalidRecordError,
-    IrreversibleChangeError,
-    LedgerError,
-    MissingReferenceError,
-    NotALedgerError,
-    PayloadError,
-    TikTokAPIError,
-)
+from .errors import LedgerError, MissingReferenceError, TikTokAPIError
 from .findings import Finding
+from .intake import Intake
 from .reconcile import ImportResult, SyncResult
 from .records import (
-    NO_CODE,
-    PERSONAL_FIELDS,
+    DERIVED_ID_DIGITS,
+    DERIVED_ID_PREFIX,
     RECORD_TYPES,
-    AdAccount,
     Creator,
-    Erasure,
-    Notice,
     Person,
-    Post,
     Record,
-    RegionRule,
     RoleGrant,
-    SparkAd,
     SparkAuthorization,
-    SparkBinding,
     SparkCode,
-    derived_authorization_id,
     fingerprint_of,
     shown,
     time_problem,
     to_utc,
 )
-from .storage import All, CustomId, Equals, Storage, code_key
-from .storage.postgres import PostgresStore, is_postgres_url
-from .storage.schema import TABLES, VersionTable
-from .storage.sqlite import DEFAULT_BUSY_TIMEOUT, Store
+from .storage import DEFAULT_BUSY_TIMEOUT, Storage, locate
+from .storage.schema import TABLES
 from .world import World
+from .writing import BATCH_SIZE, RecordAllResult, Writer
 
 if TYPE_CHECKING:  # sync sits below the ledger (DESIGN §3): the ledger only calls a client
     from .sync import TikTokClient, VideoPage
@@ -93,93 +66,13 @@ R = TypeVar("R", bound=Record)
 T = TypeVar("T")
 Clock = Callable[[], datetime]
 
-# --- the rules every new version must satisfy (one place for each) ------------------------------
-
-#: Fields that refer to another record: (field, referenced type). None values refer to nothing.
-REFERENCES: dict[type[Record], tuple[tuple[str, type[Record]], ...]] = {
-    Post: (("creator_id", Creator),),
-    SparkAuthorization: (
-        ("creator_id", Creator),
-        ("post_id", Post),
-        ("ad_account_id", AdAccount),
-        ("owner_id", Person),
-    ),
-    SparkAd: (
-        ("ad_account_id", AdAccount),
-        ("authorization_id", SparkAuthorization),
-        ("intended_post_id", Post),
-        ("owner_id", Person),
-    ),
-    RoleGrant: (("person_id", Person), ("granted_by", Person)),
-    SparkBinding: (("authorization_id", SparkAuthorization), ("ad_account_id", AdAccount)),
-    Notice: (("person_id", Person),),
-}
-
-#: Reference values that refer to nothing, as None does: an ad with no code (DESIGN §12).
-NO_REFERENCE: dict[tuple[type[Record], str], str] = {(SparkAd, "authorization_id"): NO_CODE}
-
-#: The record a RoleGrant scope points at ("business_center:" scopes name no record).
-SCOPE_TARGETS: dict[str, type[Record]] = {
-    "ad_account": AdAccount,
-    "creator": Creator,
-    "authorization": SparkAuthorization,
-}
-
-#: Fields that identify a record and never change across its versions.
-IDENTITY: dict[type[Record], tuple[str, ...]] = {
-    Post: ("creator_id",),
-    AdAccount: ("region",),
-    RoleGrant: ("person_id", "scope", "role"),
-    SparkAuthorization: ("code", "creator_id", "post_id"),
-    SparkAd: ("ad_account_id",),
-    RegionRule: ("creator_region", "account_region"),
-}
-
-#: Times that, once set, can be neither cleared nor moved.
-ONE_WAY: dict[type[Record], tuple[str, ...]] = {
-    SparkAuthorization: ("revoked_at",),
-    Person: ("left_at",),
-    RoleGrant: ("ended_at",),
-}
-
-#: Records checked and written per round trip of ``record_all``: measured, not guessed (see
-#: benchmarks/README.md); smaller batches keep the working set in cache, larger pay SQL per call.
-BATCH_SIZE = 500
-
-#: Records the ledger holds, cached during one call (references resolve against it):
-#: (type, id) -> its row from the version table (``(creator_id,)`` for a Post).
-Known = dict[tuple[type[Record], str], Any]
-KNOWN_LIMIT = 200_000
-
-#: Current versions by (type, id): (seq, payload, the record if already at hand).
-Versions = dict[tuple[type[Record], str], tuple[int, str, Record | None]]
-
-#: What a record refers to: (referenced type, id) pairs.
-References = tuple[tuple[type[Record], str], ...]
-
-#: A record on its way in: (record, its table, what it refers to, its canonical JSON).
-Prepared = list[tuple[Record, VersionTable, References, str]]
-
-
-@attrs.frozen
-class RecordAllResult:
-    """What :meth:`Ledger.record_all` did: entries written, records already current."""
-
-    written: int
-    unchanged: int
-    last_seq: int
-
-
-#: An authorization id as the ledger derives it (``auth_`` and 16 hex digits).
-_AUTH_ID_SHAPE = re.compile(r"auth_[0-9a-f]{16}")
-
-
-class _DryRun(Exception):
-    """Raised inside a nested transaction to undo what a dry run wrote there."""
-
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+#: An authorization id as the ledger derives it from the code (``auth_`` and 16 hex digits).
+_DERIVED_ID = re.compile(f"{DERIVED_ID_PREFIX}[0-9a-f]{{{DERIVED_ID_DIGITS}}}")
 
 
 class LedgerView:
@@ -239,17 +132,8 @@ class LedgerView:
         A code that is not text is refused with an :class:`InvalidRecordError`.
         """
         fingerprint = code.fingerprint if isinstance(code, SparkCode) else fingerprint_of(code)
-        custom = self._store.current_rows(
-            SparkAuthorization,
-            ("id",),
-            bound=self._bound,
-            where=All(Equals("code_key", code_key(fingerprint)), CustomId()),
-        )
-        for id_ in [derived_authorization_id(fingerprint), *(id_ for (id_,) in custom)]:
-            found = self.get(SparkAuthorization, id_)
-            if found is not None and found.code.fingerprint == fingerprint:
-                return found
-        return None
+        found = self._store.authorization_by_fingerprint(fingerprint, self._bound)
+        return None if found is None else found[1]
 
     def digest(self) -> Digest:
         """A small printable commitment to everything this view sees."""
@@ -452,16 +336,16 @@ class LedgerView:
 
     def changes(
         self,
-        since: who_must_act.Since,
+        since: what_changed.Since,
         *,
         within: Within = DEFAULT_WITHIN,
         now: datetime | str | None = None,
-    ) -> who_must_act.Changes:
+    ) -> what_changed.Changes:
         """What was recorded after ``since`` (a seq, a Digest, a time or ``"7d"``) and which
         findings are new, resolved or changed since then, from ``as_of`` views."""
         moment = None if now is None else _aware(now, "now")
         with self._store.snapshot():
-            return who_must_act.changes(self, self._store, since, within, moment)
+            return what_changed.changes(self, self._store, since, within, moment)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} seq={self.seq}>"
@@ -488,6 +372,8 @@ class Ledger(LedgerView):
 
     def __init__(self, store: Storage, clock: Clock) -> None:
         super().__init__(store, clock, None)
+        self._writer = Writer(store, self.now)
+        self._intake = Intake(store, self._writer)
 
     @classmethod
     def open(
@@ -506,9 +392,7 @@ class Ledger(LedgerView):
         (a ledger must outlive the process), as is any file that is not a ledger, unchanged.
         A ``postgresql://`` URL opens a ledger on a PostgreSQL server (``docs/postgres.md``).
         """
-        if is_postgres_url(path):  # psycopg is imported only then
-            return cls(PostgresStore(str(path), busy_timeout=busy_timeout), clock or _utc_now)
-        return cls(Store(path, busy_timeout=busy_timeout), clock or _utc_now)
+        return cls(locate(path).open(busy_timeout), clock or _utc_now)
 
     def close(self) -> None:
         """Close the underlying connection."""
@@ -546,17 +430,7 @@ class Ledger(LedgerView):
         current version.
         """
         source = _source_arg(source, "record")
-        with self._store.transaction():
-            stamp, hashes = self._record_batch([record], {}, source, force is True)
-            seq = self._store.head.seq
-        if hashes:
-            (hash_,) = hashes
-            return Entry(
-                seq=seq, recorded_at=parse_time(stamp), record=record, hash=hash_, source=source
-            )
-        entry = self._store.latest(type(record), record.id, None)
-        assert entry is not None
-        return entry
+        return self._writer.record(record, source, force is True)
 
     def record_all(
         self,
@@ -574,46 +448,9 @@ class Ledger(LedgerView):
         ``force`` as for :meth:`record`.
         """
         source = _source_arg(source, "record_all")
-        return self._record_all(records, batch_size, progress, source, force is True)
-
-    def _record_all(
-        self,
-        records: Iterable[Record],
-        batch_size: int,
-        progress: Callable[[int], object] | None,
-        source: str | None,
-        force: bool = False,
-    ) -> RecordAllResult:
-        if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
-            raise ValueError(
-                f"record_all(batch_size={shown(batch_size)}): batch_size must be a whole "
-                f"number >= 1 (default {BATCH_SIZE})"
-            )
-        if progress is not None and not callable(progress):
-            raise ValueError(
-                f"record_all(progress=...): expected a function, got {shown(progress)}"
-            )
-        if isinstance(records, str | bytes) or not hasattr(records, "__iter__"):
-            raise InvalidRecordError(
-                f"record_all: expected records (a list or an iterator of them), got "
-                f"{type(records).__name__}"
-            )
-        written = unchanged = 0
-        known: Known = {}
-        with self._store.transaction():
-            iterator = iter(records)
-            while True:
-                batch = list(islice(iterator, batch_size))  # the caller's code, as they left it
-                if not batch:
-                    break
-                with collector_paused():  # a batch makes no cycles; its objects are many
-                    count = len(self._record_batch(batch, known, source, force)[1])
-                written += count
-                unchanged += len(batch) - count
-                if progress is not None:
-                    progress(written + unchanged)
-            last = self._store.head.seq
-        return RecordAllResult(written=written, unchanged=unchanged, last_seq=last)
+        return self._writer.record_all(
+            records, batch_size, progress, source=source, force=force is True
+        )
 
     def import_csv(
         self,
@@ -632,70 +469,7 @@ class Ledger(LedgerView):
         with its line number; nothing is written. A row the ledger's rules refuse raises that
         rule's error, naming the line, with the refused record in ``error.record``.
         """
-        if cls not in TABLES:
-            names = ", ".join(c.__name__ for c in RECORD_TYPES)
-            raise ValueError(f"import_csv: {shown(cls)} is not a record type; use one of {names}")
-        zone = io.time_zone(timezone)
-        # The last rows read, (line, record), newest last: they hold the batch being written,
-        # so a refused record's line is found there by identity (not by type and id: one id
-        # may appear on several lines). Searched only on an error: a deque costs ~0.04 µs a
-        # row, where a dict by id() cost ~0.6.
-        read: deque[tuple[int, Record]] = deque(maxlen=2 * BATCH_SIZE)
-        conflicts: list[str] = []
-
-        def records() -> Iterator[Record]:
-            if cls not in reconcile.TIKTOK_FIELDS:
-                for pair in reader:
-                    read.append(pair)
-                    yield pair[1]
-                return
-            batch: list[tuple[int, Record]] = []
-            for pair in reader:  # TikTok's fields kept, a batch of rows per lookup
-                batch.append(pair)
-                if len(batch) == BATCH_SIZE:
-                    yield from self._tiktoks_kept(batch, read, conflicts)
-                    batch = []
-            yield from self._tiktoks_kept(batch, read, conflicts)
-
-        with io.csv_source(source) as text:
-            reader = io.CsvReader(cls, text, timezone=zone)
-            if reader.ignored:
-                warnings.warn(reader.ignored, stacklevel=2)
-            try:
-                with self._store.transaction():  # what TikTok said is read and kept at once
-                    result = self.record_all(records(), progress=progress, source="csv")
-                if conflicts:
-                    warnings.warn(io.SourceConflictWarning(tuple(conflicts)), stacklevel=2)
-                return result
-            except LedgerError as error:
-                found = next((line for line, r in reversed(read) if r is error.record), None)
-                if found is None:
-                    raise
-                refused = type(error)(f"line {found}: {reader.in_columns(str(error))}")
-                refused.record = error.record
-                raise refused from None
-
-    def _tiktoks_kept(
-        self,
-        batch: list[tuple[int, Record]],
-        read: deque[tuple[int, Record]],
-        conflicts: list[str],
-    ) -> Iterator[Record]:
-        """A CSV batch with every field TikTok reported kept as the ledger holds it (DESIGN §9
-        sources); each row that says otherwise is listed in ``conflicts`` by its line."""
-        if not batch:
-            return
-        cls = type(batch[0][1])
-        ids = {record.id for _, record in batch}
-        said = self._store.last_from("tiktok", cls, ids)
-        current = {r.id: r for r in self._store.current_records(cls, "id", said)} if said else {}
-        for line, record in batch:
-            kept, against = reconcile.keep_tiktoks(
-                record, current.get(record.id), said.get(record.id)
-            )
-            conflicts += (c.in_words(f"line {line}: the CSV") for c in against)
-            read.append((line, kept))
-            yield kept
+        return self._intake.import_csv(cls, source, progress, timezone)
 
     def retire(
         self,
@@ -728,7 +502,7 @@ class Ledger(LedgerView):
         return active
 
     def _retirable(self, code_or_id: object, what: str) -> SparkAuthorization:
-        if isinstance(code_or_id, str) and _AUTH_ID_SHAPE.fullmatch(code_or_id.strip()):
+        if isinstance(code_or_id, str) and _DERIVED_ID.fullmatch(code_or_id.strip()):
             found = self.get(SparkAuthorization, code_or_id.strip())
         elif isinstance(code_or_id, str | SparkCode):
             found = self.authorization_for(code_or_id)
@@ -767,106 +541,16 @@ class Ledger(LedgerView):
         ``create_accounts`` (with ``account_region``) or ``create_people``. With ``dry_run``
         nothing is written and the result says what would be. Re-importing writes nothing.
         """
-        if date_order is not None and date_order not in ("MDY", "DMY"):
-            raise sheet.SheetError(f"date_order={shown(date_order)}: use 'MDY' or 'DMY'")
-        zone = io.time_zone(timezone)
-        with io.csv_source(source) as text:
-            read = sheet.read_rows(text, mapping=mapping, date_order=date_order, zone=zone)
-        rows = read.rows
-        store = self._store
-        with store.transaction():
-            known = sheet.Known(
-                accounts={a.id: a for a in self.records(AdAccount)},
-                people=list(self.records(Person)),
-                creators=list(self.records(Creator)),
-                posts={
-                    p.id: p for p in store.current_records(Post, "id", {r.post_id for r in rows})
-                },
-                codes={
-                    c.id: c
-                    for c in store.current_records(
-                        SparkAuthorization,
-                        "id",
-                        {derived_authorization_id(r.code.fingerprint) for r in rows},
-                    )
-                },
-            )
-            planned = sheet.plan(
-                rows,
-                known,
-                now=self.now(),
-                create_accounts=create_accounts,
-                account_region=account_region,
-                create_people=create_people,
-                columns=read.columns,
-            )
-            merged, new, changed, conflicts = self._sheet_versions(planned.records)
-            writes = [record for record, fresh in merged if fresh]
-            if not dry_run:
-                self.record_all(writes, source="sheet")
-            elif writes:  # the ledger's own rules still judge what would be written
-                try:
-                    with store.transaction():
-                        self.record_all(writes, source="sheet")
-                        raise _DryRun
-                except _DryRun:
-                    pass
-            last = store.head.seq
-        return sheet.SheetResult(
-            rows=len(rows),
-            new=new,
-            changed=changed,
-            unchanged=len(merged) - len(writes),
-            created=planned.created,
-            kinds_defaulted=planned.kinds_defaulted,
-            ignored=read.ignored,
-            notes=tuple(planned.notes),
-            dry_run=dry_run,
-            last_seq=last,
-            conflicts=tuple(
-                c.in_words(f"row {planned.rows.get((c.record_type, c.record_id), '?')}: the sheet")
-                for c in conflicts
-            ),
+        return self._intake.import_sheet(
+            source,
+            mapping,
+            date_order,
+            dry_run,
+            create_accounts=create_accounts,
+            account_region=account_region,
+            create_people=create_people,
+            timezone=timezone,
         )
-
-    def _sheet_versions(
-        self, records: list[Record]
-    ) -> tuple[list[tuple[Record, bool]], dict[str, int], dict[str, int], list[reconcile.Conflict]]:
-        """Each record merged with its current version (what a blank cell leaves is kept, and
-        what TikTok reported is never rolled back: DESIGN §9 sources), whether it would be
-        written, the counts of new and changed records per type, and the conflicts with
-        TikTok."""
-        wanted: dict[type[Record], set[str]] = {}
-        for record in records:
-            wanted.setdefault(type(record), set()).add(record.id)
-        current = {
-            (cls, found.id): found
-            for cls, ids in wanted.items()
-            for found in self._store.current_records(cls, "id", ids)
-        }
-        said: dict[tuple[type[Record], str], tuple[Any, datetime]] = {
-            (cls, id_): version
-            for cls, ids in wanted.items()
-            if cls in reconcile.TIKTOK_FIELDS
-            for id_, version in self._store.last_from("tiktok", cls, ids).items()
-        }
-        merged: list[tuple[Record, bool]] = []
-        new: dict[str, int] = {}
-        changed: dict[str, int] = {}
-        conflicts: list[reconcile.Conflict] = []
-        for record in records:
-            key = (type(record), record.id)
-            held = current.get(key)
-            kept, against = reconcile.keep_tiktoks(
-                reconcile.keep_known(held, record), held, said.get(key)
-            )
-            conflicts += against
-            fresh = held is None or (kept is not held and kept != held)
-            if fresh:
-                counts = new if held is None else changed
-                counts[type(record).__name__] = counts.get(type(record).__name__, 0) + 1
-            merged.append((kept, fresh))
-        return merged, new, changed, conflicts
 
     def import_tiktok(
         self, payload: Any, *, advertiser_id: str | None = None, creator_id: str | None = None
@@ -882,68 +566,7 @@ class Ledger(LedgerView):
         code authorization are skipped and listed in the result. ``payload`` may also be the
         response body as JSON text (``str`` or ``bytes``).
         """
-        if isinstance(payload, str | bytes | bytearray):
-            payload = tiktok.parse_json(payload)
-        data = tiktok.unwrap(payload)
-        if advertiser_id is not None:
-            advertiser_id = self._advertiser(advertiser_id, "import_tiktok")
-        if tiktok.is_creator_side(data):
-            if creator_id is None:
-                raise ValueError("import_tiktok: a creator-side payload needs creator_id=...")
-            records = tiktok.records_from_creator_post(
-                data, creator_id=creator_id, advertiser_id=advertiser_id, revoked_at=self.now()
-            )
-            with self._store.transaction():  # what is kept is read and written at once
-                result = self.record_all(
-                    reconcile.kept_known(self._store, records), source="tiktok"
-                )
-            return ImportResult(result.written, result.unchanged, last_seq=result.last_seq)
-        if advertiser_id is None:
-            raise ValueError("import_tiktok: a /tt_video/ payload needs advertiser_id=...")
-        items, skipped = tiktok.items_from_tt_video(data)
-        listing: reconcile.Listing = "page" if tiktok.is_list(data) else "code"
-        return self._import_items(items, skipped, advertiser_id, listing, self.now())
-
-    def _advertiser(self, advertiser_id: object, what: str) -> str:
-        """An advertiser id the ledger holds as an ad account (refused otherwise)."""
-        if isinstance(advertiser_id, bool) or not isinstance(advertiser_id, str | int):
-            raise ValueError(
-                f"{what}: advertiser_id must be a string, got {type(advertiser_id).__name__}"
-            )
-        account = str(advertiser_id).strip() if isinstance(advertiser_id, str) else None
-        if isinstance(advertiser_id, int) and 0 <= advertiser_id < 10**30:
-            account = str(advertiser_id)
-        if not account:
-            raise ValueError(
-                f"{what}: advertiser_id={shown(advertiser_id)} is not an ad account id"
-            )
-        if self.get(AdAccount, account) is None:
-            raise MissingReferenceError(
-                f"{what}: ad account advertiser_id={account!r} is not in the ledger; "
-                "record it first, e.g. dl.AdAccount(id=..., name=..., region=...)"
-            )
-        return account
-
-    def _import_items(
-        self,
-        items: list[tiktok.Item],
-        skipped: list[tiktok.Skipped],
-        advertiser_id: str,
-        listing: reconcile.Listing,
-        now: datetime,
-    ) -> ImportResult:
-        """Merge translated items with what the ledger knows at ``now`` and record what that
-        changes, all or nothing (joining the caller's transaction, if any)."""
-        with self._store.transaction():
-            merged = reconcile.reconcile(self._store, items, advertiser_id, now, listed=listing)
-            result = self.record_all(merged.records, source="tiktok")
-        return ImportResult(
-            result.written,
-            result.unchanged + merged.unchanged,
-            tuple(skipped),
-            merged.unbound,
-            result.last_seq,
-        )
+        return self._intake.import_tiktok(payload, advertiser_id, creator_id)
 
     @overload
     def sync_tiktok(  # type: ignore[overload-overlap]  # a str is one id, not several
@@ -982,66 +605,7 @@ class Ledger(LedgerView):
         is then one :class:`SyncResult` per advertiser, in order. ``progress`` is called with
         each page as it arrives.
         """
-        several = not isinstance(advertiser_id, str | int)
-        wanted = list(advertiser_id) if several else [advertiser_id]
-        if several and not wanted:
-            raise ValueError("sync_tiktok: advertiser_id is an empty list; name an ad account")
-        accounts = [self._advertiser(a, "sync_tiktok") for a in wanted]
-        sweeps = [self._sweep(client, account, progress) for account in accounts]
-        results = []
-        with self._store.transaction():
-            now = self.now()
-            for account, (pages, listed, items, skipped, partial) in zip(
-                accounts, sweeps, strict=True
-            ):
-                listing: reconcile.Listing = "code" if partial else "sweep"
-                done = self._import_items(items, skipped, account, listing, now)
-                results.append(
-                    SyncResult(
-                        advertiser_id=account,
-                        pages=pages,
-                        items=listed,
-                        written=done.written,
-                        unchanged=done.unchanged,
-                        unbound=done.unbound,
-                        skipped=done.skipped,
-                        partial=partial,
-                    )
-                )
-        return results if several else results[0]
-
-    @staticmethod
-    def _sweep(
-        client: TikTokClient, advertiser_id: str, progress: Callable[[VideoPage], object] | None
-    ) -> tuple[int, int, list[tiktok.Item], list[tiktok.Skipped], bool]:
-        """Every page of one advertiser, translated: (pages, posts listed, items, skipped,
-        partial). Skipped posts are numbered across the whole sweep, from 0."""
-        pages = listed = 0
-        items: list[tiktok.Item] = []
-        skipped: list[tiktok.Skipped] = []
-        partial = False
-        for page in client.iter_video_pages(advertiser_id):
-            pages += 1
-            try:
-                found, left_out = tiktok.items_from_tt_video(page.data)
-            except PayloadError as error:
-                where = f"advertiser {advertiser_id}, page {page.number}"
-                raise PayloadError(f"{where}: {error}") from None
-            items += found
-            skipped += (attrs.evolve(s, index=listed + s.index) for s in left_out)
-            if page.partial:
-                partial = True
-                missing = page.message or "some posts are missing"
-                reason = f"page {page.number} was a partial success ({missing}): nothing unbound"
-                skipped.append(tiktok.Skipped(listed + len(page.items), reason))
-            if not page.items and page.number < page.total_pages:
-                partial = True  # TikTok announced more pages: this sweep saw only part
-                reason = f"page {page.number} of {page.total_pages} was empty: nothing unbound"
-                skipped.append(tiktok.Skipped(listed, reason))
-            listed += len(page.items)
-            if progress is not None:
-                progress(page)
-        return pages, listed, items, skipped, partial
+        return self._intake.sync_tiktok(client, advertiser_id, progress)
 
     def replay(self, entries: Iterable[Entry]) -> RecordAllResult:
         """Append another ledger's ``entries`` here with their own seqs and record times, so
@@ -1053,48 +617,7 @@ class Ledger(LedgerView):
         must extend the chain: the first that does not (a tampered export, an entry written by
         an older encoder) is named, and nothing is kept.
         """
-        if self.seq:
-            raise LedgerError(
-                f"replay: this ledger already holds {self.seq} entries; copy into a new one"
-            )
-        written, prev = 0, self._store.head.hash
-        rows: list[tuple[Any, ...]] = []
-        try:
-            with self._store.transaction():
-                for entry in entries:
-                    payload, payload_hash = entry.payload, entry.payload_hash
-                    record = entry.record
-                    if payload is None or payload_hash is None:  # an Entry made by hand
-                        payload, payload_hash = rebuilt_payload(
-                            _WRITERS[type(record)][1](record),
-                            type(record).__name__,
-                            entry.source,
-                            None,
-                            None,
-                        )
-                    stamp = format_time(entry.recorded_at)
-                    type_ = type(record).__name__
-                    rows.append(
-                        (
-                            entry.seq,
-                            stamp,
-                            type_,
-                            record.id,
-                            payload,
-                            payload_hash,
-                            prev,
-                            entry.hash,
-                        )
-                    )
-                    prev = entry.hash
-                    if len(rows) == BATCH_SIZE:
-                        self._store.append_rows(rows)
-                        written, rows = written + len(rows), []
-                self._store.append_rows(rows)
-                written += len(rows)
-        except NotALedgerError as error:
-            raise LedgerError(f"replay: {str(error).partition(': ')[2]}") from None
-        return RecordAllResult(written=written, unchanged=0, last_seq=self.seq)
+        return self._intake.replay(entries)
 
     def offboard(self, person_id: str, *, at: datetime | str | None = None) -> OffboardingPlan:
         """Preview (writes nothing) what ends when ``person_id`` leaves at ``at``; ``.apply()``
@@ -1118,163 +641,16 @@ class Ledger(LedgerView):
 
     def notify(
         self,
-        senders: Sequence[who_must_act.Sender],
+        senders: Sequence[notices.Sender],
         *,
         within: Within = who_must_act.DEFAULT_REMIND_WITHIN,
         now: datetime | str | None = None,
         dry_run: bool = False,
-    ) -> who_must_act.NotifyResult:
+    ) -> notices.NotifyResult:
         """Send each person what is new or changed since their last Notice on each channel,
         through ``senders`` (``dl.EmailSender``, ``dl.WebhookSender``); each delivered message
         is recorded as a Notice, a failed one records nothing. ``dry_run`` sends nothing."""
-        return who_must_act.notify(self, senders, within, now, dry_run)
-
-    # --- the write path ---------------------------------------------------------------------
-
-    def _record_batch(
-        self, batch: list[Record], known: Known, source: str | None, force: bool = False
-    ) -> tuple[str, list[str]]:
-        """Check a batch against the rules and append what changed (inside a transaction),
-        each entry recording ``source`` (None: none, as entries before schema version 4).
-
-        Returns the entries' ``recorded_at`` text and their hashes, in order (none if nothing
-        changed).
-        """
-        prepared: Prepared = []
-        batch = erasure.check_erased(self._store, batch, source, force)
-        for record in batch:
-            writer = _WRITERS.get(type(record))
-            if isinstance(record, Erasure):
-                raise InvalidRecordError(
-                    f"cannot record {_name(record)} directly: ledger.erase() records an Erasure "
-                    "and the redaction it names together"
-                )
-            if writer is None:
-                names = ", ".join(c.__name__ for c in RECORD_TYPES)
-                raise InvalidRecordError(f"cannot record {record!r}: not one of {names}")
-            table, content_of, references_of = writer
-            prepared.append((record, table, references_of(record), content_of(record)))
-
-        currents = self._currents(prepared)
-        self._references(prepared, known)
-        codes = self._codes_in_use(prepared)
-        items: list[tuple[VersionTable, Record, str, int | None]] = []
-        next_seq = self._store.head.seq + 1  # append() numbers the items from here, in order
-        pending: Versions = {}  # versions written by this batch, as currents holds them
-        for record, table, refs, content in prepared:
-            key = (table.cls, record.id)
-            old = pending.get(key) or currents.get(key)
-            try:
-                if old is not None:
-                    if payload_content(old[1]) == content:  # the same record: source aside
-                        continue
-                    before = old[2] or record_from_json(table.cls, old[1])
-                    if before == record:  # the same record in an older encoding (a migrated file)
-                        continue
-                    _check_versions(before, record)
-                self._check_references(record, refs, known, pending)
-                if isinstance(record, SparkAuthorization):
-                    holder = codes.setdefault(record.code.fingerprint, record.id)
-                    if holder != record.id:
-                        raise DuplicateCodeError(
-                            f"SparkAuthorization {record.id!r}: code {record.code.hint} is "
-                            f"already recorded as authorization {holder!r}; record a new "
-                            "version of that one"
-                        )
-            except LedgerError as error:
-                error.record = record  # lets importers name the line that was refused
-                raise
-            personal = PERSONAL_FIELDS.get(table.cls)
-            salt = (
-                new_salt()
-                if personal and any(getattr(record, f) is not None for f in personal)
-                else None
-            )
-            payload = compose_payload(content, source, salt)
-            pending[key] = (next_seq + len(items), payload, record)
-            items.append((table, record, payload, old[0] if old else None))
-        if not items:
-            return "", []
-        return self._store.append(items, self.now())
-
-    def _currents(self, prepared: Prepared) -> Versions:
-        by_table: dict[VersionTable, list[str]] = {}
-        for record, table, _, _ in prepared:
-            by_table.setdefault(table, []).append(record.id)
-        return {
-            (table.cls, id_): (seq, payload, None)
-            for table, ids in by_table.items()
-            for id_, (seq, payload) in self._store.current_by(table.cls, "id", ids).items()
-        }
-
-    def _references(self, prepared: Prepared, known: Known) -> None:
-        """Add to ``known`` every record the batch refers to that the ledger holds."""
-        if len(known) > KNOWN_LIMIT:
-            known.clear()
-        wanted: dict[type[Record], set[str]] = {}
-        for _, _, refs, _ in prepared:
-            for key in refs:
-                if key not in known:
-                    wanted.setdefault(key[0], set()).add(key[1])
-        for target, ids in wanted.items():
-            columns = ("creator_id",) if target is Post else ("seq",)
-            for id_, row in self._store.current_by(target, "id", ids, columns=columns).items():
-                known[(target, id_)] = row
-
-    def _codes_in_use(self, prepared: Prepared) -> dict[str, str]:
-        """The batch's codes the ledger already holds: fingerprint -> authorization id.
-
-        A code is held under its derived id or, through the partial code index, a custom one.
-        A record under its own derived id needs no lookup here: its current version (read
-        with the batch) must hold the same code, as ``code`` is an identity field.
-        """
-        codes = [r.code.fingerprint for r, *_ in prepared if isinstance(r, SparkAuthorization)]
-        if not codes:
-            return {}
-        keys = {code_key(fingerprint): fingerprint for fingerprint in codes}
-        custom = self._store.current_by(
-            SparkAuthorization, "code_key", keys, columns=("id", "payload"), where=CustomId()
-        )
-        held = {keys[k]: (id_, payload) for k, (id_, payload) in custom.items()}
-        derived = {
-            derived_authorization_id(r.code.fingerprint): r.code.fingerprint
-            for r, *_ in prepared
-            if isinstance(r, SparkAuthorization)
-            and r.id != derived_authorization_id(r.code.fingerprint)
-        }
-        for id_, (payload,) in self._store.current_by(
-            SparkAuthorization, "id", derived, columns=("payload",)
-        ).items():
-            held[derived[id_]] = (id_, payload)
-        # a key is 64 bits of the fingerprint: confirm the whole fingerprint in the payload
-        return {fp: id_ for fp, (id_, payload) in held.items() if fp in payload}
-
-    @staticmethod
-    def _check_references(
-        record: Record,
-        refs: References,
-        known: Known,
-        batch: Versions,
-    ) -> None:
-        """Each reference must be in the ledger (``known``) or earlier in this ``batch``."""
-        for key in refs:
-            if key not in known and key not in batch:
-                target, id_ = key
-                field = _ref_field(record, target, id_)
-                raise MissingReferenceError(
-                    f"{_name(record)}: {field}={id_!r} refers to a {target.__name__} that is "
-                    f"not in the ledger; record the {target.__name__} first"
-                )
-        if isinstance(record, SparkAuthorization):
-            post = (Post, record.post_id)
-            row = known[post] if post in known else batch[post][2]  # a Post or (creator_id,)
-            post_creator = row.creator_id if isinstance(row, Post) else cast(Any, row)[0]
-            if post_creator != record.creator_id:
-                raise InconsistentReferenceError(
-                    f"{_name(record)}: post_id={record.post_id!r} belongs to creator "
-                    f"{post_creator!r}, not creator_id={record.creator_id!r}; a code is tied to "
-                    "its creator's post"
-                )
+        return notices.notify(self, senders, within, now, dry_run)
 
     # --- erasure and retention (DESIGN §16): the logic is erasure.py's ------------------------
 
@@ -1340,74 +716,6 @@ class Ledger(LedgerView):
         (the TikTok identity id, a short id of your own)."""
         with self._store.snapshot():
             return erasure.looks_personal(self._store)
-
-
-def _name(record: Record) -> str:
-    return f"{type(record).__name__} {record.id!r}"
-
-
-def _references_of(cls: type[Record]) -> Callable[[Record], References]:
-    """A function giving what a record of type ``cls`` refers to (generated once per type):
-    each field of :data:`REFERENCES` that is not None, and a RoleGrant's scope target."""
-    lines = [f"def references_of_{cls.__name__}(record):", "    refs = []"]
-    namespace: dict[str, Any] = {"_scopes": SCOPE_TARGETS}
-    for n, (field, target) in enumerate(REFERENCES.get(cls, ())):
-        namespace[f"_t{n}"] = target
-        nothing = NO_REFERENCE.get((cls, field))  # a value that, like None, refers to nothing
-        lines += [
-            f"    v = record.{field}",
-            f"    if v is not None{f' and v != {nothing!r}' if nothing else ''}: "
-            f"refs.append((_t{n}, v))",
-        ]
-    if cls is RoleGrant:
-        lines += [
-            "    target = _scopes.get(record.scope_kind)",
-            "    if target is not None: refs.append((target, record.scope_id))",
-        ]
-    lines.append("    return tuple(refs)")
-    exec(compile("\n".join(lines), f"<references of {cls.__name__}>", "exec"), namespace)
-    return cast(Callable[[Record], References], namespace[f"references_of_{cls.__name__}"])
-
-
-#: For each record type: its version table, its canonical JSON and its references.
-_WRITERS: dict[type[Record], tuple[VersionTable, Callable[[Record], str], Any]] = {
-    cls: (table, table.payload, _references_of(cls)) for cls, table in TABLES.items()
-}
-
-
-def _ref_field(record: Record, target: type[Record], id_: str) -> str:
-    for field, cls in REFERENCES.get(type(record), ()):
-        if cls is target and getattr(record, field) == id_:
-            return field
-    return "scope"
-
-
-def _check_versions(old: Record, new: Record) -> None:
-    """Refuse a new version that changes an identity field or undoes a one-way change."""
-    name = f"{type(new).__name__} {new.id!r}"
-    for field in IDENTITY.get(type(new), ()):
-        before, after = getattr(old, field), getattr(new, field)
-        if before != after:
-            raise ImmutableFieldError(
-                f"{name}: {field} cannot change ({_show(before)} -> {_show(after)}); it "
-                f"identifies the record, so record a new {type(new).__name__} instead"
-            )
-    for field in ONE_WAY.get(type(new), ()):
-        before, after = getattr(old, field), getattr(new, field)
-        if before is not None and before != after:
-            raise IrreversibleChangeError(
-                f"{name}: {field} was set to {_show(before)} and cannot be "
-                f"{'cleared' if after is None else 'moved to ' + _show(after)}; "
-                "this change cannot be undone"
-            )
-
-
-def _show(value: object) -> str:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, SparkCode):
-        return f"code {value.hint}"  # never the raw code (which we do not have anyway)
-    return repr(value)
 
 
 def _record_type(cls: type[Any]) -> type[Record]:

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from .checks import Within, horizon
+from .convert import readable_time
 from .dataframes import notebooks_extra
 from .findings import Finding, FindingKind, Severity
 from .ledger import LedgerView
@@ -174,7 +175,7 @@ def timeline(
     if any(state_of(auth)[1] == Severity.INFO for auth in shown):
         handles.append(Patch(color="grey", alpha=FADED, label="faded: no running ad affected"))
     handles.append(
-        Line2D([], [], color="black", linestyle="--", label=f"today ({moment:%Y-%m-%d %H:%M} UTC)")
+        Line2D([], [], color="black", linestyle="--", label=f"today ({readable_time(moment)})")
     )
     handles.append(
         Patch(

@@ -19,9 +19,9 @@ from .records import (
     Record,
     SparkAuthorization,
     SparkBinding,
-    derived_authorization_id,
+    binding_id,
 )
-from .storage import All, CustomId, Equals, Missing, OneOf, Storage, code_key
+from .storage import All, Equals, Missing, OneOf, Storage
 from .tiktok import Item, Skipped
 
 __all__ = [
@@ -87,6 +87,8 @@ class Reconciled(NamedTuple):
     records: list[Record]  #: the new versions, in an order the ledger accepts
     unchanged: int  #: records TikTok reports exactly as the ledger holds them
     unbound: int  #: bindings among ``records`` ended because TikTok no longer lists them
+    #: what was read to decide: the current records by (type, id), for the writer to reuse
+    held: Mapping[tuple[type[Record], str], Record]
 
 
 def _by_id(records: Iterable[R]) -> dict[str, R]:
@@ -233,11 +235,13 @@ def reconcile(
     )
     # a creator read both ways is one object, so that an unchanged merge of it is seen as one
     linked = {identity: creators.setdefault(c.id, c) for identity, c in linked.items()}
-    auths = _current_codes(store, [item.authorization for item in items])
-    listed_auths = {auths.get(i.authorization.code.fingerprint, i.authorization).id for i in items}
-    bindings = _by_id(
-        store.current_records(SparkBinding, "id", {f"{a}@{advertiser_id}" for a in listed_auths})
+    held_codes = store.authorizations_by_fingerprint(
+        item.authorization.code.fingerprint for item in items
     )
+    auths = {fingerprint: auth for fingerprint, (_, auth) in held_codes.items()}
+    listed_auths = {auths.get(i.authorization.code.fingerprint, i.authorization).id for i in items}
+    wanted = {binding_id(a, advertiser_id) for a in listed_auths}
+    bindings = _by_id(store.current_records(SparkBinding, "id", wanted))
     # what the ledger holds now: a merge that changes nothing returns one of these as it is
     held: dict[tuple[type[Record], str], Record] = {
         (type(record), record.id): record
@@ -272,7 +276,7 @@ def reconcile(
         new_auth = _merge(
             SparkAuthorization, current_auth, values, _AUTHORIZATION_RULES, item.authorization
         )
-        binding = bindings.get(f"{new_auth.id}@{advertiser_id}")
+        binding = bindings.get(binding_id(new_auth.id, advertiser_id))
         rebound = binding is not None and binding.unbound_at is not None
         new_binding = _merge(
             SparkBinding,
@@ -283,7 +287,7 @@ def reconcile(
                 "bound_at": now,
                 "unbound_at": None,
                 "tiktok_status": item.tiktok_status,
-                "id": f"{new_auth.id}@{advertiser_id}",
+                "id": binding_id(new_auth.id, advertiser_id),
             },
             _REBOUND_RULES if rebound else _BINDING_RULES,
         )
@@ -300,27 +304,7 @@ def reconcile(
     # what the ledger already holds is left out: the very version read, or one equal to it
     # (a page that lists a creator twice, with two nicknames, may end where it began)
     changed = [r for key, r in out.items() if (was := held.get(key)) is not r and was != r]
-    return Reconciled(changed, len(out) - len(changed), unbound)
-
-
-def _current_codes(
-    store: Storage, wanted: list[SparkAuthorization]
-) -> dict[str, SparkAuthorization]:
-    """The authorizations the ledger holds for these codes: fingerprint -> current version.
-
-    A code is held under its derived id or, through the partial code index, a custom one.
-    """
-    fingerprints = {auth.code.fingerprint for auth in wanted}
-    found = store.current_records(
-        SparkAuthorization, "id", {derived_authorization_id(fp) for fp in fingerprints}
-    )
-    found += store.current_records(
-        SparkAuthorization,
-        "code_key",
-        {code_key(fp) for fp in fingerprints},
-        where=CustomId(),
-    )
-    return {auth.code.fingerprint: auth for auth in found if auth.code.fingerprint in fingerprints}
+    return Reconciled(changed, len(out) - len(changed), unbound, held)
 
 
 def _no_longer_listed(
@@ -340,7 +324,7 @@ def _no_longer_listed(
         return []
     # the ids first: only the records that may be gone are read whole
     if listing == "sweep":
-        kept = {f"{a}@{advertiser_id}" for a in listed}
+        kept = {binding_id(a, advertiser_id) for a in listed}
         bound = store.current_rows(
             SparkBinding,
             ("id",),
@@ -359,7 +343,7 @@ def _no_longer_listed(
             if a not in listed
         }
         candidates = store.current_records(
-            SparkBinding, "id", {f"{a}@{advertiser_id}" for a in others}
+            SparkBinding, "id", {binding_id(a, advertiser_id) for a in others}
         )
     return [
         b

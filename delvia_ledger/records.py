@@ -8,16 +8,50 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Any, TypeAlias
 
 import attrs
-from dateutil.parser import isoparse
 
+from .codes import CodeRepair as CodeRepair
+from .codes import SparkCode as SparkCode
+from .codes import fingerprint_of as fingerprint_of
+from .codes import is_hint as is_hint
+from .codes import repairs_of as repairs_of
+from .codes import to_code
 from .errors import InvalidRecordError
+from .fields import ISO_REGIONS as ISO_REGIONS
+from .fields import (
+    SURROGATE,
+    _after,
+    _as_member,
+    _check_id,
+    _check_optional_id,
+    _check_optional_region,
+    _check_optional_text,
+    _check_optional_time,
+    _check_optional_word,
+    _check_region,
+    _check_region_pattern,
+    _check_text,
+    _check_time,
+    _fail,
+    _member_of,
+    blank_to_none,
+    to_item_status,
+    to_region,
+)
+from .fields import is_status_word as is_status_word
+from .fields import shown as shown
+from .fields import time_problem as time_problem
+from .fields import to_handle as to_handle
+from .fields import to_tiktok_status as to_tiktok_status
+from .fields import to_utc as to_utc
 
 __all__ = [
+    "DERIVED_ID_DIGITS",
+    "DERIVED_ID_PREFIX",
     "ERASED",
     "PERSONAL_FIELDS",
     "RECORD_TYPES",
@@ -69,21 +103,6 @@ class PostKind(StrEnum):
     CAROUSEL = "CAROUSEL"
 
 
-# ISO 3166-1 alpha-2: the 249 officially assigned codes.
-ISO_REGIONS = frozenset(
-    """
-    AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ BR
-    BS BT BV BW BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM DO DZ
-    EC EE EG EH ER ES ET FI FJ FK FM FO FR GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS GT GU GW
-    GY HK HM HN HR HT HU ID IE IL IM IN IO IQ IR IS IT JE JM JO JP KE KG KH KI KM KN KP KR KW KY
-    KZ LA LB LC LI LK LR LS LT LU LV LY MA MC MD ME MF MG MH MK ML MM MN MO MP MQ MR MS MT MU MV
-    MW MX MY MZ NA NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL PM PN PR PS PT PW PY
-    QA RE RO RS RU RW SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ TC TD TF TG
-    TH TJ TK TL TM TN TO TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA ZM
-    ZW
-    """.split()
-)
-
 # Which scopes each role may be granted on ("ad_account:<id>", "business_center:<id>", ...).
 ROLE_SCOPES: dict[Role, frozenset[str]] = {
     Role.ADMIN: frozenset({"ad_account"}),
@@ -93,252 +112,6 @@ ROLE_SCOPES: dict[Role, frozenset[str]] = {
     Role.BC_STANDARD: frozenset({"business_center"}),
     Role.OWNER: frozenset({"creator", "authorization"}),
 }
-
-#: What an id may not contain: C0 and C1 controls, DEL, bidi overrides and isolates (which
-#: make text display in another order than it is stored) and lone surrogates (not text at all:
-#: they cannot be written as UTF-8).
-_NOT_IN_IDS = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
-
-#: Lone surrogates: a Python string can hold them, UTF-8 (the database, JSON, files) cannot.
-_SURROGATE = re.compile("[\ud800-\udfff]")
-
-#: Values longer than this are shortened in error messages.
-_SHOWN = 80
-
-
-def _where(instance: object, field: attrs.Attribute[Any]) -> str:
-    return f"{type(instance).__name__}.{field.name}"
-
-
-def shown(value: object) -> str:
-    """A value as error messages quote it: times in ISO-8601, long text shortened."""
-    if isinstance(value, datetime):
-        return repr(value.isoformat())
-    text = repr(value)
-    if len(text) > _SHOWN:
-        size = f"{len(value)} characters" if isinstance(value, str | list | dict) else "long"
-        text = f"{text[: _SHOWN - 20]}… ({size})"
-    return text
-
-
-def _fail(
-    instance: object, field: attrs.Attribute[Any], value: object, why: str
-) -> InvalidRecordError:
-    return InvalidRecordError(f"{_where(instance, field)}={shown(value)}: {why}")
-
-
-# --- validators and converters, shared by the fields below ------------------------------------
-
-
-def _check_id(instance: object, field: attrs.Attribute[Any], value: object) -> None:
-    # The common path: printable text (no controls, bidi or surrogates; of the spaces only
-    # U+0020) that does not start or end with a space. Anything else takes the careful path.
-    if (
-        isinstance(value, str)
-        and value
-        and value.isprintable()
-        and value[0] != " "
-        and value[-1] != " "
-    ):
-        return
-    if not isinstance(value, str) or not value.strip():
-        raise _fail(instance, field, value, "must be a non-empty string")
-    if value != value.strip() or _NOT_IN_IDS.search(value):
-        raise _fail(
-            instance,
-            field,
-            value,
-            "must not have surrounding spaces, control characters, bidi controls "
-            "(U+202A-U+202E, U+2066-U+2069) or lone surrogates",
-        )
-
-
-_check_optional_id = attrs.validators.optional(_check_id)
-
-
-_NOT_TEXT = "holds a lone surrogate (U+D800-U+DFFF), which is not text and cannot be stored"
-
-
-def _check_text(instance: object, field: attrs.Attribute[Any], value: object) -> None:
-    if not isinstance(value, str) or not value.strip():
-        raise _fail(instance, field, value, "must be a non-empty string")
-    if not value.isascii() and _SURROGATE.search(value):
-        raise _fail(instance, field, value, _NOT_TEXT)
-
-
-def _check_optional_text(instance: object, field: attrs.Attribute[Any], value: object) -> None:
-    if value is None:
-        return
-    if not isinstance(value, str):
-        raise _fail(instance, field, value, "must be a string or None")
-    if not value.isascii() and _SURROGATE.search(value):
-        raise _fail(instance, field, value, _NOT_TEXT)
-
-
-# Converters normalise what they can (strings to times, lower-case regions, ...) and hand
-# anything else through unchanged, so the validator that follows names the field and the value.
-
-
-def blank_to_none(value: str | None) -> Any:
-    """An empty optional text is no text: ``""`` becomes None (so CSV cells round-trip)."""
-    return None if value == "" else value
-
-
-def to_handle(value: str | None) -> Any:
-    """A TikTok @username is stored without its ``@``: ``"@maya.makes"`` -> ``"maya.makes"``."""
-    if isinstance(value, str):
-        value = value.strip().lstrip("@").strip()
-        return value or None
-    return value
-
-
-def to_item_status(value: str | None) -> Any:
-    """TikTok's ``item_info.status`` without its ``ITEM_STATUS_`` prefix, upper-cased."""
-    if isinstance(value, str):
-        value = re.sub(r"^(ITEM_STATUS_)+", "", value.strip().upper())
-        return value or None
-    return value
-
-
-def to_tiktok_status(value: str | None) -> Any:
-    """TikTok's ``ad_auth_status``, upper-cased (``"authorized"`` -> ``"AUTHORIZED"``)."""
-    if isinstance(value, str):
-        return value.strip().upper() or None
-    return value
-
-
-_WORD = re.compile(r"[A-Z0-9_]+")
-
-
-def is_status_word(value: object) -> bool:
-    """True for a TikTok status word as records keep it: ``AUTHORIZED``, ``USER_DELETE``."""
-    return isinstance(value, str) and _WORD.fullmatch(value) is not None
-
-
-def _check_optional_word(instance: object, field: attrs.Attribute[Any], value: object) -> None:
-    if value is not None and not is_status_word(value):
-        raise _fail(
-            instance,
-            field,
-            value,
-            "must be a TikTok status word such as 'AUTHORIZED' or 'USER_DELETE'",
-        )
-
-
-#: A date without a time (``2026-12-06``): midnight UTC wherever a time is read (DESIGN §4).
-_DATE_ALONE = re.compile(r"\d{4}-\d{2}-\d{2}")
-
-
-def to_utc(value: datetime | str | None) -> Any:
-    """An aware datetime, an ISO-8601 string with an offset, or a date alone (midnight UTC),
-    as a UTC datetime.
-
-    The one place a time from outside is normalised (record fields, every ``now=`` and
-    ``as_of(recorded_at=...)``). Anything it cannot turn into a UTC time between the years 1
-    and 9999 is handed back unchanged, and :func:`time_problem` says why.
-    """
-    if isinstance(value, datetime):
-        if value.tzinfo is UTC:  # the hot path: values read back from the ledger
-            return value
-        moment = value
-    elif isinstance(value, str):
-        text = value.strip()
-        try:
-            moment = isoparse(text)
-        except (ValueError, OverflowError):
-            return value
-        if _DATE_ALONE.fullmatch(text):  # a date alone is midnight UTC, as in CSV and the CLI
-            return moment.replace(tzinfo=UTC)
-    else:
-        return value
-    if moment.utcoffset() is None:
-        return value
-    try:
-        return moment.astimezone(UTC)
-    except OverflowError:  # e.g. 0001-01-01T00:00:00+01:00 is in the year 0 in UTC
-        return value
-
-
-def time_problem(value: object) -> str:
-    """Why ``value`` is not a time the ledger accepts (``to_utc`` handed it back unchanged)."""
-    if isinstance(value, str):
-        try:
-            parsed = isoparse(value.strip())
-        except OverflowError:
-            return TIME_OUT_OF_RANGE
-        except ValueError:
-            return "is not an ISO-8601 time, e.g. '2026-11-24T09:00:00Z'"
-        if parsed.utcoffset() is None:
-            return (
-                "has no time zone; a timezone-aware time is needed: add 'Z' or an offset "
-                "such as '+00:00'"
-            )
-        return TIME_OUT_OF_RANGE
-    if isinstance(value, datetime):
-        if value.utcoffset() is None:
-            return (
-                "naive datetime has no time zone; pass an aware datetime "
-                "(e.g. tzinfo=timezone.utc) or an ISO-8601 string with 'Z' or an offset"
-            )
-        return TIME_OUT_OF_RANGE
-    return "must be a timezone-aware datetime or an ISO-8601 string"
-
-
-#: Why a time whose UTC value falls outside what Python's datetime can hold is refused.
-TIME_OUT_OF_RANGE = (
-    "is out of range: in UTC it falls before 0001-01-01 or after 9999-12-31, "
-    "the times the ledger can hold"
-)
-
-
-def _check_time(instance: object, field: attrs.Attribute[Any], value: object) -> None:
-    if isinstance(value, datetime) and value.tzinfo is UTC:
-        return
-    raise _fail(instance, field, value, time_problem(value))
-
-
-_check_optional_time = attrs.validators.optional(_check_time)
-
-
-def to_region(value: str | None) -> Any:
-    """Regions are upper-cased and stripped on input."""
-    return value.strip().upper() if isinstance(value, str) else value
-
-
-def _check_region(instance: object, field: attrs.Attribute[Any], value: object) -> None:
-    try:
-        if value in ISO_REGIONS:
-            return
-    except TypeError:  # unhashable: a list, a dict
-        pass
-    raise _fail(instance, field, value, "must be an ISO 3166-1 alpha-2 region code such as 'US'")
-
-
-_check_optional_region = attrs.validators.optional(_check_region)
-
-
-def _check_region_pattern(instance: object, field: attrs.Attribute[Any], value: object) -> None:
-    if value != "*":
-        _check_region(instance, field, value)
-
-
-def _member_of(enum: type[StrEnum]) -> Any:
-    allowed = ", ".join(member.value for member in enum)
-
-    def check(instance: object, field: attrs.Attribute[Any], value: object) -> None:
-        if not isinstance(value, enum):
-            raise _fail(instance, field, value, f"must be one of {allowed}")
-
-    return check
-
-
-def _as_member(enum: type[StrEnum], value: object) -> Any:
-    if isinstance(value, str) and not isinstance(value, enum):
-        try:
-            return enum(value.strip().upper())
-        except ValueError:
-            return value
-    return value
 
 
 def to_role(value: Role | str) -> Any:
@@ -356,157 +129,18 @@ def to_post_kind(value: PostKind | str) -> Any:
     return _as_member(PostKind, value)
 
 
-def _after(instance: object, later: str, earlier: str, *, strict: bool = True) -> None:
-    """Refuse a record whose ``later`` time is not after (or, non-strict, before) ``earlier``."""
-    end, start = getattr(instance, later), getattr(instance, earlier)
-    if end is None or start is None:
-        return
-    if end < start or (strict and end == start):
-        relation = "after" if strict else "at or after"
-        raise InvalidRecordError(
-            f"{type(instance).__name__}.{later}={end.isoformat()!r} must be {relation} "
-            f"{earlier}={start.isoformat()!r}"
-        )
-
-
-# --- the Spark code ------------------------------------------------------------------------------
-
-
-@attrs.frozen(init=False)
-class SparkCode:
-    """A Spark Ads authorization code, kept only as a SHA-256 fingerprint and a short hint.
-
-    The raw code is never stored and never printed:
-
-    >>> code = SparkCode("#mX1nZq+example/code=")
-    >>> code
-    SparkCode(hint='…ode=')
-    >>> code.matches("  #mX1nZq+example/code=\\n")
-    True
-    """
-
-    fingerprint: str = attrs.field(repr=False)
-    hint: str
-
-    def __init__(self, raw: str) -> None:
-        if not isinstance(raw, str) or not raw.strip():
-            raise InvalidRecordError("SparkCode: the code must be a non-empty string")
-        code = raw.strip()
-        if code.isprintable():  # the common path: no controls, bidi or surrogates
-            fingerprint = hashlib.sha256(code.encode("utf-8")).hexdigest()
-        else:
-            fingerprint = fingerprint_of(code)  # refuses lone surrogates
-            if _NOT_IN_IDS.search(code):
-                raise InvalidRecordError(
-                    "SparkCode: the code holds a control character (e.g. a line break inside "
-                    "it) or a bidi control; a Spark code is printable text, so copy it again "
-                    "from TikTok (the code is not shown)"
-                )
-        shown = min(4, len(code) // 3)
-        self.__attrs_init__(fingerprint=fingerprint, hint="…" + (code[-shown:] if shown else ""))
-
-    @classmethod
-    def from_fingerprint(cls, fingerprint: str, hint: str) -> SparkCode:
-        """Rebuild a code from its fingerprint and hint (the raw code is not needed).
-
-        Both are checked, and neither is ever echoed in the error: a raw code pasted into
-        either must not travel on into a message. The hint must look like one
-        :class:`SparkCode` makes: ``…`` and at most the last 4 characters of the code.
-        """
-        if not isinstance(fingerprint, str) or not _FINGERPRINT.fullmatch(fingerprint):
-            raise InvalidRecordError(
-                "SparkCode.fingerprint: must be 64 lowercase hex digits, as exported in "
-                "code_fingerprint (the value is not shown: it may be a raw code)"
-            )
-        if not is_hint(hint):
-            raise InvalidRecordError(
-                "SparkCode.hint: must be '…' followed by at most the last 4 characters of "
-                "the code, as exported in code_hint (the value is not shown: it may be a raw "
-                "code)"
-            )
-        return cls.from_ledger(fingerprint, hint)
-
-    @classmethod
-    def from_ledger(cls, fingerprint: str, hint: str) -> SparkCode:
-        """Rebuild a code the ledger itself stored (trusted: not checked again).
-
-        Use :meth:`from_fingerprint` for anything that comes from outside the ledger.
-        """
-        code = cls.__new__(cls)
-        code.__attrs_init__(fingerprint=fingerprint, hint=hint)
-        return code
-
-    def matches(self, raw: str) -> bool:
-        """True if ``raw`` (surrounding whitespace ignored) is this code."""
-        return fingerprint_of(raw) == self.fingerprint
-
-    def __str__(self) -> str:
-        return self.hint
-
-
-_FINGERPRINT = re.compile(r"[0-9a-f]{64}")
-
-
-def is_hint(hint: object) -> bool:
-    """True for a hint of the shape :class:`SparkCode` makes: ``…`` and 0 to 4 characters.
-
-    Those characters end a stripped code, which holds no control or bidi characters: so
-    neither does a hint, nor does it end in a space.
-
-    >>> is_hint("…ode="), is_hint("#mX1nZq+example/code=")
-    (True, False)
-    """
-    return (
-        isinstance(hint, str)
-        and 1 <= len(hint) <= 5
-        and hint[0] == "…"
-        and not _NOT_IN_IDS.search(hint)
-        and hint == hint.rstrip()
-    )
-
-
-def fingerprint_of(code: str) -> str:
-    """The hex SHA-256 of a whitespace-stripped raw code.
-
-    A code that is not text (not a string, or holding a lone surrogate, which UTF-8 cannot
-    encode) is refused with an error that never carries the code.
-    """
-    if not isinstance(code, str):
-        raise InvalidRecordError(
-            f"SparkCode: a code must be text (a string), got {type(code).__name__}"
-        )
-    try:
-        data = code.strip().encode("utf-8")
-    except UnicodeEncodeError:
-        data = None  # raised below, outside the handler: the error must not chain to this one
-    if data is None:
-        raise InvalidRecordError(
-            "SparkCode: the code holds a lone surrogate (U+D800-U+DFFF), which is not text; "
-            "copy the code again from TikTok (the code is not shown)"
-        )
-    return hashlib.sha256(data).hexdigest()
-
-
-def to_code(value: SparkCode | str) -> SparkCode:
-    """A raw code string becomes a :class:`SparkCode` (fingerprint and hint only)."""
-    if isinstance(value, SparkCode):
-        return value
-    if isinstance(value, str) and value.strip():
-        return SparkCode(value)
-    # Refused here rather than by a validator, because the default id is derived from it.
-    # Never echo the value: it may be a raw code.
-    raise InvalidRecordError(
-        "SparkAuthorization.code: must be a SparkCode or a non-empty raw code string"
-    )
-
-
 def _authorization_id(instance: SparkAuthorization) -> str:
     return derived_authorization_id(instance.code.fingerprint)
 
 
+#: The id a code derives: this prefix, then the first this many hex digits of its fingerprint
+#: (storage's SQL forms of the rule are spelled from these two).
+DERIVED_ID_PREFIX, DERIVED_ID_DIGITS = "auth_", 16
+
+
 def derived_authorization_id(fingerprint: str) -> str:
     """The id a :class:`SparkAuthorization` gets by default: ``auth_`` + 16 fingerprint digits."""
-    return "auth_" + fingerprint[:16]
+    return DERIVED_ID_PREFIX + fingerprint[:DERIVED_ID_DIGITS]
 
 
 def _rule_id(instance: RegionRule) -> str:
@@ -763,7 +397,7 @@ def _check_keys(instance: object, field: attrs.Attribute[Any], value: object) ->
 
 def _are_keys(value: object) -> bool:
     return isinstance(value, tuple) and all(
-        isinstance(k, str) and k and not _SURROGATE.search(k) for k in value
+        isinstance(k, str) and k and not SURROGATE.search(k) for k in value
     )
 
 
@@ -783,7 +417,7 @@ def _notice_id(instance: Notice) -> str:
             *instance.finding_keys,
         )
     )
-    if _SURROGATE.search(text):
+    if SURROGATE.search(text):
         return ""  # refused by the id validators
     return "notice_" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
@@ -873,7 +507,7 @@ def _erasure_id(instance: Erasure) -> str:
         isinstance(instance.subject_type, str)
         and isinstance(instance.subject_id, str)
         and isinstance(instance.erased_at, datetime)
-        and not _SURROGATE.search(instance.subject_id)
+        and not SURROGATE.search(instance.subject_id)
     ):
         return ""  # the fields' own validators (which run first) say what is wrong
     text = f"{instance.subject_type}\n{instance.subject_id}\n{instance.erased_at.isoformat()}"
@@ -937,70 +571,6 @@ RECORD_TYPES: tuple[type[Record], ...] = (
 #: code bound in the ad's account (DESIGN §12, the ``AD_WITHOUT_CODE`` finding). It refers to
 #: no record (the writer treats it as it treats None), and no authorization may take it as id.
 NO_CODE = "AD_WITHOUT_CODE"
-
-
-# --- codes mangled in transit ("did you mean") ---------------------------------------------------
-
-
-@attrs.frozen
-class CodeRepair:
-    """A code as it probably was before a form or a URL mangled it: only its fingerprint, and
-    what was repaired in words (never a character of the code)."""
-
-    fingerprint: str
-    note: str
-
-
-def repairs_of(raw: str) -> list[CodeRepair]:
-    """The fingerprints of ``raw``'s repaired variants, for a "did you mean" (issue 21.5).
-
-    Form decoding turns a code's ``+`` into a space; a code sent in a URL may arrive
-    percent-encoded (``%2B``, ``%2F``, ``%3D``; every ``%XX`` is decoded). Each repair
-    (spaces back to ``+``, the encodings decoded, both) that changes the code gives one
-    variant, in that order, none twice and none equal to ``raw`` itself. Nothing raw is kept
-    or shown:
-
-    >>> [r.note for r in repairs_of("#ab cd%3D")]
-    ["'+' read as a space, 1 place", 'percent-encoding decoded, 1 place', \
-"'+' read as a space, 1 place; percent-encoding decoded, 1 place"]
-    >>> repairs_of("#ab+cd=")
-    []
-    """
-    code = raw.strip() if isinstance(raw, str) else raw
-    own = fingerprint_of(code)  # refuses what is not text, without echoing it
-    spaces = sum(1 for c in code if c.isspace())
-    escapes = len(_PERCENT.findall(code))
-    spaced = _SPACES.sub("+", code) if spaces else None
-    steps = [
-        (spaced, f"'+' read as a space, {_places(spaces)}"),
-        (_unquote(code) if escapes else None, f"percent-encoding decoded, {_places(escapes)}"),
-    ]
-    if spaced is not None and escapes:
-        steps.append((_unquote(spaced), f"{steps[0][1]}; {steps[1][1]}"))
-    seen = {own}
-    found = []
-    for variant, note in steps:
-        if variant is None or not variant.strip():
-            continue
-        fingerprint = fingerprint_of(variant)
-        if fingerprint not in seen:
-            seen.add(fingerprint)
-            found.append(CodeRepair(fingerprint, note))
-    return found
-
-
-_PERCENT = re.compile("%[0-9A-Fa-f]{2}")
-_SPACES = re.compile(r"\s")
-
-
-def _unquote(text: str) -> str:
-    from urllib.parse import unquote  # only a "did you mean" needs it
-
-    return unquote(text)
-
-
-def _places(n: int) -> str:
-    return f"{n} place" if n == 1 else f"{n} places"
 
 
 #: Every record type the ledger stores: those one records, and the Erasures that

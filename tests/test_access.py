@@ -9,8 +9,8 @@ import pytest
 
 import delvia_ledger as dl
 
+from .builders import DAY, ad, code, world
 from .conftest import T0
-from .test_checks import DAY, ad, code, world
 
 
 def test_access_and_roles_of_list_only_active_grants(ledger: dl.Ledger) -> None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
-from typing import Any, cast
+from pathlib import Path
+from typing import cast
 
 import pytest
 from dateutil.relativedelta import relativedelta
@@ -14,53 +15,8 @@ from hypothesis import strategies as st
 import delvia_ledger as dl
 from delvia_ledger.checks import Checks, horizon
 
+from .builders import DAY, ad, code, world
 from .conftest import T0, Backend
-
-DAY = timedelta(days=1)
-
-
-def world(
-    ledger: dl.Ledger, *, creator_region: str | None = "US", account_region: str = "US"
-) -> None:
-    ledger.record_all(
-        [
-            dl.Creator(id="maya", handle="@maya.makes", region=creator_region),
-            dl.Post(id="7301", creator_id="maya", kind="VIDEO"),
-            dl.Post(id="7302", creator_id="maya", kind="VIDEO"),
-            dl.AdAccount(id="6900", name="Brand", region=account_region, business_center_id="bc1"),
-            dl.Person(id="ana", name="Ana"),
-            dl.RoleGrant(
-                id="g1", person_id="ana", scope="ad_account:6900", role="ADMIN", granted_at=T0 - DAY
-            ),
-        ]
-    )
-
-
-def code(ledger: dl.Ledger, n: int = 0, **fields: object) -> dl.SparkAuthorization:
-    values: dict[str, object] = dict(
-        creator_id="maya",
-        post_id="7301",
-        starts_at=T0 - DAY,
-        expires_at=T0 + 30 * DAY,
-        ad_account_id="6900",
-        owner_id="ana",
-    )
-    values.update(fields)
-    auth = dl.SparkAuthorization.from_code(f"#code-{n:04d}-xyz=", **values)
-    ledger.record(auth)
-    return auth
-
-
-def ad(
-    ledger: dl.Ledger, auth: dl.SparkAuthorization, ad_id: str = "ad1", **fields: object
-) -> dl.SparkAd:
-    values: dict[str, Any] = dict(
-        ad_account_id="6900", authorization_id=auth.id, intended_post_id="7301"
-    )
-    values.update(fields)
-    record = dl.SparkAd(id=ad_id, **values)
-    ledger.record(record)
-    return record
 
 
 @pytest.mark.parametrize(
@@ -1042,3 +998,31 @@ def test_now_beyond_the_limits_is_refused_by_diagnose_access_and_offboard(
     ):
         with pytest.raises(ValueError, match="is out of range"):
             call()
+
+
+def test_findings_read_each_map_once(tmp_path: Path) -> None:
+    """One evaluation reads the people, creators, accounts, grants, ads, posts and region rules
+    once each, and the codes the ads use once, whatever kinds ask for them."""
+    from delvia_ledger.demo import sample_records
+
+    ledger = dl.Ledger.open(tmp_path / "count.db", clock=lambda: T0)
+    ledger.record_all(sample_records(T0))
+    statements: list[str] = []
+    ledger._store.conn.set_trace_callback(statements.append)  # type: ignore[attr-defined]
+    found = ledger.findings()
+    ledger._store.conn.set_trace_callback(None)  # type: ignore[attr-defined]
+    assert found, "the sample ledger has findings to give"
+    reads = [s for s in statements if s.startswith("SELECT")]
+    for table in (
+        "person",
+        "creator",
+        "ad_account",
+        "role_grant",
+        "spark_ad",
+        "post",
+        "region_rule",
+    ):
+        assert sum(f"FROM {table}_versions v" in s for s in reads) == 1, table
+    in_use = {ad.authorization_id for ad in ledger.records(dl.SparkAd)}
+    by_id = [s for s in reads if "spark_authorization_versions" in s and "json_each" in s]
+    assert sum(all(i in s for i in in_use) for s in by_id) == 1, "the codes in use, read once"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import sqlite3
 import subprocess
 from pathlib import Path
@@ -14,7 +13,8 @@ import pytest
 
 from delvia_ledger.demo import SAMPLE_CODES
 
-EXE = shutil.which("delvia-ledger")
+from .builders import EXE
+
 pytestmark = pytest.mark.skipif(EXE is None, reason="the package is not installed")
 
 
@@ -112,7 +112,7 @@ def test_bad_input_exits_2_with_one_line(
 
 
 def test_import_a_tiktok_response(tmp_path: Path) -> None:
-    from .test_tiktok import ADVERTISER, CODE, envelope, item
+    from .builders import ADVERTISER, CODE, envelope, item
 
     run("demo", cwd=tmp_path)
     (tmp_path / "info.json").write_text(json.dumps(envelope(item())))
@@ -228,7 +228,7 @@ def test_notify_refuses_bad_channels_in_one_line_without_echoing_secrets(
 
 
 def test_notify_delivers_by_smtp_and_exits_1_when_a_delivery_fails(tmp_path: Path) -> None:
-    from .test_notify import PASSWORD, running_smtp
+    from .builders import PASSWORD, running_smtp
 
     run("demo", cwd=tmp_path)
     with running_smtp() as (mailbox, port):

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from .builders import EXE
 from .conftest import Backend
-from .test_cli import EXE
 
 pytestmark = pytest.mark.skipif(EXE is None, reason="the package is not installed")
 

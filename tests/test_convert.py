@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import linecache
+import traceback
 from typing import Any
 
 import pytest
@@ -13,6 +15,7 @@ import delvia_ledger as dl
 from delvia_ledger.convert import (
     canonical_json,
     converter,
+    generated,
     parsed_json,
     record_from_dict,
     record_from_json,
@@ -183,3 +186,30 @@ def test_parsed_json_is_json_loads_for_any_text(text: str, before: str, after: s
     assert (ours[0], repr(ours[1])) == (theirs[0], repr(theirs[1]))
     data = whole.encode("utf-8", "surrogatepass")
     assert _outcome(parsed_json, data) == _outcome(json.loads, data)
+
+
+def test_a_traceback_through_generated_code_shows_its_lines() -> None:
+    """Every generated function (here the structurer of Person, the builder of findings and a
+    compiled filter) is registered with linecache: a traceback prints the failing line."""
+    from delvia_ledger.findings import new_finding
+    from delvia_ledger.storage import AtMost, predicate
+
+    made = [structure_of(dl.Person), new_finding, predicate(AtMost("left_at", 5), ("left_at",))]
+    for function in made:
+        filename = function.__code__.co_filename
+        assert filename.startswith("<delvia_ledger generated ")
+        assert linecache.getline(filename, 1).startswith("def ")
+    with pytest.raises(TypeError) as failed:
+        structure_of(dl.Person)(None)
+    shown = "".join(traceback.format_exception(failed.value))
+    assert "delvia_ledger generated structure_Person" in shown
+    assert " in o" in shown  # the generated line itself, not "<unknown>"
+
+
+@given(st.lists(st.sampled_from(["a", "b"]), min_size=1, max_size=4))
+def test_two_sources_under_one_name_keep_their_own_lines(bodies: list[str]) -> None:
+    """Generated code of one name but different sources gets a file name each."""
+    functions = [generated(f"def f():\n    return {b!r}\n", "f", "same name", {}) for b in bodies]
+    for body, function in zip(bodies, functions, strict=True):
+        assert function() == body
+        assert linecache.getline(function.__code__.co_filename, 2) == f"    return {body!r}\n"

@@ -22,8 +22,8 @@ import delvia_ledger as dl
 from delvia_ledger.chain import chain_hash
 from delvia_ledger.cli import main
 
+from .builders import CODES, build_versions, raw
 from .conftest import T0, Backend, Clock
-from .test_store import CODES, build_versions, raw
 
 
 def edit_payload(path: Path, seq: int, payload: bytes, *, rehash: bool = False) -> None:

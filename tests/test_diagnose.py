@@ -9,8 +9,8 @@ import attrs
 
 import delvia_ledger as dl
 
+from .builders import DAY, code, world
 from .conftest import T0
-from .test_checks import DAY, code, world
 
 RAW = "#code-0000-xyz="
 
@@ -108,3 +108,28 @@ def test_a_code_revoked_by_another_process_mid_diagnosis_is_read_from_one_snapsh
     assert [f.kind for f in ledger.diagnose(RAW).findings] == ["REVOKED"]
     other.close()
     ledger.close()
+
+
+def test_a_diagnosis_issues_at_most_five_statements(tmp_path: Path) -> None:
+    """The code by its fingerprint, its neighbours at once and the region rules, in one
+    snapshot: BEGIN, three reads, COMMIT, whatever the ledger holds around it."""
+    ledger = dl.Ledger.open(tmp_path / "count.db", clock=lambda: T0)
+    world(ledger)
+    auth = code(ledger)
+    for n in range(1, 30):  # a ledger bigger than the code: none of it is read
+        code(ledger, n, post_id="7302", owner_id=None)
+    ledger.record_all(
+        [
+            dl.SparkBinding(authorization_id=auth.id, ad_account_id="6900", bound_at=T0 - DAY),
+            dl.Post(id="7301", creator_id="maya", kind="VIDEO", status="USER_DELETE"),
+        ]
+    )
+    statements: list[str] = []
+    ledger._store.conn.set_trace_callback(statements.append)  # type: ignore[attr-defined]
+    d = ledger.diagnose(RAW, post_id="7301", ad_account_id="6900")
+    ledger._store.conn.set_trace_callback(None)  # type: ignore[attr-defined]
+    assert [step.name for step in d.steps if step.status is dl.StepStatus.FAILED] == ["live"]
+    assert [f.kind for f in d.findings] == ["POST_UNAVAILABLE"]  # the neighbours were read
+    assert [s.split()[0] for s in statements] == ["BEGIN", "SELECT", "SELECT", "SELECT", "COMMIT"]
+    whole = ("FROM creator_versions v ", "FROM ad_account_versions v ", "FROM person_versions v ")
+    assert not any(table in s for s in statements for table in whole), "read by id, not whole"

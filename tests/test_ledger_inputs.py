@@ -9,8 +9,8 @@ import pytest
 
 import delvia_ledger as dl
 
+from .builders import code, world
 from .conftest import T0
-from .test_checks import code, world
 
 
 @pytest.mark.parametrize("moment", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-05:00"])

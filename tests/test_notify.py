@@ -4,27 +4,21 @@ from __future__ import annotations
 
 import json
 import logging
-import socket
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import timedelta
-from email import message_from_bytes, policy
-from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import IO, Any, cast
 
 import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 import delvia_ledger as dl
 
+from .builders import PASSWORD, Mailbox, free_port, running_smtp
 from .conftest import T0, Clock
 
 DAY = timedelta(days=1)
 ACC = "6900"
-PASSWORD = "smtp-pass-9f8e7d6c"
 HOOK_SECRET = "hook-secret-4c3b2a19"
 CODES = {
     "a1": "#notify-code-a1-Zq9=",
@@ -37,69 +31,10 @@ CODES = {
 # --- a real SMTP server -----------------------------------------------------------------------
 
 
-class Mailbox:
-    """aiosmtpd handler: keeps every accepted message; refuses the addresses in ``refuse``."""
-
-    def __init__(self) -> None:
-        self.messages: list[tuple[list[str], EmailMessage]] = []
-        self.refuse: set[str] = set()
-        self.logins: list[tuple[bytes, bytes]] = []
-
-    async def handle_RCPT(
-        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
-    ) -> str:
-        if address in self.refuse:
-            return f"550 5.1.1 <{address}>: mailbox unavailable"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        content = cast(bytes, envelope.content)
-        mail = message_from_bytes(content, policy=policy.default)
-        self.messages.append((list(envelope.rcpt_tos), mail))
-        return "250 Message accepted for delivery"
-
-    def authenticate(
-        self, server: SMTP, session: Session, envelope: Envelope, mechanism: str, data: Any
-    ) -> AuthResult:
-        assert isinstance(data, LoginPassword)
-        self.logins.append((data.login, data.password))
-        ok = data.login == b"ops" and data.password == PASSWORD.encode()
-        return AuthResult(success=ok, handled=False)  # aiosmtpd answers 535 on a failure
-
-    def to(self, address: str) -> list[EmailMessage]:
-        return [mail for rcpts, mail in self.messages if address in rcpts]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture
 def smtp_server() -> Iterator[tuple[Mailbox, int]]:
     with running_smtp() as server:
         yield server
-
-
-@contextmanager
-def running_smtp() -> Iterator[tuple[Mailbox, int]]:
-    """An aiosmtpd server on 127.0.0.1 (a free port) that takes login ops / PASSWORD."""
-    mailbox = Mailbox()
-    port = free_port()
-    controller = Controller(
-        mailbox,
-        hostname="127.0.0.1",
-        port=port,
-        authenticator=mailbox.authenticate,
-        auth_require_tls=False,
-    )
-    controller.start()
-    try:
-        yield mailbox, port
-    finally:
-        controller.stop()
 
 
 # --- a real webhook -----------------------------------------------------------------------

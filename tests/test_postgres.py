@@ -21,9 +21,9 @@ import delvia_ledger as dl
 from delvia_ledger.storage.postgres import redacted
 from delvia_ledger.storage.schema import TABLES
 
+from .builders import CODES, TAMPERING, build, build_versions
 from .conftest import T0, Backend, Clock, PostgresSchemas, postgres_url_or_skip
 from .strategies import worlds
-from .test_store import CODES, TAMPERING, build, build_versions
 
 EXE = "delvia-ledger"
 

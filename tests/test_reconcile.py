@@ -13,7 +13,8 @@ import attrs
 import pytest
 
 import delvia_ledger as dl
-from tests.test_tiktok import ADVERTISER, CODE, envelope, item
+
+from .builders import ADVERTISER, CODE, envelope, item
 
 SECOND = "6900000000000000002"
 

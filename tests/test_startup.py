@@ -116,7 +116,7 @@ def test_a_ledger_that_exists_is_opened_read_and_written_without_sqlite_utils(
 
 
 #: The homes whose own job is HTTP (the sync client, the webhook channel): they load httpx.
-SPEAKS_HTTP = {"sync": ["httpx"], "notify": ["httpx"]}
+SPEAKS_HTTP = {"sync": ["httpx"], "notify.webhook": ["httpx"]}
 
 
 @pytest.mark.parametrize("home", sorted(dl._HOMES))
@@ -135,7 +135,6 @@ def test_each_public_home_used_first_loads_no_extra(home: str) -> None:
     assert _loaded(done) == SPEAKS_HTTP.get(home, [])
 
 
-@pytest.mark.xfail(strict=True, reason="notify.py holds the webhook channel too, until it is split")
 def test_the_email_channel_loads_no_httpx() -> None:
     done = _fresh(
         REPORT_LOADED

@@ -13,7 +13,6 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
-from collections.abc import Callable
 from datetime import timedelta
 from multiprocessing import get_context
 from pathlib import Path
@@ -27,32 +26,8 @@ from delvia_ledger.cli import main
 from delvia_ledger.storage.schema import TABLES
 from delvia_ledger.storage.sqlite import SCHEMA_VERSION
 
-from .conftest import T0, Backend, Clock, Raw
-
-CODES = [f"#raw-spark-code-{i:04d}+xyz=" for i in range(5)]
-
-
-def opened(where: Path | Backend, clock: Clock | None = None) -> dl.Ledger:
-    """The ledger at a file path, or on a test backend."""
-    if isinstance(where, Backend):
-        return where.open(clock=clock)
-    return dl.Ledger.open(where, clock=clock)
-
-
-def build(where: Path | Backend, creators: int = 6) -> list[dl.Entry]:
-    with opened(where, Clock()) as ledger:
-        return [
-            ledger.record(dl.Creator(id=f"c{i}", handle=f"@c{i}", region="US"))
-            for i in range(creators)
-        ]
-
-
-def raw(path: Path) -> sqlite3.Connection:
-    """A plain connection with the guards dropped: what an attacker with the file can do."""
-    conn = sqlite3.connect(path, isolation_level=None)
-    for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'").fetchall():
-        conn.execute(f"DROP TRIGGER {name}")
-    return conn
+from .builders import CODES, TAMPERING, build, build_versions
+from .conftest import T0, Backend, Clock
 
 
 @pytest.mark.sqlite_only
@@ -110,41 +85,6 @@ def test_triggers_refuse_changes_even_from_raw_sql(backend: Backend, sql: str) -
     conn.close()
 
 
-TAMPERING: dict[str, tuple[Callable[[Raw], object], int]] = {
-    "edit a payload": (
-        lambda c: c.execute(
-            """UPDATE entries SET payload = replace(payload, '"c3"', '"evil"') WHERE seq = 4"""
-        ),
-        4,
-    ),
-    "edit a payload and its hash": (
-        lambda c: c.execute(
-            "UPDATE entries SET payload = '{}', payload_hash = ? WHERE seq = 3",
-            (hashlib.sha256(b"{}").hexdigest(),),
-        ),
-        3,
-    ),
-    "edit recorded_at": (
-        lambda c: c.execute(
-            "UPDATE entries SET recorded_at = '2020-01-01T00:00:00.000000Z' WHERE seq = 5"
-        ),
-        5,
-    ),
-    "delete an entry": (lambda c: c.execute("DELETE FROM entries WHERE seq = 2"), 2),
-    "reorder two entries": (
-        lambda c: c.executescript(
-            "UPDATE entries SET seq = -1 WHERE seq = 3; UPDATE entries SET seq = 3 WHERE seq = 4;"
-            "UPDATE entries SET seq = 4 WHERE seq = -1;"
-        ),
-        3,
-    ),
-    "edit the first entry's type": (
-        lambda c: c.execute("UPDATE entries SET type = 'Person' WHERE seq = 1"),
-        1,
-    ),
-}
-
-
 @pytest.mark.parametrize("how", list(TAMPERING))
 def test_verify_names_the_first_bad_seq_after_tampering(backend: Backend, how: str) -> None:
     """On PostgreSQL the tables' owner disables the triggers: the same seq is named."""
@@ -179,26 +119,6 @@ def test_a_digest_catches_truncation_and_a_rewritten_chain(backend: Backend) -> 
         other.record(dl.Creator(id="extra", handle="@x", region=None))
         result = other.verify(digest=dl.Digest(3, "ab" * 32))
     assert (result.ok, result.first_bad_seq) == (False, 3)
-
-
-def build_versions(where: Path | Backend) -> None:
-    """Six entries of four types; seq 5 is a second version of the creator at seq 1."""
-    with opened(where, Clock()) as ledger:
-        ledger.record(dl.Creator(id="c0", handle="@c0", region="US"))
-        ledger.record(dl.Post(id="p0", creator_id="c0", kind="VIDEO"))
-        ledger.record(dl.AdAccount(id="a1", name="Brand", region="US"))
-        ledger.record(
-            dl.SparkAuthorization.from_code(
-                CODES[0],
-                creator_id="c0",
-                post_id="p0",
-                starts_at=T0,
-                expires_at=T0 + timedelta(days=30),
-                ad_account_id="a1",
-            )
-        )
-        ledger.record(dl.Creator(id="c0", handle="@c0.new", region="US"))
-        ledger.record(dl.Creator(id="c1", handle="@c1", region=None))
 
 
 VERSION_TAMPERING: dict[str, tuple[str, int, str]] = {

@@ -19,8 +19,8 @@ from delvia_ledger import checks as checks_module
 from delvia_ledger.checks import CODE_KINDS, Checks, Within, horizon
 from delvia_ledger.convert import to_micros
 
+from .builders import code, world
 from .conftest import T0, Backend
-from .test_checks import code, world
 
 DAY = timedelta(days=1)
 # half days: few enough distinct deadlines that many findings tie on their sort key

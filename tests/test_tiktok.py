@@ -17,38 +17,7 @@ import delvia_ledger as dl
 from delvia_ledger import tiktok
 from delvia_ledger.reconcile import reconcile
 
-CODE = "#tT+doc/example-code=="
-ADVERTISER = "6900000000000000001"
-
-
-def item(code: str = CODE, item_id: str = "7301000000000000001", **auth: str) -> dict[str, Any]:
-    return {
-        "item_info": {
-            "auth_code": code,
-            "item_id": item_id,
-            "item_type": "VIDEO",
-            "text": "hi",
-            "status": "HESITATE_RECOMMEND",
-            "anchor_list": None,
-            "something_new": 1,
-        },
-        "auth_info": {
-            "ad_auth_status": "AUTHORIZED",
-            "auth_start_time": "2026-11-01 10:00:00",
-            "auth_end_time": "2026-12-01T10:00:00Z",
-            "invite_start_time": "2026-11-01 09:00:00",
-            **auth,
-        },
-        "user_info": {
-            "identity_id": "7000000000000000001",
-            "identity_type": "AUTH_CODE",
-            "tiktok_name": "maya.makes",
-        },
-    }
-
-
-def envelope(data: object, code: int = 0, message: str = "OK") -> dict[str, Any]:
-    return {"code": code, "message": message, "request_id": "x", "data": data}
+from .builders import ADVERTISER, CODE, envelope, item
 
 
 def test_info_payload_becomes_four_records_in_both_time_formats() -> None:

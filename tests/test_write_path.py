@@ -21,9 +21,9 @@ from hypothesis import strategies as st
 import delvia_ledger as dl
 from delvia_ledger.convert import canonical_json, canonical_json_of, converter, format_time
 from delvia_ledger.errors import InvalidRecordError
-from delvia_ledger.ledger import REFERENCES
 from delvia_ledger.records import RECORD_TYPES, Record, SparkCode
 from delvia_ledger.storage.schema import TABLES, VersionTable, code_key
+from delvia_ledger.writing import REFERENCES
 
 from .conftest import Backend, Clock
 from .strategies import nasty_texts, worlds

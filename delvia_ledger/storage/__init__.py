@@ -5,11 +5,15 @@ Callers name record types, ids, columns and bounds; no SQL crosses this interfac
 
 from __future__ import annotations
 
+import importlib
+import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
 from os import PathLike
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, cast
+
+import attrs
 
 from ..chain import ChainRow, Digest, Entry, Head, Redaction, VerifyResult
 from ..records import Record, SparkAuthorization
@@ -30,6 +34,8 @@ from .filters import (
 from .schema import ENTRY_FIELDS, TABLES, VersionTable, code_key
 
 __all__ = [
+    "BACKENDS",
+    "DEFAULT_BUSY_TIMEOUT",
     "ENTRY_FIELDS",
     "After",
     "All",
@@ -38,6 +44,7 @@ __all__ = [
     "CustomId",
     "Equals",
     "Filter",
+    "Location",
     "Missing",
     "Not",
     "OneOf",
@@ -45,11 +52,94 @@ __all__ = [
     "code_key",
     "columns_of",
     "first_match",
+    "locate",
     "predicate",
     "row_of",
 ]
 
 R = TypeVar("R", bound=Record)
+
+#: Seconds a write waits for another process's write lock, unless the caller says otherwise.
+DEFAULT_BUSY_TIMEOUT = 60.0
+
+#: The backend for each URL scheme: a module of this package, imported only when a location
+#: names it. A location without a scheme ("") is a file. A new backend: one module, one line.
+BACKENDS: dict[str, str] = {
+    "": "sqlite",
+    "postgresql": "postgres",
+    "postgres": "postgres",
+}
+_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://")
+
+
+class Backend(Protocol):
+    """What a backend module offers :func:`locate`, besides its :class:`Storage` class."""
+
+    #: True when its ledgers are files on this machine (they can be missing, or removed).
+    IS_FILE: bool
+
+    def checked(self, location: str | bytes | PathLike[str] | PathLike[bytes]) -> str:
+        """``location`` as text; a ``ValueError`` if no ledger can be there."""
+        ...
+
+    def shown(self, location: str) -> str:
+        """``location`` as messages show it (without any password)."""
+        ...
+
+    def opened(self, location: str, busy_timeout: float) -> Storage:
+        """The ledger at ``location``, created if missing."""
+        ...
+
+    def discard(self, location: str) -> None:
+        """Remove what a failed copy or a replaced sample left at ``location``."""
+        ...
+
+
+@attrs.frozen
+class Location:
+    """Where a ledger is, as :func:`locate` read it: a file, or a URL naming a server's.
+
+    ``text`` is the location as given (a URL may hold a password: show :attr:`shown`).
+    """
+
+    text: str = attrs.field(repr=False)
+    backend: str
+    shown: str
+
+    def _module(self) -> Backend:
+        return cast(Backend, importlib.import_module(f"{__name__}.{self.backend}"))
+
+    @property
+    def is_file(self) -> bool:
+        """True for a ledger file on this machine (which may not exist yet)."""
+        return self._module().IS_FILE
+
+    def open(self, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> Storage:
+        """The ledger's storage, created if missing."""
+        return self._module().opened(self.text, busy_timeout)
+
+    def discard(self) -> None:
+        """Remove the ledger (a file and its journal files; a server's is left alone: what a
+        failed command began there was one transaction, and kept nothing)."""
+        self._module().discard(self.text)
+
+
+def locate(location: str | bytes | PathLike[str] | PathLike[bytes]) -> Location:
+    """Where ``location`` (a file path, or a URL such as ``postgresql://…``) names a ledger;
+    the backend is chosen by the URL's scheme in :data:`BACKENDS`. A ``ValueError`` says why
+    no ledger can be there (an empty path, ``:memory:``).
+
+    >>> locate("postgresql://app:s3cret@db.internal/access")
+    Location(backend='postgres', shown='postgresql://app@db.internal/access')
+    >>> locate("access.db").is_file
+    True
+    """
+    found = _SCHEME.match(location) if isinstance(location, str) else None
+    scheme = found.group(1).lower() if found else ""
+    backend = BACKENDS.get(scheme, BACKENDS[""])  # another scheme: a file, as it always was
+    module = cast(Backend, importlib.import_module(f"{__name__}.{backend}"))
+    text = module.checked(location)
+    return Location(text=text, backend=backend, shown=module.shown(text))
 
 
 def columns_of(cls: type[Record]) -> tuple[str, ...]:
@@ -238,7 +328,16 @@ class Storage(Protocol):
     ) -> tuple[int, SparkAuthorization] | None:
         """The ``SparkAuthorization`` current at ``bound`` whose code has ``fingerprint`` (under
         its derived id first, else under a custom id), with the seq of that version; None if
-        none. One read: the one place a code is found from its fingerprint."""
+        none. One read: :meth:`authorizations_by_fingerprint` for one code."""
+        ...
+
+    def authorizations_by_fingerprint(
+        self, fingerprints: Iterable[str], bound: int | None = None, *, derived: bool = True
+    ) -> dict[str, tuple[int, SparkAuthorization]]:
+        """fingerprint -> (seq, authorization) for each code held at ``bound``, under its
+        derived id first, else under a custom id (``derived=False``: custom ids only, for a
+        caller that has read the derived ones). One read, whatever the number of codes: the one
+        place a code is found from its fingerprint."""
         ...
 
     def latest_records(

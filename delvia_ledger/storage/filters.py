@@ -10,6 +10,9 @@ from typing import Any, cast
 
 import attrs
 
+from ..convert import generated
+from ..records import derived_authorization_id
+
 __all__ = [
     "After",
     "All",
@@ -104,7 +107,13 @@ class CustomId:
     """
 
     def matches(self, row: Mapping[str, Any]) -> bool:
-        return bool(row["id"] != f"auth_{row['code_key'] % (1 << 64):016x}")
+        return bool(row["id"] != derived_id_of_key(row["code_key"]))
+
+
+def derived_id_of_key(code_key: int) -> str:
+    """The derived id of the code whose ``code_key`` (its fingerprint's first 64 bits, signed)
+    is given: the 16 hex digits back, through ``records.derived_authorization_id``."""
+    return derived_authorization_id(f"{code_key % (1 << 64):016x}")
 
 
 @attrs.frozen
@@ -192,8 +201,7 @@ def _compiled(
         head = f"def make({', '.join(f'v{i}' for i in range(len(values)))}):"
         names: dict[str, Any] = {}
         code = f"{head}\n{source}\n    return holds\n"
-        exec(compile(code, "<filter>", "exec"), names)
-        make = _MADE[source] = names["make"]
+        make = _MADE[source] = generated(code, "make", "filter", names)
     holds: Callable[[Sequence[Any]], object] = make(*values)
     return holds
 
@@ -227,7 +235,7 @@ def _python(where: Filter, at: dict[str, int], values: list[Any]) -> str:
     if isinstance(where, Missing):
         return f"({cell(where.column)} is None)"
     if isinstance(where, CustomId):
-        return f"({cell('id')} != 'auth_%016x' % ({cell('code_key')} % {1 << 64}))"
+        return f"({cell('id')} != {value(derived_id_of_key)}({cell('code_key')}))"
     if isinstance(where, Not):
         return f"(not {_python(where.filter, at, values)})"
     if isinstance(where, All):

@@ -31,13 +31,20 @@ from ..chain import (
 from ..collector import collector_paused
 from ..convert import RECORD_BY_NAME, format_time, parse_time
 from ..errors import LedgerBusyError, NotALedgerError, StorageError, docs_url
-from ..records import PERSONAL_FIELDS, Erasure, Record, SparkAuthorization
-from . import schema
+from ..records import (
+    DERIVED_ID_DIGITS,
+    DERIVED_ID_PREFIX,
+    PERSONAL_FIELDS,
+    Erasure,
+    Record,
+    SparkAuthorization,
+)
+from . import DEFAULT_BUSY_TIMEOUT, schema
 from .filters import After, All, AnyOf, AtMost, CustomId, Equals, Filter, Missing, Not, OneOf
 from .schema import TABLES, VersionTable
 from .sql import SqlReads, last_version, visible
 from .sql import short as _short
-from .sqlite import APPLICATION_ID, DEFAULT_BUSY_TIMEOUT, RETIREMENT_COLUMNS, SCHEMA_VERSION
+from .sqlite import APPLICATION_ID, RETIREMENT_COLUMNS, SCHEMA_VERSION
 
 if TYPE_CHECKING:
     import psycopg
@@ -827,7 +834,7 @@ def _filter_sql(where: Filter, names: dict[str, str], params: list[Any]) -> str:
 
 #: An authorization recorded under an id other than the one its code derives (as
 #: ``records.derived_authorization_id`` and SQLite's ``custom_id_sql`` say it).
-_CUSTOM_ID = "id <> 'auth_' || lpad(to_hex(code_key), 16, '0')"
+_CUSTOM_ID = f"id <> '{DERIVED_ID_PREFIX}' || lpad(to_hex(code_key), {DERIVED_ID_DIGITS}, '0')"
 
 
 def schema_sql() -> list[str]:
@@ -1055,3 +1062,25 @@ def _checked_insert(table: str, checks: str) -> list[str]:
 
 def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
+
+
+# --- what storage.locate asks of this backend (postgresql:// and postgres:// URLs) ---------
+
+IS_FILE = False
+shown = redacted
+
+
+def checked(location: object) -> str:
+    """A PostgreSQL URL, refused unless it is one."""
+    if not is_postgres_url(location):
+        raise ValueError("a PostgreSQL ledger is named by a postgresql:// URL")
+    return str(location)
+
+
+def opened(location: str, busy_timeout: float) -> PostgresStore:
+    """The ledger in the schema ``location`` names, its tables created if missing."""
+    return PostgresStore(location, busy_timeout=busy_timeout)
+
+
+def discard(location: str) -> None:
+    """Nothing: on a server a failed copy was one transaction, and kept nothing."""

@@ -17,7 +17,14 @@ from typing import Any, cast
 import attrs
 
 from ..chain import SOURCES, compose_payload, redacted_payload, split_payload
-from ..convert import canonical_json, canonical_json_of, converter, record_from_json, to_micros
+from ..convert import (
+    canonical_json,
+    canonical_json_of,
+    converter,
+    generated,
+    record_from_json,
+    to_micros,
+)
 from ..records import (
     PERSONAL_FIELDS,
     STORED_TYPES,
@@ -130,8 +137,8 @@ class VersionTable:
             "_code_key": code_key,
             "_canonical_json": canonical_json,
         }
-        exec(compile(source, f"<{self.name} row>", "exec"), namespace)
-        return cast(Callable[[int, Record], list[Any]], namespace[f"{self.name}_row"])
+        row = generated(source, f"{self.name}_row", f"{self.name}_row", namespace)
+        return cast(Callable[[int, Record], list[Any]], row)
 
 
 def code_key(fingerprint: str) -> int:

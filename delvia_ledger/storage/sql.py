@@ -38,7 +38,7 @@ from ..records import (
     SparkBinding,
     derived_authorization_id,
 )
-from .filters import All, AnyOf, CustomId, Equals, Filter, OneOf
+from .filters import All, AnyOf, CustomId, Filter, OneOf
 
 if TYPE_CHECKING:
     from .schema import VersionTable
@@ -228,17 +228,32 @@ class SqlReads:
     ) -> tuple[int, SparkAuthorization] | None:
         """The authorization current at ``bound`` whose code has ``fingerprint`` (held under its
         derived id first, else under a custom id) and the seq of its version; one read."""
+        return self.authorizations_by_fingerprint([fingerprint], bound).get(fingerprint)
+
+    def authorizations_by_fingerprint(
+        self, fingerprints: Iterable[str], bound: int | None = None, *, derived: bool = True
+    ) -> dict[str, tuple[int, SparkAuthorization]]:
+        """fingerprint -> (seq, authorization) for each code held at ``bound``: under its
+        derived id first, else under a custom id; ``derived=False`` looks at custom ids only
+        (for a caller that read the derived ones). One read, whatever the number of codes."""
         from .schema import code_key  # schema imports this module
 
-        derived = derived_authorization_id(fingerprint)
-        custom = All(Equals("code_key", code_key(fingerprint)), CustomId())
-        where = AnyOf(Equals("id", derived), custom)
-        sql, params = self._select(SparkAuthorization, ("seq", "id", "payload"), bound, where)
-        for seq, _, payload in sorted(self._fetch(sql, params), key=lambda r: r[1] != derived):
-            found = self._record(SparkAuthorization, seq, payload)
-            if found.code.fingerprint == fingerprint:  # a key is 64 bits of the fingerprint
-                return seq, found
-        return None
+        wanted = set(fingerprints)
+        if not wanted:
+            return {}
+        where: Filter = All(OneOf("code_key", [code_key(fp) for fp in wanted]), CustomId())
+        if derived:
+            where = AnyOf(OneOf("id", [derived_authorization_id(fp) for fp in wanted]), where)
+        sql, params = self._select(SparkAuthorization, ("seq", "payload"), bound, where)
+        found: dict[str, tuple[int, SparkAuthorization]] = {}
+        for seq, payload in self._fetch(sql, params):
+            auth = self._record(SparkAuthorization, seq, payload)
+            fingerprint = auth.code.fingerprint  # a key is 64 bits of the fingerprint
+            if fingerprint in wanted and (
+                fingerprint not in found or auth.id == derived_authorization_id(fingerprint)
+            ):
+                found[fingerprint] = seq, auth
+        return found
 
     def latest_records(
         self, wanted: Iterable[tuple[type[Record], str]], bound: int | None

@@ -21,6 +21,7 @@ from datetime import datetime
 from functools import cached_property
 from itertools import chain
 from os import PathLike
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
@@ -44,6 +45,8 @@ from ..convert import (
 )
 from ..errors import LedgerBusyError, NotALedgerError, StorageError
 from ..records import (
+    DERIVED_ID_DIGITS,
+    DERIVED_ID_PREFIX,
     PERSONAL_FIELDS,
     Creator,
     Erasure,
@@ -51,7 +54,7 @@ from ..records import (
     Record,
     SparkAuthorization,
 )
-from . import schema
+from . import DEFAULT_BUSY_TIMEOUT, schema
 from .filters import After, All, AnyOf, AtMost, CustomId, Equals, Filter, Missing, Not, OneOf
 from .schema import TABLES, VersionTable
 from .sql import SqlReads, last_version, visible
@@ -74,7 +77,6 @@ SCHEMA_VERSION = 5  # 5: a code's retirement (SparkAuthorization.retired_at, ret
 READABLE_UNMIGRATED = frozenset({2, 3})
 #: The columns schema version 5 adds to the authorizations' version table.
 RETIREMENT_COLUMNS = (("retired_at", "INTEGER"), ("retired_reason", "TEXT"))
-DEFAULT_BUSY_TIMEOUT = 60.0  # seconds a writer waits for another process's write lock
 SQLITE_MAGIC = b"SQLite format 3\x00"
 #: What the driver raises: its own errors, and UnicodeDecodeError when a message it builds
 #: from a damaged file is not valid UTF-8.
@@ -90,7 +92,8 @@ def custom_id_sql(alias: str = "v") -> str:
     maintains one index fewer.
     """
     prefix = f"{alias}." if alias else ""
-    return f"{prefix}id != printf('auth_%016x', {prefix}code_key)"
+    digits = f"%0{DERIVED_ID_DIGITS}x"  # code_key's 64 bits, as derived_authorization_id cuts them
+    return f"{prefix}id != printf('{DERIVED_ID_PREFIX}{digits}', {prefix}code_key)"
 
 
 _DAMAGED = "restore it from a backup, or ask whoever keeps its saved digest"
@@ -1224,3 +1227,25 @@ def _refuse(
 
 def _sql_text(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
+
+
+# --- what storage.locate asks of this backend: a location without a URL scheme is a file ---
+
+IS_FILE = True
+checked = ledger_path
+
+
+def shown(location: str) -> str:
+    """A file's location as messages show it: as given."""
+    return location
+
+
+def opened(location: str, busy_timeout: float) -> Store:
+    """The ledger file at ``location``, created if missing."""
+    return Store(location, busy_timeout=busy_timeout)
+
+
+def discard(location: str) -> None:
+    """Remove the file at ``location`` and its journal files."""
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(f"{location}{suffix}").unlink(missing_ok=True)
