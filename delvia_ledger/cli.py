@@ -463,8 +463,8 @@ def fit_table(rows: list[dict[str, str]], width: int) -> str:
         dropped.append(drop)
     if dropped:
         note = (
-            f"(left out to fit the terminal: {', '.join(dropped)}; "
-            "--wide or --format json shows all)"
+            f"(left out to fit the terminal: {', '.join(dropped)}; --wide or --format json "
+            "shows all)"
         )
         text += "\n" + textwrap.fill(note, max(width, 40), break_long_words=False)
     return text
@@ -519,6 +519,29 @@ def _print_findings(
     )
 
 
+def _print_retired(ledger: LedgerView, creator_id: str | None, account_id: str | None) -> None:
+    """``report --all``: the retired codes (which raise nothing), under the findings."""
+    names = _Names(ledger)
+    rows = [
+        {
+            "retired": f"{a.retired_at:%Y-%m-%d}",
+            "creator": (c.label if (c := ledger.get(Creator, a.creator_id)) else a.creator_id),
+            "code": a.code.hint,
+            "account": names.account(a.ad_account_id),
+            "reason": a.retired_reason or "",
+        }
+        for a in ledger.records(SparkAuthorization)
+        if a.retired_at is not None
+        and creator_id in (None, a.creator_id)
+        and account_id in (None, a.ad_account_id)
+    ]
+    if rows:
+        width = shutil.get_terminal_size((120, 24)).columns
+        _say(f"\nRetired codes ({len(rows)}):\n" + fit_table(rows, width))
+    else:
+        _say("\nNo retired codes.")
+
+
 def _creator_id(ledger: LedgerView, given: str) -> str:
     """A creator's id from its id or its handle (with or without ``@``); exit 2 if none."""
     if ledger.get(Creator, given) is not None:
@@ -566,6 +589,7 @@ def _account_id(ledger: LedgerView, given: str) -> str:
 @click.option("--creator", metavar="ID|@HANDLE", help="only findings about this creator")
 @click.option("--limit", type=click.IntRange(min=1), help="at most this many, worst first")
 @click.option("--wide", is_flag=True, help="every column, ids included, whatever the width")
+@click.option("--all", "show_all", is_flag=True, help="also list the retired codes")
 @_fail_on_option
 @_format_option()
 def report(
@@ -577,6 +601,7 @@ def report(
     creator: str | None,
     limit: int | None,
     wide: bool,
+    show_all: bool,
     fail_on: str,
     fmt: str,
     as_json: bool,
@@ -616,6 +641,8 @@ def report(
             filters=filters,
             total=len(every),
         )
+        if show_all and _chosen(fmt, as_json) == "table":
+            _print_retired(ledger, creator_id, account_id)
     if _fails(findings, fail_on):
         raise Failed
 
@@ -704,7 +731,7 @@ def import_(
 ) -> None:
     """Import a CSV of records (--type) or a TikTok JSON response (a file, or -)."""
     from .convert import RECORD_BY_NAME
-    from .io import IgnoredColumnsWarning, time_zone
+    from .io import IgnoredColumnsWarning, SourceConflictWarning, time_zone
 
     _valid_db()  # before the source is read
     if file.lower().endswith(".csv"):
@@ -722,6 +749,7 @@ def import_(
             warnings.catch_warnings(record=True) as caught,
         ):
             warnings.simplefilter("always", IgnoredColumnsWarning)
+            warnings.simplefilter("always", SourceConflictWarning)
             progress = _Progress(f"importing {file}")
             try:
                 result = ledger.import_csv(
@@ -730,7 +758,12 @@ def import_(
             finally:
                 progress.finish()
                 for warning in caught:  # before any error: they may explain it
-                    _say(f"delvia-ledger import: {file}: {warning.message}", err=True)
+                    found = warning.message
+                    if isinstance(found, SourceConflictWarning):  # one line each
+                        lines = [str(found).split(": ", 1)[0] + ":", *found.conflicts]
+                        _say(f"delvia-ledger import: {file}: " + "\n  ".join(lines), err=True)
+                    else:
+                        _say(f"delvia-ledger import: {file}: {found}", err=True)
         _say(f"imported {file}: {_entries(result.written)}, {result.unchanged} unchanged")
         return
     if timezone is not None:
@@ -830,6 +863,8 @@ def import_sheet(
             _say(f"  {'would create' if dry_run else 'created'} {kind}: {', '.join(ids)}")
     for note in result.notes:
         _say(f"  note: {note}")
+    if result.conflicts:  # already listed in the summary; a script may count them here
+        _say(f"{len(result.conflicts)} conflict(s) with TikTok: TikTok's values kept", err=True)
 
 
 @cli.command()
@@ -1146,6 +1181,41 @@ def _without_prefix(message: str, cls: type[Record]) -> str:
 def _new_version(ledger: Ledger, old: Record, **changes: Any) -> None:
     entry = ledger.record(attrs.evolve(old, **changes), source="cli")
     _say(f"recorded {type(old).__name__} {old.id} at seq {entry.seq}")
+
+
+@cli.command()
+@_db_option
+@click.argument("code")
+@click.option("--reason", help="why it is done with (e.g. 'campaign ended')")
+@click.option("--at", "at", metavar="TIME", help="when it was retired (default: now)")
+def retire(code: str, reason: str | None, at: str | None) -> None:
+    """Record that a code is done with (CODE, its auth_… id, or -): it raises nothing from
+    then on, stays in its history, and 'report --all' lists it; 'unretire' undoes it."""
+    raw = _read_code(code)
+    with _ledger() as ledger:
+        auth = _authorization(ledger, raw)
+        when = None if at is None else read_time(at, "--at")
+        retired = ledger.retire(auth.id, reason, at=when, source="cli")
+        entry = ledger.history(SparkAuthorization, auth.id)[-1]
+    _say(
+        f"retired {retired.id} (code {retired.code.hint}) on {retired.retired_at:%Y-%m-%d}"
+        f"{f': {retired.retired_reason}' if retired.retired_reason else ''}; seq {entry.seq}"
+    )
+
+
+@cli.command()
+@_db_option
+@click.argument("code")
+def unretire(code: str) -> None:
+    """Undo 'retire': the code (CODE, its auth_… id, or -) is checked again."""
+    raw = _read_code(code)
+    with _ledger() as ledger:
+        auth = _authorization(ledger, raw)
+        if auth.retired_at is None:
+            raise UsageError(f"{auth.id} (code {auth.code.hint}) is not retired")
+        ledger.unretire(auth.id, source="cli")
+        entry = ledger.history(SparkAuthorization, auth.id)[-1]
+    _say(f"unretired {auth.id} (code {auth.code.hint}); seq {entry.seq}")
 
 
 @cli.command()

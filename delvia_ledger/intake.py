@@ -75,20 +75,34 @@ class Intake:
         # may appear on several lines). Searched only on an error: a deque costs ~0.04 µs a
         # row, where a dict by id() cost ~0.6.
         read: deque[tuple[int, Record]] = deque(maxlen=2 * BATCH_SIZE)
+        conflicts: list[str] = []
 
         def records() -> Iterator[Record]:
-            for pair in reader:
-                read.append(pair)
-                yield pair[1]
+            if cls not in reconcile.TIKTOK_FIELDS:
+                for pair in reader:
+                    read.append(pair)
+                    yield pair[1]
+                return
+            batch: list[tuple[int, Record]] = []
+            for pair in reader:  # TikTok's fields kept, a batch of rows per lookup
+                batch.append(pair)
+                if len(batch) == BATCH_SIZE:
+                    yield from self._tiktoks_kept(batch, read, conflicts)
+                    batch = []
+            yield from self._tiktoks_kept(batch, read, conflicts)
 
         with io.csv_source(source) as text:
             reader = io.CsvReader(cls, text, timezone=zone)
             if reader.ignored:
                 warnings.warn(reader.ignored, stacklevel=3)  # the caller of Ledger.import_csv
             try:
-                return self._writer.record_all(
-                    records(), progress=progress, source="csv", force=force
-                )
+                with self._store.transaction():  # what TikTok said is read and kept at once
+                    result = self._writer.record_all(
+                        records(), progress=progress, source="csv", force=force
+                    )
+                if conflicts:
+                    warnings.warn(io.SourceConflictWarning(tuple(conflicts)), stacklevel=3)
+                return result
             except LedgerError as error:
                 found = next((line for line, r in reversed(read) if r is error.record), None)
                 if found is None:
@@ -142,7 +156,7 @@ class Intake:
                 create_people=create_people,
                 columns=read.columns,
             )
-            merged, new, changed = self._sheet_versions(planned.records)
+            merged, new, changed, conflicts = self._sheet_versions(planned.records)
             writes = [record for record, fresh in merged if fresh]
             if not dry_run:
                 self._writer.record_all(writes, source="sheet")
@@ -165,13 +179,19 @@ class Intake:
             notes=tuple(planned.notes),
             dry_run=dry_run,
             last_seq=last,
+            conflicts=tuple(
+                c.in_words(f"row {planned.rows.get((c.record_type, c.record_id), '?')}: the sheet")
+                for c in conflicts
+            ),
         )
 
     def _sheet_versions(
         self, records: list[Record]
-    ) -> tuple[list[tuple[Record, bool]], dict[str, int], dict[str, int]]:
-        """Each record merged with its current version (what a blank cell leaves is kept),
-        whether it would be written, and the counts of new and changed records per type."""
+    ) -> tuple[list[tuple[Record, bool]], dict[str, int], dict[str, int], list[reconcile.Conflict]]:
+        """Each record merged with its current version (what a blank cell leaves is kept, and
+        what TikTok reported is never rolled back: DESIGN §9 sources), whether it would be
+        written, the counts of new and changed records per type, and the conflicts with
+        TikTok."""
         wanted: dict[type[Record], set[str]] = {}
         for record in records:
             wanted.setdefault(type(record), set()).add(record.id)
@@ -180,18 +200,51 @@ class Intake:
             for cls, ids in wanted.items()
             for found in self._store.current_records(cls, "id", ids)
         }
+        said: dict[tuple[type[Record], str], tuple[Any, datetime]] = {
+            (cls, id_): version
+            for cls, ids in wanted.items()
+            if cls in reconcile.TIKTOK_FIELDS
+            for id_, version in self._store.last_from("tiktok", cls, ids).items()
+        }
         merged: list[tuple[Record, bool]] = []
         new: dict[str, int] = {}
         changed: dict[str, int] = {}
+        conflicts: list[reconcile.Conflict] = []
         for record in records:
-            held = current.get((type(record), record.id))
-            kept = reconcile.keep_known(held, record)
+            key = (type(record), record.id)
+            held = current.get(key)
+            kept, against = reconcile.keep_tiktoks(
+                reconcile.keep_known(held, record), held, said.get(key)
+            )
+            conflicts += against
             fresh = held is None or (kept is not held and kept != held)
             if fresh:
                 counts = new if held is None else changed
                 counts[type(record).__name__] = counts.get(type(record).__name__, 0) + 1
             merged.append((kept, fresh))
-        return merged, new, changed
+        return merged, new, changed, conflicts
+
+    def _tiktoks_kept(
+        self,
+        batch: list[tuple[int, Record]],
+        read: deque[tuple[int, Record]],
+        conflicts: list[str],
+    ) -> Iterator[Record]:
+        """A CSV batch with every field TikTok reported kept as the ledger holds it (DESIGN §9
+        sources); each row that says otherwise is listed in ``conflicts`` by its line."""
+        if not batch:
+            return
+        cls = type(batch[0][1])
+        ids = {record.id for _, record in batch}
+        said = self._store.last_from("tiktok", cls, ids)
+        current = {r.id: r for r in self._store.current_records(cls, "id", said)} if said else {}
+        for line, record in batch:
+            kept, against = reconcile.keep_tiktoks(
+                record, current.get(record.id), said.get(record.id)
+            )
+            conflicts += (c.in_words(f"line {line}: the CSV") for c in against)
+            read.append((line, kept))
+            yield kept
 
     def _every(self, cls: type[R]) -> list[R]:
         """Every current record of type ``cls``."""

@@ -11,12 +11,15 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, tzinfo
 from os import PathLike
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast, overload
+
+import attrs
 
 from . import changes as what_changed
 from . import erasure, io, notices, sheet, tiktok
@@ -35,6 +38,8 @@ from .findings import Finding
 from .intake import Intake
 from .reconcile import ImportResult, SyncResult
 from .records import (
+    DERIVED_ID_DIGITS,
+    DERIVED_ID_PREFIX,
     RECORD_TYPES,
     Creator,
     Person,
@@ -64,6 +69,10 @@ Clock = Callable[[], datetime]
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+#: An authorization id as the ledger derives it from the code (``auth_`` and 16 hex digits).
+_DERIVED_ID = re.compile(f"{DERIVED_ID_PREFIX}[0-9a-f]{{{DERIVED_ID_DIGITS}}}")
 
 
 class LedgerView:
@@ -465,6 +474,52 @@ class Ledger(LedgerView):
         rule's error, naming the line, with the refused record in ``error.record``.
         """
         return self._intake.import_csv(cls, source, progress, timezone, force is True)
+
+    def retire(
+        self,
+        code_or_id: str | SparkCode,
+        reason: str | None = None,
+        *,
+        at: datetime | str | None = None,
+        source: str = "api",
+    ) -> SparkAuthorization:
+        """Record that a code is done with (a campaign ended), in the chain: a new version of
+        its authorization with ``retired_at`` (and ``retired_reason``); history keeps every
+        version. ``code_or_id`` is the raw code, its :class:`SparkCode` or the authorization
+        id; ``at`` defaults to the ledger's now. Retiring a retired code again keeps its date
+        (and takes a new ``reason`` if given). From ``at`` on, the code raises no finding and
+        no reminder (DESIGN §9), nor does anything about it (its ads, bindings, region pair).
+        """
+        held = self._retirable(code_or_id, "retire")
+        if reason is not None and not isinstance(reason, str):
+            raise ValueError(f"retire: reason must be text, got {type(reason).__name__}")
+        when = held.retired_at or (self.now() if at is None else _aware(at, "retire(at=...)"))
+        retired = attrs.evolve(held, retired_at=when, retired_reason=reason or held.retired_reason)
+        self.record(retired, source=source)
+        return retired
+
+    def unretire(self, code_or_id: str | SparkCode, *, source: str = "api") -> SparkAuthorization:
+        """Undo :meth:`retire`: the code is checked again (a new version; history keeps both)."""
+        held = self._retirable(code_or_id, "unretire")
+        active = attrs.evolve(held, retired_at=None, retired_reason=None)
+        self.record(active, source=source)
+        return active
+
+    def _retirable(self, code_or_id: object, what: str) -> SparkAuthorization:
+        if isinstance(code_or_id, str) and _DERIVED_ID.fullmatch(code_or_id.strip()):
+            found = self.get(SparkAuthorization, code_or_id.strip())
+        elif isinstance(code_or_id, str | SparkCode):
+            found = self.authorization_for(code_or_id)
+        else:
+            raise ValueError(
+                f"{what}: give the code or the authorization id, not {type(code_or_id).__name__}"
+            )
+        if found is None:
+            raise MissingReferenceError(
+                f"{what}: no authorization in the ledger for that code or id (the code is not "
+                "shown); check it, or import the sheet or sync first"
+            )
+        return found
 
     def import_sheet(
         self,

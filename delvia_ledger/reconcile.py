@@ -27,11 +27,14 @@ from .tiktok import Item, Skipped
 from .tiktok_ads import AdDraft, link_ads
 
 __all__ = [
+    "TIKTOK_FIELDS",
+    "Conflict",
     "ImportResult",
     "Reconciled",
     "Skipped",
     "SyncResult",
     "keep_known",
+    "keep_tiktoks",
     "kept_known",
     "mass_unbind",
     "reconcile",
@@ -503,3 +506,72 @@ def _no_longer_listed(
         and b.ad_account_id == advertiser_id
         and b.authorization_id not in listed
     ]
+
+
+# --- sources: what TikTok said is never rolled back by a sheet or a CSV (DESIGN §9) -------------
+
+#: The fields TikTok reports, per record type: a sheet or CSV import never changes them once
+#: TikTok has said something about the record (its value, or a person's later change, stays).
+TIKTOK_FIELDS: dict[type[Any], tuple[str, ...]] = {
+    SparkAuthorization: ("starts_at", "expires_at", "revoked_at"),
+    Post: ("status",),
+    Creator: ("tiktok_identity_id", "display_name"),
+}
+
+
+@attrs.frozen
+class Conflict:
+    """A field a sheet or CSV gave otherwise than TikTok last said: TikTok's value was kept."""
+
+    record_type: str
+    record_id: str
+    field: str
+    given: Any  #: what the import said
+    kept: Any  #: what the ledger keeps (TikTok's value, or a person's later change)
+    tiktok_said: Any  #: TikTok's last value
+    said_at: datetime  #: when the ledger recorded it
+
+    def __str__(self) -> str:
+        return self.in_words(f"{self.record_type} {self.record_id}: the import")
+
+    def in_words(self, who: str) -> str:
+        """The conflict as one line, ``who`` naming the import (e.g. ``row 14: the sheet``)."""
+
+        def show(value: Any) -> str:
+            return f"{value:%Y-%m-%d}" if isinstance(value, datetime) else str(value or "(none)")
+
+        words = self.field.replace("_at", "").replace("_", " ")
+        return (
+            f"{who} says {words} {show(self.given)}, TikTok said "
+            f"{show(self.tiktok_said)} on {self.said_at:%Y-%m-%d}: kept "
+            + (
+                "TikTok's"
+                if self.kept == self.tiktok_said
+                else f"{show(self.kept)} (a later change)"
+            )
+        )
+
+
+def keep_tiktoks(
+    given: R, current: R | None, tiktok: tuple[R, datetime] | None
+) -> tuple[R, list[Conflict]]:
+    """``given`` (from a sheet or CSV, already merged with ``current``) with every field TikTok
+    reports kept as the ledger holds it, when TikTok has said anything of the record
+    (``tiktok``: its last version from TikTok and when). Each field given otherwise is a
+    :class:`Conflict`. Without a word from TikTok, ``given`` stands as it is."""
+    fields = TIKTOK_FIELDS.get(type(given), ())
+    if tiktok is None or current is None or not fields:
+        return given, []
+    said, said_at = tiktok
+    conflicts = []
+    kept = {}
+    for name in fields:
+        value, held = getattr(given, name), getattr(current, name)
+        if value != held:
+            kept[name] = held
+            conflicts.append(
+                Conflict(
+                    type(given).__name__, given.id, name, value, held, getattr(said, name), said_at
+                )
+            )
+    return (attrs.evolve(given, **kept) if kept else given), conflicts

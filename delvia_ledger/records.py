@@ -325,9 +325,24 @@ class SparkAuthorization:
     revoked_at: datetime | None = attrs.field(
         default=None, converter=to_utc, validator=_check_optional_time
     )
+    #: When the team marked the code done with (``Ledger.retire``): it raises nothing then;
+    #: None again once unretired. Kept in the entry's payload, not as a query column.
+    retired_at: datetime | None = attrs.field(
+        default=None, converter=to_utc, validator=_check_optional_time
+    )
+    retired_reason: str | None = attrs.field(
+        default=None, converter=blank_to_none, validator=_check_optional_text
+    )
 
     def __attrs_post_init__(self) -> None:
         _after(self, "expires_at", "starts_at")
+        if self.retired_reason is not None and self.retired_at is None:
+            raise _fail(
+                self,
+                attrs.fields(SparkAuthorization).retired_reason,
+                self.retired_reason,
+                "needs retired_at: a reason is given only for a retired code",
+            )
         if self.id == NO_CODE:
             raise InvalidRecordError(
                 f"SparkAuthorization.id={NO_CODE!r} is reserved: it marks an ad with no code"

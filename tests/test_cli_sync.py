@@ -161,7 +161,7 @@ def test_import_a_creator_side_response(db: Path, tmp_path: Path) -> None:
     path.write_text(json.dumps(response))
     done = run("import", str(path), "--creator", "maya", db=db)
     assert done.returncode == 0, done.stderr
-    assert "1 new entry" in done.stdout and "#creator-side-code=" not in done.stdout
+    assert "1 new entry," in done.stdout and "#creator-side-code=" not in done.stdout
     assert dl.Ledger.open(db).authorization_for("#creator-side-code=") is not None
     missing = run("import", str(path), db=db)
     assert missing.returncode == 2 and "--creator" in missing.stderr

@@ -347,6 +347,12 @@ class Storage(Protocol):
         record are left out. One read whatever the types (a code's neighbours, at once)."""
         ...
 
+    def current_with(self, cls: type[R], field: str, bound: int | None = None) -> list[R]:
+        """The current records of type ``cls`` at ``bound`` whose payload holds ``field`` (a
+        field left at its default, None, is not in the payload), for a field that has no
+        query column (``SparkAuthorization.retired_at``)."""
+        ...
+
     def last_from(
         self, source: str, cls: type[R], ids: Iterable[str], bound: int | None = None
     ) -> dict[str, tuple[R, datetime]]:

@@ -31,13 +31,20 @@ from ..chain import (
 from ..collector import collector_paused
 from ..convert import RECORD_BY_NAME, format_time, parse_time
 from ..errors import LedgerBusyError, NotALedgerError, StorageError, docs_url
-from ..records import DERIVED_ID_DIGITS, DERIVED_ID_PREFIX, PERSONAL_FIELDS, Erasure, Record
+from ..records import (
+    DERIVED_ID_DIGITS,
+    DERIVED_ID_PREFIX,
+    PERSONAL_FIELDS,
+    Erasure,
+    Record,
+    SparkAuthorization,
+)
 from . import DEFAULT_BUSY_TIMEOUT, schema
 from .filters import After, All, AnyOf, AtMost, CustomId, Equals, Filter, Missing, Not, OneOf
 from .schema import TABLES, VersionTable
 from .sql import SqlReads, last_version, visible
 from .sql import short as _short
-from .sqlite import APPLICATION_ID, SCHEMA_VERSION
+from .sqlite import APPLICATION_ID, RETIREMENT_COLUMNS, SCHEMA_VERSION
 
 if TYPE_CHECKING:
     import psycopg
@@ -329,7 +336,10 @@ class PostgresStore(SqlReads):
             if version == SCHEMA_VERSION:
                 return
             if version == 3:  # the owner's connection upgrades it, once
-                self._run(";\n".join(migration_from_3()))
+                self._run(";\n".join([*_retirement_columns(), *migration_from_3()]))
+                return
+            if version == 4:
+                self._run(";\n".join(migration_from_4()))
                 return
             if version is not None:
                 raise NotALedgerError(
@@ -981,6 +991,34 @@ def _version_update_guards(table: VersionTable) -> list[str]:
             f"ON {name} FOR EACH ROW EXECUTE FUNCTION {name}_check_redaction()",
         ]
     return statements
+
+
+def _retirement_columns() -> list[str]:
+    """The columns of a code's retirement (schema version 5) and their index, added to an
+    older ledger."""
+    table = TABLES[SparkAuthorization]
+    kinds = {"INTEGER": "bigint", "TEXT": _TEXT}
+    return [
+        *(
+            f"ALTER TABLE {table.name} ADD COLUMN {column} {kinds[kind]}"
+            for column, kind in RETIREMENT_COLUMNS
+        ),
+        f"CREATE INDEX idx_{table.name}_retired_at ON {table.name} (retired_at, seq)",
+    ]
+
+
+def migration_from_4() -> list[str]:
+    """Schema version 4 -> 5 (run by the tables' owner, once): a code's retirement columns,
+    and the authorizations' UPDATE guard made again to cover them."""
+    table = TABLES[SparkAuthorization]
+    return [
+        *_retirement_columns(),
+        f"DROP TRIGGER IF EXISTS {table.name}_refuse_update ON {table.name}",
+        *_version_update_guards(table),
+        "ALTER TABLE ledger_schema DISABLE TRIGGER ledger_schema_refuse_update",
+        f"UPDATE ledger_schema SET schema_version = {SCHEMA_VERSION}",
+        "ALTER TABLE ledger_schema ENABLE TRIGGER ledger_schema_refuse_update",
+    ]
 
 
 def migration_from_3() -> list[str]:

@@ -352,6 +352,20 @@ class SqlReads:
         where = f"seq IN (SELECT seq FROM {table.name} WHERE id = {self.PARAM}){limit}"
         return self._entries(where, (id_,))
 
+    def current_with(self, cls: type[R], field: str, bound: int | None = None) -> list[R]:
+        """The current records of ``cls`` at ``bound`` whose payload holds ``field``."""
+        if not isinstance(field, str) or not field.isidentifier():
+            raise ValueError(f"current_with: {field!r} is not a field name")
+        table = self.TABLES[cast(type[Record], cls)]
+        # A key is the only place the text '"field":' can be: a quote inside a string is
+        # escaped ('\"'), so it is never followed by the field's name and a bare quote.
+        rows = self._fetch(
+            f"SELECT e.seq, e.payload FROM {table.name} v JOIN entries e ON e.seq = v.seq "
+            f"WHERE {visible(bound)} AND {self._contains('e.payload')} > 0 ORDER BY v.seq",
+            [f'"{field}":'],
+        )
+        return [self._record(cls, seq, payload) for seq, payload in rows]
+
     def last_from(
         self, source: str, cls: type[R], ids: Iterable[str], bound: int | None = None
     ) -> dict[str, tuple[R, datetime]]:
