@@ -218,6 +218,13 @@ def evolved_export(entries: list[dl.Entry]) -> str:
             "record": json.loads(canonical_json(record_to_dict(entry.record))),
             "hash": entry.hash,
         }
+        # what a copy needs to store the very same entry (docs/file-format.md)
+        if entry.source is not None:
+            item["source"] = entry.source
+        if entry.salt is not None:
+            item["salt"] = entry.salt
+        if entry.redacted:
+            item["payload_hash"] = entry.payload_hash
         lines.append(json.dumps(item, ensure_ascii=False))
     return '{"entries": [\n' + ",\n".join(lines) + "\n]}\n"
 
