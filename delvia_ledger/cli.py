@@ -28,7 +28,7 @@ from dateutil.parser import isoparse
 
 from . import __version__
 from .errors import LedgerError, NotALedgerError, docs_url
-from .findings import Finding, FindingKind, Severity, explain_error
+from .findings import Finding, FindingKind, Severity
 from .records import (
     AdAccount,
     Creator,
@@ -40,6 +40,7 @@ from .records import (
     SparkAuthorization,
 )
 from .tiktok import DEFAULT_BASE_URL
+from .tiktok_errors import explain_error
 
 # Each command imports what it uses (the storage engine, httpx, tabulate, ...) when it runs, so
 # that --help, --version and a command that needs none of them start at once.
