@@ -242,6 +242,10 @@ class Intake:
             ):
                 listing: reconcile.Listing = "code" if partial else "sweep"
                 done = self._import_items(items, skipped, account, listing, now)
+                # a complete sweep is recorded when NOT_LISTED can learn from it
+                mark = None if partial else reconcile.sweep_mark(self._store, account, now)
+                if mark is not None:
+                    self._writer.record_all([mark], source="tiktok")
                 results.append(
                     SyncResult(
                         advertiser_id=account,

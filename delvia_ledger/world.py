@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from functools import cached_property
-from typing import Any
+from typing import Any, cast
 
 from .convert import to_micros
 from .records import (
@@ -38,11 +38,13 @@ from .rules import (
     grant_in_force,
     not_authorized,
     person_counts,
+    newer,
     post_unavailable,
+    post_under_review,
     tiktok_refuses,
     unbound_at,
 )
-from .storage import Filter, OneOf, Storage, predicate, row_of
+from .storage import AnyOf, Filter, OneOf, Storage, predicate, row_of
 
 __all__ = ["World"]
 
@@ -161,7 +163,98 @@ class World:
     @cached_property
     def unavailable_posts(self) -> set[str]:
         """Posts TikTok last reported deleted by the creator or removed by moderation."""
-        return {str(i) for (i,) in self.select(Post, ("id",), post_unavailable())}
+        return self._posts_read[0]
+
+    @cached_property
+    def posts_under_review(self) -> set[str]:
+        """Posts TikTok last reported under review (``REVIEW_PENDING``)."""
+        return self._posts_read[1]
+
+    @cached_property
+    def _posts_read(self) -> tuple[set[str], set[str]]:
+        """The posts whose status raises a finding, read once: (unavailable, under review)."""
+        rows = self.select(Post, ("id", "status"), AnyOf(post_unavailable(), post_under_review()))
+        gone, review = predicate(post_unavailable(), ("status",)), self.under_review
+        return {str(i) for i, s in rows if gone((s,))}, {str(i) for i, s in rows if review((s,))}
+
+    @cached_property
+    def under_review(self) -> Row:
+        """Whether a post is under review, from the row ``(status,)``."""
+        return predicate(post_under_review(), ("status",))
+
+    # --- what syncs record: bindings, sweeps, codes replaced --------------------------------
+
+    @cached_property
+    def every_binding(self) -> list[Binding]:
+        """Every visible binding, bound or not, in seq order (read once)."""
+        return self.bindings()
+
+    @cached_property
+    def bound_now(self) -> list[Binding]:
+        """The bindings bound at ``t``."""
+        is_bound = self.is_bound
+        return [b for b in self.every_binding if is_bound(b)]
+
+    @cached_property
+    def binding_pairs(self) -> set[tuple[str, str]]:
+        """(authorization, account) of every binding ever recorded, whatever its state."""
+        return {(b.authorization_id, b.ad_account_id) for b in self.every_binding}
+
+    @cached_property
+    def swept(self) -> dict[str, tuple[int, int]]:
+        """Ad account -> (its last complete sweep's time, the seq recording it), for the
+        accounts a sync recorded a sweep of (``AdAccount.last_swept_at``)."""
+        return self._accounts_read[1]
+
+    @cached_property
+    def _accounts_read(self) -> tuple[dict[str, tuple[str, str | None]], dict[str, tuple[int, int]]]:
+        """The ad accounts, read once from their records (``last_swept_at`` is no column)."""
+        rows, swept = [], {}
+        for entry in self.store.current_entries(AdAccount, self.bound):
+            account = cast(AdAccount, entry.record)
+            rows.append((account.id, account.region, account.business_center_id))
+            if account.last_swept_at is not None:
+                swept[account.id] = (to_micros(account.last_swept_at), entry.seq)
+        return _accounts(rows), swept
+
+    @cached_property
+    def bound_codes(self) -> dict[str, Auth]:
+        """The codes bound at ``t`` somewhere, by id (one read)."""
+        ids = {b.authorization_id for b in self.bound_now}
+        return self.auths_by_id(ids) if ids else {}
+
+    @cached_property
+    def ever_used(self) -> set[str]:
+        """The codes an ad uses, whatever the ad's state (ended and paused ads included)."""
+        return {ad.authorization_id for ad in self.ads}
+
+    @cached_property
+    def replaced(self) -> frozenset[str]:
+        """The codes replaced at ``t`` (DESIGN §6): a newer code for the same post is bound at
+        ``t`` in the code's account or in an account the code has a binding in."""
+        bound, codes = self.bound_now, self.bound_codes
+        if not bound:
+            return frozenset()
+        newest: dict[tuple[str, str], Auth] = {}
+        for b in bound:
+            if (code := codes.get(b.authorization_id)) is None:
+                continue
+            held = newest.get((code.post_id, b.ad_account_id))
+            if held is None or newer(code, held):
+                newest[code.post_id, b.ad_account_id] = code
+        accounts: dict[str, set[str]] = {}
+        for auth_id, account in self.binding_pairs:
+            accounts.setdefault(auth_id, set()).add(account)
+        posts = sorted({post for post, _ in newest})
+        found = set()
+        for code in self.auths(OneOf("post_id", posts)):
+            mine = accounts.get(code.id, set()) | {code.ad_account_id or ""}
+            for account in mine:
+                held = newest.get((code.post_id, account))
+                if held is not None and newer(held, code):
+                    found.add(code.id)
+                    break
+        return frozenset(found)
 
     @cached_property
     def is_unbound(self) -> Row:
@@ -195,7 +288,7 @@ class World:
     @cached_property
     def accounts(self) -> dict[str, tuple[str, str | None]]:
         """Ad account id -> (region, business center id)."""
-        return _accounts(self.select(AdAccount, _ACCOUNT))
+        return self._accounts_read[0]
 
     def knowing(self, found: Iterable[tuple[int, Record]]) -> World:
         """This world with its creators, people, ad accounts and unavailable posts being just
@@ -212,7 +305,10 @@ class World:
             creators=_creators(rows(Creator, _CREATOR)),
             people=_people(rows(Person, _PERSON)),
             accounts=_accounts(rows(AdAccount, _ACCOUNT)),
-            unavailable_posts={i for i, s in rows(Post, ("id", "status")) if self.gone((s,))},
+            _posts_read=(
+                {i for i, s in rows(Post, ("id", "status")) if self.gone((s,))},
+                {i for i, s in rows(Post, ("id", "status")) if self.under_review((s,))},
+            ),
         )
         return self
 
