@@ -50,7 +50,6 @@ __all__ = [
     "Within",
     "duration",
     "horizon",
-    "paired_drafts",
 ]
 
 #: The kinds :meth:`Checks.code_findings` decides from a code alone.
@@ -248,7 +247,7 @@ class Checks:
             auth_id, _, post_id, starts_at, expires_at, _, owner_id, revoked_at, _ = a
             now = state(a)
             old = auth_id in replaced
-            if now == REVOKED or now == EXPIRED:
+            if now <= EXPIRED:  # REVOKED or EXPIRED
                 if revoked if now == REVOKED else expired:
                     ads = using.get(auth_id, ())
                     deadline = revoked_at if now == REVOKED else expires_at
@@ -620,8 +619,9 @@ class Checks:
         t = self.t
         revoked, expired = code_revoked(t), code_expired(t)
         if quiet is not None:
-            revoked, expired = All(revoked, Not(code_quiet(t, quiet))), All(
-                expired, Not(code_quiet(t, quiet))
+            revoked, expired = (
+                All(revoked, Not(code_quiet(t, quiet))),
+                All(expired, Not(code_quiet(t, quiet))),
             )
         return [
             (FindingKind.REVOKED, revoked, "revoked_at"),
@@ -702,46 +702,6 @@ class Checks:
         found += self._roles_expiring(h)
         found.sort(key=Finding.sort_key)
         return found
-
-    def _versions_between(self, low: int, high: int | None) -> Iterator[tuple[Any, ...]]:
-        """(superseded_by, *:class:`AuthRow`) of every code version current at some
-        bound from ``low`` to ``high`` (None: now), in seq order, streamed."""
-        return self.world.store.current_rows(
-            SparkAuthorization, _BETWEEN, bound=high, since=low, order_by=("seq",)
-        )
-
-
-_BETWEEN = ("superseded_by", *Auth._fields)
-
-
-def paired_drafts(
-    then: Checks, now: Checks, h_then: int, h_now: int
-) -> Iterator[tuple[Draft | None, Draft | None]]:
-    """The per-code decisions of two views of one ledger (``then`` sees no further than
-    ``now``), paired by code and kind: one read of the codes serves both (``ledger.changes``).
-
-    Versions come in seq order, so a code's version at ``then`` comes no later than its
-    version at ``now``: only decisions with no partner (yet) are held.
-    """
-    low, high = then.world.bound or 0, now.world.bound
-    assert high is None or low <= high, "then is the earlier view"
-    waiting: dict[tuple[str, str], Draft] = {}
-    rows = now._versions_between(low, high)
-    while batch := list(islice(rows, _BATCH)):
-        at_then: list[AuthRow] = []
-        at_now: list[AuthRow] = []
-        for superseded_by, *auth in batch:
-            seq = auth[8]
-            if seq <= low and (superseded_by is None or superseded_by > low):
-                at_then.append(tuple(auth))
-            if superseded_by is None or (high is not None and superseded_by > high):
-                at_now.append(tuple(auth))
-        for draft in then.code_drafts(at_then, CODE_KINDS, h_then):
-            waiting[draft.auth[0], draft.kind._value_] = draft
-        for draft in now.code_drafts(at_now, CODE_KINDS, h_now):
-            yield waiting.pop((draft.auth[0], draft.kind._value_), None), draft
-    for before in waiting.values():
-        yield before, None
 
 
 _BATCH = 1000  # codes per code_findings call in a stream

@@ -16,11 +16,11 @@ __all__ = [
     "CATALOGUE",
     "CONNECTION_KINDS",
     "EXTEND_ASK",
+    "REPLACED",
     "Advice",
     "ErrorExplanation",
     "Finding",
     "FindingKind",
-    "REPLACED",
     "Severity",
     "explain_error",
 ]

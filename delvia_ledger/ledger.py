@@ -247,7 +247,9 @@ class LedgerView:
         ``quiet_after`` (default 30 days) is *quiet*: left out unless ``include_quiet``. So is
         everything about a code *replaced* by a newer one for its post, but for the ads still
         on it (DESIGN §6)."""
-        return self._query(now, lambda c: c.findings(within, include_quiet=include_quiet), quiet_after)
+        return self._query(
+            now, lambda c: c.findings(within, include_quiet=include_quiet), quiet_after
+        )
 
     def iter_findings(
         self,

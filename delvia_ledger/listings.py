@@ -39,7 +39,9 @@ def not_listed(checks: Checks) -> list[Finding]:
         severity = Severity.ERROR if active else Severity.WARNING
         when = f"{from_micros(swept[account][0]):%Y-%m-%d %H:%M} UTC"
         detail = f"not listed by the sweep of {when}"
-        found.append(checks.finding(FindingKind.NOT_LISTED, severity, a, None, active, None, detail))
+        found.append(
+            checks.finding(FindingKind.NOT_LISTED, severity, a, None, active, None, detail)
+        )
     return found
 
 
@@ -64,7 +66,9 @@ def unused_codes(checks: Checks) -> list[Finding]:
             continue
         detail = f"bound since {from_micros(since[auth_id]):%Y-%m-%d}, no ad"
         found.append(
-            checks.finding(FindingKind.UNUSED_CODE, Severity.INFO, a, a.expires_at, (), None, detail)
+            checks.finding(
+                FindingKind.UNUSED_CODE, Severity.INFO, a, a.expires_at, (), None, detail
+            )
         )
     return found
 

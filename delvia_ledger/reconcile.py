@@ -13,6 +13,7 @@ from typing import Any, Literal, NamedTuple, TypeVar, cast
 
 import attrs
 
+from .convert import to_micros
 from .records import (
     AdAccount,
     Creator,
@@ -22,7 +23,6 @@ from .records import (
     SparkBinding,
     binding_id,
 )
-from .convert import to_micros
 from .rules import code_ended
 from .storage import After, All, Equals, Missing, Not, OneOf, Storage
 from .tiktok import Item, Skipped

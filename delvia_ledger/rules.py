@@ -11,18 +11,18 @@ from typing import Any, NamedTuple
 
 from dateutil.relativedelta import relativedelta
 
-from .records import AUTHORIZED, UNAVAILABLE_POST_STATUSES, UNDER_REVIEW, shown
 from .convert import to_micros as _micros
+from .records import AUTHORIZED, UNAVAILABLE_POST_STATUSES, UNDER_REVIEW, shown
 from .storage import After, All, AnyOf, AtMost, Equals, Filter, Missing, Not, OneOf, first_match
 
 __all__ = [
     "DEFAULT_QUIET_AFTER",
     "DEFAULT_WITHIN",
     "EXPIRED",
-    "UNUSED_AFTER",
     "LIVE",
     "NOT_YET_ACTIVE",
     "REVOKED",
+    "UNUSED_AFTER",
     "Ad",
     "Auth",
     "AuthRow",

@@ -36,9 +36,9 @@ from .rules import (
     code_expiring,
     code_state,
     grant_in_force,
+    newer,
     not_authorized,
     person_counts,
-    newer,
     post_unavailable,
     post_under_review,
     tiktok_refuses,
@@ -207,7 +207,9 @@ class World:
         return self._accounts_read[1]
 
     @cached_property
-    def _accounts_read(self) -> tuple[dict[str, tuple[str, str | None]], dict[str, tuple[int, int]]]:
+    def _accounts_read(
+        self,
+    ) -> tuple[dict[str, tuple[str, str | None]], dict[str, tuple[int, int]]]:
         """The ad accounts, read once from their records (``last_swept_at`` is no column)."""
         rows, swept = [], {}
         for entry in self.store.current_entries(AdAccount, self.bound):

@@ -14,7 +14,6 @@ from hypothesis import strategies as st
 
 import delvia_ledger as dl
 from delvia_ledger.checks import Checks, horizon
-
 from delvia_ledger.records import NO_CODE
 
 from .builders import DAY, ad, code, world
@@ -1185,8 +1184,14 @@ def test_listing_findings_match_a_reference(
             found = ledger.findings(within="7d", include_quiet=quiet, quiet_after=quiet_after)
             return sorted(
                 (
-                    (f.kind, f.authorization_id, f.ad_id, f.ad_account_id, f.severity)
-                    + (f.affected_ad_ids,)
+                    (
+                        f.kind,
+                        f.authorization_id,
+                        f.ad_id,
+                        f.ad_account_id,
+                        f.severity,
+                        f.affected_ad_ids,
+                    )
                     for f in found
                     if f.kind not in LISTING_KINDS and not f.kind.startswith("REGION")
                 ),

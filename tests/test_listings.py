@@ -31,6 +31,12 @@ def client(fake_tiktok: FakeTikTok) -> Iterator[dl.TikTokClient]:
         yield opened
 
 
+def swept_at(ledger: dl.Ledger) -> object:
+    account = ledger.get(dl.AdAccount, ADVERTISER)
+    assert account is not None
+    return account.last_swept_at
+
+
 def not_listed(ledger: dl.Ledger) -> list[dl.Finding]:
     return [f for f in ledger.findings(within="7d") if f.kind == "NOT_LISTED"]
 
@@ -41,7 +47,7 @@ def test_a_code_a_complete_sweep_does_not_list_is_not_listed_once_swept(
     ledger.record(dl.AdAccount(id=ADVERTISER, name="Brand US", region="US"))
     fake_tiktok.items[ADVERTISER] = make_items(40)
     ledger.sync_tiktok(client, ADVERTISER)
-    assert ledger.get(dl.AdAccount, ADVERTISER).last_swept_at is None, "nothing to judge yet"
+    assert swept_at(ledger) is None, "nothing to judge yet"
     now = clock()
     ledger.record_all(
         [
@@ -58,14 +64,15 @@ def test_a_code_a_complete_sweep_does_not_list_is_not_listed_once_swept(
     )
     hand = ledger.authorization_for(HAND_CODE)
     assert hand is not None
-    assert not_listed(ledger) == [], "no sweep since the code was recorded: the ledger does not know"
+    assert not_listed(ledger) == [], (
+        "no sweep since the code was recorded: the ledger does not know"
+    )
 
     before = ledger.digest().seq
     swept = ledger.sync_tiktok(client, ADVERTISER)
     assert (swept.written, swept.unbound) == (0, 0)
     assert ledger.digest().seq == before + 1, "the sweep itself, recorded on the ad account"
-    account = ledger.get(dl.AdAccount, ADVERTISER)
-    assert account.last_swept_at is not None
+    assert swept_at(ledger) is not None
     [finding] = not_listed(ledger)
     assert (finding.authorization_id, finding.ad_account_id) == (hand.id, ADVERTISER)
     assert finding.severity == "WARNING" and "not listed by the sweep" in finding.detail
@@ -104,5 +111,5 @@ def test_a_partial_sweep_records_no_sweep(
     fake_tiktok.answer_partial(2, "Partial success")
     result = ledger.sync_tiktok(client, ADVERTISER)
     assert result.partial
-    assert ledger.get(dl.AdAccount, ADVERTISER).last_swept_at is None
+    assert swept_at(ledger) is None
     assert not_listed(ledger) == []

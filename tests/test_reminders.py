@@ -602,9 +602,7 @@ def test_reminders_for_a_year_of_history_hold_no_replaced_or_long_dead_code(
         about = sorted(
             (f.kind, f.authorization_id) for r in reminders for f, _ in r.creator_messages
         )
-        assert about == sorted(
-            [("EXPIRING", ids["current"][0]), ("EXPIRED", ids["recent"][0])]
-        )
+        assert about == sorted([("EXPIRING", ids["current"][0]), ("EXPIRED", ids["recent"][0])])
         every = {f.authorization_id for f in ledger.findings(within="14d", include_quiet=True)}
         assert set(ids["long_dead"]) <= every
         assert not every & set(ids["replaced"]), "replaced is not quiet: nothing at all"

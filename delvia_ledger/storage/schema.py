@@ -27,8 +27,8 @@ from ..convert import (
 )
 from ..records import (
     PERSONAL_FIELDS,
-    AdAccount,
     STORED_TYPES,
+    AdAccount,
     Creator,
     Erasure,
     Notice,
