@@ -236,7 +236,7 @@ class Checks:
         owners = self.world.with_grants if owner_missing else set()
         gone = self.world.unavailable_posts if post_gone else set()
         reviewed = self.world.posts_under_review if review else set()
-        replaced = self.world.replaced
+        replaced = self.world.replaced if self.world.replacing else None
         never = -1 if quiet is None else quiet  # no deadline is before -1
         # The loop runs once per code: names it needs are bound to locals once.
         found, state = [], self.world.state
@@ -246,7 +246,7 @@ class Checks:
         for a in auths:
             auth_id, _, post_id, starts_at, expires_at, _, owner_id, revoked_at, _ = a
             now = state(a)
-            old = auth_id in replaced
+            old = replaced is not None and replaced(a)
             if now <= EXPIRED:  # REVOKED or EXPIRED
                 if revoked if now == REVOKED else expired:
                     ads = using.get(auth_id, ())
@@ -425,16 +425,12 @@ class Checks:
 
     def not_authorized(self) -> list[Finding]:
         """NOT_AUTHORIZED: per binding bound at ``t`` whose TikTok status is not AUTHORIZED."""
-        replaced = self.world.replaced  # a replaced code raises nothing per code
-        doubtful = [
-            b
-            for b in self.world.bindings(not_authorized(self.t))
-            if b.authorization_id not in replaced
-        ]
+        doubtful = self.world.bindings(not_authorized(self.t))
         auths = self.world.auths_by_id({b.authorization_id for b in doubtful})
         found = []
         for b in doubtful:
-            if (auth := auths.get(b.authorization_id)) is None:
+            auth = auths.get(b.authorization_id)
+            if auth is None or self.world.replaced(auth):  # a replaced code: nothing per code
                 continue
             active = tuple(
                 ad.id
@@ -488,9 +484,10 @@ class Checks:
             for creator, account in pairs
             if self.world.pair_verdict(creator, account) is not RegionVerdict.COMPATIBLE
         }
+        replaced = self.world.replaced  # only the ads still on one make its pairs
         if doubtful:
             for auth in self.world.auths(bound_to_one, ("seq",)):
-                if (auth.creator_id, auth.ad_account_id) in doubtful:
+                if (auth.creator_id, auth.ad_account_id) in doubtful and not replaced(auth):
                     consider(auth, str(auth.ad_account_id))
         # the accounts where TikTok lists the code (bound at t), again pairs first
         bound_pairs = self.world.store.bound_accounts(self.world.bound, bound_at(self.t))
@@ -509,7 +506,9 @@ class Checks:
             by_id = self.world.auths_by_id({b.authorization_id for b in bound})
             for b in bound:
                 code = by_id.get(b.authorization_id)
-                if code is not None and (code.creator_id, b.ad_account_id) in doubtful:
+                if code is None or replaced(code):
+                    continue
+                if (code.creator_id, b.ad_account_id) in doubtful:
                     consider(code, b.ad_account_id)
         for used, ads in self._in_use():
             for ad in ads:

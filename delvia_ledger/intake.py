@@ -251,7 +251,7 @@ class Intake:
                         advertiser_id=account,
                         pages=pages,
                         items=listed,
-                        written=done.written,
+                        written=done.written + (mark is not None),
                         unchanged=done.unchanged,
                         unbound=done.unbound,
                         skipped=done.skipped,

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from .convert import from_micros
 from .findings import Finding, FindingKind, Severity
 from .records import NO_CODE, Post, SparkAd
-from .rules import LIVE, Binding, code_live, long_bound
+from .rules import LIVE, AuthRow, Binding, code_live, long_bound
 from .storage import All, AnyOf, AtMost, Equals, OneOf, predicate
 
 if TYPE_CHECKING:
@@ -33,7 +33,7 @@ def not_listed(checks: Checks) -> list[Finding]:
     found = []
     for a in world.auth_rows(All(code_live(world.t), accounts), ("seq",)):
         auth_id, account = a[0], str(a[5])
-        if (auth_id, account) in pairs or auth_id in replaced:
+        if (auth_id, account) in pairs or replaced(a):
             continue
         active = tuple(ad.id for ad in using.get(auth_id, ()) if world.active(ad))
         severity = Severity.ERROR if active else Severity.WARNING
@@ -47,28 +47,27 @@ def not_listed(checks: Checks) -> list[Finding]:
 
 def unused_codes(checks: Checks) -> list[Finding]:
     """UNUSED_CODE: per live code bound at t in some account for longer than 14 days that no
-    ad has ever used (any version of any ad): INFO, with the code's expiry as its deadline.
-    A replaced code raises nothing."""
+    ad uses (in any state): INFO, with the code's expiry as its deadline. A replaced code
+    raises nothing."""
     world = checks.world
     long = predicate(long_bound(world.t), Binding._fields)
     since: dict[str, int] = {}
-    for b in world.bound_now:
+    codes: dict[str, AuthRow] = {}
+    for b, code in world.bound_now:
         if long(b):
-            since[b.authorization_id] = min(b.bound_at, since.get(b.authorization_id, b.bound_at))
+            auth_id, bound_at = b[0], b[2]
+            since[auth_id] = min(bound_at, since.get(auth_id, bound_at))
+            codes[auth_id] = code
     if not since:
         return []
-    left = set(since) - world.ever_used - world.replaced
-    codes, state = world.bound_codes, world.state
+    used, state, replaced = world.ever_used, world.state, world.replaced
     found = []
-    for auth_id in sorted(left, key=lambda i: codes[i].seq if i in codes else 0):
-        a = codes.get(auth_id)
-        if a is None or state(a) != LIVE:
+    for a in sorted(codes.values(), key=lambda code: code[8]):
+        if a[0] in used or state(a) != LIVE or replaced(a):
             continue
-        detail = f"bound since {from_micros(since[auth_id]):%Y-%m-%d}, no ad"
+        detail = f"bound since {from_micros(since[a[0]]):%Y-%m-%d}, no ad"
         found.append(
-            checks.finding(
-                FindingKind.UNUSED_CODE, Severity.INFO, a, a.expires_at, (), None, detail
-            )
+            checks.finding(FindingKind.UNUSED_CODE, Severity.INFO, a, a[4], (), None, detail)
         )
     return found
 
@@ -81,12 +80,7 @@ def ads_without_code(checks: Checks) -> list[Finding]:
     ads = [ad for ad in world.ads if world.active(ad) or world.scheduled(ad)]
     if not ads:
         return []
-    codes = world.bound_codes
-    covered = {
-        (codes[b.authorization_id].post_id, b.ad_account_id)
-        for b in world.bound_now
-        if b.authorization_id in codes
-    }
+    covered = {(code[2], b[1]) for b, code in world.bound_now}
     unbound = world.unbound
     left = [
         ad

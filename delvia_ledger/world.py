@@ -182,23 +182,57 @@ class World:
         """Whether a post is under review, from the row ``(status,)``."""
         return predicate(post_under_review(), ("status",))
 
-    # --- what syncs record: bindings, sweeps, codes replaced --------------------------------
+    # --- what syncs record: bindings with their codes, sweeps, codes replaced ---------------
 
     @cached_property
-    def every_binding(self) -> list[Binding]:
-        """Every visible binding, bound or not, in seq order (read once)."""
-        return self.bindings()
-
-    @cached_property
-    def bound_now(self) -> list[Binding]:
-        """The bindings bound at ``t``."""
+    def _linked(
+        self,
+    ) -> tuple[
+        set[tuple[str, str]],
+        list[tuple[tuple[Any, ...], AuthRow]],
+        dict[tuple[str, str], AuthRow],
+        dict[str, set[str]],
+    ]:
+        """Every binding with its code, read once: (authorization, account) pairs; the bindings
+        bound at ``t`` with their codes; the newest code bound at ``t`` per (post, account);
+        the accounts a code has a binding in besides its own ``ad_account_id``."""
         is_bound = self.is_bound
-        return [b for b in self.every_binding if is_bound(b)]
+        pairs: set[tuple[str, str]] = set()
+        bound: list[tuple[tuple[Any, ...], AuthRow]] = []
+        newest: dict[tuple[str, str], AuthRow] = {}
+        elsewhere: dict[str, set[str]] = {}
+        for row in self.store.bindings_with_codes(self.bound, Binding._fields, Auth._fields):
+            binding, code = row[:5], cast(AuthRow, row[5:])
+            auth_id, account = binding[0], binding[1]
+            pairs.add((auth_id, account))
+            if code[5] != account:
+                elsewhere.setdefault(auth_id, set()).add(account)
+            if is_bound(binding):
+                bound.append((binding, code))
+                held = newest.get((code[2], account))
+                if held is None or newer(code, held):
+                    newest[code[2], account] = code
+        return pairs, bound, newest, elsewhere
 
     @cached_property
     def binding_pairs(self) -> set[tuple[str, str]]:
         """(authorization, account) of every binding ever recorded, whatever its state."""
-        return {(b.authorization_id, b.ad_account_id) for b in self.every_binding}
+        return self._linked[0]
+
+    @cached_property
+    def bound_now(self) -> list[tuple[tuple[Any, ...], AuthRow]]:
+        """The bindings bound at ``t`` (rows in :class:`Binding`'s layout), each with its code."""
+        return self._linked[1]
+
+    @cached_property
+    def bound_codes(self) -> dict[str, AuthRow]:
+        """The codes bound at ``t`` somewhere, by id."""
+        return {code[0]: code for _, code in self.bound_now}
+
+    @cached_property
+    def ever_used(self) -> set[str]:
+        """The codes an ad uses, whatever the ad's state (ended and paused ads included)."""
+        return {ad.authorization_id for ad in self.ads}
 
     @cached_property
     def swept(self) -> dict[str, tuple[int, int]]:
@@ -220,43 +254,26 @@ class World:
         return _accounts(rows), swept
 
     @cached_property
-    def bound_codes(self) -> dict[str, Auth]:
-        """The codes bound at ``t`` somewhere, by id (one read)."""
-        ids = {b.authorization_id for b in self.bound_now}
-        return self.auths_by_id(ids) if ids else {}
+    def replacing(self) -> bool:
+        """Whether any code is bound at ``t`` (else none can be replaced)."""
+        return bool(self._linked[2])
 
-    @cached_property
-    def ever_used(self) -> set[str]:
-        """The codes an ad uses, whatever the ad's state (ended and paused ads included)."""
-        return {ad.authorization_id for ad in self.ads}
-
-    @cached_property
-    def replaced(self) -> frozenset[str]:
-        """The codes replaced at ``t`` (DESIGN §6): a newer code for the same post is bound at
-        ``t`` in the code's account or in an account the code has a binding in."""
-        bound, codes = self.bound_now, self.bound_codes
-        if not bound:
-            return frozenset()
-        newest: dict[tuple[str, str], Auth] = {}
-        for b in bound:
-            if (code := codes.get(b.authorization_id)) is None:
-                continue
-            held = newest.get((code.post_id, b.ad_account_id))
-            if held is None or newer(code, held):
-                newest[code.post_id, b.ad_account_id] = code
-        accounts: dict[str, set[str]] = {}
-        for auth_id, account in self.binding_pairs:
-            accounts.setdefault(auth_id, set()).add(account)
-        posts = sorted({post for post, _ in newest})
-        found = set()
-        for code in self.auths(OneOf("post_id", posts)):
-            mine = accounts.get(code.id, set()) | {code.ad_account_id or ""}
-            for account in mine:
-                held = newest.get((code.post_id, account))
-                if held is not None and newer(held, code):
-                    found.add(code.id)
-                    break
-        return frozenset(found)
+    def replaced(self, code: Sequence[Any]) -> bool:
+        """Whether a code (its row in :class:`Auth`'s layout) is *replaced* at ``t`` (DESIGN §6):
+        a newer code for its post (:func:`~delvia_ledger.rules.newer`) is bound at ``t`` in the
+        code's ``ad_account_id`` or in an account the code has a binding in."""
+        _, _, newest, elsewhere = self._linked
+        if not newest:
+            return False
+        post = code[2]
+        held = newest.get((post, code[5]))
+        if held is not None and newer(held, code):
+            return True
+        for account in elsewhere.get(code[0], ()):
+            held = newest.get((post, account))
+            if held is not None and newer(held, code):
+                return True
+        return False
 
     @cached_property
     def is_unbound(self) -> Row:

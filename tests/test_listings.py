@@ -70,7 +70,7 @@ def test_a_code_a_complete_sweep_does_not_list_is_not_listed_once_swept(
 
     before = ledger.digest().seq
     swept = ledger.sync_tiktok(client, ADVERTISER)
-    assert (swept.written, swept.unbound) == (0, 0)
+    assert (swept.written, swept.unbound) == (1, 0), "the account, with the sweep's time"
     assert ledger.digest().seq == before + 1, "the sweep itself, recorded on the ad account"
     assert swept_at(ledger) is not None
     [finding] = not_listed(ledger)
