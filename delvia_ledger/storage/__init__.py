@@ -367,7 +367,7 @@ class Storage(Protocol):
     ) -> Iterator[tuple[Any, ...]]:
         """Every ``SparkBinding`` current at ``bound`` joined to the ``SparkAuthorization``
         current at ``bound`` it binds: the binding's ``binding_columns``, then the code's
-        ``code_columns``, in the binding's seq order (bindings of no code are left out). One
+        ``code_columns``, in no given order (bindings of no code are left out). One
         read for what the checks ask of bindings and their codes (a code replaced, ...)."""
         ...
 

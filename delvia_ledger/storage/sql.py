@@ -289,8 +289,8 @@ class SqlReads:
         self, bound: int | None, binding_columns: Sequence[str], code_columns: Sequence[str]
     ) -> Iterator[tuple[Any, ...]]:
         """Every binding current at ``bound`` joined to the authorization current at ``bound``
-        it binds: its ``binding_columns`` then the code's ``code_columns``, in the binding's
-        seq order (bindings of no code are left out)."""
+        it binds: its ``binding_columns`` then the code's ``code_columns``, in no given order
+        (bindings of no code are left out)."""
         from .schema import column, known_columns  # schema imports this module
 
         bindings, codes = self.TABLES[SparkBinding], self.TABLES[SparkAuthorization]
@@ -300,7 +300,7 @@ class SqlReads:
         sql = (
             f"SELECT {', '.join(picked)} FROM {bindings.name} v "
             f"JOIN {codes.name} a ON a.id = v.authorization_id "
-            f"WHERE {visible(bound, 'v')} AND {visible(bound, 'a')} ORDER BY v.seq"
+            f"WHERE {visible(bound, 'v')} AND {visible(bound, 'a')}"
         )
         return self._stream_rows(sql, [])
 
