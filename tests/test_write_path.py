@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import json
+import re
 import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
@@ -21,7 +22,7 @@ from hypothesis import strategies as st
 import delvia_ledger as dl
 from delvia_ledger.convert import canonical_json, canonical_json_of, converter, format_time
 from delvia_ledger.errors import InvalidRecordError
-from delvia_ledger.records import RECORD_TYPES, Record, SparkCode
+from delvia_ledger.records import PERSONAL_FIELDS, RECORD_TYPES, Record, SparkCode
 from delvia_ledger.storage.schema import TABLES, VersionTable, code_key
 from delvia_ledger.writing import REFERENCES
 
@@ -60,8 +61,19 @@ _REFERENCE_JSON = json.JSONEncoder(
 )
 
 
-def reference_payload(record: Record) -> str:
-    return _REFERENCE_JSON.encode(_REFERENCE.unstructure(record))
+def salted(record: Record) -> bool:
+    """Whether a payload carries a random salt (DESIGN §16): when it holds personal data."""
+    fields = PERSONAL_FIELDS.get(type(record), ())
+    return any(getattr(record, name) is not None for name in fields)
+
+
+def reference_payload(record: Record, salt: str | None = None, source: str | None = None) -> str:
+    content = _REFERENCE.unstructure(record)
+    if salt is not None:
+        content["_salt"] = salt
+    if source is not None:
+        content["_source"] = source
+    return _REFERENCE_JSON.encode(content)
 
 
 def reference_row(table: VersionTable, seq: int, record: Record) -> list[Any]:
@@ -257,7 +269,17 @@ def test_entries_and_version_rows_are_what_the_reference_encoder_makes(
         records = {entry.seq: entry.record for entry in ledger.entries()}
     cells = _cells(path)
     payloads = {row[0]: row[8] for row in cells["entries"]}  # seq -> payload
-    assert payloads == {seq: reference_payload(record) for seq, record in records.items()}
+    salts = {seq: json.loads(payload).get("_salt") for seq, payload in payloads.items()}
+    for seq, record in records.items():  # a fresh 128-bit salt exactly where data is personal
+        salt = salts[seq]
+        assert (salt is not None) == salted(record)
+        assert salt is None or re.fullmatch("[0-9a-f]{32}", salt)
+    assert len({s for s in salts.values() if s is not None}) == sum(
+        salted(r) for r in records.values()
+    )
+    assert payloads == {
+        seq: reference_payload(record, salts[seq], "api") for seq, record in records.items()
+    }
     for row in cells["entries"]:
         assert list(row[1::2]) == ["integer", *["text"] * 7]
     for table in TABLES.values():
