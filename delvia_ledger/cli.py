@@ -590,7 +590,12 @@ def _account_id(ledger: LedgerView, given: str) -> str:
 @click.option("--creator", metavar="ID|@HANDLE", help="only findings about this creator")
 @click.option("--limit", type=click.IntRange(min=1), help="at most this many, worst first")
 @click.option("--wide", is_flag=True, help="every column, ids included, whatever the width")
-@click.option("--all", "show_all", is_flag=True, help="also list the retired codes")
+@click.option(
+    "--all",
+    "show_all",
+    is_flag=True,
+    help="also the quiet findings (codes ended long ago that no ad needs) and the retired codes",
+)
 @_fail_on_option
 @_format_option()
 def report(
@@ -607,13 +612,16 @@ def report(
     fmt: str,
     as_json: bool,
 ) -> None:
-    """Every finding, worst first; exits 1 while one as severe as --fail-on is shown."""
+    """Every finding, worst first; exits 1 while one as severe as --fail-on is shown.
+
+    Codes that expired or were revoked more than 30 days ago, with no ad that needs them, are
+    quiet: left out unless --all."""
     with _ledger() as ledger:
         if owner is not None:
             _person(ledger, owner)
         account_id = None if account is None else _account_id(ledger, account)
         creator_id = None if creator is None else _creator_id(ledger, creator)
-        every = ledger.findings(within=within)
+        every = ledger.findings(within=within, include_quiet=show_all)
         findings = [
             f
             for f in every

@@ -16,6 +16,7 @@ __all__ = [
     "CATALOGUE",
     "CONNECTION_KINDS",
     "EXTEND_ASK",
+    "REPLACED",
     "Advice",
     "Catalogued",
     "Finding",
@@ -96,6 +97,11 @@ class Severity(StrEnum):
 
 
 _RANKS = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
+
+#: The ``detail`` of a REVOKED or EXPIRED finding about a *replaced* code (a newer code for the
+#: post is bound in its account, DESIGN §6), raised only for the ads still on it: there is
+#: nothing to ask of the creator, so it carries no message to them.
+REPLACED = "replaced by a newer code for the post; move the ads still on it to the new code"
 _NEVER = datetime.max.replace(tzinfo=UTC)
 
 
@@ -529,7 +535,7 @@ class Finding(Catalogued):
         creator cannot fix (or a finding about no creator). It never holds the code itself.
         """
         template = CATALOGUE[self.kind].to_creator
-        if not template or self.creator_id is None:
+        if not template or self.creator_id is None or self.detail == REPLACED:
             return None
         deadline = self.deadline
         return template.format(

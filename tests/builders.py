@@ -9,7 +9,7 @@ import socket
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
@@ -263,3 +263,40 @@ def build_versions(where: Path | Backend) -> None:
         )
         ledger.record(dl.Creator(id="c0", handle="@c0.new", region="US"))
         ledger.record(dl.Creator(id="c1", handle="@c1", region=None))
+
+
+# --- a year of history: a post re-authorized every month, and codes long dead -------------------
+
+
+def year_of_history(ledger: dl.Ledger, now: datetime) -> dict[str, list[str]]:
+    """Twelve monthly codes for Maya's post 7301 in account 6900, each bound when it started
+    and unbound when the next one was (as syncs record it), the last one live with an ad on it;
+    on post 7302, a code dead for 200 days and one expired 10 days ago, no ads. (``world``
+    first.) Returns the code ids: ``replaced``, ``current``, ``long_dead``, ``recent``."""
+    months = [now - (11 - n) * 30 * DAY - 20 * DAY for n in range(12)]
+    monthly = [
+        code(ledger, 100 + n, starts_at=start, expires_at=start + 30 * DAY)
+        for n, start in enumerate(months)
+    ]
+    ledger.record_all(
+        [
+            dl.SparkBinding(
+                authorization_id=auth.id,
+                ad_account_id="6900",
+                bound_at=auth.starts_at,
+                unbound_at=None if n == 11 else monthly[n + 1].starts_at,
+                tiktok_status="AUTHORIZED",
+            )
+            for n, auth in enumerate(monthly)
+        ],
+        source="tiktok",
+    )
+    ad(ledger, monthly[-1], "ad-now", runs_from=now - DAY)
+    dead = code(ledger, 200, post_id="7302", starts_at=now - 230 * DAY, expires_at=now - 200 * DAY)
+    recent = code(ledger, 201, post_id="7302", starts_at=now - 40 * DAY, expires_at=now - 10 * DAY)
+    return {
+        "replaced": [a.id for a in monthly[:-1]],
+        "current": [monthly[-1].id],
+        "long_dead": [dead.id],
+        "recent": [recent.id],
+    }

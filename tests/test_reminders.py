@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 import delvia_ledger as dl
 from delvia_ledger.findings import FindingKind
 
+from . import builders
 from .conftest import T0, Backend, Clock
 
 DAY = timedelta(days=1)
@@ -582,3 +583,29 @@ def test_changes_leaves_the_garbage_collector_as_it_found_it(
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_reminders_for_a_year_of_history_hold_no_replaced_or_long_dead_code(
+    backend: Backend,
+) -> None:
+    """Eleven codes replaced by the next month's and one dead for 200 days: none of them is
+    in a reminder or a message to the creator; the code that matters and one that expired 10
+    days ago are. The long-dead code is still in findings(include_quiet=True)."""
+    with backend.fresh().open(clock=lambda: T0) as ledger:
+        builders.world(ledger)
+        ids = builders.year_of_history(ledger, T0)
+        silent = set(ids["replaced"]) | set(ids["long_dead"])
+        reminders = ledger.reminders(within="14d")
+        named = {f.authorization_id for r in reminders for f in r.findings}
+        assert named and not named & silent
+        assert set(ids["current"]) | set(ids["recent"]) <= named
+        about = sorted(
+            (f.kind, f.authorization_id) for r in reminders for f, _ in r.creator_messages
+        )
+        assert about == sorted([("EXPIRING", ids["current"][0]), ("EXPIRED", ids["recent"][0])])
+        every = {f.authorization_id for f in ledger.findings(within="14d", include_quiet=True)}
+        assert set(ids["long_dead"]) <= every
+        assert not every & set(ids["replaced"]), "replaced is not quiet: nothing at all"
+        # shown again once quiet_after reaches back far enough
+        longer = ledger.findings(within="14d", quiet_after="365d")
+        assert set(ids["long_dead"]) <= {f.authorization_id for f in longer}
