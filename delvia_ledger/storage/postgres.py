@@ -31,7 +31,17 @@ from ..chain import (
 from ..collector import collector_paused
 from ..convert import RECORD_BY_NAME, format_time, parse_time
 from ..errors import LedgerBusyError, NotALedgerError, StorageError, docs_url
-from ..records import DERIVED_ID_DIGITS, DERIVED_ID_PREFIX, PERSONAL_FIELDS, Erasure, Record
+from ..records import (
+    DERIVED_ID_DIGITS,
+    DERIVED_ID_PREFIX,
+    PERSONAL_FIELDS,
+    AccessReview,
+    Erasure,
+    PendingInvite,
+    Person,
+    Record,
+    RoleGrant,
+)
 from . import DEFAULT_BUSY_TIMEOUT, schema
 from .filters import After, All, AnyOf, AtMost, CustomId, Equals, Filter, Missing, Not, OneOf
 from .schema import TABLES, VersionTable
@@ -328,8 +338,9 @@ class PostgresStore(SqlReads):
             version = self._version()
             if version == SCHEMA_VERSION:
                 return
-            if version == 3:  # the owner's connection upgrades it, once
-                self._run(";\n".join(migration_from_3()))
+            if version in (3, 4):  # the owner's connection upgrades it, once
+                steps = migration_from_3() if version == 3 else []
+                self._run(";\n".join([*steps, *migration_from_4()]))
                 return
             if version is not None:
                 raise NotALedgerError(
@@ -967,6 +978,34 @@ def _version_update_guards(table: VersionTable) -> list[str]:
     return statements
 
 
+#: The tables schema version 5 adds (DESIGN §8: invitations and access reviews).
+NEW_IN_5 = (PendingInvite, AccessReview)
+
+
+def migration_from_4() -> list[str]:
+    """Schema version 4 -> 5 (run by the tables' owner, once): ``Person.tiktok_user_id`` and
+    ``RoleGrant.source`` columns (their UPDATE guards remade to watch them), and the
+    PendingInvite and AccessReview tables."""
+    statements = [
+        f"ALTER TABLE {TABLES[Person].name} ADD COLUMN tiktok_user_id {_TEXT}",
+        f"CREATE INDEX idx_{TABLES[Person].name}_tiktok_user_id ON {TABLES[Person].name} "
+        "(tiktok_user_id, seq)",
+        f"ALTER TABLE {TABLES[RoleGrant].name} ADD COLUMN source {_TEXT}",
+    ]
+    for cls in (Person, RoleGrant):
+        table = TABLES[cls]
+        statements.append(f"DROP TRIGGER {table.name}_refuse_update ON {table.name}")
+        statements += _version_update_guards(table)[:1]  # the check function stays
+    for cls in NEW_IN_5:
+        statements += _version_table_sql(TABLES[cls])
+    return [
+        *statements,
+        "ALTER TABLE ledger_schema DISABLE TRIGGER ledger_schema_refuse_update",
+        f"UPDATE ledger_schema SET schema_version = {SCHEMA_VERSION}",
+        "ALTER TABLE ledger_schema ENABLE TRIGGER ledger_schema_refuse_update",
+    ]
+
+
 def migration_from_3() -> list[str]:
     """Schema version 3 -> 4 (run by the tables' owner, once): the Erasure table, the guards
     that allow a redaction an Erasure names, and ledger_schema closed to inserts."""
@@ -975,6 +1014,8 @@ def migration_from_3() -> list[str]:
         *_entries_update_guard(),
     ]
     for table in TABLES.values():
+        if table.cls in NEW_IN_5:
+            continue  # migration_from_4 makes them
         if table.cls is Erasure:
             statements += _version_table_sql(table)
         else:
@@ -985,7 +1026,7 @@ def migration_from_3() -> list[str]:
     return [
         *statements,
         "ALTER TABLE ledger_schema DISABLE TRIGGER ledger_schema_refuse_update",
-        f"UPDATE ledger_schema SET schema_version = {SCHEMA_VERSION}",
+        "UPDATE ledger_schema SET schema_version = 4",
         "ALTER TABLE ledger_schema ENABLE TRIGGER ledger_schema_refuse_update",
         "CREATE TRIGGER ledger_schema_refuse_insert BEFORE INSERT ON ledger_schema FOR EACH ROW "
         "EXECUTE FUNCTION ledger_refuse('ledger_schema is written only when the ledger is made')",

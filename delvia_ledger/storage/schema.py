@@ -31,6 +31,7 @@ from ..records import (
     Creator,
     Erasure,
     Notice,
+    Person,
     Record,
     RoleGrant,
     SparkAd,
@@ -161,6 +162,7 @@ _EXTRA_INDEXES: dict[type[Record], tuple[tuple[str, ...], ...]] = {
     SparkBinding: (("ad_account_id",),),
     SparkAd: (("authorization_id",),),
     RoleGrant: (("scope",), ("person_id",)),
+    Person: (("tiktok_user_id",),),
     Notice: (("person_id",),),
     Erasure: (("subject_id",),),
 }

@@ -50,8 +50,10 @@ from ..records import (
     PERSONAL_FIELDS,
     Creator,
     Erasure,
+    Person,
     Post,
     Record,
+    RoleGrant,
 )
 from . import DEFAULT_BUSY_TIMEOUT, schema
 from .filters import After, All, AnyOf, AtMost, CustomId, Equals, Filter, Missing, Not, OneOf
@@ -69,7 +71,7 @@ __all__ = ["GENESIS_HASH", "Digest", "Entry", "Store", "VerifyResult", "chain_ha
 APPLICATION_ID = 0x444C4752  # "DLGR": marks a file as a delvia_ledger database
 #: 2: SparkBinding, Notice, two fields; 3: guards on INSERT and supersede; 4: sources, salts,
 #: Erasure and the redaction its guards allow, guards that watch every UPDATE (rowid aliases).
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 #: Older schema versions whose files read correctly as they are (only guards, and the
 #: Erasure table no such file needs, are missing), so a read-only copy can still be read and
 #: verified without migrating it.
@@ -407,6 +409,18 @@ class Store(SqlReads):
         """
         for name in ("entries", *(table.name for table in TABLES.values())):
             self.conn.execute(f"DROP TRIGGER IF EXISTS {name}_refuse_update")
+
+    def _migrate_from_4(self) -> None:
+        """Version 4 -> 5: who holds access at TikTok (DESIGN §8): ``Person.tiktok_user_id`` and
+        ``RoleGrant.source`` columns; :meth:`_create_schema` adds the PendingInvite and
+        AccessReview tables and their guards."""
+        for cls, name in ((Person, "tiktok_user_id"), (RoleGrant, "source")):
+            table = TABLES[cls].name
+            have = {row[1] for row in self.conn.execute(f"PRAGMA table_info({table})")}
+            if have and name not in have:  # a table missing is made whole by _create_schema
+                self.conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} TEXT")
+        for cls in (Person, RoleGrant):  # remade by _create_schema, the new column watched too
+            self.conn.execute(f"DROP TRIGGER IF EXISTS {TABLES[cls].name}_refuse_update")
 
     def _create_schema(self) -> None:
         """Create every table, index and guard that is missing (safe to run again)."""
@@ -1126,6 +1140,7 @@ MIGRATIONS: dict[int, Callable[[Store], None]] = {
     1: Store._migrate_from_1,
     2: Store._migrate_from_2,
     3: Store._migrate_from_3,
+    4: Store._migrate_from_4,
 }
 
 
