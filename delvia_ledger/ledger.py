@@ -18,10 +18,11 @@ from os import PathLike
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast, overload
 
+from . import access_sync, erasure, io, notices, sheet, tiktok
 from . import changes as what_changed
-from . import erasure, io, notices, sheet, tiktok
 from . import reminders as who_must_act
 from .access import OffboardingPlan, active_grants, offboarding_plan
+from .access_sync import AccessSyncResult
 from .chain import (
     SOURCES,
     Digest,
@@ -551,6 +552,27 @@ class Ledger(LedgerView):
         each page as it arrives.
         """
         return self._intake.sync_tiktok(client, advertiser_id, progress)
+
+    def sync_access(
+        self,
+        client: TikTokClient,
+        business_center_id: str | Iterable[str] | None = None,
+        *,
+        progress: Callable[[Any], object] | None = None,
+    ) -> list[AccessSyncResult]:
+        """Record who holds access at TikTok (DESIGN §8): sweeps of ``/bc/member/get/`` and,
+        for each of the ledger's ad accounts in the Business Center, ``/bc/asset/member/get/``
+        (``business_center_id`` None: every Business Center the token reaches, ``/bc/get/``).
+
+        People are found by ``tiktok_user_id``, then by email, else added; each role TikTok
+        lists is a RoleGrant with ``source="tiktok"`` (the actual side); a role it stops
+        listing in a complete, stable sweep ends at the sweep's time; PENDING members are
+        :class:`PendingInvite` records. All read first, written in one transaction; nothing
+        written when nothing changed. One :class:`AccessSyncResult` per Business Center.
+        """
+        return access_sync.sync_access(
+            self._store, self._writer, client, business_center_id, progress
+        )
 
     def replay(self, entries: Iterable[Entry]) -> RecordAllResult:
         """Append another ledger's ``entries`` here with their own seqs and record times, so

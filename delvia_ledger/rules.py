@@ -142,6 +142,7 @@ class Grant(NamedTuple):
     granted_at: int
     expires_at: int | None
     ended_at: int | None
+    source: str | None  # None: intended (approved); "tiktok": actual (DESIGN §8)
 
 
 class Binding(NamedTuple):

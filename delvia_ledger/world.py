@@ -11,6 +11,7 @@ from typing import Any
 
 from .convert import to_micros
 from .records import (
+    ACTUAL,
     AdAccount,
     Creator,
     Person,
@@ -293,22 +294,53 @@ class World:
         return self.in_force(grant) and self.counts((None if left is None else left[1],))
 
     @cached_property
+    def grants(self) -> list[Grant]:
+        """Every visible grant, both sides, in no given order (one read)."""
+        return [Grant._make(row) for row in self.select(RoleGrant, Grant._fields)]
+
+    @cached_property
     def active_grants(self) -> list[Grant]:
-        """The grants active at ``t``, in no given order."""
-        rows = self.select(RoleGrant, Grant._fields)
-        return [g for g in map(Grant._make, rows) if self.grant_active(g)]
+        """The grants active at ``t`` (both sides), in no given order."""
+        return [g for g in self.grants if self.grant_active(g)]
+
+    @cached_property
+    def synced_business_centers(self) -> set[str]:
+        """Business Centers an access sync has swept: those with a role TikTok listed (the
+        token's own user is a member of every Business Center it reaches)."""
+        return {
+            g.scope.partition(":")[2]
+            for g in self.grants
+            if g.source == ACTUAL and g.scope.startswith("business_center:")
+        }
+
+    def synced(self, scope: str) -> bool:
+        """Whether an access sync has run for ``scope`` (a Business Center, or an ad account
+        recorded in one): its actual side is then what TikTok lists (DESIGN §8)."""
+        kind, _, target = scope.partition(":")
+        if kind == "ad_account":
+            target = self.business_center(target) or ""
+        elif kind != "business_center":
+            return False
+        return target in self.synced_business_centers
+
+    def side(self, scope: str) -> str:
+        """``"actual"`` where an access sync has run for ``scope``, else ``"intended"``."""
+        return "actual" if self.synced(scope) else "intended"
 
     @cached_property
     def _holders(self) -> dict[tuple[str, str], set[str]]:
-        """(role, scope) -> the people holding it through an active grant."""
+        """(role, scope) -> the people holding it through an active grant on the side that
+        counts for the scope: the actual side once synced, else the intended side."""
         found: dict[tuple[str, str], set[str]] = {}
         for g in self.active_grants:
-            found.setdefault((g.role, g.scope), set()).add(g.person_id)
+            if (g.source == ACTUAL) == self.synced(g.scope):
+                found.setdefault((g.role, g.scope), set()).add(g.person_id)
         return found
 
     def administrators(self, account_id: str) -> set[str]:
-        """Active ADMIN grants on the account itself. A Business Center admin is not one by
-        virtue of the BC: TikTok's BC admins manage only the assets assigned to them."""
+        """Active ADMIN grants on the account itself (the actual side once synced). A
+        Business Center admin is not one by virtue of the BC: TikTok's BC admins manage only
+        the assets assigned to them."""
         return set(self._holders.get((Role.ADMIN, f"ad_account:{account_id}"), ()))
 
     def operators(self, account_id: str) -> set[str]:
@@ -323,9 +355,11 @@ class World:
     def bc_admins(self, account_id: str) -> set[str]:
         """Active BC_ADMIN grants on the account's Business Center: who can assign roles on it."""
         bc = self.business_center(account_id)
-        if bc is None:
-            return set()
-        return set(self._holders.get((Role.BC_ADMIN, f"business_center:{bc}"), ()))
+        return set() if bc is None else self.bc_admins_of(bc)
+
+    def bc_admins_of(self, bc_id: str) -> set[str]:
+        """Active BC_ADMIN grants on Business Center ``bc_id`` (the actual side once synced)."""
+        return set(self._holders.get((Role.BC_ADMIN, f"business_center:{bc_id}"), ()))
 
     @cached_property
     def with_grants(self) -> set[str]:

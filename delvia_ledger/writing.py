@@ -26,14 +26,14 @@ from .errors import (
 )
 from .records import (
     NO_CODE,
-    AccessReview,
-    PendingInvite,
     PERSONAL_FIELDS,
     RECORD_TYPES,
+    AccessReview,
     AdAccount,
     Creator,
     Erasure,
     Notice,
+    PendingInvite,
     Person,
     Post,
     Record,
