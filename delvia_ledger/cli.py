@@ -1226,9 +1226,20 @@ def offboard(person_id: str, at: str | None, apply_: bool) -> None:
     "--advertiser",
     "advertisers",
     multiple=True,
-    required=True,
     metavar="ID",
     help="an advertiser (ad account) id to sweep; repeat for several",
+)
+@click.option(
+    "--access",
+    is_flag=True,
+    help="sweep who holds access in TikTok's Business Centers (the actual side)",
+)
+@click.option(
+    "--business-center",
+    "business_centers",
+    multiple=True,
+    metavar="ID",
+    help="with --access: this Business Center only (default: every one the token reaches)",
 )
 @click.option("--base-url", default=DEFAULT_BASE_URL, show_default=True, help="TikTok's API")
 @click.option("--max-retries", type=click.IntRange(min=0), default=5, show_default=True)
@@ -1236,12 +1247,15 @@ def offboard(person_id: str, at: str | None, apply_: bool) -> None:
 @click.option("--access-token", hidden=True)
 def sync(
     advertisers: tuple[str, ...],
+    access: bool,
+    business_centers: tuple[str, ...],
     base_url: str,
     max_retries: int,
     timeout: float,
     access_token: str | None,
 ) -> None:
-    """A complete sweep of each advertiser's posts at TikTok (token from $TIKTOK_ACCESS_TOKEN)."""
+    """A complete sweep of each advertiser's posts at TikTok, or with --access of who holds
+    access in its Business Centers (token from $TIKTOK_ACCESS_TOKEN)."""
     from .sync import TikTokClient
 
     if access_token is not None:
@@ -1249,6 +1263,14 @@ def sync(
             "sync: never put the access token on the command line (it stays in your shell "
             f"history); set ${TOKEN_VARIABLE} instead"
         )
+    if not advertisers and not access:
+        raise UsageError("sync: name an ad account (--advertiser ID) or sweep access (--access)")
+    if business_centers and not access:
+        raise UsageError("sync: --business-center goes with --access")
+    if access:
+        _sync_access(list(dict.fromkeys(business_centers)) or None, base_url, max_retries, timeout)
+    if not advertisers:
+        return
     failed = 0
     with (
         _ledger() as ledger,
@@ -1273,6 +1295,29 @@ def sync(
             _say(result)
     if failed:
         raise click.exceptions.Exit(2)
+
+
+def _sync_access(
+    business_centers: list[str] | None, base_url: str, max_retries: int, timeout: float
+) -> None:
+    """``sync --access``: one summary line per Business Center; an API error exits 2."""
+    from .sync import TikTokClient
+
+    with (
+        _ledger() as ledger,
+        TikTokClient(
+            _token("sync"), base_url=base_url, max_retries=max_retries, timeout=timeout
+        ) as client,
+    ):
+        try:
+            results = ledger.sync_access(client, business_centers)
+        except (LedgerError, ValueError) as error:
+            _say(f"delvia-ledger sync --access: {error}", err=True)
+            raise click.exceptions.Exit(2) from None
+    for result in results:
+        _say(result)
+    if not results:
+        _say("sync --access: the token reaches no Business Center; nothing was swept")
 
 
 # --- who must act -------------------------------------------------------------------------------

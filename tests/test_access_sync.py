@@ -3,7 +3,11 @@ makes possible (issue 24 items 1, 2 and 4)."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -311,3 +315,43 @@ def test_access_findings_follow_the_reference_model(
             and f.ad_account_id == ADVERTISER
         }
     assert got == _model(intended, actual, left)
+
+
+def test_the_cli_syncs_access_and_report_shows_who_left_with_access(
+    tmp_path: Path, fake: FakeTikTok
+) -> None:
+    db = tmp_path / "access.db"
+    with dl.Ledger.open(db) as ledger:
+        ledger.record(dl.AdAccount(id=ADVERTISER, name="US", region="US", business_center_id=BC))
+        ledger.record(
+            dl.Person(id="p_bo", name="Bo", email="member4@brand.example", left_at="2026-01-01")
+        )
+    env = {**os.environ, "TIKTOK_ACCESS_TOKEN": TOKEN, "DELVIA_LEDGER_DB": str(db)}
+    done = subprocess.run(
+        [sys.executable, "-m", "delvia_ledger", "sync", "--access", "--base-url", fake.url],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert f"Business Center {BC}: 23 members" in done.stdout and TOKEN not in done.stdout
+    report = subprocess.run(
+        [sys.executable, "-m", "delvia_ledger", "report", "--kind", "LEFT_WITH_ACCESS"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert report.returncode == 1 and "LEFT_WITH_ACCESS" in report.stdout
+    refused = subprocess.run(
+        [sys.executable, "-m", "delvia_ledger", "sync"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert refused.returncode == 2 and "--access" in refused.stderr
