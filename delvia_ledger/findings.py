@@ -66,8 +66,10 @@ class FindingKind(StrEnum):
     PARTIAL_RESULT = "PARTIAL_RESULT"
 
 
-#: TikTok's answers that speak of the connection (token, permission, load, the request itself),
-#: never of a code: :func:`explain_error` gives them, the checks never raise them.
+#: TikTok's answers that speak of the connection (token, permission, load, a refused request),
+#: not of a code as TikTok documents it: :func:`explain_error` gives them, the checks never
+#: raise them, and a diagnosis that meets one raises it (a 40002 on a code TikTok does not know
+#: is undocumented as such, so it says nothing certain about the code).
 CONNECTION_KINDS = frozenset(
     {
         FindingKind.TRANSIENT_ERROR,
@@ -430,11 +432,13 @@ CATALOGUE: dict[FindingKind, Advice] = {
         severity="explain_error only",
     ),
     FindingKind.REQUEST_REFUSED: Advice(
-        "TikTok refused the request itself: the reason is in the error's name, and TikTok "
-        "documents no more",
-        "nothing is known about the code from this answer",
-        "check the request against TikTok's API docs; if delvia-ledger made it, report it with "
-        "the request id",
+        "TikTok refused a parameter of the request, or the request itself; the reason is in "
+        "the error's name, and TikTok documents no more",
+        "when the request carried a code (check, diagnose), the code itself may be what TikTok "
+        "refused; otherwise the request is at fault",
+        "for a code, check it character by character with the creator; otherwise check the "
+        "request against TikTok's API docs, and if delvia-ledger made it, report it with the "
+        "request id",
         _API,
         severity="explain_error only",
     ),
@@ -645,6 +649,7 @@ class ErrorExplanation(_Catalogued):
 
 
 _SDK = "ERROR_CODE_"  # the prefix of every constant in TikTok's official SDK
+_LISTED_AS_THROTTLING = "a third-party compilation of TikTok's pages lists it as rate limiting"
 _NO_SCOPE = (
     "seen as 'advertiser does not grant you /tt_video/info/:GET permission' when the app lacks "
     "the scope; an advertiser the token does not reach answers it too"
@@ -677,7 +682,7 @@ _ERRORS: dict[str, tuple[str, FindingKind, str]] = {
     "40016": (
         _SDK + "BIZ_FC_ERROR",
         FindingKind.RATE_LIMITED,
-        "a third-party compilation of TikTok's pages lists it as rate limiting",
+        _LISTED_AS_THROTTLING,
     ),
     "40100": (_SDK + "REQUEST_TOO_FREQUENT", FindingKind.RATE_LIMITED, ""),
     "40102": (_SDK + "ACCESS_TOKEN_EXPIRE", FindingKind.TOKEN_EXPIRED, ""),
@@ -698,8 +703,7 @@ _ERRORS: dict[str, tuple[str, FindingKind, str]] = {
     "40133": (
         "",
         FindingKind.RATE_LIMITED,
-        "a third-party compilation of TikTok's pages lists it as rate limiting; TikTok's SDK "
-        "does not name it",
+        _LISTED_AS_THROTTLING + "; TikTok's SDK does not name it",
     ),
     "40202": (
         _SDK + "WRITE_CONFLICT",

@@ -189,7 +189,12 @@ tiktok_identity_id='7000123')
 
 @attrs.frozen(kw_only=True)
 class Post:
-    """One TikTok post (``item_id``); a Spark code is tied to exactly one post."""
+    """One TikTok post (``item_id``); a Spark code is tied to exactly one post.
+
+    Its identity is ``creator_id``. ``kind`` is not an identity field: when TikTok says
+    nothing of it the ledger guesses ``VIDEO``, and TikTok's word (``item_type``, or images:
+    ``CAROUSEL``) corrects the guess later.
+    """
 
     id: str = attrs.field(validator=_check_id)
     creator_id: str = attrs.field(validator=_check_id)

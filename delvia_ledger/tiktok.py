@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Final, cast
 
@@ -36,6 +36,7 @@ __all__ = [
     "Skipped",
     "entries",
     "items_from_tt_video",
+    "numbered",
     "parse_json",
     "post_kind",
     "records_from_creator_post",
@@ -480,3 +481,14 @@ def _object(entry: Any, where: str) -> Mapping[str, Any]:
     if not isinstance(entry, Mapping):
         raise PayloadError(f"{where}: expected an object, got {_kind(entry)}")
     return entry
+
+
+def numbered(
+    payload: Any, endpoint: str, offset: int = 0
+) -> Iterator[tuple[int, str, Mapping[str, Any]]]:
+    """Each entry of a listing (see :func:`entries`) with its place (after ``offset`` entries
+    of earlier pages) and the name errors give it, e.g. ``ad/get[3]``; an entry that is no
+    object is a :class:`PayloadError` naming it."""
+    for n, entry in enumerate(entries(payload, endpoint)):
+        where = f"{endpoint}[{offset + n}]"
+        yield offset + n, where, _object(entry, where)

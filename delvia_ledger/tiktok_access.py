@@ -13,7 +13,7 @@ import attrs
 
 from .errors import PayloadError
 from .records import Role, RoleGrant, shown
-from .tiktok import Skipped, _id, _object, _required, _text, entries
+from .tiktok import Skipped, _id, _object, _required, _text, numbered
 
 __all__ = [
     "BusinessCenter",
@@ -122,9 +122,7 @@ def business_centers_from_bc_get(payload: Any) -> list[BusinessCenter]:
     [BusinessCenter(bc_id='7100', name='Brand', role=<Role.BC_ADMIN: 'BC_ADMIN'>)]
     """
     found = []
-    for index, entry in enumerate(entries(payload, "bc/get")):
-        where = f"bc/get[{index}]"
-        item = _object(entry, where)
+    for _, where, item in numbered(payload, "bc/get"):
         info = item.get("bc_info")
         if info is None:
             info = item  # a bare Business Center object
@@ -166,10 +164,7 @@ def members_from_bc_member_get(
     members: list[Member] = []
     invites: list[Invitation] = []
     skipped: list[Skipped] = []
-    for n, entry in enumerate(entries(payload, "bc/member/get")):
-        index = offset + n
-        where = f"bc/member/get[{index}]"
-        item = _object(entry, where)
+    for index, where, item in numbered(payload, "bc/member/get", offset):
         user_id = _id(_required(item, "user_id", where), f"{where}.user_id")
         relation = _word(
             _required(item, "relation_status", where), f"{where}.relation_status", RELATION_STATUSES
@@ -230,10 +225,7 @@ def roles_from_bc_asset_member_get(
     account = _id(advertiser_id, "advertiser_id")
     roles: list[RoleDraft] = []
     skipped: list[Skipped] = []
-    for n, entry in enumerate(entries(payload, "bc/asset/member/get")):
-        index = offset + n
-        where = f"bc/asset/member/get[{index}]"
-        item = _object(entry, where)
+    for index, where, item in numbered(payload, "bc/asset/member/get", offset):
         user_id = _id(_required(item, "user_id", where), f"{where}.user_id")
         relation = _word(item.get("relation_status"), f"{where}.relation_status", RELATION_STATUSES)
         if relation not in (None, "BOUND"):

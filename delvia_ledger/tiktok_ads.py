@@ -16,7 +16,7 @@ import attrs
 
 from .errors import InvalidRecordError, PayloadError
 from .records import NO_CODE, Creator, Post, PostKind, SparkAd, shown
-from .tiktok import Skipped, _id, _object, _optional_id, _required, _text, entries, tiktok_time
+from .tiktok import Skipped, _id, _optional_id, _required, _text, numbered, tiktok_time
 
 __all__ = [
     "AdDraft",
@@ -86,9 +86,7 @@ def schedules_from_adgroup_get(payload: Any) -> dict[str, Schedule]:
     '2026-12-31T00:00:00+00:00'
     """
     found: dict[str, Schedule] = {}
-    for index, entry in enumerate(entries(payload, "adgroup/get")):
-        where = f"adgroup/get[{index}]"
-        group = _object(entry, where)
+    for _, where, group in numbered(payload, "adgroup/get"):
         adgroup_id = _id(_required(group, "adgroup_id", where), f"{where}.adgroup_id")
         starts = _time(group, "schedule_start_time", where)
         ends = _time(group, "schedule_end_time", where)
@@ -175,10 +173,7 @@ def ad_drafts(
     now = seen_at or datetime.now(UTC)
     drafts: list[AdDraft] = []
     skipped: list[Skipped] = []
-    for n, entry in enumerate(entries(payload, "ad/get")):
-        index = offset + n
-        where = f"ad/get[{index}]"
-        ad = _object(entry, where)
+    for index, where, ad in numbered(payload, "ad/get", offset):
         ad_id = _id(_required(ad, "ad_id", where), f"{where}.ad_id")
         listed = _optional_id(ad.get("advertiser_id"), f"{where}.advertiser_id")
         if listed is not None and listed != advertiser:

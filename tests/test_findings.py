@@ -47,7 +47,7 @@ def test_api_codes_carry_tiktoks_official_names(code: int) -> None:
     assert found.code == str(code)
     # the name looks itself up, in any case
     assert dl.explain_error(found.name.lower()) == found
-    assert found.kind in CONNECTION_KINDS  # never about a code
+    assert found.kind in CONNECTION_KINDS  # never taken as TikTok's word on a code
 
 
 def test_no_invented_labels_remain() -> None:
@@ -82,9 +82,14 @@ def test_spark_code_errors_keep_their_ads_manager_names() -> None:
         assert found.kind not in CONNECTION_KINDS
 
 
-@pytest.mark.parametrize("code", [40104, 40106, 40202, 40002, 60001, 40300])
+@pytest.mark.parametrize("code", [40104, 40106, 60001, 40300, 40102, 40130, 40002, 40202])
 def test_diagnose_reads_every_api_condition_as_about_the_connection(code: int) -> None:
     assert about_the_connection(dl.TikTokAPIError(code, "refused", "r1"))
+
+
+@pytest.mark.parametrize("code", [4025, 4013, "auth_code_not_found"])
+def test_a_spark_code_error_is_tiktoks_word_on_the_code(code: int | str) -> None:
+    assert not about_the_connection(dl.TikTokAPIError(code, "refused", "r1"))
 
 
 # --- "did you mean": codes mangled in transit ---------------------------------------------
@@ -141,3 +146,19 @@ def test_repairs_are_distinct_never_the_code_itself_and_never_show_it(raw: str) 
 def test_a_clean_code_needs_no_repair() -> None:
     assert repairs_of("#mX1nZq+example/code=") == []
     assert repairs_of("  #mX1nZq+example/code=\n") == []  # surrounding whitespace is no mangling
+
+
+def test_the_command_line_explains_an_expired_token_by_code_or_name() -> None:
+    import subprocess
+    import sys
+
+    for asked in ("40102", "error_code_access_token_expire"):
+        done = subprocess.run(
+            [sys.executable, "-m", "delvia_ledger", "explain", asked],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.startswith("40102 ERROR_CODE_ACCESS_TOKEN_EXPIRE → TOKEN_EXPIRED")
+        assert "expired" in done.stdout and "Traceback" not in done.stderr
