@@ -94,8 +94,10 @@ def read_business_center(
     if why := _complete(sweep):
         incomplete.append(why)
     users: dict[str, tuple[str | None, str | None]] = {}
-    for m in [*members, *invites]:
-        users[m.user_id] = (m.name, m.email)
+    for member in members:
+        users[member.user_id] = (member.name, member.email)
+    for invited in invites:
+        users[invited.user_id] = (invited.name, invited.email)
     accounts: dict[str, list[bc.RoleDraft]] = {}
     complete: set[str] = set()
     rows = store.current_rows(AdAccount, ("id",), where=Equals("business_center_id", bc_id))
@@ -218,7 +220,7 @@ def changes_for(store: Storage, read: _Read, now: datetime) -> tuple[list[Record
         grant_id = _fresh_id(draft.grant(person, granted_at=now).id, taken, now)
         taken.add(grant_id)
         grant = draft.grant(person, granted_at=now, grant_id=grant_id)
-        records.append(attrs.evolve(grant, source=ACTUAL))
+        records.append(grant)
     ended = 0
     for key, grant in sorted(active.items(), key=lambda kv: kv[1].id):
         if key not in listed and grant.scope in complete:
@@ -249,9 +251,9 @@ def _invitations(store: Storage, read: _Read, people: _People, now: datetime) ->
             )
         )
     if read.members_complete:
-        for person, invite in sorted(open_.items()):
+        for person, still in sorted(open_.items()):
             if person not in pending:
-                records.append(attrs.evolve(invite, ended_at=max(now, invite.seen_at)))
+                records.append(attrs.evolve(still, ended_at=max(now, still.seen_at)))
     return records
 
 

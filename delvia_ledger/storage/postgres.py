@@ -992,12 +992,11 @@ def migration_from_4() -> list[str]:
         "(tiktok_user_id, seq)",
         f"ALTER TABLE {TABLES[RoleGrant].name} ADD COLUMN source {_TEXT}",
     ]
-    for cls in (Person, RoleGrant):
-        table = TABLES[cls]
-        statements.append(f"DROP TRIGGER {table.name}_refuse_update ON {table.name}")
-        statements += _version_update_guards(table)[:1]  # the check function stays
-    for cls in NEW_IN_5:
-        statements += _version_table_sql(TABLES[cls])
+    for changed in (TABLES[Person], TABLES[RoleGrant]):
+        statements.append(f"DROP TRIGGER {changed.name}_refuse_update ON {changed.name}")
+        statements += _version_update_guards(changed)[:1]  # the check function stays
+    for added in NEW_IN_5:
+        statements += _version_table_sql(TABLES[added])
     return [
         *statements,
         "ALTER TABLE ledger_schema DISABLE TRIGGER ledger_schema_refuse_update",
