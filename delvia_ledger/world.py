@@ -198,6 +198,16 @@ class World:
         """Ad account id -> (region, business center id)."""
         return _accounts(self.select(AdAccount, _ACCOUNT))
 
+    @cached_property
+    def account_names(self) -> dict[str, str]:
+        """Ad account id -> its name (the review sheet reads it)."""
+        return {str(i): str(n) for i, n in self.select(AdAccount, ("id", "name"))}
+
+    @cached_property
+    def emails(self) -> dict[str, str]:
+        """Person id -> email, for the people who have one (the review sheet reads it)."""
+        return {str(i): str(e) for i, e in self.select(Person, ("id", "email")) if e}
+
     def knowing(self, found: Iterable[tuple[int, Record]]) -> World:
         """This world with its creators, people, ad accounts and unavailable posts being just
         the (seq, record) pairs ``found`` (read by id, e.g. one code's neighbours): nothing more

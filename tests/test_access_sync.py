@@ -26,8 +26,8 @@ from tests.fake_tiktok import (
     TOKEN,
     FakeTikTok,
     VirtualClock,
-    make_asset_members,
     make_members,
+    serve_business_center,
 )
 
 OTHER = "7000000000000000002"  # an ad account in the BC with no members at all
@@ -36,14 +36,7 @@ OTHER = "7000000000000000002"  # an ad account in the BC with no members at all
 @pytest.fixture
 def fake() -> Iterator[FakeTikTok]:
     with FakeTikTok() as started:
-        started.business_centers = [
-            {"bc_info": {"bc_id": BC, "name": "Brand"}, "user_role": "ADMIN"}
-        ]
-        members = make_members(25, pending=2)  # two pages of 20 at most, two invitations
-        started.members[BC] = members
-        started.asset_members[(BC, ADVERTISER)] = make_asset_members(members[:3], "ADMIN") + (
-            make_asset_members(members[3:6], "OPERATOR")
-        )
+        serve_business_center(started)  # two pages of 20 at most, two invitations
         yield started
 
 
