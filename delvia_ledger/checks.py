@@ -597,7 +597,12 @@ class Checks:
             streams.append(self._keyed(gone, FindingKind.POST_UNAVAILABLE, h))
         rest = self.other_findings(h)
         streams.append(iter([[(key_of(finding, i), finding) for i, finding in enumerate(rest)]]))
-        yield from merged(streams)
+        retired = self.world.retired  # a retired code raises nothing, nor what is about it
+        if not retired:
+            yield from merged(streams)
+            return
+        for batch in merged(streams):
+            yield [f for f in batch if f.authorization_id not in retired]
 
     def keyed(
         self,

@@ -49,7 +49,7 @@ if TYPE_CHECKING:
     from .ledger import Ledger, LedgerView
     from .notices import Sender
     from .storage import Location
-    from .sync import VideoPage
+    from .sync import VideoPage, Wait
 
 __all__ = ["cli", "main"]
 
@@ -464,8 +464,8 @@ def fit_table(rows: list[dict[str, str]], width: int) -> str:
         dropped.append(drop)
     if dropped:
         note = (
-            f"(left out to fit the terminal: {', '.join(dropped)}; "
-            "--wide or --format json shows all)"
+            f"(left out to fit the terminal: {', '.join(dropped)}; --wide or --format json "
+            "shows all)"
         )
         text += "\n" + textwrap.fill(note, max(width, 40), break_long_words=False)
     return text
@@ -520,6 +520,29 @@ def _print_findings(
     )
 
 
+def _print_retired(ledger: LedgerView, creator_id: str | None, account_id: str | None) -> None:
+    """``report --all``: the retired codes (which raise nothing), under the findings."""
+    names = _Names(ledger)
+    rows = [
+        {
+            "retired": f"{a.retired_at:%Y-%m-%d}",
+            "creator": (c.label if (c := ledger.get(Creator, a.creator_id)) else a.creator_id),
+            "code": a.code.hint,
+            "account": names.account(a.ad_account_id),
+            "reason": a.retired_reason or "",
+        }
+        for a in ledger.records(SparkAuthorization)
+        if a.retired_at is not None
+        and creator_id in (None, a.creator_id)
+        and account_id in (None, a.ad_account_id)
+    ]
+    if rows:
+        width = shutil.get_terminal_size((120, 24)).columns
+        _say(f"\nRetired codes ({len(rows)}):\n" + fit_table(rows, width))
+    else:
+        _say("\nNo retired codes.")
+
+
 def _creator_id(ledger: LedgerView, given: str) -> str:
     """A creator's id from its id or its handle (with or without ``@``); exit 2 if none."""
     if ledger.get(Creator, given) is not None:
@@ -567,6 +590,7 @@ def _account_id(ledger: LedgerView, given: str) -> str:
 @click.option("--creator", metavar="ID|@HANDLE", help="only findings about this creator")
 @click.option("--limit", type=click.IntRange(min=1), help="at most this many, worst first")
 @click.option("--wide", is_flag=True, help="every column, ids included, whatever the width")
+@click.option("--all", "show_all", is_flag=True, help="also list the retired codes")
 @_fail_on_option
 @_format_option()
 def report(
@@ -578,6 +602,7 @@ def report(
     creator: str | None,
     limit: int | None,
     wide: bool,
+    show_all: bool,
     fail_on: str,
     fmt: str,
     as_json: bool,
@@ -617,6 +642,8 @@ def report(
             filters=filters,
             total=len(every),
         )
+        if show_all and _chosen(fmt, as_json) == "table":
+            _print_retired(ledger, creator_id, account_id)
     if _fails(findings, fail_on):
         raise Failed
 
@@ -691,6 +718,9 @@ def _entries(n: int) -> str:
     help="for a CSV: the zone of times written without an offset (e.g. Europe/Berlin, UTC)",
 )
 @click.option("--create", is_flag=True, help="create the ledger if --db names none yet")
+@click.option(
+    "--force", is_flag=True, help="for a CSV: record erased people's data again (a new consent)"
+)
 def import_(
     file: str,
     type_name: str | None,
@@ -698,10 +728,11 @@ def import_(
     creator: str | None,
     timezone: str | None,
     create: bool,
+    force: bool = False,
 ) -> None:
     """Import a CSV of records (--type) or a TikTok JSON response (a file, or -)."""
     from .convert import RECORD_BY_NAME
-    from .io import IgnoredColumnsWarning, time_zone
+    from .io import IgnoredColumnsWarning, SourceConflictWarning, time_zone
 
     _valid_db()  # before the source is read
     if file.lower().endswith(".csv"):
@@ -719,13 +750,21 @@ def import_(
             warnings.catch_warnings(record=True) as caught,
         ):
             warnings.simplefilter("always", IgnoredColumnsWarning)
+            warnings.simplefilter("always", SourceConflictWarning)
             progress = _Progress(f"importing {file}")
             try:
-                result = ledger.import_csv(cls, source, progress=progress, timezone=zone)
+                result = ledger.import_csv(
+                    cls, source, progress=progress, timezone=zone, force=force
+                )
             finally:
                 progress.finish()
                 for warning in caught:  # before any error: they may explain it
-                    _say(f"delvia-ledger import: {file}: {warning.message}", err=True)
+                    found = warning.message
+                    if isinstance(found, SourceConflictWarning):  # one line each
+                        lines = [str(found).split(": ", 1)[0] + ":", *found.conflicts]
+                        _say(f"delvia-ledger import: {file}: " + "\n  ".join(lines), err=True)
+                    else:
+                        _say(f"delvia-ledger import: {file}: {found}", err=True)
         _say(f"imported {file}: {_entries(result.written)}, {result.unchanged} unchanged")
         return
     if timezone is not None:
@@ -825,6 +864,8 @@ def import_sheet(
             _say(f"  {'would create' if dry_run else 'created'} {kind}: {', '.join(ids)}")
     for note in result.notes:
         _say(f"  note: {note}")
+    if result.conflicts:  # already listed in the summary; a script may count them here
+        _say(f"{len(result.conflicts)} conflict(s) with TikTok: TikTok's values kept", err=True)
 
 
 @cli.command()
@@ -1146,6 +1187,41 @@ def _new_version(ledger: Ledger, old: Record, **changes: Any) -> None:
 @cli.command()
 @_db_option
 @click.argument("code")
+@click.option("--reason", help="why it is done with (e.g. 'campaign ended')")
+@click.option("--at", "at", metavar="TIME", help="when it was retired (default: now)")
+def retire(code: str, reason: str | None, at: str | None) -> None:
+    """Record that a code is done with (CODE, its auth_… id, or -): it raises nothing from
+    then on, stays in its history, and 'report --all' lists it; 'unretire' undoes it."""
+    raw = _read_code(code)
+    with _ledger() as ledger:
+        auth = _authorization(ledger, raw)
+        when = None if at is None else read_time(at, "--at")
+        retired = ledger.retire(auth.id, reason, at=when, source="cli")
+        entry = ledger.history(SparkAuthorization, auth.id)[-1]
+    _say(
+        f"retired {retired.id} (code {retired.code.hint}) on {retired.retired_at:%Y-%m-%d}"
+        f"{f': {retired.retired_reason}' if retired.retired_reason else ''}; seq {entry.seq}"
+    )
+
+
+@cli.command()
+@_db_option
+@click.argument("code")
+def unretire(code: str) -> None:
+    """Undo 'retire': the code (CODE, its auth_… id, or -) is checked again."""
+    raw = _read_code(code)
+    with _ledger() as ledger:
+        auth = _authorization(ledger, raw)
+        if auth.retired_at is None:
+            raise UsageError(f"{auth.id} (code {auth.code.hint}) is not retired")
+        ledger.unretire(auth.id, source="cli")
+        entry = ledger.history(SparkAuthorization, auth.id)[-1]
+    _say(f"unretired {auth.id} (code {auth.code.hint}); seq {entry.seq}")
+
+
+@cli.command()
+@_db_option
+@click.argument("code")
 @click.option("--at", "at", metavar="TIME", help="when it was revoked (default: now)")
 def revoke(code: str, at: str | None) -> None:
     """Record that a code was revoked (deleted by the creator): CODE, an id, or -."""
@@ -1244,7 +1320,31 @@ def offboard(person_id: str, at: str | None, apply_: bool) -> None:
 )
 @click.option("--base-url", default=DEFAULT_BASE_URL, show_default=True, help="TikTok's API")
 @click.option("--max-retries", type=click.IntRange(min=0), default=5, show_default=True)
-@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=30.0)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True, max=3600),
+    default=30.0,
+    show_default=True,
+    help="seconds per request, in all",
+)
+@click.option(
+    "--max-backoff",
+    type=click.FloatRange(min=0, max=86_400),
+    default=300.0,
+    show_default=True,
+    help="seconds to wait out TikTok's throttling, in all, before giving up",
+)
+@click.option(
+    "--ads/--no-ads",
+    default=True,
+    show_default=True,
+    help="also sweep the Spark Ads (/ad/get/, /adgroup/get/) and record them",
+)
+@click.option(
+    "--allow-mass-unbind",
+    is_flag=True,
+    help="accept a sweep that unbinds more than 5 codes and more than 20%% of those bound",
+)
 @click.option("--access-token", hidden=True)
 def sync(
     advertisers: tuple[str, ...],
@@ -1253,11 +1353,14 @@ def sync(
     base_url: str,
     max_retries: int,
     timeout: float,
+    max_backoff: float,
+    ads: bool,
+    allow_mass_unbind: bool,
     access_token: str | None,
 ) -> None:
     """A complete sweep of each advertiser's posts at TikTok, or with --access of who holds
     access in its Business Centers (token from $TIKTOK_ACCESS_TOKEN)."""
-    from .sync import TikTokClient
+    from .sync import TikTokClient, Wait
 
     if access_token is not None:
         raise UsageError(
@@ -1276,17 +1379,31 @@ def sync(
     with (
         _ledger() as ledger,
         TikTokClient(
-            _token("sync"), base_url=base_url, max_retries=max_retries, timeout=timeout
+            _token("sync"),
+            base_url=base_url,
+            max_retries=max_retries,
+            timeout=timeout,
+            max_backoff=max_backoff,
         ) as client,
     ):
         for advertiser in dict.fromkeys(advertisers):  # each once, in order
             progress = _Progress(f"sync {advertiser}: page")
 
-            def page_done(page: VideoPage, progress: _Progress = progress) -> None:
-                progress(page.number, page.total_pages)
+            def page_done(event: VideoPage | Wait, progress: _Progress = progress) -> None:
+                if isinstance(event, Wait):  # said always: a cron log shows why it took long
+                    progress.finish()
+                    _say(f"delvia-ledger sync: {event}", err=True)
+                else:
+                    progress(event.number, event.total_pages)
 
             try:
-                result = ledger.sync_tiktok(client, advertiser, progress=page_done)
+                result = ledger.sync_tiktok(
+                    client,
+                    advertiser,
+                    progress=page_done,
+                    allow_mass_unbind=allow_mass_unbind,
+                    ads=ads,
+                )
             except (LedgerError, ValueError) as error:
                 progress.finish()
                 _say(f"delvia-ledger sync: advertiser {advertiser}: {error}", err=True)
@@ -1294,6 +1411,8 @@ def sync(
                 continue
             progress.finish()
             _say(result)
+            if result.held:
+                _say(f"delvia-ledger sync: advertiser {advertiser}: {result.held}", err=True)
     if failed:
         raise click.exceptions.Exit(2)
 
@@ -1470,6 +1589,71 @@ def changes(since: str, within: str, fmt: str, as_json: bool) -> None:
         for name in ("new", "resolved", "changed"):
             rows += [{"change": name, **row} for row in data.get(name, [])]
         _emit(rows, fmt)
+
+
+# --- erasure and retention (DESIGN §16) --------------------------------------------------------
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
+def _erased_lines(result: Any) -> list[str]:
+    return [f"  seq {r.seq}: {r.type} {r.id} ({', '.join(r.fields)})" for r in result.redacted]
+
+
+@cli.command()
+@_db_option
+@click.argument(
+    "type_name", metavar="TYPE", type=click.Choice(["Creator", "Person"], case_sensitive=False)
+)
+@click.argument("record_id", metavar="ID")
+@click.option("--reason", required=True, help="why (e.g. 'GDPR art. 17 request #123')")
+@click.option("--by", "by", required=True, metavar="PERSON", help="who asked for it")
+@click.option("--at", "at", metavar="TIME", help="when it was asked (default: now)")
+@click.option("--dry-run", is_flag=True, help="list what would be redacted; write nothing")
+def erase(
+    type_name: str, record_id: str, reason: str, by: str, at: str | None, dry_run: bool
+) -> None:
+    """Erase a creator's (with its posts' captions) or a person's personal data from every
+    version, recording who asked and why; the chain still verifies."""
+    cls = Creator if type_name.lower() == "creator" else Person
+    with _ledger() as ledger:
+        moment = None if at is None else _time_or_now(ledger, at, "--at")
+        result = ledger.erase(
+            cls, record_id, reason=reason, by=by, at=moment, dry_run=dry_run, source="cli"
+        )
+    what = f"{cls.__name__} {record_id}"
+    if dry_run:
+        _say(f"would redact {_count(len(result.redacted), 'entry', 'entries')} of {what}:")
+        _say("\n".join(_erased_lines(result)) or "  (none holds personal data)")
+        _say("(a dry run: nothing written)")
+        return
+    redacted = _count(len(result.redacted), "entry", "entries")
+    _say(f"erased {what}: {redacted} redacted; Erasure at seq {result.seq}")
+    _say("\n".join(_erased_lines(result)))
+
+
+@cli.command()
+@_db_option
+@click.option("--older-than", required=True, metavar="AGE", help="e.g. 3y, 18mo, 400d")
+@click.option("--by", "by", default="retention", show_default=True, help="who runs the policy")
+@click.option("--dry-run", is_flag=True, help="list who would be erased; write nothing")
+def retention(older_than: str, by: str, dry_run: bool) -> None:
+    """Erase the personal data of creators and people with nothing active and nothing
+    changed for longer than --older-than (reason "retention"): for cron."""
+    with _ledger() as ledger:
+        result = ledger.retention(older_than, by=by, dry_run=dry_run, source="cli")
+    verb = "would erase" if dry_run else "erased"
+    _say(
+        f"{verb} {_count(len(result.erased), 'subject', 'subjects')} quiet since "
+        f"{result.cutoff:%Y-%m-%d}" + (":" if result.erased else "")
+    )
+    for done in result.erased:
+        redacted = _count(len(done.redacted), "entry", "entries")
+        _say(f"- {done.subject_type} {done.subject_id}: {redacted}")
+    if dry_run:
+        _say("(a dry run: nothing written)")
 
 
 # --- running it ---------------------------------------------------------------------------------

@@ -273,10 +273,6 @@ def _code_from_outside(value: Any) -> Any:
     return value
 
 
-def _erased_or_value(value: Any, _: type) -> Any:
-    return ERASED if value is None else value
-
-
 def _make_converter() -> cattrs.Converter:
     conv = cattrs.Converter(detailed_validation=False)
     conv.register_unstructure_hook(datetime, format_time)
@@ -298,12 +294,7 @@ def _make_converter() -> cattrs.Converter:
                 cls, conv, _cattrs_omit_if_default=True, id=override(omit_if_default=False)
             ),
         )
-        erased = {  # an erased required field is null in the payload (DESIGN §16)
-            name: override(struct_hook=_erased_or_value)
-            for name in PERSONAL_FIELDS.get(cls, ())
-            if attrs.fields_dict(cls)[name].default is attrs.NOTHING
-        }
-        conv.register_structure_hook(cls, make_dict_structure_fn(cls, conv, **cast(Any, erased)))
+        conv.register_structure_hook(cls, make_dict_structure_fn(cls, conv))
     return conv
 
 
@@ -345,11 +336,27 @@ def record_from_dict(cls: type[R], data: Any) -> R:
 
 
 def record_from_json(cls: type[R], payload: str) -> R:
-    """Read a record back from the canonical JSON the ledger stored (trusted: no extra checks).
+    """Read a record back from the canonical JSON the ledger stored (trusted: no extra checks);
+    a redacted payload's null ``Person.name`` reads as ``"(erased)"``.
 
     The same as ``converter.structure(json.loads(payload), cls)``, through :func:`structure_of`.
     """
-    return cast(R, structure_of(cast(Any, cls))(parsed_json(payload)))
+    data = parsed_json(payload)
+    erased = _ERASED_REQUIRED.get(cast(Any, cls))
+    if erased and type(data) is dict:  # a redacted payload: a required personal field is null
+        for name in erased:
+            if name in data and data[name] is None:
+                data[name] = ERASED
+    return cast(R, structure_of(cast(Any, cls))(data))
+
+
+#: Required personal fields, which a redacted payload holds as null and which read back as
+#: :data:`~delvia_ledger.records.ERASED` (``Person.name``).
+_ERASED_REQUIRED: dict[type[Any], tuple[str, ...]] = {
+    cls: required
+    for cls, fields in PERSONAL_FIELDS.items()
+    if (required := tuple(n for n in fields if attrs.fields_dict(cls)[n].default is attrs.NOTHING))
+}
 
 
 def parsed_json(text: str) -> Any:
@@ -417,9 +424,6 @@ def _generated_structure(cls: type[Record]) -> Callable[[Any], Record]:
             else:
                 value = f"(None if (v := o[{field.name!r}]) is None else _inner{n}(v, _type{n}))"
         if field.default is attrs.NOTHING:
-            if field.name in PERSONAL_FIELDS.get(cls, ()):  # erased: null in the payload
-                namespace["_erased"] = ERASED
-                value = f"(_erased if (e := {value}) is None else e)"
             required.append(f"{field.name}={value}")
         else:
             optional.append(f"    if {field.name!r} in o:\n        res[{field.name!r}] = {value}")

@@ -14,7 +14,7 @@ import attrs
 from dateutil.relativedelta import relativedelta
 
 from .chain import compose_payload, redacted_payload
-from .errors import ErasedSubjectError, LedgerError, MissingReferenceError
+from .errors import ErasedSubjectError, LedgerError, MissingReferenceError, StorageError
 from .records import (
     ERASED,
     PERSONAL_FIELDS,
@@ -99,14 +99,18 @@ def erase(
         with store.snapshot():
             plan = _plan(store, cls, id_)
         return ErasureResult(subject, id_, tuple(r for r, _ in plan))
+    if not store.can_erase():
+        raise StorageError(
+            f"{store.path}: the ledger is read-only here (written by an older delvia_ledger, "
+            "read without upgrading it): it can be read and verified, but nothing can be erased"
+        )
     with store.erasing(), store.transaction():
         plan = _plan(store, cls, id_)
         erasure = Erasure(
             subject_type=subject,
             subject_id=id_,
-            redacted=tuple(
-                f"{r.seq}:{hashlib.sha256(p.encode('utf-8')).hexdigest()}" for r, p in plan
-            ),
+            seqs=tuple(str(r.seq) for r, _ in plan),
+            hashes=tuple(hashlib.sha256(p.encode("utf-8")).hexdigest() for _, p in plan),
             reason=reason,
             requested_by=by,
             erased_at=at,
@@ -141,7 +145,7 @@ def _plan(store: Storage, cls: type[Record], id_: str) -> list[tuple[Redacted, s
     its redacted payload, oldest first."""
     if store.latest(cls, id_, None) is None:
         raise MissingReferenceError(
-            f"erase: {cls.__name__} {id_!r} is not in the ledger; nothing was erased"
+            f"{cls.__name__} {id_!r} is not in the ledger; nothing was erased"
         )
     versions: list[tuple[type[Record], int, str, str]] = [
         (cls, *row) for row in store.versions_of(cls, [id_])
@@ -179,6 +183,8 @@ def check_erased(
     personal fields of an erased subject are left out (TikTok says them again every sync);
     from anywhere else such a record is refused (:class:`ErasedSubjectError`) unless
     ``force`` (a new consent)."""
+    if force or not store.any_erasure():  # the common case: one short query a batch
+        return records if isinstance(records, list) else list(records)
     owners: dict[str, dict[str, list[int]]] = {"Creator": {}, "Person": {}}
     for n, record in enumerate(records):
         fields = PERSONAL_FIELDS.get(type(record))
@@ -234,7 +240,7 @@ def retention_age(older_than: relativedelta | str) -> relativedelta:
     match = _AGE.fullmatch(older_than) if isinstance(older_than, str) else None
     if match is None or int(match[1]) == 0:
         raise ValueError(
-            f"retention: older_than={shown(older_than)}: use a number and a unit, e.g. '3y', "
+            f"older_than={shown(older_than)}: use a number and a unit, e.g. '3y', "
             "'18mo', '6w' or '400d'"
         )
     return relativedelta(**{_AGE_UNITS[match[2]]: int(match[1])})  # type: ignore[arg-type]
@@ -259,9 +265,9 @@ def retention(
     try:
         cutoff = now - retention_age(older_than)
     except (OverflowError, ValueError) as error:
-        if isinstance(error, ValueError) and "retention:" in str(error):
+        if isinstance(error, ValueError) and "older_than=" in str(error):
             raise
-        raise ValueError(f"retention: older_than={shown(older_than)} is too long") from None
+        raise ValueError(f"older_than={shown(older_than)} is too long") from None
     with store.snapshot():
         due: list[tuple[type[Record], str]] = [
             (Creator, i) for i in _quiet_creators(store, now, cutoff)

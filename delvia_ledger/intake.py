@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import attrs
 
-from . import io, reconcile, sheet, tiktok
+from . import io, reconcile, sheet, tiktok, tiktok_ads
 from .chain import Entry, rebuilt_payload
 from .convert import format_time
 from .errors import LedgerError, MissingReferenceError, NotALedgerError, PayloadError
@@ -31,7 +31,9 @@ from .storage.schema import TABLES
 from .writing import BATCH_SIZE, RecordAllResult, Writer, content_of
 
 if TYPE_CHECKING:  # sync sits below (DESIGN §3): intake only calls a client
-    from .sync import TikTokClient, VideoPage
+    from .sync import TikTokClient, VideoPage, Wait
+
+    Progress = Callable[[VideoPage | Wait], object]
 
 __all__ = ["Intake"]
 
@@ -60,9 +62,10 @@ class Intake:
         source: io.Source,
         progress: Callable[[int], object] | None,
         timezone: str | tzinfo | None,
+        force: bool = False,
     ) -> RecordAllResult:
         """Every row of a CSV of ``cls`` records, in one transaction; a refused row's error
-        names its line."""
+        names its line. ``force``: an erased subject's personal data is recorded again."""
         if cls not in TABLES:
             names = ", ".join(c.__name__ for c in RECORD_TYPES)
             raise ValueError(f"import_csv: {shown(cls)} is not a record type; use one of {names}")
@@ -72,18 +75,34 @@ class Intake:
         # may appear on several lines). Searched only on an error: a deque costs ~0.04 µs a
         # row, where a dict by id() cost ~0.6.
         read: deque[tuple[int, Record]] = deque(maxlen=2 * BATCH_SIZE)
+        conflicts: list[str] = []
 
         def records() -> Iterator[Record]:
-            for pair in reader:
-                read.append(pair)
-                yield pair[1]
+            if cls not in reconcile.TIKTOK_FIELDS:
+                for pair in reader:
+                    read.append(pair)
+                    yield pair[1]
+                return
+            batch: list[tuple[int, Record]] = []
+            for pair in reader:  # TikTok's fields kept, a batch of rows per lookup
+                batch.append(pair)
+                if len(batch) == BATCH_SIZE:
+                    yield from self._tiktoks_kept(batch, read, conflicts)
+                    batch = []
+            yield from self._tiktoks_kept(batch, read, conflicts)
 
         with io.csv_source(source) as text:
             reader = io.CsvReader(cls, text, timezone=zone)
             if reader.ignored:
                 warnings.warn(reader.ignored, stacklevel=3)  # the caller of Ledger.import_csv
             try:
-                return self._writer.record_all(records(), progress=progress, source="csv")
+                with self._store.transaction():  # what TikTok said is read and kept at once
+                    result = self._writer.record_all(
+                        records(), progress=progress, source="csv", force=force
+                    )
+                if conflicts:
+                    warnings.warn(io.SourceConflictWarning(tuple(conflicts)), stacklevel=3)
+                return result
             except LedgerError as error:
                 found = next((line for line, r in reversed(read) if r is error.record), None)
                 if found is None:
@@ -137,14 +156,14 @@ class Intake:
                 create_people=create_people,
                 columns=read.columns,
             )
-            merged, new, changed = self._sheet_versions(planned.records)
+            merged, new, changed, conflicts = self._sheet_versions(planned.records)
             writes = [record for record, fresh in merged if fresh]
             if not dry_run:
-                self._writer.record_all(writes)
+                self._writer.record_all(writes, source="sheet")
             elif writes:  # the ledger's own rules still judge what would be written
                 try:
                     with store.transaction():
-                        self._writer.record_all(writes)
+                        self._writer.record_all(writes, source="sheet")
                         raise _DryRun
                 except _DryRun:
                     pass
@@ -160,13 +179,19 @@ class Intake:
             notes=tuple(planned.notes),
             dry_run=dry_run,
             last_seq=last,
+            conflicts=tuple(
+                c.in_words(f"row {planned.rows.get((c.record_type, c.record_id), '?')}: the sheet")
+                for c in conflicts
+            ),
         )
 
     def _sheet_versions(
         self, records: list[Record]
-    ) -> tuple[list[tuple[Record, bool]], dict[str, int], dict[str, int]]:
-        """Each record merged with its current version (what a blank cell leaves is kept),
-        whether it would be written, and the counts of new and changed records per type."""
+    ) -> tuple[list[tuple[Record, bool]], dict[str, int], dict[str, int], list[reconcile.Conflict]]:
+        """Each record merged with its current version (what a blank cell leaves is kept, and
+        what TikTok reported is never rolled back: DESIGN §9 sources), whether it would be
+        written, the counts of new and changed records per type, and the conflicts with
+        TikTok."""
         wanted: dict[type[Record], set[str]] = {}
         for record in records:
             wanted.setdefault(type(record), set()).add(record.id)
@@ -175,18 +200,51 @@ class Intake:
             for cls, ids in wanted.items()
             for found in self._store.current_records(cls, "id", ids)
         }
+        said: dict[tuple[type[Record], str], tuple[Any, datetime]] = {
+            (cls, id_): version
+            for cls, ids in wanted.items()
+            if cls in reconcile.TIKTOK_FIELDS
+            for id_, version in self._store.last_from("tiktok", cls, ids).items()
+        }
         merged: list[tuple[Record, bool]] = []
         new: dict[str, int] = {}
         changed: dict[str, int] = {}
+        conflicts: list[reconcile.Conflict] = []
         for record in records:
-            held = current.get((type(record), record.id))
-            kept = reconcile.keep_known(held, record)
+            key = (type(record), record.id)
+            held = current.get(key)
+            kept, against = reconcile.keep_tiktoks(
+                reconcile.keep_known(held, record), held, said.get(key)
+            )
+            conflicts += against
             fresh = held is None or (kept is not held and kept != held)
             if fresh:
                 counts = new if held is None else changed
                 counts[type(record).__name__] = counts.get(type(record).__name__, 0) + 1
             merged.append((kept, fresh))
-        return merged, new, changed
+        return merged, new, changed, conflicts
+
+    def _tiktoks_kept(
+        self,
+        batch: list[tuple[int, Record]],
+        read: deque[tuple[int, Record]],
+        conflicts: list[str],
+    ) -> Iterator[Record]:
+        """A CSV batch with every field TikTok reported kept as the ledger holds it (DESIGN §9
+        sources); each row that says otherwise is listed in ``conflicts`` by its line."""
+        if not batch:
+            return
+        cls = type(batch[0][1])
+        ids = {record.id for _, record in batch}
+        said = self._store.last_from("tiktok", cls, ids)
+        current = {r.id: r for r in self._store.current_records(cls, "id", said)} if said else {}
+        for line, record in batch:
+            kept, against = reconcile.keep_tiktoks(
+                record, current.get(record.id), said.get(record.id)
+            )
+            conflicts += (c.in_words(f"line {line}: the CSV") for c in against)
+            read.append((line, kept))
+            yield kept
 
     def _every(self, cls: type[R]) -> list[R]:
         """Every current record of type ``cls``."""
@@ -225,36 +283,122 @@ class Intake:
         self,
         client: TikTokClient,
         advertiser_id: str | Iterable[str],
-        progress: Callable[[VideoPage], object] | None,
+        progress: Progress | None,
+        *,
+        allow_mass_unbind: bool = False,
+        ads: bool = False,
     ) -> SyncResult | list[SyncResult]:
-        """Every advertiser's sweep read first, then all of them written in one transaction."""
+        """Every advertiser's sweep read (and its would-be unbinds confirmed, its ads read)
+        first, then all of them written in one transaction."""
         several = not isinstance(advertiser_id, str | int)
         wanted = list(advertiser_id) if several else [advertiser_id]
         if several and not wanted:
             raise ValueError("sync_tiktok: advertiser_id is an empty list; name an ad account")
         accounts = [self._advertiser(a, "sync_tiktok") for a in wanted]
         sweeps = [_sweep(client, account, progress) for account in accounts]
+        checked = [
+            None
+            if partial
+            else self._confirmed(client, account, items, allow_mass_unbind, progress)
+            for account, (_, _, items, _, partial) in zip(accounts, sweeps, strict=True)
+        ]
+        swept_ads = [self._ad_sweep(client, a, progress) if ads else None for a in accounts]
         results = []
         with self._store.transaction():
             now = self._writer.now()
-            for account, (pages, listed, items, skipped, partial) in zip(
-                accounts, sweeps, strict=True
+            for account, (pages, listed, items, skipped, partial), check, ad_sweep in zip(
+                accounts, sweeps, checked, swept_ads, strict=True
             ):
                 listing: reconcile.Listing = "code" if partial else "sweep"
-                done = self._import_items(items, skipped, account, listing, now)
+                spare, held, asked, notes = check or (frozenset(), "", 0, [])
+                skipped += (tiktok.Skipped(listed, note) for note in notes)
+                done = self._import_items(items, skipped, account, listing, now, spare)
+                written, unchanged = done.written, done.unchanged
+                listed_ads: int | None = None
+                ended = without_code = 0
+                if ad_sweep is not None:
+                    drafts, ids, complete = ad_sweep
+                    merged = reconcile.reconcile_ads(
+                        self._store, drafts, ids, account, now, complete=complete
+                    )
+                    recorded = self._writer.record_all(merged.records, source="tiktok")
+                    written, unchanged = written + recorded.written, unchanged + recorded.unchanged
+                    listed_ads, ended = len(drafts), merged.ended
+                    without_code = merged.without_code
                 results.append(
                     SyncResult(
                         advertiser_id=account,
                         pages=pages,
                         items=listed,
-                        written=done.written,
-                        unchanged=done.unchanged,
+                        written=written,
+                        unchanged=unchanged,
                         unbound=done.unbound,
                         skipped=done.skipped,
                         partial=partial,
+                        held=held,
+                        confirmations=asked,
+                        ads=listed_ads,
+                        ads_ended=ended,
+                        ads_without_code=without_code,
                     )
                 )
         return results if several else results[0]
+
+    def _confirmed(
+        self,
+        client: TikTokClient,
+        advertiser_id: str,
+        items: list[tiktok.Item],
+        allow_mass_unbind: bool,
+        progress: Progress | None,
+    ) -> tuple[frozenset[str], str, int, list[str]]:
+        """Confirm each post a stable sweep would unbind with TikTok's exact lookup, one request
+        per post: (binding ids to spare, why the sweep is held or "", lookups made, notes).
+
+        Posts TikTok still lists join ``items`` (so they stay bound, updated); a post the
+        lookup cannot settle is spared (a note says so); a mass unbind is held unless allowed.
+        """
+        would, bound = reconcile.sweep_would_unbind(self._store, items, advertiser_id)
+        if not would:
+            return frozenset(), "", 0, []
+        posts = sorted({post for _, post in would if post})
+        confirmation = client.confirm_unlisted(advertiser_id, posts, progress=progress)
+        if confirmation.listed:
+            found, _ = tiktok.items_from_tt_video({"list": list(confirmation.listed.values())})
+            items += found
+        # a post TikTok still lists is now in items: its code stays bound if it is the same
+        spare = {b.id for b, post in would if post is None or post in confirmation.unsure}
+        notes = [
+            f"post {post} was not listed, and TikTok's exact lookup needs an id of 19 digits or "
+            "more to say whether it still is: not unbound"
+            for post in sorted(confirmation.unsure)
+        ]
+        left, _ = reconcile.sweep_would_unbind(self._store, items, advertiser_id)
+        unbinding = [b.id for b, _ in left if b.id not in spare]
+        held = "" if allow_mass_unbind else reconcile.mass_unbind(len(unbinding), bound)
+        if held:
+            spare |= set(unbinding)
+        return frozenset(spare), held, confirmation.requests, notes
+
+    def _ad_sweep(
+        self, client: TikTokClient, advertiser_id: str, progress: Progress | None
+    ) -> tuple[list[tiktok_ads.AdDraft], set[str], bool]:
+        """The advertiser's Spark Ads made with a code, as drafts with their ad groups'
+        schedules; every ad id TikTok listed; and whether both sweeps held still."""
+        ads = client.sweep_ads(advertiser_id, progress=progress)
+        groups = client.sweep_adgroups(advertiser_id, progress=progress)
+        try:
+            schedules = tiktok_ads.schedules_from_adgroup_get(groups.items)
+            drafts, _ = tiktok_ads.ad_drafts(
+                ads.items,
+                advertiser_id=advertiser_id,
+                schedules=schedules,
+                seen_at=self._writer.now(),
+            )
+        except PayloadError as error:
+            raise PayloadError(f"advertiser {advertiser_id}: {client.scrub(error)}") from None
+        listed = {str(ad.get("ad_id")) for ad in ads.items if isinstance(ad, Mapping)}
+        return drafts, listed, ads.stable and groups.stable
 
     def replay(self, entries: Iterable[Entry]) -> RecordAllResult:
         """Another ledger's entries appended as they are stored there (source, salt, an
@@ -326,11 +470,15 @@ class Intake:
         advertiser_id: str,
         listing: reconcile.Listing,
         now: datetime,
+        spare: frozenset[str] = frozenset(),
     ) -> ImportResult:
         """Merge translated items with what the ledger knows at ``now`` and record what that
-        changes, all or nothing (joining the caller's transaction, if any)."""
+        changes, all or nothing (joining the caller's transaction, if any); the bindings in
+        ``spare`` are not unbound."""
         with self._store.transaction():
-            merged = reconcile.reconcile(self._store, items, advertiser_id, now, listed=listing)
+            merged = reconcile.reconcile(
+                self._store, items, advertiser_id, now, listed=listing, spare=spare
+            )
             # what reconcile read is in the ledger: the writer need not read it again
             result = self._writer.record_all(
                 merged.records, known=dict(merged.held), source="tiktok"
@@ -344,22 +492,22 @@ class Intake:
         )
 
 
-def _sweep(
-    client: TikTokClient, advertiser_id: str, progress: Callable[[VideoPage], object] | None
-) -> Sweep:
-    """Every page of one advertiser, translated: (pages, posts listed, items, skipped,
-    partial). Skipped posts are numbered across the whole sweep, from 0."""
+def _sweep(client: TikTokClient, advertiser_id: str, progress: Progress | None) -> Sweep:
+    """A stable sweep of one advertiser, translated: (pages, posts listed, items, skipped,
+    partial). Skipped posts are numbered across the whole sweep, from 0; a sweep that never
+    held still is partial."""
     pages = listed = 0
     items: list[tiktok.Item] = []
     skipped: list[tiktok.Skipped] = []
     partial = False
-    for page in client.iter_video_pages(advertiser_id):
+    sweep = client.sweep_videos(advertiser_id, progress=progress)
+    for page in sweep.pages:
         pages += 1
         try:
             found, left_out = tiktok.items_from_tt_video(page.data)
         except PayloadError as error:
             where = f"advertiser {advertiser_id}, page {page.number}"
-            raise PayloadError(f"{where}: {error}") from None
+            raise PayloadError(f"{where}: {client.scrub(error)}") from None
         items += found
         skipped += (attrs.evolve(s, index=listed + s.index) for s in left_out)
         if page.partial:
@@ -372,6 +520,7 @@ def _sweep(
             reason = f"page {page.number} of {page.total_pages} was empty: nothing unbound"
             skipped.append(tiktok.Skipped(listed, reason))
         listed += len(page.items)
-        if progress is not None:
-            progress(page)
+    if not sweep.stable:
+        partial = True
+        skipped.append(tiktok.Skipped(listed, f"{sweep.why}: nothing unbound"))
     return pages, listed, items, skipped, partial

@@ -40,6 +40,7 @@ from .records import ROLE_SCOPES, Record, Role, SparkCode, shown, to_utc
 __all__ = [
     "CsvReader",
     "IgnoredColumnsWarning",
+    "SourceConflictWarning",
     "csv_columns",
     "export_json",
     "neutralise",
@@ -174,6 +175,20 @@ class IgnoredColumnsWarning(UserWarning):
         super().__init__(
             f"ignored column(s) {', '.join(map(shown, columns))}: {record_type} has no such "
             f"field (its columns: {docs_url('reference')})"
+        )
+
+
+class SourceConflictWarning(UserWarning):
+    """A CSV import gave fields otherwise than TikTok last said: TikTok's values were kept
+    (DESIGN §9 sources). ``conflicts`` has one line each; ``delvia-ledger import`` prints them
+    on stderr."""
+
+    def __init__(self, conflicts: tuple[str, ...]) -> None:
+        self.conflicts = conflicts
+        n = len(conflicts)
+        super().__init__(
+            f"{n} field{'s' * (n != 1)} kept as TikTok said (the file differs): "
+            + "; ".join(conflicts)
         )
 
 

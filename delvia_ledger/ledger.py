@@ -11,12 +11,15 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, tzinfo
 from os import PathLike
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast, overload
+
+import attrs
 
 from . import access_review as reviews
 from . import access_sync, erasure, io, notices, sheet, tiktok
@@ -37,6 +40,8 @@ from .findings import Finding
 from .intake import Intake
 from .reconcile import ImportResult, SyncResult
 from .records import (
+    DERIVED_ID_DIGITS,
+    DERIVED_ID_PREFIX,
     RECORD_TYPES,
     Creator,
     Person,
@@ -55,7 +60,7 @@ from .world import World
 from .writing import BATCH_SIZE, RecordAllResult, Writer
 
 if TYPE_CHECKING:  # sync sits below the ledger (DESIGN §3): the ledger only calls a client
-    from .sync import TikTokClient, VideoPage
+    from .sync import TikTokClient, VideoPage, Wait
 
 __all__ = ["ImportResult", "Ledger", "LedgerView", "RecordAllResult", "SyncResult"]
 
@@ -66,6 +71,10 @@ Clock = Callable[[], datetime]
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+#: An authorization id as the ledger derives it from the code (``auth_`` and 16 hex digits).
+_DERIVED_ID = re.compile(f"{DERIVED_ID_PREFIX}[0-9a-f]{{{DERIVED_ID_DIGITS}}}")
 
 
 class LedgerView:
@@ -452,8 +461,12 @@ class Ledger(LedgerView):
         progress: Callable[[int], object] | None = None,
         *,
         timezone: str | tzinfo | None = None,
+        force: bool = False,
     ) -> RecordAllResult:
         """Record every row of a CSV of ``cls`` records in one transaction (streamed).
+
+        A row giving an erased creator or person personal data again is refused unless
+        ``force=True`` (a new consent; DESIGN §16).
 
         ``source`` is a path or an open text file, as spreadsheets write it (see
         :func:`delvia_ledger.io.read_csv_rows`): columns ``cls`` lacks are ignored with an
@@ -462,7 +475,53 @@ class Ledger(LedgerView):
         with its line number; nothing is written. A row the ledger's rules refuse raises that
         rule's error, naming the line, with the refused record in ``error.record``.
         """
-        return self._intake.import_csv(cls, source, progress, timezone)
+        return self._intake.import_csv(cls, source, progress, timezone, force is True)
+
+    def retire(
+        self,
+        code_or_id: str | SparkCode,
+        reason: str | None = None,
+        *,
+        at: datetime | str | None = None,
+        source: str = "api",
+    ) -> SparkAuthorization:
+        """Record that a code is done with (a campaign ended), in the chain: a new version of
+        its authorization with ``retired_at`` (and ``retired_reason``); history keeps every
+        version. ``code_or_id`` is the raw code, its :class:`SparkCode` or the authorization
+        id; ``at`` defaults to the ledger's now. Retiring a retired code again keeps its date
+        (and takes a new ``reason`` if given). From ``at`` on, the code raises no finding and
+        no reminder (DESIGN §9), nor does anything about it (its ads, bindings, region pair).
+        """
+        held = self._retirable(code_or_id, "retire")
+        if reason is not None and not isinstance(reason, str):
+            raise ValueError(f"retire: reason must be text, got {type(reason).__name__}")
+        when = held.retired_at or (self.now() if at is None else _aware(at, "retire(at=...)"))
+        retired = attrs.evolve(held, retired_at=when, retired_reason=reason or held.retired_reason)
+        self.record(retired, source=source)
+        return retired
+
+    def unretire(self, code_or_id: str | SparkCode, *, source: str = "api") -> SparkAuthorization:
+        """Undo :meth:`retire`: the code is checked again (a new version; history keeps both)."""
+        held = self._retirable(code_or_id, "unretire")
+        active = attrs.evolve(held, retired_at=None, retired_reason=None)
+        self.record(active, source=source)
+        return active
+
+    def _retirable(self, code_or_id: object, what: str) -> SparkAuthorization:
+        if isinstance(code_or_id, str) and _DERIVED_ID.fullmatch(code_or_id.strip()):
+            found = self.get(SparkAuthorization, code_or_id.strip())
+        elif isinstance(code_or_id, str | SparkCode):
+            found = self.authorization_for(code_or_id)
+        else:
+            raise ValueError(
+                f"{what}: give the code or the authorization id, not {type(code_or_id).__name__}"
+            )
+        if found is None:
+            raise MissingReferenceError(
+                f"{what}: no authorization in the ledger for that code or id (the code is not "
+                "shown); check it, or import the sheet or sync first"
+            )
+        return found
 
     def import_sheet(
         self,
@@ -521,7 +580,9 @@ class Ledger(LedgerView):
         client: TikTokClient,
         advertiser_id: str,
         *,
-        progress: Callable[[VideoPage], object] | None = None,
+        progress: Callable[[VideoPage | Wait], object] | None = None,
+        allow_mass_unbind: bool = False,
+        ads: bool = False,
     ) -> SyncResult: ...
 
     @overload
@@ -530,7 +591,9 @@ class Ledger(LedgerView):
         client: TikTokClient,
         advertiser_id: Iterable[str],
         *,
-        progress: Callable[[VideoPage], object] | None = None,
+        progress: Callable[[VideoPage | Wait], object] | None = None,
+        allow_mass_unbind: bool = False,
+        ads: bool = False,
     ) -> list[SyncResult]: ...
 
     def sync_tiktok(
@@ -538,7 +601,9 @@ class Ledger(LedgerView):
         client: TikTokClient,
         advertiser_id: str | Iterable[str],
         *,
-        progress: Callable[[VideoPage], object] | None = None,
+        progress: Callable[[VideoPage | Wait], object] | None = None,
+        allow_mass_unbind: bool = False,
+        ads: bool = False,
     ) -> SyncResult | list[SyncResult]:
         """Bring the ledger in line with TikTok: a complete sweep of each advertiser's posts.
 
@@ -550,9 +615,24 @@ class Ledger(LedgerView):
         at TikTok writes nothing. Given several advertiser ids, every sweep is read before
         anything is written, and all of them are written together or not at all; the result
         is then one :class:`SyncResult` per advertiser, in order. ``progress`` is called with
-        each page as it arrives.
+        each page as it arrives, and with each :class:`~delvia_ledger.sync.Wait` for TikTok's
+        throttling.
+
+        Absence is concluded only from a *stable* sweep (DESIGN §12): a listing that kept
+        moving while it was read unbinds nothing (``skipped`` says why); each post a stable
+        sweep did not list is looked up once more (``keyword=<item_id>``, one request per post)
+        and only those TikTok does not list are unbound; a sweep that would unbind more than 5
+        bindings and more than 20% of the advertiser's bound ones is held
+        (``SyncResult.held``) unless ``allow_mass_unbind``.
+
+        With ``ads=True`` (the CLI's default) it also sweeps ``/ad/get/`` and ``/adgroup/get/``
+        and records a ``SparkAd`` for each ad made with a code, linked to the code bound for
+        its post in that account (or ``AD_WITHOUT_CODE``), paused from ``DISABLE``/``FROZEN``,
+        scheduled from its ad group; after a stable sweep, an ad TikTok stops listing ends.
         """
-        return self._intake.sync_tiktok(client, advertiser_id, progress)
+        return self._intake.sync_tiktok(
+            client, advertiser_id, progress, allow_mass_unbind=allow_mass_unbind, ads=ads
+        )
 
     def sync_access(
         self,

@@ -7,9 +7,9 @@ write; nothing a payload lacks overwrites what the ledger knows.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from datetime import datetime
-from typing import Any, Literal, NamedTuple, TypeVar
+from typing import Any, Final, Literal, NamedTuple, TypeVar
 
 import attrs
 
@@ -17,21 +17,29 @@ from .records import (
     Creator,
     Post,
     Record,
+    SparkAd,
     SparkAuthorization,
     SparkBinding,
     binding_id,
 )
 from .storage import All, Equals, Missing, OneOf, Storage
 from .tiktok import Item, Skipped
+from .tiktok_ads import AdDraft, link_ads
 
 __all__ = [
+    "TIKTOK_FIELDS",
+    "Conflict",
     "ImportResult",
     "Reconciled",
     "Skipped",
     "SyncResult",
     "keep_known",
+    "keep_tiktoks",
     "kept_known",
+    "mass_unbind",
     "reconcile",
+    "reconcile_ads",
+    "sweep_would_unbind",
 ]
 
 R = TypeVar("R", bound=Record)
@@ -68,13 +76,30 @@ class SyncResult:
     unbound: int
     skipped: tuple[Skipped, ...] = ()
     partial: bool = False
+    #: Why nothing was unbound though the sweep was complete (a mass unbind held), or "".
+    held: str = ""
+    #: The exact ``keyword=<item_id>`` lookups made to confirm would-be-unbound posts.
+    confirmations: int = 0
+    #: With ``ads=True``: Spark Ads made with a code that TikTok listed (None: ads not swept),
+    #: those that ended because TikTok stopped listing them, and those on a post with no code
+    #: bound in the account (``AD_WITHOUT_CODE``).
+    ads: int | None = None
+    ads_ended: int = 0
+    ads_without_code: int = 0
 
     def __str__(self) -> str:
+        note = " (partial: nothing unbound)" if self.partial else ""
+        note += " (held: nothing unbound)" if self.held else ""
+        if self.ads is not None:
+            note += (
+                f"; {self.ads} Spark Ad{'s' * (self.ads != 1)}, {self.ads_ended} ended, "
+                f"{self.ads_without_code} without a code"
+            )
         return (
             f"advertiser {self.advertiser_id}: {self.pages} page{'s' * (self.pages != 1)}, "
             f"{self.items} item{'s' * (self.items != 1)}, "
             f"{self.written} written, {self.unchanged} unchanged, {self.unbound} unbound, "
-            f"{len(self.skipped)} skipped" + (" (partial: nothing unbound)" if self.partial else "")
+            f"{len(self.skipped)} skipped" + note
         )
 
 
@@ -210,6 +235,7 @@ def reconcile(
     now: datetime,
     *,
     listed: Listing = "code",
+    spare: Collection[str] = (),
 ) -> Reconciled:
     """The records that bring the ledger in line with ``items`` reported for ``advertiser_id``.
 
@@ -219,7 +245,8 @@ def reconcile(
     ``listed`` says what the items are, and so what their absence proves: ``"code"`` (one
     code's ``/tt_video/info/``: nothing), ``"page"`` (a page of ``/tt_video/list/``: a listed
     post no longer carries another code in that account), ``"sweep"`` (every page: each
-    bound binding of the advertiser not listed is unbound, ``unbound_at`` = ``now``).
+    bound binding of the advertiser not listed is unbound, ``unbound_at`` = ``now``), except
+    the bindings whose ids are in ``spare`` (their absence is not proven).
     """
     identities = {item.creator.id for item in items}
     posts = _by_id(store.current_records(Post, "id", {item.post.id for item in items}))
@@ -295,13 +322,143 @@ def reconcile(
         posts[new_post.id] = new_post
         auths[code] = new_auth
     gone = _no_longer_listed(store, listed_auths, auths, advertiser_id, listed)
-    for binding in gone:
+    for binding in (b for b in gone if b.id not in spare):
         out[SparkBinding, binding.id] = attrs.evolve(binding, unbound_at=now)
         unbound += 1
     # what the ledger already holds is left out: the very version read, or one equal to it
     # (a page that lists a creator twice, with two nicknames, may end where it began)
     changed = [r for key, r in out.items() if (was := held.get(key)) is not r and was != r]
     return Reconciled(changed, len(out) - len(changed), unbound, held)
+
+
+#: A sweep that would unbind more than this many bindings *and* more than this share of the
+#: advertiser's bound ones is held (DESIGN §12): a person accepts it or it unbinds nothing.
+MASS_UNBIND_COUNT: Final = 5
+MASS_UNBIND_SHARE: Final = 0.20
+
+
+def sweep_would_unbind(
+    store: Storage, items: list[Item], advertiser_id: str
+) -> tuple[list[tuple[SparkBinding, str | None]], int]:
+    """What a complete sweep listing ``items`` would unbind, before anything is written: each
+    binding with its authorization's post id, and how many bindings of the advertiser are bound.
+    """
+    held_codes = store.authorizations_by_fingerprint(
+        item.authorization.code.fingerprint for item in items
+    )
+    auths = {fingerprint: auth for fingerprint, (_, auth) in held_codes.items()}
+    listed = {auths.get(i.authorization.code.fingerprint, i.authorization).id for i in items}
+    gone = _no_longer_listed(store, listed, auths, advertiser_id, "sweep")
+    posts = {
+        a.id: a.post_id
+        for a in store.current_records(SparkAuthorization, "id", {b.authorization_id for b in gone})
+    }
+    bound = store.current_rows(
+        SparkBinding,
+        ("id",),
+        where=All(Equals("ad_account_id", advertiser_id), Missing("unbound_at")),
+    )
+    return [(b, posts.get(b.authorization_id)) for b in gone], sum(1 for _ in bound)
+
+
+def mass_unbind(unbinding: int, bound: int) -> str:
+    """Why a sweep that would unbind ``unbinding`` of ``bound`` bindings is held ("" if not)."""
+    if unbinding <= MASS_UNBIND_COUNT or unbinding <= MASS_UNBIND_SHARE * bound:
+        return ""
+    return (
+        f"the sweep would unbind {unbinding} of the {bound} bound codes (more than "
+        f"{MASS_UNBIND_COUNT} and more than {MASS_UNBIND_SHARE:.0%}): held, nothing unbound; "
+        "if TikTok really lists that few, accept it with allow_mass_unbind=True "
+        "(--allow-mass-unbind)"
+    )
+
+
+class ReconciledAds(NamedTuple):
+    """What :func:`reconcile_ads` decided: the records to write (unchanged ones included: the
+    writer counts them), how many ads end because TikTok stopped listing them, and how many
+    run a post with no code bound in their account."""
+
+    records: list[Record]
+    ended: int
+    without_code: int
+
+
+def reconcile_ads(
+    store: Storage,
+    drafts: list[AdDraft],
+    listed: Collection[str],
+    advertiser_id: str,
+    now: datetime,
+    *,
+    complete: bool,
+) -> ReconciledAds:
+    """The ``SparkAd`` records that bring the ledger in line with an ``/ad/get/`` sweep of
+    ``advertiser_id`` (DESIGN §12 "Ads"), read after the same sync's codes are merged.
+
+    Each draft is linked to the code bound in the account for its post (``AD_WITHOUT_CODE``
+    when none; the post and its creator are recorded first when the ledger lacks them); an
+    ad keeps its ``owner_id``, and the code it ran with after that code is unbound. When the
+    sweep is ``complete`` (stable), an ad of the account that TikTok no longer lists
+    (``listed``: every ad id it listed) ends now: ``runs_until``, or ``paused_at`` for one that
+    had not started.
+    """
+    bound_ids = [
+        a
+        for (a,) in store.current_rows(
+            SparkBinding,
+            ("authorization_id",),
+            where=All(Equals("ad_account_id", advertiser_id), Missing("unbound_at")),
+        )
+    ]
+    bound = {a.post_id: a.id for a in store.current_records(SparkAuthorization, "id", bound_ids)}
+    wanted = {d.post_id for d in drafts}
+    known = {p.id for p in store.current_records(Post, "id", wanted)}
+    linked = link_ads(drafts, bound, known_posts=known)
+    records: list[Record] = []
+    for draft in linked.unknown_posts:
+        made = draft.creator_and_post()
+        if made is None or made[1].id in known:
+            continue
+        creator, post = made
+        held = store.current_records(Creator, "tiktok_identity_id", [creator.tiktok_identity_id])
+        if held:
+            post = attrs.evolve(post, creator_id=held[0].id)
+        elif not store.current_records(Creator, "id", [creator.id]):
+            records.append(creator)
+        records.append(post)
+        known.add(post.id)
+    ads = _by_id(store.current_records(SparkAd, "id", [ad.id for ad in linked.ads]))
+    without_code = 0
+    for ad in linked.ads:
+        current = ads.get(ad.id)
+        if current is not None:
+            # a code unbound under a running ad stays its code (UNBOUND reports it) until
+            # another code is bound for the post
+            kept = current.has_code and current.intended_post_id == ad.intended_post_id
+            code = current.authorization_id if kept and not ad.has_code else ad.authorization_id
+            ad = attrs.evolve(ad, owner_id=current.owner_id, authorization_id=code)
+        without_code += not ad.has_code
+        records.append(ad)
+    ended = 0
+    if complete:
+        held_ids = [
+            i
+            for (i,) in store.current_rows(
+                SparkAd, ("id",), where=Equals("ad_account_id", advertiser_id)
+            )
+        ]
+        gone = [i for i in held_ids if i not in listed]
+        for ad in store.current_records(SparkAd, "id", gone):
+            if ad.runs_until is not None and ad.runs_until <= now:
+                continue  # already over
+            if ad.runs_from is not None and ad.runs_from >= now:
+                if ad.paused_at is None:
+                    records.append(attrs.evolve(ad, paused_at=now))
+                    ended += 1
+                continue
+            records.append(attrs.evolve(ad, runs_until=now))
+            ended += 1
+    return ReconciledAds(records, ended, without_code)
 
 
 def _no_longer_listed(
@@ -349,3 +506,72 @@ def _no_longer_listed(
         and b.ad_account_id == advertiser_id
         and b.authorization_id not in listed
     ]
+
+
+# --- sources: what TikTok said is never rolled back by a sheet or a CSV (DESIGN §9) -------------
+
+#: The fields TikTok reports, per record type: a sheet or CSV import never changes them once
+#: TikTok has said something about the record (its value, or a person's later change, stays).
+TIKTOK_FIELDS: dict[type[Any], tuple[str, ...]] = {
+    SparkAuthorization: ("starts_at", "expires_at", "revoked_at"),
+    Post: ("status",),
+    Creator: ("tiktok_identity_id", "display_name"),
+}
+
+
+@attrs.frozen
+class Conflict:
+    """A field a sheet or CSV gave otherwise than TikTok last said: TikTok's value was kept."""
+
+    record_type: str
+    record_id: str
+    field: str
+    given: Any  #: what the import said
+    kept: Any  #: what the ledger keeps (TikTok's value, or a person's later change)
+    tiktok_said: Any  #: TikTok's last value
+    said_at: datetime  #: when the ledger recorded it
+
+    def __str__(self) -> str:
+        return self.in_words(f"{self.record_type} {self.record_id}: the import")
+
+    def in_words(self, who: str) -> str:
+        """The conflict as one line, ``who`` naming the import (e.g. ``row 14: the sheet``)."""
+
+        def show(value: Any) -> str:
+            return f"{value:%Y-%m-%d}" if isinstance(value, datetime) else str(value or "(none)")
+
+        words = self.field.replace("_at", "").replace("_", " ")
+        return (
+            f"{who} says {words} {show(self.given)}, TikTok said "
+            f"{show(self.tiktok_said)} on {self.said_at:%Y-%m-%d}: kept "
+            + (
+                "TikTok's"
+                if self.kept == self.tiktok_said
+                else f"{show(self.kept)} (a later change)"
+            )
+        )
+
+
+def keep_tiktoks(
+    given: R, current: R | None, tiktok: tuple[R, datetime] | None
+) -> tuple[R, list[Conflict]]:
+    """``given`` (from a sheet or CSV, already merged with ``current``) with every field TikTok
+    reports kept as the ledger holds it, when TikTok has said anything of the record
+    (``tiktok``: its last version from TikTok and when). Each field given otherwise is a
+    :class:`Conflict`. Without a word from TikTok, ``given`` stands as it is."""
+    fields = TIKTOK_FIELDS.get(type(given), ())
+    if tiktok is None or current is None or not fields:
+        return given, []
+    said, said_at = tiktok
+    conflicts = []
+    kept = {}
+    for name in fields:
+        value, held = getattr(given, name), getattr(current, name)
+        if value != held:
+            kept[name] = held
+            conflicts.append(
+                Conflict(
+                    type(given).__name__, given.id, name, value, held, getattr(said, name), said_at
+                )
+            )
+    return (attrs.evolve(given, **kept) if kept else given), conflicts

@@ -355,9 +355,24 @@ class SparkAuthorization:
     revoked_at: datetime | None = attrs.field(
         default=None, converter=to_utc, validator=_check_optional_time
     )
+    #: When the team marked the code done with (``Ledger.retire``): it raises nothing then;
+    #: None again once unretired. Kept in the entry's payload, not as a query column.
+    retired_at: datetime | None = attrs.field(
+        default=None, converter=to_utc, validator=_check_optional_time
+    )
+    retired_reason: str | None = attrs.field(
+        default=None, converter=blank_to_none, validator=_check_optional_text
+    )
 
     def __attrs_post_init__(self) -> None:
         _after(self, "expires_at", "starts_at")
+        if self.retired_reason is not None and self.retired_at is None:
+            raise _fail(
+                self,
+                attrs.fields(SparkAuthorization).retired_reason,
+                self.retired_reason,
+                "needs retired_at: a reason is given only for a retired code",
+            )
         if self.id == NO_CODE:
             raise InvalidRecordError(
                 f"SparkAuthorization.id={NO_CODE!r} is reserved: it marks an ad with no code"
@@ -637,21 +652,23 @@ class AccessReview:
 #: Who may be erased (DESIGN §16): the record types that are a person.
 ERASABLE = ("Creator", "Person")
 
-_REDACTED_ITEM = re.compile(r"([1-9][0-9]*):([0-9a-f]{64})")
+_SEQ = re.compile(r"[1-9][0-9]*")
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+def _matching(pattern: re.Pattern[str], what: str) -> Any:
+    def check(instance: object, field: attrs.Attribute[Any], value: object) -> None:
+        if not isinstance(value, tuple) or not all(
+            isinstance(item, str) and pattern.fullmatch(item) for item in value
+        ):
+            raise _fail(instance, field, value, f"must be a tuple of {what}")
+
+    return check
 
 
 def _check_subject_type(instance: object, field: attrs.Attribute[Any], value: object) -> None:
     if value not in ERASABLE:
         raise _fail(instance, field, value, f"must be one of {', '.join(ERASABLE)}")
-
-
-def _check_redacted(instance: object, field: attrs.Attribute[Any], value: object) -> None:
-    if not isinstance(value, tuple) or not all(
-        isinstance(item, str) and _REDACTED_ITEM.fullmatch(item) for item in value
-    ):
-        raise _fail(
-            instance, field, value, "must be a tuple of '<seq>:<SHA-256 of the redacted payload>'"
-        )
 
 
 def _erasure_id(instance: Erasure) -> str:
@@ -669,24 +686,37 @@ def _erasure_id(instance: Erasure) -> str:
 @attrs.frozen(kw_only=True)
 class Erasure:
     """A recorded erasure (DESIGN §16): the personal data of ``subject_type`` ``subject_id``
-    was redacted from the entries ``redacted`` names, each as ``"<seq>:<SHA-256 of its
-    redacted payload>"``, because of ``reason``, as ``requested_by`` asked, at ``erased_at``.
+    was redacted from the entries ``seqs`` (decimal text), whose redacted payloads hash to
+    ``hashes`` (hex SHA-256, in the same order), because of ``reason``, as ``requested_by``
+    asked, at ``erased_at``.
 
     Only ``Ledger.erase`` and ``Ledger.retention`` record one.
     """
 
     subject_type: str = attrs.field(validator=_check_subject_type)
     subject_id: str = attrs.field(validator=_check_id)
-    redacted: tuple[str, ...] = attrs.field(converter=_to_tuple, validator=_check_redacted)
+    seqs: tuple[str, ...] = attrs.field(
+        converter=_to_tuple, validator=_matching(_SEQ, "seqs (decimal text)")
+    )
+    hashes: tuple[str, ...] = attrs.field(
+        converter=_to_tuple, validator=_matching(_SHA256, "hex SHA-256 digests")
+    )
     reason: str = attrs.field(validator=_check_text)
     requested_by: str = attrs.field(validator=_check_id)
     erased_at: datetime = attrs.field(converter=to_utc, validator=_check_time)
     id: str = attrs.field(default=attrs.Factory(_erasure_id, takes_self=True), validator=_check_id)
 
+    def __attrs_post_init__(self) -> None:
+        if len(self.seqs) != len(self.hashes):
+            raise InvalidRecordError(
+                f"Erasure: {len(self.seqs)} seqs but {len(self.hashes)} hashes; each redacted "
+                "seq has the SHA-256 of its redacted payload"
+            )
+
     @property
-    def seqs(self) -> dict[int, str]:
+    def redacted(self) -> dict[int, str]:
         """The seqs redacted, each with the SHA-256 of its redacted payload."""
-        return {int(seq): digest for seq, _, digest in (i.partition(":") for i in self.redacted)}
+        return {int(seq): digest for seq, digest in zip(self.seqs, self.hashes, strict=True)}
 
 
 Record: TypeAlias = (

@@ -5,7 +5,7 @@ Python twin, a code's state, the row layouts they compile over, and the ``within
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
@@ -34,6 +34,7 @@ __all__ = [
     "code_expiring",
     "code_live",
     "code_pending",
+    "code_retired",
     "code_revoked",
     "code_state",
     "duration",
@@ -42,6 +43,7 @@ __all__ = [
     "not_authorized",
     "person_counts",
     "post_unavailable",
+    "retired_at",
     "tiktok_refuses",
     "unbound_at",
 ]
@@ -187,6 +189,18 @@ def code_live(t: int) -> Filter:
 def code_expiring(t: int, h: int) -> Filter:
     """A code not revoked that expires after t and no later than the horizon h."""
     return All(Not(code_revoked(t)), After("expires_at", t), AtMost("expires_at", h))
+
+
+def retired_at(t: int) -> Filter:
+    """A code retired at t (``Ledger.retire``): ``retired_at`` <= t. A retired code raises no
+    finding (DESIGN §9), nor does an ad, a binding or a region pair about it."""
+    return AtMost("retired_at", t)
+
+
+def code_retired(retired_ids: Iterable[str]) -> Filter:
+    """The codes among ``retired_ids`` (``World.retired``, read with :func:`retired_at`), for
+    the streams of codes that leave them out."""
+    return OneOf("id", sorted(retired_ids))
 
 
 def ad_active(t: int) -> Filter:

@@ -546,6 +546,7 @@ class SheetPlan:
     created: dict[str, list[str]]  #: "creators"/"accounts"/"people" -> ids made here
     kinds_defaulted: int  #: posts given kind VIDEO because the sheet does not say
     notes: list[str]  #: things the user should know (not errors)
+    rows: dict[tuple[str, str], int]  #: (type name, id) -> the first row that gives it
 
 
 def plan(
@@ -631,7 +632,18 @@ def plan(
                 revoked_at=revoked,
             )
         )
-    return SheetPlan(records=records, created=created, kinds_defaulted=defaulted, notes=notes)
+    first_row: dict[tuple[str, str], int] = {}
+    for row in rows:
+        creator = creators[row.row]
+        for key in (
+            ("Creator", creator.id),
+            ("Post", row.post_id),
+            ("SparkAuthorization", derived_authorization_id(row.code.fingerprint)),
+        ):
+            first_row.setdefault(key, row.row)
+    return SheetPlan(
+        records=records, created=created, kinds_defaulted=defaulted, notes=notes, rows=first_row
+    )
 
 
 def _creators(
@@ -815,6 +827,9 @@ class SheetResult:
     notes: tuple[str, ...]
     dry_run: bool
     last_seq: int
+    #: Fields the sheet gives otherwise than TikTok last said, each kept as TikTok said it:
+    #: ``row 14: the sheet says expires 2026-12-09, TikTok said 2027-01-09 on 2026-12-05: ...``
+    conflicts: tuple[str, ...] = ()
 
     @property
     def written(self) -> int:
@@ -825,13 +840,25 @@ class SheetResult:
         """The summary as a person reads it, one line per record type that has news."""
         verb = "would write" if self.dry_run else "wrote"
         if not self.written:
-            return [f"{_count(self.rows, 'row')}: nothing new ({self.unchanged} records current)"]
+            done = [f"{_count(self.rows, 'row')}: nothing new ({self.unchanged} records current)"]
+            if self.conflicts:
+                done.append(
+                    f"  {_count(len(self.conflicts), 'field')} kept as TikTok said (the sheet "
+                    "differs):"
+                )
+                done += [f"    {line}" for line in self.conflicts]
+            return done
         out = [f"{_count(self.rows, 'row')}: {verb} {_count(self.written, 'entry', 'entries')}"]
         for name, words in SUMMARY_TYPES:
             new, changed = self.new.get(name, 0), self.changed.get(name, 0)
             if new or changed:
                 parts = [f"{new} new"] * bool(new) + [f"{changed} changed"] * bool(changed)
                 out.append(f"  {words}: {', '.join(parts)}")
+        if self.conflicts:
+            out.append(
+                f"  {_count(len(self.conflicts), 'field')} kept as TikTok said (the sheet differs):"
+            )
+            out += [f"    {line}" for line in self.conflicts]
         if self.kinds_defaulted:
             out.append(
                 f"  {_count(self.kinds_defaulted, 'post')} recorded as VIDEO (the sheet has no "

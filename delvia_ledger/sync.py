@@ -14,14 +14,30 @@ import random as _random
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from types import TracebackType
-from typing import Any, Final, Self, TypeGuard
+from typing import Any, Final, Self
 
-import attrs
 import httpx
 
 from .errors import TikTokAPIError
+from .sync_pages import (
+    Budget,
+    Confirmation,
+    Key,
+    Page,
+    Progress,
+    Repeated,
+    Sweep,
+    VideoPage,
+    Wait,
+    bc_key,
+    field_key,
+    is_count,
+    keys_of,
+    page_of,
+    post_key,
+    repeats_refused,
+)
 from .sync_wire import (
-    PARTIAL_SUCCESS,
     SECRET_PARAMS,
     Answer,
     Oversized,
@@ -84,104 +100,6 @@ _THROTTLE_ADVICE: Final = (
 )
 
 
-@attrs.frozen
-class Page:
-    """One page of a TikTok listing, with ``data`` exactly as TikTok sent it (the token blanked).
-
-    ``data`` holds raw Spark codes, so it is left out of the repr. ``partial`` is True when
-    TikTok answered code 20001 (partial success): ``message`` then says what is missing.
-    """
-
-    number: int
-    total_pages: int
-    total_items: int | None
-    data: Mapping[str, Any] = attrs.field(repr=False)
-    partial: bool = False
-    message: str = ""
-    request_id: str | None = None
-    endpoint: str = "tt_video/list/"
-
-    @property
-    def items(self) -> list[Mapping[str, Any]]:
-        """The page's entries (TikTok sends ``"list": null`` for none)."""
-        return list(self.data.get("list") or [])
-
-
-#: The name a page of ``/tt_video/list/`` had first.
-VideoPage = Page
-
-
-@attrs.frozen
-class Wait:
-    """Progress: TikTok throttled or failed a request, and the sweep waits before trying again."""
-
-    what: str  #: the request, e.g. ``GET tt_video/list/ page 3, advertiser 7000…``
-    reason: str  #: TikTok's code and message (scrubbed)
-    seconds: float  #: this wait
-    waited: float  #: waited so far in this sweep, this wait included
-    budget: float  #: the most the sweep waits in all (``max_backoff``)
-
-    def __str__(self) -> str:
-        return (
-            f"{self.what}: {self.reason}; waiting {self.seconds:.2f} s "
-            f"({self.waited:.1f} s of at most {self.budget:g} s in all)"
-        )
-
-
-Progress = Callable[[Page | Wait], object]
-
-
-@attrs.frozen
-class Sweep:
-    """Every page of one listing, and whether the listing held still while it was read.
-
-    ``stable`` is False when the listing kept moving under every pass (``why`` says how): a
-    sweep that is not stable proves nothing by a post's absence. ``passes`` counts the reads
-    of the whole listing, ``requests`` every request made (retries and re-reads included).
-    """
-
-    endpoint: str
-    scope: str
-    pages: tuple[Page, ...] = attrs.field(repr=False)
-    stable: bool
-    why: str = ""
-    passes: int = 1
-    requests: int = 0
-    waited: float = 0.0
-
-    @property
-    def items(self) -> list[Mapping[str, Any]]:
-        """The entries of every page, in order."""
-        return [item for page in self.pages for item in page.items]
-
-
-@attrs.frozen
-class Confirmation:
-    """What the exact ``keyword=<item_id>`` lookups said of posts a sweep did not list.
-
-    ``absent``: TikTok does not list them (safe to unbind); ``listed``: TikTok does, with the
-    entry it sent (the sweep missed them); ``unsure``: ids the lookup cannot settle (not a
-    numeric id of 19 characters or more, which TikTok documents as the exact match).
-    """
-
-    absent: frozenset[str]
-    listed: Mapping[str, Mapping[str, Any]] = attrs.field(repr=False)
-    unsure: frozenset[str] = frozenset()
-    requests: int = 0
-
-
-@attrs.define
-class _Budget:
-    """What one sweep (or one call) may still spend: waiting, and time in all."""
-
-    until: float
-    waited: float = 0.0
-    requests: int = 0
-
-
-Key = Callable[[Mapping[str, Any]], object]
-
-
 class TikTokClient:
     """The TikTok API for Business endpoints that sync and diagnose read, over one connection pool.
 
@@ -232,7 +150,7 @@ class TikTokClient:
             url = httpx.URL()
         if url.scheme not in ("http", "https") or not url.host:
             raise ValueError(f"base_url must be an http(s) URL, got {base_url!r}")
-        if not (_count(page_size) and 1 <= page_size <= MAX_PAGE_SIZE):
+        if not (is_count(page_size) and 1 <= page_size <= MAX_PAGE_SIZE):
             raise ValueError(f"page_size must be between 1 and {MAX_PAGE_SIZE}, got {page_size!r}")
         for name, count, least in (
             ("max_retries", max_retries, 0),
@@ -240,17 +158,18 @@ class TikTokClient:
             ("max_pages", max_pages, 1),
             ("max_response_bytes", max_response_bytes, 1024),
         ):
-            if not (_count(count) and count >= least):
+            if not (is_count(count) and count >= least):
                 raise ValueError(f"{name} must be a whole number of {least} or more, got {count!r}")
-        for name, value, least in (
+        bounds: tuple[tuple[str, object, float | None], ...] = (
             ("timeout", timeout, None),
             ("sweep_timeout", sweep_timeout, None),
             ("backoff", backoff, 0),
             ("max_wait", max_wait, 0),
             ("max_backoff", max_backoff, 0),
-        ):
-            if not _seconds_ok(value, least):
-                more = "more than 0" if least is None else "0 or more"
+        )
+        for name, value, floor in bounds:
+            if not _seconds_ok(value, floor):
+                more = "more than 0" if floor is None else "0 or more"
                 raise ValueError(f"{name} must be {more} seconds, got {value!r}")
         self.base_url: Final = str(url)
         self.page_size: Final = page_size
@@ -312,9 +231,7 @@ class TikTokClient:
         """
         advertiser = _required("advertiser_id", advertiser_id)
         params: dict[str, str | int] = {"advertiser_id": advertiser, "page_size": self.page_size}
-        return self._sweep(
-            "tt_video/list/", params, _post_key, f"advertiser {advertiser}", progress
-        )
+        return self._sweep("tt_video/list/", params, post_key, f"advertiser {advertiser}", progress)
 
     def iter_video_pages(self, advertiser_id: str) -> Iterator[Page]:
         """Every page of the advertiser's authorized posts (``GET /tt_video/list/``), in order:
@@ -327,7 +244,8 @@ class TikTokClient:
         advertiser = _required("advertiser_id", advertiser_id)
         params: dict[str, str | int] = {"advertiser_id": advertiser, "page_size": self.page_size}
         scope = f"advertiser {advertiser}"
-        return self._pages("tt_video/list/", params, _post_key, scope, self._budget(), None)
+        pages = self._pages("tt_video/list/", params, post_key, scope, self._budget(), None)
+        return repeats_refused(pages)
 
     def video_pages(self, advertiser_id: str) -> list[Page]:
         """All pages of :meth:`iter_video_pages` (a failure on any page raises, returns nothing)."""
@@ -358,7 +276,7 @@ class TikTokClient:
             answer = self._get(
                 "tt_video/list/", params, what=what, budget=budget, progress=progress
             )
-            found = [i for i in _page(answer, 1, what, self).items if _post_key(i) == item_id]
+            found = [i for i in page_of(answer, 1, what, self).items if post_key(i) == item_id]
             if found:
                 listed[item_id] = found[0]
             else:
@@ -401,7 +319,7 @@ class TikTokClient:
         advertiser = _required("advertiser_id", advertiser_id)
         params = self._fields(advertiser, AD_FIELDS, filtering)
         return self._sweep(
-            "ad/get/", params, _field_key("ad_id"), f"advertiser {advertiser}", progress
+            "ad/get/", params, field_key("ad_id"), f"advertiser {advertiser}", progress
         )
 
     def sweep_adgroups(
@@ -415,13 +333,13 @@ class TikTokClient:
         schedules and status (:data:`ADGROUP_FIELDS`)."""
         advertiser = _required("advertiser_id", advertiser_id)
         params = self._fields(advertiser, ADGROUP_FIELDS, filtering)
-        key = _field_key("adgroup_id")
+        key = field_key("adgroup_id")
         return self._sweep("adgroup/get/", params, key, f"advertiser {advertiser}", progress)
 
     def sweep_business_centers(self, *, progress: Progress | None = None) -> Sweep:
         """A stable sweep of the Business Centers the token reaches (``GET /bc/get/``)."""
         params: dict[str, str | int] = {"page_size": self.page_size}
-        return self._sweep("bc/get/", params, _bc_key, "this token", progress)
+        return self._sweep("bc/get/", params, bc_key, "this token", progress)
 
     def sweep_bc_members(self, bc_id: str, *, progress: Progress | None = None) -> Sweep:
         """A stable sweep of a Business Center's members (``GET /bc/member/get/``), PENDING
@@ -431,7 +349,7 @@ class TikTokClient:
             "bc_id": bc,
             "page_size": min(self.page_size, MAX_MEMBER_PAGE_SIZE),
         }
-        key = _field_key("user_id")
+        key = field_key("user_id")
         return self._sweep("bc/member/get/", params, key, f"Business Center {bc}", progress)
 
     def sweep_asset_members(
@@ -452,7 +370,7 @@ class TikTokClient:
             "asset_id": asset,
             "page_size": min(self.page_size, MAX_MEMBER_PAGE_SIZE),
         }
-        key = _field_key("user_id")
+        key = field_key("user_id")
         scope = f"{asset_type.lower()} {asset} in Business Center {bc}"
         return self._sweep("bc/asset/member/get/", params, key, scope, progress)
 
@@ -470,8 +388,8 @@ class TikTokClient:
 
     # Sweeping -------------------------------------------------------------------------------
 
-    def _budget(self) -> _Budget:
-        return _Budget(until=self._clock() + self.sweep_timeout)
+    def _budget(self) -> Budget:
+        return Budget(until=self._clock() + self.sweep_timeout)
 
     def _sweep(
         self,
@@ -489,14 +407,21 @@ class TikTokClient:
         for passes in range(1, self.max_resweeps + 2):
             pages = []
             why = ""
-            for page in self._pages(endpoint, params, key, scope, budget, progress, passes == 1):
-                if pages and page.total_items != pages[0].total_items:
-                    why = (
-                        f"total_number went from {pages[0].total_items} to {page.total_items} "
-                        f"between page 1 and page {page.number}"
-                    )
-                    break
-                pages.append(page)
+            try:
+                for page in self._pages(
+                    endpoint, params, key, scope, budget, progress, passes == 1
+                ):
+                    if pages and page.total_items != pages[0].total_items:
+                        why = (
+                            f"total_number went from {pages[0].total_items} to "
+                            f"{page.total_items} between page 1 and page {page.number}"
+                        )
+                        break
+                    pages.append(page)
+            except Repeated as repeated:
+                if passes > self.max_resweeps:
+                    raise repeated.error() from None
+                why = repeated.why
             if not why and len(pages) > 1:
                 again = next(self._pages(endpoint, params, key, scope, budget, None, False))
                 if again.total_items != pages[0].total_items:
@@ -504,7 +429,7 @@ class TikTokClient:
                         f"total_number went from {pages[0].total_items} to {again.total_items} "
                         "while the pages were read"
                     )
-                elif _keys(again, key) != _keys(pages[0], key):
+                elif keys_of(again, key) != keys_of(pages[0], key):
                     why = "page 1 changed while the pages were read"
             if not why:
                 return Sweep(
@@ -525,7 +450,7 @@ class TikTokClient:
         params: Mapping[str, str | int],
         key: Key,
         scope: str,
-        budget: _Budget,
+        budget: Budget,
         progress: Progress | None,
         first: bool = True,
     ) -> Iterator[Page]:
@@ -552,7 +477,7 @@ class TikTokClient:
                         error.request_id,
                     ) from None
                 raise
-            page = _page(answer, number, what, self, endpoint)
+            page = page_of(answer, number, what, self, endpoint)
             if page.total_pages > self.max_pages:
                 shown = scrub(page.total_pages, limit=40)
                 raise TikTokAPIError(
@@ -567,14 +492,10 @@ class TikTokClient:
             yield page
             if not page.items:
                 return
-            keys = _keys(page, key)
-            if keys in seen:
-                raise TikTokAPIError(
-                    "HTTP 200",
-                    f"page {number} lists the very same entries as page {seen[keys]} ({what}): "
-                    "TikTok's paging is not moving on; nothing was written, try again later",
-                    page.request_id,
-                )
+            keys = keys_of(page, key)
+            if keys in seen:  # drift can do it once; a server that pages nowhere does it always
+                why = f"page {number} lists the very same entries as page {seen[keys]} ({what})"
+                raise Repeated(why, page.request_id)
             seen[keys] = number
             total = page.total_pages
             number += 1
@@ -587,7 +508,7 @@ class TikTokClient:
         params: Mapping[str, str | int],
         *,
         what: str,
-        budget: _Budget,
+        budget: Budget,
         progress: Progress | None = None,
         secrets: Mapping[str, str] | None = None,
     ) -> Answer:
@@ -679,57 +600,6 @@ class TikTokClient:
         return read_answer(response, body, self._token)
 
 
-def _page(answer: Answer, number: int, what: str, client: TikTokClient, endpoint: str = "") -> Page:
-    page_info = answer.data.get("page_info")
-    total_pages = page_info.get("total_page") if isinstance(page_info, Mapping) else None
-    total_items = page_info.get("total_number") if isinstance(page_info, Mapping) else None
-    items = answer.data.get("list")
-    request_id = client.scrub(answer.request_id) if answer.request_id else None
-    if not _count(total_pages):
-        shown = client.scrub(repr(total_pages))
-        raise TikTokAPIError(
-            "HTTP 200",
-            f"data.page_info.total_page is {shown}, not a page count ({what})",
-            request_id,
-        )
-    if items is not None and not isinstance(items, list):
-        raise TikTokAPIError(
-            "HTTP 200", f"data.list is a {type(items).__name__}, not a list ({what})", request_id
-        )
-    return Page(
-        number=number,
-        total_pages=total_pages,
-        total_items=total_items if _count(total_items) else None,
-        data=answer.data,
-        partial=answer.code == PARTIAL_SUCCESS,
-        message=client.scrub(answer.message),
-        request_id=request_id,
-        endpoint=endpoint or what.split()[1],
-    )
-
-
-def _keys(page: Page, key: Key) -> tuple[object, ...]:
-    return tuple(key(item) if isinstance(item, Mapping) else repr(item) for item in page.items)
-
-
-def _post_key(item: Mapping[str, Any]) -> object:
-    info = item.get("item_info")
-    return str(info.get("item_id")) if isinstance(info, Mapping) else repr(item)
-
-
-def _bc_key(item: Mapping[str, Any]) -> object:
-    info = item.get("bc_info")
-    return str(info.get("bc_id")) if isinstance(info, Mapping) else str(item.get("bc_id"))
-
-
-def _field_key(name: str) -> Key:
-    def key(item: Mapping[str, Any]) -> object:
-        value = item.get(name)
-        return repr(item) if value is None else str(value)
-
-    return key
-
-
 def _required(
     name: str, value: object, *, what: str = "the TikTok ad account (advertiser) id"
 ) -> str:
@@ -744,7 +614,3 @@ def _seconds_ok(value: object, least: float | None) -> bool:
     if not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value):
         return False
     return value > 0 if least is None else value >= least
-
-
-def _count(value: object) -> TypeGuard[int]:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 0

@@ -10,6 +10,7 @@ from functools import cached_property
 from typing import Any
 
 from .convert import to_micros
+from .errors import StorageError
 from .records import (
     ACTUAL,
     AdAccount,
@@ -40,6 +41,7 @@ from .rules import (
     not_authorized,
     person_counts,
     post_unavailable,
+    retired_at,
     tiktok_refuses,
     unbound_at,
 )
@@ -158,6 +160,19 @@ class World:
             if person_id is not None and person_id in self.counting:
                 return person_id
         return None
+
+    @cached_property
+    def retired(self) -> frozenset[str]:
+        """The codes retired at ``now`` (:func:`~delvia_ledger.rules.retired_at`), by id."""
+        try:
+            rows = self.select(SparkAuthorization, ("id", "retired_at"), retired_at(self.t))
+        except StorageError:  # a read-only file of an older schema, read as it is
+            found = self.store.current_with(SparkAuthorization, "retired_at", self.bound)
+            keep = predicate(retired_at(self.t), ("retired_at",))  # the same rule, in memory
+            return frozenset(
+                a.id for a in found if a.retired_at and keep((to_micros(a.retired_at),))
+            )
+        return frozenset(str(i) for i, _ in rows)
 
     @cached_property
     def unavailable_posts(self) -> set[str]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from itertools import islice
+from operator import attrgetter
 from typing import Any, cast
 
 import attrs
@@ -217,12 +218,12 @@ class Writer:
         batch = erasure.check_erased(self._store, batch, source, force)
         for record in batch:
             how = _WRITERS.get(type(record))
-            if isinstance(record, Erasure):
-                raise InvalidRecordError(
-                    f"cannot record {_name(record)} directly: ledger.erase() records an Erasure "
-                    "and the redaction it names together"
-                )
             if how is None:
+                if isinstance(record, Erasure):
+                    raise InvalidRecordError(
+                        f"cannot record {_name(record)} directly: ledger.erase() records an "
+                        "Erasure and the redaction it names together"
+                    )
                 names = ", ".join(c.__name__ for c in RECORD_TYPES)
                 raise InvalidRecordError(f"cannot record {record!r}: not one of {names}")
             table, content_of, references_of = how
@@ -234,6 +235,7 @@ class Writer:
         items: list[tuple[VersionTable, Record, str, int | None]] = []
         next_seq = self._store.head.seq + 1  # append() numbers the items from here, in order
         pending: Versions = {}  # versions written by this batch, as currents holds them
+        head = compose_payload("{}", source)[:-1]  # the payload's reserved keys, then the record
         for record, table, refs, content in prepared:
             key = (table.cls, record.id)
             old = pending.get(key) or currents.get(key)
@@ -257,13 +259,11 @@ class Writer:
             except LedgerError as error:
                 error.record = record  # lets importers name the line that was refused
                 raise
-            personal = PERSONAL_FIELDS.get(table.cls)
-            salt = (
-                new_salt()
-                if personal and any(getattr(record, f) is not None for f in personal)
-                else None
-            )
-            payload = compose_payload(content, source, salt)
+            salted = _SALTED.get(table.cls)  # personal data: the payload gets a salt
+            if salted is not None and salted(record):
+                payload = f'{{"_salt":"{new_salt()}",{head[1:]}{content[1:]}'
+            else:
+                payload = head + content[1:]  # chain.compose_payload, inlined: the hot path
             pending[key] = (next_seq + len(items), payload, record)
             items.append((table, record, payload, old[0] if old else None))
         if not items:
@@ -371,8 +371,20 @@ def _references_of(cls: type[Record]) -> Callable[[Record], References]:
 
 #: For each record type: its version table, its canonical JSON and its references.
 _WRITERS: dict[type[Record], tuple[VersionTable, Callable[[Record], str], Any]] = {
-    cls: (table, table.payload, _references_of(cls)) for cls, table in TABLES.items()
+    cls: (table, table.payload, _references_of(cls))
+    for cls, table in TABLES.items()
+    if cls is not Erasure  # only erase() records one
 }
+
+
+def _holds_personal_data(cls: type[Record]) -> Callable[[Record], bool]:
+    """Whether a record of ``cls`` holds any personal data (then its payload gets a salt)."""
+    fields = PERSONAL_FIELDS[cls]
+    get, nothing = attrgetter(*fields), (None,) * len(fields) if len(fields) > 1 else None
+    return lambda record: bool(get(record) != nothing)
+
+
+_SALTED = {cls: _holds_personal_data(cls) for cls in PERSONAL_FIELDS}
 
 
 def _ref_field(record: Record, target: type[Record], id_: str) -> str:
@@ -412,4 +424,4 @@ def _show(value: object) -> str:
 
 def content_of(record: Record) -> str:
     """A record's canonical JSON, as its entry's payload holds it (without source or salt)."""
-    return str(_WRITERS[type(record)][1](record))
+    return TABLES[type(record)].payload(record)

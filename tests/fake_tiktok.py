@@ -66,7 +66,9 @@ def make_items(count: int, *, start: int = 0) -> list[dict[str, Any]]:
     ]
 
 
-def make_ads(items: list[dict[str, Any]], *, adgroup: str = "1700000000000000001") -> list[dict]:
+def make_ads(
+    items: list[dict[str, Any]], *, adgroup: str = "1700000000000000001"
+) -> list[dict[str, Any]]:
     """One ``AUTH_CODE`` Spark Ad per post in ``items``, as ``/ad/get/`` documents them."""
     return [
         {
@@ -114,7 +116,9 @@ def make_members(count: int, *, pending: int = 0) -> list[dict[str, Any]]:
     ]
 
 
-def make_asset_members(members: list[dict[str, Any]], role: str = "OPERATOR") -> list[dict]:
+def make_asset_members(
+    members: list[dict[str, Any]], role: str = "OPERATOR"
+) -> list[dict[str, Any]]:
     """The asset members of one ad account: each of ``members`` with ``advertiser_role``."""
     return [
         {"user_id": m["user_id"], "user_name": m["user_name"], "advertiser_role": role}

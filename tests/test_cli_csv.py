@@ -54,10 +54,10 @@ def test_a_spreadsheet_export_imports_and_ignored_columns_are_named_on_stderr(
     )
     done = run("import", creators, "--type", "creator", "--create", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
-    assert done.stdout == "imported creators.csv: 1 new entries, 0 unchanged\n"
+    assert done.stdout == "imported creators.csv: 1 new entry, 0 unchanged\n"
     assert done.stderr == (
         "delvia-ledger import: creators.csv: ignored column(s) 'Notes': Creator has no such "
-        "field (see docs/reference.md)\n"
+        "field (its columns: https://github.com/delvia/delvia-ledger/tree/main/docs/reference.md)\n"
     )
     posts = sheet(
         tmp_path, "posts.csv", " Id ,Creator ID,KIND,Posted At\n7301,maya,Video,2026-10-30\n"

@@ -87,3 +87,21 @@ def test_import_sheet_into_a_missing_ledger_is_refused(tmp_path: Path) -> None:
     refused = run("import-sheet", str(SHEET), cwd=tmp_path)
     assert refused.returncode == 2 and "no such ledger" in refused.stderr
     assert not (tmp_path / "team.db").exists()
+
+
+def test_retire_unretire_and_report_all(team: Path) -> None:
+    assert run("import-sheet", str(SHEET), "--date-order", "MDY", cwd=team).returncode == 0
+    code = SHEET.read_text(encoding="utf-8-sig").splitlines()[1].split(",")[2]
+    done = subprocess.run(
+        [EXE or "", "--db", "team.db", "retire", "-", "--reason", "campaign ended"],
+        cwd=team, input=code + "\n", capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0 and "retired auth_" in done.stdout and code not in done.stdout
+    auth_id = done.stdout.split()[1]
+    listed = run("report", "--all", cwd=team)
+    assert "Retired codes (1):" in listed.stdout and "campaign ended" in listed.stdout
+    assert "Retired codes" not in run("report", cwd=team).stdout
+    assert run("unretire", auth_id, cwd=team).returncode == 0
+    again = run("unretire", auth_id, cwd=team)
+    assert again.returncode == 2 and "is not retired" in again.stderr
+    assert "No retired codes." in run("report", "--all", cwd=team).stdout

@@ -69,7 +69,7 @@ def test_account_by_id_or_name_and_an_unknown_one_exits_2_naming_it(
 ) -> None:
     by_id = findings(capsys, team, "--account", "6900000000000000002")
     assert by_id and findings(capsys, team, "--account", "brand  uk") == by_id
-    code, out, err = cli(capsys, team, "report", "--account", "999")
+    code, _, err = cli(capsys, team, "report", "--account", "999")
     assert code == 2 and "--account '999'" in err and "Brand UK (6900000000000000002)" in err
     code, _, err = cli(capsys, team, "report", "--owner", "p_nobody")
     assert code == 2 and "p_nobody" in err

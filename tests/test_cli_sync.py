@@ -59,7 +59,7 @@ def test_sync_two_advertisers_prints_a_summary_each_and_exits_0(
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert lines[0].startswith(f"advertiser {ADVERTISER}: 3 pages, 120 items, 400 written")
-    assert lines[1].startswith(f"advertiser {OTHER}: 1 pages, 30 items")
+    assert lines[1].startswith(f"advertiser {OTHER}: 1 page, 30 items")
     again = run("sync", "--advertiser", ADVERTISER, "--base-url", url, db=db)
     assert again.returncode == 0 and ", 0 written, 400 unchanged, 0 unbound" in again.stdout
     output = done.stdout + done.stderr + again.stdout + again.stderr
@@ -85,7 +85,7 @@ def test_sync_failures_exit_2_with_tiktoks_code_and_the_other_advertisers_go_on(
     [error] = done.stderr.splitlines()
     assert error.startswith(f"delvia-ledger sync: advertiser {ADVERTISER}: TikTok API error 40001")
     assert "request id fake-" in error
-    assert done.stdout.startswith(f"advertiser {OTHER}: 1 pages, 5 items")
+    assert done.stdout.startswith(f"advertiser {OTHER}: 1 page, 5 items")
 
 
 def test_sync_with_a_bad_token_exits_2_at_once_without_the_token(
@@ -161,7 +161,7 @@ def test_import_a_creator_side_response(db: Path, tmp_path: Path) -> None:
     path.write_text(json.dumps(response))
     done = run("import", str(path), "--creator", "maya", db=db)
     assert done.returncode == 0, done.stderr
-    assert "1 new entries" in done.stdout and "#creator-side-code=" not in done.stdout
+    assert "1 new entry," in done.stdout and "#creator-side-code=" not in done.stdout
     assert dl.Ledger.open(db).authorization_for("#creator-side-code=") is not None
     missing = run("import", str(path), db=db)
     assert missing.returncode == 2 and "--creator" in missing.stderr

@@ -338,6 +338,26 @@ def test_a_read_only_ledger_can_be_read_and_verified(tmp_path: Path, directory_t
     assert path.read_bytes() == before
 
 
+@pytest.mark.skipif(os.geteuid() == 0 and not shutil.which("chattr"), reason="needs chattr")
+def test_a_read_only_version_3_ledger_is_read_and_verified_without_migrating(
+    tmp_path: Path,
+) -> None:
+    """Schema version 4 adds the Erasure table and new guards; a version-3 file on a read-only
+    share cannot be migrated, and needs not be: it is read as it is."""
+    archive = tmp_path / "archive"
+    archive.mkdir()
+    path = archive / "l.db"
+    shutil.copy(Path(__file__).parent / "data" / "ledger-v3.db", path)
+    before = path.read_bytes()
+    with read_only(path, archive), dl.Ledger.open(path) as ledger:
+        maya = ledger.get(dl.Creator, "cr_1")
+        assert maya is not None and maya.display_name == "Maya M"
+        assert ledger.verify(deep=True) == dl.VerifyResult(True, 6)
+        with pytest.raises(dl.StorageError, match="read-only"):
+            ledger.erase(dl.Creator, "cr_1", reason="asked", by="dpo")
+    assert path.read_bytes() == before
+
+
 FULL_DISK = textwrap.dedent(
     """
     import resource, signal, sys

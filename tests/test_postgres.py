@@ -116,10 +116,23 @@ def test_the_same_records_give_the_same_entries_and_digest_on_both_backends(
         dl.Ledger.open(postgres_schemas.new(), clock=Clock()) as server,
     ):
         for record in world:
-            assert lite.record(record) == server.record(record)
-        assert lite.digest() == server.digest()
-        assert list(lite.entries()) == list(server.entries())
+            mine, theirs = lite.record(record), server.record(record)
+            assert (mine.seq, mine.record, mine.source) == (
+                theirs.seq,
+                theirs.record,
+                theirs.source,
+            )
+        # Personal payloads carry a random salt (DESIGN §16), so the hashes of the same records
+        # differ; the same entries, copied, have the same hashes and digest on both.
+        assert [(e.seq, e.record) for e in lite.entries()] == [
+            (e.seq, e.record) for e in server.entries()
+        ]
         assert server.verify(deep=True) == lite.verify(deep=True)
+        with dl.Ledger.open(postgres_schemas.new()) as copy:
+            copy.replay(lite.entries())
+            assert copy.digest() == lite.digest()
+            assert list(copy.entries()) == list(lite.entries())
+            assert copy.verify(deep=True) == lite.verify(deep=True)
 
 
 def test_tampering_is_located_at_the_same_seq_as_on_sqlite(tmp_path: Path, pg: Backend) -> None:
@@ -297,8 +310,9 @@ def app_role(url: str) -> Iterator[str]:
     schema = owner.execute("SELECT current_schema()").fetchone()[0]
     owner.execute(f"CREATE ROLE {role} LOGIN PASSWORD '{password}'")
     owner.execute(f"GRANT USAGE ON SCHEMA {schema} TO {role}")
-    owner.execute(f"GRANT SELECT, INSERT ON ALL TABLES IN SCHEMA {schema} TO {role}")
+    owner.execute(f"GRANT SELECT ON ALL TABLES IN SCHEMA {schema} TO {role}")
     versions = ", ".join(table.name for table in TABLES.values())
+    owner.execute(f"GRANT INSERT ON entries, {versions} TO {role}")  # not ledger_schema
     owner.execute(f"GRANT UPDATE (superseded_by) ON {versions} TO {role}")
     parts = urllib.parse.urlsplit(url)
     host = parts.netloc.rpartition("@")[2]
@@ -336,6 +350,35 @@ def test_an_application_role_records_and_reads_but_cannot_rewrite(app_role: str)
     with pytest.raises(psycopg.errors.InsufficientPrivilege):
         app.execute("ALTER TABLE entries DISABLE TRIGGER ALL")  # only the owner may
     app.close()
+
+
+def test_the_application_role_writes_nothing_but_new_entries_and_their_rows(
+    app_role: str, url: str
+) -> None:
+    """Issue 25: one INSERT into ledger_schema by the documented role bricked the ledger."""
+    import psycopg
+
+    with dl.Ledger.open(app_role, clock=Clock()) as ledger:
+        ledger.record(dl.Creator(id="maya", handle="maya.makes", region="US"))
+        with pytest.raises(dl.StorageError, match="may not do this"):
+            ledger.erase(dl.Creator, "maya", reason="asked", by="dpo")  # not this role's job
+        assert ledger.seq == 1
+    app = Backend("postgres", lambda: app_role).connect()
+    for sql in (
+        "INSERT INTO ledger_schema VALUES (1, 4)",
+        "UPDATE ledger_schema SET schema_version = 5",
+        "UPDATE entries SET payload = payload",
+        "UPDATE creator_versions SET handle = NULL",
+    ):
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            app.execute(sql)
+    app.close()
+    owner = Backend("postgres", lambda: url).connect()
+    with pytest.raises(psycopg.errors.RaiseException, match="written only when"):
+        owner.execute("INSERT INTO ledger_schema VALUES (1, 4)")  # not even the owner
+    owner.close()
+    with dl.Ledger.open(app_role) as ledger:
+        assert ledger.verify(deep=True).ok
 
 
 def test_a_killed_writer_releases_the_lock_with_its_connection(url: str) -> None:

@@ -8,7 +8,9 @@ import io
 import tempfile
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any, cast
 
+import attrs
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -210,25 +212,27 @@ def test_a_sheet_goes_in_once_and_its_reimport_writes_nothing(
             status=data.draw(st.sampled_from(["Active", "revoked", "EXPIRED", ""])),
             region=data.draw(st.sampled_from(["US", "gb", ""])),
         ))  # fmt: skip
-    with tempfile.TemporaryDirectory() as folder:
-        with dl.Ledger.open(Path(folder) / "l.db", clock=Clock()) as ledger:
-            _setup(ledger)
-            dry = ledger.import_sheet(_sheet_text(rows), dry_run=True)
-            assert ledger.digest().seq == 4  # a dry run writes nothing
-            first = ledger.import_sheet(_sheet_text(rows))
-            assert first.written == dry.written == ledger.digest().seq - 4
-            again = ledger.import_sheet(_sheet_text(rows))
-            assert again.written == 0 and again.last_seq == first.last_seq
-            for (_, post, code), row in zip(entries, rows, strict=True):
-                auth = ledger.authorization_for(code)
-                assert auth is not None and auth.post_id == post
-                assert (auth.revoked_at == T0) == (row[7] == "revoked")
-                creator = ledger.get(dl.Creator, auth.creator_id)
-                assert creator is not None
-                assert creator.handle in {h for h, _, _ in entries}
-                assert creator.id != creator.handle  # DESIGN §16: no handle as an id
-                post_record = ledger.get(dl.Post, post)
-                assert post_record is not None and post_record.kind is dl.PostKind.VIDEO
+    with (
+        tempfile.TemporaryDirectory() as folder,
+        dl.Ledger.open(Path(folder) / "l.db", clock=Clock()) as ledger,
+    ):
+        _setup(ledger)
+        dry = ledger.import_sheet(_sheet_text(rows), dry_run=True)
+        assert ledger.digest().seq == 4  # a dry run writes nothing
+        first = ledger.import_sheet(_sheet_text(rows))
+        assert first.written == dry.written == ledger.digest().seq - 4
+        again = ledger.import_sheet(_sheet_text(rows))
+        assert again.written == 0 and again.last_seq == first.last_seq
+        for (_, post, code), row in zip(entries, rows, strict=True):
+            auth = ledger.authorization_for(code)
+            assert auth is not None and auth.post_id == post
+            assert (auth.revoked_at == T0) == (row[7] == "revoked")
+            creator = ledger.get(dl.Creator, auth.creator_id)
+            assert creator is not None
+            assert creator.handle in {h for h, _, _ in entries}
+            assert creator.id != creator.handle  # DESIGN §16: no handle as an id
+            post_record = ledger.get(dl.Post, post)
+            assert post_record is not None and post_record.kind is dl.PostKind.VIDEO
 
 
 def test_unknown_accounts_and_owners_are_listed_and_created_only_when_asked(tmp_path: Path) -> None:
@@ -285,3 +289,117 @@ def test_a_raw_code_is_never_in_an_error_or_the_file(tmp_path: Path) -> None:
         assert "SECRET" not in str(refused.value)
         ledger.import_sheet(_sheet_text(rows[:1]))
     assert b"SECRET" not in (tmp_path / "l.db").read_bytes()
+
+
+def test_retire_and_unretire_are_versions_in_the_chain_and_a_sheet_never_undoes_them(
+    tmp_path: Path,
+) -> None:
+    with dl.Ledger.open(tmp_path / "l.db", clock=Clock()) as ledger:
+        _setup(ledger)
+        ledger.import_sheet(_sheet_text([_row("maya", "7301", "#c0de1=")]))
+        auth = ledger.authorization_for("#c0de1=")
+        assert auth is not None and auth.retired_at is None
+        retired = ledger.retire("#c0de1=", "campaign ended")
+        assert retired.retired_at == T0 and retired.retired_reason == "campaign ended"
+        assert ledger.retire(auth.id) == retired  # again: the same date, the same reason
+        assert len(ledger.history(dl.SparkAuthorization, auth.id)) == 2
+        assert ledger.import_sheet(_sheet_text([_row("maya", "7301", "#c0de1=")])).written == 0
+        assert ledger.get(dl.SparkAuthorization, auth.id) == retired  # a blank keeps it
+        back = ledger.unretire(auth.id)
+        assert back.retired_at is None and back.retired_reason is None
+        assert [cast(dl.SparkAuthorization, e.record).retired_at for e in ledger.history(dl.SparkAuthorization, auth.id)] == [
+            None, T0, None,
+        ]  # fmt: skip
+        assert ledger.verify().ok
+        with pytest.raises(dl.LedgerError, match="no authorization in the ledger") as missing:
+            ledger.retire("#not-a-known-code=")
+        assert "not-a-known" not in str(missing.value)
+    with pytest.raises(dl.InvalidRecordError, match="retired_reason='why': needs retired_at"):
+        dl.SparkAuthorization.from_code(
+            "#c0de=", creator_id="c", post_id="p", starts_at="2026-01-01",
+            expires_at="2026-02-01", retired_reason="why",
+        )  # fmt: skip
+
+
+def _tiktok_item(code: str, post: str, handle: str, ends: str, status: str) -> dict[str, Any]:
+    """One ``/tt_video/info/`` item as TikTok sends it (the shape of tests/test_tiktok.py)."""
+    return {
+        "item_info": {"auth_code": code, "item_id": post, "item_type": "VIDEO", "status": status},
+        "auth_info": {
+            "ad_auth_status": "AUTHORIZED",
+            "auth_start_time": "2026-11-15 00:00:00",
+            "auth_end_time": ends,
+        },
+        "user_info": {
+            "identity_id": f"70{post}",
+            "identity_type": "AUTH_CODE",
+            "tiktok_name": handle,
+        },
+    }
+
+
+def test_a_sheet_never_rolls_back_what_tiktok_said_and_lists_each_conflict(tmp_path: Path) -> None:
+    clock = Clock()
+    rows = [_row("maya", "7301", "#c0de1=", account="Brand US"),
+            _row("leo", "7302", "#c0de2=", account="Brand US")]  # fmt: skip
+    with dl.Ledger.open(tmp_path / "l.db", clock=clock) as ledger:
+        _setup(ledger)
+        first = ledger.import_sheet(_sheet_text(rows))
+        assert first.written == 6 and first.conflicts == ()
+        assert {e.source for e in ledger.entries() if e.seq > 4} == {"sheet"}
+        clock.advance(days=10)  # TikTok: maya extended her code, leo's post was deleted
+        page = {"list": [
+            _tiktok_item("#c0de1=", "7301", "maya", "2027-01-09 00:00:00", "HESITATE_RECOMMEND"),
+            _tiktok_item("#c0de2=", "7302", "leo", "2026-12-15 00:00:00", "USER_DELETE"),
+        ], "page_info": {"page": 1, "page_size": 50, "total_number": 2, "total_page": 1}}  # fmt: skip
+        synced = ledger.import_tiktok(page, advertiser_id="6900000000000000001")
+        assert synced.written > 0
+        said = ledger.digest()
+        assert ledger.import_tiktok(page, advertiser_id="6900000000000000001").written == 0
+        clock.advance(days=1)
+        again = ledger.import_sheet(_sheet_text(rows))
+        assert again.written == 0 and ledger.digest() == said  # nothing TikTok said is undone
+        assert again.conflicts == (
+            "row 2: the sheet says expires 2026-12-15, TikTok said 2027-01-09 on 2026-12-04: "
+            "kept TikTok's",
+        )
+        assert "kept as TikTok said" in "\n".join(again.lines())
+        auth = ledger.authorization_for("#c0de1=")
+        assert auth is not None and auth.expires_at == datetime(2027, 1, 9, tzinfo=UTC)
+        post = ledger.get(dl.Post, "7302")
+        assert post is not None and post.status == "USER_DELETE"
+        # the next sync writes nothing either: the ledger holds what TikTok says
+        assert ledger.import_tiktok(page, advertiser_id="6900000000000000001").written == 0
+        # a person's own change still wins, and the sheet does not undo it either
+        ledger.record(dl.SparkAuthorization(**{**attrs.asdict(auth, recurse=False),
+                                              "expires_at": "2027-02-01"}), source="cli")  # fmt: skip
+        after = ledger.import_sheet(_sheet_text(rows))
+        assert after.written == 0
+        assert after.conflicts[0].endswith("kept 2027-02-01 (a later change)")
+
+
+def test_a_csv_import_keeps_what_tiktok_said_too_and_warns_with_each_line(tmp_path: Path) -> None:
+    clock = Clock()
+    with dl.Ledger.open(tmp_path / "l.db", clock=clock) as ledger:
+        _setup(ledger)
+        ledger.import_sheet(_sheet_text([_row("maya", "7301", "#c0de1=", account="Brand US")]))
+        auth = ledger.authorization_for("#c0de1=")
+        assert auth is not None
+        clock.advance(days=10)
+        page = {"list": [_tiktok_item("#c0de1=", "7301", "maya", "2027-01-09 00:00:00", "OK")]}
+        ledger.import_tiktok(page, advertiser_id="6900000000000000001")
+        said = ledger.digest()
+        rows = io.StringIO()
+        csv.writer(rows).writerows([
+            ["code", "creator_id", "post_id", "starts_at", "expires_at", "ad_account_id", "owner_id"],
+            ["#c0de1=", auth.creator_id, "7301", "2026-11-15", "2026-12-15", "6900000000000000001", "p_ana"],
+        ])  # fmt: skip
+        rows.seek(0)
+        with pytest.warns(dl.io.SourceConflictWarning) as warned:
+            result = ledger.import_csv(dl.SparkAuthorization, rows)
+        assert result.written == 0 and ledger.digest() == said
+        [warning] = warned
+        assert warning.message.conflicts == (  # type: ignore[union-attr]
+            "line 2: the CSV says expires 2026-12-15, TikTok said 2027-01-09 on 2026-12-04: "
+            "kept TikTok's",
+        )

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 import delvia_ledger as dl
-from delvia_ledger.sync import TikTokClient, VideoPage
+from delvia_ledger.sync import TikTokClient, VideoPage, Wait
 from tests.conftest import Clock
 from tests.fake_tiktok import (
     ADVERTISER,
@@ -65,10 +65,10 @@ def test_a_sweep_of_7_pages_of_50_records_every_item(
     synced: dl.Ledger, fake_tiktok: FakeTikTok, client: TikTokClient
 ) -> None:
     fake_tiktok.items[ADVERTISER] = make_items(340)
-    seen: list[VideoPage] = []
+    seen: list[VideoPage | Wait] = []
     result = synced.sync_tiktok(client, ADVERTISER, progress=seen.append)
     assert (result.pages, result.items, result.unbound, result.skipped) == (7, 340, 0, ())
-    assert [page.number for page in seen] == [1, 2, 3, 4, 5, 6, 7]
+    assert [page.number for page in seen if isinstance(page, VideoPage)] == [1, 2, 3, 4, 5, 6, 7]
     assert len(list(synced.records(dl.SparkAuthorization))) == 340
     assert len(list(synced.records(dl.Post))) == 340
     assert len(list(synced.records(dl.Creator))) == 40  # make_items cycles 40 identities
@@ -181,7 +181,7 @@ def test_throttled_twice_then_ok_the_sweep_succeeds_after_growing_waits(
     result = synced.sync_tiktok(client, ADVERTISER)
     assert (result.pages, result.items) == (2, 100)
     assert len(fake_tiktok.requests_for(page=2)) == 3
-    assert len(fake_tiktok.requests) == 4
+    assert len(fake_tiktok.requests) == 4 + 1  # page 1 read again at the end: it held still
     assert waits == [0.25, 0.5]  # random 0.5 × 0.5 s × 2**n: growing
 
 

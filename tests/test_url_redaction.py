@@ -25,9 +25,9 @@ passwords = st.text(
 ).map(lambda body: MARK + body)
 
 try:
-    from psycopg.conninfo import conninfo_to_dict
+    from psycopg import conninfo as libpq
 except ImportError:  # pragma: no cover - without the postgres extra
-    conninfo_to_dict = None
+    libpq = None  # type: ignore[assignment]
 
 
 def shown_forms(password: str) -> list[str]:
@@ -45,8 +45,8 @@ def test_a_percent_encoded_password_is_never_shown(password: str, query: bool) -
         url = f"postgresql://app@db.internal:5432/access?sslmode=require&password={encoded}"
     else:
         url = f"postgresql://app:{encoded}@db.internal:5432/access?sslmode=require"
-    if conninfo_to_dict is not None:
-        assert conninfo_to_dict(url)["password"] == password  # libpq reads what we hide
+    if libpq is not None:
+        assert libpq.conninfo_to_dict(url)["password"] == password  # libpq reads what we hide
     shown = redacted(url)
     assert shown == "postgresql://app@db.internal:5432/access?sslmode=require"
     assert password in _secrets(url)

@@ -336,8 +336,8 @@ class Storage(Protocol):
     ) -> dict[str, tuple[int, SparkAuthorization]]:
         """fingerprint -> (seq, authorization) for each code held at ``bound``, under its
         derived id first, else under a custom id (``derived=False``: custom ids only, for a
-        caller that has read the derived ones). One read, whatever the number of codes: the one
-        place a code is found from its fingerprint."""
+        caller that has read the derived ones). One statement for one code, two for many: the
+        one place a code is found from its fingerprint."""
         ...
 
     def latest_records(
@@ -345,6 +345,12 @@ class Storage(Protocol):
     ) -> dict[tuple[type[Record], str], tuple[int, Record]]:
         """(type, id) -> (seq, record) for each wanted record current at ``bound``; ids with no
         record are left out. One read whatever the types (a code's neighbours, at once)."""
+        ...
+
+    def current_with(self, cls: type[R], field: str, bound: int | None = None) -> list[R]:
+        """The current records of type ``cls`` at ``bound`` whose payload holds ``field`` (a
+        field left at its default, None, is not in the payload), for a field that has no
+        query column (``SparkAuthorization.retired_at``)."""
         ...
 
     def last_from(
@@ -371,6 +377,15 @@ class Storage(Protocol):
 
     def redactions(self) -> dict[int, Redaction]:
         """Every seq an Erasure of the whole ledger names, with what the chain walk needs."""
+        ...
+
+    def can_erase(self) -> bool:
+        """Whether the store has what an erasure writes (an unmigrated read-only file has
+        not)."""
+        ...
+
+    def any_erasure(self) -> bool:
+        """Whether the ledger holds an Erasure."""
         ...
 
     def versions_of(self, cls: type[Record], ids: Iterable[str]) -> list[tuple[int, str, str]]:

@@ -41,13 +41,14 @@ from ..records import (
     Person,
     Record,
     RoleGrant,
+    SparkAuthorization,
 )
 from . import DEFAULT_BUSY_TIMEOUT, schema
 from .filters import After, All, AnyOf, AtMost, CustomId, Equals, Filter, Missing, Not, OneOf
 from .schema import TABLES, VersionTable
 from .sql import SqlReads, last_version, visible
 from .sql import short as _short
-from .sqlite import APPLICATION_ID, SCHEMA_VERSION
+from .sqlite import APPLICATION_ID, RETIREMENT_COLUMNS, SCHEMA_VERSION
 
 if TYPE_CHECKING:
     import psycopg
@@ -338,9 +339,14 @@ class PostgresStore(SqlReads):
             version = self._version()
             if version == SCHEMA_VERSION:
                 return
-            if version in (3, 4):  # the owner's connection upgrades it, once
-                steps = migration_from_3() if version == 3 else []
-                self._run(";\n".join([*steps, *migration_from_4()]))
+            if version == 3:  # the owner's connection upgrades it, once
+                steps = [*_retirement_columns(), *_access_columns(), *_access_tables()]
+                self._run(";\n".join([*steps, *migration_from_3()]))
+                return
+            if version in (4, 5):
+                steps = migration_from_4() if version == 4 else []
+                made = self._one(f"SELECT to_regclass('{TABLES[AccessReview].name}')")
+                self._run(";\n".join([*steps, *migration_from_5(made is None)]))
                 return
             if version is not None:
                 raise NotALedgerError(
@@ -892,12 +898,16 @@ def _ledger_schema_guards() -> list[str]:
 
 def _named_by_erasure(seq: str, payload_hash: str | None = None) -> str:
     """SQL: an Erasure after entry ``seq`` names it (with ``payload_hash``: and recorded that
-    SHA-256 for its redacted payload)."""
-    item = f"'\"' || {seq} || ':'" + ("" if payload_hash is None else f" || {payload_hash} || '\"'")
-    return (
-        f"EXISTS (SELECT 1 FROM {TABLES[Erasure].name} w WHERE w.seq > {seq} "
-        f"AND strpos(w.redacted, {item}) > 0)"
-    )
+    SHA-256 for its redacted payload, at the same place in its ``hashes``)."""
+    table = TABLES[Erasure].name
+    named = f"strpos(w.seqs, '\"' || {seq} || '\"') > 0"
+    if payload_hash is not None:
+        named = (
+            f"(w.hashes::jsonb ->> (SELECT (s.n - 1)::int FROM jsonb_array_elements_text("
+            f"w.seqs::jsonb) WITH ORDINALITY AS s(v, n) WHERE s.v = {seq}::text LIMIT 1)) "
+            f"= {payload_hash}"
+        )
+    return f"EXISTS (SELECT 1 FROM {table} w WHERE w.seq > {seq} AND {named})"
 
 
 def _entries_update_guard() -> list[str]:
@@ -907,7 +917,8 @@ def _entries_update_guard() -> list[str]:
     personal = ", ".join(f"'{cls.__name__}'" for cls in PERSONAL_FIELDS)
     digest = "encode(sha256(convert_to(NEW.payload, 'UTF8')), 'hex')"
     return [
-        "CREATE FUNCTION entries_check_update() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+        "CREATE OR REPLACE FUNCTION entries_check_update() RETURNS trigger LANGUAGE plpgsql "
+        "AS $$ BEGIN "
         f"IF {same} AND NEW.payload <> OLD.payload AND OLD.type IN ({personal}) AND "
         f"{_named_by_erasure('OLD.seq', digest)} THEN RETURN NEW; END IF; "
         "RAISE EXCEPTION 'entries are append-only and cannot be changed'; END $$",
@@ -944,17 +955,27 @@ def _version_table_sql(table: VersionTable) -> list[str]:
             f"'{table.type}' AND e.id = a.id)) THEN RAISE EXCEPTION "
             f"'{name}: a row is added only with the entry it derives from'; END IF;",
         ),
-        f"CREATE FUNCTION {name}_check_successor() RETURNS trigger LANGUAGE plpgsql AS $$ "
-        "BEGIN IF EXISTS (SELECT 1 FROM before WHERE superseded_by IS NOT NULL) THEN "
-        f"RAISE EXCEPTION '{name}: a superseded version stays superseded'; END IF; "
-        "IF EXISTS (SELECT 1 FROM after a WHERE a.superseded_by IS DISTINCT FROM (SELECT "
-        f"min(w.seq) FROM {name} w WHERE w.id = a.id AND w.seq > a.seq)) THEN RAISE "
-        f"EXCEPTION '{name}: a version is superseded only by its record''s next version'; "
-        "END IF; RETURN NULL; END $$",
+        _successor_check(name),
         f"CREATE TRIGGER {name}_refuse_wrong_successor AFTER UPDATE ON {name} "
         "REFERENCING OLD TABLE AS before NEW TABLE AS after FOR EACH STATEMENT "
         f"EXECUTE FUNCTION {name}_check_successor()",
     ]
+
+
+def _successor_check(name: str) -> str:
+    """The function behind ``<table>_refuse_wrong_successor``: a superseded version stays
+    superseded by the same version (a redaction may update it), and a version is superseded
+    only by its record's next version."""
+    return (
+        f"CREATE OR REPLACE FUNCTION {name}_check_successor() RETURNS trigger LANGUAGE plpgsql "
+        "AS $$ BEGIN IF EXISTS (SELECT 1 FROM before b JOIN after a ON a.seq = b.seq WHERE "
+        "b.superseded_by IS NOT NULL AND a.superseded_by IS DISTINCT FROM b.superseded_by) THEN "
+        f"RAISE EXCEPTION '{name}: a superseded version stays superseded'; END IF; "
+        "IF EXISTS (SELECT 1 FROM after a WHERE a.superseded_by IS DISTINCT FROM (SELECT "
+        f"min(w.seq) FROM {name} w WHERE w.id = a.id AND w.seq > a.seq)) THEN RAISE "
+        f"EXCEPTION '{name}: a version is superseded only by its record''s next version'; "
+        "END IF; RETURN NULL; END $$"
+    )
 
 
 def _version_update_guards(table: VersionTable) -> list[str]:
@@ -969,8 +990,9 @@ def _version_update_guards(table: VersionTable) -> list[str]:
     if personal:
         emptied = " AND ".join(f"NEW.{c} IS NULL" for c in personal)
         statements += [
-            f"CREATE FUNCTION {name}_check_redaction() RETURNS trigger LANGUAGE plpgsql AS $$ "
-            f"BEGIN IF {emptied} AND {_named_by_erasure('OLD.seq')} THEN RETURN NEW; END IF; "
+            f"CREATE OR REPLACE FUNCTION {name}_check_redaction() RETURNS trigger "
+            f"LANGUAGE plpgsql AS $$ BEGIN IF {emptied} AND {_named_by_erasure('OLD.seq')} "
+            "THEN RETURN NEW; END IF; "
             f"RAISE EXCEPTION '{name} rows cannot be changed'; END $$",
             f"CREATE TRIGGER {name}_refuse_redaction BEFORE UPDATE OF {', '.join(personal)} "
             f"ON {name} FOR EACH ROW EXECUTE FUNCTION {name}_check_redaction()",
@@ -978,27 +1000,64 @@ def _version_update_guards(table: VersionTable) -> list[str]:
     return statements
 
 
-#: The tables schema version 5 adds (DESIGN §8: invitations and access reviews).
-NEW_IN_5 = (PendingInvite, AccessReview)
+#: The tables schema version 6 adds (DESIGN §8: invitations and access reviews).
+NEW_IN_6 = (PendingInvite, AccessReview)
+
+
+def _access_columns() -> list[str]:
+    """``Person.tiktok_user_id`` (indexed) and ``RoleGrant.source`` (schema version 6)."""
+    person, grants = TABLES[Person].name, TABLES[RoleGrant].name
+    return [
+        f"ALTER TABLE {person} ADD COLUMN IF NOT EXISTS tiktok_user_id {_TEXT}",
+        f"CREATE INDEX IF NOT EXISTS idx_{person}_tiktok_user_id ON {person} (tiktok_user_id, seq)",
+        f"ALTER TABLE {grants} ADD COLUMN IF NOT EXISTS source {_TEXT}",
+    ]
+
+
+def _access_tables() -> list[str]:
+    """The PendingInvite and AccessReview tables with their guards (schema version 6)."""
+    return [statement for cls in NEW_IN_6 for statement in _version_table_sql(TABLES[cls])]
+
+
+def migration_from_5(tables: bool = True) -> list[str]:
+    """Schema version 5 -> 6 (run by the tables' owner, once): who holds access at TikTok —
+    the new columns (their UPDATE guards made again to watch them) and, unless ``tables`` is
+    False (they exist), the new tables."""
+    statements = _access_columns()
+    for changed in (TABLES[Person], TABLES[RoleGrant]):
+        statements.append(f"DROP TRIGGER IF EXISTS {changed.name}_refuse_update ON {changed.name}")
+        statements += _version_update_guards(changed)[:1]  # the redaction check stays
+    return [
+        *statements,
+        *(_access_tables() if tables else []),
+        "ALTER TABLE ledger_schema DISABLE TRIGGER ledger_schema_refuse_update",
+        f"UPDATE ledger_schema SET schema_version = {SCHEMA_VERSION}",
+        "ALTER TABLE ledger_schema ENABLE TRIGGER ledger_schema_refuse_update",
+    ]
+
+
+def _retirement_columns() -> list[str]:
+    """The columns of a code's retirement (schema version 5) and their index, added to an
+    older ledger."""
+    table = TABLES[SparkAuthorization]
+    kinds = {"INTEGER": "bigint", "TEXT": _TEXT}
+    return [
+        *(
+            f"ALTER TABLE {table.name} ADD COLUMN {column} {kinds[kind]}"
+            for column, kind in RETIREMENT_COLUMNS
+        ),
+        f"CREATE INDEX idx_{table.name}_retired_at ON {table.name} (retired_at, seq)",
+    ]
 
 
 def migration_from_4() -> list[str]:
-    """Schema version 4 -> 5 (run by the tables' owner, once): ``Person.tiktok_user_id`` and
-    ``RoleGrant.source`` columns (their UPDATE guards remade to watch them), and the
-    PendingInvite and AccessReview tables."""
-    statements = [
-        f"ALTER TABLE {TABLES[Person].name} ADD COLUMN tiktok_user_id {_TEXT}",
-        f"CREATE INDEX idx_{TABLES[Person].name}_tiktok_user_id ON {TABLES[Person].name} "
-        "(tiktok_user_id, seq)",
-        f"ALTER TABLE {TABLES[RoleGrant].name} ADD COLUMN source {_TEXT}",
-    ]
-    for changed in (TABLES[Person], TABLES[RoleGrant]):
-        statements.append(f"DROP TRIGGER {changed.name}_refuse_update ON {changed.name}")
-        statements += _version_update_guards(changed)[:1]  # the check function stays
-    for added in NEW_IN_5:
-        statements += _version_table_sql(TABLES[added])
+    """Schema version 4 -> 5 (run by the tables' owner, once): a code's retirement columns,
+    and the authorizations' UPDATE guard made again to cover them."""
+    table = TABLES[SparkAuthorization]
     return [
-        *statements,
+        *_retirement_columns(),
+        f"DROP TRIGGER IF EXISTS {table.name}_refuse_update ON {table.name}",
+        *_version_update_guards(table),
         "ALTER TABLE ledger_schema DISABLE TRIGGER ledger_schema_refuse_update",
         f"UPDATE ledger_schema SET schema_version = {SCHEMA_VERSION}",
         "ALTER TABLE ledger_schema ENABLE TRIGGER ledger_schema_refuse_update",
@@ -1013,19 +1072,20 @@ def migration_from_3() -> list[str]:
         *_entries_update_guard(),
     ]
     for table in TABLES.values():
-        if table.cls in NEW_IN_5:
-            continue  # migration_from_4 makes them
+        if table.cls in NEW_IN_6:
+            continue  # made before, by _access_tables
         if table.cls is Erasure:
             statements += _version_table_sql(table)
         else:
             statements += [
                 f"DROP TRIGGER {table.name}_refuse_update ON {table.name}",
                 *_version_update_guards(table),
+                _successor_check(table.name),
             ]
     return [
         *statements,
         "ALTER TABLE ledger_schema DISABLE TRIGGER ledger_schema_refuse_update",
-        "UPDATE ledger_schema SET schema_version = 4",
+        f"UPDATE ledger_schema SET schema_version = {SCHEMA_VERSION}",
         "ALTER TABLE ledger_schema ENABLE TRIGGER ledger_schema_refuse_update",
         "CREATE TRIGGER ledger_schema_refuse_insert BEFORE INSERT ON ledger_schema FOR EACH ROW "
         "EXECUTE FUNCTION ledger_refuse('ledger_schema is written only when the ledger is made')",

@@ -158,7 +158,7 @@ def code_key(fingerprint: str) -> int:
 
 _EXTRA_INDEXES: dict[type[Record], tuple[tuple[str, ...], ...]] = {
     Creator: (("tiktok_identity_id",),),
-    SparkAuthorization: (("expires_at",), ("post_id",)),
+    SparkAuthorization: (("expires_at",), ("post_id",), ("retired_at",)),
     SparkBinding: (("ad_account_id",),),
     SparkAd: (("authorization_id",),),
     RoleGrant: (("scope",), ("person_id",)),

@@ -54,6 +54,7 @@ from ..records import (
     Post,
     Record,
     RoleGrant,
+    SparkAuthorization,
 )
 from . import DEFAULT_BUSY_TIMEOUT, schema
 from .filters import After, All, AnyOf, AtMost, CustomId, Equals, Filter, Missing, Not, OneOf
@@ -71,11 +72,15 @@ __all__ = ["GENESIS_HASH", "Digest", "Entry", "Store", "VerifyResult", "chain_ha
 APPLICATION_ID = 0x444C4752  # "DLGR": marks a file as a delvia_ledger database
 #: 2: SparkBinding, Notice, two fields; 3: guards on INSERT and supersede; 4: sources, salts,
 #: Erasure and the redaction its guards allow, guards that watch every UPDATE (rowid aliases).
-SCHEMA_VERSION = 5
+#: 5: a code's retirement (SparkAuthorization.retired_at, retired_reason); 6: who holds access
+#: at TikTok (Person.tiktok_user_id, RoleGrant.source, PendingInvite, AccessReview).
+SCHEMA_VERSION = 6
 #: Older schema versions whose files read correctly as they are (only guards, and the
 #: Erasure table no such file needs, are missing), so a read-only copy can still be read and
 #: verified without migrating it.
 READABLE_UNMIGRATED = frozenset({2, 3})
+#: The columns schema version 5 adds to the authorizations' version table.
+RETIREMENT_COLUMNS = (("retired_at", "INTEGER"), ("retired_reason", "TEXT"))
 SQLITE_MAGIC = b"SQLite format 3\x00"
 #: What the driver raises: its own errors, and UnicodeDecodeError when a message it builds
 #: from a damaged file is not valid UTF-8.
@@ -410,8 +415,8 @@ class Store(SqlReads):
         for name in ("entries", *(table.name for table in TABLES.values())):
             self.conn.execute(f"DROP TRIGGER IF EXISTS {name}_refuse_update")
 
-    def _migrate_from_4(self) -> None:
-        """Version 4 -> 5: who holds access at TikTok (DESIGN §8): ``Person.tiktok_user_id`` and
+    def _migrate_from_5(self) -> None:
+        """Version 5 -> 6: who holds access at TikTok (DESIGN §8): ``Person.tiktok_user_id`` and
         ``RoleGrant.source`` columns; :meth:`_create_schema` adds the PendingInvite and
         AccessReview tables and their guards."""
         for cls, name in ((Person, "tiktok_user_id"), (RoleGrant, "source")):
@@ -421,6 +426,16 @@ class Store(SqlReads):
                 self.conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} TEXT")
         for cls in (Person, RoleGrant):  # remade by _create_schema, the new column watched too
             self.conn.execute(f"DROP TRIGGER IF EXISTS {TABLES[cls].name}_refuse_update")
+
+    def _migrate_from_4(self) -> None:
+        """Version 4 -> 5: the columns of a code's retirement; the authorizations' UPDATE guard
+        is made again (by :meth:`_create_schema`) to cover them."""
+        auths = TABLES[SparkAuthorization].name
+        have = {row[1] for row in self.conn.execute(f"PRAGMA table_info({auths})")}
+        for column, kind in RETIREMENT_COLUMNS:
+            if column not in have:  # a file a test rolled back to an older version has them
+                self.conn.execute(f"ALTER TABLE {auths} ADD COLUMN {column} {kind}")
+        self.conn.execute(f"DROP TRIGGER IF EXISTS {auths}_refuse_update")
 
     def _create_schema(self) -> None:
         """Create every table, index and guard that is missing (safe to run again)."""
@@ -692,13 +707,17 @@ class Store(SqlReads):
     def _execute_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         self.conn.executemany(sql, rows)
 
+    _erasure_table = False  # known to exist (a table, once made, stays)
+
     def _has_erasures(self) -> bool:
-        return bool(
-            self._fetch(
-                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
-                (TABLES[Erasure].name,),
+        if not self._erasure_table:
+            self._erasure_table = bool(
+                self._fetch(
+                    "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+                    (TABLES[Erasure].name,),
+                )
             )
-        )
+        return self._erasure_table
 
     @contextmanager
     def erasing(self) -> Iterator[None]:
@@ -1141,16 +1160,17 @@ MIGRATIONS: dict[int, Callable[[Store], None]] = {
     2: Store._migrate_from_2,
     3: Store._migrate_from_3,
     4: Store._migrate_from_4,
+    5: Store._migrate_from_5,
 }
 
 
 def _named_by_erasure(seq: str) -> str:
-    """SQL: an Erasure after entry ``seq`` names it (its ``redacted`` items are
-    ``"<seq>:<hash>"``, so the quote before the seq and the colon after delimit it)."""
+    """SQL: an Erasure after entry ``seq`` names it (its ``seqs`` are a JSON list of decimal
+    texts, so the quotes around a seq delimit it)."""
     table = TABLES[Erasure].name
     return (
         f"EXISTS (SELECT 1 FROM {table} w WHERE w.seq > {seq} "
-        f"AND instr(w.redacted, '\"' || {seq} || ':') > 0)"
+        f"AND instr(w.seqs, '\"' || {seq} || '\"') > 0)"
     )
 
 
