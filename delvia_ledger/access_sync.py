@@ -18,7 +18,8 @@ from .tiktok import Skipped
 from .writing import Writer
 
 if TYPE_CHECKING:  # sync sits below (DESIGN §3): intake only calls a client
-    from .sync import Progress, Sweep, TikTokClient
+    from .sync import TikTokClient
+    from .sync_pages import Progress, Sweep
 
 __all__ = ["AccessSyncResult", "sync_access"]
 
