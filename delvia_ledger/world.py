@@ -61,6 +61,7 @@ class World:
         self.store, self.bound, self.now = store, bound, now
         self.t = to_micros(now)
         self._expiring: dict[int, Row] = {}
+        self._synced: dict[str, bool] = {}
 
     # --- the rules at t, compiled once from their filters (the per-row tests in memory) ---
 
@@ -341,12 +342,16 @@ class World:
     def synced(self, scope: str) -> bool:
         """Whether an access sync has run for ``scope`` (a Business Center, or an ad account
         recorded in one): its actual side is then what TikTok lists (DESIGN §8)."""
-        kind, _, target = scope.partition(":")
-        if kind == "ad_account":
-            target = self.business_center(target) or ""
-        elif kind != "business_center":
-            return False
-        return target in self.synced_business_centers
+        found = self._synced.get(scope)
+        if found is None:
+            kind, _, target = scope.partition(":")
+            if kind == "ad_account":
+                target = self.business_center(target) or ""
+            found = kind in ("ad_account", "business_center") and (
+                target in self.synced_business_centers
+            )
+            self._synced[scope] = found
+        return found
 
     def side(self, scope: str) -> str:
         """``"actual"`` where an access sync has run for ``scope``, else ``"intended"``."""
