@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, cast
 import attrs
 
 from . import tiktok_access as bc
-from .records import ACTUAL, AdAccount, PendingInvite, Person, Record, RoleGrant
+from .records import ACTUAL, ERASED, AdAccount, PendingInvite, Person, Record, RoleGrant
 from .storage import Equals, Storage
 from .tiktok import Skipped
 from .writing import Writer
@@ -156,7 +156,7 @@ class _People:
         id, one not found at all is added (id ``tiktok-user-<user id>``)."""
         if user_id in self.by_user:
             found = self.people.get(self.by_user[user_id]) or self.changed[self.by_user[user_id]]
-            if found.email is None and email:
+            if found.email is None and email and found.name != ERASED:  # never undo an erasure
                 self._keep(attrs.evolve(found, email=email))
             return found.id
         key = (email or "").strip().lower()

@@ -348,3 +348,16 @@ def test_the_cli_syncs_access_and_report_shows_who_left_with_access(
         check=False,
     )
     assert refused.returncode == 2 and "--access" in refused.stderr
+
+
+def test_a_sync_never_gives_an_erased_person_their_email_again(
+    accounts: dl.Ledger, client: TikTokClient
+) -> None:
+    user = "6900000000000000004"
+    accounts.record(dl.Person(id="p_bo", name="Bo", tiktok_user_id=user))
+    accounts.erase(dl.Person, "p_bo", reason="asked to", by="p_bo")
+    [result] = accounts.sync_access(client, BC)
+    assert result.written > 0
+    erased = accounts.get(dl.Person, "p_bo")
+    assert erased is not None and erased.email is None
+    assert any(g.person_id == "p_bo" for g in _actual(accounts).values())
