@@ -685,6 +685,8 @@ _ALLOWED: dict[str, str] = {
     ),
     "_check_binding_id": "`<authorization_id>@<ad_account_id>`, the only value allowed",
     "_check_rule_id": "`<creator_region>-><account_region>`, the only value allowed",
+    "_check_source": "`tiktok` (a role TikTok's Business Center lists: the actual side), or "
+    "blank (a role people approved: the intended side)",
 }
 
 #: What a blank cell of a field with a derived default becomes (by the default's function).

@@ -12,7 +12,7 @@ from typing import Any
 import attrs
 
 from .errors import PayloadError
-from .records import Role, RoleGrant, shown
+from .records import ACTUAL, Role, RoleGrant, shown
 from .tiktok import Skipped, _id, _object, _required, _text, numbered
 
 __all__ = [
@@ -71,8 +71,9 @@ class RoleDraft:
     def grant(
         self, person_id: str, *, granted_at: datetime, grant_id: str | None = None
     ) -> RoleGrant:
-        """The ``RoleGrant`` this role becomes for the ledger's person ``person_id``; its id
-        defaults to ``tiktok:<scope>:<role>:<user_id>`` (TikTok ids only: no personal data).
+        """The ``RoleGrant`` this role becomes for the ledger's person ``person_id`` (on the
+        actual side: ``source="tiktok"``); its id defaults to ``tiktok:<scope>:<role>:<user_id>``
+        (TikTok ids only: no personal data).
 
         >>> RoleDraft(user_id="71", role=Role.OPERATOR, scope="ad_account:6900").grant(
         ...     "p_ana", granted_at="2026-12-01T00:00:00Z").id
@@ -84,6 +85,7 @@ class RoleDraft:
             scope=self.scope,
             role=self.role,
             granted_at=granted_at,
+            source=ACTUAL,
         )
 
 
