@@ -11,6 +11,7 @@ import attrs
 
 from .convert import generated, readable_time
 from .errors import docs_url
+from .fields import one_line
 
 __all__ = [
     "CATALOGUE",
@@ -534,7 +535,7 @@ class Finding(_Catalogued):
             return None
         deadline = self.deadline
         return template.format(
-            creator=self.handle or self.creator_id,
+            creator=one_line(self.handle or self.creator_id),
             post=self.post_id or "",
             deadline="" if deadline is None else f"{deadline.day} {deadline:%B %Y, %H:%M} UTC",
         )
@@ -547,7 +548,9 @@ class Finding(_Catalogued):
         subject = " ".join(
             part
             for part in (
-                self.handle or (self.creator_id and f"creator {self.creator_id}"),
+                one_line(self.handle)
+                if self.handle
+                else self.creator_id and f"creator {self.creator_id}",
                 self.post_id and f"post {self.post_id}",
                 self.authorization_id and f"code {self.authorization_id}",
                 self.ad_id and f"ad {self.ad_id}",
@@ -559,7 +562,7 @@ class Finding(_Catalogued):
         when = f"by {readable_time(self.deadline)}" if self.deadline else ""
         detail = f"({self.detail})" if self.detail else ""
         who = (
-            f"[owner: {self.owner_name or self.owner_id}]"
+            f"[owner: {one_line(self.owner_name or self.owner_id)}]"
             if self.owner_id
             else ""
             if self.kind is FindingKind.UNKNOWN_CODE
