@@ -560,7 +560,7 @@ class Finding(_Catalogued):
             if part
         )
         when = f"by {readable_time(self.deadline)}" if self.deadline else ""
-        detail = f"({self.detail})" if self.detail else ""
+        detail = f"({one_line(self.detail)})" if self.detail else ""
         who = (
             f"[owner: {one_line(self.owner_name or self.owner_id)}]"
             if self.owner_id
