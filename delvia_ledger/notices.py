@@ -364,11 +364,7 @@ def notify(
                     person_id=reminder.person_id,
                     name=reminder.who,
                     kind=sender.kind,
-                    reason=(
-                        "nobody is assigned"
-                        if reminder.person_id is None
-                        else sender.why_unreached(reminder)
-                    ),
+                    reason=_unreached(sender, reminder),
                     reached_by=tuple(reached),
                 )
             )
@@ -378,6 +374,15 @@ def notify(
         unreached=tuple(unreached),
         dry_run=dry_run,
     )
+
+
+def _unreached(sender: Sender, reminder: Reminder) -> str:
+    """Why ``sender`` cannot reach ``reminder``'s person (a sender written before
+    ``why_unreached`` existed gets a general reason)."""
+    if reminder.person_id is None:
+        return "nobody is assigned"
+    why = getattr(sender, "why_unreached", None)
+    return str(why(reminder)) if why is not None else "this sender cannot reach them"
 
 
 def _message(
