@@ -28,6 +28,7 @@ from dateutil.parser import isoparse
 
 from . import __version__
 from .errors import LedgerError, NotALedgerError, docs_url
+from .fields import one_line
 from .findings import Finding, FindingKind, Severity
 from .records import (
     AccessReview,
@@ -418,10 +419,10 @@ def _finding_rows(findings: list[Finding], names: _Names, wide: bool) -> list[di
             "severity": f.severity.value,
             "kind": f.kind.value,
             "deadline": f"{f.deadline:%Y-%m-%d}" if f.deadline else "",
-            "creator": f.handle or f.creator_id or "",
+            "creator": one_line(f.handle or f.creator_id or ""),
             "code": names.hint(f.authorization_id),
-            "account": names.account(f.ad_account_id),
-            "owner": f.owner_name or f.owner_id or "",
+            "account": one_line(names.account(f.ad_account_id)),
+            "owner": one_line(f.owner_name or f.owner_id or ""),
         }
         if wide:
             row["remedy"] = f.remedy
@@ -1502,6 +1503,21 @@ def _secret_from_env(flag: str, name: str, what: str) -> str:
     return value
 
 
+def _pairs(flag: str, values: Sequence[str], shape: str) -> list[tuple[str, str]]:
+    """``--flag A=B`` options as (A, B) pairs, each refused unless it has that shape."""
+    pairs = []
+    for value in values:
+        left, sep, right = value.partition("=")
+        if not sep or not left.strip() or not right.strip():
+            raise UsageError(f"{flag} {_shown_option(value)}: give {shape}")
+        pairs.append((left.strip(), right.strip()))
+    return pairs
+
+
+def _shown_option(value: str) -> str:
+    return repr(value[:60]).translate(_UNSAFE)
+
+
 def _senders(options: Mapping[str, Any]) -> list[Sender]:
     from .notify import EmailSender, WebhookSender
 
@@ -1530,9 +1546,21 @@ def _senders(options: Mapping[str, Any]) -> list[Sender]:
         )
     elif from_addr or user or options["starttls"]:
         raise UsageError("--from, --smtp-user and --starttls go with --smtp HOST:PORT")
-    if options["slack_webhook_env"] is not None:
-        url = _secret_from_env("--slack-webhook-env", options["slack_webhook_env"], "the URL")
-        senders.append(WebhookSender(url, style="slack"))
+    routes = {
+        person: _secret_from_env("--route", var, f"{person}'s own webhook URL")
+        for person, var in _pairs("--route", options["route"], "PERSON=VAR")
+    }
+    mentions = dict(_pairs("--mention", options["mention"], "PERSON=MEMBER_ID"))
+    if options["slack_webhook_env"] is not None or routes:
+        url = None
+        if options["slack_webhook_env"] is not None:
+            url = _secret_from_env("--slack-webhook-env", options["slack_webhook_env"], "the URL")
+        try:
+            senders.append(WebhookSender(url, style="slack", routes=routes, mentions=mentions))
+        except ValueError as error:
+            raise UsageError(str(error)) from None
+    elif mentions:
+        raise UsageError("--mention goes with --slack-webhook-env VAR or --route PERSON=VAR")
     if options["webhook_env"] is not None:
         url = _secret_from_env("--webhook-env", options["webhook_env"], "the webhook URL")
         senders.append(WebhookSender(url, style="json"))
@@ -1553,6 +1581,18 @@ def _senders(options: Mapping[str, Any]) -> list[Sender]:
 )
 @click.option("--starttls", is_flag=True, help="upgrade the SMTP connection to TLS")
 @click.option("--slack-webhook-env", metavar="VAR", help="post to the Slack webhook URL in $VAR")
+@click.option(
+    "--route",
+    multiple=True,
+    metavar="PERSON=VAR",
+    help="post PERSON's Slack reminders to their own webhook URL, held in $VAR (repeatable)",
+)
+@click.option(
+    "--mention",
+    multiple=True,
+    metavar="PERSON=MEMBER_ID",
+    help="mention PERSON in Slack by their member id, e.g. p_ana=U024BE7LH (repeatable)",
+)
 @click.option("--webhook-env", metavar="VAR", help="post JSON to the webhook URL held in $VAR")
 @_horizon_option("14d")
 @click.option("--dry-run", is_flag=True, help="print what would be sent; send and record nothing")

@@ -27,6 +27,7 @@ from .fields import (
     _after,
     _as_member,
     _check_id,
+    _check_optional_email,
     _check_optional_id,
     _check_optional_region,
     _check_optional_text,
@@ -39,6 +40,7 @@ from .fields import (
     _fail,
     _member_of,
     blank_to_none,
+    to_email,
     to_item_status,
     to_region,
 )
@@ -250,7 +252,7 @@ class Person:
     id: str = attrs.field(validator=_check_id)
     name: str = attrs.field(validator=_check_text)
     email: str | None = attrs.field(
-        default=None, converter=blank_to_none, validator=_check_optional_text
+        default=None, converter=to_email, validator=_check_optional_email
     )
     left_at: datetime | None = attrs.field(
         default=None, converter=to_utc, validator=_check_optional_time
