@@ -916,6 +916,12 @@ def backup(dest: str) -> None:
 
     if Path(dest).exists():
         raise UsageError(f"{dest} already exists; backup writes only a new file")
+    folder = Path(dest).parent
+    if not folder.is_dir():
+        raise UsageError(
+            f"{dest}: the folder {str(folder)!r} does not exist; create it first, or name "
+            "another place"
+        )
     with _ledger() as ledger:
         ledger.backup(dest)
     with Ledger.open(dest) as copy:
@@ -1148,7 +1154,12 @@ def read_time(value: str, option: str) -> datetime:
         if len(text) > 10:
             raise UsageError(f"{option} {value!r} has no time zone: add Z (UTC) or an offset")
         moment = moment.replace(tzinfo=UTC)  # a date alone: midnight UTC
-    return moment.astimezone(UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:  # e.g. 0001-01-01T00:00:00+01:00 is in the year 0 in UTC
+        from .fields import TIME_OUT_OF_RANGE
+
+        raise UsageError(f"{option} {value!r} {TIME_OUT_OF_RANGE}") from None
 
 
 def record_fields_help(cls: type[Record]) -> str:

@@ -443,6 +443,9 @@ class CsvReader(Generic[R]):
             further, problem = _csv_problem(str(error), self._spelled, raw)
         except UnicodeDecodeError:
             further, problem = 0, "the file is not UTF-8 text; save it as UTF-8 and import again"
+            bad = _undecodable_line(source)
+            if bad is not None:
+                further = bad - self._ended - 1
         # raised outside the handlers: the csv and codec errors carry the text, which may hold codes
         raise PayloadError(f"line {self._ended + 1 + further}: {problem}")
 
@@ -584,6 +587,25 @@ def _code(fingerprint: str | None, hint: str | None) -> SparkCode | None:
 
 #: The cells of a CSV row as text: a quoted cell (maybe unclosed), an unquoted run, a comma.
 _TOKENS = re.compile(r'"[^"]*(?:""[^"]*)*"?|[^,"]+|,|"')
+
+
+def _undecodable_line(source: IO[str]) -> int | None:
+    """The number of the first line of a text file that is not UTF-8 (the decoder fails a
+    whole chunk at once, ahead of the lines read), read again from its bytes; None when the
+    text has no bytes to read again."""
+    buffer = getattr(source, "buffer", None)
+    try:
+        if buffer is None or not buffer.seekable():
+            return None
+        buffer.seek(0)
+        for number, line in enumerate(buffer, 1):
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError:
+                return number
+    except (OSError, ValueError):
+        return None
+    return None
 
 
 def _csv_problem(message: str, header: list[str], raw: list[str]) -> tuple[int, str]:

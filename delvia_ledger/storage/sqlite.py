@@ -262,11 +262,19 @@ class Store(SqlReads):
     def backup(self, dest: str | PathLike[str]) -> None:
         """A consistent copy of the whole file at ``dest`` (SQLite's online backup), taken
         while other connections may write."""
-        target = sqlite3.connect(dest)
         try:
-            self.conn.backup(target)
-        finally:
-            target.close()
+            target = sqlite3.connect(dest)
+            try:
+                self.conn.backup(target)
+            finally:
+                target.close()
+        except DRIVER_ERRORS as exc:
+            folder = os.path.dirname(os.path.abspath(dest))
+            if not os.path.isdir(folder):
+                raise StorageError(
+                    f"backup: {dest}: the folder {folder!r} does not exist; create it first"
+                ) from None
+            raise storage_error(os.fspath(dest), exc, self.busy_timeout) from None
 
     def _connect(self) -> sqlite3.Connection:
         """A read-write connection; a read-only one where the file or its directory is not
