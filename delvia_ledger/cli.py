@@ -7,6 +7,7 @@ delivery, 2 a usage or input error (one line on stderr, never a traceback), 130 
 from __future__ import annotations
 
 import csv
+import glob
 import io
 import json
 import os
@@ -926,6 +927,12 @@ def backup(dest: str) -> None:
 
     if Path(dest).exists():
         raise UsageError(f"{dest} already exists; backup writes only a new file")
+    folder = Path(dest).parent
+    if not folder.is_dir():
+        raise UsageError(
+            f"{dest}: the folder {str(folder)!r} does not exist; create it first, or name "
+            "another place"
+        )
     with _ledger() as ledger:
         ledger.backup(dest)
     with Ledger.open(dest) as copy:
@@ -960,24 +967,86 @@ def copy(source: str, dest: str) -> None:
                 )
     elif Path(dest).exists():
         raise UsageError(f"{dest} already exists; copy writes only a new ledger")
+    # A file is written under a temporary name beside DEST and renamed once it verifies, so
+    # a copy cut short (a signal, even SIGKILL) never leaves a DEST that a retry refuses.
+    target = _partial(dest) if dest_at.is_file else dest
     try:
-        with _source_entries(source) as (entries, total), Ledger.open(dest) as copied:
-            if sys.stderr.isatty():
-                with click.progressbar(
-                    entries, length=total, label="copying", file=sys.stderr
-                ) as bar:
-                    copied.replay(bar)
-            else:
-                copied.replay(entries)
-            result = copied.verify(deep=True)
-            digest = copied.digest()
+        with _terminated_as_interrupt(), _source_entries(source) as (entries, total):
+            with Ledger.open(target) as copied:
+                if sys.stderr.isatty():
+                    with click.progressbar(
+                        entries, length=total, label="copying", file=sys.stderr
+                    ) as bar:
+                        copied.replay(bar)
+                else:
+                    copied.replay(entries)
+                result = copied.verify(deep=True)
+                digest = copied.digest()
+            if result.ok and dest_at.is_file:
+                _rename_new(target, dest)
     except BaseException:
-        dest_at.discard()  # a failed copy leaves nothing
+        _location(target, "DEST").discard()  # a failed copy leaves nothing
         raise
     if not result.ok:
+        _location(target, "DEST").discard()
         _say(f"FAILED: the copy does not verify: {result.reason}")
         raise Failed
     _say(f"copied {digest.seq} entries from {shown_source} to {shown_dest}; digest {digest}")
+
+
+def _partial(dest: str) -> str:
+    """The temporary name a copy writes before it is DEST (``.NAME.PID.partial`` beside it);
+    what a killed copy left under that name is removed first."""
+    folder, name = os.path.split(os.path.abspath(dest))
+    for left in Path(folder).glob(f".{glob.escape(name)}.*.partial"):
+        pid = left.name[len(name) + 2 : -len(".partial")]
+        if pid.isdigit() and not _running(int(pid)):
+            _location(str(left), "DEST").discard()
+    return os.path.join(folder, f".{name}.{os.getpid()}.partial")
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's process
+        return True
+    return True
+
+
+def _rename_new(partial: str, dest: str) -> None:
+    """``partial`` becomes ``dest``, unless something appeared at ``dest`` meanwhile."""
+    try:
+        os.link(partial, dest)  # fails if DEST exists: never replaces it
+    except FileExistsError:
+        raise UsageError(f"{dest} appeared while copying; the copy was not kept") from None
+    except OSError:  # a file system without hard links
+        if os.path.exists(dest):
+            raise UsageError(f"{dest} appeared while copying; the copy was not kept") from None
+        os.rename(partial, dest)
+        return
+    os.unlink(partial)
+
+
+@contextmanager
+def _terminated_as_interrupt() -> Iterator[None]:
+    """SIGTERM (``kill``, a service stopping) ends the block as Ctrl-C does, so what it
+    began is cleaned up; the previous handler is restored after."""
+    import signal
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        before = signal.signal(signal.SIGTERM, interrupt)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, before)
 
 
 def _location(location: str, what: str) -> Location:
@@ -998,7 +1067,8 @@ def _source_entries(source: str) -> Iterator[tuple[Iterable[Entry], int | None]]
 
     if source.lower().endswith(".json") and _location(source, "SOURCE").is_file:
         with open(source, encoding="utf-8") as text:
-            yield read_export(text), None
+            entries = list(read_export(text))  # the whole chain checked before DEST is made
+        yield entries, len(entries)
     else:
         with Ledger.open(source) as original:
             view = original.as_of(seq=original.seq)  # this state, whatever is appended after
@@ -1095,7 +1165,12 @@ def read_time(value: str, option: str) -> datetime:
         if len(text) > 10:
             raise UsageError(f"{option} {value!r} has no time zone: add Z (UTC) or an offset")
         moment = moment.replace(tzinfo=UTC)  # a date alone: midnight UTC
-    return moment.astimezone(UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:  # e.g. 0001-01-01T00:00:00+01:00 is in the year 0 in UTC
+        from .fields import TIME_OUT_OF_RANGE
+
+        raise UsageError(f"{option} {value!r} {TIME_OUT_OF_RANGE}") from None
 
 
 def record_fields_help(cls: type[Record]) -> str:

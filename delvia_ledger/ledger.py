@@ -92,10 +92,25 @@ class LedgerView:
 
     def now(self) -> datetime:
         """The ledger clock's current time (aware, UTC)."""
-        moment = self._clock()
+        moment: object = self._clock()
+        if not isinstance(moment, datetime):
+            raise TypeError(
+                f"the ledger clock ({_clock_name(self._clock)}) returned {type(moment).__name__} "
+                f"{shown(moment)}; a clock returns an aware datetime, e.g. "
+                "datetime.now(timezone.utc)"
+            )
         if moment.utcoffset() is None:
-            raise ValueError(f"the ledger clock returned a naive datetime {moment!r}")
-        return moment.astimezone(UTC)
+            raise ValueError(
+                f"the ledger clock ({_clock_name(self._clock)}) returned a naive datetime "
+                f"{moment!r}; a clock returns an aware datetime, e.g. datetime.now(timezone.utc)"
+            )
+        try:
+            return moment.astimezone(UTC)
+        except OverflowError:
+            raise ValueError(
+                f"the ledger clock ({_clock_name(self._clock)}) returned {moment!r}, which in "
+                "UTC falls before 0001-01-01 or after 9999-12-31"
+            ) from None
 
     def get(self, cls: type[R], id: str) -> R | None:
         """The current version of record ``id`` of type ``cls``, or None."""
@@ -871,3 +886,9 @@ def _source_arg(value: object, what: str) -> str:
     if isinstance(value, str) and value in SOURCES:
         return value
     raise ValueError(f"{what}(source={shown(value)}): source must be one of {', '.join(SOURCES)}")
+
+
+def _clock_name(clock: Clock) -> str:
+    """How to name a ledger's clock in an error: its qualified name, or its type's."""
+    name = getattr(clock, "__qualname__", None) or type(clock).__qualname__
+    return f"clock={name}"
