@@ -144,7 +144,7 @@ def test_a_backup_into_a_missing_folder_says_so(tmp_path: Path) -> None:
         "create it first, or name another place"
     )
     with dl.Ledger.open(tmp_path / "delvia-ledger.db") as ledger, pytest.raises(
-        dl.StorageError, match="the folder .* does not exist"
+        dl.StorageError, match=r"the folder .* does not exist"
     ):
         ledger.backup(tmp_path / "nowhere" / "copy.db")
     assert not (tmp_path / "nowhere").exists()
