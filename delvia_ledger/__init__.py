@@ -50,10 +50,12 @@ _HOMES: dict[str, tuple[str, ...]] = {
     "notify.webhook": ("WebhookSender",),
     "plot": ("plot",),
     "records": (
+        "AccessReview",
         "AdAccount",
         "Creator",
         "Erasure",
         "Notice",
+        "PendingInvite",
         "Person",
         "Post",
         "PostKind",
@@ -111,10 +113,12 @@ if TYPE_CHECKING:  # the same names for type checkers, which see no __getattr__ 
     from .notify.email import EmailSender
     from .notify.webhook import WebhookSender
     from .records import (
+        AccessReview,
         AdAccount,
         Creator,
         Erasure,
         Notice,
+        PendingInvite,
         Person,
         Post,
         PostKind,
@@ -155,6 +159,7 @@ __version__ = "0.1.0"
 __all__ = [
     "CATALOGUE",
     "SOURCES",
+    "AccessReview",
     "AdAccount",
     "ChangeKind",
     "Changes",
@@ -189,6 +194,7 @@ __all__ = [
     "NotifyResult",
     "OffboardingPlan",
     "PayloadError",
+    "PendingInvite",
     "Person",
     "Post",
     "PostKind",

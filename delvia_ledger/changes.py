@@ -19,7 +19,15 @@ from .chain import Digest
 from .checks import CODE_KINDS, DEFAULT_WITHIN, Checks, Draft, Within, duration, horizon
 from .convert import format_time, readable_time, to_micros
 from .findings import Finding
-from .records import Notice, Person, Record, RoleGrant, SparkAuthorization, SparkBinding
+from .records import (
+    AccessReview,
+    Notice,
+    Person,
+    Record,
+    RoleGrant,
+    SparkAuthorization,
+    SparkBinding,
+)
 from .reminders import UNASSIGNED, finding_dict
 from .rules import Auth, AuthRow
 from .storage import Storage
@@ -287,6 +295,7 @@ def _recorded(view: View, store: Storage, after: int, upto: int) -> Iterator[Rec
     """Each entry after ``after``, set against the version of its record before it."""
     previous: dict[tuple[type[Record], str], Record | None] = {}
     then = view.as_of(seq=after)
+    reviewed = _reviewed(store, upto)
     for entry in store.entries(bound=upto, after=after):
         record = entry.record
         key = (type(record), record.id)
@@ -294,6 +303,12 @@ def _recorded(view: View, store: Storage, after: int, upto: int) -> Iterator[Rec
         old = previous[key] if key in previous else then.get(type(record), record.id)
         previous[key] = record
         kind, detail = _what(old, record)
+        if isinstance(record, RoleGrant) and old is not None:
+            last = max(
+                (t for t in reviewed.get(record.id, ()) if t < entry.recorded_at), default=None
+            )
+            if last is not None:
+                detail += f"; changed since the review of {readable_time(last)}"
         yield RecordChange(
             seq=entry.seq,
             recorded_at=entry.recorded_at,
@@ -303,6 +318,17 @@ def _recorded(view: View, store: Storage, after: int, upto: int) -> Iterator[Rec
             detail=detail,
             record=record,
         )
+
+
+def _reviewed(store: Storage, upto: int) -> dict[str, list[datetime]]:
+    """Grant id -> when signed access reviews decided on it (DESIGN §8)."""
+    found: dict[str, list[datetime]] = {}
+    for entry in store.current_entries(AccessReview, upto):
+        review = entry.record
+        assert isinstance(review, AccessReview)
+        for grant_id in review.decided:
+            found.setdefault(grant_id, []).append(review.reviewed_at)
+    return found
 
 
 def _what(old: Record | None, new: Record) -> tuple[ChangeKind, str]:

@@ -10,6 +10,7 @@ from itertools import chain, islice
 from typing import Any, NamedTuple, Protocol, TypeVar, cast
 
 from . import listings
+from .access_checks import access_findings
 from .collector import collector_paused
 from .convert import from_micros, to_micros
 from .findings import REPLACED, Finding, FindingKind, Severity, new_finding
@@ -520,13 +521,20 @@ class Checks:
     def _who_can_assign(self, account_id: str) -> str:
         admins = sorted(self.world.bc_admins(account_id))
         bc = self.world.business_center(account_id)
+        side = (
+            "read: TikTok's Business Center (actual side)"
+            if self.world.synced(f"ad_account:{account_id}")
+            else "read: approved grants (intended side; no access sync yet)"
+        )
         if admins:
-            return "Business Center admins who can assign one: " + ", ".join(
-                self.world.counting.get(p, p) for p in admins
+            return (
+                "Business Center admins who can assign one: "
+                + ", ".join(self.world.counting.get(p, p) for p in admins)
+                + f"; {side}"
             )
         if bc is None:
-            return "the account has no Business Center recorded"
-        return f"no active admin recorded for Business Center {bc}"
+            return f"the account has no Business Center recorded; {side}"
+        return f"no active admin recorded for Business Center {bc}; {side}"
 
     def ownership(self, within: Within = DEFAULT_WITHIN) -> list[Finding]:
         """NO_ADMIN, NO_OPERATOR, OWNER_MISSING, then ROLE_EXPIRING."""
@@ -704,6 +712,7 @@ class Checks:
         found += listings.ads_without_code(self)
         found += self._accounts()
         found += self._roles_expiring(h)
+        found += access_findings(self.world)
         found.sort(key=Finding.sort_key)
         return found
 

@@ -7,6 +7,7 @@ delivery, 2 a usage or input error (one line on stderr, never a traceback), 130 
 from __future__ import annotations
 
 import csv
+import glob
 import io
 import json
 import os
@@ -28,8 +29,10 @@ from dateutil.parser import isoparse
 
 from . import __version__
 from .errors import LedgerError, NotALedgerError, docs_url
+from .fields import one_line
 from .findings import Finding, FindingKind, Severity
 from .records import (
+    AccessReview,
     AdAccount,
     Creator,
     Notice,
@@ -417,10 +420,10 @@ def _finding_rows(findings: list[Finding], names: _Names, wide: bool) -> list[di
             "severity": f.severity.value,
             "kind": f.kind.value,
             "deadline": f"{f.deadline:%Y-%m-%d}" if f.deadline else "",
-            "creator": f.handle or f.creator_id or "",
+            "creator": one_line(f.handle or f.creator_id or ""),
             "code": names.hint(f.authorization_id),
-            "account": names.account(f.ad_account_id),
-            "owner": f.owner_name or f.owner_id or "",
+            "account": one_line(names.account(f.ad_account_id)),
+            "owner": one_line(f.owner_name or f.owner_id or ""),
         }
         if wide:
             row["remedy"] = f.remedy
@@ -924,6 +927,12 @@ def backup(dest: str) -> None:
 
     if Path(dest).exists():
         raise UsageError(f"{dest} already exists; backup writes only a new file")
+    folder = Path(dest).parent
+    if not folder.is_dir():
+        raise UsageError(
+            f"{dest}: the folder {str(folder)!r} does not exist; create it first, or name "
+            "another place"
+        )
     with _ledger() as ledger:
         ledger.backup(dest)
     with Ledger.open(dest) as copy:
@@ -958,24 +967,86 @@ def copy(source: str, dest: str) -> None:
                 )
     elif Path(dest).exists():
         raise UsageError(f"{dest} already exists; copy writes only a new ledger")
+    # A file is written under a temporary name beside DEST and renamed once it verifies, so
+    # a copy cut short (a signal, even SIGKILL) never leaves a DEST that a retry refuses.
+    target = _partial(dest) if dest_at.is_file else dest
     try:
-        with _source_entries(source) as (entries, total), Ledger.open(dest) as copied:
-            if sys.stderr.isatty():
-                with click.progressbar(
-                    entries, length=total, label="copying", file=sys.stderr
-                ) as bar:
-                    copied.replay(bar)
-            else:
-                copied.replay(entries)
-            result = copied.verify(deep=True)
-            digest = copied.digest()
+        with _terminated_as_interrupt(), _source_entries(source) as (entries, total):
+            with Ledger.open(target) as copied:
+                if sys.stderr.isatty():
+                    with click.progressbar(
+                        entries, length=total, label="copying", file=sys.stderr
+                    ) as bar:
+                        copied.replay(bar)
+                else:
+                    copied.replay(entries)
+                result = copied.verify(deep=True)
+                digest = copied.digest()
+            if result.ok and dest_at.is_file:
+                _rename_new(target, dest)
     except BaseException:
-        dest_at.discard()  # a failed copy leaves nothing
+        _location(target, "DEST").discard()  # a failed copy leaves nothing
         raise
     if not result.ok:
+        _location(target, "DEST").discard()
         _say(f"FAILED: the copy does not verify: {result.reason}")
         raise Failed
     _say(f"copied {digest.seq} entries from {shown_source} to {shown_dest}; digest {digest}")
+
+
+def _partial(dest: str) -> str:
+    """The temporary name a copy writes before it is DEST (``.NAME.PID.partial`` beside it);
+    what a killed copy left under that name is removed first."""
+    folder, name = os.path.split(os.path.abspath(dest))
+    for left in Path(folder).glob(f".{glob.escape(name)}.*.partial"):
+        pid = left.name[len(name) + 2 : -len(".partial")]
+        if pid.isdigit() and not _running(int(pid)):
+            _location(str(left), "DEST").discard()
+    return os.path.join(folder, f".{name}.{os.getpid()}.partial")
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's process
+        return True
+    return True
+
+
+def _rename_new(partial: str, dest: str) -> None:
+    """``partial`` becomes ``dest``, unless something appeared at ``dest`` meanwhile."""
+    try:
+        os.link(partial, dest)  # fails if DEST exists: never replaces it
+    except FileExistsError:
+        raise UsageError(f"{dest} appeared while copying; the copy was not kept") from None
+    except OSError:  # a file system without hard links
+        if os.path.exists(dest):
+            raise UsageError(f"{dest} appeared while copying; the copy was not kept") from None
+        os.rename(partial, dest)
+        return
+    os.unlink(partial)
+
+
+@contextmanager
+def _terminated_as_interrupt() -> Iterator[None]:
+    """SIGTERM (``kill``, a service stopping) ends the block as Ctrl-C does, so what it
+    began is cleaned up; the previous handler is restored after."""
+    import signal
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        before = signal.signal(signal.SIGTERM, interrupt)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, before)
 
 
 def _location(location: str, what: str) -> Location:
@@ -996,7 +1067,8 @@ def _source_entries(source: str) -> Iterator[tuple[Iterable[Entry], int | None]]
 
     if source.lower().endswith(".json") and _location(source, "SOURCE").is_file:
         with open(source, encoding="utf-8") as text:
-            yield read_export(text), None
+            entries = list(read_export(text))  # the whole chain checked before DEST is made
+        yield entries, len(entries)
     else:
         with Ledger.open(source) as original:
             view = original.as_of(seq=original.seq)  # this state, whatever is appended after
@@ -1093,7 +1165,12 @@ def read_time(value: str, option: str) -> datetime:
         if len(text) > 10:
             raise UsageError(f"{option} {value!r} has no time zone: add Z (UTC) or an offset")
         moment = moment.replace(tzinfo=UTC)  # a date alone: midnight UTC
-    return moment.astimezone(UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:  # e.g. 0001-01-01T00:00:00+01:00 is in the year 0 in UTC
+        from .fields import TIME_OUT_OF_RANGE
+
+        raise UsageError(f"{option} {value!r} {TIME_OUT_OF_RANGE}") from None
 
 
 def record_fields_help(cls: type[Record]) -> str:
@@ -1311,9 +1388,20 @@ def offboard(person_id: str, at: str | None, apply_: bool) -> None:
     "--advertiser",
     "advertisers",
     multiple=True,
-    required=True,
     metavar="ID",
     help="an advertiser (ad account) id to sweep; repeat for several",
+)
+@click.option(
+    "--access",
+    is_flag=True,
+    help="sweep who holds access in TikTok's Business Centers (the actual side)",
+)
+@click.option(
+    "--business-center",
+    "business_centers",
+    multiple=True,
+    metavar="ID",
+    help="with --access: this Business Center only (default: every one the token reaches)",
 )
 @click.option("--base-url", default=DEFAULT_BASE_URL, show_default=True, help="TikTok's API")
 @click.option("--max-retries", type=click.IntRange(min=0), default=5, show_default=True)
@@ -1345,6 +1433,8 @@ def offboard(person_id: str, at: str | None, apply_: bool) -> None:
 @click.option("--access-token", hidden=True)
 def sync(
     advertisers: tuple[str, ...],
+    access: bool,
+    business_centers: tuple[str, ...],
     base_url: str,
     max_retries: int,
     timeout: float,
@@ -1353,7 +1443,8 @@ def sync(
     allow_mass_unbind: bool,
     access_token: str | None,
 ) -> None:
-    """A complete sweep of each advertiser's posts at TikTok (token from $TIKTOK_ACCESS_TOKEN)."""
+    """A complete sweep of each advertiser's posts at TikTok, or with --access of who holds
+    access in its Business Centers (token from $TIKTOK_ACCESS_TOKEN)."""
     from .sync import TikTokClient, Wait
 
     if access_token is not None:
@@ -1361,6 +1452,14 @@ def sync(
             "sync: never put the access token on the command line (it stays in your shell "
             f"history); set ${TOKEN_VARIABLE} instead"
         )
+    if not advertisers and not access:
+        raise UsageError("sync: name an ad account (--advertiser ID) or sweep access (--access)")
+    if business_centers and not access:
+        raise UsageError("sync: --business-center goes with --access")
+    if access:
+        _sync_access(list(dict.fromkeys(business_centers)) or None, base_url, max_retries, timeout)
+    if not advertisers:
+        return
     failed = 0
     with (
         _ledger() as ledger,
@@ -1401,6 +1500,29 @@ def sync(
                 _say(f"delvia-ledger sync: advertiser {advertiser}: {result.held}", err=True)
     if failed:
         raise click.exceptions.Exit(2)
+
+
+def _sync_access(
+    business_centers: list[str] | None, base_url: str, max_retries: int, timeout: float
+) -> None:
+    """``sync --access``: one summary line per Business Center; an API error exits 2."""
+    from .sync import TikTokClient
+
+    with (
+        _ledger() as ledger,
+        TikTokClient(
+            _token("sync"), base_url=base_url, max_retries=max_retries, timeout=timeout
+        ) as client,
+    ):
+        try:
+            results = ledger.sync_access(client, business_centers)
+        except (LedgerError, ValueError) as error:
+            _say(f"delvia-ledger sync --access: {error}", err=True)
+            raise click.exceptions.Exit(2) from None
+    for result in results:
+        _say(result)
+    if not results:
+        _say("sync --access: the token reaches no Business Center; nothing was swept")
 
 
 # --- who must act -------------------------------------------------------------------------------
@@ -1456,6 +1578,21 @@ def _secret_from_env(flag: str, name: str, what: str) -> str:
     return value
 
 
+def _pairs(flag: str, values: Sequence[str], shape: str) -> list[tuple[str, str]]:
+    """``--flag A=B`` options as (A, B) pairs, each refused unless it has that shape."""
+    pairs = []
+    for value in values:
+        left, sep, right = value.partition("=")
+        if not sep or not left.strip() or not right.strip():
+            raise UsageError(f"{flag} {_shown_option(value)}: give {shape}")
+        pairs.append((left.strip(), right.strip()))
+    return pairs
+
+
+def _shown_option(value: str) -> str:
+    return repr(value[:60]).translate(_UNSAFE)
+
+
 def _senders(options: Mapping[str, Any]) -> list[Sender]:
     from .notify import EmailSender, WebhookSender
 
@@ -1484,9 +1621,21 @@ def _senders(options: Mapping[str, Any]) -> list[Sender]:
         )
     elif from_addr or user or options["starttls"]:
         raise UsageError("--from, --smtp-user and --starttls go with --smtp HOST:PORT")
-    if options["slack_webhook_env"] is not None:
-        url = _secret_from_env("--slack-webhook-env", options["slack_webhook_env"], "the URL")
-        senders.append(WebhookSender(url, style="slack"))
+    routes = {
+        person: _secret_from_env("--route", var, f"{person}'s own webhook URL")
+        for person, var in _pairs("--route", options["route"], "PERSON=VAR")
+    }
+    mentions = dict(_pairs("--mention", options["mention"], "PERSON=MEMBER_ID"))
+    if options["slack_webhook_env"] is not None or routes:
+        url = None
+        if options["slack_webhook_env"] is not None:
+            url = _secret_from_env("--slack-webhook-env", options["slack_webhook_env"], "the URL")
+        try:
+            senders.append(WebhookSender(url, style="slack", routes=routes, mentions=mentions))
+        except ValueError as error:
+            raise UsageError(str(error)) from None
+    elif mentions:
+        raise UsageError("--mention goes with --slack-webhook-env VAR or --route PERSON=VAR")
     if options["webhook_env"] is not None:
         url = _secret_from_env("--webhook-env", options["webhook_env"], "the webhook URL")
         senders.append(WebhookSender(url, style="json"))
@@ -1507,6 +1656,18 @@ def _senders(options: Mapping[str, Any]) -> list[Sender]:
 )
 @click.option("--starttls", is_flag=True, help="upgrade the SMTP connection to TLS")
 @click.option("--slack-webhook-env", metavar="VAR", help="post to the Slack webhook URL in $VAR")
+@click.option(
+    "--route",
+    multiple=True,
+    metavar="PERSON=VAR",
+    help="post PERSON's Slack reminders to their own webhook URL, held in $VAR (repeatable)",
+)
+@click.option(
+    "--mention",
+    multiple=True,
+    metavar="PERSON=MEMBER_ID",
+    help="mention PERSON in Slack by their member id, e.g. p_ana=U024BE7LH (repeatable)",
+)
 @click.option("--webhook-env", metavar="VAR", help="post JSON to the webhook URL held in $VAR")
 @_horizon_option("14d")
 @click.option("--dry-run", is_flag=True, help="print what would be sent; send and record nothing")
@@ -1681,3 +1842,107 @@ def _run() -> NoReturn:
 
 if __name__ == "__main__":
     _run()
+
+
+# --- access reviews (DESIGN §8) ------------------------------------------------------------------
+
+
+@cli.group()
+def review() -> None:
+    """Access reviews: export the sheet, sign it, list past reviews."""
+
+
+_SCOPE_HELP = "all (default), ad_account:<id> or business_center:<id>"
+
+
+@review.command("export")
+@_db_option
+@click.option("--scope", default="all", show_default=True, help=_SCOPE_HELP)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "md", "html"]),
+    default="csv",
+    show_default=True,
+    help="csv opens in a spreadsheet (fill in decision and note); md and html to read",
+)
+def review_export(scope: str, fmt: str) -> None:
+    """The review sheet: one row per person, role and scope, approved against listed."""
+    from .access_review import format_sheet
+
+    with _ledger() as ledger:
+        try:
+            rows = ledger.access_review(scope)
+        except ValueError as error:
+            raise UsageError(str(error)) from None
+    if not rows:
+        _say(f"review export: no role in force matches scope {scope}", err=True)
+    click.echo(format_sheet(rows, fmt), nl=False)
+
+
+@review.command("sign")
+@_db_option
+@click.option("--by", "by", required=True, metavar="PERSON", help="the reviewer's person id")
+@click.option("--scope", default="all", show_default=True, help=_SCOPE_HELP)
+@click.option(
+    "--decisions",
+    type=click.Path(exists=True, dir_okay=False),
+    help="the exported CSV sheet with decision (keep/remove) and note filled in; "
+    "without it every role is kept",
+)
+def review_sign(by: str, scope: str, decisions: str | None) -> None:
+    """Record a signed access review (an entry in the chain)."""
+    from pathlib import Path
+
+    from .access_review import decisions_from_sheet
+
+    with _ledger() as ledger:
+        _person(ledger, by)
+        try:
+            decided = None
+            if decisions is not None:
+                text = Path(decisions).read_text(encoding="utf-8-sig")
+                decided = decisions_from_sheet(text, ledger.access_review(scope))
+            entry = ledger.sign_review(by, scope=scope, decisions=decided)
+        except (LedgerError, ValueError) as error:
+            raise UsageError(str(error)) from None
+    review = entry.record
+    assert isinstance(review, AccessReview)
+    removed = sum(v == "remove" for v, _ in review.decided.values())
+    _say(
+        f"signed access review {review.id} of {review.scope} at seq {entry.seq}: "
+        f"{len(review.decided) - removed} kept, {removed} to remove (reviewed digest "
+        f"{review.digest})"
+    )
+
+
+@review.command("history")
+@_db_option
+@click.option("--every", default="90d", show_default=True, help="the review interval")
+@_format_option()
+def review_history(every: str, fmt: str, as_json: bool) -> None:
+    """Past access reviews, newest first; says when the next one is due."""
+    from .access_review import history_rows
+    from .convert import readable_time
+    from .rules import horizon
+
+    with _ledger() as ledger:
+        found = list(ledger.records(AccessReview))
+        names = {p.id: (p.name,) for p in ledger.records(Person)}
+        now = ledger.now()
+    try:
+        due = horizon(now, every) - now
+    except ValueError as error:
+        raise UsageError(f"--every {every}: {error}") from None
+    rows = history_rows(found, names)
+    fmt = _chosen(fmt, as_json)
+    if fmt != "table":
+        _emit(rows, fmt)
+        return
+    if not rows:
+        _say("No access review has been signed yet (delvia-ledger review sign --by PERSON).")
+        return
+    _emit(rows, fmt)
+    last = max(r.reviewed_at for r in found)
+    state = "due now" if last + due <= now else f"due {readable_time(last + due)}"
+    _say(f"next review (every {every}): {state}")

@@ -11,6 +11,7 @@ import attrs
 
 from .convert import generated, readable_time
 from .errors import docs_url
+from .fields import one_line
 
 __all__ = [
     "CATALOGUE",
@@ -539,7 +540,7 @@ class Finding(Catalogued):
             return None
         deadline = self.deadline
         return template.format(
-            creator=self.handle or self.creator_id,
+            creator=one_line(self.handle or self.creator_id),
             post=self.post_id or "",
             deadline="" if deadline is None else f"{deadline.day} {deadline:%B %Y, %H:%M} UTC",
         )
@@ -552,7 +553,9 @@ class Finding(Catalogued):
         subject = " ".join(
             part
             for part in (
-                self.handle or (self.creator_id and f"creator {self.creator_id}"),
+                one_line(self.handle)
+                if self.handle
+                else self.creator_id and f"creator {self.creator_id}",
                 self.post_id and f"post {self.post_id}",
                 self.authorization_id and f"code {self.authorization_id}",
                 self.ad_id and f"ad {self.ad_id}",
@@ -562,9 +565,9 @@ class Finding(Catalogued):
             if part
         )
         when = f"by {readable_time(self.deadline)}" if self.deadline else ""
-        detail = f"({self.detail})" if self.detail else ""
+        detail = f"({one_line(self.detail)})" if self.detail else ""
         who = (
-            f"[owner: {self.owner_name or self.owner_id}]"
+            f"[owner: {one_line(self.owner_name or self.owner_id)}]"
             if self.owner_id
             else ""
             if self.kind is FindingKind.UNKNOWN_CODE

@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import attrs
 from dateutil.parser import isoparse
 
-from .chain import SOURCES, Entry, rebuilt_payload
+from .chain import GENESIS_HASH, SOURCES, Entry, chain_hash, rebuilt_payload
 from .convert import (
     RECORD_BY_NAME,
     canonical_json_of,
@@ -443,6 +443,9 @@ class CsvReader(Generic[R]):
             further, problem = _csv_problem(str(error), self._spelled, raw)
         except UnicodeDecodeError:
             further, problem = 0, "the file is not UTF-8 text; save it as UTF-8 and import again"
+            bad = _undecodable_line(source)
+            if bad is not None:
+                further = bad - self._ended - 1
         # raised outside the handlers: the csv and codec errors carry the text, which may hold codes
         raise PayloadError(f"line {self._ended + 1 + further}: {problem}")
 
@@ -586,6 +589,25 @@ def _code(fingerprint: str | None, hint: str | None) -> SparkCode | None:
 _TOKENS = re.compile(r'"[^"]*(?:""[^"]*)*"?|[^,"]+|,|"')
 
 
+def _undecodable_line(source: IO[str]) -> int | None:
+    """The number of the first line of a text file that is not UTF-8 (the decoder fails a
+    whole chunk at once, ahead of the lines read), read again from its bytes; None when the
+    text has no bytes to read again."""
+    buffer = getattr(source, "buffer", None)
+    try:
+        if buffer is None or not buffer.seekable():
+            return None
+        buffer.seek(0)
+        for number, line in enumerate(buffer, 1):
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError:
+                return number
+    except (OSError, ValueError):
+        return None
+    return None
+
+
 def _csv_problem(message: str, header: list[str], raw: list[str]) -> tuple[int, str]:
     """What the csv module refused, in the user's words, and on which line of the row.
 
@@ -675,6 +697,7 @@ _ALLOWED: dict[str, str] = {
     "_check_id": "an id",
     "_check_text": "any text that is not blank",
     "_check_optional_text": "any text",
+    "_check_optional_email": "an email address such as `ana@brand.example`",
     "_check_time": "a time",
     "_check_region": _REGION,
     "_check_region_pattern": _REGION + ", or `*` for any region",
@@ -685,6 +708,8 @@ _ALLOWED: dict[str, str] = {
     ),
     "_check_binding_id": "`<authorization_id>@<ad_account_id>`, the only value allowed",
     "_check_rule_id": "`<creator_region>-><account_region>`, the only value allowed",
+    "_check_source": "`tiktok` (a role TikTok's Business Center lists: the actual side), or "
+    "blank (a role people approved: the intended side)",
 }
 
 #: What a blank cell of a field with a derived default becomes (by the default's function).
@@ -905,7 +930,8 @@ def read_export(source: IO[str]) -> Iterator[Entry]:
     """The entries of a JSON export (:func:`export_json`), in order, for ``Ledger.replay``.
 
     Refuses a document that is not such an export with a :class:`PayloadError` that names the
-    entry.
+    entry: each entry must carry the next seq (an int: 1, 2, 3…) and a hash that extends the
+    chain of those before it, so an edited export is refused at its first edited entry.
     """
     try:
         document = json.load(source)
@@ -914,8 +940,17 @@ def read_export(source: IO[str]) -> Iterator[Entry]:
     items = document.get("entries") if isinstance(document, dict) else None
     if not isinstance(items, list):
         raise PayloadError("not a delvia_ledger JSON export: no 'entries' list")
+    prev = GENESIS_HASH
     for number, item in enumerate(items, 1):
         try:
+            if not isinstance(item, dict):
+                raise TypeError(f"an entry is an object, not {type(item).__name__}")
+            seq = item["seq"]
+            if type(seq) is not int or seq != number:  # a bool or a float is no seq
+                raise ValueError(
+                    f"seq {seq!r} where the number {number} belongs (an export's seqs are "
+                    "1, 2, 3… in order, without gaps or repeats)"
+                )
             cls = RECORD_BY_NAME[item["type"]]
             record = record_from_dict(cls, item["record"])
             origin = _export_source(item.get("source"))
@@ -926,11 +961,26 @@ def read_export(source: IO[str]) -> Iterator[Entry]:
                 _export_text(item, "salt", _SALT),
                 _export_text(item, "payload_hash", _HASH),
             )
+            stamp = item["recorded_at"]
+            if not isinstance(stamp, str):
+                raise TypeError(f"recorded_at is text, not {type(stamp).__name__}")
+            recorded_at = parse_time(stamp)
+            hash_ = _export_text(item, "hash", _HASH)
+            if item.get("id", record.id) != record.id:
+                raise ValueError(f"id {item['id']!r} is not its record's id {record.id!r}")
+            if hash_ != chain_hash(
+                prev, seq, format_time(recorded_at), cls.__name__, record.id, payload_hash
+            ):
+                raise ValueError(
+                    "its hash does not extend the chain (an edited export, or an entry written "
+                    "by an older encoder)"
+                )
+            prev = hash_
             yield Entry(
-                seq=int(item["seq"]),
-                recorded_at=parse_time(item["recorded_at"]),
+                seq=seq,
+                recorded_at=recorded_at,
                 record=record,
-                hash=str(item["hash"]),
+                hash=hash_,
                 source=origin,
                 payload=payload,
                 payload_hash=payload_hash,

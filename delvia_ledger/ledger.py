@@ -21,10 +21,12 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast, overload
 
 import attrs
 
+from . import access_review as reviews
+from . import access_sync, erasure, io, notices, sheet, tiktok
 from . import changes as what_changed
-from . import erasure, io, notices, sheet, tiktok
 from . import reminders as who_must_act
 from .access import OffboardingPlan, active_grants, offboarding_plan
+from .access_sync import AccessSyncResult
 from .chain import (
     SOURCES,
     Digest,
@@ -90,10 +92,25 @@ class LedgerView:
 
     def now(self) -> datetime:
         """The ledger clock's current time (aware, UTC)."""
-        moment = self._clock()
+        moment: object = self._clock()
+        if not isinstance(moment, datetime):
+            raise TypeError(
+                f"the ledger clock ({_clock_name(self._clock)}) returned {type(moment).__name__} "
+                f"{shown(moment)}; a clock returns an aware datetime, e.g. "
+                "datetime.now(timezone.utc)"
+            )
         if moment.utcoffset() is None:
-            raise ValueError(f"the ledger clock returned a naive datetime {moment!r}")
-        return moment.astimezone(UTC)
+            raise ValueError(
+                f"the ledger clock ({_clock_name(self._clock)}) returned a naive datetime "
+                f"{moment!r}; a clock returns an aware datetime, e.g. datetime.now(timezone.utc)"
+            )
+        try:
+            return moment.astimezone(UTC)
+        except OverflowError:
+            raise ValueError(
+                f"the ledger clock ({_clock_name(self._clock)}) returned {moment!r}, which in "
+                "UTC falls before 0001-01-01 or after 9999-12-31"
+            ) from None
 
     def get(self, cls: type[R], id: str) -> R | None:
         """The current version of record ``id`` of type ``cls``, or None."""
@@ -663,6 +680,58 @@ class Ledger(LedgerView):
             client, advertiser_id, progress, allow_mass_unbind=allow_mass_unbind, ads=ads
         )
 
+    def sync_access(
+        self,
+        client: TikTokClient,
+        business_center_id: str | Iterable[str] | None = None,
+        *,
+        progress: Callable[[Any], object] | None = None,
+    ) -> list[AccessSyncResult]:
+        """Record who holds access at TikTok (DESIGN §8): sweeps of ``/bc/member/get/`` and,
+        for each of the ledger's ad accounts in the Business Center, ``/bc/asset/member/get/``
+        (``business_center_id`` None: every Business Center the token reaches, ``/bc/get/``).
+
+        People are found by ``tiktok_user_id``, then by email, else added; each role TikTok
+        lists is a RoleGrant with ``source="tiktok"`` (the actual side); a role it stops
+        listing in a complete, stable sweep ends at the sweep's time; PENDING members are
+        :class:`PendingInvite` records. All read first, written in one transaction; nothing
+        written when nothing changed. One :class:`AccessSyncResult` per Business Center.
+        """
+        return access_sync.sync_access(
+            self._store, self._writer, client, business_center_id, progress
+        )
+
+    def sign_review(
+        self,
+        by: str,
+        *,
+        scope: str = "all",
+        decisions: Iterable[str] | None = None,
+        now: datetime | str | None = None,
+    ) -> Entry:
+        """Record a signed :class:`AccessReview` of ``scope`` by person ``by``: the ledger's
+        digest as reviewed, and per grant of the sheet ``"keep <grant id>"`` or ``"remove
+        <grant id>"`` (with ``" -- <note>"``; grants not decided are kept). Approved grants
+        decided ``remove`` end now, in the same transaction; a role TikTok lists stays a
+        finding until a sync no longer sees it."""
+        moment = self.now() if now is None else _aware(now, "sign_review: now")
+        return reviews.sign(self, _text_arg(by, "sign_review(by=...)"), scope, decisions, moment)
+
+    def access_review(
+        self, scope: str | None = None, *, now: datetime | str | None = None
+    ) -> list[reviews.ReviewRow]:
+        """The access review sheet of ``scope`` (None or ``"all"``, ``"ad_account:<id>"``,
+        ``"business_center:<id>"``): one row per person, role and scope in force, approved
+        (intended) and listed by TikTok (actual), since when and by whom."""
+
+        def sheet(checks: Checks) -> list[reviews.ReviewRow]:
+            world = checks.world
+            ids = [g.id for g in world.grants if world.in_force(g)]
+            grants = self._store.current_records(RoleGrant, "id", ids, bound=self._bound)
+            return reviews.review_sheet(world, grants, scope)
+
+        return self._query(now, sheet)
+
     def replay(self, entries: Iterable[Entry]) -> RecordAllResult:
         """Append another ledger's ``entries`` here with their own seqs and record times, so
         this copy has the very same hashes and digest (``delvia-ledger copy``).
@@ -817,3 +886,9 @@ def _source_arg(value: object, what: str) -> str:
     if isinstance(value, str) and value in SOURCES:
         return value
     raise ValueError(f"{what}(source={shown(value)}): source must be one of {', '.join(SOURCES)}")
+
+
+def _clock_name(clock: Clock) -> str:
+    """How to name a ledger's clock in an error: its qualified name, or its type's."""
+    name = getattr(clock, "__qualname__", None) or type(clock).__qualname__
+    return f"clock={name}"

@@ -156,6 +156,7 @@ class Grant(NamedTuple):
     granted_at: int
     expires_at: int | None
     ended_at: int | None
+    source: str | None  # None: intended (approved); "tiktok": actual (DESIGN §8)
 
 
 class Binding(NamedTuple):

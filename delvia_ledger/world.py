@@ -12,6 +12,7 @@ from typing import Any, cast
 from .convert import to_micros
 from .errors import StorageError
 from .records import (
+    ACTUAL,
     AdAccount,
     Creator,
     Person,
@@ -62,6 +63,7 @@ class World:
         self.store, self.bound, self.now = store, bound, now
         self.t = to_micros(now)
         self._expiring: dict[int, Row] = {}
+        self._synced: dict[str, bool] = {}
 
     # --- the rules at t, compiled once from their filters (the per-row tests in memory) ---
 
@@ -324,6 +326,16 @@ class World:
         """Ad account id -> (region, business center id)."""
         return self._accounts_read[0]
 
+    @cached_property
+    def account_names(self) -> dict[str, str]:
+        """Ad account id -> its name (the review sheet reads it)."""
+        return {str(i): str(n) for i, n in self.select(AdAccount, ("id", "name"))}
+
+    @cached_property
+    def emails(self) -> dict[str, str]:
+        """Person id -> email, for the people who have one (the review sheet reads it)."""
+        return {str(i): str(e) for i, e in self.select(Person, ("id", "email")) if e}
+
     def knowing(self, found: Iterable[tuple[int, Record]]) -> World:
         """This world with its creators, people, ad accounts and unavailable posts being just
         the (seq, record) pairs ``found`` (read by id, e.g. one code's neighbours): nothing more
@@ -423,22 +435,57 @@ class World:
         return self.in_force(grant) and self.counts((None if left is None else left[1],))
 
     @cached_property
+    def grants(self) -> list[Grant]:
+        """Every visible grant, both sides, in no given order (one read)."""
+        return [Grant._make(row) for row in self.select(RoleGrant, Grant._fields)]
+
+    @cached_property
     def active_grants(self) -> list[Grant]:
-        """The grants active at ``t``, in no given order."""
-        rows = self.select(RoleGrant, Grant._fields)
-        return [g for g in map(Grant._make, rows) if self.grant_active(g)]
+        """The grants active at ``t`` (both sides), in no given order."""
+        return [g for g in self.grants if self.grant_active(g)]
+
+    @cached_property
+    def synced_business_centers(self) -> set[str]:
+        """Business Centers an access sync has swept: those with a role TikTok listed (the
+        token's own user is a member of every Business Center it reaches)."""
+        return {
+            g.scope.partition(":")[2]
+            for g in self.grants
+            if g.source == ACTUAL and g.scope.startswith("business_center:")
+        }
+
+    def synced(self, scope: str) -> bool:
+        """Whether an access sync has run for ``scope`` (a Business Center, or an ad account
+        recorded in one): its actual side is then what TikTok lists (DESIGN §8)."""
+        found = self._synced.get(scope)
+        if found is None:
+            kind, _, target = scope.partition(":")
+            if kind == "ad_account":
+                target = self.business_center(target) or ""
+            found = kind in ("ad_account", "business_center") and (
+                target in self.synced_business_centers
+            )
+            self._synced[scope] = found
+        return found
+
+    def side(self, scope: str) -> str:
+        """``"actual"`` where an access sync has run for ``scope``, else ``"intended"``."""
+        return "actual" if self.synced(scope) else "intended"
 
     @cached_property
     def _holders(self) -> dict[tuple[str, str], set[str]]:
-        """(role, scope) -> the people holding it through an active grant."""
+        """(role, scope) -> the people holding it through an active grant on the side that
+        counts for the scope: the actual side once synced, else the intended side."""
         found: dict[tuple[str, str], set[str]] = {}
         for g in self.active_grants:
-            found.setdefault((g.role, g.scope), set()).add(g.person_id)
+            if (g.source == ACTUAL) == self.synced(g.scope):
+                found.setdefault((g.role, g.scope), set()).add(g.person_id)
         return found
 
     def administrators(self, account_id: str) -> set[str]:
-        """Active ADMIN grants on the account itself. A Business Center admin is not one by
-        virtue of the BC: TikTok's BC admins manage only the assets assigned to them."""
+        """Active ADMIN grants on the account itself (the actual side once synced). A
+        Business Center admin is not one by virtue of the BC: TikTok's BC admins manage only
+        the assets assigned to them."""
         return set(self._holders.get((Role.ADMIN, f"ad_account:{account_id}"), ()))
 
     def operators(self, account_id: str) -> set[str]:
@@ -453,9 +500,11 @@ class World:
     def bc_admins(self, account_id: str) -> set[str]:
         """Active BC_ADMIN grants on the account's Business Center: who can assign roles on it."""
         bc = self.business_center(account_id)
-        if bc is None:
-            return set()
-        return set(self._holders.get((Role.BC_ADMIN, f"business_center:{bc}"), ()))
+        return set() if bc is None else self.bc_admins_of(bc)
+
+    def bc_admins_of(self, bc_id: str) -> set[str]:
+        """Active BC_ADMIN grants on Business Center ``bc_id`` (the actual side once synced)."""
+        return set(self._holders.get((Role.BC_ADMIN, f"business_center:{bc_id}"), ()))
 
     @cached_property
     def with_grants(self) -> set[str]:

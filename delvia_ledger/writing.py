@@ -29,10 +29,12 @@ from .records import (
     NO_CODE,
     PERSONAL_FIELDS,
     RECORD_TYPES,
+    AccessReview,
     AdAccount,
     Creator,
     Erasure,
     Notice,
+    PendingInvite,
     Person,
     Post,
     Record,
@@ -70,6 +72,8 @@ REFERENCES: dict[type[Record], tuple[tuple[str, type[Record]], ...]] = {
     RoleGrant: (("person_id", Person), ("granted_by", Person)),
     SparkBinding: (("authorization_id", SparkAuthorization), ("ad_account_id", AdAccount)),
     Notice: (("person_id", Person),),
+    PendingInvite: (("person_id", Person),),
+    AccessReview: (("reviewer_id", Person),),
 }
 
 #: Reference values that refer to nothing, as None does: an ad with no code (DESIGN §12).
@@ -86,7 +90,9 @@ SCOPE_TARGETS: dict[str, type[Record]] = {
 IDENTITY: dict[type[Record], tuple[str, ...]] = {
     Post: ("creator_id",),
     AdAccount: ("region",),
-    RoleGrant: ("person_id", "scope", "role"),
+    RoleGrant: ("person_id", "scope", "role", "source"),
+    PendingInvite: ("person_id", "scope"),
+    AccessReview: ("reviewer_id", "scope", "digest"),
     SparkAuthorization: ("code", "creator_id", "post_id"),
     SparkAd: ("ad_account_id",),
     RegionRule: ("creator_region", "account_region"),
@@ -97,6 +103,7 @@ ONE_WAY: dict[type[Record], tuple[str, ...]] = {
     SparkAuthorization: ("revoked_at",),
     Person: ("left_at",),
     RoleGrant: ("ended_at",),
+    PendingInvite: ("ended_at",),
 }
 
 #: Records checked and written per round trip of ``record_all``: measured, not guessed (see

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gc
 import json
-import re
 import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
@@ -20,6 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import delvia_ledger as dl
+from delvia_ledger.chain import split_payload
 from delvia_ledger.convert import canonical_json, canonical_json_of, converter, format_time
 from delvia_ledger.errors import InvalidRecordError
 from delvia_ledger.records import PERSONAL_FIELDS, RECORD_TYPES, Record, SparkCode
@@ -61,19 +61,8 @@ _REFERENCE_JSON = json.JSONEncoder(
 )
 
 
-def salted(record: Record) -> bool:
-    """Whether a payload carries a random salt (DESIGN §16): when it holds personal data."""
-    fields = PERSONAL_FIELDS.get(type(record), ())
-    return any(getattr(record, name) is not None for name in fields)
-
-
-def reference_payload(record: Record, salt: str | None = None, source: str | None = None) -> str:
-    content = _REFERENCE.unstructure(record)
-    if salt is not None:
-        content["_salt"] = salt
-    if source is not None:
-        content["_source"] = source
-    return _REFERENCE_JSON.encode(content)
+def reference_payload(record: Record) -> str:
+    return _REFERENCE_JSON.encode(_REFERENCE.unstructure(record))
 
 
 def reference_row(table: VersionTable, seq: int, record: Record) -> list[Any]:
@@ -268,18 +257,17 @@ def test_entries_and_version_rows_are_what_the_reference_encoder_makes(
         assert ledger.verify(deep=True).ok
         records = {entry.seq: entry.record for entry in ledger.entries()}
     cells = _cells(path)
-    payloads = {row[0]: row[8] for row in cells["entries"]}  # seq -> payload
-    salts = {seq: json.loads(payload).get("_salt") for seq, payload in payloads.items()}
-    for seq, record in records.items():  # a fresh 128-bit salt exactly where data is personal
-        salt = salts[seq]
-        assert (salt is not None) == salted(record)
-        assert salt is None or re.fullmatch("[0-9a-f]{32}", salt)
-    assert len({s for s in salts.values() if s is not None}) == sum(
-        salted(r) for r in records.values()
-    )
-    assert payloads == {
-        seq: reference_payload(record, salts[seq], "api") for seq, record in records.items()
+    payloads = {row[0]: split_payload(row[8]) for row in cells["entries"]}  # seq -> parts
+    # The record's canonical JSON, after its reserved keys: its source, and a salt where it
+    # holds personal data (DESIGN §9, §16; docs/file-format.md).
+    assert {seq: content for seq, (_, _, content) in payloads.items()} == {
+        seq: reference_payload(record) for seq, record in records.items()
     }
+    assert {source for _, source, _ in payloads.values()} == {"api"}
+    for seq, (salt, _, _) in payloads.items():
+        fields = PERSONAL_FIELDS.get(type(records[seq]), ())
+        personal = any(getattr(records[seq], f) is not None for f in fields)
+        assert (salt is not None) == personal and (salt is None or len(salt) == 32)
     for row in cells["entries"]:
         assert list(row[1::2]) == ["integer", *["text"] * 7]
     for table in TABLES.values():

@@ -32,6 +32,7 @@ from ..records import (
     Creator,
     Erasure,
     Notice,
+    Person,
     Record,
     RoleGrant,
     SparkAd,
@@ -171,6 +172,7 @@ _EXTRA_INDEXES: dict[type[Record], tuple[tuple[str, ...], ...]] = {
     SparkBinding: (("ad_account_id",),),
     SparkAd: (("authorization_id",),),
     RoleGrant: (("scope",), ("person_id",)),
+    Person: (("tiktok_user_id",),),
     Notice: (("person_id",),),
     Erasure: (("subject_id",),),
 }

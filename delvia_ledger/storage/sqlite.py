@@ -50,8 +50,10 @@ from ..records import (
     PERSONAL_FIELDS,
     Creator,
     Erasure,
+    Person,
     Post,
     Record,
+    RoleGrant,
     SparkAuthorization,
 )
 from . import DEFAULT_BUSY_TIMEOUT, schema
@@ -70,7 +72,9 @@ __all__ = ["GENESIS_HASH", "Digest", "Entry", "Store", "VerifyResult", "chain_ha
 APPLICATION_ID = 0x444C4752  # "DLGR": marks a file as a delvia_ledger database
 #: 2: SparkBinding, Notice, two fields; 3: guards on INSERT and supersede; 4: sources, salts,
 #: Erasure and the redaction its guards allow, guards that watch every UPDATE (rowid aliases).
-SCHEMA_VERSION = 5  # 5: a code's retirement (SparkAuthorization.retired_at, retired_reason)
+#: 5: a code's retirement (SparkAuthorization.retired_at, retired_reason); 6: who holds access
+#: at TikTok (Person.tiktok_user_id, RoleGrant.source, PendingInvite, AccessReview).
+SCHEMA_VERSION = 6
 #: Older schema versions whose files read correctly as they are (only guards, and the
 #: Erasure table no such file needs, are missing), so a read-only copy can still be read and
 #: verified without migrating it.
@@ -262,22 +266,33 @@ class Store(SqlReads):
     def backup(self, dest: str | PathLike[str]) -> None:
         """A consistent copy of the whole file at ``dest`` (SQLite's online backup), taken
         while other connections may write."""
-        target = sqlite3.connect(dest)
         try:
-            self.conn.backup(target)
-        finally:
-            target.close()
+            target = sqlite3.connect(dest)
+            try:
+                self.conn.backup(target)
+            finally:
+                target.close()
+        except DRIVER_ERRORS as exc:
+            folder = os.path.dirname(os.path.abspath(dest))
+            if not os.path.isdir(folder):
+                raise StorageError(
+                    f"backup: {dest}: the folder {folder!r} does not exist; create it first"
+                ) from None
+            raise storage_error(os.fspath(dest), exc, self.busy_timeout) from None
 
     def _connect(self) -> sqlite3.Connection:
         """A read-write connection; a read-only one where the file or its directory is not
-        writable (SQLite cannot create the WAL's ``-shm`` file beside it)."""
+        writable (SQLite cannot create the WAL's ``-shm`` file beside it: as root that is a
+        file it cannot open, as anyone else one it may not write)."""
         conn = sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None)
         try:
             conn.execute("SELECT count(*) FROM sqlite_master").fetchone()  # opens the file
             return conn
         except sqlite3.OperationalError as exc:
             conn.close()
-            if _code(exc) != sqlite3.SQLITE_CANTOPEN or not os.path.isfile(self.path):
+            if _code(exc) not in (sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_READONLY) or not (
+                os.path.isfile(self.path)
+            ):
                 raise
         uri = f"file:{urllib.parse.quote(os.path.abspath(self.path))}?mode=ro"
         wal = f"{self.path}-wal"
@@ -410,6 +425,18 @@ class Store(SqlReads):
         """
         for name in ("entries", *(table.name for table in TABLES.values())):
             self.conn.execute(f"DROP TRIGGER IF EXISTS {name}_refuse_update")
+
+    def _migrate_from_5(self) -> None:
+        """Version 5 -> 6: who holds access at TikTok (DESIGN §8): ``Person.tiktok_user_id`` and
+        ``RoleGrant.source`` columns; :meth:`_create_schema` adds the PendingInvite and
+        AccessReview tables and their guards."""
+        for cls, name in ((Person, "tiktok_user_id"), (RoleGrant, "source")):
+            table = TABLES[cls].name
+            have = {row[1] for row in self.conn.execute(f"PRAGMA table_info({table})")}
+            if have and name not in have:  # a table missing is made whole by _create_schema
+                self.conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} TEXT")
+        for cls in (Person, RoleGrant):  # remade by _create_schema, the new column watched too
+            self.conn.execute(f"DROP TRIGGER IF EXISTS {TABLES[cls].name}_refuse_update")
 
     def _migrate_from_4(self) -> None:
         """Version 4 -> 5: the columns of a code's retirement; the authorizations' UPDATE guard
@@ -816,9 +843,27 @@ class Store(SqlReads):
                 for name in ("entries", *(table.name for table in TABLES.values()))
             }
 
+    def _table_problem(self, name: str, have: set[str], wanted: Sequence[str]) -> str | None:
+        """What is wrong with a table's shape: a missing table or column, or a ``seq`` that
+        is not the row id (its ``CREATE TABLE`` text damaged: the rows then read no seq)."""
+        problem = schema.table_problem(name, have, wanted)
+        if problem is not None:
+            return problem
+        with self._lenient():
+            info = self.conn.execute(f"PRAGMA table_info({name})").fetchall()
+        keys = [row for row in info if row[5]]
+        declared = next((str(row[2]) for row in info if row[1] == "seq"), "")
+        if [row[1] for row in keys] != ["seq"] or declared.upper() != "INTEGER":
+            return (
+                f"the table {name}'s schema text is damaged: its seq is declared "
+                f"{declared!r}{' PRIMARY KEY' if keys and keys[0][1] == 'seq' else ''}, "
+                "not INTEGER PRIMARY KEY"
+            )
+        return None
+
     def _verify(self, digest: Digest | None, bound: int | None, deep: bool) -> VerifyResult:
         columns = self._columns()
-        problem = schema.table_problem("entries", columns["entries"], ENTRY_COLUMNS)
+        problem = self._table_problem("entries", columns["entries"], ENTRY_COLUMNS)
         if problem:
             return VerifyResult(False, 0, None, problem)
         chain = self._walk_chain(digest, bound)
@@ -964,8 +1009,8 @@ class Store(SqlReads):
                     f"SELECT seq FROM {of[match[2]]} ORDER BY seq LIMIT 1 OFFSET ?",
                     (int(match[1]) - 1,),
                 ).fetchone()
-                if row:
-                    seqs.append(int(row[0]))
+                if row and isinstance(row[0], int):  # a damaged schema text reads no seq
+                    seqs.append(row[0])
         return min(seqs, default=None)
 
     def _verify_versions(self, bound: int | None, columns: dict[str, set[str]]) -> VerifyResult:
@@ -974,7 +1019,7 @@ class Store(SqlReads):
             table.type: problem
             for table in TABLES.values()
             if (
-                problem := schema.table_problem(
+                problem := self._table_problem(
                     table.name, columns[table.name], ("seq", "superseded_by", *table.columns)
                 )
             )
@@ -1144,6 +1189,7 @@ MIGRATIONS: dict[int, Callable[[Store], None]] = {
     2: Store._migrate_from_2,
     3: Store._migrate_from_3,
     4: Store._migrate_from_4,
+    5: Store._migrate_from_5,
 }
 
 
