@@ -18,7 +18,7 @@ from pathlib import Path
 
 import delvia_ledger as dl
 from delvia_ledger.convert import canonical_json, format_time, record_to_dict
-from delvia_ledger.io import _export_json
+from delvia_ledger.exports import _export_json
 
 
 def replaced(entries: list[dl.Entry], out: io.StringIO) -> None:

@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 import delvia_ledger as dl
+from delvia_ledger import reference
 from delvia_ledger.demo import SAMPLE_CODES, sample_records
 from delvia_ledger.records import RECORD_TYPES
 
@@ -588,7 +589,7 @@ def test_the_reference_example_rows_import_into_a_fresh_ledger_in_order(tmp_path
             path = tmp_path / f"{cls.__name__}.csv"
             path.write_text(example, encoding="utf-8")
             assert fresh.import_csv(cls, path).written == 1, cls.__name__
-        examples = dl.io._example_records()
+        examples = reference._example_records()
         assert [record for cls in RECORD_TYPES for record in fresh.records(cls)] == examples
 
 
@@ -598,7 +599,7 @@ def test_a_rule_the_reference_does_not_know_fails_the_generation() -> None:
         id: str = attrs.field(validator=lambda *_: None)
 
     with pytest.raises(LookupError, match=r"describe Odd\.id's rule"):
-        dl.io._reference_rows(Odd, attrs.fields(Odd).id)
+        reference._reference_rows(Odd, attrs.fields(Odd).id)
 
 
 def test_choices_and_regions_are_read_in_any_case(ledger: dl.Ledger) -> None:
