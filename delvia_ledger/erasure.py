@@ -8,11 +8,12 @@ import hashlib
 import re
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import attrs
 from dateutil.relativedelta import relativedelta
 
+from .arguments import aware, source_arg, text_arg, text_value
 from .chain import compose_payload, redacted_payload
 from .errors import ErasedSubjectError, LedgerError, MissingReferenceError, StorageError
 from .records import (
@@ -31,6 +32,7 @@ from .storage import All, Equals, Missing, OneOf, Storage
 from .storage.schema import TABLES
 
 __all__ = [
+    "ErasureMethods",
     "ErasureResult",
     "LooksPersonal",
     "Redacted",
@@ -378,3 +380,77 @@ def looks_personal(store: Storage, types: Iterable[type[Record]] = (Creator, Per
             elif cls is Creator and id_.startswith("@") and _HANDLE.fullmatch(id_):
                 found.append(LooksPersonal(cls.__name__, id_, "looks like a TikTok handle"))
     return found
+
+
+class ErasureMethods:
+    """The Ledger's erasure and retention methods (DESIGN §16), a mixin: each checks its
+    arguments and makes one call into this module."""
+
+    _store: Storage
+
+    if TYPE_CHECKING:
+
+        def now(self) -> datetime: ...
+
+    def erase(
+        self,
+        cls: type[Creator] | type[Person],
+        id: str,
+        *,
+        reason: str,
+        by: str,
+        at: datetime | str | None = None,
+        dry_run: bool = False,
+        source: str = "api",
+    ) -> ErasureResult:
+        """Erase the personal data of a creator (and its posts' captions) or a person from
+        every version that holds it, recording an :class:`~delvia_ledger.Erasure` (who asked,
+        ``by``; why, ``reason``; when, ``at``; which entries) in the same transaction. The
+        chain, ``digest()`` and digests kept before still verify; ``dry_run`` only lists what
+        would be redacted.
+        """
+        id = text_arg(id, "erase(id=...)")
+        reason = text_value(reason, "erase(reason=...)")
+        by = text_value(by, "erase(by=...)")
+        moment = self.now() if at is None else aware(at, "erase: at")
+        source = source_arg(source, "erase")
+        return erase(
+            self._store,
+            cls,
+            id,
+            reason=reason,
+            by=by,
+            at=moment,
+            now=self.now(),
+            source=source,
+            dry_run=dry_run is True,
+        )
+
+    def retention(
+        self,
+        older_than: Any,
+        *,
+        by: str = "retention",
+        now: datetime | str | None = None,
+        dry_run: bool = False,
+        source: str = "api",
+    ) -> RetentionResult:
+        """Erase (reason ``retention``) every creator and person with personal data, nothing
+        active and nothing changed for longer than ``older_than`` (``"3y"``, ``"18mo"``, a
+        relativedelta): a policy to run from cron. ``dry_run`` only lists them."""
+        moment = self.now() if now is None else aware(now, "retention: now")
+        return retention(
+            self._store,
+            older_than,
+            now=moment,
+            source=source_arg(source, "retention"),
+            by=text_value(by, "retention(by=...)"),
+            dry_run=dry_run is True,
+        )
+
+    def check_ids(self) -> list[LooksPersonal]:
+        """Creator and person ids that look like personal data (an email address, a handle):
+        ids are in the chain's hash and cannot be erased, so record new ones that are not
+        (the TikTok identity id, a short id of your own)."""
+        with self._store.snapshot():
+            return looks_personal(self._store)

@@ -12,38 +12,39 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime
 from os import PathLike
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar, cast, overload
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 
 from . import access_review as reviews
-from . import access_sync, erasure, io, notices, sheet, sheet_plan, tiktok
+from . import access_sync, erasure, io, notices
 from . import changes as what_changed
 from . import reminders as who_must_act
 from .access import OffboardingPlan, active_grants, offboarding_plan
 from .access_sync import AccessSyncResult
+from .arguments import aware as _aware
+from .arguments import source_arg as _source_arg
+from .arguments import text_arg as _text_arg
 from .chain import (
-    SOURCES,
     Digest,
     Entry,
     VerifyResult,
 )
 from .checks import DEFAULT_QUIET_AFTER, DEFAULT_WITHIN, Checks, Within
-from .diagnose import Diagnosis, about_the_connection, diagnose, diagnose_at_tiktok
-from .errors import LedgerError, MissingReferenceError, TikTokAPIError
-from .findings import Finding
+from .errors import LedgerError, MissingReferenceError
 from .intake import Intake
+from .ledger_intake import IntakeMethods
+from .queries import QueryMethods
 from .reconcile import ImportResult, SyncResult
 from .records import (
     DERIVED_ID_DIGITS,
     DERIVED_ID_PREFIX,
     RECORD_TYPES,
-    Creator,
     Person,
     Record,
     RoleGrant,
@@ -51,16 +52,13 @@ from .records import (
     SparkCode,
     fingerprint_of,
     shown,
-    time_problem,
-    to_utc,
 )
 from .storage import DEFAULT_BUSY_TIMEOUT, Storage, locate
 from .storage.schema import TABLES
-from .world import World
 from .writing import BATCH_SIZE, RecordAllResult, Writer
 
 if TYPE_CHECKING:  # sync sits below the ledger (DESIGN §3): the ledger only calls a client
-    from .sync import TikTokClient, VideoPage, Wait
+    from .sync import TikTokClient
 
 __all__ = ["ImportResult", "Ledger", "LedgerView", "RecordAllResult", "SyncResult"]
 
@@ -77,7 +75,7 @@ def _utc_now() -> datetime:
 _DERIVED_ID = re.compile(f"{DERIVED_ID_PREFIX}[0-9a-f]{{{DERIVED_ID_DIGITS}}}")
 
 
-class LedgerView:
+class LedgerView(QueryMethods):
     """Read access to a ledger, either current or bounded to a sequence number (``as_of``)."""
 
     def __init__(self, store: Storage, clock: Clock, bound: int | None) -> None:
@@ -191,165 +189,6 @@ class LedgerView:
                 bound = min(bound, self._bound)
         return LedgerView(self._store, self._clock, bound)
 
-    # --- checks (DESIGN §6): every query takes now= (default: the ledger clock) -----------
-
-    def checks(
-        self, now: datetime | str | None = None, *, quiet_after: Within = DEFAULT_QUIET_AFTER
-    ) -> Checks:
-        """The findings engine for this view at ``now``; EXPIRED and REVOKED findings no ad
-        needs, older than ``quiet_after``, are quiet (DESIGN §6)."""
-        moment = self.now() if now is None else _aware(now, "now")
-        return Checks(World(self._store, self._bound, moment), quiet_after)
-
-    def _query(
-        self,
-        now: datetime | str | None,
-        run: Callable[[Checks], T],
-        quiet_after: Within = DEFAULT_QUIET_AFTER,
-    ) -> T:
-        """Run a query's several reads on one snapshot of the file (writers may be busy)."""
-        with self._store.snapshot():
-            return run(self.checks(now, quiet_after=quiet_after))
-
-    def expiring(
-        self, within: Within = DEFAULT_WITHIN, *, now: datetime | str | None = None
-    ) -> list[Finding]:
-        """Codes not revoked that expire after ``now`` and no later than ``now + within``."""
-        return self._query(now, lambda c: c.expiring(within))
-
-    def expired(self, *, now: datetime | str | None = None) -> list[Finding]:
-        """Codes past their window (and not revoked), with the active ads they break."""
-        return self._query(now, lambda c: c.expired())
-
-    def revoked(self, *, now: datetime | str | None = None) -> list[Finding]:
-        """Codes the creator revoked, with the active ads they affect."""
-        return self._query(now, lambda c: c.revoked())
-
-    def not_yet_active(self, *, now: datetime | str | None = None) -> list[Finding]:
-        """Codes whose window has not started."""
-        return self._query(now, lambda c: c.not_yet_active())
-
-    def mismatched_posts(self, *, now: datetime | str | None = None) -> list[Finding]:
-        """Ads whose code authorizes another post than the ad intends."""
-        return self._query(now, lambda c: c.mismatched_posts())
-
-    def region_incompatible(self, *, now: datetime | str | None = None) -> list[Finding]:
-        """Code/account pairs the region policy rejects (ERROR) or does not confirm (INFO)."""
-        return self._query(now, lambda c: c.region_incompatible())
-
-    def outlived_by_ads(self, *, now: datetime | str | None = None) -> list[Finding]:
-        """Ads scheduled to run past their code's expiry."""
-        return self._query(now, lambda c: c.outlived_by_ads())
-
-    def post_unavailable(self, *, now: datetime | str | None = None) -> list[Finding]:
-        """Codes not yet ended whose post TikTok reports deleted or removed by moderation."""
-        return self._query(now, lambda c: c.post_unavailable())
-
-    def unbound(self, *, now: datetime | str | None = None) -> list[Finding]:
-        """Ads whose code TikTok no longer lists in the ad's account."""
-        return self._query(now, lambda c: c.unbound_ads())
-
-    def not_authorized(self, *, now: datetime | str | None = None) -> list[Finding]:
-        """Codes TikTok reports as not AUTHORIZED in an account where they are bound."""
-        return self._query(now, lambda c: c.not_authorized())
-
-    def ownership(
-        self, within: Within = DEFAULT_WITHIN, *, now: datetime | str | None = None
-    ) -> list[Finding]:
-        """NO_ADMIN, NO_OPERATOR, OWNER_MISSING and ROLE_EXPIRING."""
-        return self._query(now, lambda c: c.ownership(within))
-
-    def findings(
-        self,
-        within: Within = DEFAULT_WITHIN,
-        *,
-        now: datetime | str | None = None,
-        include_quiet: bool = False,
-        quiet_after: Within = DEFAULT_QUIET_AFTER,
-    ) -> list[Finding]:
-        """Every kind of finding, worst severity first, then earliest deadline.
-
-        An EXPIRED or REVOKED finding that no ad needs and whose deadline is older than
-        ``quiet_after`` (default 30 days) is *quiet*: left out unless ``include_quiet``. So is
-        everything about a code *replaced* by a newer one for its post, but for the ads still
-        on it (DESIGN §6)."""
-        return self._query(
-            now, lambda c: c.findings(within, include_quiet=include_quiet), quiet_after
-        )
-
-    def iter_findings(
-        self,
-        within: Within = DEFAULT_WITHIN,
-        *,
-        now: datetime | str | None = None,
-        include_quiet: bool = False,
-        quiet_after: Within = DEFAULT_QUIET_AFTER,
-    ) -> Iterator[Finding]:
-        """:meth:`findings` streamed, in the same order, in bounded memory.
-
-        ``within``, ``now`` and ``quiet_after`` are checked at once; the ledger is read from the
-        first ``next`` on, in one snapshot held until the stream ends (consume it, or
-        ``close()`` it).
-        """
-        checks = self.checks(now, quiet_after=quiet_after)
-        return self._streamed(checks.iter_findings(within, include_quiet=include_quiet))
-
-    def _streamed(self, found: Iterator[Finding]) -> Iterator[Finding]:
-        with self._store.snapshot():
-            yield from found
-
-    def diagnose(
-        self,
-        code: str | SparkCode,
-        *,
-        post_id: str | None = None,
-        ad_account_id: str | None = None,
-        now: datetime | str | None = None,
-        client: TikTokClient | None = None,
-        live: bool | None = None,
-    ) -> Diagnosis:
-        """Why one code does (not) work: known -> live -> right post -> region.
-
-        With ``client`` (a :class:`~delvia_ledger.sync.TikTokClient`) and ``ad_account_id``, a
-        code the ledger does not hold is looked up at TikTok (``GET /tt_video/info/``, which
-        applies nothing): the live and post steps are then decided from TikTok's answer, and a
-        code TikTok refuses is explained by :func:`~delvia_ledger.explain_error`. Refusals
-        about the connection itself (the token, a missing scope, throttling past the retries)
-        raise :class:`~delvia_ledger.TikTokAPIError`. ``live`` defaults to True when a
-        client is given; ``live=False`` keeps the diagnosis to what the ledger knows.
-        """
-        post_id = _optional_text_arg(post_id, "diagnose(post_id=...)")
-        ad_account_id = _optional_text_arg(ad_account_id, "diagnose(ad_account_id=...)")
-        if not isinstance(code, SparkCode):
-            fingerprint_of(code)  # refuses what is not a code before any read
-        if live and client is None:
-            raise ValueError("diagnose(live=True) needs client=TikTokClient(...) to ask TikTok")
-        found = self._query(now, lambda c: diagnose(c.world, code, post_id, ad_account_id))
-        if found.authorization is not None or client is None or live is False:
-            return found
-        if not isinstance(code, str):
-            raise ValueError("diagnose: asking TikTok needs the raw code text, not a SparkCode")
-        if ad_account_id is None:
-            raise ValueError(
-                "diagnose: asking TikTok (client=...) needs ad_account_id=..., the ad account "
-                "(advertiser) to ask in"
-            )
-        answer: tiktok.Item | TikTokAPIError
-        try:
-            items, skipped = tiktok.items_from_tt_video(client.video_info(ad_account_id, code))
-            answer = (
-                items[0]
-                if items
-                else TikTokAPIError("no_code", f"TikTok's answer holds no code ({skipped[0]})")
-            )
-        except TikTokAPIError as error:
-            if about_the_connection(error):
-                raise
-            answer = error
-        return self._query(
-            now, lambda c: diagnose_at_tiktok(c.world, code, answer, post_id, ad_account_id)
-        )
-
     # --- access (DESIGN §8) -------------------------------------------------------------------
 
     def access(self, scope: str, *, now: datetime | str | None = None) -> list[RoleGrant]:
@@ -415,7 +254,7 @@ class LedgerView:
         return to_frame(self, kind, within=within, now=now)
 
 
-class Ledger(LedgerView):
+class Ledger(IntakeMethods, erasure.ErasureMethods, LedgerView):
     """An append-only, tamper-evident ledger in one SQLite file."""
 
     def __init__(self, store: Storage, clock: Clock) -> None:
@@ -500,29 +339,6 @@ class Ledger(LedgerView):
             records, batch_size, progress, source=source, force=force is True
         )
 
-    def import_csv(
-        self,
-        cls: type[Record],
-        source: io.Source,
-        progress: Callable[[int], object] | None = None,
-        *,
-        timezone: str | tzinfo | None = None,
-        force: bool = False,
-    ) -> RecordAllResult:
-        """Record every row of a CSV of ``cls`` records in one transaction (streamed).
-
-        A row giving an erased creator or person personal data again is refused unless
-        ``force=True`` (a new consent; DESIGN §16).
-
-        ``source`` is a path or an open text file, as spreadsheets write it (see
-        :func:`delvia_ledger.io.read_csv_rows`): columns ``cls`` lacks are ignored with an
-        :class:`~delvia_ledger.io.IgnoredColumnsWarning`; times without an offset need
-        ``timezone`` (``"Europe/Berlin"``, ``"UTC"``). A malformed row fails the whole import
-        with its line number; nothing is written. A row the ledger's rules refuse raises that
-        rule's error, naming the line, with the refused record in ``error.record``.
-        """
-        return self._intake.import_csv(cls, source, progress, timezone, force is True)
-
     def retire(
         self,
         code_or_id: str | SparkCode,
@@ -568,117 +384,6 @@ class Ledger(LedgerView):
                 "shown); check it, or import the sheet or sync first"
             )
         return found
-
-    def import_sheet(
-        self,
-        source: io.Source,
-        mapping: Mapping[str, str] | None = None,
-        date_order: sheet.DateOrder | None = None,
-        dry_run: bool = False,
-        *,
-        create_accounts: bool = False,
-        account_region: str | None = None,
-        create_people: bool = False,
-        timezone: str | tzinfo | None = None,
-    ) -> sheet_plan.SheetResult:
-        """Record the one-tab sheet a team keeps (one row per code) in one transaction.
-
-        ``source`` is a CSV path or open text file (a Google Sheets or Excel export). Headers
-        are recognised by the names people use (``Creator Handle``, ``Video Link``, ``Spark
-        Code``, ``Sent On``, ``Expires``, ``Ad Account``, ``Owner``, ``Status``, ``Region``,
-        ``Notes``...); ``mapping`` ({"Header": "field"}) overrides them. Dates are ISO, or
-        ``11/01/2026`` read in ``date_order`` (``"MDY"`` or ``"DMY"``). Creators are found by
-        handle (or made with an id derived from no personal data), accounts by id or name,
-        owners by id, email or exact name; an unknown account or owner is refused unless
-        ``create_accounts`` (with ``account_region``) or ``create_people``. With ``dry_run``
-        nothing is written and the result says what would be. Re-importing writes nothing.
-        """
-        return self._intake.import_sheet(
-            source,
-            mapping,
-            date_order,
-            dry_run,
-            create_accounts=create_accounts,
-            account_region=account_region,
-            create_people=create_people,
-            timezone=timezone,
-        )
-
-    def import_tiktok(
-        self, payload: Any, *, advertiser_id: str | None = None, creator_id: str | None = None
-    ) -> ImportResult:
-        """Record what a TikTok response says about creators, posts, codes and bindings.
-
-        Takes the whole envelope or its ``data``, of ``/tt_video/info/`` or ``/tt_video/list/``
-        (codes are bound to ``advertiser_id``, which must already be recorded), or of the
-        creator-side ``/business/post/authorize/*`` endpoints (pass ``creator_id``; a
-        ``DELETED`` code is recorded as revoked now). Each TikTok field is kept as DESIGN §9
-        says; what the payload lacks (a creator's handle and region, a code's owner) keeps
-        what the ledger knows; re-importing the same payload writes nothing. Items without a
-        code authorization are skipped and listed in the result. ``payload`` may also be the
-        response body as JSON text (``str`` or ``bytes``).
-        """
-        return self._intake.import_tiktok(payload, advertiser_id, creator_id)
-
-    @overload
-    def sync_tiktok(  # type: ignore[overload-overlap]  # a str is one id, not several
-        self,
-        client: TikTokClient,
-        advertiser_id: str,
-        *,
-        progress: Callable[[VideoPage | Wait], object] | None = None,
-        allow_mass_unbind: bool = False,
-        ads: bool = False,
-    ) -> SyncResult: ...
-
-    @overload
-    def sync_tiktok(
-        self,
-        client: TikTokClient,
-        advertiser_id: Iterable[str],
-        *,
-        progress: Callable[[VideoPage | Wait], object] | None = None,
-        allow_mass_unbind: bool = False,
-        ads: bool = False,
-    ) -> list[SyncResult]: ...
-
-    def sync_tiktok(
-        self,
-        client: TikTokClient,
-        advertiser_id: str | Iterable[str],
-        *,
-        progress: Callable[[VideoPage | Wait], object] | None = None,
-        allow_mass_unbind: bool = False,
-        ads: bool = False,
-    ) -> SyncResult | list[SyncResult]:
-        """Bring the ledger in line with TikTok: a complete sweep of each advertiser's posts.
-
-        Reads every page of ``GET /tt_video/list/`` through ``client`` first, then writes all
-        of it in one transaction, through the same translation as :meth:`import_tiktok`.
-        Bindings of the advertiser that TikTok no longer lists get ``unbound_at`` = now; a
-        partial success (20001) records what came back and unbinds nothing. Any failure
-        (TikTok's or a malformed item) raises and writes nothing. A sync with nothing changed
-        at TikTok writes nothing. Given several advertiser ids, every sweep is read before
-        anything is written, and all of them are written together or not at all; the result
-        is then one :class:`SyncResult` per advertiser, in order. ``progress`` is called with
-        each page as it arrives, and with each :class:`~delvia_ledger.sync.Wait` for TikTok's
-        throttling.
-
-        Absence is concluded only from a *stable* sweep (DESIGN §12): a listing that kept
-        moving while it was read unbinds nothing (``skipped`` says why); each post a stable
-        sweep did not list is looked up once more (``keyword=<item_id>``, one request per post)
-        and only those TikTok does not list are unbound; a sweep that would unbind more than 5
-        bindings and more than 20% of the advertiser's bound ones is held
-        (``SyncResult.held``) unless ``allow_mass_unbind``.
-
-        With ``ads=True`` (the CLI's default) it also sweeps ``/ad/get/`` and ``/adgroup/get/``
-        and records a ``SparkAd`` for each ad made with a code, linked to the code bound for
-        its post in that account (or ``AD_WITHOUT_CODE``), paused from ``DISABLE``/``FROZEN``,
-        scheduled from its ad group; after a stable sweep, an ad TikTok stops listing ends.
-        """
-        return self._intake.sync_tiktok(
-            client, advertiser_id, progress, allow_mass_unbind=allow_mass_unbind, ads=ads
-        )
 
     def sync_access(
         self,
@@ -732,18 +437,6 @@ class Ledger(LedgerView):
 
         return self._query(now, sheet)
 
-    def replay(self, entries: Iterable[Entry]) -> RecordAllResult:
-        """Append another ledger's ``entries`` here with their own seqs and record times, so
-        this copy has the very same hashes and digest (``delvia-ledger copy``).
-
-        Only into an empty ledger; all or nothing. ``entries`` come from another ledger's
-        :meth:`entries` or from a JSON export (:func:`delvia_ledger.io.read_export`); each is
-        stored as its source stores it (its source, salt, and an erasure's redaction), and
-        must extend the chain: the first that does not (a tampered export, an entry written by
-        an older encoder) is named, and nothing is kept.
-        """
-        return self._intake.replay(entries)
-
     def offboard(self, person_id: str, *, at: datetime | str | None = None) -> OffboardingPlan:
         """Preview (writes nothing) what ends when ``person_id`` leaves at ``at``; ``.apply()``
         records it: the person's ``left_at`` and every active grant ended at ``at``.
@@ -777,71 +470,6 @@ class Ledger(LedgerView):
         is recorded as a Notice, a failed one records nothing. ``dry_run`` sends nothing."""
         return notices.notify(self, senders, within, now, dry_run)
 
-    # --- erasure and retention (DESIGN §16): the logic is erasure.py's ------------------------
-
-    def erase(
-        self,
-        cls: type[Creator] | type[Person],
-        id: str,
-        *,
-        reason: str,
-        by: str,
-        at: datetime | str | None = None,
-        dry_run: bool = False,
-        source: str = "api",
-    ) -> erasure.ErasureResult:
-        """Erase the personal data of a creator (and its posts' captions) or a person from
-        every version that holds it, recording an :class:`~delvia_ledger.Erasure` (who asked,
-        ``by``; why, ``reason``; when, ``at``; which entries) in the same transaction. The
-        chain, ``digest()`` and digests kept before still verify; ``dry_run`` only lists what
-        would be redacted.
-        """
-        id = _text_arg(id, "erase(id=...)")
-        reason = _text_value(reason, "erase(reason=...)")
-        by = _text_value(by, "erase(by=...)")
-        moment = self.now() if at is None else _aware(at, "erase: at")
-        source = _source_arg(source, "erase")
-        return erasure.erase(
-            self._store,
-            cls,
-            id,
-            reason=reason,
-            by=by,
-            at=moment,
-            now=self.now(),
-            source=source,
-            dry_run=dry_run is True,
-        )
-
-    def retention(
-        self,
-        older_than: Any,
-        *,
-        by: str = "retention",
-        now: datetime | str | None = None,
-        dry_run: bool = False,
-        source: str = "api",
-    ) -> erasure.RetentionResult:
-        """Erase (reason ``retention``) every creator and person with personal data, nothing
-        active and nothing changed for longer than ``older_than`` (``"3y"``, ``"18mo"``, a
-        relativedelta): a policy to run from cron. ``dry_run`` only lists them."""
-        moment = self.now() if now is None else _aware(now, "retention: now")
-        return erasure.retention(
-            self._store,
-            older_than,
-            now=moment,
-            source=_source_arg(source, "retention"),
-            by=_text_value(by, "retention(by=...)"),
-            dry_run=dry_run is True,
-        )
-
-    def check_ids(self) -> list[erasure.LooksPersonal]:
-        """Creator and person ids that look like personal data (an email address, a handle):
-        ids are in the chain's hash and cannot be erased, so record new ones that are not
-        (the TikTok identity id, a short id of your own)."""
-        with self._store.snapshot():
-            return erasure.looks_personal(self._store)
-
 
 def _record_type(cls: type[Any]) -> type[Record]:
     if cls not in TABLES:
@@ -851,41 +479,8 @@ def _record_type(cls: type[Any]) -> type[Record]:
     return cls
 
 
-def _aware(value: object, what: str) -> datetime:
-    """A ``now=`` / ``at=`` / ``recorded_at=`` argument as UTC (the records' one time rule)."""
-    moment = to_utc(cast(Any, value))
-    if isinstance(moment, datetime) and moment.tzinfo is UTC:
-        return moment
-    raise ValueError(f"{what}={shown(value)}: {time_problem(value)}")
-
-
 #: The largest sequence number SQLite can hold (``as_of(seq=...)`` beyond it sees everything).
 LAST_SEQ = 2**63 - 1
-
-
-def _text_arg(value: object, what: str) -> str:
-    """An id or scope argument: refused unless it is text."""
-    if not isinstance(value, str):
-        raise ValueError(f"{what}: expected text, got {type(value).__name__}")
-    return value
-
-
-def _optional_text_arg(value: object, what: str) -> str | None:
-    return None if value is None else _text_arg(value, what)
-
-
-def _text_value(value: object, what: str) -> str:
-    """A reason or a name: non-empty text."""
-    if not isinstance(value, str) or not value.strip():
-        raise ValueError(f"{what}: expected non-empty text, got {shown(value)}")
-    return value.strip()
-
-
-def _source_arg(value: object, what: str) -> str:
-    """A ``source=`` argument: one of :data:`~delvia_ledger.chain.SOURCES`."""
-    if isinstance(value, str) and value in SOURCES:
-        return value
-    raise ValueError(f"{what}(source={shown(value)}): source must be one of {', '.join(SOURCES)}")
 
 
 def _clock_name(clock: Clock) -> str:

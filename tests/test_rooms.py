@@ -52,7 +52,9 @@ def test_imported_resolves_relative_imports(tmp_path: Path) -> None:
     }
 
 
-@pytest.mark.parametrize("room", ["ledger.py", "writing.py", "intake.py", "cli.py"])
+@pytest.mark.parametrize(
+    "room", ["ledger.py", "ledger_intake.py", "queries.py", "writing.py", "intake.py", "cli.py"]
+)
 def test_these_rooms_name_no_storage_backend(room: str) -> None:
     backends = {f"delvia_ledger.storage.{module}" for module in BACKENDS.values()}
     names = imported(PACKAGE / room, "delvia_ledger")
