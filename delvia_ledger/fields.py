@@ -382,3 +382,8 @@ def _after(instance: object, later: str, earlier: str, *, strict: bool = True) -
             f"{type(instance).__name__}.{later}={end.isoformat()!r} must be {relation} "
             f"{earlier}={start.isoformat()!r}"
         )
+
+
+def _to_tuple(value: Any) -> Any:
+    """A list or set of values as a tuple (records hold tuples); anything else as given."""
+    return tuple(value) if isinstance(value, list | tuple | set | frozenset) else value

@@ -7,25 +7,36 @@ record, the field and the offending value.
 from __future__ import annotations
 
 import hashlib
-import re
 from datetime import datetime
-from enum import StrEnum
 from typing import Any, TypeAlias
 
 import attrs
 
+from .access_records import VERDICTS as VERDICTS
+from .access_records import AccessReview as AccessReview
+from .access_records import PendingInvite as PendingInvite
+from .access_records import decision as decision
+from .access_records import parse_decision as parse_decision
+from .choices import ROLE_SCOPES as ROLE_SCOPES
+from .choices import PostKind as PostKind
+from .choices import RegionVerdict as RegionVerdict
+from .choices import Role as Role
+from .choices import to_post_kind as to_post_kind
+from .choices import to_role as to_role
+from .choices import to_verdict as to_verdict
 from .codes import CodeRepair as CodeRepair
 from .codes import SparkCode as SparkCode
 from .codes import fingerprint_of as fingerprint_of
 from .codes import is_hint as is_hint
 from .codes import repairs_of as repairs_of
 from .codes import to_code
+from .erasure_record import ERASABLE as ERASABLE
+from .erasure_record import Erasure as Erasure
 from .errors import InvalidRecordError
 from .fields import ISO_REGIONS as ISO_REGIONS
 from .fields import (
     SURROGATE,
     _after,
-    _as_member,
     _check_id,
     _check_optional_email,
     _check_optional_id,
@@ -39,6 +50,7 @@ from .fields import (
     _check_time,
     _fail,
     _member_of,
+    _to_tuple,
     blank_to_none,
     to_email,
     to_item_status,
@@ -80,58 +92,6 @@ __all__ = [
     "binding_id",
     "derived_authorization_id",
 ]
-
-
-class Role(StrEnum):
-    """A person's role on a scope. Only ADMIN and OPERATOR on an ad account create Spark Ads."""
-
-    ADMIN = "ADMIN"  # ad account
-    OPERATOR = "OPERATOR"  # ad account
-    ANALYST = "ANALYST"  # ad account, read-only
-    BC_ADMIN = "BC_ADMIN"  # Business Center
-    BC_STANDARD = "BC_STANDARD"  # Business Center
-    OWNER = "OWNER"  # responsible person for a creator relationship or a code
-
-
-class RegionVerdict(StrEnum):
-    """Whether a creator region and an ad account region work together for Spark Ads."""
-
-    COMPATIBLE = "COMPATIBLE"
-    INCOMPATIBLE = "INCOMPATIBLE"
-    UNKNOWN = "UNKNOWN"
-
-
-class PostKind(StrEnum):
-    """TikTok's ``item_type``."""
-
-    VIDEO = "VIDEO"
-    CAROUSEL = "CAROUSEL"
-
-
-# Which scopes each role may be granted on ("ad_account:<id>", "business_center:<id>", ...).
-ROLE_SCOPES: dict[Role, frozenset[str]] = {
-    Role.ADMIN: frozenset({"ad_account"}),
-    Role.OPERATOR: frozenset({"ad_account"}),
-    Role.ANALYST: frozenset({"ad_account"}),
-    Role.BC_ADMIN: frozenset({"business_center"}),
-    Role.BC_STANDARD: frozenset({"business_center"}),
-    Role.OWNER: frozenset({"creator", "authorization"}),
-}
-
-
-def to_role(value: Role | str) -> Any:
-    """``"admin"`` -> ``Role.ADMIN``."""
-    return _as_member(Role, value)
-
-
-def to_verdict(value: RegionVerdict | str) -> Any:
-    """``"compatible"`` -> ``RegionVerdict.COMPATIBLE``."""
-    return _as_member(RegionVerdict, value)
-
-
-def to_post_kind(value: PostKind | str) -> Any:
-    """``"video"`` -> ``PostKind.VIDEO``."""
-    return _as_member(PostKind, value)
 
 
 def _authorization_id(instance: SparkAuthorization) -> str:
@@ -433,10 +393,6 @@ class SparkBinding:
         _after(self, "unbound_at", "bound_at", strict=False)
 
 
-def _to_tuple(value: Any) -> Any:
-    return tuple(value) if isinstance(value, list | tuple | set | frozenset) else value
-
-
 def _check_keys(instance: object, field: attrs.Attribute[Any], value: object) -> None:
     if not _are_keys(value):
         raise _fail(instance, field, value, "must be a tuple of finding keys (non-empty strings)")
@@ -527,208 +483,6 @@ class RegionRule:
     def _check_rule_id(self, field: attrs.Attribute[Any], value: object) -> None:
         if value != _rule_id(self):
             raise _fail(self, field, value, f"must be {_rule_id(self)!r}, the rule's region pair")
-
-
-#: A decision of an access review: keep or remove the grant.
-VERDICTS = ("keep", "remove")
-_NOTE = " -- "
-
-
-def _check_scope_text(instance: object, field: attrs.Attribute[Any], value: object) -> None:
-    kind, _, target = value.partition(":") if isinstance(value, str) else ("", "", "")
-    if value == "all":
-        return
-    if kind not in {"ad_account", "business_center"} or not target or target != target.strip():
-        raise _fail(
-            instance,
-            field,
-            value,
-            "must be 'all', 'ad_account:<id>' or 'business_center:<id>'",
-        )
-
-
-@attrs.frozen(kw_only=True)
-class PendingInvite:
-    """An invitation TikTok lists as ``PENDING`` in a Business Center: not a role (DESIGN §8).
-
-    ``seen_at`` is when a sync first saw it (TikTok's member listing gives no invitation
-    time); ``ended_at`` when a sync no longer listed it as pending (accepted or withdrawn).
-    ``role`` is the Business Center role offered, when TikTok says it.
-    """
-
-    id: str = attrs.field(validator=_check_id)
-    person_id: str = attrs.field(validator=_check_id)
-    scope: str = attrs.field(validator=_check_scope_text)
-    seen_at: datetime = attrs.field(converter=to_utc, validator=_check_time)
-    role: Role | None = attrs.field(
-        default=None,
-        converter=attrs.converters.optional(to_role),
-        validator=attrs.validators.optional(_member_of(Role)),
-    )
-    ended_at: datetime | None = attrs.field(
-        default=None, converter=to_utc, validator=_check_optional_time
-    )
-
-    def __attrs_post_init__(self) -> None:
-        _after(self, "ended_at", "seen_at", strict=False)
-
-
-def _check_decisions(instance: object, field: attrs.Attribute[Any], value: object) -> None:
-    problem = None
-    if not isinstance(value, tuple):
-        problem = "must be a tuple of decisions"
-    else:
-        seen: set[str] = set()
-        for item in value:
-            decided = parse_decision(item)
-            if decided is None:
-                problem = (
-                    f"each decision must read 'keep <grant id>' or 'remove <grant id>', "
-                    f"optionally followed by '{_NOTE}<note>'; {shown(item)} does not"
-                )
-                break
-            if decided[1] in seen:
-                problem = f"decides grant {shown(decided[1])} twice"
-                break
-            seen.add(decided[1])
-    if problem:
-        raise _fail(instance, field, value, problem)
-
-
-def parse_decision(item: object) -> tuple[str, str, str] | None:
-    """``"remove g1 -- left in May"`` -> ``("remove", "g1", "left in May")``; None if malformed.
-
-    >>> parse_decision("keep tiktok:ad_account:6900:ADMIN:71")
-    ('keep', 'tiktok:ad_account:6900:ADMIN:71', '')
-    """
-    if not isinstance(item, str) or SURROGATE.search(item):
-        return None
-    verdict, _, rest = item.partition(" ")
-    grant_id, _, note = rest.partition(_NOTE)
-    grant_id = grant_id.strip()
-    if verdict not in VERDICTS or not grant_id or " " in grant_id:
-        return None
-    return verdict, grant_id, note.strip()
-
-
-def decision(verdict: str, grant_id: str, note: str = "") -> str:
-    """The text of one decision as :attr:`AccessReview.decisions` holds it."""
-    return f"{verdict} {grant_id}" + (f"{_NOTE}{note.strip()}" if note.strip() else "")
-
-
-def _review_id(instance: AccessReview) -> str:
-    if not (
-        isinstance(instance.reviewer_id, str)
-        and isinstance(instance.scope, str)
-        and isinstance(instance.reviewed_at, datetime)
-        and not SURROGATE.search(instance.reviewer_id + instance.scope)
-    ):
-        return ""  # the fields' own validators (which run first) say what is wrong
-    text = f"{instance.scope}\n{instance.reviewer_id}\n{instance.reviewed_at.isoformat()}"
-    return "review_" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
-
-
-def _check_digest(instance: object, field: attrs.Attribute[Any], value: object) -> None:
-    if not isinstance(value, str) or not re.fullmatch(r"(0|[1-9][0-9]*):[0-9a-f]{64}", value):
-        raise _fail(instance, field, value, "must be a ledger digest '<seq>:<64 hex digits>'")
-
-
-@attrs.frozen(kw_only=True)
-class AccessReview:
-    """A signed access review (DESIGN §8): ``reviewer_id`` looked at the review sheet of
-    ``scope`` (``"all"``, ``"ad_account:<id>"`` or ``"business_center:<id>"``) as the ledger
-    stood at ``digest`` (``"<seq>:<hash>"``), and decided, per grant, keep or remove.
-
-    ``decisions`` holds one text per grant: ``"keep <grant id>"`` or ``"remove <grant id>"``,
-    optionally followed by ``" -- <note>"``; :attr:`decided` reads them.
-    """
-
-    reviewer_id: str = attrs.field(validator=_check_id)
-    reviewed_at: datetime = attrs.field(converter=to_utc, validator=_check_time)
-    scope: str = attrs.field(validator=_check_scope_text)
-    digest: str = attrs.field(validator=_check_digest)
-    decisions: tuple[str, ...] = attrs.field(converter=_to_tuple, validator=_check_decisions)
-    id: str = attrs.field(default=attrs.Factory(_review_id, takes_self=True), validator=_check_id)
-
-    @property
-    def decided(self) -> dict[str, tuple[str, str]]:
-        """Grant id -> (``"keep"`` or ``"remove"``, note)."""
-        found = {}
-        for item in self.decisions:
-            parsed = parse_decision(item)
-            if parsed is not None:
-                found[parsed[1]] = (parsed[0], parsed[2])
-        return found
-
-
-#: Who may be erased (DESIGN §16): the record types that are a person.
-ERASABLE = ("Creator", "Person")
-
-_SEQ = re.compile(r"[1-9][0-9]*")
-_SHA256 = re.compile(r"[0-9a-f]{64}")
-
-
-def _matching(pattern: re.Pattern[str], what: str) -> Any:
-    def check(instance: object, field: attrs.Attribute[Any], value: object) -> None:
-        if not isinstance(value, tuple) or not all(
-            isinstance(item, str) and pattern.fullmatch(item) for item in value
-        ):
-            raise _fail(instance, field, value, f"must be a tuple of {what}")
-
-    return check
-
-
-def _check_subject_type(instance: object, field: attrs.Attribute[Any], value: object) -> None:
-    if value not in ERASABLE:
-        raise _fail(instance, field, value, f"must be one of {', '.join(ERASABLE)}")
-
-
-def _erasure_id(instance: Erasure) -> str:
-    if not (
-        isinstance(instance.subject_type, str)
-        and isinstance(instance.subject_id, str)
-        and isinstance(instance.erased_at, datetime)
-        and not SURROGATE.search(instance.subject_id)
-    ):
-        return ""  # the fields' own validators (which run first) say what is wrong
-    text = f"{instance.subject_type}\n{instance.subject_id}\n{instance.erased_at.isoformat()}"
-    return "erasure_" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
-
-
-@attrs.frozen(kw_only=True)
-class Erasure:
-    """A recorded erasure (DESIGN §16): the personal data of ``subject_type`` ``subject_id``
-    was redacted from the entries ``seqs`` (decimal text), whose redacted payloads hash to
-    ``hashes`` (hex SHA-256, in the same order), because of ``reason``, as ``requested_by``
-    asked, at ``erased_at``.
-
-    Only ``Ledger.erase`` and ``Ledger.retention`` record one.
-    """
-
-    subject_type: str = attrs.field(validator=_check_subject_type)
-    subject_id: str = attrs.field(validator=_check_id)
-    seqs: tuple[str, ...] = attrs.field(
-        converter=_to_tuple, validator=_matching(_SEQ, "seqs (decimal text)")
-    )
-    hashes: tuple[str, ...] = attrs.field(
-        converter=_to_tuple, validator=_matching(_SHA256, "hex SHA-256 digests")
-    )
-    reason: str = attrs.field(validator=_check_text)
-    requested_by: str = attrs.field(validator=_check_id)
-    erased_at: datetime = attrs.field(converter=to_utc, validator=_check_time)
-    id: str = attrs.field(default=attrs.Factory(_erasure_id, takes_self=True), validator=_check_id)
-
-    def __attrs_post_init__(self) -> None:
-        if len(self.seqs) != len(self.hashes):
-            raise InvalidRecordError(
-                f"Erasure: {len(self.seqs)} seqs but {len(self.hashes)} hashes; each redacted "
-                "seq has the SHA-256 of its redacted payload"
-            )
-
-    @property
-    def redacted(self) -> dict[int, str]:
-        """The seqs redacted, each with the SHA-256 of its redacted payload."""
-        return {int(seq): digest for seq, digest in zip(self.seqs, self.hashes, strict=True)}
 
 
 Record: TypeAlias = (
