@@ -5,7 +5,6 @@ streamed merge that puts every kind in one order.
 from __future__ import annotations
 
 from collections.abc import Generator, Iterable, Iterator, Sequence
-from datetime import datetime
 from itertools import chain, islice
 from typing import Any, NamedTuple, Protocol, TypeVar, cast
 
@@ -15,6 +14,7 @@ from .collector import collector_paused
 from .convert import from_micros, to_micros
 from .findings import REPLACED, Finding, FindingKind, Severity, new_finding
 from .merge import KEY, NEVER, RANK, Batch, Key, flattened, key_of, merged
+from .ownership_checks import account_findings, roles_expiring
 from .records import Record, RegionVerdict, SparkAuthorization
 from .rules import (
     DEFAULT_QUIET_AFTER,
@@ -65,10 +65,6 @@ CODE_KINDS = frozenset(
         FindingKind.POST_UNDER_REVIEW,
     }
 )
-
-
-def _when(micros: int | None) -> datetime | None:
-    return None if micros is None else from_micros(micros)
 
 
 class Draft(NamedTuple):
@@ -518,83 +514,15 @@ class Checks:
 
     # --- access and ownership -----------------------------------------------------------------
 
-    def _who_can_assign(self, account_id: str) -> str:
-        admins = sorted(self.world.bc_admins(account_id))
-        bc = self.world.business_center(account_id)
-        side = (
-            "read: TikTok's Business Center (actual side)"
-            if self.world.synced(f"ad_account:{account_id}")
-            else "read: approved grants (intended side; no access sync yet)"
-        )
-        if admins:
-            return (
-                "Business Center admins who can assign one: "
-                + ", ".join(self.world.counting.get(p, p) for p in admins)
-                + f"; {side}"
-            )
-        if bc is None:
-            return f"the account has no Business Center recorded; {side}"
-        return f"no active admin recorded for Business Center {bc}; {side}"
-
     def ownership(self, within: Within = DEFAULT_WITHIN) -> list[Finding]:
         """NO_ADMIN, NO_OPERATOR, OWNER_MISSING, then ROLE_EXPIRING."""
         h = to_micros(horizon(self.now, within))
         owners = self.world.auth_rows(code_live(self.t))
         return (
-            self._accounts()
+            account_findings(self.world)
             + self.code_findings(owners, frozenset({FindingKind.OWNER_MISSING}))
-            + self._roles_expiring(h)
+            + roles_expiring(self.world, h)
         )
-
-    def _accounts(self) -> list[Finding]:
-        """NO_ADMIN per account, NO_OPERATOR per active ad."""
-        found = [
-            Finding(
-                kind=FindingKind.NO_ADMIN,
-                severity=Severity.WARNING,
-                ad_account_id=account,
-                detail=self._who_can_assign(account),
-            )
-            for account in sorted(self.world.accounts)
-            if not self.world.administrators(account)
-        ]
-        for ad in self.world.ads:
-            if self.world.active(ad) and not self.world.operators(ad.ad_account_id):
-                code = self.world.in_use.get(ad.authorization_id)  # active: in use
-                owner = self.world.owner(ad.owner_id, code and code.owner_id)
-                found.append(
-                    Finding(
-                        kind=FindingKind.NO_OPERATOR,
-                        severity=Severity.ERROR,
-                        ad_id=ad.id,
-                        ad_account_id=ad.ad_account_id,
-                        authorization_id=ad.authorization_id,
-                        affected_ad_ids=(ad.id,),
-                        owner_id=owner,
-                        owner_name=self.world.counting.get(owner) if owner else None,
-                        detail=self._who_can_assign(ad.ad_account_id),
-                    )
-                )
-        return found
-
-    def _roles_expiring(self, h: int) -> list[Finding]:
-        return [
-            Finding(
-                kind=FindingKind.ROLE_EXPIRING,
-                severity=Severity.WARNING,
-                deadline=_when(g.expires_at),
-                person_id=g.person_id,
-                grant_id=g.id,
-                ad_account_id=g.scope.partition(":")[2]
-                if g.scope.startswith("ad_account:")
-                else None,
-                owner_id=g.person_id,
-                owner_name=self.world.counting.get(g.person_id),
-                detail=f"{g.role} on {g.scope}",
-            )
-            for g in self.world.active_grants
-            if g.expires_at is not None and self.t < g.expires_at <= h
-        ]
 
     def findings(
         self, within: Within = DEFAULT_WITHIN, *, include_quiet: bool = False
@@ -710,8 +638,8 @@ class Checks:
         found += listings.not_listed(self)
         found += listings.unused_codes(self)
         found += listings.ads_without_code(self)
-        found += self._accounts()
-        found += self._roles_expiring(h)
+        found += account_findings(self.world)
+        found += roles_expiring(self.world, h)
         found += access_findings(self.world)
         found.sort(key=Finding.sort_key)
         return found

@@ -18,6 +18,7 @@ import delvia_ledger as dl
 from delvia_ledger import checks as checks_module
 from delvia_ledger.checks import CODE_KINDS, Checks, Within, horizon
 from delvia_ledger.convert import to_micros
+from delvia_ledger.ownership_checks import account_findings, roles_expiring
 
 from .builders import code, world
 from .conftest import T0, Backend
@@ -39,8 +40,8 @@ def reference(checks: Checks, within: Within) -> list[dl.Finding]:
     found += checks.unbound_ads()
     found += checks.not_authorized()
     found += checks.region_incompatible()
-    found += checks._accounts()
-    found += checks._roles_expiring(h)
+    found += account_findings(checks.world)
+    found += roles_expiring(checks.world, h)
     found.sort(key=dl.Finding.sort_key)
     return found
 
