@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast, overload
 import attrs
 
 from . import access_review as reviews
-from . import access_sync, erasure, io, notices, sheet, tiktok
+from . import access_sync, erasure, io, notices, sheet, sheet_plan, tiktok
 from . import changes as what_changed
 from . import reminders as who_must_act
 from .access import OffboardingPlan, active_grants, offboarding_plan
@@ -580,7 +580,7 @@ class Ledger(LedgerView):
         account_region: str | None = None,
         create_people: bool = False,
         timezone: str | tzinfo | None = None,
-    ) -> sheet.SheetResult:
+    ) -> sheet_plan.SheetResult:
         """Record the one-tab sheet a team keeps (one row per code) in one transaction.
 
         ``source`` is a CSV path or open text file (a Google Sheets or Excel export). Headers
