@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, assume, given, settings
 
 import delvia_ledger as dl
@@ -12,6 +13,8 @@ from delvia_ledger.records import fingerprint_of, repairs_of
 
 from .builders import DAY, code, world
 from .conftest import T0, Backend
+from .fake_tiktok import TOKEN, FakeTikTok
+from .fake_tiktok import fake_tiktok_fixture as fake_tiktok_fixture  # the fake_tiktok fixture
 from .strategies import mangled_codes
 
 PROPERTY = settings(
@@ -92,3 +95,18 @@ def test_a_code_given_as_its_fingerprint_gets_no_suggestion(ledger: dl.Ledger) -
     other = dl.SparkCode("#code-0000 xyz=")
     d = ledger.diagnose(other)
     assert d.suggestions == () and held.code.hint not in str(d)
+
+
+def test_a_live_diagnosis_does_not_ask_tiktok_about_a_mangled_code(
+    ledger: dl.Ledger, fake_tiktok: FakeTikTok
+) -> None:
+    """With a match in the ledger, TikTok is not sent the mangled text; without one, it is."""
+    world(ledger)
+    held = code(ledger)  # "#code-0000-xyz="
+    with dl.TikTokClient(TOKEN, base_url=fake_tiktok.url, sleep=lambda _: None) as client:
+        d = ledger.diagnose("#code-0000-xyz%3D", ad_account_id="6900", client=client)
+        assert [s.authorization.id for s in d.suggestions] == [held.id]
+        assert fake_tiktok.requests_for(path="tt_video/info/") == []
+        with pytest.raises(dl.TikTokAPIError, match="40002"):  # the fake knows no such code
+            ledger.diagnose("#code-0001-xyz%3D", ad_account_id="6900", client=client)
+    assert len(fake_tiktok.requests_for(path="tt_video/info/")) == 1
