@@ -28,6 +28,7 @@ from hypothesis.stateful import (
 import delvia_ledger as dl
 from delvia_ledger.chain import redacted_payload
 from delvia_ledger.records import PERSONAL_FIELDS
+from delvia_ledger.storage.sqlite import SCHEMA_VERSION
 
 from .conftest import T0, Backend, Clock
 from .strategies import ids, regions
@@ -545,7 +546,7 @@ def test_a_version_3_file_migrates_once_keeps_its_entries_and_can_erase(
         assert ledger.verify(deep=True).ok
         assert all(e.source is None for e in ledger.entries())  # recorded before sources were
         conn = sqlite3.connect(path, isolation_level=None)
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 4
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
         assert conn.execute("SELECT * FROM entries ORDER BY seq").fetchall() == before
         with pytest.raises(sqlite3.IntegrityError, match="cannot be changed"):
             conn.execute("UPDATE creator_versions SET rowid = 99 WHERE seq = 2")
@@ -587,7 +588,7 @@ def test_a_version_3_postgres_ledger_migrates_once(backend: Backend) -> None:
         ledger.erase(dl.Creator, "cr_1", reason="asked", by="dpo")
         assert ledger.verify(deep=True, digest=digest).ok
     conn = backend.connect()
-    assert conn.execute("SELECT schema_version FROM ledger_schema").fetchone()[0] == 4
+    assert conn.execute("SELECT schema_version FROM ledger_schema").fetchone()[0] == SCHEMA_VERSION
     with pytest.raises(backend.refused, match="written only when the ledger is made"):
         conn.execute("INSERT INTO ledger_schema VALUES (1, 4)")
     conn.close()
