@@ -34,14 +34,7 @@ _HOMES: dict[str, tuple[str, ...]] = {
         "StorageError",
         "TikTokAPIError",
     ),
-    "findings": (
-        "CATALOGUE",
-        "ErrorExplanation",
-        "Finding",
-        "FindingKind",
-        "Severity",
-        "explain_error",
-    ),
+    "findings": ("CATALOGUE", "Finding", "FindingKind", "Severity"),
     "io": ("io",),
     "ledger": ("ImportResult", "Ledger", "LedgerView", "RecordAllResult", "SyncResult"),
     "notices": (
@@ -79,6 +72,7 @@ _HOMES: dict[str, tuple[str, ...]] = {
     "reminders": ("Reminder",),
     "sync": ("TikTokClient",),
     "tiktok": ("tiktok",),
+    "tiktok_errors": ("ErrorExplanation", "explain_error"),
 }
 _HOME: dict[str, str] = {name: home for home, names in _HOMES.items() for name in names}
 
@@ -105,14 +99,7 @@ if TYPE_CHECKING:  # the same names for type checkers, which see no __getattr__ 
         StorageError,
         TikTokAPIError,
     )
-    from .findings import (
-        CATALOGUE,
-        ErrorExplanation,
-        Finding,
-        FindingKind,
-        Severity,
-        explain_error,
-    )
+    from .findings import CATALOGUE, Finding, FindingKind, Severity
     from .ledger import ImportResult, Ledger, LedgerView, RecordAllResult, SyncResult
     from .notices import (
         Delivery,
@@ -147,6 +134,7 @@ if TYPE_CHECKING:  # the same names for type checkers, which see no __getattr__ 
     )
     from .reminders import Reminder
     from .sync import TikTokClient
+    from .tiktok_errors import ErrorExplanation, explain_error
 else:
 
     def __getattr__(name: str) -> object:

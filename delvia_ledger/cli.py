@@ -7,6 +7,7 @@ delivery, 2 a usage or input error (one line on stderr, never a traceback), 130 
 from __future__ import annotations
 
 import csv
+import glob
 import io
 import json
 import os
@@ -28,7 +29,8 @@ from dateutil.parser import isoparse
 
 from . import __version__
 from .errors import LedgerError, NotALedgerError, docs_url
-from .findings import Finding, FindingKind, Severity, explain_error
+from .fields import one_line
+from .findings import Finding, FindingKind, Severity
 from .records import (
     AccessReview,
     AdAccount,
@@ -41,6 +43,7 @@ from .records import (
     SparkAuthorization,
 )
 from .tiktok import DEFAULT_BASE_URL
+from .tiktok_errors import explain_error
 
 # Each command imports what it uses (the storage engine, httpx, tabulate, ...) when it runs, so
 # that --help, --version and a command that needs none of them start at once.
@@ -417,10 +420,10 @@ def _finding_rows(findings: list[Finding], names: _Names, wide: bool) -> list[di
             "severity": f.severity.value,
             "kind": f.kind.value,
             "deadline": f"{f.deadline:%Y-%m-%d}" if f.deadline else "",
-            "creator": f.handle or f.creator_id or "",
+            "creator": one_line(f.handle or f.creator_id or ""),
             "code": names.hint(f.authorization_id),
-            "account": names.account(f.ad_account_id),
-            "owner": f.owner_name or f.owner_id or "",
+            "account": one_line(names.account(f.ad_account_id)),
+            "owner": one_line(f.owner_name or f.owner_id or ""),
         }
         if wide:
             row["remedy"] = f.remedy
@@ -590,7 +593,12 @@ def _account_id(ledger: LedgerView, given: str) -> str:
 @click.option("--creator", metavar="ID|@HANDLE", help="only findings about this creator")
 @click.option("--limit", type=click.IntRange(min=1), help="at most this many, worst first")
 @click.option("--wide", is_flag=True, help="every column, ids included, whatever the width")
-@click.option("--all", "show_all", is_flag=True, help="also list the retired codes")
+@click.option(
+    "--all",
+    "show_all",
+    is_flag=True,
+    help="also the quiet findings (codes ended long ago that no ad needs) and the retired codes",
+)
 @_fail_on_option
 @_format_option()
 def report(
@@ -607,13 +615,16 @@ def report(
     fmt: str,
     as_json: bool,
 ) -> None:
-    """Every finding, worst first; exits 1 while one as severe as --fail-on is shown."""
+    """Every finding, worst first; exits 1 while one as severe as --fail-on is shown.
+
+    Codes that expired or were revoked more than 30 days ago, with no ad that needs them, are
+    quiet: left out unless --all."""
     with _ledger() as ledger:
         if owner is not None:
             _person(ledger, owner)
         account_id = None if account is None else _account_id(ledger, account)
         creator_id = None if creator is None else _creator_id(ledger, creator)
-        every = ledger.findings(within=within)
+        every = ledger.findings(within=within, include_quiet=show_all)
         findings = [
             f
             for f in every
@@ -916,6 +927,12 @@ def backup(dest: str) -> None:
 
     if Path(dest).exists():
         raise UsageError(f"{dest} already exists; backup writes only a new file")
+    folder = Path(dest).parent
+    if not folder.is_dir():
+        raise UsageError(
+            f"{dest}: the folder {str(folder)!r} does not exist; create it first, or name "
+            "another place"
+        )
     with _ledger() as ledger:
         ledger.backup(dest)
     with Ledger.open(dest) as copy:
@@ -950,24 +967,86 @@ def copy(source: str, dest: str) -> None:
                 )
     elif Path(dest).exists():
         raise UsageError(f"{dest} already exists; copy writes only a new ledger")
+    # A file is written under a temporary name beside DEST and renamed once it verifies, so
+    # a copy cut short (a signal, even SIGKILL) never leaves a DEST that a retry refuses.
+    target = _partial(dest) if dest_at.is_file else dest
     try:
-        with _source_entries(source) as (entries, total), Ledger.open(dest) as copied:
-            if sys.stderr.isatty():
-                with click.progressbar(
-                    entries, length=total, label="copying", file=sys.stderr
-                ) as bar:
-                    copied.replay(bar)
-            else:
-                copied.replay(entries)
-            result = copied.verify(deep=True)
-            digest = copied.digest()
+        with _terminated_as_interrupt(), _source_entries(source) as (entries, total):
+            with Ledger.open(target) as copied:
+                if sys.stderr.isatty():
+                    with click.progressbar(
+                        entries, length=total, label="copying", file=sys.stderr
+                    ) as bar:
+                        copied.replay(bar)
+                else:
+                    copied.replay(entries)
+                result = copied.verify(deep=True)
+                digest = copied.digest()
+            if result.ok and dest_at.is_file:
+                _rename_new(target, dest)
     except BaseException:
-        dest_at.discard()  # a failed copy leaves nothing
+        _location(target, "DEST").discard()  # a failed copy leaves nothing
         raise
     if not result.ok:
+        _location(target, "DEST").discard()
         _say(f"FAILED: the copy does not verify: {result.reason}")
         raise Failed
     _say(f"copied {digest.seq} entries from {shown_source} to {shown_dest}; digest {digest}")
+
+
+def _partial(dest: str) -> str:
+    """The temporary name a copy writes before it is DEST (``.NAME.PID.partial`` beside it);
+    what a killed copy left under that name is removed first."""
+    folder, name = os.path.split(os.path.abspath(dest))
+    for left in Path(folder).glob(f".{glob.escape(name)}.*.partial"):
+        pid = left.name[len(name) + 2 : -len(".partial")]
+        if pid.isdigit() and not _running(int(pid)):
+            _location(str(left), "DEST").discard()
+    return os.path.join(folder, f".{name}.{os.getpid()}.partial")
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's process
+        return True
+    return True
+
+
+def _rename_new(partial: str, dest: str) -> None:
+    """``partial`` becomes ``dest``, unless something appeared at ``dest`` meanwhile."""
+    try:
+        os.link(partial, dest)  # fails if DEST exists: never replaces it
+    except FileExistsError:
+        raise UsageError(f"{dest} appeared while copying; the copy was not kept") from None
+    except OSError:  # a file system without hard links
+        if os.path.exists(dest):
+            raise UsageError(f"{dest} appeared while copying; the copy was not kept") from None
+        os.rename(partial, dest)
+        return
+    os.unlink(partial)
+
+
+@contextmanager
+def _terminated_as_interrupt() -> Iterator[None]:
+    """SIGTERM (``kill``, a service stopping) ends the block as Ctrl-C does, so what it
+    began is cleaned up; the previous handler is restored after."""
+    import signal
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        before = signal.signal(signal.SIGTERM, interrupt)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, before)
 
 
 def _location(location: str, what: str) -> Location:
@@ -988,7 +1067,8 @@ def _source_entries(source: str) -> Iterator[tuple[Iterable[Entry], int | None]]
 
     if source.lower().endswith(".json") and _location(source, "SOURCE").is_file:
         with open(source, encoding="utf-8") as text:
-            yield read_export(text), None
+            entries = list(read_export(text))  # the whole chain checked before DEST is made
+        yield entries, len(entries)
     else:
         with Ledger.open(source) as original:
             view = original.as_of(seq=original.seq)  # this state, whatever is appended after
@@ -1085,7 +1165,12 @@ def read_time(value: str, option: str) -> datetime:
         if len(text) > 10:
             raise UsageError(f"{option} {value!r} has no time zone: add Z (UTC) or an offset")
         moment = moment.replace(tzinfo=UTC)  # a date alone: midnight UTC
-    return moment.astimezone(UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:  # e.g. 0001-01-01T00:00:00+01:00 is in the year 0 in UTC
+        from .fields import TIME_OUT_OF_RANGE
+
+        raise UsageError(f"{option} {value!r} {TIME_OUT_OF_RANGE}") from None
 
 
 def record_fields_help(cls: type[Record]) -> str:
@@ -1493,6 +1578,21 @@ def _secret_from_env(flag: str, name: str, what: str) -> str:
     return value
 
 
+def _pairs(flag: str, values: Sequence[str], shape: str) -> list[tuple[str, str]]:
+    """``--flag A=B`` options as (A, B) pairs, each refused unless it has that shape."""
+    pairs = []
+    for value in values:
+        left, sep, right = value.partition("=")
+        if not sep or not left.strip() or not right.strip():
+            raise UsageError(f"{flag} {_shown_option(value)}: give {shape}")
+        pairs.append((left.strip(), right.strip()))
+    return pairs
+
+
+def _shown_option(value: str) -> str:
+    return repr(value[:60]).translate(_UNSAFE)
+
+
 def _senders(options: Mapping[str, Any]) -> list[Sender]:
     from .notify import EmailSender, WebhookSender
 
@@ -1521,9 +1621,21 @@ def _senders(options: Mapping[str, Any]) -> list[Sender]:
         )
     elif from_addr or user or options["starttls"]:
         raise UsageError("--from, --smtp-user and --starttls go with --smtp HOST:PORT")
-    if options["slack_webhook_env"] is not None:
-        url = _secret_from_env("--slack-webhook-env", options["slack_webhook_env"], "the URL")
-        senders.append(WebhookSender(url, style="slack"))
+    routes = {
+        person: _secret_from_env("--route", var, f"{person}'s own webhook URL")
+        for person, var in _pairs("--route", options["route"], "PERSON=VAR")
+    }
+    mentions = dict(_pairs("--mention", options["mention"], "PERSON=MEMBER_ID"))
+    if options["slack_webhook_env"] is not None or routes:
+        url = None
+        if options["slack_webhook_env"] is not None:
+            url = _secret_from_env("--slack-webhook-env", options["slack_webhook_env"], "the URL")
+        try:
+            senders.append(WebhookSender(url, style="slack", routes=routes, mentions=mentions))
+        except ValueError as error:
+            raise UsageError(str(error)) from None
+    elif mentions:
+        raise UsageError("--mention goes with --slack-webhook-env VAR or --route PERSON=VAR")
     if options["webhook_env"] is not None:
         url = _secret_from_env("--webhook-env", options["webhook_env"], "the webhook URL")
         senders.append(WebhookSender(url, style="json"))
@@ -1544,6 +1656,18 @@ def _senders(options: Mapping[str, Any]) -> list[Sender]:
 )
 @click.option("--starttls", is_flag=True, help="upgrade the SMTP connection to TLS")
 @click.option("--slack-webhook-env", metavar="VAR", help="post to the Slack webhook URL in $VAR")
+@click.option(
+    "--route",
+    multiple=True,
+    metavar="PERSON=VAR",
+    help="post PERSON's Slack reminders to their own webhook URL, held in $VAR (repeatable)",
+)
+@click.option(
+    "--mention",
+    multiple=True,
+    metavar="PERSON=MEMBER_ID",
+    help="mention PERSON in Slack by their member id, e.g. p_ana=U024BE7LH (repeatable)",
+)
 @click.option("--webhook-env", metavar="VAR", help="post JSON to the webhook URL held in $VAR")
 @_horizon_option("14d")
 @click.option("--dry-run", is_flag=True, help="print what would be sent; send and record nothing")

@@ -4,6 +4,7 @@ entries. Each is reconciled with what the store holds and written through a :cla
 
 from __future__ import annotations
 
+import re
 import warnings
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -15,7 +16,13 @@ import attrs
 from . import io, reconcile, sheet, tiktok, tiktok_ads
 from .chain import Entry, rebuilt_payload
 from .convert import format_time
-from .errors import LedgerError, MissingReferenceError, NotALedgerError, PayloadError
+from .errors import (
+    LedgerError,
+    MissingReferenceError,
+    NotALedgerError,
+    PayloadError,
+    TikTokAPIError,
+)
 from .reconcile import ImportResult, SyncResult
 from .records import (
     RECORD_TYPES,
@@ -253,9 +260,18 @@ class Intake:
     def import_tiktok(
         self, payload: Any, advertiser_id: str | None, creator_id: str | None
     ) -> ImportResult:
-        """What one TikTok response says, merged with what the ledger holds, recorded."""
+        """What one TikTok response says, merged with what the ledger holds, recorded. An
+        error quoting what the file holds passes sync's scrubber: no raw code is shown."""
         if isinstance(payload, str | bytes | bytearray):
             payload = tiktok.parse_json(payload)
+        try:
+            return self._import_tiktok(payload, advertiser_id, creator_id)
+        except PayloadError as error:
+            raise _scrubbed(error, payload) from None
+
+    def _import_tiktok(
+        self, payload: Any, advertiser_id: str | None, creator_id: str | None
+    ) -> ImportResult:
         data = tiktok.unwrap(payload)
         if advertiser_id is not None:
             advertiser_id = self._advertiser(advertiser_id, "import_tiktok")
@@ -325,6 +341,11 @@ class Intake:
                     written, unchanged = written + recorded.written, unchanged + recorded.unchanged
                     listed_ads, ended = len(drafts), merged.ended
                     without_code = merged.without_code
+                # a complete sweep (not held) is recorded when NOT_LISTED can learn from it
+                mark = None if partial or held else reconcile.sweep_mark(self._store, account, now)
+                if mark is not None:
+                    self._writer.record_all([mark], source="tiktok")
+                    written += 1
                 results.append(
                     SyncResult(
                         advertiser_id=account,
@@ -524,3 +545,44 @@ def _sweep(client: TikTokClient, advertiser_id: str, progress: Progress | None) 
         partial = True
         skipped.append(tiktok.Skipped(listed, f"{sweep.why}: nothing unbound"))
     return pages, listed, items, skipped, partial
+
+
+#: A Spark code as third parties describe it (no official spec: "#" first, "=" last).
+_CODE_SHAPED = re.compile(r"#[^\s\"',;()<>]+=")
+
+
+def _codes_in(payload: Any) -> set[str]:
+    """Every raw code a TikTok payload holds (each ``*auth_code`` field, anywhere in it; walked
+    without recursion: a payload may be nested past Python's limit)."""
+    found: set[str] = set()
+    stack = [payload]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, Mapping):
+            for key, inner in value.items():
+                if isinstance(inner, str) and "auth_code" in str(key).lower() and inner.strip():
+                    found.update((inner, inner.strip()))
+                elif isinstance(inner, Mapping | list):
+                    stack.append(inner)
+        elif isinstance(value, list):
+            stack.extend(value)
+    return found
+
+
+def _scrubbed(error: PayloadError, payload: Any) -> PayloadError:
+    """``error`` with every raw code of ``payload``, and any code-shaped word TikTok's text
+    quotes, removed by sync's one scrubber (:func:`delvia_ledger.sync_wire.scrub`)."""
+    from .sync_wire import MAX_QUOTE, scrub  # only on an error: it loads httpx
+
+    codes = _codes_in(payload)
+    if isinstance(error, TikTokAPIError):
+        said = f"{error.code} {error.message} {error.request_id or ''}"
+        hidden = (*codes, *_CODE_SHAPED.findall(said))
+        code = error.code if isinstance(error.code, int) else scrub(error.code, hidden, limit=60)
+        request_id = scrub(error.request_id, hidden, limit=100) if error.request_id else None
+        return TikTokAPIError(code, scrub(error.message, hidden, limit=500), request_id)
+    text = str(error)
+    hidden = (*codes, *_CODE_SHAPED.findall(text))
+    if not hidden:
+        return error
+    return type(error)(scrub(text, hidden, limit=max(MAX_QUOTE, len(text))))

@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import attrs
 from dateutil.parser import isoparse
 
-from .chain import SOURCES, Entry, rebuilt_payload
+from .chain import GENESIS_HASH, SOURCES, Entry, chain_hash, rebuilt_payload
 from .convert import (
     RECORD_BY_NAME,
     canonical_json_of,
@@ -443,6 +443,9 @@ class CsvReader(Generic[R]):
             further, problem = _csv_problem(str(error), self._spelled, raw)
         except UnicodeDecodeError:
             further, problem = 0, "the file is not UTF-8 text; save it as UTF-8 and import again"
+            bad = _undecodable_line(source)
+            if bad is not None:
+                further = bad - self._ended - 1
         # raised outside the handlers: the csv and codec errors carry the text, which may hold codes
         raise PayloadError(f"line {self._ended + 1 + further}: {problem}")
 
@@ -584,6 +587,25 @@ def _code(fingerprint: str | None, hint: str | None) -> SparkCode | None:
 
 #: The cells of a CSV row as text: a quoted cell (maybe unclosed), an unquoted run, a comma.
 _TOKENS = re.compile(r'"[^"]*(?:""[^"]*)*"?|[^,"]+|,|"')
+
+
+def _undecodable_line(source: IO[str]) -> int | None:
+    """The number of the first line of a text file that is not UTF-8 (the decoder fails a
+    whole chunk at once, ahead of the lines read), read again from its bytes; None when the
+    text has no bytes to read again."""
+    buffer = getattr(source, "buffer", None)
+    try:
+        if buffer is None or not buffer.seekable():
+            return None
+        buffer.seek(0)
+        for number, line in enumerate(buffer, 1):
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError:
+                return number
+    except (OSError, ValueError):
+        return None
+    return None
 
 
 def _csv_problem(message: str, header: list[str], raw: list[str]) -> tuple[int, str]:
@@ -907,7 +929,8 @@ def read_export(source: IO[str]) -> Iterator[Entry]:
     """The entries of a JSON export (:func:`export_json`), in order, for ``Ledger.replay``.
 
     Refuses a document that is not such an export with a :class:`PayloadError` that names the
-    entry.
+    entry: each entry must carry the next seq (an int: 1, 2, 3…) and a hash that extends the
+    chain of those before it, so an edited export is refused at its first edited entry.
     """
     try:
         document = json.load(source)
@@ -916,8 +939,17 @@ def read_export(source: IO[str]) -> Iterator[Entry]:
     items = document.get("entries") if isinstance(document, dict) else None
     if not isinstance(items, list):
         raise PayloadError("not a delvia_ledger JSON export: no 'entries' list")
+    prev = GENESIS_HASH
     for number, item in enumerate(items, 1):
         try:
+            if not isinstance(item, dict):
+                raise TypeError(f"an entry is an object, not {type(item).__name__}")
+            seq = item["seq"]
+            if type(seq) is not int or seq != number:  # a bool or a float is no seq
+                raise ValueError(
+                    f"seq {seq!r} where the number {number} belongs (an export's seqs are "
+                    "1, 2, 3… in order, without gaps or repeats)"
+                )
             cls = RECORD_BY_NAME[item["type"]]
             record = record_from_dict(cls, item["record"])
             origin = _export_source(item.get("source"))
@@ -928,11 +960,26 @@ def read_export(source: IO[str]) -> Iterator[Entry]:
                 _export_text(item, "salt", _SALT),
                 _export_text(item, "payload_hash", _HASH),
             )
+            stamp = item["recorded_at"]
+            if not isinstance(stamp, str):
+                raise TypeError(f"recorded_at is text, not {type(stamp).__name__}")
+            recorded_at = parse_time(stamp)
+            hash_ = _export_text(item, "hash", _HASH)
+            if item.get("id", record.id) != record.id:
+                raise ValueError(f"id {item['id']!r} is not its record's id {record.id!r}")
+            if hash_ != chain_hash(
+                prev, seq, format_time(recorded_at), cls.__name__, record.id, payload_hash
+            ):
+                raise ValueError(
+                    "its hash does not extend the chain (an edited export, or an entry written "
+                    "by an older encoder)"
+                )
+            prev = hash_
             yield Entry(
-                seq=int(item["seq"]),
-                recorded_at=parse_time(item["recorded_at"]),
+                seq=seq,
+                recorded_at=recorded_at,
                 record=record,
-                hash=str(item["hash"]),
+                hash=hash_,
                 source=origin,
                 payload=payload,
                 payload_hash=payload_hash,

@@ -33,7 +33,7 @@ from .chain import (
     Entry,
     VerifyResult,
 )
-from .checks import DEFAULT_WITHIN, Checks, Within
+from .checks import DEFAULT_QUIET_AFTER, DEFAULT_WITHIN, Checks, Within
 from .diagnose import Diagnosis, about_the_connection, diagnose, diagnose_at_tiktok
 from .errors import LedgerError, MissingReferenceError, TikTokAPIError
 from .findings import Finding
@@ -92,10 +92,25 @@ class LedgerView:
 
     def now(self) -> datetime:
         """The ledger clock's current time (aware, UTC)."""
-        moment = self._clock()
+        moment: object = self._clock()
+        if not isinstance(moment, datetime):
+            raise TypeError(
+                f"the ledger clock ({_clock_name(self._clock)}) returned {type(moment).__name__} "
+                f"{shown(moment)}; a clock returns an aware datetime, e.g. "
+                "datetime.now(timezone.utc)"
+            )
         if moment.utcoffset() is None:
-            raise ValueError(f"the ledger clock returned a naive datetime {moment!r}")
-        return moment.astimezone(UTC)
+            raise ValueError(
+                f"the ledger clock ({_clock_name(self._clock)}) returned a naive datetime "
+                f"{moment!r}; a clock returns an aware datetime, e.g. datetime.now(timezone.utc)"
+            )
+        try:
+            return moment.astimezone(UTC)
+        except OverflowError:
+            raise ValueError(
+                f"the ledger clock ({_clock_name(self._clock)}) returned {moment!r}, which in "
+                "UTC falls before 0001-01-01 or after 9999-12-31"
+            ) from None
 
     def get(self, cls: type[R], id: str) -> R | None:
         """The current version of record ``id`` of type ``cls``, or None."""
@@ -178,15 +193,23 @@ class LedgerView:
 
     # --- checks (DESIGN §6): every query takes now= (default: the ledger clock) -----------
 
-    def checks(self, now: datetime | str | None = None) -> Checks:
-        """The findings engine for this view at ``now``."""
+    def checks(
+        self, now: datetime | str | None = None, *, quiet_after: Within = DEFAULT_QUIET_AFTER
+    ) -> Checks:
+        """The findings engine for this view at ``now``; EXPIRED and REVOKED findings no ad
+        needs, older than ``quiet_after``, are quiet (DESIGN §6)."""
         moment = self.now() if now is None else _aware(now, "now")
-        return Checks(World(self._store, self._bound, moment))
+        return Checks(World(self._store, self._bound, moment), quiet_after)
 
-    def _query(self, now: datetime | str | None, run: Callable[[Checks], T]) -> T:
+    def _query(
+        self,
+        now: datetime | str | None,
+        run: Callable[[Checks], T],
+        quiet_after: Within = DEFAULT_QUIET_AFTER,
+    ) -> T:
         """Run a query's several reads on one snapshot of the file (writers may be busy)."""
         with self._store.snapshot():
-            return run(self.checks(now))
+            return run(self.checks(now, quiet_after=quiet_after))
 
     def expiring(
         self, within: Within = DEFAULT_WITHIN, *, now: datetime | str | None = None
@@ -237,20 +260,39 @@ class LedgerView:
         return self._query(now, lambda c: c.ownership(within))
 
     def findings(
-        self, within: Within = DEFAULT_WITHIN, *, now: datetime | str | None = None
+        self,
+        within: Within = DEFAULT_WITHIN,
+        *,
+        now: datetime | str | None = None,
+        include_quiet: bool = False,
+        quiet_after: Within = DEFAULT_QUIET_AFTER,
     ) -> list[Finding]:
-        """Every kind of finding, worst severity first, then earliest deadline."""
-        return self._query(now, lambda c: c.findings(within))
+        """Every kind of finding, worst severity first, then earliest deadline.
+
+        An EXPIRED or REVOKED finding that no ad needs and whose deadline is older than
+        ``quiet_after`` (default 30 days) is *quiet*: left out unless ``include_quiet``. So is
+        everything about a code *replaced* by a newer one for its post, but for the ads still
+        on it (DESIGN §6)."""
+        return self._query(
+            now, lambda c: c.findings(within, include_quiet=include_quiet), quiet_after
+        )
 
     def iter_findings(
-        self, within: Within = DEFAULT_WITHIN, *, now: datetime | str | None = None
+        self,
+        within: Within = DEFAULT_WITHIN,
+        *,
+        now: datetime | str | None = None,
+        include_quiet: bool = False,
+        quiet_after: Within = DEFAULT_QUIET_AFTER,
     ) -> Iterator[Finding]:
         """:meth:`findings` streamed, in the same order, in bounded memory.
 
-        ``within`` and ``now`` are checked at once; the ledger is read from the first ``next``
-        on, in one snapshot held until the stream ends (consume it, or ``close()`` it).
+        ``within``, ``now`` and ``quiet_after`` are checked at once; the ledger is read from the
+        first ``next`` on, in one snapshot held until the stream ends (consume it, or
+        ``close()`` it).
         """
-        return self._streamed(self.checks(now).iter_findings(within))
+        checks = self.checks(now, quiet_after=quiet_after)
+        return self._streamed(checks.iter_findings(within, include_quiet=include_quiet))
 
     def _streamed(self, found: Iterator[Finding]) -> Iterator[Finding]:
         with self._store.snapshot():
@@ -329,12 +371,16 @@ class LedgerView:
         within: Within = who_must_act.DEFAULT_REMIND_WITHIN,
         *,
         now: datetime | str | None = None,
+        quiet_after: Within = DEFAULT_QUIET_AFTER,
     ) -> list[who_must_act.Reminder]:
         """One worklist per person with work, worst first: each finding goes to its owner,
         else the account's admins, else its Business Center's admins (``escalated``), else
-        to the unassigned reminder (``person_id`` None). Writes nothing."""
+        to the unassigned reminder (``person_id`` None). Quiet findings (see :meth:`findings`)
+        are left out. Writes nothing."""
         load = self._loader(Person)
-        return self._query(now, lambda c: who_must_act.reminders(c, c.findings(within), load))
+        return self._query(
+            now, lambda c: who_must_act.reminders(c, c.findings(within), load), quiet_after
+        )
 
     def changes(
         self,
@@ -840,3 +886,9 @@ def _source_arg(value: object, what: str) -> str:
     if isinstance(value, str) and value in SOURCES:
         return value
     raise ValueError(f"{what}(source={shown(value)}): source must be one of {', '.join(SOURCES)}")
+
+
+def _clock_name(clock: Clock) -> str:
+    """How to name a ledger's clock in an error: its qualified name, or its type's."""
+    name = getattr(clock, "__qualname__", None) or type(clock).__qualname__
+    return f"clock={name}"

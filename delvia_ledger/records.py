@@ -27,6 +27,7 @@ from .fields import (
     _after,
     _as_member,
     _check_id,
+    _check_optional_email,
     _check_optional_id,
     _check_optional_region,
     _check_optional_text,
@@ -39,6 +40,7 @@ from .fields import (
     _fail,
     _member_of,
     blank_to_none,
+    to_email,
     to_item_status,
     to_region,
 )
@@ -216,8 +218,12 @@ class Post:
         return self.status in UNAVAILABLE_POST_STATUSES
 
 
-#: ``Post.status`` values that mean TikTok no longer shows the post (DESIGN §6 POST_UNAVAILABLE).
-UNAVAILABLE_POST_STATUSES = frozenset({"USER_DELETE", "AUDIT_DELETE"})
+#: ``Post.status`` values that mean TikTok no longer shows the post (DESIGN §6 POST_UNAVAILABLE):
+#: deleted by the creator, removed by moderation, removed by moderators after posting.
+UNAVAILABLE_POST_STATUSES = frozenset({"USER_DELETE", "AUDIT_DELETE", "ONLY_USER_PASS"})
+
+#: ``Post.status`` of a post TikTok is reviewing (DESIGN §6 POST_UNDER_REVIEW).
+UNDER_REVIEW = "REVIEW_PENDING"
 
 #: ``SparkBinding.tiktok_status`` that means the code still authorizes the post in the account.
 AUTHORIZED = "AUTHORIZED"
@@ -231,6 +237,12 @@ class AdAccount:
     name: str = attrs.field(validator=_check_text)
     region: str = attrs.field(converter=to_region, validator=_check_region)
     business_center_id: str | None = attrs.field(default=None, validator=_check_optional_id)
+    #: The last complete sweep of the account's codes (``sync_tiktok``) that the checks can
+    #: judge codes by (``NOT_LISTED``): set by a sync only when it tells something new, so an
+    #: unchanged sync still writes nothing. Kept in the payload, not as a query column.
+    last_swept_at: datetime | None = attrs.field(
+        default=None, converter=to_utc, validator=_check_optional_time
+    )
 
 
 @attrs.frozen(kw_only=True)
@@ -240,7 +252,7 @@ class Person:
     id: str = attrs.field(validator=_check_id)
     name: str = attrs.field(validator=_check_text)
     email: str | None = attrs.field(
-        default=None, converter=blank_to_none, validator=_check_optional_text
+        default=None, converter=to_email, validator=_check_optional_email
     )
     left_at: datetime | None = attrs.field(
         default=None, converter=to_utc, validator=_check_optional_time

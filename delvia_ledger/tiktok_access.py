@@ -12,6 +12,7 @@ from typing import Any
 import attrs
 
 from .errors import PayloadError
+from .fields import email_problem, one_line
 from .records import ACTUAL, Role, RoleGrant, shown
 from .tiktok import Skipped, _id, _object, _required, _text, numbered
 
@@ -173,6 +174,8 @@ def members_from_bc_member_get(
         )
         name = _text(item.get("user_name"), f"{where}.user_name")
         email = _text(item.get("user_email"), f"{where}.user_email")
+        if email is not None and (problem := email_problem(email)) is not None:
+            raise PayloadError(f"{where}.user_email={one_line(email)[:80]!r}: {problem}")
         role = _word(item.get("user_role"), f"{where}.user_role", BC_ROLES)
         extra = item.get("ext_user_role")
         finance = None

@@ -15,7 +15,7 @@ import attrs
 from . import erasure
 from .chain import Entry, compose_payload, new_salt, payload_content
 from .collector import collector_paused
-from .convert import parse_time, record_from_json
+from .convert import generated, parse_time, record_from_json
 from .errors import (
     DuplicateCodeError,
     ImmutableFieldError,
@@ -365,8 +365,9 @@ def _references_of(cls: type[Record]) -> Callable[[Record], References]:
             "    if target is not None: refs.append((target, record.scope_id))",
         ]
     lines.append("    return tuple(refs)")
-    exec(compile("\n".join(lines), f"<references of {cls.__name__}>", "exec"), namespace)
-    return cast(Callable[[Record], References], namespace[f"references_of_{cls.__name__}"])
+    name = f"references_of_{cls.__name__}"
+    made = generated("\n".join(lines) + "\n", name, f"references of {cls.__name__}", namespace)
+    return cast(Callable[[Record], References], made)
 
 
 #: For each record type: its version table, its canonical JSON and its references.

@@ -3,15 +3,21 @@ written when it refuses, and nothing a terminal would obey printed raw."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
 import subprocess
+import tempfile
+from contextlib import redirect_stderr
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import delvia_ledger as dl
+from delvia_ledger.cli import main
 
 EXE = shutil.which("delvia-ledger")
 pytestmark = pytest.mark.skipif(EXE is None, reason="the package is not installed")
@@ -104,3 +110,86 @@ def test_inputs_that_once_crashed_end_in_one_line(
     line = one_line_error(run(*args, cwd=tmp_path, stdin=stdin))
     assert message in line
     assert dl.Ledger.open(tmp_path / "delvia-ledger.db").digest() == before
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["offboard", "p1", "--at", "0001-01-01T00:00:00+01:00"],
+        ["offboard", "p1", "--at", "9999-12-31T23:59:59-01:00", "--apply"],
+        ["grant", "p1", "analyst", "ad_account:6900", "--at", "0001-01-01T00:30:00+01:00"],
+        ["grant", "p1", "analyst", "ad_account:6900", "--expires", "9999-12-31T23:00:00-02:00"],
+    ],
+    ids=["offboard --at (year 0)", "offboard --at (year 10000)", "grant --at", "grant --expires"],
+)
+def test_a_time_outside_the_years_1_to_9999_in_utc_is_named(
+    tmp_path: Path, args: list[str]
+) -> None:
+    with dl.Ledger.open(tmp_path / "delvia-ledger.db") as ledger:
+        ledger.record(dl.AdAccount(id="6900", name="Brand", region="US"))
+        ledger.record(dl.Person(id="p1", name="Ana"))
+        before = ledger.digest()
+    line = one_line_error(run(*args, cwd=tmp_path))
+    option = args[-2] if args[-1] != "--apply" else args[-3]
+    assert f"{option} {args[args.index(option) + 1]!r} is out of range" in line
+    assert "unexpected" not in line and "please report" not in line
+    assert dl.Ledger.open(tmp_path / "delvia-ledger.db").digest() == before
+
+
+def test_a_backup_into_a_missing_folder_says_so(tmp_path: Path) -> None:
+    dl.Ledger.open(tmp_path / "delvia-ledger.db").close()
+    line = one_line_error(run("backup", "nowhere/copy.db", cwd=tmp_path))
+    assert line == (
+        "delvia-ledger backup: nowhere/copy.db: the folder 'nowhere' does not exist; "
+        "create it first, or name another place"
+    )
+    with dl.Ledger.open(tmp_path / "delvia-ledger.db") as ledger, pytest.raises(
+        dl.StorageError, match="the folder .* does not exist"
+    ):
+        ledger.backup(tmp_path / "nowhere" / "copy.db")
+    assert not (tmp_path / "nowhere").exists()
+
+
+@pytest.mark.parametrize(
+    "quoted",
+    ["#Sekr3t+code/xyz=", "#in-file-code+q", "%23Sekr3t%2Bcode%2Fxyz%3D"],
+    ids=["code-shaped", "a code of the file", "URL-encoded code of the file"],
+)
+def test_import_never_prints_a_raw_code_tiktoks_message_quotes(tmp_path: Path, quoted: str) -> None:
+    """The sync path scrubs what TikTok says; an import of a saved answer does too (the same
+    scrubber): the file's codes, in any encoding, and any code-shaped word."""
+    in_file = "#in-file-code+q" if "in-file" in quoted else "#Sekr3t+code/xyz="
+    answer = {
+        "code": 40002,
+        "message": f"auth_code {quoted} is invalid",
+        "request_id": f"req-{quoted}",
+        "data": {"item_info": {"auth_code": in_file, "item_id": "7301"}},
+    }
+    (tmp_path / "answer.json").write_text(json.dumps(answer))
+    with dl.Ledger.open(tmp_path / "delvia-ledger.db") as ledger:
+        ledger.record(dl.AdAccount(id="6900", name="Brand", region="US"))
+    line = one_line_error(run("import", "answer.json", "--advertiser", "6900", cwd=tmp_path))
+    assert line.startswith("delvia-ledger import: TikTok API error 40002: auth_code … is invalid")
+    for raw in (quoted, in_file, in_file.strip("#=")):
+        assert raw not in line
+
+
+@settings(max_examples=15, deadline=None)
+@given(bad_line=st.integers(2, 3000), byte=st.sampled_from([b"\xff", b"\xc3(", b"\xe2\x82", b"\x80"]))
+def test_invalid_utf8_in_a_csv_names_the_bad_line(bad_line: int, byte: bytes) -> None:
+    """The decoder fails a whole chunk (8 KiB) at once: the error still names the line that
+    holds the bad bytes, not the one where the chunk began."""
+    with tempfile.TemporaryDirectory() as folder:
+        lines = [b"id,handle,region"] + [b"c%d,h%d,US" % (n, n) for n in range(2, 3001)]
+        lines[bad_line - 1] = b"c%d,h" % bad_line + byte + b",US"
+        (Path(folder) / "creators.csv").write_bytes(b"\n".join(lines) + b"\n")
+        dl.Ledger.open(Path(folder) / "l.db").close()
+        err = io.StringIO()
+        with redirect_stderr(err):
+            code = main(["import", f"{folder}/creators.csv", "--type", "Creator", "--db", f"{folder}/l.db"])
+        assert code == 2
+        assert err.getvalue() == (
+            f"delvia-ledger import: line {bad_line}: the file is not UTF-8 text; save it as "
+            "UTF-8 and import again\n"
+        )
+        assert dl.Ledger.open(Path(folder) / "l.db").seq == 0

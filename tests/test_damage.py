@@ -10,6 +10,7 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import textwrap
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -488,3 +489,69 @@ def test_a_stored_time_past_any_datetime_is_a_damaged_file_not_an_overflow(
         with pytest.raises(dl.NotALedgerError, match="out of range: the file is damaged"):
             damaged.findings()
         assert not damaged.verify(deep=True).ok
+
+
+def as_ordinary_user(check: Callable[[], str]) -> str:
+    """Run ``check`` as an ordinary user: as root, in a forked child that has become ``nobody``
+    (the modules already imported: the interpreter itself may sit where nobody cannot read);
+    its answer, or its traceback, comes back through a pipe."""
+    if os.geteuid() != 0:
+        return check()
+    reading, writing = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - the child's lines are not traced
+        os.close(reading)
+        try:
+            os.setgroups([])
+            os.setgid(65534)
+            os.setuid(65534)
+            answer = check()
+        except BaseException:
+            import traceback
+
+            answer = traceback.format_exc()
+        with os.fdopen(writing, "w") as pipe:
+            pipe.write(answer)
+        os._exit(0)
+    os.close(writing)
+    with os.fdopen(reading) as pipe:
+        answer = pipe.read()
+    os.waitpid(child, 0)
+    return answer
+
+
+def test_a_ledger_on_a_read_only_share_opens_for_any_user() -> None:
+    """A 0444 file in a 0555 folder, as docs/security.md promises: an ordinary user (not root,
+    who writes through modes) reads and verifies it, and recording says it is read-only."""
+    with tempfile.TemporaryDirectory() as folder:
+        top = Path(folder)
+        top.chmod(0o755)
+        share = top / "share"
+        share.mkdir()
+        path = share / "l.db"
+        build_versions(path)
+        before = path.read_bytes()
+        path.chmod(0o444)
+        share.chmod(0o555)
+
+        def check() -> str:
+            with dl.Ledger.open(path) as ledger:
+                creator = ledger.get(dl.Creator, "c0")
+                verified = ledger.verify(deep=True)
+                try:
+                    ledger.record(dl.Creator(id="new", handle=None, region=None))
+                    refused = "recorded"
+                except dl.StorageError as error:
+                    refused = "read-only" if "read-only" in str(error) else str(error)
+            code = main(["verify", "--deep", "--db", str(path)])
+            return f"{creator.handle if creator else None} {verified} {refused} {code}"
+
+        try:
+            answer = as_ordinary_user(check)
+        finally:
+            share.chmod(0o755)
+        assert answer == (
+            "c0.new VerifyResult(ok=True, checked=6, first_bad_seq=None, reason=None) read-only 0"
+        )
+        assert path.read_bytes() == before
+        assert sorted(p.name for p in share.iterdir()) == ["l.db"]

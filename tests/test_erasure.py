@@ -459,7 +459,7 @@ class ErasureMachine(RuleBasedStateMachine):
         if (dl.Creator, f"c{n}") in self.model:
             self._record(dl.Post(id=f"p{n}", creator_id=f"c{n}", kind="VIDEO", caption=caption))
 
-    @rule(n=st.integers(0, 2), name=personal_texts, email=st.none() | personal_texts)
+    @rule(n=st.integers(0, 2), name=personal_texts, email=st.none() | st.emails())
     def person(self, n: int, name: str, email: str | None) -> None:
         self._record(dl.Person(id=f"h{n}", name=name, email=email))
 

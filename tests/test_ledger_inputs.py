@@ -4,6 +4,9 @@ is wrong, never a TypeError, an OverflowError or a sqlite3 error, and it writes 
 from __future__ import annotations
 
 import io
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -117,3 +120,26 @@ def test_record_all_refuses_a_progress_that_cannot_be_called(ledger: dl.Ledger) 
     with pytest.raises(ValueError, match="progress"):
         ledger.record_all([dl.Creator(id="maya", region=None)], progress=5)  # type: ignore[arg-type]
     assert ledger.digest().seq == 0
+
+
+@pytest.mark.parametrize(
+    ("returned", "error"),
+    [
+        ("2026-11-24T09:00:00Z", TypeError),
+        (None, TypeError),
+        (1764000000, TypeError),
+        (datetime(2026, 11, 24, 9, 0), ValueError),  # naive
+        (datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=1))), ValueError),  # year 0 in UTC
+    ],
+    ids=["text", "None", "a number", "naive", "before the year 1 in UTC"],
+)
+def test_a_clock_returning_the_wrong_thing_is_named(
+    tmp_path: Path, returned: object, error: type[Exception]
+) -> None:
+    def wrong_clock() -> Any:
+        return returned
+
+    with dl.Ledger.open(tmp_path / "l.db", clock=wrong_clock) as ledger:
+        with pytest.raises(error, match=r"the ledger clock \(clock=.*wrong_clock\) returned"):
+            ledger.record(dl.Creator(id="c1", handle="maya", region="US"))
+        assert ledger.seq == 0

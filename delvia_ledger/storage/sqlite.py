@@ -266,22 +266,33 @@ class Store(SqlReads):
     def backup(self, dest: str | PathLike[str]) -> None:
         """A consistent copy of the whole file at ``dest`` (SQLite's online backup), taken
         while other connections may write."""
-        target = sqlite3.connect(dest)
         try:
-            self.conn.backup(target)
-        finally:
-            target.close()
+            target = sqlite3.connect(dest)
+            try:
+                self.conn.backup(target)
+            finally:
+                target.close()
+        except DRIVER_ERRORS as exc:
+            folder = os.path.dirname(os.path.abspath(dest))
+            if not os.path.isdir(folder):
+                raise StorageError(
+                    f"backup: {dest}: the folder {folder!r} does not exist; create it first"
+                ) from None
+            raise storage_error(os.fspath(dest), exc, self.busy_timeout) from None
 
     def _connect(self) -> sqlite3.Connection:
         """A read-write connection; a read-only one where the file or its directory is not
-        writable (SQLite cannot create the WAL's ``-shm`` file beside it)."""
+        writable (SQLite cannot create the WAL's ``-shm`` file beside it: as root that is a
+        file it cannot open, as anyone else one it may not write)."""
         conn = sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None)
         try:
             conn.execute("SELECT count(*) FROM sqlite_master").fetchone()  # opens the file
             return conn
         except sqlite3.OperationalError as exc:
             conn.close()
-            if _code(exc) != sqlite3.SQLITE_CANTOPEN or not os.path.isfile(self.path):
+            if _code(exc) not in (sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_READONLY) or not (
+                os.path.isfile(self.path)
+            ):
                 raise
         uri = f"file:{urllib.parse.quote(os.path.abspath(self.path))}?mode=ro"
         wal = f"{self.path}-wal"
@@ -832,9 +843,27 @@ class Store(SqlReads):
                 for name in ("entries", *(table.name for table in TABLES.values()))
             }
 
+    def _table_problem(self, name: str, have: set[str], wanted: Sequence[str]) -> str | None:
+        """What is wrong with a table's shape: a missing table or column, or a ``seq`` that
+        is not the row id (its ``CREATE TABLE`` text damaged: the rows then read no seq)."""
+        problem = schema.table_problem(name, have, wanted)
+        if problem is not None:
+            return problem
+        with self._lenient():
+            info = self.conn.execute(f"PRAGMA table_info({name})").fetchall()
+        keys = [row for row in info if row[5]]
+        declared = next((str(row[2]) for row in info if row[1] == "seq"), "")
+        if [row[1] for row in keys] != ["seq"] or declared.upper() != "INTEGER":
+            return (
+                f"the table {name}'s schema text is damaged: its seq is declared "
+                f"{declared!r}{' PRIMARY KEY' if keys and keys[0][1] == 'seq' else ''}, "
+                "not INTEGER PRIMARY KEY"
+            )
+        return None
+
     def _verify(self, digest: Digest | None, bound: int | None, deep: bool) -> VerifyResult:
         columns = self._columns()
-        problem = schema.table_problem("entries", columns["entries"], ENTRY_COLUMNS)
+        problem = self._table_problem("entries", columns["entries"], ENTRY_COLUMNS)
         if problem:
             return VerifyResult(False, 0, None, problem)
         chain = self._walk_chain(digest, bound)
@@ -980,8 +1009,8 @@ class Store(SqlReads):
                     f"SELECT seq FROM {of[match[2]]} ORDER BY seq LIMIT 1 OFFSET ?",
                     (int(match[1]) - 1,),
                 ).fetchone()
-                if row:
-                    seqs.append(int(row[0]))
+                if row and isinstance(row[0], int):  # a damaged schema text reads no seq
+                    seqs.append(row[0])
         return min(seqs, default=None)
 
     def _verify_versions(self, bound: int | None, columns: dict[str, set[str]]) -> VerifyResult:
@@ -990,7 +1019,7 @@ class Store(SqlReads):
             table.type: problem
             for table in TABLES.values()
             if (
-                problem := schema.table_problem(
+                problem := self._table_problem(
                     table.name, columns[table.name], ("seq", "superseded_by", *table.columns)
                 )
             )
