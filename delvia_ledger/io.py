@@ -697,6 +697,7 @@ _ALLOWED: dict[str, str] = {
     "_check_id": "an id",
     "_check_text": "any text that is not blank",
     "_check_optional_text": "any text",
+    "_check_optional_email": "an email address such as `ana@brand.example`",
     "_check_time": "a time",
     "_check_region": _REGION,
     "_check_region_pattern": _REGION + ", or `*` for any region",
