@@ -69,7 +69,10 @@ def test_demo_then_report_check_verify_history(tmp_path: Path) -> None:
     assert healthy.returncode == 0
 
     assert run("verify", cwd=tmp_path).returncode == 0
-    assert "maya.makes" in run("history", "Creator", "7000000000000000001", cwd=tmp_path).stdout
+    shown = run("history", "Creator", "7000000000000000001", cwd=tmp_path).stdout
+    assert "maya.makes" in shown and "(from api)" in shown  # each version says its source
+    as_json = run("history", "Creator", "7000000000000000001", "--json", cwd=tmp_path).stdout
+    assert [v["source"] for v in json.loads(as_json)] == ["api"]
     outputs = demo.stdout + report.stdout + check.stdout + healthy.stdout
     assert all(code not in outputs for code in SAMPLE_CODES.values())
 
