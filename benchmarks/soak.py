@@ -243,9 +243,9 @@ def main() -> int:
         kills += 1
         generations[i] += 1
         writers[i] = start_writer(i, generations[i])
-    for process in [*writers, *syncers, *notifiers]:  # the end: killed too, wherever they are
-        os.kill(process.pid or 0, signal.SIGKILL)
-        process.join()
+    for ending in [*writers, *syncers, *notifiers]:  # the end: killed too, wherever they are
+        os.kill(ending.pid or 0, signal.SIGKILL)
+        ending.join()
     for process in readers:
         process.join()
     elapsed = time.time() - started

@@ -143,8 +143,9 @@ def test_a_backup_into_a_missing_folder_says_so(tmp_path: Path) -> None:
         "delvia-ledger backup: nowhere/copy.db: the folder 'nowhere' does not exist; "
         "create it first, or name another place"
     )
-    with dl.Ledger.open(tmp_path / "delvia-ledger.db") as ledger, pytest.raises(
-        dl.StorageError, match="the folder .* does not exist"
+    with (
+        dl.Ledger.open(tmp_path / "delvia-ledger.db") as ledger,
+        pytest.raises(dl.StorageError, match=r"the folder .* does not exist"),
     ):
         ledger.backup(tmp_path / "nowhere" / "copy.db")
     assert not (tmp_path / "nowhere").exists()
@@ -175,7 +176,9 @@ def test_import_never_prints_a_raw_code_tiktoks_message_quotes(tmp_path: Path, q
 
 
 @settings(max_examples=15, deadline=None)
-@given(bad_line=st.integers(2, 3000), byte=st.sampled_from([b"\xff", b"\xc3(", b"\xe2\x82", b"\x80"]))
+@given(
+    bad_line=st.integers(2, 3000), byte=st.sampled_from([b"\xff", b"\xc3(", b"\xe2\x82", b"\x80"])
+)
 def test_invalid_utf8_in_a_csv_names_the_bad_line(bad_line: int, byte: bytes) -> None:
     """The decoder fails a whole chunk (8 KiB) at once: the error still names the line that
     holds the bad bytes, not the one where the chunk began."""
@@ -186,7 +189,9 @@ def test_invalid_utf8_in_a_csv_names_the_bad_line(bad_line: int, byte: bytes) ->
         dl.Ledger.open(Path(folder) / "l.db").close()
         err = io.StringIO()
         with redirect_stderr(err):
-            code = main(["import", f"{folder}/creators.csv", "--type", "Creator", "--db", f"{folder}/l.db"])
+            code = main(
+                ["import", f"{folder}/creators.csv", "--type", "Creator", "--db", f"{folder}/l.db"]
+            )
         assert code == 2
         assert err.getvalue() == (
             f"delvia-ledger import: line {bad_line}: the file is not UTF-8 text; save it as "

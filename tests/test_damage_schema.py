@@ -110,7 +110,9 @@ def test_the_command_says_the_schema_is_damaged(
     assert f"the table {table}'s schema text is damaged" in said.err + said.out
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(table=st.sampled_from(TABLE_NAMES), where=st.integers(0, 400), byte=st.integers(1, 255))
 def test_any_changed_byte_opens_clearly_or_verifies_with_a_reason(
     original: tuple[Path, dict[str, str]], tmp_path: Path, table: str, where: int, byte: int

@@ -456,8 +456,12 @@ def test_nesting_of_any_depth_is_refused_cleanly(ledger: dl.Ledger, depth: int) 
 #: and never leaves this machine.
 CLOSED = "http://127.0.0.1:9/open_api/v1.3/"
 #: Values for options that take no code (a code typed there is echoed as typed, like any value).
-hostile_words = nasty_texts | extreme_time_texts | st.sampled_from(
-    ["", "-", "--", "-1", "nan", "inf", "1e999", "0", "9" * 40, "auth_1", "maya", "--help"]
+hostile_words = (
+    nasty_texts
+    | extreme_time_texts
+    | st.sampled_from(
+        ["", "-", "--", "-1", "nan", "inf", "1e999", "0", "9" * 40, "auth_1", "maya", "--help"]
+    )
 )
 
 
@@ -466,15 +470,23 @@ def new_commands(draw: st.DrawFn) -> list[str]:
     """An argument list for one of this round's commands, each value hostile or plausible."""
     word = draw(hostile_words)
     other = draw(hostile_words)
-    command = draw(st.sampled_from(["import-sheet", "retire", "unretire", "erase", "retention", "sync"]))
+    command = draw(
+        st.sampled_from(["import-sheet", "retire", "unretire", "erase", "retention", "sync"])
+    )
     if command == "import-sheet":
         args = ["import-sheet", "sheet.csv"]
         args += draw(
             st.lists(
                 st.sampled_from(
-                    [["--map", f"{word}={other}"], ["--date-order", word], ["--dry-run"],
-                     ["--create-accounts"], ["--account-region", word], ["--create-people"],
-                     ["--timezone", word]]
+                    [
+                        ["--map", f"{word}={other}"],
+                        ["--date-order", word],
+                        ["--dry-run"],
+                        ["--create-accounts"],
+                        ["--account-region", word],
+                        ["--create-people"],
+                        ["--timezone", word],
+                    ]
                 ),
                 max_size=3,
             ).map(lambda options: [x for option in options for x in option])
@@ -482,7 +494,9 @@ def new_commands(draw: st.DrawFn) -> list[str]:
         return args
     if command in ("retire", "unretire"):  # a code's place: a raw code is never shown
         args = [command, draw(marked_codes | hostile_words)]
-        return args + (["--reason", other, "--at", draw(hostile_words)] if command == "retire" else [])
+        return args + (
+            ["--reason", other, "--at", draw(hostile_words)] if command == "retire" else []
+        )
     if command == "erase":
         kind = draw(st.sampled_from(["creator", "person", "Post", word]))
         return ["erase", kind, other, "--reason", word, "--by", draw(hostile_words), "--dry-run"]
@@ -491,13 +505,29 @@ def new_commands(draw: st.DrawFn) -> list[str]:
     options = draw(
         st.lists(
             st.sampled_from(
-                [["--max-retries", word], ["--timeout", word], ["--max-backoff", word],
-                 ["--ads"], ["--no-ads"], ["--allow-mass-unbind"], ["--advertiser", other]]
+                [
+                    ["--max-retries", word],
+                    ["--timeout", word],
+                    ["--max-backoff", word],
+                    ["--ads"],
+                    ["--no-ads"],
+                    ["--allow-mass-unbind"],
+                    ["--advertiser", other],
+                ]
             ),
             max_size=3,
         ).map(lambda options: [x for option in options for x in option])
     )
-    return ["sync", "--base-url", CLOSED, "--advertiser", ADVERTISER, "--max-retries", "0", *options]
+    return [
+        "sync",
+        "--base-url",
+        CLOSED,
+        "--advertiser",
+        ADVERTISER,
+        "--max-retries",
+        "0",
+        *options,
+    ]
 
 
 def _sheet(code: str) -> str:

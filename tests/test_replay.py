@@ -160,9 +160,7 @@ def _partials(folder: Path) -> list[str]:
 @pytest.mark.slow
 @pytest.mark.skipif(EXE is None, reason="the package is not installed")
 @pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
-def test_a_copy_cut_short_by_a_signal_leaves_no_dest(
-    tmp_path: Path, how: signal.Signals
-) -> None:
+def test_a_copy_cut_short_by_a_signal_leaves_no_dest(tmp_path: Path, how: signal.Signals) -> None:
     """DEST is written under a temporary name and renamed once it verifies: a copy killed
     midway leaves no DEST (so the retry is not refused); SIGTERM removes its temporary file,
     and what a SIGKILL left is removed by the next copy."""
@@ -192,7 +190,9 @@ def test_a_copy_cut_short_by_a_signal_leaves_no_dest(
         assert _partials(tmp_path) == []
     else:
         assert running.returncode == -signal.SIGKILL
-    again = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    again = subprocess.run(
+        command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
+    )
     assert again.returncode == 0, again.stderr
     assert f"digest {digest}" in again.stdout
     assert _partials(tmp_path) == []
