@@ -999,6 +999,12 @@ class Store(SqlReads):
 
     def _verify_versions(self, bound: int | None, columns: dict[str, set[str]]) -> VerifyResult:
         upto = "" if bound is None else f" AND v.seq <= {int(bound)}"
+        columns = {name: set(have) for name, have in columns.items()}
+        absent: set[str] = set()  # a file of schema version 4 or older, read without migrating,
+        auths = TABLES[SparkAuthorization].name  # has no retirement columns (and no retirement)
+        if self._identity()[1] < 5 and columns[auths]:
+            absent = {name for name, _ in RETIREMENT_COLUMNS} - columns[auths]
+            columns[auths] |= absent
         broken = {
             table.type: problem
             for table in TABLES.values()
@@ -1018,11 +1024,11 @@ class Store(SqlReads):
         problems: list[tuple[int, str]] = []
         try:  # first: at a tie, its reason wins
             with collector_paused():  # a million short-lived records: nothing cyclic to find
-                checked = self._walk_versions(upto, broken, problems, lenient=False)
+                checked = self._walk_versions(upto, broken, problems, False, absent)
         except DRIVER_ERRORS:  # text that is not UTF-8, or a damaged page: again, leniently
             problems.clear()
             with self._lenient(), collector_paused():
-                checked = self._walk_versions(upto, broken, problems, lenient=True)
+                checked = self._walk_versions(upto, broken, problems, True, absent)
         for table in TABLES.values():
             if table.type in broken:
                 continue
@@ -1056,15 +1062,24 @@ class Store(SqlReads):
         return VerifyResult(True, checked)
 
     def _walk_versions(
-        self, upto: str, broken: dict[str, str], problems: list[tuple[int, str]], lenient: bool
+        self,
+        upto: str,
+        broken: dict[str, str],
+        problems: list[tuple[int, str]],
+        lenient: bool,
+        absent: set[str],
     ) -> int:
-        """Compare each entry with its version row, up to the first that differs."""
+        """Compare each entry with its version row, up to the first that differs (the
+        authorizations' ``absent`` columns read as empty: an unmigrated file lacks them)."""
         # Per readable type: its table, the cursor over its rows and the row it is at.
         walks: dict[str, list[Any]] = {}
+        auths_table = TABLES[SparkAuthorization].name
         for table in TABLES.values():
             if table.type not in broken:
+                missing = absent if table.name == auths_table else set()
+                selected = [f"NULL AS {c}" if c in missing else c for c in table.columns]
                 rows = self.conn.execute(
-                    f"SELECT seq, superseded_by, {', '.join(table.columns)} FROM {table.name} v "
+                    f"SELECT seq, superseded_by, {', '.join(selected)} FROM {table.name} v "
                     f"WHERE 1{upto} ORDER BY seq"
                 )
                 walks[table.type] = [table, rows, next(rows, None)]
