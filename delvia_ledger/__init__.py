@@ -34,14 +34,7 @@ _HOMES: dict[str, tuple[str, ...]] = {
         "StorageError",
         "TikTokAPIError",
     ),
-    "findings": (
-        "CATALOGUE",
-        "ErrorExplanation",
-        "Finding",
-        "FindingKind",
-        "Severity",
-        "explain_error",
-    ),
+    "findings": ("CATALOGUE", "Finding", "FindingKind", "Severity"),
     "io": ("io",),
     "ledger": ("ImportResult", "Ledger", "LedgerView", "RecordAllResult", "SyncResult"),
     "notices": (
@@ -57,10 +50,12 @@ _HOMES: dict[str, tuple[str, ...]] = {
     "notify.webhook": ("WebhookSender",),
     "plot": ("plot",),
     "records": (
+        "AccessReview",
         "AdAccount",
         "Creator",
         "Erasure",
         "Notice",
+        "PendingInvite",
         "Person",
         "Post",
         "PostKind",
@@ -77,6 +72,7 @@ _HOMES: dict[str, tuple[str, ...]] = {
     "reminders": ("Reminder",),
     "sync": ("TikTokClient",),
     "tiktok": ("tiktok",),
+    "tiktok_errors": ("ErrorExplanation", "explain_error"),
 }
 _HOME: dict[str, str] = {name: home for home, names in _HOMES.items() for name in names}
 
@@ -103,14 +99,7 @@ if TYPE_CHECKING:  # the same names for type checkers, which see no __getattr__ 
         StorageError,
         TikTokAPIError,
     )
-    from .findings import (
-        CATALOGUE,
-        ErrorExplanation,
-        Finding,
-        FindingKind,
-        Severity,
-        explain_error,
-    )
+    from .findings import CATALOGUE, Finding, FindingKind, Severity
     from .ledger import ImportResult, Ledger, LedgerView, RecordAllResult, SyncResult
     from .notices import (
         Delivery,
@@ -124,10 +113,12 @@ if TYPE_CHECKING:  # the same names for type checkers, which see no __getattr__ 
     from .notify.email import EmailSender
     from .notify.webhook import WebhookSender
     from .records import (
+        AccessReview,
         AdAccount,
         Creator,
         Erasure,
         Notice,
+        PendingInvite,
         Person,
         Post,
         PostKind,
@@ -143,6 +134,7 @@ if TYPE_CHECKING:  # the same names for type checkers, which see no __getattr__ 
     )
     from .reminders import Reminder
     from .sync import TikTokClient
+    from .tiktok_errors import ErrorExplanation, explain_error
 else:
 
     def __getattr__(name: str) -> object:
@@ -167,6 +159,7 @@ __version__ = "0.1.0"
 __all__ = [
     "CATALOGUE",
     "SOURCES",
+    "AccessReview",
     "AdAccount",
     "ChangeKind",
     "Changes",
@@ -201,6 +194,7 @@ __all__ = [
     "NotifyResult",
     "OffboardingPlan",
     "PayloadError",
+    "PendingInvite",
     "Person",
     "Post",
     "PostKind",

@@ -9,7 +9,7 @@ import attrs
 
 from .convert import readable_time
 from .errors import LedgerError
-from .records import Person, Record, RoleGrant, SparkAd, SparkAuthorization
+from .records import ACTUAL, Person, Record, RoleGrant, SparkAd, SparkAuthorization
 from .rules import Grant
 from .storage import Equals
 from .world import World
@@ -38,6 +38,8 @@ class OffboardingPlan:
     _apply: Callable[[OffboardingPlan], object] = attrs.field(
         repr=False, eq=False, alias="apply_fn"
     )
+    tiktok_roles: tuple[RoleGrant, ...] = ()  #: roles TikTok lists: removed there, not here
+    side: str = "intended"  #: which side the accounts left without an admin were read from
 
     @property
     def changes(self) -> list[Record]:
@@ -83,6 +85,12 @@ class OffboardingPlan:
         ):
             if ids:
                 lines.append(f"  {label}: {', '.join(ids)}")
+        lines += [
+            f"  still listed by TikTok: {g.role} on {g.scope} (a Business Center admin removes "
+            "it; the next sync --access ends it here)"
+            for g in self.tiktok_roles
+        ]
+        lines.append(f"  (roles read from the {self.side} side)")
         return "\n".join(lines)
 
 
@@ -93,7 +101,14 @@ def offboarding_plan(
     apply_fn: Callable[[OffboardingPlan], object],
 ) -> OffboardingPlan:
     """Preview offboarding ``person`` at ``at`` (``world`` is taken at ``at``)."""
-    grants = tuple(active_grants(world, lambda g: g.person_id == person.id))
+    grants = tuple(active_grants(world, lambda g: g.person_id == person.id and g.source != ACTUAL))
+    listed = [
+        g.id
+        for g in world.grants
+        if g.person_id == person.id and g.source == ACTUAL and world.in_force(g)
+    ]
+    tiktok = tuple(world.store.current_records(RoleGrant, "id", listed, bound=world.bound))
+    synced = any(world.synced(f"ad_account:{a}") for a in world.accounts)
     without = []
     for account in sorted(world.accounts):
         admins = world.administrators(account)
@@ -105,5 +120,14 @@ def offboarding_plan(
     owned_ads = [str(i) for (i,) in world.select(SparkAd, ("id",), Equals("owner_id", person.id))]
     creators = tuple(g.scope_id for g in grants if g.role == "OWNER" and g.scope_kind == "creator")
     return OffboardingPlan(
-        person, at, grants, tuple(owned_codes), tuple(owned_ads), creators, tuple(without), apply_fn
+        person,
+        at,
+        grants,
+        tuple(owned_codes),
+        tuple(owned_ads),
+        creators,
+        tuple(without),
+        apply_fn,
+        tiktok_roles=tiktok,
+        side="actual" if synced else "intended",
     )

@@ -8,6 +8,7 @@ import re
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from enum import StrEnum
+from itertools import islice
 from typing import Any, Protocol, TypeVar
 
 import attrs
@@ -15,11 +16,20 @@ from dateutil.parser import isoparse
 from dateutil.relativedelta import relativedelta
 
 from .chain import Digest
-from .checks import DEFAULT_WITHIN, Checks, Within, duration, horizon, paired_drafts
+from .checks import CODE_KINDS, DEFAULT_WITHIN, Checks, Draft, Within, duration, horizon
 from .convert import format_time, readable_time, to_micros
 from .findings import Finding
-from .records import Notice, Person, Record, RoleGrant, SparkAuthorization, SparkBinding
+from .records import (
+    AccessReview,
+    Notice,
+    Person,
+    Record,
+    RoleGrant,
+    SparkAuthorization,
+    SparkBinding,
+)
 from .reminders import UNASSIGNED, finding_dict
+from .rules import Auth, AuthRow
 from .storage import Storage
 
 __all__ = ["ChangeKind", "Changes", "FindingChange", "RecordChange", "Since", "changes"]
@@ -285,6 +295,7 @@ def _recorded(view: View, store: Storage, after: int, upto: int) -> Iterator[Rec
     """Each entry after ``after``, set against the version of its record before it."""
     previous: dict[tuple[type[Record], str], Record | None] = {}
     then = view.as_of(seq=after)
+    reviewed = _reviewed(store, upto)
     for entry in store.entries(bound=upto, after=after):
         record = entry.record
         key = (type(record), record.id)
@@ -292,6 +303,12 @@ def _recorded(view: View, store: Storage, after: int, upto: int) -> Iterator[Rec
         old = previous[key] if key in previous else then.get(type(record), record.id)
         previous[key] = record
         kind, detail = _what(old, record)
+        if isinstance(record, RoleGrant) and old is not None:
+            last = max(
+                (t for t in reviewed.get(record.id, ()) if t < entry.recorded_at), default=None
+            )
+            if last is not None:
+                detail += f"; changed since the review of {readable_time(last)}"
         yield RecordChange(
             seq=entry.seq,
             recorded_at=entry.recorded_at,
@@ -301,6 +318,17 @@ def _recorded(view: View, store: Storage, after: int, upto: int) -> Iterator[Rec
             detail=detail,
             record=record,
         )
+
+
+def _reviewed(store: Storage, upto: int) -> dict[str, list[datetime]]:
+    """Grant id -> when signed access reviews decided on it (DESIGN §8)."""
+    found: dict[str, list[datetime]] = {}
+    for entry in store.current_entries(AccessReview, upto):
+        review = entry.record
+        assert isinstance(review, AccessReview)
+        for grant_id in review.decided:
+            found.setdefault(grant_id, []).append(review.reviewed_at)
+    return found
 
 
 def _what(old: Record | None, new: Record) -> tuple[ChangeKind, str]:
@@ -357,3 +385,41 @@ def _show(value: object) -> str:
     if isinstance(value, tuple):
         return f"{len(value)} items"
     return str(value)
+
+
+#: (superseded_by, *Auth row) of a code version, as :func:`paired_drafts` reads them.
+_BETWEEN = ("superseded_by", *Auth._fields)
+_BATCH = 1000  # code versions per decision batch
+
+
+def paired_drafts(
+    then: Checks, now: Checks, h_then: int, h_now: int
+) -> Iterator[tuple[Draft | None, Draft | None]]:
+    """The per-code decisions of two views of one ledger (``then`` sees no further than
+    ``now``), paired by code and kind: one read of the codes serves both (``ledger.changes``).
+
+    Versions come in seq order, so a code's version at ``then`` comes no later than its
+    version at ``now``: only decisions with no partner (yet) are held.
+    """
+    low, high = then.world.bound or 0, now.world.bound
+    assert high is None or low <= high, "then is the earlier view"
+    waiting: dict[tuple[str, str], Draft] = {}
+    # every code version current at some bound from low to high (None: now), in seq order
+    rows = now.world.store.current_rows(
+        SparkAuthorization, _BETWEEN, bound=high, since=low, order_by=("seq",)
+    )
+    while batch := list(islice(rows, _BATCH)):
+        at_then: list[AuthRow] = []
+        at_now: list[AuthRow] = []
+        for superseded_by, *auth in batch:
+            seq = auth[8]
+            if seq <= low and (superseded_by is None or superseded_by > low):
+                at_then.append(tuple(auth))
+            if superseded_by is None or (high is not None and superseded_by > high):
+                at_now.append(tuple(auth))
+        for draft in then.code_drafts(at_then, CODE_KINDS, h_then):
+            waiting[draft.auth[0], draft.kind._value_] = draft
+        for draft in now.code_drafts(at_now, CODE_KINDS, h_now):
+            yield waiting.pop((draft.auth[0], draft.kind._value_), None), draft
+    for before in waiting.values():
+        yield before, None

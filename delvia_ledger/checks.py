@@ -7,14 +7,17 @@ from __future__ import annotations
 from collections.abc import Generator, Iterable, Iterator, Sequence
 from datetime import datetime
 from itertools import chain, islice
-from typing import Any, NamedTuple, Protocol, TypeVar
+from typing import Any, NamedTuple, Protocol, TypeVar, cast
 
+from . import listings
+from .access_checks import access_findings
 from .collector import collector_paused
 from .convert import from_micros, to_micros
-from .findings import Finding, FindingKind, Severity, new_finding
+from .findings import REPLACED, Finding, FindingKind, Severity, new_finding
 from .merge import KEY, NEVER, RANK, Batch, Key, flattened, key_of, merged
 from .records import Record, RegionVerdict, SparkAuthorization
 from .rules import (
+    DEFAULT_QUIET_AFTER,
     DEFAULT_WITHIN,
     EXPIRED,
     NOT_YET_ACTIVE,
@@ -29,23 +32,25 @@ from .rules import (
     code_expiring,
     code_live,
     code_pending,
+    code_quiet,
     code_revoked,
     duration,
     horizon,
     not_authorized,
+    quiet_cutoff,
 )
 from .storage import All, Filter, Missing, Not, OneOf
 from .world import World
 
 __all__ = [
     "CODE_KINDS",
+    "DEFAULT_QUIET_AFTER",
     "DEFAULT_WITHIN",
     "Checks",
     "Draft",
     "Within",
     "duration",
     "horizon",
-    "paired_drafts",
 ]
 
 #: The kinds :meth:`Checks.code_findings` decides from a code alone.
@@ -57,6 +62,7 @@ CODE_KINDS = frozenset(
         FindingKind.EXPIRING,
         FindingKind.OWNER_MISSING,
         FindingKind.POST_UNAVAILABLE,
+        FindingKind.POST_UNDER_REVIEW,
     }
 )
 
@@ -105,10 +111,14 @@ class _Make(Protocol[F]):
 
 class Checks:
     """The findings of one ledger view at one moment ``now``, over the :class:`World` read at
-    that bound and moment (cached per instance)."""
+    that bound and moment (cached per instance). An EXPIRED or REVOKED finding no ad needs,
+    with a deadline older than ``quiet_after`` (None: never), is *quiet*: left out of
+    :meth:`findings` unless asked for (DESIGN §6)."""
 
-    def __init__(self, world: World) -> None:
+    def __init__(self, world: World, quiet_after: Within | None = DEFAULT_QUIET_AFTER) -> None:
         self.world, self.now, self.t = world, world.now, world.t
+        #: Quiet before this moment (µs); None: nothing is quiet.
+        self.quiet_before = None if quiet_after is None else quiet_cutoff(self.now, quiet_after)
 
     # Routing (reminders) asks these of a Checks until it holds a World of its own.
     def administrators(self, account_id: str) -> set[str]:
@@ -173,19 +183,25 @@ class Checks:
     # --- the queries ------------------------------------------------------------------------
 
     def code_findings(
-        self, auths: Iterable[AuthRow], kinds: frozenset[FindingKind], h: int | None = None
+        self,
+        auths: Iterable[AuthRow],
+        kinds: frozenset[FindingKind],
+        h: int | None = None,
+        quiet: int | None = None,
     ) -> list[Finding]:
-        """The per-code kinds of §6 (REVOKED, EXPIRED, NOT_YET_ACTIVE, EXPIRING, OWNER_MISSING,
-        POST_UNAVAILABLE) among ``kinds`` for ``auths``. ``h`` is the horizon (EXPIRING). The
-        single queries narrow ``auths`` in SQL; ``findings`` passes them all.
+        """The per-code kinds of §6 (:data:`CODE_KINDS`) among ``kinds`` for ``auths``. ``h`` is
+        the horizon (EXPIRING), ``quiet`` the moment before which an ended code no ad uses is
+        quiet (None: none is). The single queries narrow ``auths`` in SQL; ``findings`` passes
+        them all.
         """
-        return self._per_code(auths, kinds, h, self.finding)
+        return self._per_code(auths, kinds, h, self.finding, quiet)
 
     def code_drafts(
         self, auths: Iterable[AuthRow], kinds: frozenset[FindingKind], h: int | None = None
     ) -> list[Draft]:
-        """:meth:`code_findings`, decided the same way, as drafts not yet made findings."""
-        return self._per_code(auths, kinds, h, Draft)
+        """:meth:`code_findings`, decided the same way (quiet as :meth:`findings` is), as
+        drafts not yet made findings."""
+        return self._per_code(auths, kinds, h, Draft, self.quiet_before)
 
     def built(self, draft: Draft) -> Finding:
         """The finding a draft made by this view stands for."""
@@ -197,10 +213,13 @@ class Checks:
         kinds: frozenset[FindingKind],
         h: int | None,
         finding: _Make[F],
+        quiet: int | None = None,
     ) -> list[F]:
-        """The one place the per-code rules live; ``finding`` makes what they decide."""
+        """The one place the per-code rules live; ``finding`` makes what they decide. A code
+        replaced at t (``World.replaced``) raises only REVOKED or EXPIRED, and only while an
+        ad uses it; one no ad uses, ended before ``quiet``, raises nothing (DESIGN §6)."""
         # Decide once what is wanted (looking up enum members per code shows at a million).
-        revoked, expired, not_yet_active, expiring, owner_missing, post_gone = (
+        revoked, expired, not_yet_active, expiring, owner_missing, post_gone, review = (
             kind in kinds
             for kind in (
                 FindingKind.REVOKED,
@@ -209,11 +228,17 @@ class Checks:
                 FindingKind.EXPIRING,
                 FindingKind.OWNER_MISSING,
                 FindingKind.POST_UNAVAILABLE,
+                FindingKind.POST_UNDER_REVIEW,
             )
         )
-        using = self.world.using if revoked or expired or not_yet_active or post_gone else {}
+        using = (
+            self.world.using if revoked or expired or not_yet_active or post_gone or review else {}
+        )
         owners = self.world.with_grants if owner_missing else set()
         gone = self.world.unavailable_posts if post_gone else set()
+        reviewed = self.world.posts_under_review if review else set()
+        replaced = self.world.replaced if self.world.replacing else None
+        never = -1 if quiet is None else quiet  # no deadline is before -1
         # The loop runs once per code: names it needs are bound to locals once.
         found, state = [], self.world.state
         # EXPIRING, when wanted (the horizon given), for a code neither revoked nor expired
@@ -222,16 +247,21 @@ class Checks:
         for a in auths:
             auth_id, _, post_id, starts_at, expires_at, _, owner_id, revoked_at, _ = a
             now = state(a)
-            if now == REVOKED:
-                if revoked:
+            old = replaced is not None and replaced(a)
+            if now <= EXPIRED:  # REVOKED or EXPIRED
+                if revoked if now == REVOKED else expired:
                     ads = using.get(auth_id, ())
-                    found.append(self._ended(finding, FindingKind.REVOKED, a, revoked_at, ads))
+                    deadline = revoked_at if now == REVOKED else expires_at
+                    if ads or not (old or cast(int, deadline) < never):
+                        kind = FindingKind.REVOKED if now == REVOKED else FindingKind.EXPIRED
+                        why = REPLACED if old else ""
+                        found.append(self._ended(finding, kind, a, deadline, ads, why=why))
                 continue
-            if now == EXPIRED:
-                if expired:
-                    ads = using.get(auth_id, ())
-                    found.append(self._ended(finding, FindingKind.EXPIRED, a, expires_at, ads))
+            if old:
                 continue
+            if post_id in reviewed:
+                active = tuple(ad.id for ad in using.get(auth_id, ()) if self.world.active(ad))
+                found.append(finding(FindingKind.POST_UNDER_REVIEW, warning, a, None, active))
             if post_id in gone:
                 found.append(
                     self._ended(
@@ -269,11 +299,12 @@ class Checks:
         deadline: int | None,
         ads: Sequence[Ad],
         otherwise: Severity = Severity.INFO,
+        why: str = "",
     ) -> F:
         """A code that no longer works: ERROR while active ads use it, else ``otherwise``."""
         affected = tuple(ad.id for ad in ads if self.world.active(ad)) if ads else ()
         severity = Severity.ERROR if affected else otherwise
-        return finding(kind, severity, auth, deadline, affected)
+        return finding(kind, severity, auth, deadline, affected, None, why)
 
     def expiring(self, within: Within = DEFAULT_WITHIN) -> list[Finding]:
         """EXPIRING: codes not revoked that expire after now and by now + ``within``."""
@@ -293,7 +324,8 @@ class Checks:
         return self._of_kind(FindingKind.NOT_YET_ACTIVE, code_pending(self.t))
 
     def _of_kind(self, kind: FindingKind, where: Filter, h: int | None = None) -> list[Finding]:
-        """One per-code kind, for the codes its rule ``where`` narrows the read to."""
+        """One per-code kind, for the codes its rule ``where`` narrows the read to (quiet ones
+        included: a single query answers for every code)."""
         auths = self.world.auth_rows(where)
         with collector_paused():  # ~12% of the call at a million codes was the collector
             return self.code_findings(auths, frozenset({kind}), h)
@@ -351,13 +383,20 @@ class Checks:
         """POST_UNAVAILABLE: live or pending codes whose post TikTok reports deleted or removed."""
         if not self.world.unavailable_posts:
             return []
-        gone = self._on_unavailable_posts()
+        gone = self._on_posts(self.world.unavailable_posts)
         return self.code_findings(gone, frozenset({FindingKind.POST_UNAVAILABLE}))
 
-    def _on_unavailable_posts(self, order: Sequence[str] = ()) -> Iterator[AuthRow]:
-        """The codes neither revoked nor expired whose post TikTok reports unavailable."""
-        posts = OneOf("post_id", sorted(self.world.unavailable_posts))
-        return self.world.auth_rows(All(Not(code_ended(self.t)), posts), order)
+    def post_under_review(self) -> list[Finding]:
+        """POST_UNDER_REVIEW: live or pending codes whose post TikTok reports under review."""
+        if not self.world.posts_under_review:
+            return []
+        held = self._on_posts(self.world.posts_under_review)
+        return self.code_findings(held, frozenset({FindingKind.POST_UNDER_REVIEW}))
+
+    def _on_posts(self, posts: Iterable[str], order: Sequence[str] = ()) -> Iterator[AuthRow]:
+        """The codes neither revoked nor expired on ``posts``."""
+        where = All(Not(code_ended(self.t)), OneOf("post_id", sorted(posts)))
+        return self.world.auth_rows(where, order)
 
     def unbound_ads(self) -> list[Finding]:
         """UNBOUND: per ad using a code whose binding in the ad's account is unbound at ``t``."""
@@ -391,7 +430,8 @@ class Checks:
         auths = self.world.auths_by_id({b.authorization_id for b in doubtful})
         found = []
         for b in doubtful:
-            if (auth := auths.get(b.authorization_id)) is None:
+            auth = auths.get(b.authorization_id)
+            if auth is None or self.world.replaced(auth):  # a replaced code: nothing per code
                 continue
             active = tuple(
                 ad.id
@@ -445,9 +485,10 @@ class Checks:
             for creator, account in pairs
             if self.world.pair_verdict(creator, account) is not RegionVerdict.COMPATIBLE
         }
+        replaced = self.world.replaced  # only the ads still on one make its pairs
         if doubtful:
             for auth in self.world.auths(bound_to_one, ("seq",)):
-                if (auth.creator_id, auth.ad_account_id) in doubtful:
+                if (auth.creator_id, auth.ad_account_id) in doubtful and not replaced(auth):
                     consider(auth, str(auth.ad_account_id))
         # the accounts where TikTok lists the code (bound at t), again pairs first
         bound_pairs = self.world.store.bound_accounts(self.world.bound, bound_at(self.t))
@@ -466,7 +507,9 @@ class Checks:
             by_id = self.world.auths_by_id({b.authorization_id for b in bound})
             for b in bound:
                 code = by_id.get(b.authorization_id)
-                if code is not None and (code.creator_id, b.ad_account_id) in doubtful:
+                if code is None or replaced(code):
+                    continue
+                if (code.creator_id, b.ad_account_id) in doubtful:
                     consider(code, b.ad_account_id)
         for used, ads in self._in_use():
             for ad in ads:
@@ -478,13 +521,20 @@ class Checks:
     def _who_can_assign(self, account_id: str) -> str:
         admins = sorted(self.world.bc_admins(account_id))
         bc = self.world.business_center(account_id)
+        side = (
+            "read: TikTok's Business Center (actual side)"
+            if self.world.synced(f"ad_account:{account_id}")
+            else "read: approved grants (intended side; no access sync yet)"
+        )
         if admins:
-            return "Business Center admins who can assign one: " + ", ".join(
-                self.world.counting.get(p, p) for p in admins
+            return (
+                "Business Center admins who can assign one: "
+                + ", ".join(self.world.counting.get(p, p) for p in admins)
+                + f"; {side}"
             )
         if bc is None:
-            return "the account has no Business Center recorded"
-        return f"no active admin recorded for Business Center {bc}"
+            return f"the account has no Business Center recorded; {side}"
+        return f"no active admin recorded for Business Center {bc}; {side}"
 
     def ownership(self, within: Within = DEFAULT_WITHIN) -> list[Finding]:
         """NO_ADMIN, NO_OPERATOR, OWNER_MISSING, then ROLE_EXPIRING."""
@@ -546,47 +596,63 @@ class Checks:
             if g.expires_at is not None and self.t < g.expires_at <= h
         ]
 
-    def findings(self, within: Within = DEFAULT_WITHIN) -> list[Finding]:
+    def findings(
+        self, within: Within = DEFAULT_WITHIN, *, include_quiet: bool = False
+    ) -> list[Finding]:
         """Every kind, worst first: :meth:`iter_findings` as a list (the collector paused while
         it grows: walking a million findings as the list grows is most of the time)."""
-        batches = self._streamed(to_micros(horizon(self.now, within)))
+        batches = self._streamed(to_micros(horizon(self.now, within)), include_quiet)
         with collector_paused():
             return list(chain.from_iterable(batches))  # flattened in C
 
-    def iter_findings(self, within: Within = DEFAULT_WITHIN) -> Iterator[Finding]:
+    def iter_findings(
+        self, within: Within = DEFAULT_WITHIN, *, include_quiet: bool = False
+    ) -> Iterator[Finding]:
         """Every kind in :meth:`Finding.sort_key` order, streamed in bounded memory.
 
         Worst severity first, then earliest deadline (none last), then kind; equal keys in the
         order the codes were recorded (their seq), then in the order the other queries give,
         which is the order a stable sort of one pass over the codes, then ads, regions and
-        access leaves them. ``within`` is checked now; the ledger is read on the first ``next``.
+        access leaves them. Quiet findings are left out unless ``include_quiet``. ``within`` is
+        checked now; the ledger is read on the first ``next``.
         """
-        return flattened(self._streamed(to_micros(horizon(self.now, within))))
+        return flattened(self._streamed(to_micros(horizon(self.now, within)), include_quiet))
 
-    def _streams(self, h: int) -> list[tuple[FindingKind, Filter, str | None]]:
+    def _streams(self, h: int, quiet: int | None) -> list[tuple[FindingKind, Filter, str | None]]:
         """The per-code kinds a code in no active or scheduled ad can have, with the rule that
         narrows the codes to the ones :meth:`code_findings` may flag and the column its
-        deadline is in (the stream's order). The rules stay in code_findings."""
+        deadline is in (the stream's order). The rules stay in code_findings; the streams of
+        ended codes leave the quiet ones (``quiet``: the cutoff, None for none) unread."""
         t = self.t
+        revoked, expired = code_revoked(t), code_expired(t)
+        if quiet is not None:
+            revoked, expired = (
+                All(revoked, Not(code_quiet(t, quiet))),
+                All(expired, Not(code_quiet(t, quiet))),
+            )
         return [
-            (FindingKind.REVOKED, code_revoked(t), "revoked_at"),
-            (FindingKind.EXPIRED, code_expired(t), "expires_at"),
+            (FindingKind.REVOKED, revoked, "revoked_at"),
+            (FindingKind.EXPIRED, expired, "expires_at"),
             (FindingKind.NOT_YET_ACTIVE, code_pending(t), "starts_at"),
             (FindingKind.EXPIRING, code_expiring(t, h), "expires_at"),
             (FindingKind.OWNER_MISSING, code_live(t), None),
         ]
 
-    def _streamed(self, h: int) -> Generator[list[Finding], None, None]:
+    def _streamed(self, h: int, include_quiet: bool) -> Generator[list[Finding], None, None]:
         """Sorted streams merged, in batches: the codes in use decided in memory, every other
         per-code kind one stream ordered by deadline then seq, and the rest (ads, regions,
         access)."""
+        quiet = None if include_quiet else self.quiet_before
         streams = [iter([self._codes_in_use_keyed(h)])]
-        for kind, where, deadline in self._streams(h):
+        for kind, where, deadline in self._streams(h, quiet):
             order = ("seq",) if deadline is None else (deadline, "seq")
-            streams.append(self._keyed(self.world.auth_rows(where, order), kind, h))
-        if self.world.unavailable_posts:
-            gone = self._on_unavailable_posts(("seq",))
-            streams.append(self._keyed(gone, FindingKind.POST_UNAVAILABLE, h))
+            streams.append(self._keyed(self.world.auth_rows(where, order), kind, h, quiet))
+        for kind, posts in (
+            (FindingKind.POST_UNAVAILABLE, self.world.unavailable_posts),
+            (FindingKind.POST_UNDER_REVIEW, self.world.posts_under_review),
+        ):
+            if posts:
+                streams.append(self._keyed(self._on_posts(posts, ("seq",)), kind, h))
         rest = self.other_findings(h)
         streams.append(iter([[(key_of(finding, i), finding) for i, finding in enumerate(rest)]]))
         retired = self.world.retired  # a retired code raises nothing, nor what is about it
@@ -611,7 +677,9 @@ class Checks:
         when = NEVER if deadline is None else deadline
         return (RANK[severity], when, kind._value_, auth[8]), finding
 
-    def _keyed(self, rows: Iterable[AuthRow], kind: FindingKind, h: int) -> Iterator[Batch]:
+    def _keyed(
+        self, rows: Iterable[AuthRow], kind: FindingKind, h: int, quiet: int | None = None
+    ) -> Iterator[Batch]:
         """``kind``'s findings for the ``rows`` (in key order) of codes no ad uses, keyed, in
         batches."""
         using, kinds = self.world.using, frozenset({kind})
@@ -619,7 +687,7 @@ class Checks:
         while True:  # read and built inside the merge's pause of the collector
             read = list(islice(rows, _BATCH))
             batch = [row for row in read if row[0] not in using] if using else read
-            yield self._per_code(batch, kinds, h, self.keyed)
+            yield self._per_code(batch, kinds, h, self.keyed, quiet)
             if len(read) < _BATCH:
                 return
 
@@ -639,50 +707,14 @@ class Checks:
         found += self.unbound_ads()
         found += self.not_authorized()
         found += self.region_incompatible()
+        found += listings.not_listed(self)
+        found += listings.unused_codes(self)
+        found += listings.ads_without_code(self)
         found += self._accounts()
         found += self._roles_expiring(h)
+        found += access_findings(self.world)
         found.sort(key=Finding.sort_key)
         return found
-
-    def _versions_between(self, low: int, high: int | None) -> Iterator[tuple[Any, ...]]:
-        """(superseded_by, *:class:`AuthRow`) of every code version current at some
-        bound from ``low`` to ``high`` (None: now), in seq order, streamed."""
-        return self.world.store.current_rows(
-            SparkAuthorization, _BETWEEN, bound=high, since=low, order_by=("seq",)
-        )
-
-
-_BETWEEN = ("superseded_by", *Auth._fields)
-
-
-def paired_drafts(
-    then: Checks, now: Checks, h_then: int, h_now: int
-) -> Iterator[tuple[Draft | None, Draft | None]]:
-    """The per-code decisions of two views of one ledger (``then`` sees no further than
-    ``now``), paired by code and kind: one read of the codes serves both (``ledger.changes``).
-
-    Versions come in seq order, so a code's version at ``then`` comes no later than its
-    version at ``now``: only decisions with no partner (yet) are held.
-    """
-    low, high = then.world.bound or 0, now.world.bound
-    assert high is None or low <= high, "then is the earlier view"
-    waiting: dict[tuple[str, str], Draft] = {}
-    rows = now._versions_between(low, high)
-    while batch := list(islice(rows, _BATCH)):
-        at_then: list[AuthRow] = []
-        at_now: list[AuthRow] = []
-        for superseded_by, *auth in batch:
-            seq = auth[8]
-            if seq <= low and (superseded_by is None or superseded_by > low):
-                at_then.append(tuple(auth))
-            if superseded_by is None or (high is not None and superseded_by > high):
-                at_now.append(tuple(auth))
-        for draft in then.code_drafts(at_then, CODE_KINDS, h_then):
-            waiting[draft.auth[0], draft.kind._value_] = draft
-        for draft in now.code_drafts(at_now, CODE_KINDS, h_now):
-            yield waiting.pop((draft.auth[0], draft.kind._value_), None), draft
-    for before in waiting.values():
-        yield before, None
 
 
 _BATCH = 1000  # codes per code_findings call in a stream

@@ -29,8 +29,10 @@ from dateutil.parser import isoparse
 
 from . import __version__
 from .errors import LedgerError, NotALedgerError, docs_url
-from .findings import Finding, FindingKind, Severity, explain_error
+from .fields import one_line
+from .findings import Finding, FindingKind, Severity
 from .records import (
+    AccessReview,
     AdAccount,
     Creator,
     Notice,
@@ -41,6 +43,7 @@ from .records import (
     SparkAuthorization,
 )
 from .tiktok import DEFAULT_BASE_URL
+from .tiktok_errors import explain_error
 
 # Each command imports what it uses (the storage engine, httpx, tabulate, ...) when it runs, so
 # that --help, --version and a command that needs none of them start at once.
@@ -417,10 +420,10 @@ def _finding_rows(findings: list[Finding], names: _Names, wide: bool) -> list[di
             "severity": f.severity.value,
             "kind": f.kind.value,
             "deadline": f"{f.deadline:%Y-%m-%d}" if f.deadline else "",
-            "creator": f.handle or f.creator_id or "",
+            "creator": one_line(f.handle or f.creator_id or ""),
             "code": names.hint(f.authorization_id),
-            "account": names.account(f.ad_account_id),
-            "owner": f.owner_name or f.owner_id or "",
+            "account": one_line(names.account(f.ad_account_id)),
+            "owner": one_line(f.owner_name or f.owner_id or ""),
         }
         if wide:
             row["remedy"] = f.remedy
@@ -590,7 +593,12 @@ def _account_id(ledger: LedgerView, given: str) -> str:
 @click.option("--creator", metavar="ID|@HANDLE", help="only findings about this creator")
 @click.option("--limit", type=click.IntRange(min=1), help="at most this many, worst first")
 @click.option("--wide", is_flag=True, help="every column, ids included, whatever the width")
-@click.option("--all", "show_all", is_flag=True, help="also list the retired codes")
+@click.option(
+    "--all",
+    "show_all",
+    is_flag=True,
+    help="also the quiet findings (codes ended long ago that no ad needs) and the retired codes",
+)
 @_fail_on_option
 @_format_option()
 def report(
@@ -607,13 +615,16 @@ def report(
     fmt: str,
     as_json: bool,
 ) -> None:
-    """Every finding, worst first; exits 1 while one as severe as --fail-on is shown."""
+    """Every finding, worst first; exits 1 while one as severe as --fail-on is shown.
+
+    Codes that expired or were revoked more than 30 days ago, with no ad that needs them, are
+    quiet: left out unless --all."""
     with _ledger() as ledger:
         if owner is not None:
             _person(ledger, owner)
         account_id = None if account is None else _account_id(ledger, account)
         creator_id = None if creator is None else _creator_id(ledger, creator)
-        every = ledger.findings(within=within)
+        every = ledger.findings(within=within, include_quiet=show_all)
         findings = [
             f
             for f in every
@@ -1377,9 +1388,20 @@ def offboard(person_id: str, at: str | None, apply_: bool) -> None:
     "--advertiser",
     "advertisers",
     multiple=True,
-    required=True,
     metavar="ID",
     help="an advertiser (ad account) id to sweep; repeat for several",
+)
+@click.option(
+    "--access",
+    is_flag=True,
+    help="sweep who holds access in TikTok's Business Centers (the actual side)",
+)
+@click.option(
+    "--business-center",
+    "business_centers",
+    multiple=True,
+    metavar="ID",
+    help="with --access: this Business Center only (default: every one the token reaches)",
 )
 @click.option("--base-url", default=DEFAULT_BASE_URL, show_default=True, help="TikTok's API")
 @click.option("--max-retries", type=click.IntRange(min=0), default=5, show_default=True)
@@ -1411,6 +1433,8 @@ def offboard(person_id: str, at: str | None, apply_: bool) -> None:
 @click.option("--access-token", hidden=True)
 def sync(
     advertisers: tuple[str, ...],
+    access: bool,
+    business_centers: tuple[str, ...],
     base_url: str,
     max_retries: int,
     timeout: float,
@@ -1419,7 +1443,8 @@ def sync(
     allow_mass_unbind: bool,
     access_token: str | None,
 ) -> None:
-    """A complete sweep of each advertiser's posts at TikTok (token from $TIKTOK_ACCESS_TOKEN)."""
+    """A complete sweep of each advertiser's posts at TikTok, or with --access of who holds
+    access in its Business Centers (token from $TIKTOK_ACCESS_TOKEN)."""
     from .sync import TikTokClient, Wait
 
     if access_token is not None:
@@ -1427,6 +1452,14 @@ def sync(
             "sync: never put the access token on the command line (it stays in your shell "
             f"history); set ${TOKEN_VARIABLE} instead"
         )
+    if not advertisers and not access:
+        raise UsageError("sync: name an ad account (--advertiser ID) or sweep access (--access)")
+    if business_centers and not access:
+        raise UsageError("sync: --business-center goes with --access")
+    if access:
+        _sync_access(list(dict.fromkeys(business_centers)) or None, base_url, max_retries, timeout)
+    if not advertisers:
+        return
     failed = 0
     with (
         _ledger() as ledger,
@@ -1467,6 +1500,29 @@ def sync(
                 _say(f"delvia-ledger sync: advertiser {advertiser}: {result.held}", err=True)
     if failed:
         raise click.exceptions.Exit(2)
+
+
+def _sync_access(
+    business_centers: list[str] | None, base_url: str, max_retries: int, timeout: float
+) -> None:
+    """``sync --access``: one summary line per Business Center; an API error exits 2."""
+    from .sync import TikTokClient
+
+    with (
+        _ledger() as ledger,
+        TikTokClient(
+            _token("sync"), base_url=base_url, max_retries=max_retries, timeout=timeout
+        ) as client,
+    ):
+        try:
+            results = ledger.sync_access(client, business_centers)
+        except (LedgerError, ValueError) as error:
+            _say(f"delvia-ledger sync --access: {error}", err=True)
+            raise click.exceptions.Exit(2) from None
+    for result in results:
+        _say(result)
+    if not results:
+        _say("sync --access: the token reaches no Business Center; nothing was swept")
 
 
 # --- who must act -------------------------------------------------------------------------------
@@ -1522,6 +1578,21 @@ def _secret_from_env(flag: str, name: str, what: str) -> str:
     return value
 
 
+def _pairs(flag: str, values: Sequence[str], shape: str) -> list[tuple[str, str]]:
+    """``--flag A=B`` options as (A, B) pairs, each refused unless it has that shape."""
+    pairs = []
+    for value in values:
+        left, sep, right = value.partition("=")
+        if not sep or not left.strip() or not right.strip():
+            raise UsageError(f"{flag} {_shown_option(value)}: give {shape}")
+        pairs.append((left.strip(), right.strip()))
+    return pairs
+
+
+def _shown_option(value: str) -> str:
+    return repr(value[:60]).translate(_UNSAFE)
+
+
 def _senders(options: Mapping[str, Any]) -> list[Sender]:
     from .notify import EmailSender, WebhookSender
 
@@ -1550,9 +1621,21 @@ def _senders(options: Mapping[str, Any]) -> list[Sender]:
         )
     elif from_addr or user or options["starttls"]:
         raise UsageError("--from, --smtp-user and --starttls go with --smtp HOST:PORT")
-    if options["slack_webhook_env"] is not None:
-        url = _secret_from_env("--slack-webhook-env", options["slack_webhook_env"], "the URL")
-        senders.append(WebhookSender(url, style="slack"))
+    routes = {
+        person: _secret_from_env("--route", var, f"{person}'s own webhook URL")
+        for person, var in _pairs("--route", options["route"], "PERSON=VAR")
+    }
+    mentions = dict(_pairs("--mention", options["mention"], "PERSON=MEMBER_ID"))
+    if options["slack_webhook_env"] is not None or routes:
+        url = None
+        if options["slack_webhook_env"] is not None:
+            url = _secret_from_env("--slack-webhook-env", options["slack_webhook_env"], "the URL")
+        try:
+            senders.append(WebhookSender(url, style="slack", routes=routes, mentions=mentions))
+        except ValueError as error:
+            raise UsageError(str(error)) from None
+    elif mentions:
+        raise UsageError("--mention goes with --slack-webhook-env VAR or --route PERSON=VAR")
     if options["webhook_env"] is not None:
         url = _secret_from_env("--webhook-env", options["webhook_env"], "the webhook URL")
         senders.append(WebhookSender(url, style="json"))
@@ -1573,6 +1656,18 @@ def _senders(options: Mapping[str, Any]) -> list[Sender]:
 )
 @click.option("--starttls", is_flag=True, help="upgrade the SMTP connection to TLS")
 @click.option("--slack-webhook-env", metavar="VAR", help="post to the Slack webhook URL in $VAR")
+@click.option(
+    "--route",
+    multiple=True,
+    metavar="PERSON=VAR",
+    help="post PERSON's Slack reminders to their own webhook URL, held in $VAR (repeatable)",
+)
+@click.option(
+    "--mention",
+    multiple=True,
+    metavar="PERSON=MEMBER_ID",
+    help="mention PERSON in Slack by their member id, e.g. p_ana=U024BE7LH (repeatable)",
+)
 @click.option("--webhook-env", metavar="VAR", help="post JSON to the webhook URL held in $VAR")
 @_horizon_option("14d")
 @click.option("--dry-run", is_flag=True, help="print what would be sent; send and record nothing")
@@ -1747,3 +1842,107 @@ def _run() -> NoReturn:
 
 if __name__ == "__main__":
     _run()
+
+
+# --- access reviews (DESIGN §8) ------------------------------------------------------------------
+
+
+@cli.group()
+def review() -> None:
+    """Access reviews: export the sheet, sign it, list past reviews."""
+
+
+_SCOPE_HELP = "all (default), ad_account:<id> or business_center:<id>"
+
+
+@review.command("export")
+@_db_option
+@click.option("--scope", default="all", show_default=True, help=_SCOPE_HELP)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "md", "html"]),
+    default="csv",
+    show_default=True,
+    help="csv opens in a spreadsheet (fill in decision and note); md and html to read",
+)
+def review_export(scope: str, fmt: str) -> None:
+    """The review sheet: one row per person, role and scope, approved against listed."""
+    from .access_review import format_sheet
+
+    with _ledger() as ledger:
+        try:
+            rows = ledger.access_review(scope)
+        except ValueError as error:
+            raise UsageError(str(error)) from None
+    if not rows:
+        _say(f"review export: no role in force matches scope {scope}", err=True)
+    click.echo(format_sheet(rows, fmt), nl=False)
+
+
+@review.command("sign")
+@_db_option
+@click.option("--by", "by", required=True, metavar="PERSON", help="the reviewer's person id")
+@click.option("--scope", default="all", show_default=True, help=_SCOPE_HELP)
+@click.option(
+    "--decisions",
+    type=click.Path(exists=True, dir_okay=False),
+    help="the exported CSV sheet with decision (keep/remove) and note filled in; "
+    "without it every role is kept",
+)
+def review_sign(by: str, scope: str, decisions: str | None) -> None:
+    """Record a signed access review (an entry in the chain)."""
+    from pathlib import Path
+
+    from .access_review import decisions_from_sheet
+
+    with _ledger() as ledger:
+        _person(ledger, by)
+        try:
+            decided = None
+            if decisions is not None:
+                text = Path(decisions).read_text(encoding="utf-8-sig")
+                decided = decisions_from_sheet(text, ledger.access_review(scope))
+            entry = ledger.sign_review(by, scope=scope, decisions=decided)
+        except (LedgerError, ValueError) as error:
+            raise UsageError(str(error)) from None
+    review = entry.record
+    assert isinstance(review, AccessReview)
+    removed = sum(v == "remove" for v, _ in review.decided.values())
+    _say(
+        f"signed access review {review.id} of {review.scope} at seq {entry.seq}: "
+        f"{len(review.decided) - removed} kept, {removed} to remove (reviewed digest "
+        f"{review.digest})"
+    )
+
+
+@review.command("history")
+@_db_option
+@click.option("--every", default="90d", show_default=True, help="the review interval")
+@_format_option()
+def review_history(every: str, fmt: str, as_json: bool) -> None:
+    """Past access reviews, newest first; says when the next one is due."""
+    from .access_review import history_rows
+    from .convert import readable_time
+    from .rules import horizon
+
+    with _ledger() as ledger:
+        found = list(ledger.records(AccessReview))
+        names = {p.id: (p.name,) for p in ledger.records(Person)}
+        now = ledger.now()
+    try:
+        due = horizon(now, every) - now
+    except ValueError as error:
+        raise UsageError(f"--every {every}: {error}") from None
+    rows = history_rows(found, names)
+    fmt = _chosen(fmt, as_json)
+    if fmt != "table":
+        _emit(rows, fmt)
+        return
+    if not rows:
+        _say("No access review has been signed yet (delvia-ledger review sign --by PERSON).")
+        return
+    _emit(rows, fmt)
+    last = max(r.reviewed_at for r in found)
+    state = "due now" if last + due <= now else f"due {readable_time(last + due)}"
+    _say(f"next review (every {every}): {state}")

@@ -10,7 +10,7 @@ from importlib.metadata import PackageNotFoundError, metadata
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .findings import ErrorExplanation
+    from .tiktok_errors import ErrorExplanation
 
 
 class LedgerError(Exception):
@@ -90,7 +90,7 @@ class TikTokAPIError(PayloadError):
     @property
     def explanation(self) -> ErrorExplanation | None:
         """What the code means and what to do, or None for a code the catalogue does not know."""
-        from .findings import explain_error  # findings sits above errors in the layers
+        from .tiktok_errors import explain_error  # it sits above errors in the layers
 
         return explain_error(str(self.code)) if isinstance(self.code, str | int) else None
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from email.errors import HeaderParseError
+from email.headerregistry import Address
 from enum import StrEnum
 from typing import Any
 
@@ -20,7 +22,9 @@ __all__ = [
     "SURROGATE",
     "TIME_OUT_OF_RANGE",
     "blank_to_none",
+    "email_problem",
     "is_status_word",
+    "one_line",
     "shown",
     "time_problem",
     "to_handle",
@@ -78,6 +82,66 @@ def _fail(
     return InvalidRecordError(f"{_where(instance, field)}={shown(value)}: {why}")
 
 
+#: What a name may not bring into a line of output as it is: C0 and C1 controls (line feed,
+#: carriage return and tab included), DEL, the Unicode line and paragraph separators, bidi
+#: overrides and isolates, lone surrogates.
+_NOT_IN_A_LINE = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
+)
+
+
+def _escape(match: re.Match[str]) -> str:
+    c = ord(match.group())
+    return f"\\x{c:02x}" if c < 0x100 else f"\\u{c:04x}"
+
+
+def one_line(text: object) -> str:
+    r"""``text`` as one line of output: every character a terminal, a log reader or a chat
+    client would act on (line breaks, controls, bidi overrides) shown as an escape.
+
+    The one place a name, handle or other text from a record or a server is made safe to
+    print, log or send: a crafted name cannot fake a line of a worklist or a log.
+
+    >>> one_line("Maya\nERROR all codes revoked\r")
+    'Maya\\x0aERROR all codes revoked\\x0d'
+    """
+    shown = text if isinstance(text, str) else str(text)
+    return shown if shown.isprintable() else _NOT_IN_A_LINE.sub(_escape, shown)
+
+
+def email_problem(value: object) -> str | None:
+    """Why ``value`` is not one email address (an RFC 5322 addr-spec such as
+    ``ana@brand.example``), or None when it is one.
+
+    A list (``"a@x.example, b@y.example"``), a group (``"team: a@x.example;"``), a display
+    name (``"Ana <ana@x.example>"``) or a line break is refused: reminders go to exactly the
+    address recorded, never to one an attacker appended.
+
+    >>> email_problem("two@brand.example, attacker@evil.example")
+    "holds more than one address or other text: only 'two@brand.example' is an address"
+    """
+    if not isinstance(value, str):
+        return "must be an email address such as 'ana@brand.example'"
+    if value != value.strip() or not value.isprintable():
+        return "must be one email address without spaces, line breaks or control characters"
+    try:
+        address = Address(addr_spec=value)
+    except (ValueError, HeaderParseError, IndexError) as error:
+        said = str(error)
+        first = re.search(r"only '([^']*)' could be parsed", said)
+        if first and "@" in first.group(1):
+            return (
+                f"holds more than one address or other text: only {first.group(1).strip()!r} "
+                "is an address"
+            )
+        return "must be one email address such as 'ana@brand.example'"
+    if not address.username or not address.domain or address.addr_spec != value:
+        return "must be one email address such as 'ana@brand.example'"
+    if "." not in address.domain.strip("[]") and not address.domain.startswith("["):
+        return "needs a domain with a dot, such as 'ana@brand.example'"
+    return None
+
+
 # --- validators and converters, shared by the fields below ------------------------------------
 
 
@@ -124,6 +188,21 @@ def _check_optional_text(instance: object, field: attrs.Attribute[Any], value: o
         raise _fail(instance, field, value, "must be a string or None")
     if not value.isascii() and SURROGATE.search(value):
         raise _fail(instance, field, value, _NOT_TEXT)
+
+
+def _check_optional_email(instance: object, field: attrs.Attribute[Any], value: object) -> None:
+    if value is None:
+        return
+    problem = email_problem(value)
+    if problem is not None:
+        raise _fail(instance, field, value, problem)
+
+
+def to_email(value: str | None) -> Any:
+    """An email address as typed, without surrounding spaces; ``""`` is no address."""
+    if isinstance(value, str):
+        return value.strip() or None
+    return value
 
 
 # Converters normalise what they can (strings to times, lower-case regions, ...) and hand

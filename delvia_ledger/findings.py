@@ -1,5 +1,5 @@
 """What the checks report: ``Finding``, its kinds and severities, and the one catalogue of
-causes and remedies (also behind :func:`explain_error` for TikTok's error codes)."""
+causes and remedies (also behind :func:`~delvia_ledger.tiktok_errors.explain_error`)."""
 
 from __future__ import annotations
 
@@ -11,17 +11,18 @@ import attrs
 
 from .convert import generated, readable_time
 from .errors import docs_url
+from .fields import one_line
 
 __all__ = [
     "CATALOGUE",
     "CONNECTION_KINDS",
     "EXTEND_ASK",
+    "REPLACED",
     "Advice",
-    "ErrorExplanation",
+    "Catalogued",
     "Finding",
     "FindingKind",
     "Severity",
-    "explain_error",
 ]
 
 
@@ -97,6 +98,11 @@ class Severity(StrEnum):
 
 
 _RANKS = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
+
+#: The ``detail`` of a REVOKED or EXPIRED finding about a *replaced* code (a newer code for the
+#: post is bound in its account, DESIGN §6), raised only for the ads still on it: there is
+#: nothing to ask of the creator, so it carries no message to them.
+REPLACED = "replaced by a newer code for the post; move the ads still on it to the new code"
 _NEVER = datetime.max.replace(tzinfo=UTC)
 
 
@@ -452,7 +458,7 @@ CATALOGUE: dict[FindingKind, Advice] = {
 }
 
 
-class _Catalogued:
+class Catalogued:
     """``cause``, ``meaning``, ``remedy`` and ``where``: the catalogue's text for ``self.kind``."""
 
     __slots__ = ()
@@ -485,7 +491,7 @@ class _Catalogued:
 
 
 @attrs.frozen(kw_only=True, slots=False)  # a dict class: attrs builds these ~40% faster
-class Finding(_Catalogued):
+class Finding(Catalogued):
     """One problem, the ids it involves, and (through the catalogue) what to do about it."""
 
     kind: FindingKind
@@ -530,11 +536,11 @@ class Finding(_Catalogued):
         creator cannot fix (or a finding about no creator). It never holds the code itself.
         """
         template = CATALOGUE[self.kind].to_creator
-        if not template or self.creator_id is None:
+        if not template or self.creator_id is None or self.detail == REPLACED:
             return None
         deadline = self.deadline
         return template.format(
-            creator=self.handle or self.creator_id,
+            creator=one_line(self.handle or self.creator_id),
             post=self.post_id or "",
             deadline="" if deadline is None else f"{deadline.day} {deadline:%B %Y, %H:%M} UTC",
         )
@@ -547,7 +553,9 @@ class Finding(_Catalogued):
         subject = " ".join(
             part
             for part in (
-                self.handle or (self.creator_id and f"creator {self.creator_id}"),
+                one_line(self.handle)
+                if self.handle
+                else self.creator_id and f"creator {self.creator_id}",
                 self.post_id and f"post {self.post_id}",
                 self.authorization_id and f"code {self.authorization_id}",
                 self.ad_id and f"ad {self.ad_id}",
@@ -557,9 +565,9 @@ class Finding(_Catalogued):
             if part
         )
         when = f"by {readable_time(self.deadline)}" if self.deadline else ""
-        detail = f"({self.detail})" if self.detail else ""
+        detail = f"({one_line(self.detail)})" if self.detail else ""
         who = (
-            f"[owner: {self.owner_name or self.owner_id}]"
+            f"[owner: {one_line(self.owner_name or self.owner_id)}]"
             if self.owner_id
             else ""
             if self.kind is FindingKind.UNKNOWN_CODE
@@ -626,120 +634,3 @@ def _positional(cls: type[Finding]) -> _NewFinding:
 
 #: ``Finding(kind=…, severity=…, …)`` with every field given in order, positionally.
 new_finding = _positional(Finding)
-
-
-@attrs.frozen
-class ErrorExplanation(_Catalogued):
-    """What a TikTok Ads Manager / API error code means, from the catalogue.
-
-    ``name`` is TikTok's own name for the code: the Ads Manager error name for Spark code
-    errors, the constant of TikTok's official SDK (``tiktok_code.py``) for API codes, or ""
-    where TikTok publishes none. ``note`` is what is known about this code beyond its kind.
-    """
-
-    code: str
-    name: str
-    kind: FindingKind
-    note: str = ""
-
-    def __str__(self) -> str:
-        named = self.code if self.name in ("", self.code) else f"{self.code} {self.name}"
-        note = f" ({self.note})" if self.note else ""
-        return f"{named}: {self.cause}{note} — {self.remedy}"
-
-
-_SDK = "ERROR_CODE_"  # the prefix of every constant in TikTok's official SDK
-_LISTED_AS_THROTTLING = "a third-party compilation of TikTok's pages lists it as rate limiting"
-_NO_SCOPE = (
-    "seen as 'advertiser does not grant you /tt_video/info/:GET permission' when the app lacks "
-    "the scope; an advertiser the token does not reach answers it too"
-)
-
-# TikTok's documented Spark code errors (Ads Manager error notifications, fact sheet §2, §7)
-# and the API envelope codes under the names TikTok's official SDK gives them (fact sheet
-# §7, §8.3, §8.4): code -> (TikTok's name, kind, note).
-_ERRORS: dict[str, tuple[str, FindingKind, str]] = {
-    "4025": ("auth_code_expired", FindingKind.EXPIRED, ""),
-    "auth_code_not_found": ("auth_code_not_found", FindingKind.REVOKED, "the code was deleted"),
-    "4013": ("auth_code_format_error", FindingKind.MALFORMED_CODE, ""),
-    "4002": ("video_unavailable", FindingKind.POST_UNAVAILABLE, ""),
-    "video_deleted": ("video_deleted", FindingKind.POST_UNAVAILABLE, ""),
-    "900012": ("illegal_item_status_error", FindingKind.POST_UNAVAILABLE, ""),
-    "4027": ("story_video_not_supported", FindingKind.POST_UNSUPPORTED, ""),
-    "4042": ("carousel_duet_not_supported", FindingKind.POST_UNSUPPORTED, ""),
-    "930002": ("mention_multiple_videos", FindingKind.POST_UNSUPPORTED, ""),
-    "900003": ("multi_duet_stitch_refused", FindingKind.POST_UNSUPPORTED, ""),
-    "-500": ("call_rpc_fail", FindingKind.TRANSIENT_ERROR, "also reported as call_db_fail"),
-    "call_db_fail": ("call_db_fail", FindingKind.TRANSIENT_ERROR, ""),
-    "20001": (_SDK + "PARTIAL_OK", FindingKind.PARTIAL_RESULT, ""),
-    "40001": (_SDK + "PERMISSION_ERROR", FindingKind.MISSING_PERMISSION, _NO_SCOPE),
-    "40002": (
-        _SDK + "PARAM_ERROR",
-        FindingKind.REQUEST_REFUSED,
-        "a parameter TikTok does not accept, e.g. a page_size over 20 on the Business Center "
-        "member endpoints",
-    ),
-    "40016": (
-        _SDK + "BIZ_FC_ERROR",
-        FindingKind.RATE_LIMITED,
-        _LISTED_AS_THROTTLING,
-    ),
-    "40100": (_SDK + "REQUEST_TOO_FREQUENT", FindingKind.RATE_LIMITED, ""),
-    "40102": (_SDK + "ACCESS_TOKEN_EXPIRE", FindingKind.TOKEN_EXPIRED, ""),
-    "40103": (_SDK + "REFRESH_TOKEN_EXPIRE", FindingKind.TOKEN_EXPIRED, ""),
-    "40104": (_SDK + "EMPTY_ACCESS_TOKEN", FindingKind.TOKEN_INVALID, "no token was sent"),
-    "40105": (_SDK + "INVALID_ACCESS_TOKEN", FindingKind.TOKEN_INVALID, ""),
-    "40106": (
-        _SDK + "INVALID_CORE_USER",
-        FindingKind.TOKEN_INVALID,
-        "TikTok's name says the user behind the token is not valid; it documents no more",
-    ),
-    "40130": (
-        _SDK + "SCOPE_NOT_AUTHORIZED",
-        FindingKind.MISSING_PERMISSION,
-        "the app lacks a scope",
-    ),
-    "40132": (_SDK + "REQUEST_FREQUENCY_LIMITED", FindingKind.RATE_LIMITED, ""),
-    "40133": (
-        "",
-        FindingKind.RATE_LIMITED,
-        _LISTED_AS_THROTTLING + "; TikTok's SDK does not name it",
-    ),
-    "40202": (
-        _SDK + "WRITE_CONFLICT",
-        FindingKind.REQUEST_REFUSED,
-        "TikTok's name says a write conflicted with another; it documents no more",
-    ),
-    "40300": (
-        _SDK + "ADVERTISER_NOT_EXIST",
-        FindingKind.MISSING_PERMISSION,
-        "TikTok's name says there is no such advertiser: check the advertiser id",
-    ),
-    "50000": (_SDK + "SYS_ERROR", FindingKind.TRANSIENT_ERROR, ""),
-    "50002": (_SDK + "SYS_TIMEOUT", FindingKind.TRANSIENT_ERROR, ""),
-    "60001": (_SDK + "MAINTENANCE", FindingKind.TRANSIENT_ERROR, "TikTok is under maintenance"),
-}
-#: TikTok's names, each to its code: ``explain_error("ERROR_CODE_ACCESS_TOKEN_EXPIRE")`` is 40102.
-_BY_NAME = {name.lower(): code for code, (name, _, _) in _ERRORS.items() if name}
-
-
-def explain_error(code: str | int) -> ErrorExplanation | None:
-    """Explain a TikTok error code or name (``4025``, ``"auth_code_not_found"``,
-    ``"ERROR_CODE_ACCESS_TOKEN_EXPIRE"``, ...); None if unknown.
-
-    >>> explain_error(4025).kind
-    <FindingKind.EXPIRED: 'EXPIRED'>
-    >>> explain_error("auth_code_not_found").kind
-    <FindingKind.REVOKED: 'REVOKED'>
-    >>> explain_error(40102).name
-    'ERROR_CODE_ACCESS_TOKEN_EXPIRE'
-    >>> explain_error("999") is None
-    True
-    """
-    key = str(code).strip()
-    key = key if key in _ERRORS else _BY_NAME.get(key.lower(), key)
-    found = _ERRORS.get(key)
-    if found is None:
-        return None
-    name, kind, note = found
-    return ErrorExplanation(code=key, name=name, kind=kind, note=note)

@@ -341,6 +341,11 @@ class Intake:
                     written, unchanged = written + recorded.written, unchanged + recorded.unchanged
                     listed_ads, ended = len(drafts), merged.ended
                     without_code = merged.without_code
+                # a complete sweep (not held) is recorded when NOT_LISTED can learn from it
+                mark = None if partial or held else reconcile.sweep_mark(self._store, account, now)
+                if mark is not None:
+                    self._writer.record_all([mark], source="tiktok")
+                    written += 1
                 results.append(
                     SyncResult(
                         advertiser_id=account,

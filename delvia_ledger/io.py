@@ -697,6 +697,7 @@ _ALLOWED: dict[str, str] = {
     "_check_id": "an id",
     "_check_text": "any text that is not blank",
     "_check_optional_text": "any text",
+    "_check_optional_email": "an email address such as `ana@brand.example`",
     "_check_time": "a time",
     "_check_region": _REGION,
     "_check_region_pattern": _REGION + ", or `*` for any region",
@@ -707,6 +708,8 @@ _ALLOWED: dict[str, str] = {
     ),
     "_check_binding_id": "`<authorization_id>@<ad_account_id>`, the only value allowed",
     "_check_rule_id": "`<creator_region>-><account_region>`, the only value allowed",
+    "_check_source": "`tiktok` (a role TikTok's Business Center lists: the actual side), or "
+    "blank (a role people approved: the intended side)",
 }
 
 #: What a blank cell of a field with a derived default becomes (by the default's function).

@@ -21,17 +21,19 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast, overload
 
 import attrs
 
+from . import access_review as reviews
+from . import access_sync, erasure, io, notices, sheet, tiktok
 from . import changes as what_changed
-from . import erasure, io, notices, sheet, tiktok
 from . import reminders as who_must_act
 from .access import OffboardingPlan, active_grants, offboarding_plan
+from .access_sync import AccessSyncResult
 from .chain import (
     SOURCES,
     Digest,
     Entry,
     VerifyResult,
 )
-from .checks import DEFAULT_WITHIN, Checks, Within
+from .checks import DEFAULT_QUIET_AFTER, DEFAULT_WITHIN, Checks, Within
 from .diagnose import Diagnosis, about_the_connection, diagnose, diagnose_at_tiktok
 from .errors import LedgerError, MissingReferenceError, TikTokAPIError
 from .findings import Finding
@@ -191,15 +193,23 @@ class LedgerView:
 
     # --- checks (DESIGN §6): every query takes now= (default: the ledger clock) -----------
 
-    def checks(self, now: datetime | str | None = None) -> Checks:
-        """The findings engine for this view at ``now``."""
+    def checks(
+        self, now: datetime | str | None = None, *, quiet_after: Within = DEFAULT_QUIET_AFTER
+    ) -> Checks:
+        """The findings engine for this view at ``now``; EXPIRED and REVOKED findings no ad
+        needs, older than ``quiet_after``, are quiet (DESIGN §6)."""
         moment = self.now() if now is None else _aware(now, "now")
-        return Checks(World(self._store, self._bound, moment))
+        return Checks(World(self._store, self._bound, moment), quiet_after)
 
-    def _query(self, now: datetime | str | None, run: Callable[[Checks], T]) -> T:
+    def _query(
+        self,
+        now: datetime | str | None,
+        run: Callable[[Checks], T],
+        quiet_after: Within = DEFAULT_QUIET_AFTER,
+    ) -> T:
         """Run a query's several reads on one snapshot of the file (writers may be busy)."""
         with self._store.snapshot():
-            return run(self.checks(now))
+            return run(self.checks(now, quiet_after=quiet_after))
 
     def expiring(
         self, within: Within = DEFAULT_WITHIN, *, now: datetime | str | None = None
@@ -250,20 +260,39 @@ class LedgerView:
         return self._query(now, lambda c: c.ownership(within))
 
     def findings(
-        self, within: Within = DEFAULT_WITHIN, *, now: datetime | str | None = None
+        self,
+        within: Within = DEFAULT_WITHIN,
+        *,
+        now: datetime | str | None = None,
+        include_quiet: bool = False,
+        quiet_after: Within = DEFAULT_QUIET_AFTER,
     ) -> list[Finding]:
-        """Every kind of finding, worst severity first, then earliest deadline."""
-        return self._query(now, lambda c: c.findings(within))
+        """Every kind of finding, worst severity first, then earliest deadline.
+
+        An EXPIRED or REVOKED finding that no ad needs and whose deadline is older than
+        ``quiet_after`` (default 30 days) is *quiet*: left out unless ``include_quiet``. So is
+        everything about a code *replaced* by a newer one for its post, but for the ads still
+        on it (DESIGN §6)."""
+        return self._query(
+            now, lambda c: c.findings(within, include_quiet=include_quiet), quiet_after
+        )
 
     def iter_findings(
-        self, within: Within = DEFAULT_WITHIN, *, now: datetime | str | None = None
+        self,
+        within: Within = DEFAULT_WITHIN,
+        *,
+        now: datetime | str | None = None,
+        include_quiet: bool = False,
+        quiet_after: Within = DEFAULT_QUIET_AFTER,
     ) -> Iterator[Finding]:
         """:meth:`findings` streamed, in the same order, in bounded memory.
 
-        ``within`` and ``now`` are checked at once; the ledger is read from the first ``next``
-        on, in one snapshot held until the stream ends (consume it, or ``close()`` it).
+        ``within``, ``now`` and ``quiet_after`` are checked at once; the ledger is read from the
+        first ``next`` on, in one snapshot held until the stream ends (consume it, or
+        ``close()`` it).
         """
-        return self._streamed(self.checks(now).iter_findings(within))
+        checks = self.checks(now, quiet_after=quiet_after)
+        return self._streamed(checks.iter_findings(within, include_quiet=include_quiet))
 
     def _streamed(self, found: Iterator[Finding]) -> Iterator[Finding]:
         with self._store.snapshot():
@@ -342,12 +371,16 @@ class LedgerView:
         within: Within = who_must_act.DEFAULT_REMIND_WITHIN,
         *,
         now: datetime | str | None = None,
+        quiet_after: Within = DEFAULT_QUIET_AFTER,
     ) -> list[who_must_act.Reminder]:
         """One worklist per person with work, worst first: each finding goes to its owner,
         else the account's admins, else its Business Center's admins (``escalated``), else
-        to the unassigned reminder (``person_id`` None). Writes nothing."""
+        to the unassigned reminder (``person_id`` None). Quiet findings (see :meth:`findings`)
+        are left out. Writes nothing."""
         load = self._loader(Person)
-        return self._query(now, lambda c: who_must_act.reminders(c, c.findings(within), load))
+        return self._query(
+            now, lambda c: who_must_act.reminders(c, c.findings(within), load), quiet_after
+        )
 
     def changes(
         self,
@@ -646,6 +679,58 @@ class Ledger(LedgerView):
         return self._intake.sync_tiktok(
             client, advertiser_id, progress, allow_mass_unbind=allow_mass_unbind, ads=ads
         )
+
+    def sync_access(
+        self,
+        client: TikTokClient,
+        business_center_id: str | Iterable[str] | None = None,
+        *,
+        progress: Callable[[Any], object] | None = None,
+    ) -> list[AccessSyncResult]:
+        """Record who holds access at TikTok (DESIGN §8): sweeps of ``/bc/member/get/`` and,
+        for each of the ledger's ad accounts in the Business Center, ``/bc/asset/member/get/``
+        (``business_center_id`` None: every Business Center the token reaches, ``/bc/get/``).
+
+        People are found by ``tiktok_user_id``, then by email, else added; each role TikTok
+        lists is a RoleGrant with ``source="tiktok"`` (the actual side); a role it stops
+        listing in a complete, stable sweep ends at the sweep's time; PENDING members are
+        :class:`PendingInvite` records. All read first, written in one transaction; nothing
+        written when nothing changed. One :class:`AccessSyncResult` per Business Center.
+        """
+        return access_sync.sync_access(
+            self._store, self._writer, client, business_center_id, progress
+        )
+
+    def sign_review(
+        self,
+        by: str,
+        *,
+        scope: str = "all",
+        decisions: Iterable[str] | None = None,
+        now: datetime | str | None = None,
+    ) -> Entry:
+        """Record a signed :class:`AccessReview` of ``scope`` by person ``by``: the ledger's
+        digest as reviewed, and per grant of the sheet ``"keep <grant id>"`` or ``"remove
+        <grant id>"`` (with ``" -- <note>"``; grants not decided are kept). Approved grants
+        decided ``remove`` end now, in the same transaction; a role TikTok lists stays a
+        finding until a sync no longer sees it."""
+        moment = self.now() if now is None else _aware(now, "sign_review: now")
+        return reviews.sign(self, _text_arg(by, "sign_review(by=...)"), scope, decisions, moment)
+
+    def access_review(
+        self, scope: str | None = None, *, now: datetime | str | None = None
+    ) -> list[reviews.ReviewRow]:
+        """The access review sheet of ``scope`` (None or ``"all"``, ``"ad_account:<id>"``,
+        ``"business_center:<id>"``): one row per person, role and scope in force, approved
+        (intended) and listed by TikTok (actual), since when and by whom."""
+
+        def sheet(checks: Checks) -> list[reviews.ReviewRow]:
+            world = checks.world
+            ids = [g.id for g in world.grants if world.in_force(g)]
+            grants = self._store.current_records(RoleGrant, "id", ids, bound=self._bound)
+            return reviews.review_sheet(world, grants, scope)
+
+        return self._query(now, sheet)
 
     def replay(self, entries: Iterable[Entry]) -> RecordAllResult:
         """Append another ledger's ``entries`` here with their own seqs and record times, so

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import json
 import logging
+import shlex
 from collections.abc import Sequence
-from datetime import datetime
+from contextlib import AbstractContextManager
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 import attrs
@@ -15,10 +17,11 @@ import attrs
 from .checks import Checks, Within
 from .convert import format_time
 from .errors import LedgerError
-from .findings import Finding, Severity
+from .fields import one_line
+from .findings import Finding, FindingKind, Severity
 from .records import Notice
 from .reminders import DEFAULT_REMIND_WITHIN, Reminder
-from .storage import OneOf
+from .storage import All, Equals, Missing, OneOf
 
 __all__ = [
     "Delivery",
@@ -32,6 +35,7 @@ __all__ = [
     "last_notices",
     "notice_token",
     "notify",
+    "urgency",
 ]
 
 log = logging.getLogger(__name__)
@@ -66,13 +70,34 @@ def last_notices(checks: Checks) -> dict[tuple[str | None, str], frozenset[str]]
     return {pair: tokens.get(seq, frozenset()) for pair, seq in last.items()}
 
 
+def told_before(checks: Checks, person_id: str | None, channel: str) -> frozenset[str]:
+    """The tokens of the last :class:`Notice` recorded for ``person_id`` on ``channel``
+    (read at once: inside the ledger's write lock, what an overlapping run just recorded)."""
+    who = Missing("person_id") if person_id is None else Equals("person_id", person_id)
+    rows = checks.select(Notice, ("seq", "finding_keys"), All(who, Equals("channel", channel)))
+    if not rows:
+        return frozenset()
+    _, keys = max(rows, key=lambda row: int(row[0]))
+    return frozenset(json.loads(keys))
+
+
 class DeliveryError(LedgerError):
     """A sender could not deliver one message; the text holds no secret."""
 
 
+#: How far ahead "this week" looks in a subject.
+WEEK = timedelta(days=7)
+
+
 @attrs.frozen(kw_only=True)
 class Message:
-    """One reminder message, ready for one channel: the findings new or changed there."""
+    """One reminder message, ready for one channel: the findings new or changed there.
+
+    ``heading`` and ``entries`` are the worklist's first line and each finding's part of it
+    (numbered, worst first), so a channel can split a long worklist (email) or show the
+    first few (chat); ``text`` is all of it. ``remind`` is the command that shows the whole
+    worklist. Every name in it is shown on one line (:func:`~delvia_ledger.fields.one_line`).
+    """
 
     person_id: str | None
     name: str
@@ -82,6 +107,12 @@ class Message:
     text: str
     findings: tuple[Finding, ...]
     still_open: int = 0  # findings of the reminder already told on this channel
+    heading: str = ""
+    entries: tuple[str, ...] = ()
+    footer: tuple[str, ...] = ()
+    remind: str = "delvia-ledger remind"
+    chat_id: str | None = None
+    sent_at: datetime | None = None
 
 
 class Sender(Protocol):
@@ -90,13 +121,16 @@ class Sender(Protocol):
 
     ``kind`` names it in results (``"email"``); ``channel_for`` is the channel a reminder's
     person is reached on there (``"email:ana@brand.com"``, ``"slack"``), None if it cannot
-    reach them; ``send`` delivers one message or raises :class:`DeliveryError`.
+    reach them, and ``why_unreached`` says why in the user's words; ``send`` delivers one
+    message (in as many parts as the channel needs) or raises :class:`DeliveryError`.
     """
 
     @property
     def kind(self) -> str: ...
 
     def channel_for(self, reminder: Reminder) -> str | None: ...
+
+    def why_unreached(self, reminder: Reminder) -> str: ...
 
     def send(self, message: Message) -> None: ...
 
@@ -111,15 +145,17 @@ class Delivery:
 
 @attrs.frozen(kw_only=True)
 class Failure:
-    """A message that could not be delivered: nothing was recorded for it."""
+    """A message that could not be delivered, or (``delivered`` True) one delivered whose
+    Notice could not be recorded: it may be sent again by the next run."""
 
     person_id: str | None
     name: str
     channel: str
     reason: str
+    delivered: bool = False
 
     def __str__(self) -> str:
-        return f"{self.channel} for {self.name}: {self.reason}"
+        return f"{one_line(self.channel)} for {one_line(self.name)}: {self.reason}"
 
 
 @attrs.frozen(kw_only=True)
@@ -134,17 +170,18 @@ class Unreached:
 
     def __str__(self) -> str:
         others = (
-            f"reached through {', '.join(self.reached_by)} only"
+            f"reached through {', '.join(map(one_line, self.reached_by))} only"
             if self.reached_by
             else "not reached on any channel"
         )
-        return f"{self.name}: no {self.kind} ({self.reason}); {others}"
+        return f"{one_line(self.name)}: no {self.kind} ({self.reason}); {others}"
 
 
 @attrs.frozen(kw_only=True)
 class NotifyResult:
     """What ``ledger.notify`` did: deliveries (each recorded as a Notice), failures, and
-    people some sender could not reach. ``ok`` is False when a delivery failed."""
+    people some sender could not reach. ``ok`` is False when a delivery failed, or a
+    delivered message could not be recorded."""
 
     deliveries: tuple[Delivery, ...]
     failures: tuple[Failure, ...]
@@ -165,7 +202,8 @@ class NotifyResult:
         count = len(self.deliveries)
         lines = [f"{verb} {count} message{'' if count == 1 else 's'}" + (":" if count else "")]
         lines += [
-            f"  {d.message.channel} to {d.message.name}: {len(d.message.findings)} new or changed"
+            f"  {one_line(d.message.channel)} to {one_line(d.message.name)}: "
+            f"{len(d.message.findings)} new or changed"
             for d in self.deliveries
         ]
         if self.dry_run:
@@ -190,33 +228,84 @@ class Notifying(Protocol):
 
     def record(self, record: Notice) -> Any: ...
 
+    def transaction(self) -> AbstractContextManager[Any]: ...
 
-def compose(reminder: Reminder, fresh: Sequence[Finding], channel: str) -> Message:
-    """The message for ``reminder`` on ``channel`` showing only the ``fresh`` findings."""
+
+def _plural(count: int, one: str, many: str) -> str:
+    return f"{count} {one if count == 1 else many}"
+
+
+def urgency(findings: Sequence[Finding], now: datetime) -> str:
+    """What is urgent in ``findings``, in a few words for a subject line.
+
+    >>> from datetime import UTC, datetime, timedelta
+    >>> t = datetime(2026, 12, 1, tzinfo=UTC)
+    >>> soon = [Finding(kind=FindingKind.EXPIRING, severity=Severity.WARNING,
+    ...     deadline=t + timedelta(days=d)) for d in (2, 5, 20)]
+    >>> urgency(soon, t)
+    '2 codes expire this week, 1 code expires by 21 Dec'
+    """
+    errors = sum(f.severity is Severity.ERROR for f in findings)
+    expiring = [f.deadline for f in findings if f.kind is FindingKind.EXPIRING and f.deadline]
+    this_week = sum(deadline <= now + WEEK for deadline in expiring)
+    later = [deadline for deadline in expiring if deadline > now + WEEK]
+    warnings = sum(f.severity is Severity.WARNING for f in findings) - len(expiring)
+    infos = sum(f.severity is Severity.INFO for f in findings)
+    parts = []
+    if errors:
+        parts.append(_plural(errors, "fails now", "fail now"))
+    if this_week:
+        parts.append(_plural(this_week, "code expires this week", "codes expire this week"))
+    if later:
+        last = max(later)
+        by = f"by {last.day} {last:%b}"
+        parts.append(_plural(len(later), f"code expires {by}", f"codes expire {by}"))
+    if warnings:
+        parts.append(_plural(warnings, "warning", "warnings"))
+    if infos and not parts:
+        parts.append(_plural(infos, "note", "notes"))
+    return ", ".join(parts) or "nothing to act on"
+
+
+def compose(
+    reminder: Reminder, fresh: Sequence[Finding], channel: str, now: datetime | None = None
+) -> Message:
+    """The message for ``reminder`` on ``channel`` showing only the ``fresh`` findings; its
+    subject says what is urgent at ``now`` (default: the current time), :func:`urgency`."""
+    moment = now if now is not None else datetime.now(UTC)
     still_open = len(reminder.findings) - len(fresh)
-    errors = sum(f.severity is Severity.ERROR for f in fresh)
-    subject = f"delvia-ledger: {len(fresh)} new or changed for {reminder.name}" + (
-        f" ({errors} ERROR)" if errors else ""
+    subject = f"delvia-ledger: {urgency(fresh, moment)} ({one_line(reminder.name)})"
+    remind = "delvia-ledger remind" + (
+        f" --person {shlex.quote(reminder.person_id)}" if reminder.person_id else ""
     )
-    text = [
-        f"{reminder.worklist(fresh)}",
-        "",
-        "New or changed since the last reminder on this channel.",
-    ]
+    heading = reminder.heading(fresh)
+    entries = tuple(reminder.entries(fresh))
+    footer = ["", "New or changed since the last reminder on this channel."]
     if still_open:
-        where = f" --person {reminder.person_id}" if reminder.person_id else ""
-        text.append(
-            f"Still open from earlier reminders: {still_open} (delvia-ledger remind{where})."
-        )
+        footer.append(f"Still open from earlier reminders: {still_open} ({remind}).")
     return Message(
         person_id=reminder.person_id,
         name=reminder.name,
         email=reminder.email,
         channel=channel,
         subject=subject,
-        text="\n".join(text),
+        text="\n".join([heading, *entries, *footer]),
         findings=tuple(fresh),
         still_open=still_open,
+        heading=heading,
+        entries=entries,
+        footer=tuple(footer),
+        remind=remind,
+        chat_id=reminder.chat_id,
+        sent_at=moment,
+    )
+
+
+def _reason(error: BaseException) -> str:
+    return (
+        str(error)
+        if isinstance(error, LedgerError)
+        else f"the sender failed unexpectedly ({type(error).__name__})"
     )
 
 
@@ -237,14 +326,22 @@ def notify(
     the rest go on. ``dry_run`` composes the same messages and sends and records nothing.
     (A finding that resolves and comes back with the very same severity and deadline is not
     sent again.)
+
+    Overlapping runs (a cron job and a manual run, two hosts on one PostgreSQL ledger) send
+    each message once: for each person and channel, "read the last Notice, send, record the
+    Notice" runs inside the ledger's write lock (``ledger.transaction()``), so a second run
+    reads the Notice the first just recorded. Other writers wait while one message is sent
+    (at most the sender's timeout). When the Notice of a delivered message cannot be
+    recorded, the result lists it (``Failure.delivered``) and the others go on.
     """
     if not senders:
         raise ValueError("notify: give at least one sender (EmailSender or WebhookSender)")
     worklists = ledger.reminders(within, now=now)
-    known = last_notices(ledger.checks(now))
-    deliveries, failures, unreached = [], [], []
+    deliveries: list[Delivery] = []
+    failures: list[Failure] = []
+    unreached: list[Unreached] = []
     for reminder in worklists:
-        tokens = [notice_token(f) for f in reminder.findings]
+        tokens = tuple(notice_token(f) for f in reminder.findings)
         reached, missed = [], []
         for sender in senders:
             channel = sender.channel_for(reminder)
@@ -252,58 +349,22 @@ def notify(
                 missed.append(sender)
                 continue
             reached.append(channel)
-            told = known.get((reminder.person_id, channel), frozenset())
-            fresh = [
-                f
-                for f, token in zip(reminder.findings, tokens, strict=True)
-                if token not in told and f.key not in told  # a bare key: told, whatever state
-            ]
-            if not fresh:
+            if dry_run:
+                told = told_before(ledger.checks(now), reminder.person_id, channel)
+                message = _message(ledger, reminder, tokens, told, channel)
+                if message is not None:
+                    notice = _notice(ledger, reminder, tokens, channel, failures)
+                    if notice is not None:
+                        deliveries.append(Delivery(message=message, notice=notice))
                 continue
-            message = compose(reminder, fresh, channel)
-            try:  # built first: a channel the ledger cannot record is refused before sending
-                notice = Notice(
-                    person_id=reminder.person_id,
-                    channel=channel,
-                    sent_at=ledger.now(),
-                    finding_keys=tuple(tokens),
-                )
-                if not dry_run:
-                    sender.send(message)
-            except Exception as error:  # one failed delivery must not stop the others
-                reason = (
-                    str(error)
-                    if isinstance(error, LedgerError)
-                    else f"the sender failed unexpectedly ({type(error).__name__})"
-                )
-                failures.append(
-                    Failure(
-                        person_id=reminder.person_id,
-                        name=reminder.name,
-                        channel=channel,
-                        reason=reason,
-                    )
-                )
-                log.warning("reminder to %s on %s failed: %s", reminder.who, channel, reason)
-                continue
-            if not dry_run:
-                ledger.record(notice)
-                log.info("reminded %s on %s: %d findings", reminder.who, channel, len(fresh))
-            deliveries.append(Delivery(message=message, notice=notice))
+            _deliver(ledger, sender, reminder, tokens, channel, now, deliveries, failures)
         for sender in missed:
-            reason = (
-                "nobody is assigned"
-                if reminder.person_id is None
-                else "no email recorded"
-                if sender.kind == "email"
-                else "this sender cannot reach them"
-            )
             unreached.append(
                 Unreached(
                     person_id=reminder.person_id,
                     name=reminder.who,
                     kind=sender.kind,
-                    reason=reason,
+                    reason=_unreached(sender, reminder),
                     reached_by=tuple(reached),
                 )
             )
@@ -313,6 +374,109 @@ def notify(
         unreached=tuple(unreached),
         dry_run=dry_run,
     )
+
+
+def _unreached(sender: Sender, reminder: Reminder) -> str:
+    """Why ``sender`` cannot reach ``reminder``'s person (a sender written before
+    ``why_unreached`` existed gets a general reason)."""
+    if reminder.person_id is None:
+        return "nobody is assigned"
+    why = getattr(sender, "why_unreached", None)
+    return str(why(reminder)) if why is not None else "this sender cannot reach them"
+
+
+def _message(
+    ledger: Notifying,
+    reminder: Reminder,
+    tokens: tuple[str, ...],
+    told: frozenset[str],
+    channel: str,
+) -> Message | None:
+    """The message of what ``told`` lacks, or None when nothing is new."""
+    fresh = [
+        f
+        for f, token in zip(reminder.findings, tokens, strict=True)
+        if token not in told and f.key not in told  # a bare key: told, whatever state
+    ]
+    return compose(reminder, fresh, channel, ledger.now()) if fresh else None
+
+
+def _notice(
+    ledger: Notifying,
+    reminder: Reminder,
+    tokens: tuple[str, ...],
+    channel: str,
+    failures: list[Failure],
+) -> Notice | None:
+    """The Notice recording a delivery; built first, so a channel the ledger cannot record is
+    refused before anything is sent."""
+    try:
+        return Notice(
+            person_id=reminder.person_id,
+            channel=channel,
+            sent_at=ledger.now(),
+            finding_keys=tokens,
+        )
+    except LedgerError as error:
+        failures.append(
+            Failure(
+                person_id=reminder.person_id,
+                name=reminder.name,
+                channel=channel,
+                reason=_reason(error),
+            )
+        )
+        return None
+
+
+def _deliver(
+    ledger: Notifying,
+    sender: Sender,
+    reminder: Reminder,
+    tokens: tuple[str, ...],
+    channel: str,
+    now: datetime | str | None,
+    deliveries: list[Delivery],
+    failures: list[Failure],
+) -> None:
+    """Read the last Notice, send, record: one message, inside the ledger's write lock."""
+    notice = _notice(ledger, reminder, tokens, channel, failures)
+    if notice is None:
+        return
+    message = None
+    sent = False
+    try:
+        with ledger.transaction():
+            told = told_before(ledger.checks(now), reminder.person_id, channel)
+            message = _message(ledger, reminder, tokens, told, channel)
+            if message is None:  # nothing new, or an overlapping run just told them
+                return
+            sender.send(message)
+            sent = True
+            ledger.record(notice)
+    except Exception as error:  # one failed delivery must not stop the others
+        reason = _reason(error)
+        if sent:
+            reason = (
+                f"delivered, but its Notice could not be recorded ({reason}); the next run "
+                "may send it again"
+            )
+        failures.append(
+            Failure(
+                person_id=reminder.person_id,
+                name=reminder.name,
+                channel=channel,
+                reason=reason,
+                delivered=sent,
+            )
+        )
+        log.warning("reminder to %s on %s failed: %s", reminder.who, one_line(channel), reason)
+        return
+    assert message is not None
+    log.info(
+        "reminded %s on %s: %d findings", reminder.who, one_line(channel), len(message.findings)
+    )
+    deliveries.append(Delivery(message=message, notice=notice))
 
 
 # --- what every channel shares ----------------------------------------------------------------

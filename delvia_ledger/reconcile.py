@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Mapping
 from datetime import datetime
-from typing import Any, Final, Literal, NamedTuple, TypeVar
+from typing import Any, Final, Literal, NamedTuple, TypeVar, cast
 
 import attrs
 
+from .convert import to_micros
 from .records import (
+    AdAccount,
     Creator,
     Post,
     Record,
@@ -22,7 +24,8 @@ from .records import (
     SparkBinding,
     binding_id,
 )
-from .storage import All, Equals, Missing, OneOf, Storage
+from .rules import code_ended
+from .storage import After, All, Equals, Missing, Not, OneOf, Storage
 from .tiktok import Item, Skipped
 from .tiktok_ads import AdDraft, link_ads
 
@@ -39,6 +42,7 @@ __all__ = [
     "mass_unbind",
     "reconcile",
     "reconcile_ads",
+    "sweep_mark",
     "sweep_would_unbind",
 ]
 
@@ -575,3 +579,34 @@ def keep_tiktoks(
                 )
             )
     return (attrs.evolve(given, **kept) if kept else given), conflicts
+
+
+def sweep_mark(store: Storage, advertiser_id: str, now: datetime) -> AdAccount | None:
+    """The ad account with ``last_swept_at`` = ``now`` when a complete sweep of it, just
+    reconciled, tells something its last recorded sweep could not: a code of the account, not
+    ended, recorded after that sweep, with no binding there (``NOT_LISTED`` judges codes by
+    the sweep). None otherwise, so an unchanged sync still writes nothing."""
+    entry = store.latest(AdAccount, advertiser_id, None)
+    if entry is None:
+        return None
+    account = cast(AdAccount, entry.record)
+    after = entry.seq if account.last_swept_at is not None else 0
+    t = to_micros(now)
+    mine = Equals("ad_account_id", advertiser_id)
+    ids = [
+        i
+        for (i,) in store.current_rows(
+            SparkAuthorization, ("id",), where=All(mine, Not(code_ended(t)), After("seq", after))
+        )
+    ]
+    if not ids:
+        return None
+    bound = {
+        i
+        for (i,) in store.current_rows(
+            SparkBinding, ("authorization_id",), where=All(mine, OneOf("authorization_id", ids))
+        )
+    }
+    if bound.issuperset(ids):
+        return None
+    return attrs.evolve(account, last_swept_at=now)

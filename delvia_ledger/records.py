@@ -27,6 +27,7 @@ from .fields import (
     _after,
     _as_member,
     _check_id,
+    _check_optional_email,
     _check_optional_id,
     _check_optional_region,
     _check_optional_text,
@@ -39,6 +40,7 @@ from .fields import (
     _fail,
     _member_of,
     blank_to_none,
+    to_email,
     to_item_status,
     to_region,
 )
@@ -50,16 +52,19 @@ from .fields import to_tiktok_status as to_tiktok_status
 from .fields import to_utc as to_utc
 
 __all__ = [
+    "ACTUAL",
     "DERIVED_ID_DIGITS",
     "DERIVED_ID_PREFIX",
     "ERASED",
     "PERSONAL_FIELDS",
     "RECORD_TYPES",
     "STORED_TYPES",
+    "AccessReview",
     "AdAccount",
     "Creator",
     "Erasure",
     "Notice",
+    "PendingInvite",
     "Person",
     "Post",
     "PostKind",
@@ -213,8 +218,12 @@ class Post:
         return self.status in UNAVAILABLE_POST_STATUSES
 
 
-#: ``Post.status`` values that mean TikTok no longer shows the post (DESIGN §6 POST_UNAVAILABLE).
-UNAVAILABLE_POST_STATUSES = frozenset({"USER_DELETE", "AUDIT_DELETE"})
+#: ``Post.status`` values that mean TikTok no longer shows the post (DESIGN §6 POST_UNAVAILABLE):
+#: deleted by the creator, removed by moderation, removed by moderators after posting.
+UNAVAILABLE_POST_STATUSES = frozenset({"USER_DELETE", "AUDIT_DELETE", "ONLY_USER_PASS"})
+
+#: ``Post.status`` of a post TikTok is reviewing (DESIGN §6 POST_UNDER_REVIEW).
+UNDER_REVIEW = "REVIEW_PENDING"
 
 #: ``SparkBinding.tiktok_status`` that means the code still authorizes the post in the account.
 AUTHORIZED = "AUTHORIZED"
@@ -228,6 +237,12 @@ class AdAccount:
     name: str = attrs.field(validator=_check_text)
     region: str = attrs.field(converter=to_region, validator=_check_region)
     business_center_id: str | None = attrs.field(default=None, validator=_check_optional_id)
+    #: The last complete sweep of the account's codes (``sync_tiktok``) that the checks can
+    #: judge codes by (``NOT_LISTED``): set by a sync only when it tells something new, so an
+    #: unchanged sync still writes nothing. Kept in the payload, not as a query column.
+    last_swept_at: datetime | None = attrs.field(
+        default=None, converter=to_utc, validator=_check_optional_time
+    )
 
 
 @attrs.frozen(kw_only=True)
@@ -237,16 +252,37 @@ class Person:
     id: str = attrs.field(validator=_check_id)
     name: str = attrs.field(validator=_check_text)
     email: str | None = attrs.field(
-        default=None, converter=blank_to_none, validator=_check_optional_text
+        default=None, converter=to_email, validator=_check_optional_email
     )
     left_at: datetime | None = attrs.field(
         default=None, converter=to_utc, validator=_check_optional_time
     )
+    tiktok_user_id: str | None = attrs.field(default=None, validator=_check_optional_id)
+
+
+#: ``RoleGrant.source`` of a role TikTok's Business Center lists: the *actual* side of DESIGN §8.
+#: A grant with no source was typed or imported by people: the *intended* (approved) side.
+ACTUAL = "tiktok"
+
+
+def _check_source(instance: object, field: attrs.Attribute[Any], value: object) -> None:
+    if value is not None and value != ACTUAL:
+        raise _fail(
+            instance,
+            field,
+            value,
+            f"must be {ACTUAL!r} (a role TikTok lists) or empty (a role people approved)",
+        )
 
 
 @attrs.frozen(kw_only=True)
 class RoleGrant:
-    """A role held by a person on a scope such as ``"ad_account:6900…"``."""
+    """A role held by a person on a scope such as ``"ad_account:6900…"``.
+
+    ``source`` says which side of DESIGN §8 it is on: None (typed or imported by people) is
+    the *intended* access, ``"tiktok"`` (recorded by ``sync_access`` from TikTok's Business
+    Center) the *actual* access; ``granted_at`` of an actual grant is when a sync first saw it.
+    """
 
     id: str = attrs.field(validator=_check_id)
     person_id: str = attrs.field(validator=_check_id)
@@ -260,6 +296,12 @@ class RoleGrant:
         default=None, converter=to_utc, validator=_check_optional_time
     )
     granted_by: str | None = attrs.field(default=None, validator=_check_optional_id)
+    source: str | None = attrs.field(default=None, validator=_check_source)
+
+    @property
+    def actual(self) -> bool:
+        """True for a role TikTok lists (``source="tiktok"``), False for an approved one."""
+        return self.source == ACTUAL
 
     @scope.validator
     def _check_scope(self, field: attrs.Attribute[Any], value: object) -> None:
@@ -487,6 +529,138 @@ class RegionRule:
             raise _fail(self, field, value, f"must be {_rule_id(self)!r}, the rule's region pair")
 
 
+#: A decision of an access review: keep or remove the grant.
+VERDICTS = ("keep", "remove")
+_NOTE = " -- "
+
+
+def _check_scope_text(instance: object, field: attrs.Attribute[Any], value: object) -> None:
+    kind, _, target = value.partition(":") if isinstance(value, str) else ("", "", "")
+    if value == "all":
+        return
+    if kind not in {"ad_account", "business_center"} or not target or target != target.strip():
+        raise _fail(
+            instance,
+            field,
+            value,
+            "must be 'all', 'ad_account:<id>' or 'business_center:<id>'",
+        )
+
+
+@attrs.frozen(kw_only=True)
+class PendingInvite:
+    """An invitation TikTok lists as ``PENDING`` in a Business Center: not a role (DESIGN §8).
+
+    ``seen_at`` is when a sync first saw it (TikTok's member listing gives no invitation
+    time); ``ended_at`` when a sync no longer listed it as pending (accepted or withdrawn).
+    ``role`` is the Business Center role offered, when TikTok says it.
+    """
+
+    id: str = attrs.field(validator=_check_id)
+    person_id: str = attrs.field(validator=_check_id)
+    scope: str = attrs.field(validator=_check_scope_text)
+    seen_at: datetime = attrs.field(converter=to_utc, validator=_check_time)
+    role: Role | None = attrs.field(
+        default=None,
+        converter=attrs.converters.optional(to_role),
+        validator=attrs.validators.optional(_member_of(Role)),
+    )
+    ended_at: datetime | None = attrs.field(
+        default=None, converter=to_utc, validator=_check_optional_time
+    )
+
+    def __attrs_post_init__(self) -> None:
+        _after(self, "ended_at", "seen_at", strict=False)
+
+
+def _check_decisions(instance: object, field: attrs.Attribute[Any], value: object) -> None:
+    problem = None
+    if not isinstance(value, tuple):
+        problem = "must be a tuple of decisions"
+    else:
+        seen: set[str] = set()
+        for item in value:
+            decided = parse_decision(item)
+            if decided is None:
+                problem = (
+                    f"each decision must read 'keep <grant id>' or 'remove <grant id>', "
+                    f"optionally followed by '{_NOTE}<note>'; {shown(item)} does not"
+                )
+                break
+            if decided[1] in seen:
+                problem = f"decides grant {shown(decided[1])} twice"
+                break
+            seen.add(decided[1])
+    if problem:
+        raise _fail(instance, field, value, problem)
+
+
+def parse_decision(item: object) -> tuple[str, str, str] | None:
+    """``"remove g1 -- left in May"`` -> ``("remove", "g1", "left in May")``; None if malformed.
+
+    >>> parse_decision("keep tiktok:ad_account:6900:ADMIN:71")
+    ('keep', 'tiktok:ad_account:6900:ADMIN:71', '')
+    """
+    if not isinstance(item, str) or SURROGATE.search(item):
+        return None
+    verdict, _, rest = item.partition(" ")
+    grant_id, _, note = rest.partition(_NOTE)
+    grant_id = grant_id.strip()
+    if verdict not in VERDICTS or not grant_id or " " in grant_id:
+        return None
+    return verdict, grant_id, note.strip()
+
+
+def decision(verdict: str, grant_id: str, note: str = "") -> str:
+    """The text of one decision as :attr:`AccessReview.decisions` holds it."""
+    return f"{verdict} {grant_id}" + (f"{_NOTE}{note.strip()}" if note.strip() else "")
+
+
+def _review_id(instance: AccessReview) -> str:
+    if not (
+        isinstance(instance.reviewer_id, str)
+        and isinstance(instance.scope, str)
+        and isinstance(instance.reviewed_at, datetime)
+        and not SURROGATE.search(instance.reviewer_id + instance.scope)
+    ):
+        return ""  # the fields' own validators (which run first) say what is wrong
+    text = f"{instance.scope}\n{instance.reviewer_id}\n{instance.reviewed_at.isoformat()}"
+    return "review_" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def _check_digest(instance: object, field: attrs.Attribute[Any], value: object) -> None:
+    if not isinstance(value, str) or not re.fullmatch(r"(0|[1-9][0-9]*):[0-9a-f]{64}", value):
+        raise _fail(instance, field, value, "must be a ledger digest '<seq>:<64 hex digits>'")
+
+
+@attrs.frozen(kw_only=True)
+class AccessReview:
+    """A signed access review (DESIGN §8): ``reviewer_id`` looked at the review sheet of
+    ``scope`` (``"all"``, ``"ad_account:<id>"`` or ``"business_center:<id>"``) as the ledger
+    stood at ``digest`` (``"<seq>:<hash>"``), and decided, per grant, keep or remove.
+
+    ``decisions`` holds one text per grant: ``"keep <grant id>"`` or ``"remove <grant id>"``,
+    optionally followed by ``" -- <note>"``; :attr:`decided` reads them.
+    """
+
+    reviewer_id: str = attrs.field(validator=_check_id)
+    reviewed_at: datetime = attrs.field(converter=to_utc, validator=_check_time)
+    scope: str = attrs.field(validator=_check_scope_text)
+    digest: str = attrs.field(validator=_check_digest)
+    decisions: tuple[str, ...] = attrs.field(converter=_to_tuple, validator=_check_decisions)
+    id: str = attrs.field(default=attrs.Factory(_review_id, takes_self=True), validator=_check_id)
+
+    @property
+    def decided(self) -> dict[str, tuple[str, str]]:
+        """Grant id -> (``"keep"`` or ``"remove"``, note)."""
+        found = {}
+        for item in self.decisions:
+            parsed = parse_decision(item)
+            if parsed is not None:
+                found[parsed[1]] = (parsed[0], parsed[2])
+        return found
+
+
 #: Who may be erased (DESIGN §16): the record types that are a person.
 ERASABLE = ("Creator", "Person")
 
@@ -569,6 +743,8 @@ Record: TypeAlias = (
     | RegionRule
     | Notice
     | Erasure
+    | PendingInvite
+    | AccessReview
 )
 
 #: Every record type one records (imports, exports, ``record``), in dependency order
@@ -593,9 +769,9 @@ RECORD_TYPES: tuple[type[Record], ...] = (
 NO_CODE = "AD_WITHOUT_CODE"
 
 
-#: Every record type the ledger stores: those one records, and the Erasures that
-#: ``Ledger.erase`` records with the redaction they name.
-STORED_TYPES: tuple[type[Record], ...] = (*RECORD_TYPES, Erasure)
+#: Every record type the ledger stores: those one records, the Erasures that ``Ledger.erase``
+#: records with the redaction they name, and what access syncs and reviews record (DESIGN §8).
+STORED_TYPES: tuple[type[Record], ...] = (*RECORD_TYPES, Erasure, PendingInvite, AccessReview)
 
 #: Personal data (DESIGN §16), by record type: what an erasure redacts.
 PERSONAL_FIELDS: dict[type[Record], tuple[str, ...]] = {

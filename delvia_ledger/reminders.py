@@ -5,6 +5,7 @@ What changed since a point is in :mod:`.changes`; telling people, in :mod:`.noti
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -12,6 +13,7 @@ import attrs
 
 from .checks import Checks
 from .convert import converter
+from .fields import one_line
 from .findings import Finding, FindingKind, Severity
 from .records import Person
 
@@ -20,6 +22,7 @@ __all__ = [
     "UNASSIGNED",
     "Reminder",
     "finding_dict",
+    "grant_command",
     "is_escalated",
     "reminders",
 ]
@@ -49,8 +52,35 @@ def finding_dict(finding: Finding) -> dict[str, Any]:
 
 
 def is_escalated(finding: Finding) -> bool:
-    """True when ``finding`` needs an owner and has none who counts, so it goes up (§13)."""
+    """True when ``finding`` needs an owner and has none who counts, so it goes up (§13).
+
+    OWNER_MISSING always goes up: its owner (if any) holds no role, and only an account's
+    administrator can give one (:func:`grant_command`).
+    """
+    if finding.kind is FindingKind.OWNER_MISSING:
+        return True
     return finding.owner_id is None and finding.kind not in ACCOUNT_KINDS
+
+
+def grant_command(finding: Finding) -> str | None:
+    """For OWNER_MISSING whose owner is recorded but holds no role: the exact command an
+    administrator of the code's account runs to give them one (OPERATOR: only ADMIN and
+    OPERATOR can create Spark Ads). None for any other finding.
+
+    >>> from delvia_ledger.findings import Finding, FindingKind, Severity
+    >>> grant_command(Finding(kind=FindingKind.OWNER_MISSING, severity=Severity.WARNING,
+    ...     authorization_id="a1", ad_account_id="6900", owner_id="p_ana"))
+    'delvia-ledger grant p_ana OPERATOR ad_account:6900'
+    """
+    if finding.kind is not FindingKind.OWNER_MISSING or finding.owner_id is None:
+        return None
+    if finding.ad_account_id is not None:
+        scope = f"ad_account:{finding.ad_account_id}"
+        return f"delvia-ledger grant {shlex.quote(finding.owner_id)} OPERATOR {shlex.quote(scope)}"
+    if finding.authorization_id is not None:
+        scope = f"authorization:{finding.authorization_id}"
+        return f"delvia-ledger grant {shlex.quote(finding.owner_id)} OWNER {shlex.quote(scope)}"
+    return None
 
 
 class _Router:
@@ -58,8 +88,10 @@ class _Router:
 
     Its owner (§6: a person who counts); with none, the account's administrators, else the
     active BC admins of the account's Business Center; NO_ADMIN and NO_OPERATOR go straight
-    to those BC admins. Where several people qualify, the first by person id gets it, so
-    every finding lands in exactly one reminder. None: nobody (the unassigned reminder).
+    to those BC admins; OWNER_MISSING to the account's administrators (its owner, if any,
+    holds no role and cannot give themself one). Where several people qualify, the first by
+    person id gets it, so every finding lands in exactly one reminder. None: nobody (the
+    unassigned reminder).
     """
 
     def __init__(self, checks: Checks) -> None:
@@ -71,7 +103,7 @@ class _Router:
         account = finding.ad_account_id
         if finding.kind in ACCOUNT_KINDS:
             return self._bc_admin(account)
-        if finding.owner_id is not None:
+        if finding.owner_id is not None and finding.kind is not FindingKind.OWNER_MISSING:
             return finding.owner_id
         return self._admin(account) or self._bc_admin(account)
 
@@ -105,6 +137,9 @@ class Reminder:
     email: str | None
     findings: tuple[Finding, ...]
     escalated: bool
+    #: The person's handle in the team's chat (``Person.chat_id``, e.g. a Slack member id
+    #: ``U024BE7LH``), which chat messages mention; None when not recorded.
+    chat_id: str | None = None
 
     @property
     def escalated_findings(self) -> tuple[Finding, ...]:
@@ -120,28 +155,29 @@ class Reminder:
 
     @property
     def who(self) -> str:
-        """The person as a reader knows them: ``"Ana Lima (p_ana)"``."""
-        return self.name if self.person_id is None else f"{self.name} ({self.person_id})"
+        """The person as a reader knows them: ``"Ana Lima (p_ana)"`` (a name's line breaks and
+        control characters shown as escapes, :func:`~delvia_ledger.fields.one_line`)."""
+        name = one_line(self.name)
+        return name if self.person_id is None else f"{name} ({self.person_id})"
+
+    def heading(self, findings: Sequence[Finding] | None = None) -> str:
+        """The worklist's first line: who, how many, of which severity."""
+        shown = self.findings if findings is None else findings
+        counts = {s: sum(f.severity is s for f in shown) for s in Severity}
+        summary = ", ".join(f"{n} {s}" for s, n in counts.items() if n) or "nothing"
+        return f"{self.who}: {len(shown)} to act on ({summary}), worst first"
+
+    def entries(self, findings: Sequence[Finding] | None = None) -> list[str]:
+        """Each finding's part of the worklist, numbered from 1, worst first: the first
+        ``DETAILED`` in full (where, ads, escalation, the fix, the message to the creator),
+        the rest one line each."""
+        shown = self.findings if findings is None else findings
+        return [_entry(number, finding) for number, finding in enumerate(shown, 1)]
 
     def worklist(self, findings: Sequence[Finding] | None = None) -> str:
         """The worklist text for ``findings`` (default: all of them), worst first."""
         shown = self.findings if findings is None else tuple(findings)
-        counts = {s: sum(f.severity is s for f in shown) for s in Severity}
-        summary = ", ".join(f"{n} {s}" for s, n in counts.items() if n) or "nothing"
-        lines = [f"{self.who}: {len(shown)} to act on ({summary}), worst first"]
-        for number, finding in enumerate(shown, 1):
-            lines.append(f"{number}. {finding}")
-            if number > DETAILED:
-                continue
-            lines.append(f"   where: {finding.where}")
-            if finding.affected_ad_ids:
-                lines.append(f"   affects ads: {', '.join(finding.affected_ad_ids)}")
-            if is_escalated(finding):
-                lines.append("   escalated: nobody active owns this, so it comes to you")
-            message = finding.message_to_creator
-            if message is not None:
-                lines.append(f"   message to the creator: {message}")
-        return "\n".join(lines)
+        return "\n".join([self.heading(shown), *self.entries(shown)])
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready: the person, ``escalated``, and each finding (see :func:`finding_dict`)."""
@@ -149,12 +185,33 @@ class Reminder:
             "person_id": self.person_id,
             "name": self.name,
             "email": self.email,
+            "chat_id": self.chat_id,
             "escalated": self.escalated,
             "findings": [{**finding_dict(f), "escalated": is_escalated(f)} for f in self.findings],
         }
 
     def __str__(self) -> str:
         return self.worklist()
+
+
+def _entry(number: int, finding: Finding) -> str:
+    lines = [f"{number}. {finding}"]
+    if number <= DETAILED:
+        lines.append(f"   where: {finding.where}")
+        if finding.affected_ad_ids:
+            lines.append(f"   affects ads: {', '.join(finding.affected_ad_ids)}")
+        command = grant_command(finding)
+        if command is not None:
+            lines.append(
+                f"   fix: the owner {finding.owner_id} holds no role; as an administrator of "
+                f"the account, run: {command}"
+            )
+        elif is_escalated(finding):
+            lines.append("   escalated: nobody active owns this, so it comes to you")
+        message = finding.message_to_creator
+        if message is not None:
+            lines.append(f"   message to the creator: {message}")
+    return "\n".join(lines)
 
 
 def reminders(
@@ -181,6 +238,7 @@ def reminders(
                 email=person.email if person else None,
                 findings=tuple(routed),
                 escalated=any(map(is_escalated, routed)),
+                chat_id=getattr(person, "chat_id", None),
             )
         )
     found.sort(key=lambda r: (r.findings[0].sort_key(), r.person_id is None, r.name))

@@ -11,15 +11,18 @@ from typing import Any, NamedTuple
 
 from dateutil.relativedelta import relativedelta
 
-from .records import AUTHORIZED, UNAVAILABLE_POST_STATUSES, shown
+from .convert import to_micros as _micros
+from .records import AUTHORIZED, UNAVAILABLE_POST_STATUSES, UNDER_REVIEW, shown
 from .storage import After, All, AnyOf, AtMost, Equals, Filter, Missing, Not, OneOf, first_match
 
 __all__ = [
+    "DEFAULT_QUIET_AFTER",
     "DEFAULT_WITHIN",
     "EXPIRED",
     "LIVE",
     "NOT_YET_ACTIVE",
     "REVOKED",
+    "UNUSED_AFTER",
     "Ad",
     "Auth",
     "AuthRow",
@@ -34,15 +37,20 @@ __all__ = [
     "code_expiring",
     "code_live",
     "code_pending",
+    "code_quiet",
     "code_retired",
     "code_revoked",
     "code_state",
     "duration",
     "grant_in_force",
     "horizon",
+    "long_bound",
+    "newer",
     "not_authorized",
     "person_counts",
     "post_unavailable",
+    "post_under_review",
+    "quiet_cutoff",
     "retired_at",
     "tiktok_refuses",
     "unbound_at",
@@ -50,6 +58,10 @@ __all__ = [
 
 Within = timedelta | relativedelta | str
 DEFAULT_WITHIN = "7d"
+#: How long an EXPIRED or REVOKED finding that no ad needs stays in findings() (DESIGN §6).
+DEFAULT_QUIET_AFTER = "30d"
+#: How long a code must be bound with no ad before it is UNUSED_CODE (DESIGN §6).
+UNUSED_AFTER = timedelta(days=14)
 _UNITS = {"h": "hours", "d": "days", "w": "weeks", "mo": "months"}
 
 
@@ -144,6 +156,7 @@ class Grant(NamedTuple):
     granted_at: int
     expires_at: int | None
     ended_at: int | None
+    source: str | None  # None: intended (approved); "tiktok": actual (DESIGN §8)
 
 
 class Binding(NamedTuple):
@@ -236,8 +249,49 @@ def not_authorized(t: int) -> Filter:
 
 
 def post_unavailable() -> Filter:
-    """A post TikTok last reported deleted by the creator or removed by moderation."""
+    """A post TikTok last reported deleted by the creator, removed by moderation, or removed
+    by moderators after posting (``ONLY_USER_PASS``)."""
     return OneOf("status", sorted(UNAVAILABLE_POST_STATUSES))
+
+
+def post_under_review() -> Filter:
+    """A post TikTok last reported under review (``REVIEW_PENDING``)."""
+    return Equals("status", UNDER_REVIEW)
+
+
+def quiet_cutoff(now: datetime, quiet_after: Within) -> int:
+    """The moment (µs) before which an ended code's deadline makes it quiet: ``now`` minus
+    ``quiet_after`` (a timedelta, a relativedelta or ``"30d"``; refused unless positive)."""
+    step = _step(quiet_after, now)
+    try:
+        cutoff = now - step
+    except (OverflowError, ValueError):
+        cutoff = datetime.min.replace(tzinfo=UTC)
+    if cutoff >= now:
+        raise ValueError(f"quiet_after={_within_text(quiet_after)}: it must be positive")
+    return _micros(cutoff)
+
+
+def code_quiet(t: int, cutoff: int) -> Filter:
+    """A code whose REVOKED or EXPIRED finding is *quiet* at t (DESIGN §6) if no ad uses it:
+    revoked before ``cutoff``, or not revoked at t and expired before ``cutoff`` (the finding's
+    deadline is older than ``quiet_after``). Whether an ad uses the code is decided apart."""
+    return AnyOf(
+        AtMost("revoked_at", cutoff - 1),
+        All(Not(code_revoked(t)), AtMost("expires_at", cutoff - 1)),
+    )
+
+
+def long_bound(t: int) -> Filter:
+    """A binding bound at t since longer than :data:`UNUSED_AFTER` (``UNUSED_CODE``)."""
+    return All(bound_at(t), Not(After("bound_at", t - _UNUSED_MICROS)))
+
+
+def newer(a: Sequence[Any], b: Sequence[Any]) -> bool:
+    """Whether code ``a`` is newer than code ``b`` (rows in :class:`Auth`'s layout): it started
+    later; at an equal start, it ends later; at an equal window, it was recorded later. A code
+    is *replaced* at t when a newer one for its post is bound at t in one of its accounts."""
+    return (a[3], a[4], a[8]) > (b[3], b[4], b[8])
 
 
 def person_counts(t: int) -> Filter:
@@ -249,6 +303,8 @@ def grant_in_force(t: int) -> Filter:
     """A grant in force at t (its person must count too, :func:`person_counts`)."""
     return All(AtMost("granted_at", t), Not(AtMost("ended_at", t)), Not(AtMost("expires_at", t)))
 
+
+_UNUSED_MICROS = int(UNUSED_AFTER.total_seconds()) * 1_000_000
 
 #: A code's states at t, as :func:`code_state` numbers them.
 REVOKED, EXPIRED, NOT_YET_ACTIVE, LIVE = range(4)

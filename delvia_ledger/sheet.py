@@ -20,6 +20,7 @@ from dateutil.parser import ParserError
 from dateutil.parser import parse as parse_date
 
 from .errors import PayloadError
+from .fields import email_problem
 from .records import (
     ISO_REGIONS,
     AdAccount,
@@ -792,7 +793,7 @@ def _owners(
         )
     for cell, owned in unknown.items():
         person_id = derived_person_id(r.code.fingerprint for r in owned)
-        is_email = "@" in cell and " " not in cell
+        is_email = email_problem(cell) is None
         found[cell] = Person(id=person_id, name=cell, email=cell if is_email else None)
         created["people"].append(person_id)
     return found

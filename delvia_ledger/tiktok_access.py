@@ -12,7 +12,8 @@ from typing import Any
 import attrs
 
 from .errors import PayloadError
-from .records import Role, RoleGrant, shown
+from .fields import email_problem, one_line
+from .records import ACTUAL, Role, RoleGrant, shown
 from .tiktok import Skipped, _id, _object, _required, _text, numbered
 
 __all__ = [
@@ -71,8 +72,9 @@ class RoleDraft:
     def grant(
         self, person_id: str, *, granted_at: datetime, grant_id: str | None = None
     ) -> RoleGrant:
-        """The ``RoleGrant`` this role becomes for the ledger's person ``person_id``; its id
-        defaults to ``tiktok:<scope>:<role>:<user_id>`` (TikTok ids only: no personal data).
+        """The ``RoleGrant`` this role becomes for the ledger's person ``person_id`` (on the
+        actual side: ``source="tiktok"``); its id defaults to ``tiktok:<scope>:<role>:<user_id>``
+        (TikTok ids only: no personal data).
 
         >>> RoleDraft(user_id="71", role=Role.OPERATOR, scope="ad_account:6900").grant(
         ...     "p_ana", granted_at="2026-12-01T00:00:00Z").id
@@ -84,6 +86,7 @@ class RoleDraft:
             scope=self.scope,
             role=self.role,
             granted_at=granted_at,
+            source=ACTUAL,
         )
 
 
@@ -171,6 +174,8 @@ def members_from_bc_member_get(
         )
         name = _text(item.get("user_name"), f"{where}.user_name")
         email = _text(item.get("user_email"), f"{where}.user_email")
+        if email is not None and (problem := email_problem(email)) is not None:
+            raise PayloadError(f"{where}.user_email={one_line(email)[:80]!r}: {problem}")
         role = _word(item.get("user_role"), f"{where}.user_role", BC_ROLES)
         extra = item.get("ext_user_role")
         finance = None

@@ -7,11 +7,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from functools import cached_property
-from typing import Any
+from typing import Any, cast
 
 from .convert import to_micros
 from .errors import StorageError
 from .records import (
+    ACTUAL,
     AdAccount,
     Creator,
     Person,
@@ -37,14 +38,16 @@ from .rules import (
     code_expiring,
     code_state,
     grant_in_force,
+    newer,
     not_authorized,
     person_counts,
     post_unavailable,
+    post_under_review,
     retired_at,
     tiktok_refuses,
     unbound_at,
 )
-from .storage import Filter, OneOf, Storage, predicate, row_of
+from .storage import AnyOf, Filter, OneOf, Storage, predicate, row_of
 
 __all__ = ["World"]
 
@@ -60,6 +63,7 @@ class World:
         self.store, self.bound, self.now = store, bound, now
         self.t = to_micros(now)
         self._expiring: dict[int, Row] = {}
+        self._synced: dict[str, bool] = {}
 
     # --- the rules at t, compiled once from their filters (the per-row tests in memory) ---
 
@@ -176,7 +180,117 @@ class World:
     @cached_property
     def unavailable_posts(self) -> set[str]:
         """Posts TikTok last reported deleted by the creator or removed by moderation."""
-        return {str(i) for (i,) in self.select(Post, ("id",), post_unavailable())}
+        return self._posts_read[0]
+
+    @cached_property
+    def posts_under_review(self) -> set[str]:
+        """Posts TikTok last reported under review (``REVIEW_PENDING``)."""
+        return self._posts_read[1]
+
+    @cached_property
+    def _posts_read(self) -> tuple[set[str], set[str]]:
+        """The posts whose status raises a finding, read once: (unavailable, under review)."""
+        rows = self.select(Post, ("id", "status"), AnyOf(post_unavailable(), post_under_review()))
+        gone, review = predicate(post_unavailable(), ("status",)), self.under_review
+        return {str(i) for i, s in rows if gone((s,))}, {str(i) for i, s in rows if review((s,))}
+
+    @cached_property
+    def under_review(self) -> Row:
+        """Whether a post is under review, from the row ``(status,)``."""
+        return predicate(post_under_review(), ("status",))
+
+    # --- what syncs record: bindings with their codes, sweeps, codes replaced ---------------
+
+    @cached_property
+    def _linked(
+        self,
+    ) -> tuple[
+        set[tuple[str, str]],
+        list[tuple[tuple[Any, ...], AuthRow]],
+        dict[tuple[str, str], AuthRow],
+        dict[str, set[str]],
+    ]:
+        """Every binding with its code, read once: (authorization, account) pairs; the bindings
+        bound at ``t`` with their codes; the newest code bound at ``t`` per (post, account);
+        the accounts a code has a binding in besides its own ``ad_account_id``."""
+        is_bound = self.is_bound
+        pairs: set[tuple[str, str]] = set()
+        bound: list[tuple[tuple[Any, ...], AuthRow]] = []
+        newest: dict[tuple[str, str], AuthRow] = {}
+        elsewhere: dict[str, set[str]] = {}
+        for row in self.store.bindings_with_codes(self.bound, Binding._fields, Auth._fields):
+            binding, code = row[:5], cast(AuthRow, row[5:])
+            auth_id, account = binding[0], binding[1]
+            pairs.add((auth_id, account))
+            if code[5] != account:
+                elsewhere.setdefault(auth_id, set()).add(account)
+            if is_bound(binding):
+                bound.append((binding, code))
+                held = newest.get((code[2], account))
+                if held is None or newer(code, held):
+                    newest[code[2], account] = code
+        return pairs, bound, newest, elsewhere
+
+    @cached_property
+    def binding_pairs(self) -> set[tuple[str, str]]:
+        """(authorization, account) of every binding ever recorded, whatever its state."""
+        return self._linked[0]
+
+    @cached_property
+    def bound_now(self) -> list[tuple[tuple[Any, ...], AuthRow]]:
+        """The bindings bound at ``t`` (rows in :class:`Binding`'s layout), each with its code."""
+        return self._linked[1]
+
+    @cached_property
+    def bound_codes(self) -> dict[str, AuthRow]:
+        """The codes bound at ``t`` somewhere, by id."""
+        return {code[0]: code for _, code in self.bound_now}
+
+    @cached_property
+    def ever_used(self) -> set[str]:
+        """The codes an ad uses, whatever the ad's state (ended and paused ads included)."""
+        return {ad.authorization_id for ad in self.ads}
+
+    @cached_property
+    def swept(self) -> dict[str, tuple[int, int]]:
+        """Ad account -> (its last complete sweep's time, the seq recording it), for the
+        accounts a sync recorded a sweep of (``AdAccount.last_swept_at``)."""
+        return self._accounts_read[1]
+
+    @cached_property
+    def _accounts_read(
+        self,
+    ) -> tuple[dict[str, tuple[str, str | None]], dict[str, tuple[int, int]]]:
+        """The ad accounts, read once from their records (``last_swept_at`` is no column)."""
+        rows, swept = [], {}
+        for entry in self.store.current_entries(AdAccount, self.bound):
+            account = cast(AdAccount, entry.record)
+            rows.append((account.id, account.region, account.business_center_id))
+            if account.last_swept_at is not None:
+                swept[account.id] = (to_micros(account.last_swept_at), entry.seq)
+        return _accounts(rows), swept
+
+    @cached_property
+    def replacing(self) -> bool:
+        """Whether any code is bound at ``t`` (else none can be replaced)."""
+        return bool(self._linked[2])
+
+    def replaced(self, code: Sequence[Any]) -> bool:
+        """Whether a code (its row in :class:`Auth`'s layout) is *replaced* at ``t`` (DESIGN §6):
+        a newer code for its post (:func:`~delvia_ledger.rules.newer`) is bound at ``t`` in the
+        code's ``ad_account_id`` or in an account the code has a binding in."""
+        _, _, newest, elsewhere = self._linked
+        if not newest:
+            return False
+        post = code[2]
+        held = newest.get((post, code[5]))
+        if held is not None and newer(held, code):
+            return True
+        for account in elsewhere.get(code[0], ()):
+            held = newest.get((post, account))
+            if held is not None and newer(held, code):
+                return True
+        return False
 
     @cached_property
     def is_unbound(self) -> Row:
@@ -210,7 +324,17 @@ class World:
     @cached_property
     def accounts(self) -> dict[str, tuple[str, str | None]]:
         """Ad account id -> (region, business center id)."""
-        return _accounts(self.select(AdAccount, _ACCOUNT))
+        return self._accounts_read[0]
+
+    @cached_property
+    def account_names(self) -> dict[str, str]:
+        """Ad account id -> its name (the review sheet reads it)."""
+        return {str(i): str(n) for i, n in self.select(AdAccount, ("id", "name"))}
+
+    @cached_property
+    def emails(self) -> dict[str, str]:
+        """Person id -> email, for the people who have one (the review sheet reads it)."""
+        return {str(i): str(e) for i, e in self.select(Person, ("id", "email")) if e}
 
     def knowing(self, found: Iterable[tuple[int, Record]]) -> World:
         """This world with its creators, people, ad accounts and unavailable posts being just
@@ -227,7 +351,10 @@ class World:
             creators=_creators(rows(Creator, _CREATOR)),
             people=_people(rows(Person, _PERSON)),
             accounts=_accounts(rows(AdAccount, _ACCOUNT)),
-            unavailable_posts={i for i, s in rows(Post, ("id", "status")) if self.gone((s,))},
+            _posts_read=(
+                {i for i, s in rows(Post, ("id", "status")) if self.gone((s,))},
+                {i for i, s in rows(Post, ("id", "status")) if self.under_review((s,))},
+            ),
         )
         return self
 
@@ -308,22 +435,57 @@ class World:
         return self.in_force(grant) and self.counts((None if left is None else left[1],))
 
     @cached_property
+    def grants(self) -> list[Grant]:
+        """Every visible grant, both sides, in no given order (one read)."""
+        return [Grant._make(row) for row in self.select(RoleGrant, Grant._fields)]
+
+    @cached_property
     def active_grants(self) -> list[Grant]:
-        """The grants active at ``t``, in no given order."""
-        rows = self.select(RoleGrant, Grant._fields)
-        return [g for g in map(Grant._make, rows) if self.grant_active(g)]
+        """The grants active at ``t`` (both sides), in no given order."""
+        return [g for g in self.grants if self.grant_active(g)]
+
+    @cached_property
+    def synced_business_centers(self) -> set[str]:
+        """Business Centers an access sync has swept: those with a role TikTok listed (the
+        token's own user is a member of every Business Center it reaches)."""
+        return {
+            g.scope.partition(":")[2]
+            for g in self.grants
+            if g.source == ACTUAL and g.scope.startswith("business_center:")
+        }
+
+    def synced(self, scope: str) -> bool:
+        """Whether an access sync has run for ``scope`` (a Business Center, or an ad account
+        recorded in one): its actual side is then what TikTok lists (DESIGN §8)."""
+        found = self._synced.get(scope)
+        if found is None:
+            kind, _, target = scope.partition(":")
+            if kind == "ad_account":
+                target = self.business_center(target) or ""
+            found = kind in ("ad_account", "business_center") and (
+                target in self.synced_business_centers
+            )
+            self._synced[scope] = found
+        return found
+
+    def side(self, scope: str) -> str:
+        """``"actual"`` where an access sync has run for ``scope``, else ``"intended"``."""
+        return "actual" if self.synced(scope) else "intended"
 
     @cached_property
     def _holders(self) -> dict[tuple[str, str], set[str]]:
-        """(role, scope) -> the people holding it through an active grant."""
+        """(role, scope) -> the people holding it through an active grant on the side that
+        counts for the scope: the actual side once synced, else the intended side."""
         found: dict[tuple[str, str], set[str]] = {}
         for g in self.active_grants:
-            found.setdefault((g.role, g.scope), set()).add(g.person_id)
+            if (g.source == ACTUAL) == self.synced(g.scope):
+                found.setdefault((g.role, g.scope), set()).add(g.person_id)
         return found
 
     def administrators(self, account_id: str) -> set[str]:
-        """Active ADMIN grants on the account itself. A Business Center admin is not one by
-        virtue of the BC: TikTok's BC admins manage only the assets assigned to them."""
+        """Active ADMIN grants on the account itself (the actual side once synced). A
+        Business Center admin is not one by virtue of the BC: TikTok's BC admins manage only
+        the assets assigned to them."""
         return set(self._holders.get((Role.ADMIN, f"ad_account:{account_id}"), ()))
 
     def operators(self, account_id: str) -> set[str]:
@@ -338,9 +500,11 @@ class World:
     def bc_admins(self, account_id: str) -> set[str]:
         """Active BC_ADMIN grants on the account's Business Center: who can assign roles on it."""
         bc = self.business_center(account_id)
-        if bc is None:
-            return set()
-        return set(self._holders.get((Role.BC_ADMIN, f"business_center:{bc}"), ()))
+        return set() if bc is None else self.bc_admins_of(bc)
+
+    def bc_admins_of(self, bc_id: str) -> set[str]:
+        """Active BC_ADMIN grants on Business Center ``bc_id`` (the actual side once synced)."""
+        return set(self._holders.get((Role.BC_ADMIN, f"business_center:{bc_id}"), ()))
 
     @cached_property
     def with_grants(self) -> set[str]:

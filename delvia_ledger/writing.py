@@ -15,7 +15,7 @@ import attrs
 from . import erasure
 from .chain import Entry, compose_payload, new_salt, payload_content
 from .collector import collector_paused
-from .convert import parse_time, record_from_json
+from .convert import generated, parse_time, record_from_json
 from .errors import (
     DuplicateCodeError,
     ImmutableFieldError,
@@ -29,10 +29,12 @@ from .records import (
     NO_CODE,
     PERSONAL_FIELDS,
     RECORD_TYPES,
+    AccessReview,
     AdAccount,
     Creator,
     Erasure,
     Notice,
+    PendingInvite,
     Person,
     Post,
     Record,
@@ -70,6 +72,8 @@ REFERENCES: dict[type[Record], tuple[tuple[str, type[Record]], ...]] = {
     RoleGrant: (("person_id", Person), ("granted_by", Person)),
     SparkBinding: (("authorization_id", SparkAuthorization), ("ad_account_id", AdAccount)),
     Notice: (("person_id", Person),),
+    PendingInvite: (("person_id", Person),),
+    AccessReview: (("reviewer_id", Person),),
 }
 
 #: Reference values that refer to nothing, as None does: an ad with no code (DESIGN §12).
@@ -86,7 +90,9 @@ SCOPE_TARGETS: dict[str, type[Record]] = {
 IDENTITY: dict[type[Record], tuple[str, ...]] = {
     Post: ("creator_id",),
     AdAccount: ("region",),
-    RoleGrant: ("person_id", "scope", "role"),
+    RoleGrant: ("person_id", "scope", "role", "source"),
+    PendingInvite: ("person_id", "scope"),
+    AccessReview: ("reviewer_id", "scope", "digest"),
     SparkAuthorization: ("code", "creator_id", "post_id"),
     SparkAd: ("ad_account_id",),
     RegionRule: ("creator_region", "account_region"),
@@ -97,6 +103,7 @@ ONE_WAY: dict[type[Record], tuple[str, ...]] = {
     SparkAuthorization: ("revoked_at",),
     Person: ("left_at",),
     RoleGrant: ("ended_at",),
+    PendingInvite: ("ended_at",),
 }
 
 #: Records checked and written per round trip of ``record_all``: measured, not guessed (see
@@ -358,8 +365,9 @@ def _references_of(cls: type[Record]) -> Callable[[Record], References]:
             "    if target is not None: refs.append((target, record.scope_id))",
         ]
     lines.append("    return tuple(refs)")
-    exec(compile("\n".join(lines), f"<references of {cls.__name__}>", "exec"), namespace)
-    return cast(Callable[[Record], References], namespace[f"references_of_{cls.__name__}"])
+    name = f"references_of_{cls.__name__}"
+    made = generated("\n".join(lines) + "\n", name, f"references of {cls.__name__}", namespace)
+    return cast(Callable[[Record], References], made)
 
 
 #: For each record type: its version table, its canonical JSON and its references.

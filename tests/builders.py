@@ -4,14 +4,17 @@ payloads, a real SMTP server, and the store's tampering cases. Fixtures stay in 
 from __future__ import annotations
 
 import hashlib
+import json
 import shutil
 import socket
 import sqlite3
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, cast
 
@@ -181,6 +184,72 @@ def running_smtp() -> Iterator[tuple[Mailbox, int]]:
         controller.stop()
 
 
+# --- a real incoming webhook over HTTP on 127.0.0.1 ------------------------------------------
+
+HOOK_SECRET = "hook-secret-4c3b2a19"
+
+
+class Hook:
+    """Incoming-webhook server: keeps each POST; answers 500 to those ``refuse`` picks, with a
+    body that echoes the path (so a client that repeats the body must scrub it)."""
+
+    def __init__(self) -> None:
+        self.posts: list[tuple[str, dict[str, Any]]] = []
+        self.refused: list[dict[str, Any]] = []
+        self.refuse: Callable[[dict[str, Any]], bool] = lambda body: False
+        self.server = _HookServer(("127.0.0.1", 0), _HookHandler)
+        self.server.hook = self
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
+
+    def url(self, path: str = f"/services/T000/B000/{HOOK_SECRET}") -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host!s}:{port}{path}"
+
+    def answer(self, path: str, body: dict[str, Any]) -> tuple[int, bytes]:
+        if self.refuse(body):
+            self.refused.append(body)
+            return 500, f"internal error while handling {path}".encode()
+        self.posts.append((path, body))
+        return 200, b"ok"
+
+
+class _HookServer(ThreadingHTTPServer):
+    daemon_threads = True
+    hook: Hook
+
+
+class _HookHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def do_POST(self) -> None:
+        assert isinstance(self.server, _HookServer)
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        status, answer = self.server.hook.answer(self.path, body)
+        self.send_response(status)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", str(len(answer)))
+        self.end_headers()
+        self.wfile.write(answer)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet."""
+
+
+@contextmanager
+def running_hook() -> Iterator[Hook]:
+    """A :class:`Hook` serving on 127.0.0.1 (a free port) until the block ends."""
+    server = Hook()
+    server.thread.start()
+    try:
+        yield server
+    finally:
+        server.server.shutdown()
+        server.server.server_close()
+        server.thread.join(timeout=5)
+
+
 # --- a store to tamper with ---------------------------------------------------------------
 
 CODES = [f"#raw-spark-code-{i:04d}+xyz=" for i in range(5)]
@@ -263,3 +332,40 @@ def build_versions(where: Path | Backend) -> None:
         )
         ledger.record(dl.Creator(id="c0", handle="@c0.new", region="US"))
         ledger.record(dl.Creator(id="c1", handle="@c1", region=None))
+
+
+# --- a year of history: a post re-authorized every month, and codes long dead -------------------
+
+
+def year_of_history(ledger: dl.Ledger, now: datetime) -> dict[str, list[str]]:
+    """Twelve monthly codes for Maya's post 7301 in account 6900, each bound when it started
+    and unbound when the next one was (as syncs record it), the last one live with an ad on it;
+    on post 7302, a code dead for 200 days and one expired 10 days ago, no ads. (``world``
+    first.) Returns the code ids: ``replaced``, ``current``, ``long_dead``, ``recent``."""
+    months = [now - (11 - n) * 30 * DAY - 20 * DAY for n in range(12)]
+    monthly = [
+        code(ledger, 100 + n, starts_at=start, expires_at=start + 30 * DAY)
+        for n, start in enumerate(months)
+    ]
+    ledger.record_all(
+        [
+            dl.SparkBinding(
+                authorization_id=auth.id,
+                ad_account_id="6900",
+                bound_at=auth.starts_at,
+                unbound_at=None if n == 11 else monthly[n + 1].starts_at,
+                tiktok_status="AUTHORIZED",
+            )
+            for n, auth in enumerate(monthly)
+        ],
+        source="tiktok",
+    )
+    ad(ledger, monthly[-1], "ad-now", runs_from=now - DAY)
+    dead = code(ledger, 200, post_id="7302", starts_at=now - 230 * DAY, expires_at=now - 200 * DAY)
+    recent = code(ledger, 201, post_id="7302", starts_at=now - 40 * DAY, expires_at=now - 10 * DAY)
+    return {
+        "replaced": [a.id for a in monthly[:-1]],
+        "current": [monthly[-1].id],
+        "long_dead": [dead.id],
+        "recent": [recent.id],
+    }

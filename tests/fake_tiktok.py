@@ -126,6 +126,21 @@ def make_asset_members(
     ]
 
 
+def serve_business_center(
+    fake: FakeTikTok, *, members: int = 25, pending: int = 2, admins: int = 3, operators: int = 3
+) -> list[dict[str, Any]]:
+    """Make ``fake`` serve Business Center :data:`BC` (reached by the token) with ``members``
+    members (the last ``pending`` invited) and, on :data:`ADVERTISER`, the first ``admins`` as
+    ADMIN and the next ``operators`` as OPERATOR. Returns the members."""
+    fake.business_centers = [{"bc_info": {"bc_id": BC, "name": "Brand"}, "user_role": "ADMIN"}]
+    made = make_members(members, pending=pending)
+    fake.members[BC] = made
+    fake.asset_members[(BC, ADVERTISER)] = make_asset_members(made[:admins], "ADMIN") + (
+        make_asset_members(made[admins : admins + operators], "OPERATOR")
+    )
+    return made
+
+
 def gzip_bomb(inflated: int = 400 * 2**20) -> bytes:
     """A gzip body of JSON whitespace that inflates to ``inflated`` bytes (~0.4 MB for 400 MiB)."""
     pack = zlib.compressobj(9, zlib.DEFLATED, zlib.MAX_WBITS | 16)

@@ -13,6 +13,8 @@ from delvia_ledger.records import ISO_REGIONS
 ids = st.text(alphabet=string.ascii_letters + string.digits + "_-.:", min_size=1, max_size=24)
 texts = st.text(min_size=1, max_size=40).filter(lambda s: s.strip())
 optional_texts = st.none() | st.text(max_size=40)
+#: One email address (an RFC 5322 addr-spec), as ``Person.email`` takes it.
+optional_emails = st.none() | st.emails()
 regions = st.sampled_from(sorted(ISO_REGIONS))
 offsets = st.sampled_from(
     [UTC, timezone(timedelta(hours=2)), timezone(timedelta(hours=-5, minutes=-30))]
@@ -65,7 +67,7 @@ def worlds(draw: st.DrawFn) -> list[dl.Record]:
         business_center_id=draw(st.none() | ids),
     )
     person = dl.Person(
-        id=draw(ids), name=draw(texts), email=draw(optional_texts), left_at=draw(optional_times)
+        id=draw(ids), name=draw(texts), email=draw(optional_emails), left_at=draw(optional_times)
     )
     starts, expires = draw(windows())
     auth = dl.SparkAuthorization.from_code(

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 import delvia_ledger as dl
 from delvia_ledger.checks import Checks, horizon
+from delvia_ledger.records import NO_CODE
 
 from .builders import DAY, ad, code, world
 from .conftest import T0, Backend
@@ -656,7 +657,14 @@ def region_reference(
 # --- what TikTok reports: bindings and post statuses (NOT_AUTHORIZED, UNBOUND, POST_UNAVAILABLE) --
 
 POSTS = ["7301", "7302"]
-POST_STATUSES = [None, "HESITATE_RECOMMEND", "USER_DELETE", "AUDIT_DELETE"]
+POST_STATUSES = [
+    None,
+    "HESITATE_RECOMMEND",
+    "USER_DELETE",
+    "AUDIT_DELETE",
+    "ONLY_USER_PASS",
+    "REVIEW_PENDING",
+]
 BINDINGS = st.none() | st.tuples(
     offsets, st.none() | offsets, st.sampled_from([None, "AUTHORIZED", "EXPIRED", "OTHER"])
 )
@@ -786,24 +794,50 @@ def tiktok_reference(
             d.runs_from is not None and d.runs_from > t and (d.paused_at is None or d.paused_at > t)
         )
 
-    gone = {p.id for p in posts if p.status in {"USER_DELETE", "AUDIT_DELETE"}}
+    gone = {p.id for p in posts if p.status in {"USER_DELETE", "AUDIT_DELETE", "ONLY_USER_PASS"}}
+    in_review = {p.id for p in posts if p.status == "REVIEW_PENDING"}
+
+    def bound(b: dl.SparkBinding) -> bool:
+        return b.bound_at <= t and (b.unbound_at is None or b.unbound_at > t)
+
+    def replaced(n: int, a: dl.SparkAuthorization) -> bool:
+        """A newer code for the post (later start, then later end, then recorded later) is
+        bound at t in the code's account or in an account it has a binding in."""
+        mine = {a.ad_account_id} | {b.ad_account_id for b in bindings if b.authorization_id == a.id}
+        return any(
+            other.post_id == a.post_id
+            and (other.starts_at, other.expires_at, m) > (a.starts_at, a.expires_at, n)
+            and any(
+                b.authorization_id == other.id and b.ad_account_id in mine and bound(b)
+                for b in bindings
+            )
+            for m, other in enumerate(auths)
+        )
+
     out: list[tuple[object, ...]] = []
-    for a in auths:
+    for n, a in enumerate(auths):
         using = [d for d in ads if d.authorization_id == a.id and (active(d) or scheduled(d))]
         live = tuple(d.id for d in using if active(d))
         revoked = a.revoked_at is not None and a.revoked_at <= t
         account = a.ad_account_id
+        old = replaced(n, a)
         if revoked:
-            out.append(("REVOKED", a.id, None, account, "ERROR" if live else "INFO", live))
+            if using or not old:
+                out.append(("REVOKED", a.id, None, account, "ERROR" if live else "INFO", live))
         elif a.expires_at <= t:
-            out.append(("EXPIRED", a.id, None, account, "ERROR" if live else "INFO", live))
+            if using or not old:
+                out.append(("EXPIRED", a.id, None, account, "ERROR" if live else "INFO", live))
+        elif old:
+            pass
         elif a.post_id in gone:
             severity = "ERROR" if live else "WARNING"
             out.append(("POST_UNAVAILABLE", a.id, None, account, severity, live))
-        if not revoked and a.starts_at > t:
+        elif a.post_id in in_review:
+            out.append(("POST_UNDER_REVIEW", a.id, None, account, "WARNING", live))
+        if not old and not revoked and a.starts_at > t:
             severity = "WARNING" if live else "INFO"
             out.append(("NOT_YET_ACTIVE", a.id, None, account, severity, ()))
-        if not revoked and t < a.expires_at <= h:
+        if not old and not revoked and t < a.expires_at <= h:
             out.append(("EXPIRING", a.id, None, account, "WARNING", ()))
         for d in using:
             if not revoked and a.expires_at > t and d.runs_until and d.runs_until > a.expires_at:
@@ -817,8 +851,13 @@ def tiktok_reference(
                     severity = "ERROR" if active(d) else "WARNING"
                     out.append(("UNBOUND", a.id, d.id, d.ad_account_id, severity, (d.id,)))
         for b in bindings:
-            bound = b.bound_at <= t and (b.unbound_at is None or b.unbound_at > t)
-            if b.authorization_id == a.id and bound and b.tiktok_status not in (None, "AUTHORIZED"):
+            if old:
+                break
+            if (
+                b.authorization_id == a.id
+                and bound(b)
+                and b.tiktok_status not in (None, "AUTHORIZED")
+            ):
                 there = tuple(
                     d.id for d in using if d.ad_account_id == b.ad_account_id and active(d)
                 )
@@ -1012,7 +1051,8 @@ def test_findings_read_each_map_once(tmp_path: Path) -> None:
     found = ledger.findings()
     ledger._store.conn.set_trace_callback(None)  # type: ignore[attr-defined]
     assert found, "the sample ledger has findings to give"
-    reads = [s for s in statements if s.startswith("SELECT")]
+    # which ads a sync recorded (AD_WITHOUT_CODE) is asked of their entries' sources, apart
+    reads = [s for s in statements if s.startswith("SELECT") and '"_source":' not in s]
     for table in (
         "person",
         "creator",
@@ -1026,3 +1066,224 @@ def test_findings_read_each_map_once(tmp_path: Path) -> None:
     in_use = {ad.authorization_id for ad in ledger.records(dl.SparkAd)}
     by_id = [s for s in reads if "spark_authorization_versions" in s and "json_each" in s]
     assert sum(all(i in s for i in in_use) for s in by_id) == 1, "the codes in use, read once"
+
+
+# --- what syncs record: quiet, replaced, NOT_LISTED, UNUSED_CODE, AD_WITHOUT_CODE --------------
+
+far = st.integers(-90, 20).map(lambda d: d * DAY)
+LISTING_KINDS = {"OWNER_MISSING", "NO_OPERATOR", "NO_ADMIN", "ROLE_EXPIRING"}
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    codes=st.lists(
+        st.tuples(far, st.sampled_from([7, 30, 60]), st.none() | far, st.integers(0, 1)),
+        min_size=1,
+        max_size=5,
+    ),
+    before_sweep=st.integers(0, 5),
+    swept=st.lists(st.none() | st.integers(-30, 5).map(lambda d: d * DAY), min_size=2, max_size=2),
+    bindings=st.lists(
+        st.none() | st.tuples(st.integers(-40, 0).map(lambda d: d * DAY), st.none() | far),
+        min_size=10,
+        max_size=10,
+    ),
+    ads=st.lists(
+        st.tuples(
+            st.integers(-1, 4),  # the code (-1: none, as a sync records it)
+            st.integers(0, 1),  # the account
+            st.integers(0, 1),  # the post
+            st.none() | offsets,  # runs_from
+            st.none() | offsets,  # runs_until
+            st.booleans(),  # recorded by a sync
+        ),
+        max_size=5,
+    ),
+)
+def test_listing_findings_match_a_reference(
+    backend: Backend,
+    codes: list[tuple[timedelta, int, timedelta | None, int]],
+    before_sweep: int,
+    swept: list[timedelta | None],
+    bindings: list[tuple[timedelta, timedelta | None] | None],
+    ads: list[tuple[int, int, int, timedelta | None, timedelta | None, bool]],
+) -> None:
+    """Every non-access kind, with old codes (quiet), codes replaced by newer ones, recorded
+    sweeps and ads recorded by syncs, against DESIGN §6 written out plainly; with and without
+    the quiet findings, and with another quiet_after."""
+    accounts = ["6900", "6901"]
+    with backend.fresh().open(clock=lambda: T0) as ledger:
+        world(ledger)
+        ledger.record(dl.AdAccount(id="6901", name="Brand 2", region="US"))
+        auths: list[dl.SparkAuthorization] = []
+        marks: dict[str, tuple[datetime, int]] = {}  # account -> (swept at, codes recorded before)
+
+        def sweep() -> None:
+            for account, at in zip(accounts, swept, strict=True):
+                if at is not None:
+                    name = "Brand" if account == "6900" else "Brand 2"
+                    record = dl.AdAccount(
+                        id=account,
+                        name=name,
+                        region="US",
+                        business_center_id="bc1" if account == "6900" else None,
+                        last_swept_at=T0 + at,
+                    )
+                    ledger.record(record, source="tiktok")
+                    marks[account] = (T0 + at, len(auths))
+
+        for n, (start, days, revoked, account) in enumerate(codes):
+            if n == before_sweep:
+                sweep()
+            auths.append(
+                code(
+                    ledger,
+                    n,
+                    post_id=POSTS[n % 2],
+                    starts_at=T0 + start,
+                    expires_at=T0 + start + days * DAY,
+                    revoked_at=None if revoked is None else T0 + start + abs(revoked) / 4,
+                    ad_account_id=accounts[account],
+                )
+            )
+        if before_sweep >= len(codes):
+            sweep()
+        reported = []
+        for i, found in enumerate(bindings):
+            if found is None or i // 2 >= len(auths):
+                continue
+            bound, unbound = found
+            reported.append(
+                dl.SparkBinding(
+                    authorization_id=auths[i // 2].id,
+                    ad_account_id=accounts[i % 2],
+                    bound_at=T0 + bound,
+                    unbound_at=None if unbound is None else T0 + bound + abs(unbound),
+                )
+            )
+        ledger.record_all(reported, source="tiktok")
+        spark_ads = []
+        for i, (which, account, post, start, until, synced) in enumerate(ads):
+            if start is not None and until is not None and until <= start:
+                until = None
+            record = dl.SparkAd(
+                id=f"ad{i}",
+                ad_account_id=accounts[account],
+                authorization_id=NO_CODE if which < 0 else auths[which % len(auths)].id,
+                intended_post_id=POSTS[post],
+                runs_from=_at(start),
+                runs_until=_at(until),
+            )
+            ledger.record(record, source="tiktok" if synced else "api")
+            spark_ads.append((record, synced))
+        posts = [dl.Post(id=p, creator_id="maya", kind="VIDEO") for p in POSTS]
+
+        def got(quiet: bool, quiet_after: str = "30d") -> list[tuple[object, ...]]:
+            found = ledger.findings(within="7d", include_quiet=quiet, quiet_after=quiet_after)
+            return sorted(
+                (
+                    (
+                        f.kind,
+                        f.authorization_id,
+                        f.ad_id,
+                        f.ad_account_id,
+                        f.severity,
+                        f.affected_ad_ids,
+                    )
+                    for f in found
+                    if f.kind not in LISTING_KINDS and not f.kind.startswith("REGION")
+                ),
+                key=repr,
+            )
+
+        for quiet, after in ((False, 30), (True, 30), (False, 10)):
+            expected = listing_reference(
+                auths, spark_ads, posts, reported, marks, T0, T0 + 7 * DAY, after * DAY, quiet
+            )
+            assert got(quiet, f"{after}d") == sorted(expected, key=repr), (quiet, after)
+
+
+def listing_reference(
+    auths: list[dl.SparkAuthorization],
+    ads: list[tuple[dl.SparkAd, bool]],
+    posts: list[dl.Post],
+    bindings: list[dl.SparkBinding],
+    marks: dict[str, tuple[datetime, int]],
+    t: datetime,
+    h: datetime,
+    quiet_after: timedelta,
+    include_quiet: bool,
+) -> list[tuple[object, ...]]:
+    """DESIGN §6's rules of this round, over :func:`tiktok_reference` (which knows replaced)."""
+    spark_ads = [d for d, _ in ads]
+    out = tiktok_reference(auths, spark_ads, posts, bindings, t, h)
+
+    def active(d: dl.SparkAd) -> bool:
+        return (d.runs_from is None or d.runs_from <= t) and (
+            d.runs_until is None or d.runs_until > t
+        )
+
+    def scheduled(d: dl.SparkAd) -> bool:
+        return d.runs_from is not None and d.runs_from > t
+
+    def bound(b: dl.SparkBinding) -> bool:
+        return b.bound_at <= t and (b.unbound_at is None or b.unbound_at > t)
+
+    def replaced(n: int, a: dl.SparkAuthorization) -> bool:
+        mine = {a.ad_account_id} | {b.ad_account_id for b in bindings if b.authorization_id == a.id}
+        return any(
+            o.post_id == a.post_id
+            and (o.starts_at, o.expires_at, m) > (a.starts_at, a.expires_at, n)
+            and any(
+                b.authorization_id == o.id and b.ad_account_id in mine and bound(b)
+                for b in bindings
+            )
+            for m, o in enumerate(auths)
+        )
+
+    cutoff = t - quiet_after
+    for n, a in enumerate(auths):
+        using = [d for d in spark_ads if d.authorization_id == a.id and (active(d) or scheduled(d))]
+        live_ads = tuple(d.id for d in using if active(d))
+        revoked = a.revoked_at is not None and a.revoked_at <= t
+        deadline = a.revoked_at if revoked else a.expires_at
+        if not include_quiet and not using and deadline is not None and deadline < cutoff:
+            out = [f for f in out if not (f[1] == a.id and f[0] in ("REVOKED", "EXPIRED"))]
+        live = not revoked and a.starts_at <= t < a.expires_at
+        if not live or replaced(n, a):
+            continue
+        account = str(a.ad_account_id)
+        mark = marks.get(account)
+        never_bound = not any(
+            (b.authorization_id, b.ad_account_id) == (a.id, account) for b in bindings
+        )
+        if mark is not None and mark[0] <= t and n < mark[1] and never_bound:
+            severity = "ERROR" if live_ads else "WARNING"
+            out.append(("NOT_LISTED", a.id, None, account, severity, live_ads))
+        if any(
+            b.authorization_id == a.id and bound(b) and b.bound_at <= t - 14 * DAY for b in bindings
+        ) and not any(d.authorization_id == a.id for d in spark_ads):
+            out.append(("UNUSED_CODE", a.id, None, account, "INFO", ()))
+    codes = {a.id: a for a in auths}
+    for d, synced in ads:
+        if not synced or not (active(d) or scheduled(d)):
+            continue
+        covered = any(
+            bound(b)
+            and b.ad_account_id == d.ad_account_id
+            and codes[b.authorization_id].post_id == d.intended_post_id
+            for b in bindings
+        )
+        unbound = any(
+            (b.authorization_id, b.ad_account_id) == (d.authorization_id, d.ad_account_id)
+            and b.unbound_at is not None
+            and b.unbound_at <= t
+            for b in bindings
+        )
+        if not covered and not unbound:
+            severity = "ERROR" if active(d) else "WARNING"
+            code_id = None if d.authorization_id == NO_CODE else d.authorization_id
+            out.append(("AD_WITHOUT_CODE", code_id, d.id, d.ad_account_id, severity, (d.id,)))
+    return out

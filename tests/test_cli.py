@@ -6,13 +6,16 @@ import json
 import os
 import sqlite3
 import subprocess
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+import delvia_ledger as dl
 from delvia_ledger.demo import SAMPLE_CODES
 
+from . import builders
 from .builders import EXE
 
 pytestmark = pytest.mark.skipif(EXE is None, reason="the package is not installed")
@@ -270,3 +273,21 @@ def test_changes_since_a_duration_a_seq_and_a_digest(tmp_path: Path) -> None:
     assert bad.returncode == 2 and "use a seq" in bad.stderr
     assert len(bad.stderr.strip().splitlines()) == 1
     assert all(code not in week.stdout for code in SAMPLE_CODES.values())
+
+
+def test_report_leaves_quiet_codes_out_unless_all(tmp_path: Path) -> None:
+    """A code dead for 200 days that no ad needs is quiet: `report` leaves it out and says
+    nothing about replaced codes; `report --all` shows the quiet one too."""
+    now = datetime.now(UTC)
+    with dl.Ledger.open(tmp_path / "delvia-ledger.db") as ledger:
+        builders.world(ledger)
+        ids = builders.year_of_history(ledger, now)
+
+    def shown(*args: str) -> set[str]:
+        report = run("report", "--within", "14d", "--json", *args, cwd=tmp_path)
+        assert report.returncode == 0, report.stderr
+        return {f["authorization_id"] for f in json.loads(report.stdout)}
+
+    plain, every = shown(), shown("--all")
+    assert ids["current"][0] in plain and not plain & set(ids["long_dead"] + ids["replaced"])
+    assert every - plain == set(ids["long_dead"])

@@ -304,7 +304,7 @@ def test_neutralise_and_restore_round_trip_every_text(text: str) -> None:
     )
 )
 def test_any_text_round_trips_through_csv(text: str) -> None:
-    record = dl.Person(id="p", name=text, email=text)
+    record = dl.Person(id="p", name=text)  # an email is one address (test_records)
     out = io.StringIO()
     dl.io.write_csv([record], dl.Person, out)
     assert list(dl.io.read_csv(dl.Person, io.StringIO(out.getvalue()))) == [record]

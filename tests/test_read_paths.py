@@ -218,6 +218,12 @@ def evolved_export(entries: list[dl.Entry]) -> str:
             "record": json.loads(canonical_json(record_to_dict(entry.record))),
             "hash": entry.hash,
         }
+        if entry.source is not None:  # sources (schema 4 on): a copy keeps where it came from
+            item["source"] = entry.source
+        if entry.salt is not None:  # and a personal record's salt, to store the same payload
+            item["salt"] = entry.salt
+        if entry.redacted:
+            item["payload_hash"] = entry.payload_hash
         lines.append(json.dumps(item, ensure_ascii=False))
     return '{"entries": [\n' + ",\n".join(lines) + "\n]}\n"
 

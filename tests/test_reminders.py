@@ -14,7 +14,9 @@ from hypothesis import strategies as st
 
 import delvia_ledger as dl
 from delvia_ledger.findings import FindingKind
+from delvia_ledger.reminders import grant_command
 
+from . import builders
 from .conftest import T0, Backend, Clock
 
 DAY = timedelta(days=1)
@@ -139,6 +141,8 @@ def expected(kind: str, state: str) -> tuple[str | None, bool]:
         return "p_role", False
     if kind in ("NO_ADMIN", "NO_OPERATOR"):
         return (None if state == "nobody" else "p_bc"), False
+    if kind == "OWNER_MISSING" and state == "owner_no_grant":
+        return "p_adm", True  # only an administrator can give the owner a role
     if state in ("owner", "owner_no_grant"):
         return "p_own", False
     if state in ("owner_left", "no_owner"):
@@ -178,13 +182,32 @@ def test_every_kind_goes_to_who_must_act(ledger: dl.Ledger, kind: str, state: st
     assert Counter(f.key for r in reminders for f in r.findings) == Counter(f.key for f in findings)
 
 
-def test_an_owner_with_no_active_grant_still_counts_and_hears_of_it(ledger: dl.Ledger) -> None:
+def test_an_owner_with_no_active_grant_hears_of_the_code_and_the_admin_gets_the_grant(
+    ledger: dl.Ledger,
+) -> None:
     ledger.record_all(scenario("EXPIRING", "owner_no_grant"))
-    (olu,) = [r for r in ledger.reminders(within="14d") if r.person_id == "p_own"]
-    assert {f.kind for f in olu.findings} == {FindingKind.EXPIRING, FindingKind.OWNER_MISSING}
+    reminders = {r.person_id: r for r in ledger.reminders(within="14d")}
+    olu, ada = reminders["p_own"], reminders["p_adm"]
+    assert [f.kind for f in olu.findings] == [FindingKind.EXPIRING]
     assert not olu.escalated and (olu.name, olu.email) == ("Olu Owner", "olu@brand.example")
-    missing = next(f for f in olu.findings if f.kind == "OWNER_MISSING")
-    assert "holds no active role" in missing.detail
+    # OWNER_MISSING: only an administrator can give the owner a role, so it goes to one,
+    # with the exact command
+    (missing,) = ada.findings
+    assert missing.kind is FindingKind.OWNER_MISSING and "holds no active role" in missing.detail
+    assert ada.escalated
+    assert grant_command(missing) == ("delvia-ledger grant p_own OPERATOR ad_account:6900")
+    assert "run: delvia-ledger grant p_own OPERATOR ad_account:6900" in str(ada)
+    # the command does what it says: run, the finding is gone
+    ledger.record(
+        dl.RoleGrant(
+            id="g_fix",
+            person_id="p_own",
+            scope="ad_account:6900",
+            role="OPERATOR",
+            granted_at=ledger.now(),
+        )
+    )
+    assert all(f.kind != "OWNER_MISSING" for f in ledger.findings(within="14d"))
 
 
 def test_an_owner_who_left_escalates_to_the_account_admin(ledger: dl.Ledger) -> None:
@@ -395,7 +418,10 @@ def test_every_finding_lands_in_exactly_one_reminder(
         assert list(reminder.findings) == sorted(reminder.findings, key=dl.Finding.sort_key)
         assert reminder.escalated == bool(reminder.escalated_findings)
         for finding in reminder.findings:
-            if finding.owner_id is not None and finding.kind not in ("NO_ADMIN", "NO_OPERATOR"):
+            if finding.kind == "OWNER_MISSING":  # an owner without a role cannot fix it
+                assert reminder.person_id != finding.owner_id or finding.owner_id is None
+                assert reminder.escalated
+            elif finding.owner_id is not None and finding.kind not in ("NO_ADMIN", "NO_OPERATOR"):
                 assert reminder.person_id == finding.owner_id
     firsts = [r.findings[0].sort_key() for r in reminders]
     assert firsts == sorted(firsts)
@@ -582,3 +608,29 @@ def test_changes_leaves_the_garbage_collector_as_it_found_it(
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_reminders_for_a_year_of_history_hold_no_replaced_or_long_dead_code(
+    backend: Backend,
+) -> None:
+    """Eleven codes replaced by the next month's and one dead for 200 days: none of them is
+    in a reminder or a message to the creator; the code that matters and one that expired 10
+    days ago are. The long-dead code is still in findings(include_quiet=True)."""
+    with backend.fresh().open(clock=lambda: T0) as ledger:
+        builders.world(ledger)
+        ids = builders.year_of_history(ledger, T0)
+        silent = set(ids["replaced"]) | set(ids["long_dead"])
+        reminders = ledger.reminders(within="14d")
+        named = {f.authorization_id for r in reminders for f in r.findings}
+        assert named and not named & silent
+        assert set(ids["current"]) | set(ids["recent"]) <= named
+        about = sorted(
+            (f.kind, f.authorization_id) for r in reminders for f, _ in r.creator_messages
+        )
+        assert about == sorted([("EXPIRING", ids["current"][0]), ("EXPIRED", ids["recent"][0])])
+        every = {f.authorization_id for f in ledger.findings(within="14d", include_quiet=True)}
+        assert set(ids["long_dead"]) <= every
+        assert not every & set(ids["replaced"]), "replaced is not quiet: nothing at all"
+        # shown again once quiet_after reaches back far enough
+        longer = ledger.findings(within="14d", quiet_after="365d")
+        assert set(ids["long_dead"]) <= {f.authorization_id for f in longer}

@@ -103,12 +103,12 @@ def _as_version_4(backend: Backend, location: str) -> None:
         return
     import psycopg
 
-    with psycopg.connect(location, autocommit=True) as conn:
+    with psycopg.connect(location, autocommit=True) as server:
         for column in ("retired_at", "retired_reason"):  # CASCADE: its UPDATE guard too
-            conn.execute(f"ALTER TABLE {table} DROP COLUMN {column} CASCADE")
-        conn.execute("ALTER TABLE ledger_schema DISABLE TRIGGER ledger_schema_refuse_update")
-        conn.execute("UPDATE ledger_schema SET schema_version = 4")
-        conn.execute("ALTER TABLE ledger_schema ENABLE TRIGGER ledger_schema_refuse_update")
+            server.execute(f"ALTER TABLE {table} DROP COLUMN {column} CASCADE")
+        server.execute("ALTER TABLE ledger_schema DISABLE TRIGGER ledger_schema_refuse_update")
+        server.execute("UPDATE ledger_schema SET schema_version = 4")
+        server.execute("ALTER TABLE ledger_schema ENABLE TRIGGER ledger_schema_refuse_update")
 
 
 def test_a_version_4_ledger_gains_the_retirement_columns_once(backend: Backend) -> None:

@@ -19,9 +19,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import delvia_ledger as dl
+from delvia_ledger.chain import split_payload
 from delvia_ledger.convert import canonical_json, canonical_json_of, converter, format_time
 from delvia_ledger.errors import InvalidRecordError
-from delvia_ledger.records import RECORD_TYPES, Record, SparkCode
+from delvia_ledger.records import PERSONAL_FIELDS, RECORD_TYPES, Record, SparkCode
 from delvia_ledger.storage.schema import TABLES, VersionTable, code_key
 from delvia_ledger.writing import REFERENCES
 
@@ -256,8 +257,17 @@ def test_entries_and_version_rows_are_what_the_reference_encoder_makes(
         assert ledger.verify(deep=True).ok
         records = {entry.seq: entry.record for entry in ledger.entries()}
     cells = _cells(path)
-    payloads = {row[0]: row[8] for row in cells["entries"]}  # seq -> payload
-    assert payloads == {seq: reference_payload(record) for seq, record in records.items()}
+    payloads = {row[0]: split_payload(row[8]) for row in cells["entries"]}  # seq -> parts
+    # The record's canonical JSON, after its reserved keys: its source, and a salt where it
+    # holds personal data (DESIGN §9, §16; docs/file-format.md).
+    assert {seq: content for seq, (_, _, content) in payloads.items()} == {
+        seq: reference_payload(record) for seq, record in records.items()
+    }
+    assert {source for _, source, _ in payloads.values()} == {"api"}
+    for seq, (salt, _, _) in payloads.items():
+        fields = PERSONAL_FIELDS.get(type(records[seq]), ())
+        personal = any(getattr(records[seq], f) is not None for f in fields)
+        assert (salt is not None) == personal and (salt is None or len(salt) == 32)
     for row in cells["entries"]:
         assert list(row[1::2]) == ["integer", *["text"] * 7]
     for table in TABLES.values():

@@ -8,10 +8,13 @@ import base64
 import logging
 import smtplib
 import ssl
+from collections.abc import Sequence
+from datetime import UTC, datetime
 from email.message import EmailMessage
-from email.utils import formataddr, parseaddr
+from email.utils import format_datetime, formataddr, make_msgid, parseaddr
 from typing import Final
 
+from ..fields import email_problem, one_line
 from ..notices import DeliveryError, Message, scrubbed, seconds_above_zero
 from ..reminders import Reminder
 
@@ -20,10 +23,19 @@ __all__ = ["EmailSender"]
 log = logging.getLogger(__name__)
 
 
+#: The largest body of one email, in bytes (UTF-8): far below what mail servers refuse
+#: (10 MB and more is usual) and what mail clients show well. A longer worklist is split.
+MAX_SIZE = 256_000
+
+
 class EmailSender:
     """Reminders by email, one message per person, through an SMTP server.
 
-    Each message goes over its own connection (a refused one cannot spoil the next).
+    Each message goes over its own connection (a refused one cannot spoil the next). It
+    carries ``Date`` and ``Message-ID``, and a subject that says what is urgent. A worklist
+    longer than ``max_size`` bytes is sent as several emails, "(1 of N)" in each subject.
+    The address is the person's ``email``, which must be one address (an RFC 5322
+    addr-spec): anything else reaches nobody.
 
     ``starttls=True`` upgrades the connection before logging in; with ``username`` (and
     ``password``) it logs in. The password stays out of the repr, logs and errors.
@@ -44,6 +56,7 @@ class EmailSender:
         password: str | None = None,
         starttls: bool = False,
         timeout: float = 30.0,
+        max_size: int = MAX_SIZE,
     ) -> None:
         if not isinstance(host, str) or not host.strip() or any(c.isspace() for c in host.strip()):
             raise ValueError(f"host must be the SMTP server's name, got {host!r}")
@@ -56,13 +69,19 @@ class EmailSender:
             raise ValueError("password is given without username: give both, or neither")
         if username is not None and (not isinstance(username, str) or not username.strip()):
             raise ValueError("username is empty: give the SMTP login, or leave it out")
+        if isinstance(max_size, bool) or not isinstance(max_size, int) or max_size < 4_000:
+            raise ValueError(
+                f"max_size must be a number of bytes of 4000 or more, got {max_size!r}"
+            )
         self.host: Final = host.strip()
         self.port: Final = port
         self.from_addr: Final = from_addr.strip()
         self.username: Final = username
         self.starttls: Final = bool(starttls)
         self.timeout: Final = seconds_above_zero("timeout", timeout)
+        self.max_size: Final = max_size
         self._password = password
+        self._domain = address.rpartition("@")[2] or "localhost"
 
     def __repr__(self) -> str:
         return (
@@ -71,8 +90,65 @@ class EmailSender:
         )
 
     def channel_for(self, reminder: Reminder) -> str | None:
-        """``"email:<address>"``, or None for a person without an email (or nobody)."""
-        return f"email:{reminder.email}" if reminder.email else None
+        """``"email:<address>"``, or None for a person without one email address (or nobody)."""
+        if not reminder.email or email_problem(reminder.email) is not None:
+            return None
+        return f"email:{reminder.email}"
+
+    def why_unreached(self, reminder: Reminder) -> str:
+        """Why :meth:`channel_for` gave None for ``reminder``."""
+        if not reminder.email:
+            return "no email recorded"
+        problem = email_problem(reminder.email)
+        return f"Person.email={one_line(reminder.email)[:80]!r} {problem}"
+
+    def parts(self, message: Message) -> list[tuple[str, str]]:
+        """``message`` as (subject, body) pairs, each body under ``max_size`` bytes: the whole
+        worklist, split between findings, "(1 of N)" in each subject when there are several."""
+        bound = self.max_size - 1_000  # room for the part's own lines
+        bodies = _packed(message.entries, bound) if message.entries else [[message.text]]
+        count = len(bodies)
+        out = []
+        for number, entries in enumerate(bodies, 1):
+            part = f" ({number} of {count})" if count > 1 else ""
+            lines = [message.heading + part] if message.entries else []
+            lines += entries
+            if number == count:
+                lines += message.footer
+            else:
+                lines += ["", f"Continued in part {number + 1} of {count}."]
+            out.append((message.subject + part, "\n".join(lines)))
+        return out
+
+    def emails(self, message: Message) -> list[EmailMessage]:
+        """The emails :meth:`send` delivers for ``message``: To, From, Date, Message-ID and a
+        subject that says what is urgent; raises :class:`DeliveryError` for an address that
+        is not one address."""
+        address = message.email
+        if not address:
+            raise DeliveryError(f"{one_line(message.name)} has no email recorded")
+        problem = email_problem(address)
+        if problem is not None:
+            raise DeliveryError(
+                f"refused to send to Person.email={one_line(address)[:80]!r}: {problem}"
+            )
+        sent_at = message.sent_at or datetime.now(UTC)
+        mails = []
+        for subject, body in self.parts(message):
+            mail = EmailMessage()
+            try:
+                mail["From"] = self.from_addr
+                mail["To"] = formataddr((one_line(message.name), address))
+                mail["Subject"] = one_line(subject)
+                mail["Date"] = format_datetime(sent_at.astimezone(UTC))
+                mail["Message-ID"] = make_msgid(domain=self._domain)
+            except (ValueError, TypeError) as error:
+                raise DeliveryError(
+                    f"cannot address the message to {one_line(address)}: {error}"
+                ) from None
+            mail.set_content(body)
+            mails.append(mail)
+        return mails
 
     def _secrets(self) -> tuple[str, ...]:
         password = self._password
@@ -86,29 +162,36 @@ class EmailSender:
         )
 
     def send(self, message: Message) -> None:
-        """Deliver ``message`` to ``message.email``; raises :class:`DeliveryError`."""
-        if not message.email:
-            raise DeliveryError(f"{message.name} has no email recorded")
-        mail = EmailMessage()
-        try:
-            mail["From"] = self.from_addr
-            mail["To"] = formataddr((message.name, message.email))
-            mail["Subject"] = message.subject
-        except (ValueError, TypeError) as error:
-            raise DeliveryError(f"cannot address the message to {message.email}: {error}") from None
-        mail.set_content(message.text)
+        """Deliver ``message`` to ``message.email`` (in parts, if long); raises
+        :class:`DeliveryError`. A part refused after others were accepted says so."""
+        mails = self.emails(message)
         where = f"SMTP {self.host}:{self.port}"
+        self._deliver(mails, message.email or "", where)
+        log.debug("email to %s accepted by %s: %d part(s)", message.email, where, len(mails))
+
+    def _deliver(self, mails: Sequence[EmailMessage], address: str, where: str) -> int:
+        sent = 0
         try:
             with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
                 if self.starttls:
                     smtp.starttls(context=ssl.create_default_context())
                 if self.username is not None:
                     smtp.login(self.username, self._password or "")
-                refused = smtp.send_message(mail)
+                for mail in mails:
+                    refused = smtp.send_message(mail)
+                    if refused:
+                        raise DeliveryError(f"{where} refused the recipient {address}")
+                    sent += 1
+        except DeliveryError as error:
+            raise DeliveryError(_part(error, sent, len(mails))) from None
         except smtplib.SMTPRecipientsRefused as error:
             codes = "; ".join(f"{code} {_text(reply)}" for code, reply in error.recipients.values())
             raise DeliveryError(
-                scrubbed(f"{where} refused the recipient {message.email}: {codes}", self._secrets())
+                _part(
+                    scrubbed(f"{where} refused the recipient {address}: {codes}", self._secrets()),
+                    sent,
+                    len(mails),
+                )
             ) from None
         except smtplib.SMTPAuthenticationError as error:
             raise DeliveryError(
@@ -120,9 +203,13 @@ class EmailSender:
             ) from None
         except smtplib.SMTPResponseException as error:
             raise DeliveryError(
-                scrubbed(
-                    f"{where} refused the message: {error.smtp_code} {_text(error.smtp_error)}",
-                    self._secrets(),
+                _part(
+                    scrubbed(
+                        f"{where} refused the message: {error.smtp_code} {_text(error.smtp_error)}",
+                        self._secrets(),
+                    ),
+                    sent,
+                    len(mails),
                 )
             ) from None
         except (smtplib.SMTPException, OSError, ssl.SSLError) as error:
@@ -132,10 +219,34 @@ class EmailSender:
                     self._secrets(),
                 )
             ) from None
-        if refused:
-            raise DeliveryError(f"{where} refused the recipient {message.email}")
-        log.debug("email to %s accepted by %s", message.email, where)
+        return sent
+
+
+def _part(error: object, sent: int, count: int) -> str:
+    """An error's text, saying how many parts got through before it when there are several."""
+    if count == 1:
+        return str(error)
+    return f"{error} (part {sent + 1} of {count}; {sent} delivered before it)"
+
+
+def _packed(entries: Sequence[str], bound: int) -> list[list[str]]:
+    """``entries`` in order, in as few groups as keep each group under ``bound`` bytes (an
+    entry longer than that alone is cut)."""
+    groups: list[list[str]] = [[]]
+    size = 0
+    for entry in entries:
+        length = len(entry.encode("utf-8")) + 1
+        if length > bound:
+            entry = entry.encode("utf-8")[: bound - 100].decode("utf-8", "ignore") + " …(cut)"
+            length = len(entry.encode("utf-8")) + 1
+        if groups[-1] and size + length > bound:
+            groups.append([])
+            size = 0
+        groups[-1].append(entry)
+        size += length
+    return groups
 
 
 def _text(reply: bytes | str) -> str:
-    return reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
+    text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
+    return one_line(text)[:300]

@@ -368,6 +368,15 @@ class Storage(Protocol):
         ``SparkAuthorization`` current at ``bound`` it binds (bindings of none are left out)."""
         ...
 
+    def bindings_with_codes(
+        self, bound: int | None, binding_columns: Sequence[str], code_columns: Sequence[str]
+    ) -> Iterator[tuple[Any, ...]]:
+        """Every ``SparkBinding`` current at ``bound`` joined to the ``SparkAuthorization``
+        current at ``bound`` it binds: the binding's ``binding_columns``, then the code's
+        ``code_columns``, in no given order (bindings of no code are left out). One
+        read for what the checks ask of bindings and their codes (a code replaced, ...)."""
+        ...
+
     # --- erasure (DESIGN §16) and copies -------------------------------------------------------
 
     def erasing(self) -> AbstractContextManager[None]:

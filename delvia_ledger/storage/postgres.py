@@ -35,8 +35,12 @@ from ..records import (
     DERIVED_ID_DIGITS,
     DERIVED_ID_PREFIX,
     PERSONAL_FIELDS,
+    AccessReview,
     Erasure,
+    PendingInvite,
+    Person,
     Record,
+    RoleGrant,
     SparkAuthorization,
 )
 from . import DEFAULT_BUSY_TIMEOUT, schema
@@ -336,10 +340,13 @@ class PostgresStore(SqlReads):
             if version == SCHEMA_VERSION:
                 return
             if version == 3:  # the owner's connection upgrades it, once
-                self._run(";\n".join([*_retirement_columns(), *migration_from_3()]))
+                steps = [*_retirement_columns(), *_access_columns(), *_access_tables()]
+                self._run(";\n".join([*steps, *migration_from_3()]))
                 return
-            if version == 4:
-                self._run(";\n".join(migration_from_4()))
+            if version in (4, 5):
+                steps = migration_from_4() if version == 4 else []
+                made = self._one(f"SELECT to_regclass('{TABLES[AccessReview].name}')")
+                self._run(";\n".join([*steps, *migration_from_5(made is None)]))
                 return
             if version is not None:
                 raise NotALedgerError(
@@ -993,6 +1000,42 @@ def _version_update_guards(table: VersionTable) -> list[str]:
     return statements
 
 
+#: The tables schema version 6 adds (DESIGN §8: invitations and access reviews).
+NEW_IN_6 = (PendingInvite, AccessReview)
+
+
+def _access_columns() -> list[str]:
+    """``Person.tiktok_user_id`` (indexed) and ``RoleGrant.source`` (schema version 6)."""
+    person, grants = TABLES[Person].name, TABLES[RoleGrant].name
+    return [
+        f"ALTER TABLE {person} ADD COLUMN IF NOT EXISTS tiktok_user_id {_TEXT}",
+        f"CREATE INDEX IF NOT EXISTS idx_{person}_tiktok_user_id ON {person} (tiktok_user_id, seq)",
+        f"ALTER TABLE {grants} ADD COLUMN IF NOT EXISTS source {_TEXT}",
+    ]
+
+
+def _access_tables() -> list[str]:
+    """The PendingInvite and AccessReview tables with their guards (schema version 6)."""
+    return [statement for cls in NEW_IN_6 for statement in _version_table_sql(TABLES[cls])]
+
+
+def migration_from_5(tables: bool = True) -> list[str]:
+    """Schema version 5 -> 6 (run by the tables' owner, once): who holds access at TikTok —
+    the new columns (their UPDATE guards made again to watch them) and, unless ``tables`` is
+    False (they exist), the new tables."""
+    statements = _access_columns()
+    for changed in (TABLES[Person], TABLES[RoleGrant]):
+        statements.append(f"DROP TRIGGER IF EXISTS {changed.name}_refuse_update ON {changed.name}")
+        statements += _version_update_guards(changed)[:1]  # the redaction check stays
+    return [
+        *statements,
+        *(_access_tables() if tables else []),
+        "ALTER TABLE ledger_schema DISABLE TRIGGER ledger_schema_refuse_update",
+        f"UPDATE ledger_schema SET schema_version = {SCHEMA_VERSION}",
+        "ALTER TABLE ledger_schema ENABLE TRIGGER ledger_schema_refuse_update",
+    ]
+
+
 def _retirement_columns() -> list[str]:
     """The columns of a code's retirement (schema version 5) and their index, added to an
     older ledger."""
@@ -1029,6 +1072,8 @@ def migration_from_3() -> list[str]:
         *_entries_update_guard(),
     ]
     for table in TABLES.values():
+        if table.cls in NEW_IN_6:
+            continue  # made before, by _access_tables
         if table.cls is Erasure:
             statements += _version_table_sql(table)
         else:

@@ -28,9 +28,11 @@ from ..convert import (
 from ..records import (
     PERSONAL_FIELDS,
     STORED_TYPES,
+    AdAccount,
     Creator,
     Erasure,
     Notice,
+    Person,
     Record,
     RoleGrant,
     SparkAd,
@@ -59,6 +61,14 @@ __all__ = [
 ENTRY_FIELDS = ("payload", "recorded_at")
 
 
+#: Fields kept in the entry's payload (so in the chain) but not as version-table columns: no
+#: query filters on them, and a file of this schema version has no such column (so adding one
+#: needs no migration). Read them from the records (``current_entries``).
+PAYLOAD_ONLY: dict[type[Record], tuple[str, ...]] = {
+    AdAccount: ("last_swept_at",),
+}
+
+
 @attrs.frozen(eq=False)  # compared and hashed by identity: one instance per record type
 class VersionTable:
     """The ``<type>_versions`` table of one record type: which columns, and how to fill them.
@@ -82,7 +92,8 @@ class VersionTable:
         cls, record_cls: type[Record], indexes: tuple[tuple[str, ...], ...] = ()
     ) -> VersionTable:
         snake = re.sub(r"(?<!^)(?=[A-Z])", "_", record_cls.__name__).lower()
-        fields = attrs.fields(cast(Any, record_cls))
+        only_in_payload = PAYLOAD_ONLY.get(record_cls, ())
+        fields = [f for f in attrs.fields(cast(Any, record_cls)) if f.name not in only_in_payload]
         kinds = [str(f.type) for f in fields]
         codes = tuple(i for i, kind in enumerate(kinds) if "SparkCode" in kind)
         return cls(
@@ -161,6 +172,7 @@ _EXTRA_INDEXES: dict[type[Record], tuple[tuple[str, ...], ...]] = {
     SparkBinding: (("ad_account_id",),),
     SparkAd: (("authorization_id",),),
     RoleGrant: (("scope",), ("person_id",)),
+    Person: (("tiktok_user_id",),),
     Notice: (("person_id",),),
     Erasure: (("subject_id",),),
 }

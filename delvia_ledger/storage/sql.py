@@ -291,6 +291,25 @@ class SqlReads:
         )
         return cast(Iterator[tuple[str, str]], self._stream_rows(sql, params))
 
+    def bindings_with_codes(
+        self, bound: int | None, binding_columns: Sequence[str], code_columns: Sequence[str]
+    ) -> Iterator[tuple[Any, ...]]:
+        """Every binding current at ``bound`` joined to the authorization current at ``bound``
+        it binds: its ``binding_columns`` then the code's ``code_columns``, in no given order
+        (bindings of no code are left out)."""
+        from .schema import column, known_columns  # schema imports this module
+
+        bindings, codes = self.TABLES[SparkBinding], self.TABLES[SparkAuthorization]
+        names_b, names_a = known_columns(bindings), known_columns(codes)
+        picked = [column(names_b, c) for c in binding_columns]
+        picked += [column(names_a, c).replace("v.", "a.", 1) for c in code_columns]
+        sql = (
+            f"SELECT {', '.join(picked)} FROM {bindings.name} v "
+            f"JOIN {codes.name} a ON a.id = v.authorization_id "
+            f"WHERE {visible(bound, 'v')} AND {visible(bound, 'a')}"
+        )
+        return self._stream_rows(sql, [])
+
     # --- entries ------------------------------------------------------------------------------
 
     def _record(self, cls: type[R], seq: int, payload: str) -> R:

@@ -50,8 +50,10 @@ from ..records import (
     PERSONAL_FIELDS,
     Creator,
     Erasure,
+    Person,
     Post,
     Record,
+    RoleGrant,
     SparkAuthorization,
 )
 from . import DEFAULT_BUSY_TIMEOUT, schema
@@ -70,7 +72,9 @@ __all__ = ["GENESIS_HASH", "Digest", "Entry", "Store", "VerifyResult", "chain_ha
 APPLICATION_ID = 0x444C4752  # "DLGR": marks a file as a delvia_ledger database
 #: 2: SparkBinding, Notice, two fields; 3: guards on INSERT and supersede; 4: sources, salts,
 #: Erasure and the redaction its guards allow, guards that watch every UPDATE (rowid aliases).
-SCHEMA_VERSION = 5  # 5: a code's retirement (SparkAuthorization.retired_at, retired_reason)
+#: 5: a code's retirement (SparkAuthorization.retired_at, retired_reason); 6: who holds access
+#: at TikTok (Person.tiktok_user_id, RoleGrant.source, PendingInvite, AccessReview).
+SCHEMA_VERSION = 6
 #: Older schema versions whose files read correctly as they are (only guards, and the
 #: Erasure table no such file needs, are missing), so a read-only copy can still be read and
 #: verified without migrating it.
@@ -421,6 +425,18 @@ class Store(SqlReads):
         """
         for name in ("entries", *(table.name for table in TABLES.values())):
             self.conn.execute(f"DROP TRIGGER IF EXISTS {name}_refuse_update")
+
+    def _migrate_from_5(self) -> None:
+        """Version 5 -> 6: who holds access at TikTok (DESIGN §8): ``Person.tiktok_user_id`` and
+        ``RoleGrant.source`` columns; :meth:`_create_schema` adds the PendingInvite and
+        AccessReview tables and their guards."""
+        for cls, name in ((Person, "tiktok_user_id"), (RoleGrant, "source")):
+            table = TABLES[cls].name
+            have = {row[1] for row in self.conn.execute(f"PRAGMA table_info({table})")}
+            if have and name not in have:  # a table missing is made whole by _create_schema
+                self.conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} TEXT")
+        for cls in (Person, RoleGrant):  # remade by _create_schema, the new column watched too
+            self.conn.execute(f"DROP TRIGGER IF EXISTS {TABLES[cls].name}_refuse_update")
 
     def _migrate_from_4(self) -> None:
         """Version 4 -> 5: the columns of a code's retirement; the authorizations' UPDATE guard
@@ -1188,6 +1204,7 @@ MIGRATIONS: dict[int, Callable[[Store], None]] = {
     2: Store._migrate_from_2,
     3: Store._migrate_from_3,
     4: Store._migrate_from_4,
+    5: Store._migrate_from_5,
 }
 
 
