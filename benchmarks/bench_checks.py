@@ -27,6 +27,7 @@ import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from bench_ledger import CREATORS, POSTS_PER_CREATOR, T0, world
 
@@ -97,7 +98,7 @@ def measure(what: str, path: str) -> None:
     """In a fresh process: open the file, run ``what``, print seconds, findings, peak MiB."""
     ledger = dl.Ledger.open(path, clock=lambda: T0)
     what, _, every = what.partition(":")
-    quiet = {"include_quiet": True} if every else {}  # a tree before quiet findings: none
+    quiet: dict[str, Any] = {"include_quiet": True} if every else {}  # older trees: none
     start, cpu = time.perf_counter(), time.process_time()
     found = ledger.findings(**quiet) if what == "findings" else ledger.iter_findings(**quiet)
     count = sum(1 for _ in found)  # the list is built first; the stream is consumed as read

@@ -20,7 +20,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import delvia_ledger as dl
-from delvia_ledger.sheet import derived_creator_id
+from delvia_ledger.sheet_plan import derived_creator_id
 
 T0 = datetime(2026, 11, 24, 9, tzinfo=UTC)
 ACCOUNTS = {"Brand US": "6900000000000000001", "Brand UK": "6900000000000000002"}

@@ -705,9 +705,14 @@ def explain(error_code: str) -> None:
             f"TikTok error {error_code!r} is not in the catalogue; see "
             f"{docs_url('troubleshooting')}"
         )
-    _say(f"{found.code} {found.name} → {found.kind.value}")
-    for name in ("cause", "meaning", "remedy", "where"):
-        _say(f"  {name + ':':<9}{getattr(found, name)}")
+    named = found.code if found.name in ("", found.code) else f"{found.code} {found.name}"
+    _say(
+        f"{named} → {found.kind.value}"
+        + ("" if found.name else " (TikTok publishes no name for it)")
+    )
+    for name in ("note", "cause", "meaning", "remedy", "where"):
+        if getattr(found, name):
+            _say(f"  {name + ':':<9}{getattr(found, name)}")
 
 
 # --- data in and out ----------------------------------------------------------------------------

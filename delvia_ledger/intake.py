@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import attrs
 
-from . import io, reconcile, sheet, tiktok, tiktok_ads
+from . import io, reconcile, sheet, sheet_plan, tiktok, tiktok_ads
 from .chain import Entry, rebuilt_payload
 from .convert import format_time
 from .errors import (
@@ -129,7 +129,7 @@ class Intake:
         account_region: str | None,
         create_people: bool,
         timezone: str | tzinfo | None,
-    ) -> sheet.SheetResult:
+    ) -> sheet_plan.SheetResult:
         """The one-tab sheet a team keeps, planned against what the ledger holds and recorded
         in one transaction (with ``dry_run``, judged by the rules and undone)."""
         if date_order is not None and date_order not in ("MDY", "DMY"):
@@ -140,7 +140,7 @@ class Intake:
         rows = read.rows
         store = self._store
         with store.transaction():
-            known = sheet.Known(
+            known = sheet_plan.Known(
                 accounts={a.id: a for a in self._every(AdAccount)},
                 people=self._every(Person),
                 creators=self._every(Creator),
@@ -154,7 +154,7 @@ class Intake:
                     ).values()
                 },
             )
-            planned = sheet.plan(
+            planned = sheet_plan.plan(
                 rows,
                 known,
                 now=self._writer.now(),
@@ -175,7 +175,7 @@ class Intake:
                 except _DryRun:
                     pass
             last = store.head.seq
-        return sheet.SheetResult(
+        return sheet_plan.SheetResult(
             rows=len(rows),
             new=new,
             changed=changed,

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast, overload
 import attrs
 
 from . import access_review as reviews
-from . import access_sync, erasure, io, notices, sheet, tiktok
+from . import access_sync, erasure, io, notices, sheet, sheet_plan, tiktok
 from . import changes as what_changed
 from . import reminders as who_must_act
 from .access import OffboardingPlan, active_grants, offboarding_plan
@@ -317,6 +317,11 @@ class LedgerView:
         about the connection itself (the token, a missing scope, throttling past the retries)
         raise :class:`~delvia_ledger.TikTokAPIError`. ``live`` defaults to True when a
         client is given; ``live=False`` keeps the diagnosis to what the ledger knows.
+
+        A code the ledger does not hold whose ``+`` became a space or whose characters were
+        percent-encoded on the way is matched, by its repaired variants' fingerprints, to the
+        recorded code it probably was: ``Diagnosis.suggestions`` ("did you mean"); TikTok is
+        then not asked about the mangled text.
         """
         post_id = _optional_text_arg(post_id, "diagnose(post_id=...)")
         ad_account_id = _optional_text_arg(ad_account_id, "diagnose(ad_account_id=...)")
@@ -326,6 +331,8 @@ class LedgerView:
             raise ValueError("diagnose(live=True) needs client=TikTokClient(...) to ask TikTok")
         found = self._query(now, lambda c: diagnose(c.world, code, post_id, ad_account_id))
         if found.authorization is not None or client is None or live is False:
+            return found
+        if found.suggestions:  # mangled on the way: TikTok would be asked the mangled text
             return found
         if not isinstance(code, str):
             raise ValueError("diagnose: asking TikTok needs the raw code text, not a SparkCode")
@@ -580,7 +587,7 @@ class Ledger(LedgerView):
         account_region: str | None = None,
         create_people: bool = False,
         timezone: str | tzinfo | None = None,
-    ) -> sheet.SheetResult:
+    ) -> sheet_plan.SheetResult:
         """Record the one-tab sheet a team keeps (one row per code) in one transaction.
 
         ``source`` is a CSV path or open text file (a Google Sheets or Excel export). Headers

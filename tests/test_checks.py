@@ -1165,15 +1165,14 @@ def test_listing_findings_match_a_reference(
             )
         ledger.record_all(reported, source="tiktok")
         spark_ads = []
-        for i, (which, account, post, start, until, synced) in enumerate(ads):
-            if start is not None and until is not None and until <= start:
-                until = None
+        for i, (which, account, post, begins, ends, synced) in enumerate(ads):
+            until = None if begins is not None and ends is not None and ends <= begins else ends
             record = dl.SparkAd(
                 id=f"ad{i}",
                 ad_account_id=accounts[account],
                 authorization_id=NO_CODE if which < 0 else auths[which % len(auths)].id,
                 intended_post_id=POSTS[post],
-                runs_from=_at(start),
+                runs_from=_at(begins),
                 runs_until=_at(until),
             )
             ledger.record(record, source="tiktok" if synced else "api")

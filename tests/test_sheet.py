@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import delvia_ledger as dl
-from delvia_ledger import sheet
+from delvia_ledger import sheet, sheet_plan
 from tests.conftest import T0, Clock
 from tests.strategies import days, handles, header_spellings, post_ids, raw_codes, video_links
 
@@ -180,8 +180,8 @@ def test_the_same_code_twice_is_refused_naming_both_rows() -> None:
 def test_derived_creator_ids_hold_no_handle_and_do_not_depend_on_row_order(
     posts: list[str],
 ) -> None:
-    made = sheet.derived_creator_id(posts)
-    assert made == sheet.derived_creator_id(reversed(posts))
+    made = sheet_plan.derived_creator_id(posts)
+    assert made == sheet_plan.derived_creator_id(reversed(posts))
     assert made.startswith("cr_") and len(made) == 15
 
 
