@@ -1439,7 +1439,7 @@ def offboard(person_id: str, at: str | None, apply_: bool) -> None:
 @click.option(
     "--allow-mass-unbind",
     is_flag=True,
-    help="accept a sweep that unbinds more than 5 codes and more than 20%% of those bound",
+    help="accept a sweep that unbinds more than 5 codes and more than 20% of those bound",
 )
 @click.option("--access-token", hidden=True)
 def sync(

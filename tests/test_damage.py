@@ -340,12 +340,6 @@ def test_a_read_only_ledger_can_be_read_and_verified(tmp_path: Path, directory_t
 
 
 @pytest.mark.skipif(os.geteuid() == 0 and not shutil.which("chattr"), reason="needs chattr")
-@pytest.mark.xfail(
-    strict=True,
-    reason="schema versions 5 and 6 (retire, access) add version-table columns a read-only "
-    "version-3 file lacks, so verify(deep=True) reports them missing: READABLE_UNMIGRATED "
-    "still says 3 (and 2) read as they are; their owners must decide",
-)
 def test_a_read_only_version_3_ledger_is_read_and_verified_without_migrating(
     tmp_path: Path,
 ) -> None:
