@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 BC = "7100000000000000001"
@@ -48,12 +49,13 @@ def build(path: Path, people: int, accounts: int, synced: bool) -> None:
         ledger.record_all(records)
         if synced:
             drafts = read(people, ids, Member, RoleDraft)
-            ledger.record_all(changes_for(ledger._store, drafts, T0)[0])  # type: ignore[arg-type]
+            ledger.record_all(changes_for(ledger._store, drafts, T0)[0])
 
 
-def read(people: int, ids: list[str], member: type, draft: type) -> object:
+def read(people: int, ids: list[str], member: type, draft: type) -> Any:
     from delvia_ledger.access_sync import _Read
     from delvia_ledger.records import Role
+    from delvia_ledger.tiktok_access import RoleDraft
 
     members = [
         member(
@@ -65,13 +67,15 @@ def read(people: int, ids: list[str], member: type, draft: type) -> object:
         )
         for n in range(people)
     ]
-    roles: dict[str, list[object]] = {a: [] for a in ids}
+    roles: dict[str, list[RoleDraft]] = {a: [] for a in ids}
     for n in range(people):
         account = ids[n % len(ids)]
         roles[account].append(
             draft(user_id=f"69{n:017d}", role=Role.OPERATOR, scope=f"ad_account:{account}")
         )
-    users = {f"69{n:017d}": (None, None) for n in range(people)}
+    users: dict[str, tuple[str | None, str | None]] = {
+        f"69{n:017d}": (None, None) for n in range(people)
+    }
     return _Read(BC, members, [], [], True, roles, frozenset(ids), (), users)
 
 
@@ -101,8 +105,8 @@ def main() -> None:
     ids = [f"70{i:017d}" for i in range(args.accounts)]
     with dl.Ledger.open(plain, clock=lambda: T0) as before, dl.Ledger.open(synced) as after:
         again = read(args.people, ids, Member, RoleDraft)
-        decide = best(lambda: changes_for(after._store, again, T0), args.rounds)  # type: ignore[arg-type]
-        unchanged = changes_for(after._store, again, T0)[0]  # type: ignore[arg-type]
+        decide = best(lambda: changes_for(after._store, again, T0), args.rounds)
+        unchanged = changes_for(after._store, again, T0)[0]
         intended = best(lambda: before.findings(now=T0), args.rounds)
         both = best(lambda: after.findings(now=T0), args.rounds)
     print(f"{args.people} people, {args.accounts} accounts; best of {args.rounds}")

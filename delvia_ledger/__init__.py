@@ -18,7 +18,7 @@ _HOMES: dict[str, tuple[str, ...]] = {
     "changes": ("ChangeKind", "Changes", "FindingChange", "RecordChange"),
     "convert": ("converter",),
     "dataframes": ("frames",),
-    "diagnose": ("Diagnosis", "Step", "StepStatus"),
+    "diagnose": ("Diagnosis", "Step", "StepStatus", "Suggestion"),
     "errors": (
         "DuplicateCodeError",
         "ErasedSubjectError",
@@ -83,7 +83,7 @@ if TYPE_CHECKING:  # the same names for type checkers, which see no __getattr__ 
     from .changes import ChangeKind, Changes, FindingChange, RecordChange
     from .convert import converter
     from .dataframes import frames
-    from .diagnose import Diagnosis, Step, StepStatus
+    from .diagnose import Diagnosis, Step, StepStatus, Suggestion
     from .errors import (
         DuplicateCodeError,
         ErasedSubjectError,
@@ -215,6 +215,7 @@ __all__ = [
     "Step",
     "StepStatus",
     "StorageError",
+    "Suggestion",
     "SyncResult",
     "TikTokAPIError",
     "TikTokClient",

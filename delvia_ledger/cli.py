@@ -705,9 +705,14 @@ def explain(error_code: str) -> None:
             f"TikTok error {error_code!r} is not in the catalogue; see "
             f"{docs_url('troubleshooting')}"
         )
-    _say(f"{found.code} {found.name} → {found.kind.value}")
-    for name in ("cause", "meaning", "remedy", "where"):
-        _say(f"  {name + ':':<9}{getattr(found, name)}")
+    named = found.code if found.name in ("", found.code) else f"{found.code} {found.name}"
+    _say(
+        f"{named} → {found.kind.value}"
+        + ("" if found.name else " (TikTok publishes no name for it)")
+    )
+    for name in ("note", "cause", "meaning", "remedy", "where"):
+        if getattr(found, name):
+            _say(f"  {name + ':':<9}{getattr(found, name)}")
 
 
 # --- data in and out ----------------------------------------------------------------------------
@@ -1090,11 +1095,12 @@ def _history_table(entries: list[Any]) -> str:
     for entry in entries:
         now = {k: _shown(v) for k, v in converter.unstructure(entry.record).items()}
         head = f"{entry.seq:>6}  {format_time(entry.recorded_at)}"
+        said = "" if entry.source is None else f" (from {entry.source})"  # DESIGN §9 sources
         if not before:
-            lines.append(f"{head}  recorded {type(entry.record).__name__} {entry.record.id}")
+            lines.append(f"{head}  recorded {type(entry.record).__name__} {entry.record.id}{said}")
             lines += [f"        {k}: {v}" for k, v in now.items() if v not in (None, [], "")]
         else:
-            lines.append(f"{head}  changed")
+            lines.append(f"{head}  changed{said}")
             for key in dict.fromkeys([*before, *now]):
                 if before.get(key) != now.get(key):
                     lines.append(f"        {key}: {before.get(key)} → {now.get(key)}")
@@ -1139,7 +1145,12 @@ def history(
     if not entries:
         raise UsageError(f"history: no {cls.__name__} with id {rid!r}")
     rows = [
-        {"seq": e.seq, "recorded_at": format_time(e.recorded_at), **converter.unstructure(e.record)}
+        {
+            "seq": e.seq,
+            "recorded_at": format_time(e.recorded_at),
+            "source": e.source,  # None for entries recorded before sources were
+            **converter.unstructure(e.record),
+        }
         for e in entries
     ]
     _emit(rows, _chosen(fmt, as_json), lambda: _history_table(entries))
@@ -1428,7 +1439,7 @@ def offboard(person_id: str, at: str | None, apply_: bool) -> None:
 @click.option(
     "--allow-mass-unbind",
     is_flag=True,
-    help="accept a sweep that unbinds more than 5 codes and more than 20%% of those bound",
+    help="accept a sweep that unbinds more than 5 codes and more than 20% of those bound",
 )
 @click.option("--access-token", hidden=True)
 def sync(

@@ -389,7 +389,7 @@ def structure_of(cls: type[Record]) -> Callable[[Any], Record]:
 
     >>> from delvia_ledger.records import AdAccount
     >>> structure_of(AdAccount)({"id": "69", "name": "Brand", "region": "us"})
-    AdAccount(id='69', name='Brand', region='US', business_center_id=None)
+    AdAccount(id='69', name='Brand', region='US', business_center_id=None, last_swept_at=None)
     """
     found = _GENERATED_STRUCTURE.get(cls)
     if found is None:

@@ -22,6 +22,7 @@ from .records import (
     SparkCode,
     binding_id,
     fingerprint_of,
+    repairs_of,
 )
 from .rules import EXPIRED, NOT_YET_ACTIVE, REVOKED, Auth, Binding
 from .storage import row_of
@@ -32,6 +33,7 @@ __all__ = [
     "Diagnosis",
     "Step",
     "StepStatus",
+    "Suggestion",
     "about_the_connection",
     "diagnose",
     "diagnose_at_tiktok",
@@ -73,12 +75,31 @@ class Step:
 
 
 @attrs.frozen
+class Suggestion:
+    """A recorded code an unknown one probably was before a form or a link mangled it ("did
+    you mean"): the recorded authorization, and what was repaired in words. It shows the
+    recorded code's hint only, never a character of the code typed."""
+
+    authorization: SparkAuthorization
+    note: str
+
+    def __str__(self) -> str:
+        a = self.authorization
+        return (
+            f"did you mean the code {a.code.hint} (recorded for post {a.post_id}, creator "
+            f"{a.creator_id})? {self.note}"
+        )
+
+
+@attrs.frozen
 class Diagnosis:
-    """The result of :meth:`Ledger.diagnose`; ``print()`` it for a short report."""
+    """The result of :meth:`Ledger.diagnose`; ``print()`` it for a short report.
+    ``suggestions`` are the recorded codes an unknown code probably was ("did you mean")."""
 
     steps: tuple[Step, ...]
     findings: tuple[Finding, ...]
     authorization: SparkAuthorization | None
+    suggestions: tuple[Suggestion, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -100,15 +121,22 @@ def diagnose(
 ) -> Diagnosis:
     """Run the four steps for one code, from one state of the ledger: run it inside one storage
     snapshot. Three reads: the code by its fingerprint, its neighbours (post, creator, owner,
-    ad account, binding) at once, and the region rules when the region step runs."""
+    ad account, binding) at once, and the region rules when the region step runs. A raw code
+    the ledger does not hold costs one more read: its repaired variants' fingerprints, all at
+    once, for a "did you mean" (:func:`~delvia_ledger.records.repairs_of`)."""
     fingerprint = code.fingerprint if isinstance(code, SparkCode) else fingerprint_of(code)
     held = world.store.authorization_by_fingerprint(fingerprint, world.bound)
     if held is None:
         skipped = tuple(Step(name, StepStatus.NOT_CHECKED) for name in ("live", "post", "region"))
+        suggestions = () if isinstance(code, SparkCode) else _suggest(world, code)
+        said = "; ".join(str(s) for s in suggestions)
+        hints = ", ".join(s.authorization.code.hint for s in suggestions)
+        known = "not in the ledger" + (f"; did you mean the code {hints}?" if hints else "")
         return Diagnosis(
-            (Step("known", StepStatus.FAILED, "not in the ledger"), *skipped),
-            (_unknown(code),),
+            (Step("known", StepStatus.FAILED, known), *skipped),
+            (_unknown(code, f"fingerprint {fingerprint[:12]}…; {said}" if said else ""),),
             None,
+            suggestions,
         )
     seq, a = held
     account = ad_account_id or a.ad_account_id
@@ -180,6 +208,19 @@ def diagnose(
             steps.append(Step("region", StepStatus.UNCONFIRMED, finding.detail))
             found.append(finding)
     return Diagnosis(tuple(steps), tuple(found), a)
+
+
+def _suggest(world: World, raw: str) -> tuple[Suggestion, ...]:
+    """The recorded codes ``raw`` probably was before form decoding or percent-encoding
+    mangled it: its repaired variants' fingerprints, looked up in one read (none without a
+    repair). Nothing raw is kept or returned."""
+    repairs = repairs_of(raw)
+    if not repairs:
+        return ()
+    held = world.store.authorizations_by_fingerprint([r.fingerprint for r in repairs], world.bound)
+    return tuple(
+        Suggestion(held[r.fingerprint][1], r.note) for r in repairs if r.fingerprint in held
+    )
 
 
 def _at(micros: int | None) -> str:

@@ -159,6 +159,11 @@ class QueryMethods:
         about the connection itself (the token, a missing scope, throttling past the retries)
         raise :class:`~delvia_ledger.TikTokAPIError`. ``live`` defaults to True when a
         client is given; ``live=False`` keeps the diagnosis to what the ledger knows.
+
+        A code the ledger does not hold whose ``+`` became a space or whose characters were
+        percent-encoded on the way is matched, by its repaired variants' fingerprints, to the
+        recorded code it probably was: ``Diagnosis.suggestions`` ("did you mean"); TikTok is
+        then not asked about the mangled text.
         """
         post_id = optional_text_arg(post_id, "diagnose(post_id=...)")
         ad_account_id = optional_text_arg(ad_account_id, "diagnose(ad_account_id=...)")
@@ -168,6 +173,8 @@ class QueryMethods:
             raise ValueError("diagnose(live=True) needs client=TikTokClient(...) to ask TikTok")
         found = self._query(now, lambda c: diagnose(c.world, code, post_id, ad_account_id))
         if found.authorization is not None or client is None or live is False:
+            return found
+        if found.suggestions:  # mangled on the way: TikTok would be asked the mangled text
             return found
         if not isinstance(code, str):
             raise ValueError("diagnose: asking TikTok needs the raw code text, not a SparkCode")

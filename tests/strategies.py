@@ -371,3 +371,28 @@ def video_links(draw: st.DrawFn) -> tuple[str, str, str]:
     )
     query = draw(st.sampled_from(["", "?is_from_webapp=1&sender_device=pc", "?lang=en", "/"]))
     return f"{host}/@{handle}/video/{post}{query}", post, handle
+
+
+def form_decoded(code: str) -> str:
+    """``code`` after a form decoded it: each ``+`` a space."""
+    return code.replace("+", " ")
+
+
+def percent_encoded(code: str) -> str:
+    """``code`` sent in a link: ``+``, ``/`` and ``=`` percent-encoded."""
+    return code.replace("+", "%2B").replace("/", "%2F").replace("=", "%3D")
+
+
+def form_decoded_then_encoded(code: str) -> str:
+    """``code`` whose ``+`` became a space and whose ``/`` and ``=`` were percent-encoded."""
+    return form_decoded(code).replace("/", "%2F").replace("=", "%3D")
+
+
+#: (raw code, the same code mangled on the way), always changed by it.
+mangled_codes = (
+    st.tuples(
+        raw_codes, st.sampled_from([form_decoded, percent_encoded, form_decoded_then_encoded])
+    )
+    .map(lambda pair: (pair[0], pair[1](pair[0])))
+    .filter(lambda pair: pair[0] != pair[1])
+)

@@ -69,7 +69,10 @@ def test_demo_then_report_check_verify_history(tmp_path: Path) -> None:
     assert healthy.returncode == 0
 
     assert run("verify", cwd=tmp_path).returncode == 0
-    assert "maya.makes" in run("history", "Creator", "7000000000000000001", cwd=tmp_path).stdout
+    shown = run("history", "Creator", "7000000000000000001", cwd=tmp_path).stdout
+    assert "maya.makes" in shown and "(from api)" in shown  # each version says its source
+    as_json = run("history", "Creator", "7000000000000000001", "--json", cwd=tmp_path).stdout
+    assert [v["source"] for v in json.loads(as_json)] == ["api"]
     outputs = demo.stdout + report.stdout + check.stdout + healthy.stdout
     assert all(code not in outputs for code in SAMPLE_CODES.values())
 
@@ -291,3 +294,35 @@ def test_report_leaves_quiet_codes_out_unless_all(tmp_path: Path) -> None:
     plain, every = shown(), shown("--all")
     assert ids["current"][0] in plain and not plain & set(ids["long_dead"] + ids["replaced"])
     assert every - plain == set(ids["long_dead"])
+
+
+def test_check_suggests_the_code_a_mangled_one_was_and_explain_shows_the_note(
+    tmp_path: Path,
+) -> None:
+    """A code whose '+' became a space is matched to the recorded code, by its hint only; and
+    `explain` shows a code's note, with no empty name for one TikTok names nowhere."""
+    raw = SAMPLE_CODES["live"].replace("=", "+x/y=")
+    assert run("demo", cwd=tmp_path).returncode == 0
+    with dl.Ledger.open(tmp_path / "delvia-ledger.db") as ledger:
+        held = ledger.authorization_for(SAMPLE_CODES["live"])
+        assert held is not None
+        ledger.record(
+            dl.SparkAuthorization.from_code(
+                raw,
+                creator_id=held.creator_id,
+                post_id=held.post_id,
+                starts_at=held.starts_at,
+                expires_at=held.expires_at,
+            )
+        )
+        auth = ledger.authorization_for(raw)
+        assert auth is not None
+    arrived = raw.replace("+", " ")
+    check = run("check", "-", cwd=tmp_path, stdin=arrived)
+    assert check.returncode == 1 and "UNKNOWN_CODE" in check.stdout
+    assert f"did you mean the code {auth.code.hint}" in check.stdout
+    assert f"post {auth.post_id}, creator {auth.creator_id}" in check.stdout
+    assert raw not in check.stdout + check.stderr and arrived.strip() not in check.stdout
+    explained = run("explain", "40133", cwd=tmp_path)
+    assert explained.returncode == 0 and explained.stdout.startswith("40133 → RATE_LIMITED")
+    assert "  note:" in explained.stdout and "40133  →" not in explained.stdout

@@ -22,7 +22,8 @@ Reads = tuple[object, ...]
 
 
 def build(path: Path) -> None:
-    """A small ledger with every kind of row: versions, supersedes, codes, grants, an ad."""
+    """A small ledger with every kind of row: versions, supersedes, codes, grants, an ad, a
+    retired code, a Notice and an Erasure (with the entries it redacted)."""
     clock = Clock()
     with dl.Ledger.open(path, clock=clock) as ledger:
         ledger.record_all(
@@ -70,6 +71,12 @@ def build(path: Path) -> None:
         )
         ledger.record(dl.Creator(id="maya", handle="@maya.makes", region="US"))  # supersedes
         ledger.record(dl.Person(id="ana", name="Ana", left_at=T0 - timedelta(days=1)))
+        # This round's rows: a retired code, a delivered Notice, an Erasure and its redactions.
+        ledger.retire(CODES[3], "campaign ended", at=T0 - timedelta(days=2))
+        ledger.record(
+            dl.Notice(person_id="ana", channel="email", sent_at=T0, finding_keys=("k1", "k2"))
+        )
+        ledger.erase(dl.Creator, "leo", reason="GDPR request #1", by="dpo")
 
 
 def reads(ledger: dl.Ledger) -> Reads:

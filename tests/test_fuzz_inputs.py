@@ -448,3 +448,127 @@ def test_nesting_of_any_depth_is_refused_cleanly(ledger: dl.Ledger, depth: int) 
             ledger.import_tiktok(payload, advertiser_id=ADVERTISER)
         except BaseException as error:
             assert_allowed(error)
+
+
+# --- the command line's new commands (issue 25): import-sheet, retire, erase, retention, sync ---
+
+#: Nothing listens here (port 9, discard): a sync that gets that far fails to connect at once,
+#: and never leaves this machine.
+CLOSED = "http://127.0.0.1:9/open_api/v1.3/"
+#: Values for options that take no code (a code typed there is echoed as typed, like any value).
+hostile_words = (
+    nasty_texts
+    | extreme_time_texts
+    | st.sampled_from(
+        ["", "-", "--", "-1", "nan", "inf", "1e999", "0", "9" * 40, "auth_1", "maya", "--help"]
+    )
+)
+
+
+@st.composite
+def new_commands(draw: st.DrawFn) -> list[str]:
+    """An argument list for one of this round's commands, each value hostile or plausible."""
+    word = draw(hostile_words)
+    other = draw(hostile_words)
+    command = draw(
+        st.sampled_from(["import-sheet", "retire", "unretire", "erase", "retention", "sync"])
+    )
+    if command == "import-sheet":
+        args = ["import-sheet", "sheet.csv"]
+        args += draw(
+            st.lists(
+                st.sampled_from(
+                    [
+                        ["--map", f"{word}={other}"],
+                        ["--date-order", word],
+                        ["--dry-run"],
+                        ["--create-accounts"],
+                        ["--account-region", word],
+                        ["--create-people"],
+                        ["--timezone", word],
+                    ]
+                ),
+                max_size=3,
+            ).map(lambda options: [x for option in options for x in option])
+        )
+        return args
+    if command in ("retire", "unretire"):  # a code's place: a raw code is never shown
+        args = [command, draw(marked_codes | hostile_words)]
+        return args + (
+            ["--reason", other, "--at", draw(hostile_words)] if command == "retire" else []
+        )
+    if command == "erase":
+        kind = draw(st.sampled_from(["creator", "person", "Post", word]))
+        return ["erase", kind, other, "--reason", word, "--by", draw(hostile_words), "--dry-run"]
+    if command == "retention":
+        return ["retention", "--older-than", word, "--by", other, "--dry-run"]
+    options = draw(
+        st.lists(
+            st.sampled_from(
+                [
+                    ["--max-retries", word],
+                    ["--timeout", word],
+                    ["--max-backoff", word],
+                    ["--ads"],
+                    ["--no-ads"],
+                    ["--allow-mass-unbind"],
+                    ["--advertiser", other],
+                ]
+            ),
+            max_size=3,
+        ).map(lambda options: [x for option in options for x in option])
+    )
+    return [
+        "sync",
+        "--base-url",
+        CLOSED,
+        "--advertiser",
+        ADVERTISER,
+        "--max-retries",
+        "0",
+        *options,
+    ]
+
+
+def _sheet(code: str) -> str:
+    return (
+        "Creator handle,Video link,Spark code,Starts,Expires,Ad account,Owner\n"
+        f"maya,https://www.tiktok.com/@maya/video/7301,{code},2026-11-01,2026-12-01,{ADVERTISER},ana\n"
+    )
+
+
+@FUZZ
+@given(args=new_commands(), code=marked_codes)
+def test_any_use_of_the_new_commands_ends_in_one_clean_line(
+    ledger_path: Path, args: list[str], code: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Exit 0, 1 or 2; never a traceback or 'please report this'; a refusal (2) writes nothing;
+    no raw code in anything printed; a sync never leaves 127.0.0.1."""
+    from contextlib import redirect_stderr, redirect_stdout
+
+    from delvia_ledger.cli import main
+
+    (ledger_path.parent / "sheet.csv").write_text(_sheet(code))
+    monkeypatch.setenv("TIKTOK_ACCESS_TOKEN", "fuzz-token-0000")
+    monkeypatch.delenv("DELVIA_LEDGER_DB", raising=False)
+    with dl.Ledger.open(ledger_path) as ledger:
+        setup_world(ledger)
+        before = ledger.digest()
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
+        done = main([*args, "--db", str(ledger_path)])
+    said = out.getvalue() + err.getvalue()
+    assert done in (0, 1, 2), said
+    assert "Traceback" not in said and "please report" not in said, said
+    assert CODE_MARKER not in said and "fuzz-token-0000" not in said
+    if done == 2:  # one line; a sync says one line per advertiser it names
+        lines = err.getvalue().splitlines()
+        assert 1 <= len(lines) <= max(1, args.count("--advertiser")), err.getvalue()
+        with dl.Ledger.open(ledger_path) as ledger:
+            assert ledger.digest() == before
+    assert_no_code_in_files(ledger_path.parent)
+
+
+@pytest.fixture
+def ledger_path(tmp_path: Path) -> Path:
+    return tmp_path / "ledger.db"

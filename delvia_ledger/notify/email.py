@@ -23,8 +23,9 @@ __all__ = ["EmailSender"]
 log = logging.getLogger(__name__)
 
 
-#: The largest body of one email, in bytes (UTF-8): far below what mail servers refuse
-#: (10 MB and more is usual) and what mail clients show well. A longer worklist is split.
+#: The largest email, in bytes as sent (headers and transfer encoding included): far below
+#: what mail servers refuse (10 MB and more is usual) and what mail clients show well. A
+#: longer worklist is split.
 MAX_SIZE = 256_000
 
 
@@ -102,10 +103,12 @@ class EmailSender:
         problem = email_problem(reminder.email)
         return f"Person.email={one_line(reminder.email)[:80]!r} {problem}"
 
-    def parts(self, message: Message) -> list[tuple[str, str]]:
-        """``message`` as (subject, body) pairs, each body under ``max_size`` bytes: the whole
-        worklist, split between findings, "(1 of N)" in each subject when there are several."""
-        bound = self.max_size - 1_000  # room for the part's own lines
+    def parts(self, message: Message, bound: int | None = None) -> list[tuple[str, str]]:
+        """``message`` as (subject, body) pairs, each body's lines under ``bound`` bytes (default:
+        ``max_size`` less room for the headers): the whole worklist, split between findings,
+        "(1 of N)" in each subject when there are several."""
+        if bound is None:
+            bound = self.max_size - 2_000
         bodies = _packed(message.entries, bound) if message.entries else [[message.text]]
         count = len(bodies)
         out = []
@@ -132,9 +135,19 @@ class EmailSender:
             raise DeliveryError(
                 f"refused to send to Person.email={one_line(address)[:80]!r}: {problem}"
             )
+        bound = self.max_size - 2_000
+        for _ in range(4):  # the transfer encoding (quoted-printable) grows the text: shrink
+            mails = self._built(message, address, bound)
+            largest = max(len(mail.as_bytes()) for mail in mails)
+            if largest <= self.max_size:
+                return mails
+            bound = int(bound * self.max_size / largest * 0.97)
+        raise DeliveryError(f"could not fit the worklist in emails of {self.max_size} bytes")
+
+    def _built(self, message: Message, address: str, bound: int) -> list[EmailMessage]:
         sent_at = message.sent_at or datetime.now(UTC)
         mails = []
-        for subject, body in self.parts(message):
+        for subject, body in self.parts(message, bound):
             mail = EmailMessage()
             try:
                 mail["From"] = self.from_addr
@@ -230,21 +243,26 @@ def _part(error: object, sent: int, count: int) -> str:
 
 
 def _packed(entries: Sequence[str], bound: int) -> list[list[str]]:
-    """``entries`` in order, in as few groups as keep each group under ``bound`` bytes (an
-    entry longer than that alone is cut)."""
+    """``entries`` in order, in as few groups as keep each group under ``bound`` bytes as
+    sent (UTF-8, each line ended by CRLF); an entry longer than that alone is cut."""
     groups: list[list[str]] = [[]]
     size = 0
     for entry in entries:
-        length = len(entry.encode("utf-8")) + 1
+        length = _wire(entry)
         if length > bound:
-            entry = entry.encode("utf-8")[: bound - 100].decode("utf-8", "ignore") + " …(cut)"
-            length = len(entry.encode("utf-8")) + 1
+            entry = entry.encode("utf-8")[: bound // 2].decode("utf-8", "ignore") + " …(cut)"
+            length = _wire(entry)
         if groups[-1] and size + length > bound:
             groups.append([])
             size = 0
         groups[-1].append(entry)
         size += length
     return groups
+
+
+def _wire(entry: str) -> int:
+    """The bytes ``entry`` takes in a message as sent: UTF-8, every line ended by CRLF."""
+    return len(entry.encode("utf-8")) + 2 * (entry.count("\n") + 1)
 
 
 def _text(reply: bytes | str) -> str:

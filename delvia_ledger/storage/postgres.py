@@ -339,14 +339,15 @@ class PostgresStore(SqlReads):
             version = self._version()
             if version == SCHEMA_VERSION:
                 return
+            made = self._one(f"SELECT to_regclass('{TABLES[AccessReview].name}')") is not None
+            tables = [] if made else _access_tables()
             if version == 3:  # the owner's connection upgrades it, once
-                steps = [*_retirement_columns(), *_access_columns(), *_access_tables()]
+                steps = [*_retirement_columns(), *_access_columns(), *tables]
                 self._run(";\n".join([*steps, *migration_from_3()]))
                 return
             if version in (4, 5):
                 steps = migration_from_4() if version == 4 else []
-                made = self._one(f"SELECT to_regclass('{TABLES[AccessReview].name}')")
-                self._run(";\n".join([*steps, *migration_from_5(made is None)]))
+                self._run(";\n".join([*steps, *migration_from_5(not made)]))
                 return
             if version is not None:
                 raise NotALedgerError(
@@ -1043,10 +1044,10 @@ def _retirement_columns() -> list[str]:
     kinds = {"INTEGER": "bigint", "TEXT": _TEXT}
     return [
         *(
-            f"ALTER TABLE {table.name} ADD COLUMN {column} {kinds[kind]}"
+            f"ALTER TABLE {table.name} ADD COLUMN IF NOT EXISTS {column} {kinds[kind]}"
             for column, kind in RETIREMENT_COLUMNS
         ),
-        f"CREATE INDEX idx_{table.name}_retired_at ON {table.name} (retired_at, seq)",
+        f"CREATE INDEX IF NOT EXISTS idx_{table.name}_retired_at ON {table.name} (retired_at, seq)",
     ]
 
 

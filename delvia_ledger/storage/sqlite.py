@@ -81,6 +81,18 @@ SCHEMA_VERSION = 6
 READABLE_UNMIGRATED = frozenset({2, 3})
 #: The columns schema version 5 adds to the authorizations' version table.
 RETIREMENT_COLUMNS = (("retired_at", "INTEGER"), ("retired_reason", "TEXT"))
+#: The version-table columns schema versions after 3 added (a file read without migrating may
+#: lack them), and the record types whose tables they added.
+_LATER_COLUMNS: dict[str, set[str]] = {
+    TABLES[SparkAuthorization].name: {name for name, _ in RETIREMENT_COLUMNS},
+    TABLES[Person].name: {"tiktok_user_id"},
+    TABLES[RoleGrant].name: {"source"},
+}
+_LATER_TABLES = frozenset(
+    TABLES[cls].type
+    for cls in TABLES
+    if cls.__name__ in ("Erasure", "PendingInvite", "AccessReview")
+)
 SQLITE_MAGIC = b"SQLite format 3\x00"
 #: What the driver raises: its own errors, and UnicodeDecodeError when a message it builds
 #: from a damaged file is not valid UTF-8.
@@ -1015,6 +1027,22 @@ class Store(SqlReads):
 
     def _verify_versions(self, bound: int | None, columns: dict[str, set[str]]) -> VerifyResult:
         upto = "" if bound is None else f" AND v.seq <= {int(bound)}"
+        columns = {name: set(have) for name, have in columns.items()}
+        # A file of an older schema version, read without migrating (a read-only copy), lacks
+        # what later versions added; its entries cannot need it: those columns read as empty,
+        # those tables are not a problem unless an entry needs them.
+        absent: dict[str, set[str]] = {}
+        unneeded: set[str] = set()
+        if self._identity()[1] < SCHEMA_VERSION:
+            for table in TABLES.values():
+                if not columns[table.name]:
+                    if table.type in _LATER_TABLES:
+                        unneeded.add(table.type)
+                    continue
+                later = _LATER_COLUMNS.get(table.name, set()) - columns[table.name]
+                if later:
+                    absent[table.name] = later
+                    columns[table.name] |= later
         broken = {
             table.type: problem
             for table in TABLES.values()
@@ -1024,21 +1052,14 @@ class Store(SqlReads):
                 )
             )
         }
-        # A file of schema version 3 or older, read without migrating, has no Erasure table
-        # (and so no Erasure): not a problem unless an entry needs it.
-        unneeded = (
-            {TABLES[Erasure].type}
-            if not columns[TABLES[Erasure].name] and self._identity()[1] < SCHEMA_VERSION
-            else set()
-        )
         problems: list[tuple[int, str]] = []
         try:  # first: at a tie, its reason wins
             with collector_paused():  # a million short-lived records: nothing cyclic to find
-                checked = self._walk_versions(upto, broken, problems, lenient=False)
+                checked = self._walk_versions(upto, broken, problems, False, absent)
         except DRIVER_ERRORS:  # text that is not UTF-8, or a damaged page: again, leniently
             problems.clear()
             with self._lenient(), collector_paused():
-                checked = self._walk_versions(upto, broken, problems, lenient=True)
+                checked = self._walk_versions(upto, broken, problems, True, absent)
         for table in TABLES.values():
             if table.type in broken:
                 continue
@@ -1072,15 +1093,23 @@ class Store(SqlReads):
         return VerifyResult(True, checked)
 
     def _walk_versions(
-        self, upto: str, broken: dict[str, str], problems: list[tuple[int, str]], lenient: bool
+        self,
+        upto: str,
+        broken: dict[str, str],
+        problems: list[tuple[int, str]],
+        lenient: bool,
+        absent: dict[str, set[str]],
     ) -> int:
-        """Compare each entry with its version row, up to the first that differs."""
+        """Compare each entry with its version row, up to the first that differs (the
+        authorizations' ``absent`` columns read as empty: an unmigrated file lacks them)."""
         # Per readable type: its table, the cursor over its rows and the row it is at.
         walks: dict[str, list[Any]] = {}
         for table in TABLES.values():
             if table.type not in broken:
+                missing = absent.get(table.name, set())
+                selected = [f"NULL AS {c}" if c in missing else c for c in table.columns]
                 rows = self.conn.execute(
-                    f"SELECT seq, superseded_by, {', '.join(table.columns)} FROM {table.name} v "
+                    f"SELECT seq, superseded_by, {', '.join(selected)} FROM {table.name} v "
                     f"WHERE 1{upto} ORDER BY seq"
                 )
                 walks[table.type] = [table, rows, next(rows, None)]
