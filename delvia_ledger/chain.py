@@ -313,11 +313,13 @@ def walk_chain(
                     seq = expected_seq
                 elif prev_hash != prev:
                     problem = "prev_hash does not match the previous entry's hash"
-                elif seq in redactions:
+                elif seq in redactions:  # instead of the payload's hash; the link still counts
                     problem = _redaction_problem(seq, type_, id_, payload, redactions[seq])
                 elif sha256(payload.encode("utf-8")).hexdigest() != payload_hash:
                     problem = "payload does not match its payload_hash"
-                elif chain_hash(prev, seq, stamp, type_, id_, payload_hash) != hash_:
+                if problem is None and chain_hash(prev, seq, stamp, type_, id_, payload_hash) != (
+                    hash_
+                ):
                     problem = "hash does not match the entry's contents"
             except (AttributeError, TypeError, UnicodeEncodeError):
                 # a BLOB, a number, bytes not UTF-8

@@ -217,6 +217,27 @@ def test_an_erased_subjects_data_is_not_brought_back_unless_forced(
 # --- the file's guards --------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("column", ["recorded_at", "type", "id"])
+def test_a_redacted_entrys_link_is_still_checked(tmp_path: Path, column: str) -> None:
+    """A redacted entry skips only the payload-hash check: its recorded_at, type and id are
+    still in its hash (a fuzzed bit in a redacted entry's recorded_at once passed verify)."""
+    path = tmp_path / "ledger.db"
+    with dl.Ledger.open(path, clock=Clock()) as ledger:
+        ledger.record(dl.Person(id="p1", name="Ana Ops", email="ana@brand.example"))
+        ledger.record(dl.AdAccount(id="69", name="Brand", region="US"))
+        ledger.erase(dl.Person, "p1", reason="asked", by="dpo")
+        assert ledger.verify(deep=True).ok
+    conn = sqlite3.connect(path, isolation_level=None)
+    for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'"):
+        conn.execute(f'DROP TRIGGER "{name}"')  # a hand edit past the file's own guards
+    value = {"recorded_at": "3026-11-24T09:00:00.000000Z", "type": "AdAccount", "id": "p2"}
+    conn.execute(f"UPDATE entries SET {column} = ? WHERE seq = 1", (value[column],))
+    conn.close()
+    with dl.Ledger.open(path) as damaged:
+        for result in (damaged.verify(), damaged.verify(deep=True)):
+            assert not result.ok and result.first_bad_seq == 1
+
+
 def erased_file(backend: Backend) -> tuple[dict[int, str], int, int]:
     """A ledger with Maya (c1, erased) and Leo (c2, not): the original payloads by seq, the
     seq of one of Leo's entries and of the Erasure."""

@@ -29,7 +29,7 @@ from ..chain import (
     payload_source,
 )
 from ..convert import RECORD_BY_NAME, parse_time, record_from_json
-from ..errors import NotALedgerError
+from ..errors import NotALedgerError, StorageError
 from ..records import (
     PERSONAL_FIELDS,
     Erasure,
@@ -429,18 +429,23 @@ class SqlReads:
         if not self._has_erasures():
             return {}
         found: dict[int, Redaction] = {}
-        for seq, payload in self._fetch(
-            f"SELECT e.seq, e.payload FROM {self.TABLES[Erasure].name} v "
-            "JOIN entries e ON e.seq = v.seq AND e.type = 'Erasure' ORDER BY e.seq"
-        ):
-            try:
-                erasure = record_from_json(Erasure, payload)
-            except Exception:  # a damaged Erasure: the chain walk names its seq
-                continue
-            for named, digest in erasure.redacted.items():
-                found.setdefault(
-                    named, Redaction(seq, erasure.subject_type, erasure.subject_id, digest)
-                )
+        try:
+            for seq, payload in self._fetch(
+                f"SELECT e.seq, e.payload FROM {self.TABLES[Erasure].name} v "
+                "JOIN entries e ON e.seq = v.seq AND e.type = 'Erasure' ORDER BY e.seq"
+            ):
+                try:
+                    erasure = record_from_json(Erasure, payload)
+                except Exception:  # a damaged Erasure: the chain walk names its seq
+                    continue
+                for named, digest in erasure.redacted.items():
+                    found.setdefault(
+                        named, Redaction(seq, erasure.subject_type, erasure.subject_id, digest)
+                    )
+        except StorageError:
+            # a payload the driver cannot even read (not UTF-8): no Erasure is trusted, and the
+            # chain walk names the damaged entry (verify never raises)
+            pass
         return found
 
     def can_erase(self) -> bool:
