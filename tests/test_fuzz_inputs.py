@@ -502,11 +502,13 @@ def new_commands(draw: st.DrawFn) -> list[str]:
         return ["erase", kind, other, "--reason", word, "--by", draw(hostile_words), "--dry-run"]
     if command == "retention":
         return ["retention", "--older-than", word, "--by", other, "--dry-run"]
+    # a number of retries would retry the closed port with real sleeps: only refusals here
+    retries = "0" if word.strip().isdigit() else word
     options = draw(
         st.lists(
             st.sampled_from(
                 [
-                    ["--max-retries", word],
+                    ["--max-retries", retries],
                     ["--timeout", word],
                     ["--max-backoff", word],
                     ["--ads"],
