@@ -14,6 +14,7 @@ import threading
 import time
 import zlib
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Self
@@ -648,3 +649,25 @@ def main(argv: list[str] | None = None) -> None:
 
 if __name__ == "__main__":
     main()
+
+
+@contextmanager
+def virtual_clients(
+    fake: FakeTikTok, clock: VirtualClock, **defaults: Any
+) -> Iterator[Callable[..., Any]]:
+    """``connect(**options)``: clients of ``fake`` whose waits pass on ``clock`` (so minutes of
+    throttling take no time), closed when the block ends; ``defaults`` apply to each."""
+    from delvia_ledger.sync import TikTokClient
+
+    clients: list[TikTokClient] = []
+
+    def connect(**options: Any) -> TikTokClient:
+        settings: dict[str, Any] = {"base_url": fake.url, "sleep": clock.sleep, "clock": clock}
+        clients.append(TikTokClient(TOKEN, **(settings | defaults | options)))
+        return clients[-1]
+
+    try:
+        yield connect
+    finally:
+        for client in clients:
+            client.close()

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -14,7 +13,14 @@ from hypothesis import strategies as st
 
 import delvia_ledger as dl
 from delvia_ledger.sync import TikTokClient
-from tests.fake_tiktok import ADVERTISER, TOKEN, FakeTikTok, VirtualClock, make_items
+from tests.fake_tiktok import (
+    ADVERTISER,
+    TOKEN,
+    FakeTikTok,
+    VirtualClock,
+    make_items,
+    virtual_clients,
+)
 
 
 @pytest.fixture
@@ -30,16 +36,8 @@ def fake(clock: VirtualClock) -> Iterator[FakeTikTok]:
 
 @pytest.fixture
 def connect(fake: FakeTikTok, clock: VirtualClock) -> Iterator[Callable[..., TikTokClient]]:
-    clients: list[TikTokClient] = []
-
-    def connect(**options: Any) -> TikTokClient:
-        settings: dict[str, Any] = {"base_url": fake.url, "sleep": clock.sleep, "clock": clock}
-        clients.append(TikTokClient(TOKEN, **(settings | options)))
-        return clients[-1]
-
-    yield connect
-    for client in clients:
-        client.close()
+    with virtual_clients(fake, clock) as connect:
+        yield connect
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, example, given, settings
@@ -28,6 +27,7 @@ from tests.fake_tiktok import (
     make_asset_members,
     make_items,
     make_members,
+    virtual_clients,
 )
 
 
@@ -45,21 +45,8 @@ def fake(clock: VirtualClock) -> Iterator[FakeTikTok]:
 @pytest.fixture
 def connect(fake: FakeTikTok, clock: VirtualClock) -> Iterator[Callable[..., TikTokClient]]:
     """Clients of the fake whose waits pass on the shared virtual clock."""
-    clients: list[TikTokClient] = []
-
-    def connect(**options: Any) -> TikTokClient:
-        defaults: dict[str, Any] = {
-            "base_url": fake.url,
-            "sleep": clock.sleep,
-            "clock": clock,
-            "random": lambda: 1.0,
-        }
-        clients.append(TikTokClient(TOKEN, **(defaults | options)))
-        return clients[-1]
-
-    yield connect
-    for client in clients:
-        client.close()
+    with virtual_clients(fake, clock, random=lambda: 1.0) as connect:
+        yield connect
 
 
 def post_ids(sweep: Sweep) -> list[str]:
