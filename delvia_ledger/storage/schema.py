@@ -22,7 +22,9 @@ from ..convert import (
     canonical_json_of,
     converter,
     generated,
+    parsed_json,
     record_from_json,
+    structure_of,
     to_micros,
 )
 from ..records import (
@@ -151,6 +153,71 @@ class VersionTable:
         row = generated(source, f"{self.name}_row", f"{self.name}_row", namespace)
         return cast(Callable[[int, Record], list[Any]], row)
 
+    @cached_property
+    def derived(self) -> Callable[[int, str], list[Any] | None]:
+        """The row a stored payload makes, when it is the canonical JSON of a valid record
+        (see :func:`derive_row`, which says why when it is not)."""
+        return _derived_row(self)
+
+
+def _derived_row(table: VersionTable) -> Callable[[int, str], list[Any] | None]:
+    """:func:`derive_row`'s common case for ``table``, in one call: the row of a payload that
+    is the canonical JSON of a valid record with a well-formed ``_salt`` and ``_source`` head;
+    None for anything else (which :func:`derive_row` then reads the long way, to say why).
+
+    The record is read as :func:`~delvia_ledger.convert.record_from_json` reads it (``json``'s
+    scanner, the generated structure function); the payload must be its head followed by the
+    record's canonical JSON, compared in place rather than cut apart.
+    """
+    structure = structure_of(table.cls)
+    encode, make_row = table.payload, table.row
+    erased = PERSONAL_FIELDS.get(table.cls, ())  # a null there: the long way (ERASED)
+    heads = _HEADS
+
+    def derived(seq: int, payload: str) -> list[Any] | None:
+        try:
+            data = parsed_json(payload)
+            if type(data) is not dict:
+                return None
+            for name in erased:
+                if name in data and data[name] is None:
+                    return None
+            record = structure(data)
+            canonical = encode(record)
+            row = make_row(seq, record)
+        except Exception:  # not JSON, or an invalid record: the long way says why
+            return None
+        cut = len(payload) - len(canonical) + 1  # the head's length
+        if cut == 1:  # no head: the payload is the canonical JSON itself (or not)
+            return row if payload == canonical else None
+        if cut < 1 or not payload.endswith(canonical[1:]):
+            return None
+        head = payload[:cut]
+        known = heads.get(head)
+        if known is None:
+            known = _good_head(head)
+            if len(heads) < 64 and not head.startswith(_SALT_HEAD):  # sources: a handful
+                heads[head] = known
+        return row if known else None
+
+    return derived
+
+
+#: Heads of payloads seen (``{"_source":"csv",`` …) and whether each is well formed.
+_HEADS: dict[str, bool] = {}
+_SALT_HEAD = '{"_salt":'
+
+
+def _good_head(head: str) -> bool:
+    """Whether ``head`` (a payload's text before its record's fields, ending in ``,``) is
+    exactly a well-formed ``_salt`` and ``_source``, as :func:`derive_row` checks them."""
+    salt, source, rest = split_payload(head + "}")
+    return (
+        rest == "{}"
+        and (source is None or source in SOURCES)
+        and (salt is None or _SALT.fullmatch(salt) is not None)
+    )
+
 
 def code_key(fingerprint: str) -> int:
     """The first 64 bits of a code's fingerprint, as a signed (two's complement) SQLite integer.
@@ -230,6 +297,10 @@ def derive_row(
     A ``redacted`` entry (an Erasure names it) must hold the redacted form of its record, and
     its row has the personal columns empty.
     """
+    if not redacted and not lenient and type(payload) is str:
+        row = table.derived(seq, payload)
+        if row is not None:
+            return row
     if not isinstance(payload, str):
         return "the payload is not stored as text"
     if lenient:  # text read with surrogate escapes for the bytes that are not UTF-8

@@ -878,9 +878,9 @@ class Store(SqlReads):
         problem = self._table_problem("entries", columns["entries"], ENTRY_COLUMNS)
         if problem:
             return VerifyResult(False, 0, None, problem)
-        chain = self._walk_chain(digest, bound)
         if not deep:
-            return chain
+            return self._walk_chain(digest, bound)
+        chain, versions = self._walk_deep(digest, bound, columns)
         structural = None
         if (structure := self._structure()) is not None:
             seq, reason = structure
@@ -890,14 +890,6 @@ class Store(SqlReads):
                 seq,
                 reason if seq is None else f"seq {seq}: {reason}",
             )
-        # Entries before the chain's first bad seq are sound, so their rows can be checked.
-        upto = bound if chain.first_bad_seq is None else chain.first_bad_seq - 1
-        try:
-            versions = self._verify_versions(upto, columns)
-        except DRIVER_ERRORS as exc:
-            versions = VerifyResult(
-                False, chain.checked, None, f"the version tables cannot be read: {_short(exc)}"
-            )
         found = [r for r in (chain, structural, versions) if r is not None and not r.ok]
         if not found:
             return chain
@@ -906,6 +898,65 @@ class Store(SqlReads):
         if structure is not None and first is not structural:
             return attrs.evolve(first, reason=f"{first.reason}; also {structure[1]}")
         return first
+
+    def _walk_deep(
+        self, digest: Digest | None, bound: int | None, columns: dict[str, set[str]]
+    ) -> tuple[VerifyResult, VerifyResult]:
+        """The chain walk and the version walk in one read of the entries: each entry the
+        chain walk has passed is compared with its version row, each version table read
+        once beside them, in seq order. Entries before the chain's first bad seq are sound,
+        so their rows can be checked.
+
+        Where a version table cannot be read as it is (text that is not UTF-8, a damaged
+        page), or the entries are read leniently, the version walk is left to a separate,
+        lenient pass (:meth:`_verify_versions`) after the chain walk.
+        """
+        redactions = self.redactions()
+        walk: _VersionWalk | None = None
+        upto = "" if bound is None else f" AND v.seq <= {int(bound)}"
+        try:
+            plan = self._version_plan(columns)
+            walk = _VersionWalk(self.conn, upto, plan, set(redactions), False)
+        except DRIVER_ERRORS:  # the separate pass says what cannot be read
+            walk = None
+        rows = self.chain_rows(bound)
+        try:
+            with collector_paused():  # a million short-lived records: nothing cyclic to find
+                chain = walk_chain(
+                    rows if walk is None else self._alongside(rows, walk),
+                    digest,
+                    not_text=self._not_text,
+                    redactions=redactions,
+                )
+        finally:
+            rows.close()
+        upto_seq = bound if chain.first_bad_seq is None else chain.first_bad_seq - 1
+        try:
+            if walk is None or walk.failed:
+                return chain, self._verify_versions(upto_seq, columns)
+            return chain, self._version_result(upto_seq, walk.plan, walk.problems, walk.checked)
+        except DRIVER_ERRORS as exc:
+            return chain, VerifyResult(
+                False, chain.checked, None, f"the version tables cannot be read: {_short(exc)}"
+            )
+
+    def _alongside(
+        self, rows: Iterator[ChainRow], walk: _VersionWalk
+    ) -> Generator[ChainRow, None, None]:
+        """``rows``, each checked against its version row once the chain walk asks for the
+        next one (so has passed it); an entry the chain walk stops at is never compared."""
+        conn, default = self.conn, self.conn.text_factory
+        check = walk.check
+        for row in rows:
+            yield row
+            if walk.walking:
+                if conn.text_factory is not default:  # read leniently: the separate pass
+                    walk.give_up()
+                    continue
+                try:
+                    check(row[0], row[2], row[4])
+                except DRIVER_ERRORS:
+                    walk.give_up()
 
     def chain_rows(self, bound: int | None = None) -> Generator[ChainRow, None, None]:
         """The entries, oldest first, as :data:`ENTRY_COLUMNS` (the chain walk's rows).
@@ -1025,12 +1076,14 @@ class Store(SqlReads):
                     seqs.append(row[0])
         return min(seqs, default=None)
 
-    def _verify_versions(self, bound: int | None, columns: dict[str, set[str]]) -> VerifyResult:
-        upto = "" if bound is None else f" AND v.seq <= {int(bound)}"
+    def _version_plan(self, columns: dict[str, set[str]]) -> _VersionPlan:
+        """Which version tables can be read, and which columns read as empty.
+
+        A file of an older schema version, read without migrating (a read-only copy), lacks
+        what later versions added; its entries cannot need it: those columns read as empty,
+        those tables are not a problem unless an entry needs them.
+        """
         columns = {name: set(have) for name, have in columns.items()}
-        # A file of an older schema version, read without migrating (a read-only copy), lacks
-        # what later versions added; its entries cannot need it: those columns read as empty,
-        # those tables are not a problem unless an entry needs them.
         absent: dict[str, set[str]] = {}
         unneeded: set[str] = set()
         if self._identity()[1] < SCHEMA_VERSION:
@@ -1052,16 +1105,35 @@ class Store(SqlReads):
                 )
             )
         }
-        problems: list[tuple[int, str]] = []
+        return _VersionPlan(broken, absent, unneeded)
+
+    def _verify_versions(self, bound: int | None, columns: dict[str, set[str]]) -> VerifyResult:
+        """The version walk on its own pass over the entries (then leniently, where the
+        file holds text that is not UTF-8 or a damaged page)."""
+        upto = "" if bound is None else f" AND v.seq <= {int(bound)}"
+        plan = self._version_plan(columns)
+        redacted = set(self.redactions())
         try:  # first: at a tie, its reason wins
             with collector_paused():  # a million short-lived records: nothing cyclic to find
-                checked = self._walk_versions(upto, broken, problems, False, absent)
+                walk = self._walk_versions(upto, plan, redacted, False)
         except DRIVER_ERRORS:  # text that is not UTF-8, or a damaged page: again, leniently
-            problems.clear()
             with self._lenient(), collector_paused():
-                checked = self._walk_versions(upto, broken, problems, True, absent)
+                walk = self._walk_versions(upto, plan, redacted, True)
+        return self._version_result(bound, plan, walk.problems, walk.checked)
+
+    def _version_result(
+        self,
+        bound: int | None,
+        plan: _VersionPlan,
+        problems: list[tuple[int, str]],
+        checked: int,
+    ) -> VerifyResult:
+        """The version walk's result, with what SQL finds beside it: rows no entry made and
+        ``superseded_by`` values that do not name the next version."""
+        upto = "" if bound is None else f" AND v.seq <= {int(bound)}"
+        problems = list(problems)
         for table in TABLES.values():
-            if table.type in broken:
+            if table.type in plan.broken:
                 continue
             stray = self.conn.execute(
                 f"SELECT min(v.seq) FROM {table.name} v LEFT JOIN entries e ON e.seq = v.seq "
@@ -1083,72 +1155,118 @@ class Store(SqlReads):
         if problems:  # the chain verified (no gaps), so entries before the first bad seq are fine
             seq, problem = min(problems, key=lambda found: found[0])
             return VerifyResult(False, min(seq - 1, checked), seq, f"seq {seq}: {problem}")
-        if set(broken) - unneeded:  # a table no entry needs yet: the queries read it all the same
+        broken = plan.broken
+        if (
+            set(broken) - plan.unneeded
+        ):  # a table no entry needs yet: the queries read it all the same
             return VerifyResult(
                 False,
                 checked,
                 None,
-                "; ".join(problem for name, problem in broken.items() if name not in unneeded),
+                "; ".join(problem for name, problem in broken.items() if name not in plan.unneeded),
             )
         return VerifyResult(True, checked)
 
     def _walk_versions(
-        self,
-        upto: str,
-        broken: dict[str, str],
-        problems: list[tuple[int, str]],
-        lenient: bool,
-        absent: dict[str, set[str]],
-    ) -> int:
-        """Compare each entry with its version row, up to the first that differs (the
-        authorizations' ``absent`` columns read as empty: an unmigrated file lacks them)."""
-        # Per readable type: its table, the cursor over its rows and the row it is at.
-        walks: dict[str, list[Any]] = {}
-        for table in TABLES.values():
-            if table.type not in broken:
-                missing = absent.get(table.name, set())
-                selected = [f"NULL AS {c}" if c in missing else c for c in table.columns]
-                rows = self.conn.execute(
-                    f"SELECT seq, superseded_by, {', '.join(selected)} FROM {table.name} v "
-                    f"WHERE 1{upto} ORDER BY seq"
-                )
-                walks[table.type] = [table, rows, next(rows, None)]
-        checked = 0
-        redacted = self.redactions()
+        self, upto: str, plan: _VersionPlan, redacted: set[int], lenient: bool
+    ) -> _VersionWalk:
+        """Compare each entry with its version row, up to the first that differs."""
+        walk = _VersionWalk(self.conn, upto, plan, redacted, lenient)
         entries = self.conn.execute(
             f"SELECT seq, type, payload FROM entries v WHERE 1{upto} ORDER BY seq"
         )
+        check = walk.check
         for seq, type_, payload in entries:
-            walk = walks.get(type_)
-            if walk is None:  # an unknown type, or one whose table is broken
-                if type_ in broken:
-                    problems.append((seq, broken[type_]))
-                else:
-                    problems.append((seq, f"unknown record type {type_!r}"))
+            check(seq, type_, payload)
+            if not walk.walking:
                 break
-            table = walk[0]
-            rows = walk[1]
-            row: tuple[Any, ...] | None = walk[2]
-            while row is not None and row[0] < seq:  # a stray row: reported by the caller
-                row = next(rows, None)
-            if row is None or row[0] != seq:
-                problems.append((seq, f"{table.name} has no row for this entry"))
-                break
-            walk[2] = next(rows, None)
-            expected = schema.derive_row(table, seq, payload, lenient, seq in redacted)
-            if isinstance(expected, str):
-                problems.append((seq, expected))
-                break
-            if row[2:] != tuple(expected[2:]):  # the common case, compared at once
-                differs = [
-                    c
-                    for c, a, b in zip(table.columns, row[2:], expected[2:], strict=True)
-                    if a != b
-                ]
-                problems.append((seq, f"{table.name}.{differs[0]} differs from the entry"))
-                break
-            checked += 1
-        return checked
+        return walk
+
+
+@attrs.frozen
+class _VersionPlan:
+    """Which version tables the walk cannot read (by record type, with why), which columns
+    of an unmigrated file read as empty, and which missing tables no entry can need."""
+
+    broken: dict[str, str]
+    absent: dict[str, set[str]]
+    unneeded: set[str]
+
+
+class _VersionWalk:
+    """Each entry, in seq order, against its version row, up to the first that differs:
+    each version table is read once, in seq order, beside the entries."""
+
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        upto: str,
+        plan: _VersionPlan,
+        redacted: set[int],
+        lenient: bool,
+    ) -> None:
+        #: Per readable type: its table, the cursor over its rows and the row it is at.
+        self.walks: dict[str, list[Any]] = {}
+        for table in TABLES.values():
+            if table.type not in plan.broken:
+                missing = plan.absent.get(table.name, set())
+                selected = [f"NULL AS {c}" if c in missing else c for c in table.columns]
+                rows = conn.execute(
+                    f"SELECT seq, superseded_by, {', '.join(selected)} FROM {table.name} v "
+                    f"WHERE 1{upto} ORDER BY seq"
+                )
+                self.walks[table.type] = [table, rows, next(rows, None)]
+        self.plan = plan
+        self.broken = plan.broken
+        self.redacted = redacted
+        self.lenient = lenient
+        #: The first problem found (seq, why): the walk stops there.
+        self.problems: list[tuple[int, str]] = []
+        self.checked = 0
+        #: Whether entries are still compared (no problem found, nothing unreadable).
+        self.walking = True
+        #: Whether a table could not be read as it is (the walk then is not the answer).
+        self.failed = False
+
+    def give_up(self) -> None:
+        """Stop: what was read cannot be trusted to be what the file holds."""
+        self.walking = False
+        self.failed = True
+
+    def check(self, seq: int, type_: str, payload: Any) -> None:
+        """Compare entry ``seq`` with its version row (stop at the first problem)."""
+        walk = self.walks.get(type_)
+        if walk is None:  # an unknown type, or one whose table is broken
+            if type_ in self.broken:
+                self._stop(seq, self.broken[type_])
+            else:
+                self._stop(seq, f"unknown record type {type_!r}")
+            return
+        table: VersionTable = walk[0]
+        rows = walk[1]
+        row: tuple[Any, ...] | None = walk[2]
+        while row is not None and row[0] < seq:  # a stray row: reported by the SQL beside
+            row = next(rows, None)
+        if row is None or row[0] != seq:
+            walk[2] = row
+            self._stop(seq, f"{table.name} has no row for this entry")
+            return
+        walk[2] = next(rows, None)
+        expected = schema.derive_row(table, seq, payload, self.lenient, seq in self.redacted)
+        if isinstance(expected, str):
+            self._stop(seq, expected)
+            return
+        if row[2:] != tuple(expected[2:]):  # the common case, compared at once
+            differs = [
+                c for c, a, b in zip(table.columns, row[2:], expected[2:], strict=True) if a != b
+            ]
+            self._stop(seq, f"{table.name}.{differs[0]} differs from the entry")
+            return
+        self.checked += 1
+
+    def _stop(self, seq: int, problem: str) -> None:
+        self.problems.append((seq, problem))
+        self.walking = False
 
 
 def _json_list(values: Sequence[Any]) -> str:
