@@ -14,6 +14,7 @@ import math
 import os
 import re
 import sqlite3
+import threading
 import urllib.parse
 from collections.abc import Callable, Generator, Iterator, Sequence
 from contextlib import contextmanager
@@ -880,9 +881,19 @@ class Store(SqlReads):
             return VerifyResult(False, 0, None, problem)
         if not deep:
             return self._walk_chain(digest, bound)
-        chain, versions = self._walk_deep(digest, bound, columns)
+        beside = _FileChecks.start(self, bound)
+        try:
+            chain, versions = self._walk_deep(digest, bound, columns, beside)
+        except BaseException:
+            if beside is not None:
+                beside.plan_ready.set()  # let it end after its statement, not wait for us
+            raise
+        if beside is not None and beside.finish(self):
+            structure = beside.structure
+        else:
+            structure = self._structure()
         structural = None
-        if (structure := self._structure()) is not None:
+        if structure is not None:
             seq, reason = structure
             structural = VerifyResult(
                 False,
@@ -900,7 +911,11 @@ class Store(SqlReads):
         return first
 
     def _walk_deep(
-        self, digest: Digest | None, bound: int | None, columns: dict[str, set[str]]
+        self,
+        digest: Digest | None,
+        bound: int | None,
+        columns: dict[str, set[str]],
+        beside: _FileChecks | None,
     ) -> tuple[VerifyResult, VerifyResult]:
         """The chain walk and the version walk in one read of the entries: each entry the
         chain walk has passed is compared with its version row, each version table read
@@ -934,7 +949,10 @@ class Store(SqlReads):
         try:
             if walk is None or walk.failed:
                 return chain, self._verify_versions(upto_seq, columns)
-            return chain, self._version_result(upto_seq, walk.plan, walk.problems, walk.checked)
+            found = None if beside is None else beside.versions(self, walk.plan)
+            return chain, self._version_result(
+                upto_seq, walk.plan, walk.problems, walk.checked, found
+            )
         except DRIVER_ERRORS as exc:
             return chain, VerifyResult(
                 False, chain.checked, None, f"the version tables cannot be read: {_short(exc)}"
@@ -1022,11 +1040,16 @@ class Store(SqlReads):
         """
         with self._lenient():
             try:
-                found = [str(row[0]) for row in self.conn.execute("PRAGMA integrity_check(100)")]
+                found = _integrity_check(self.conn)
             except DRIVER_ERRORS as exc:
                 return None, f"the file's structure is damaged ({_short(exc)})"
-            if found == ["ok"]:
-                return None
+            return self._structure_of(found)
+
+    def _structure_of(self, found: list[str]) -> tuple[int | None, str] | None:
+        """What the integrity check's messages say (None: the file is whole)."""
+        if found == ["ok"]:
+            return None
+        with self._lenient():
             return self._name_damage(found)
 
     def _name_damage(self, found: list[str]) -> tuple[int | None, str]:
@@ -1127,27 +1150,23 @@ class Store(SqlReads):
         plan: _VersionPlan,
         problems: list[tuple[int, str]],
         checked: int,
+        found: dict[str, tuple[int | None, int | None]] | None = None,
     ) -> VerifyResult:
         """The version walk's result, with what SQL finds beside it: rows no entry made and
-        ``superseded_by`` values that do not name the next version."""
-        upto = "" if bound is None else f" AND v.seq <= {int(bound)}"
+        ``superseded_by`` values that do not name the next version (``found``: those seqs
+        by record type, as :func:`_misplaced_rows` found them up to any bound at all)."""
         problems = list(problems)
+        if found is None:
+            found = _misplaced_rows(self.conn, bound, plan)
         for table in TABLES.values():
             if table.type in plan.broken:
                 continue
-            stray = self.conn.execute(
-                f"SELECT min(v.seq) FROM {table.name} v LEFT JOIN entries e ON e.seq = v.seq "
-                f"WHERE (e.seq IS NULL OR e.type != ?){upto}",
-                (table.type,),
-            ).fetchone()[0]
+            stray, wrong = (
+                None if seq is None or (bound is not None and seq > bound) else seq
+                for seq in found[table.type]
+            )
             if stray is not None:
                 problems.append((stray, f"{table.name} has a row no {table.type} entry made"))
-            wrong = self.conn.execute(  # the next version: the id's next row an entry made
-                f"SELECT min(v.seq) FROM {table.name} v WHERE v.superseded_by IS NOT ("
-                f"SELECT min(w.seq) FROM {table.name} w JOIN entries e ON e.seq = w.seq "
-                f"WHERE w.id = v.id AND w.seq > v.seq AND e.type = ?){upto}",
-                (table.type,),
-            ).fetchone()[0]
             if wrong is not None:
                 problems.append(
                     (wrong, f"{table.name}: superseded_by does not name the next version")
@@ -1278,6 +1297,116 @@ class _VersionWalk:
     def _stop(self, seq: int, problem: str) -> None:
         self.problems.append((seq, problem))
         self.walking = False
+
+
+def _integrity_check(conn: sqlite3.Connection) -> list[str]:
+    """SQLite's integrity check of the whole file: its first 100 messages (``["ok"]``)."""
+    return [str(row[0]) for row in conn.execute("PRAGMA integrity_check(100)")]
+
+
+def _misplaced_rows(
+    conn: sqlite3.Connection, bound: int | None, plan: _VersionPlan
+) -> dict[str, tuple[int | None, int | None]]:
+    """Per readable version table (by record type): the first row no entry of its type made,
+    and the first whose ``superseded_by`` does not name the id's next row an entry made."""
+    upto = "" if bound is None else f" AND v.seq <= {int(bound)}"
+    found: dict[str, tuple[int | None, int | None]] = {}
+    for table in TABLES.values():
+        if table.type in plan.broken:
+            continue
+        stray = conn.execute(
+            f"SELECT min(v.seq) FROM {table.name} v LEFT JOIN entries e ON e.seq = v.seq "
+            f"WHERE (e.seq IS NULL OR e.type != ?){upto}",
+            (table.type,),
+        ).fetchone()[0]
+        wrong = conn.execute(
+            f"SELECT min(v.seq) FROM {table.name} v WHERE v.superseded_by IS NOT ("
+            f"SELECT min(w.seq) FROM {table.name} w JOIN entries e ON e.seq = w.seq "
+            f"WHERE w.id = v.id AND w.seq > v.seq AND e.type = ?){upto}",
+            (table.type,),
+        ).fetchone()[0]
+        found[table.type] = (stray, wrong)
+    return found
+
+
+class _FileChecks:
+    """The checks of a deep verify that SQLite makes alone (its integrity check of the file,
+    the rows no entry made, the ``superseded_by`` that name no next version), run on a second,
+    read-only connection in a thread while the walks read on the store's own: SQLite lets the
+    interpreter go while it works, so a second core does them meanwhile.
+
+    Their results count only when that connection saw the very state the store's connection
+    sees (the same last entry and schema); otherwise, or if anything about the second
+    connection fails, the store makes the checks itself afterwards, as it always did. Used only
+    outside a write transaction (a reader must not wait for the store's own lock).
+    """
+
+    def __init__(self, path: str, bound: int | None, state: tuple[Any, ...]) -> None:
+        self.path, self.bound, self.state = path, bound, state
+        self.seen: tuple[Any, ...] | None = None
+        self.found: list[str] | None = None
+        self.rows: dict[str, tuple[int | None, int | None]] | None = None
+        self.plan: _VersionPlan | None = None
+        self.plan_ready = threading.Event()
+        self.structure: tuple[int | None, str] | None = None
+        self.thread = threading.Thread(target=self._run, name="delvia-verify", daemon=True)
+
+    @classmethod
+    def start(cls, store: Store, bound: int | None) -> _FileChecks | None:
+        if store._depth or not os.path.isfile(store.path):
+            return None
+        try:
+            state = _state(store.conn)
+        except DRIVER_ERRORS:
+            return None
+        checks = cls(store.path, bound, state)
+        checks.thread.start()
+        return checks
+
+    def _run(self) -> None:
+        try:
+            uri = f"file:{urllib.parse.quote(os.path.abspath(self.path))}?mode=ro"
+            conn = sqlite3.connect(uri, uri=True, timeout=0, isolation_level=None)
+        except DRIVER_ERRORS:
+            return
+        try:
+            conn.text_factory = _lenient_text
+            conn.execute("BEGIN")
+            self.seen = _state(conn)
+            if self.seen != self.state:
+                return
+            self.found = _integrity_check(conn)
+            self.plan_ready.wait()
+            if self.plan is not None:
+                self.rows = _misplaced_rows(conn, self.bound, self.plan)
+        except DRIVER_ERRORS:
+            pass  # the store's connection makes these checks again, and says what it finds
+        finally:
+            conn.close()
+
+    def versions(
+        self, store: Store, plan: _VersionPlan
+    ) -> dict[str, tuple[int | None, int | None]] | None:
+        """The misplaced rows the second connection found (None: the store must look)."""
+        self.plan = plan
+        self.plan_ready.set()
+        self.thread.join()
+        return self.rows if self.seen == self.state else None
+
+    def finish(self, store: Store) -> bool:
+        """Wait for the thread; whether its integrity check counts (then ``structure``)."""
+        self.plan_ready.set()
+        self.thread.join()
+        if self.seen != self.state or self.found is None:
+            return False
+        self.structure = store._structure_of(self.found)
+        return True
+
+
+def _state(conn: sqlite3.Connection) -> tuple[Any, ...]:
+    """What a connection's snapshot is: the last entry and the schema's version."""
+    head = conn.execute("SELECT seq, hash FROM entries ORDER BY seq DESC LIMIT 1").fetchone()
+    return (head, conn.execute("PRAGMA schema_version").fetchone())
 
 
 def _json_list(values: Sequence[Any]) -> str:
