@@ -1269,7 +1269,9 @@ def add(type_name: str, fields: tuple[str, ...]) -> None:
 
 def _without_prefix(message: str, cls: type[Record]) -> str:
     """A CSV row's error as one field's error: without "line 2:" and the type's name."""
-    message = re.sub(r"^line \d+, column '([^']*)': ", lambda m: f"--{m[1]}: ", message)
+    message = re.sub(
+        r"^line \d+, column '([^']*)': ", lambda m: f"--{m[1].replace('_', '-')}: ", message
+    )
     for prefix in ("line 1: ", "line 2: ", f"{cls.__name__}: "):
         message = message.removeprefix(prefix)
     return message

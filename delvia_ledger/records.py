@@ -38,6 +38,7 @@ from .fields import (
     SURROGATE,
     _after,
     _check_id,
+    _check_optional_chat_id,
     _check_optional_email,
     _check_optional_id,
     _check_optional_region,
@@ -52,6 +53,7 @@ from .fields import (
     _member_of,
     _to_tuple,
     blank_to_none,
+    to_chat_id,
     to_email,
     to_item_status,
     to_region,
@@ -207,7 +209,12 @@ class AdAccount:
 
 @attrs.frozen(kw_only=True)
 class Person:
-    """Someone at the brand or agency; ``left_at`` is set when they leave the organisation."""
+    """Someone at the brand or agency; ``left_at`` is set when they leave the organisation.
+
+    ``chat_id`` is their handle in the team's chat (a Slack member id such as ``U024BE7LH``):
+    webhook reminders mention them by it. ``name``, ``email`` and ``chat_id`` are personal data
+    (DESIGN §16).
+    """
 
     id: str = attrs.field(validator=_check_id)
     name: str = attrs.field(validator=_check_text)
@@ -218,6 +225,9 @@ class Person:
         default=None, converter=to_utc, validator=_check_optional_time
     )
     tiktok_user_id: str | None = attrs.field(default=None, validator=_check_optional_id)
+    chat_id: str | None = attrs.field(
+        default=None, converter=to_chat_id, validator=_check_optional_chat_id
+    )
 
 
 #: ``RoleGrant.source`` of a role TikTok's Business Center lists: the *actual* side of DESIGN §8.

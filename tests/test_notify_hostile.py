@@ -309,7 +309,7 @@ def test_webhooks_route_per_person_and_mention_them(
     people_and_codes(ledger, creator_name="Maya")
     ledger.record_all(
         [
-            dl.Person(id="p_bo", name="Bo Berg"),
+            dl.Person(id="p_bo", name="Bo Berg", chat_id="U0BOBERG1"),  # mentioned by it
             dl.SparkAuthorization.from_code(
                 "#hostile-code-bo=",
                 id="a_bo",
@@ -336,13 +336,18 @@ def test_webhooks_route_per_person_and_mention_them(
     by_path = {path: body["text"] for path, body in hook.posts}
     assert set(by_path) == {"/team/T-SECRET", "/ana/A-SECRET"}
     assert by_path["/ana/A-SECRET"].startswith("<@U024BE7LH> *delvia-ledger: 1 code expires")
-    assert "(Bo Berg)" in by_path["/team/T-SECRET"] and "<@" not in by_path["/team/T-SECRET"]
-    # only people with a route of their own, when there is no team hook
+    assert by_path["/team/T-SECRET"].startswith("<@U0BOBERG1> *delvia-ledger: 1 code expires")
+    assert "(Bo Berg)" in by_path["/team/T-SECRET"]
+    # only people with a route of their own, when there is no team hook; a mention given to
+    # the sender wins over the recorded chat handle
     hook.posts.clear()
     clock.advance(days=1)
-    only = dl.WebhookSender(None, routes={"p_bo": own})
+    only = dl.WebhookSender(
+        None, channel="own-hooks", routes={"p_bo": own}, mentions={"p_bo": "U0OTHER"}
+    )
     result = ledger.notify([only])
     assert [u.person_id for u in result.unreached] == ["p_ana"]
+    assert [body["text"].split()[0] for _, body in hook.posts] == ["<@U0OTHER>"]
     with pytest.raises(ValueError, match="mentions"):
         dl.WebhookSender(team, mentions={"p_ana": "<!channel>"})
 
