@@ -420,13 +420,13 @@ def test_a_notice_that_cannot_be_recorded_is_reported_and_the_others_go_on(
     if backend.name == "sqlite":
         raw.execute(
             "CREATE TRIGGER fail_email_notice BEFORE INSERT ON entries "
-            "WHEN NEW.type = 'Notice' AND instr(NEW.payload, 'email:') > 0 "
+            "WHEN NEW.type = 'Notice' AND instr(NEW.payload, '\"channel\":\"email\"') > 0 "
             "BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END"
         )
     else:
         raw.execute(
             "CREATE FUNCTION fail_email_notice() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-            "IF NEW.type = 'Notice' AND strpos(NEW.payload, 'email:') > 0 THEN "
+            "IF NEW.type = 'Notice' AND strpos(NEW.payload, '\"channel\":\"email\"') > 0 THEN "
             "RAISE EXCEPTION 'disk I/O error'; END IF; RETURN NEW; END $$"
         )
         raw.execute(
