@@ -513,19 +513,25 @@ class Store(SqlReads):
                     f"(code_key) WHERE {custom_id_sql('')}"
                 )
             exists = f"EXISTS (SELECT 1 FROM {table.name} WHERE seq = NEW.seq)"
+            allowed = _row_change_allowed(table)
+            successor = (
+                f"(SELECT min(w.seq) FROM {table.name} w WHERE w.id = OLD.id AND w.seq > OLD.seq)"
+            )
             guards += [
                 _refuse(table.name, "DELETE", f"{table.name} rows cannot be deleted"),
                 _refuse(  # every UPDATE (SET rowid too): supersede, or redact what is erased
                     table.name,
                     "UPDATE",
-                    f"{table.name} rows cannot be changed",
-                    when=f"NOT ({_row_change_allowed(table)})",
-                ),
-                _refuse(
-                    table.name,
-                    "UPDATE OF superseded_by",
-                    f"{table.name}: a superseded version stays superseded",
-                    when="OLD.superseded_by IS NOT NULL",
+                    _successor_only(table.name),  # it would hide the current version
+                    when=f"NOT ({allowed}) OR NEW.superseded_by IS NOT OLD.superseded_by AND "
+                    f"(OLD.superseded_by IS NOT NULL OR NEW.superseded_by IS NOT {successor})",
+                    first=[
+                        (f"NOT ({allowed})", f"{table.name} rows cannot be changed"),
+                        (
+                            "OLD.superseded_by IS NOT NULL",
+                            f"{table.name}: a superseded version stays superseded",
+                        ),
+                    ],
                 ),
                 _refuse(  # append() adds a row just after its entry, never one superseded
                     table.name,
@@ -534,15 +540,7 @@ class Store(SqlReads):
                     when=f"NEW.superseded_by IS NOT NULL OR {exists} OR NOT EXISTS (SELECT 1 "
                     f"FROM entries WHERE seq = NEW.seq AND type = '{table.type}' "
                     "AND id = NEW.id)",
-                    first=(exists, f"{table.name} rows are append-only and never replaced"),
-                ),
-                _refuse(  # which would hide the current version from every query
-                    table.name,
-                    "UPDATE OF superseded_by",
-                    _successor_only(table.name),
-                    when=f"NEW.superseded_by IS NOT (SELECT min(w.seq) FROM {table.name} w "
-                    "WHERE w.id = OLD.id AND w.seq > OLD.seq)",
-                    name=f"{table.name}_refuse_wrong_successor",
+                    first=[(exists, f"{table.name} rows are append-only and never replaced")],
                 ),
             ]
         for guard in guards:  # one by one: executescript would commit the transaction
@@ -582,6 +580,7 @@ class Store(SqlReads):
         else:
             saved = attrs.evolve(self._head) if self._head else None
             lifted = self._lifted.copy() if self._lifted else None
+            changes = self.conn.total_changes
             name = f"delvia_{self._depth}"  # a savepoint: a refused inner block leaves the outer
             try:
                 self.conn.execute(f"SAVEPOINT {name}")
@@ -593,6 +592,8 @@ class Store(SqlReads):
                 self.conn.execute(f"RELEASE SAVEPOINT {name}")
             except BaseException as exc:
                 self._head, self._lifted = saved, lifted  # the savepoint undoes a drop too
+                if lifted is not None:  # what it undid was counted, and is gone
+                    lifted.changes += self.conn.total_changes - changes
                 if self.conn.in_transaction:  # some errors have already rolled it all back
                     self.conn.execute(f"ROLLBACK TO SAVEPOINT {name}")
                     self.conn.execute(f"RELEASE SAVEPOINT {name}")
@@ -681,11 +682,14 @@ class Store(SqlReads):
             self._unguard(lifted, "entries", len(entries))
             for table, rows in versions.items():
                 self._unguard(lifted, table.name, len(rows))
+        changes = self.conn.total_changes
         self.conn.executemany(_INSERT_ENTRY, entries)
         for table, rows in versions.items():
             self.conn.executemany(table.insert_sql, rows)
         for table, pairs in superseded.items():
             self.conn.executemany(f"UPDATE {table.name} SET superseded_by = ? WHERE seq = ?", pairs)
+        if lifted is not None:
+            lifted.changes += self.conn.total_changes - changes
         head.seq, head.hash, head.recorded_at = seq, prev, stamp
         return stamp, hashes
 
@@ -702,7 +706,7 @@ class Store(SqlReads):
         (of a savepoint too) brings them back. The UPDATE and DELETE guards stay.
         """
         (head,) = self.conn.execute("SELECT coalesce(max(seq), 0) FROM entries").fetchone()
-        return _Lifted(head=head)
+        return _Lifted(head=head, changes=self.conn.total_changes)
 
     def _unguard(self, lifted: _Lifted, table: str, rows: int) -> None:
         """Drop ``table``'s INSERT guard (once per transaction) and count ``rows`` appended."""
@@ -723,6 +727,8 @@ class Store(SqlReads):
         """Refuse what the lifted guards refuse, for every row appended since they were
         lifted, then make them again (as they were stored). Runs before the commit."""
         head = lifted.head
+        if lifted.changes != self.conn.total_changes:  # a row written by a statement not ours
+            raise sqlite3.IntegrityError(_ENTRIES_APPEND_ONLY)  # (an INSERT OR REPLACE, say)
         count, low, high = self.conn.execute(
             "SELECT count(*), min(seq), max(seq) FROM entries WHERE seq > ?", (head,)
         ).fetchone()
@@ -804,7 +810,10 @@ class Store(SqlReads):
         return _filter_sql(where, schema.known_columns(table), params)
 
     def _execute_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        changes = self.conn.total_changes
         self.conn.executemany(sql, rows)
+        if self._lifted is not None:
+            self._lifted.changes += self.conn.total_changes - changes
 
     _erasure_table = False  # known to exist (a table, once made, stays)
 
@@ -1317,11 +1326,14 @@ class _Lifted:
     appended since."""
 
     head: int  #: the last seq before they were lifted
+    #: the connection's total_changes then, plus the rows the store's own statements changed
+    #: since: its total_changes now, unless some other statement wrote
+    changes: int
     dropped: dict[str, str] = attrs.Factory(dict)  #: trigger name -> its stored CREATE
     rows: dict[str, int] = attrs.Factory(dict)  #: table -> rows appended since
 
     def copy(self) -> _Lifted:
-        return _Lifted(self.head, dict(self.dropped), dict(self.rows))
+        return _Lifted(self.head, self.changes, dict(self.dropped), dict(self.rows))
 
 
 def _named_by_erasure(seq: str) -> str:
@@ -1384,25 +1396,20 @@ def _refuse(
     message: str,
     when: str | None = None,
     *,
-    first: tuple[str, str] | None = None,
-    name: str | None = None,
+    first: Sequence[tuple[str, str]] = (),
 ) -> str:
-    """A trigger refusing ``event`` on ``table`` (``when`` it holds) with ``message``.
+    """The one trigger refusing ``event`` on ``table`` (``when`` it holds) with ``message``.
 
-    ``first`` is a (condition, message) pair checked before, for a more precise message; it
-    runs only once the trigger fires, so the cost of every statement is that of ``when``.
+    ``first`` are (condition, message) pairs checked in order before, for a more precise
+    message than ``message``, the one when none of them holds; they run only once the
+    trigger fires, so the cost of every statement is that of ``when`` (one frame per row).
     """
-    name = name or (
-        f"{table}_refuse_{event.split()[0].lower()}"
-        f"{'_superseded' if 'superseded_by' in event else ''}"
-    )
     condition = f" WHEN {when}" if when else ""
-    body = f"SELECT RAISE(ABORT, {_sql_text(message)});"
-    if first:
-        body = f"SELECT RAISE(ABORT, {_sql_text(first[1])}) WHERE {first[0]}; {body}"
+    body = "".join(f"SELECT RAISE(ABORT, {_sql_text(said)}) WHERE {cond}; " for cond, said in first)
+    body += f"SELECT RAISE(ABORT, {_sql_text(message)});"
     return (
-        f"CREATE TRIGGER IF NOT EXISTS {name} BEFORE {event} ON {table}{condition} "
-        f"BEGIN {body} END;"
+        f"CREATE TRIGGER IF NOT EXISTS {table}_refuse_{event.lower()} BEFORE {event} ON "
+        f"{table}{condition} BEGIN {body} END;"
     )
 
 
