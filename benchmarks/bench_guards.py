@@ -166,6 +166,37 @@ def reader_cost(tmp: Path, rounds: int) -> None:
     reader.close()
 
 
+def threshold(tmp: Path, n: int, sizes: list[int], rounds: int) -> None:
+    """CPU of ``record_all`` of ``size`` new authorizations into the ``n``-authorization
+    ledger, its guards lifted against firing (``LIFT_AT`` out of reach), alternated: where
+    lifting starts to pay sets ``LIFT_AT``."""
+    import itertools
+
+    import delvia_ledger.storage.sqlite as backend
+
+    fresh = itertools.islice(authorizations(n + 2 * rounds * sum(sizes)), n, None)
+    ledger = dl.Ledger.open(tmp / "source.db", clock=lambda: T0)
+    lift_at = backend.LIFT_AT
+    spent: dict[tuple[int, bool], list[float]] = {}
+    for _ in range(rounds):
+        for size in sizes:
+            for lift in (True, False):
+                batch = list(itertools.islice(fresh, size))
+                backend.LIFT_AT = 1 if lift else 10**9
+                start = time.process_time()
+                ledger.record_all(batch, batch_size=max(size, 1))
+                spent.setdefault((size, lift), []).append(time.process_time() - start)
+    backend.LIFT_AT = lift_at
+    ledger.close()
+    print(f"record_all into a ledger of {n:,} (CPU us/record, median of {rounds}):")
+    for size in sizes:
+        lifted, fired = (sorted(spent[size, lift])[rounds // 2] for lift in (True, False))
+        print(
+            f"  {size:6} records: lifted {lifted / size * 1e6:7.2f}, guards firing "
+            f"{fired / size * 1e6:7.2f} ({lifted / fired:.3f}x)"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, default=100_000)
@@ -175,6 +206,7 @@ def main() -> None:
     parser.add_argument("--caches", default="-131072", help="PRAGMA cache_size values")
     parser.add_argument("--mmaps", default="0", help="PRAGMA mmap_size values")
     parser.add_argument("--reader", action="store_true")
+    parser.add_argument("--threshold", default="", help="record_all sizes to time lifting at")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp())
     here = str(Path(__file__).resolve().parent.parent)
@@ -187,6 +219,9 @@ def main() -> None:
     start = time.process_time()
     rows = source_rows(tmp, args.n)
     print(f"n={args.n:,}; source built in {time.process_time() - start:.1f} s CPU")
+    if args.threshold:
+        threshold(tmp, args.n, [int(k) for k in args.threshold.split(",")], args.rounds)
+        return
     variants = args.only.split(",")
     caches = [int(c) for c in args.caches.split(",")]
     mmaps = [int(m) for m in args.mmaps.split(",")]
