@@ -157,6 +157,25 @@ def _merge(
     return cls(**values)
 
 
+def _merge_changed(
+    current: R | None,
+    new: R,
+    changes: Mapping[str, Any],
+    rules: Mapping[str, Callable[[Any, Any], Any]],
+) -> R:
+    """:func:`_merge` of ``new`` with ``changes`` made to it. A record the ledger lacks is
+    ``new`` itself when the changes change nothing (found without listing its fields), and
+    built once otherwise."""
+    if current is None:
+        for name, value in changes.items():
+            if getattr(new, name) != value:
+                return attrs.evolve(new, **changes)
+        return new
+    values = _values(new)
+    values.update(changes)
+    return _merge(type(new), current, values, rules, new)
+
+
 _NAMES: dict[type[Any], tuple[str, ...]] = {}  # each record type's field names, in order
 
 
@@ -288,37 +307,32 @@ def reconcile(
             or creators.get(item.creator.id)
         )
         creator_id = creator.id if creator else item.creator.id
-        values = _values(item.creator)
-        values["id"] = creator_id
-        new_creator = _merge(Creator, creator, values, _CREATOR_RULES, item.creator)
-        values = _values(item.post)
-        values["creator_id"] = creator_id
+        new_creator = _merge_changed(creator, item.creator, {"id": creator_id}, _CREATOR_RULES)
         rules = _REPORTED_POST_RULES if item.kind_reported else _POST_RULES
-        new_post = _merge(Post, post, values, rules, item.post)
+        new_post = _merge_changed(post, item.post, {"creator_id": creator_id}, rules)
         code = item.authorization.code.fingerprint
         current_auth = auths.get(code)
-        values = _values(item.authorization)
+        changes = {"creator_id": creator_id, "ad_account_id": advertiser_id}
         if current_auth:
-            values["id"] = current_auth.id
-        values["creator_id"], values["ad_account_id"] = creator_id, advertiser_id
-        new_auth = _merge(
-            SparkAuthorization, current_auth, values, _AUTHORIZATION_RULES, item.authorization
-        )
-        binding = bindings.get(binding_id(new_auth.id, advertiser_id))
-        rebound = binding is not None and binding.unbound_at is not None
-        new_binding = _merge(
-            SparkBinding,
-            binding,
-            {
-                "authorization_id": new_auth.id,
-                "ad_account_id": advertiser_id,
-                "bound_at": now,
-                "unbound_at": None,
-                "tiktok_status": item.tiktok_status,
-                "id": binding_id(new_auth.id, advertiser_id),
-            },
-            _REBOUND_RULES if rebound else _BINDING_RULES,
-        )
+            changes["id"] = current_auth.id
+        new_auth = _merge_changed(current_auth, item.authorization, changes, _AUTHORIZATION_RULES)
+        the_binding = binding_id(new_auth.id, advertiser_id)
+        binding = bindings.get(the_binding)
+        values = {
+            "authorization_id": new_auth.id,
+            "ad_account_id": advertiser_id,
+            "bound_at": now,
+            "unbound_at": None,
+            "tiktok_status": item.tiktok_status,
+            "id": the_binding,
+        }
+        if binding is None:  # a new binding: built once, as it is
+            new_binding = SparkBinding(**values)
+        else:
+            rebound = binding.unbound_at is not None
+            new_binding = _merge(
+                SparkBinding, binding, values, _REBOUND_RULES if rebound else _BINDING_RULES
+            )
         for record in (new_creator, new_post, new_auth, new_binding):
             out[type(record), record.id] = record
         # later items of the same creator, post or code build on these versions

@@ -299,7 +299,7 @@ def _code(value: Any, where: str) -> str:
     return value
 
 
-def _item(item: Any, index: int, where: str) -> Item | Skipped:
+def _item(item: Any, index: int, where: str, ad_account_id: str | None = None) -> Item | Skipped:
     """Translate one ``tt_video`` item; an item without a code authorization is skipped."""
     if not isinstance(item, Mapping):
         raise PayloadError(f"{where}: expected an object, got {_kind(item)}")
@@ -344,7 +344,7 @@ def _item(item: Any, index: int, where: str) -> Item | Skipped:
                 status=_text(info.get("status"), f"{where}.item_info.status"),
             ),
             authorization=SparkAuthorization.from_code(
-                raw_code, creator_id=identity, post_id=post_id, **times
+                raw_code, creator_id=identity, post_id=post_id, ad_account_id=ad_account_id, **times
             ),
             tiktok_status=status,
             kind_reported=kind is not None,
@@ -354,13 +354,15 @@ def _item(item: Any, index: int, where: str) -> Item | Skipped:
 
 
 def items_from_tt_video(
-    payload: Any, *, allow_partial: bool = False
+    payload: Any, *, allow_partial: bool = False, ad_account_id: str | None = None
 ) -> tuple[list[Item], list[Skipped]]:
     """The code authorizations of a ``/tt_video/info/`` or ``/tt_video/list/`` response.
 
     Takes the envelope or its ``data``; ``"list": null`` is an empty page. Items without a
     code authorization (``auth_info: null``, no ``auth_code``) are skipped and returned with
-    the reason; a malformed item is a :class:`PayloadError` that names its index.
+    the reason; a malformed item is a :class:`PayloadError` that names its index. Given the
+    ``ad_account_id`` that listed them, each authorization is built with it (so a merge with
+    what the ledger knows need not build it again).
     """
     data = unwrap(payload, allow_partial=allow_partial)
     if is_list(data):
@@ -369,9 +371,11 @@ def items_from_tt_video(
             entries = []
         if not isinstance(entries, Sequence) or isinstance(entries, str):
             raise PayloadError(f"tt_video/list: 'list' must be a list, got {_kind(entries)}")
-        found = [_item(entry, i, f"tt_video/list[{i}]") for i, entry in enumerate(entries)]
+        found = [
+            _item(entry, i, f"tt_video/list[{i}]", ad_account_id) for i, entry in enumerate(entries)
+        ]
     else:
-        found = [_item(data, 0, "tt_video/info")]
+        found = [_item(data, 0, "tt_video/info", ad_account_id)]
     items = [f for f in found if isinstance(f, Item)]
     return items, [f for f in found if isinstance(f, Skipped)]
 

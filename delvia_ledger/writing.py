@@ -5,6 +5,7 @@ one-way changes, one code per authorization) and appended in batches by the :cla
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from contextlib import nullcontext
 from datetime import datetime
 from itertools import islice
 from operator import attrgetter
@@ -169,11 +170,17 @@ class Writer:
         *,
         source: str | None = "api",
         force: bool = False,
+        joined: bool = False,
     ) -> RecordAllResult:
         """Record ``records`` in one transaction, ``batch_size`` at a time; ``progress`` is
         called after each batch with the number read. ``known``: records the caller has read
         already (as :data:`Known` holds them), so that their references are not read again.
-        ``source`` is recorded in each entry (None: none); ``force`` as for :meth:`record`."""
+        ``source`` is recorded in each entry (None: none); ``force`` as for :meth:`record`.
+
+        ``joined``: the caller's open transaction already makes this call all or nothing (an
+        error raised here leaves the caller's block, which undoes it all), so no savepoint of
+        its own is taken: writes inside a SQLite savepoint cost about twice as much (each page
+        first touched there is copied to the sub-journal; measured in benchmarks/README.md)."""
         if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
             raise ValueError(
                 f"record_all(batch_size={shown(batch_size)}): batch_size must be a whole "
@@ -190,7 +197,8 @@ class Writer:
             )
         written = unchanged = 0
         known = {} if known is None else known
-        with self._store.transaction():
+        joining = joined and self._store.in_transaction
+        with nullcontext() if joining else self._store.transaction():
             iterator = iter(records)
             while True:
                 batch = list(islice(iterator, batch_size))  # the caller's code, as they left it
