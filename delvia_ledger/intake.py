@@ -15,6 +15,7 @@ import attrs
 
 from . import io, reconcile, sheet, sheet_plan, tiktok, tiktok_ads
 from .chain import Entry, rebuilt_payload
+from .collector import collector_paused
 from .convert import format_time
 from .errors import (
     LedgerError,
@@ -265,7 +266,8 @@ class Intake:
         if isinstance(payload, str | bytes | bytearray):
             payload = tiktok.parse_json(payload)
         try:
-            return self._import_tiktok(payload, advertiser_id, creator_id)
+            with collector_paused():  # records and items make no cycles; they are many
+                return self._import_tiktok(payload, advertiser_id, creator_id)
         except PayloadError as error:
             raise _scrubbed(error, payload) from None
 
@@ -321,7 +323,7 @@ class Intake:
         ]
         swept_ads = [self._ad_sweep(client, a, progress) if ads else None for a in accounts]
         results = []
-        with self._store.transaction():
+        with collector_paused(), self._store.transaction():
             now = self._writer.now()
             for account, (pages, listed, items, skipped, partial), check, ad_sweep in zip(
                 accounts, sweeps, checked, swept_ads, strict=True
@@ -528,7 +530,8 @@ def _sweep(client: TikTokClient, advertiser_id: str, progress: Progress | None) 
     for page in sweep.pages:
         pages += 1
         try:
-            found, left_out = tiktok.items_from_tt_video(page.data, ad_account_id=advertiser_id)
+            with collector_paused():
+                found, left_out = tiktok.items_from_tt_video(page.data, ad_account_id=advertiser_id)
         except PayloadError as error:
             where = f"advertiser {advertiser_id}, page {page.number}"
             raise PayloadError(f"{where}: {client.scrub(error)}") from None

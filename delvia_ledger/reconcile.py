@@ -312,13 +312,13 @@ def reconcile(
         new_post = _merge_changed(post, item.post, {"creator_id": creator_id}, rules)
         code = item.authorization.code.fingerprint
         current_auth = auths.get(code)
-        changes = {"creator_id": creator_id, "ad_account_id": advertiser_id}
+        changes: dict[str, Any] = {"creator_id": creator_id, "ad_account_id": advertiser_id}
         if current_auth:
             changes["id"] = current_auth.id
         new_auth = _merge_changed(current_auth, item.authorization, changes, _AUTHORIZATION_RULES)
         the_binding = binding_id(new_auth.id, advertiser_id)
         binding = bindings.get(the_binding)
-        values = {
+        values: dict[str, Any] = {
             "authorization_id": new_auth.id,
             "ad_account_id": advertiser_id,
             "bound_at": now,

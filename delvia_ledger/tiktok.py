@@ -299,8 +299,18 @@ def _code(value: Any, where: str) -> str:
     return value
 
 
-def _item(item: Any, index: int, where: str, ad_account_id: str | None = None) -> Item | Skipped:
-    """Translate one ``tt_video`` item; an item without a code authorization is skipped."""
+def _item(
+    item: Any,
+    index: int,
+    where: str,
+    ad_account_id: str | None = None,
+    creators: dict[tuple[str, str | None], Creator] | None = None,
+) -> Item | Skipped:
+    """Translate one ``tt_video`` item; an item without a code authorization is skipped.
+
+    ``creators``: the creators this page built, by (identity, nickname): a creator of many
+    posts is built once.
+    """
     if not isinstance(item, Mapping):
         raise PayloadError(f"{where}: expected an object, got {_kind(item)}")
     info = _part(item, "item_info", where)
@@ -326,15 +336,18 @@ def _item(item: Any, index: int, where: str, ad_account_id: str | None = None) -
         for field, name in (("starts_at", "auth_start_time"), ("expires_at", "auth_end_time"))
     }
     kind = post_kind(info, f"{where}.item_info")
+    name = _text(user.get("tiktok_name"), f"{where}.user_info.tiktok_name")
     try:
+        creator = creators.get((identity, name)) if creators is not None else None
+        if creator is None:
+            creator = Creator(
+                id=identity, region=None, display_name=name, tiktok_identity_id=identity
+            )
+            if creators is not None:
+                creators[identity, name] = creator
         return Item(
             index=index,
-            creator=Creator(
-                id=identity,
-                region=None,
-                display_name=_text(user.get("tiktok_name"), f"{where}.user_info.tiktok_name"),
-                tiktok_identity_id=identity,
-            ),
+            creator=creator,
             post=Post(
                 id=post_id,
                 creator_id=identity,
@@ -371,8 +384,10 @@ def items_from_tt_video(
             entries = []
         if not isinstance(entries, Sequence) or isinstance(entries, str):
             raise PayloadError(f"tt_video/list: 'list' must be a list, got {_kind(entries)}")
+        creators: dict[tuple[str, str | None], Creator] = {}
         found = [
-            _item(entry, i, f"tt_video/list[{i}]", ad_account_id) for i, entry in enumerate(entries)
+            _item(entry, i, f"tt_video/list[{i}]", ad_account_id, creators)
+            for i, entry in enumerate(entries)
         ]
     else:
         found = [_item(data, 0, "tt_video/info", ad_account_id)]
