@@ -507,7 +507,7 @@ class Intake:
         )
         # what reconcile read is in the ledger: the writer need not read it again
         result = self._writer.record_all(
-            merged.records, known=dict(merged.held), source="tiktok", joined=True
+            merged.records, known=dict(merged.held), source="tiktok", joined=True, held=merged.read
         )
         return ImportResult(
             result.written,
