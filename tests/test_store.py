@@ -484,14 +484,13 @@ def test_the_ledger_itself_still_appends_and_supersedes_with_the_guards(
 
 
 def v2_file(path: Path) -> None:
-    """A ledger as delvia_ledger wrote schema version 2: no insert or supersede guards."""
+    """A ledger as delvia_ledger wrote schema version 2: no insert guards."""
     build_versions(path)
     conn = sqlite3.connect(path, isolation_level=None)
     new = conn.execute(
-        "SELECT name FROM sqlite_master WHERE type = 'trigger' AND "
-        "(name LIKE '%refuse_insert' OR name LIKE '%refuse_wrong_successor')"
+        "SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE '%refuse_insert'"
     ).fetchall()
-    assert len(new) == 1 + 2 * len(TABLES)  # on entries; two on each version table
+    assert len(new) == 1 + len(TABLES)  # on entries; one on each version table
     for (name,) in new:
         conn.execute(f"DROP TRIGGER {name}")
     conn.execute("PRAGMA user_version = 2")
