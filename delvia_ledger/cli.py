@@ -1472,6 +1472,9 @@ def sync(
         raise UsageError("sync: name an ad account (--advertiser ID) or sweep access (--access)")
     if business_centers and not access:
         raise UsageError("sync: --business-center goes with --access")
+    for advertiser in advertisers:  # refused before TikTok is asked about any of them
+        if not advertiser.strip():
+            raise UsageError(f"sync: --advertiser {advertiser!r} is not an ad account id")
     if access:
         _sync_access(list(dict.fromkeys(business_centers)) or None, base_url, max_retries, timeout)
     if not advertisers:
