@@ -170,6 +170,56 @@ def test_a_person_reads_back_as_erased_and_their_rows_are_empty(backend: Backend
     assert payload == '{"_source":"api","id":"p1","name":null}'
 
 
+def test_erasing_a_person_erases_the_address_their_older_notices_named(
+    backend: Backend, tmp_path: Path
+) -> None:
+    """Notices recorded before schema version 7 named an email channel with its address
+    (``email:<address>``): erasing the person redacts that channel, and nothing else of
+    theirs; the guards allow it, verify accepts it, and no byte of the address stays."""
+    clock = Clock()
+    with backend.open(clock=clock) as ledger:
+        ledger.record(
+            dl.Person(id="p1", name="Ana Ops", email="ana@brand.example", chat_id="U0ANA12345")
+        )
+        ledger.record(dl.Person(id="p2", name="Leo Ops"))
+        keys = ("EXPIRING/authorization=a1",)
+        old, chat, new = (
+            dl.Notice(person_id="p1", channel=channel, sent_at=T0, finding_keys=keys)
+            for channel in ("email:ana@brand.example", "slack", "email")
+        )
+        seqs = [ledger.record(n).seq for n in (old, chat, new)]
+        ledger.record(
+            dl.Notice(
+                person_id="p2", channel="email:leo@brand.example", sent_at=T0, finding_keys=keys
+            )
+        )
+        before = ledger.digest()
+        planned = ledger.erase(dl.Person, "p1", reason="asked", by="dpo", dry_run=True)
+        done = ledger.erase(dl.Person, "p1", reason="asked", by="dpo")
+        assert done.redacted == planned.redacted
+        assert [(r.seq, r.type, r.fields) for r in done.redacted] == [
+            (1, "Person", ("name", "email", "chat_id")),
+            (seqs[0], "Notice", ("channel",)),
+        ]
+        assert ledger.verify(deep=True).ok and ledger.verify(digest=before).ok
+        assert ledger.get(dl.Notice, old.id) == attrs.evolve(old, channel="(erased)")
+        assert [ledger.get(dl.Notice, n.id) for n in (chat, new)] == [chat, new]
+        assert "leo@brand.example" in [
+            n.channel.partition(":")[2] for n in ledger.records(dl.Notice)
+        ]
+        with pytest.raises(dl.ErasedSubjectError, match=r"Notice 'notice_.*Person 'p1'.*force"):
+            ledger.record_all([old], source="csv")  # an old export brings it back
+        clock.advance(seconds=1)
+        ledger.record(
+            dl.Notice(
+                person_id="p1", channel="email", sent_at=T0 + timedelta(days=1), finding_keys=keys
+            )
+        )  # names nobody: fine
+        data = stored(backend, tmp_path, ledger)
+    assert [s for s in (b"ana@brand.example", b"Ana Ops", b"U0ANA12345") if s in data] == []
+    assert b"leo@brand.example" in data
+
+
 def test_erase_refuses_what_it_cannot_erase_and_writes_nothing(ledger: dl.Ledger) -> None:
     ledger.record(dl.AdAccount(id="69", name="Brand", region="US"))
     with pytest.raises(ValueError, match=r"AdAccount.*cannot be erased"):
@@ -464,6 +514,14 @@ class ErasureMachine(RuleBasedStateMachine):
     def _erased(self, subject: str, id_: str) -> None:
         """What an erasure of ``subject`` ``id_`` redacts: it, and a creator's posts."""
         self.erased.add((dl.Creator if subject == "Creator" else dl.Person, id_))
+        self.erased |= {  # the notices that named their address
+            (dl.Notice, r.id)
+            for r in self.model.values()
+            if isinstance(r, dl.Notice)
+            and subject == "Person"
+            and r.person_id == id_
+            and r.names_recipient
+        }
         if subject == "Creator":
             self.erased |= {
                 (dl.Post, r.id)
@@ -480,9 +538,24 @@ class ErasureMachine(RuleBasedStateMachine):
         if (dl.Creator, f"c{n}") in self.model:
             self._record(dl.Post(id=f"p{n}", creator_id=f"c{n}", kind="VIDEO", caption=caption))
 
-    @rule(n=st.integers(0, 2), name=personal_texts, email=st.none() | st.emails())
-    def person(self, n: int, name: str, email: str | None) -> None:
-        self._record(dl.Person(id=f"h{n}", name=name, email=email))
+    @rule(
+        n=st.integers(0, 2),
+        name=personal_texts,
+        email=st.none() | st.emails(),
+        chat_id=st.none() | st.from_regex(r"U[A-Z0-9]{8,10}", fullmatch=True),
+    )
+    def person(self, n: int, name: str, email: str | None, chat_id: str | None) -> None:
+        self._record(dl.Person(id=f"h{n}", name=name, email=email, chat_id=chat_id))
+
+    @rule(n=st.integers(0, 2), channel=st.sampled_from(["email", "slack", "email:h@x.example"]))
+    def notice(self, n: int, channel: str) -> None:
+        """A notice to a person; ``email:<address>`` as schema version 6 recorded it."""
+        if (dl.Person, f"h{n}") in self.model:
+            self.clock.advance(seconds=1)
+            sent = self.clock.now
+            self._record(
+                dl.Notice(person_id=f"h{n}", channel=channel, sent_at=sent, finding_keys=("K",))
+            )
 
     @rule(n=st.integers(0, 3), person=st.booleans(), reason=ids)
     def erase(self, n: int, person: bool, reason: str) -> None:
@@ -510,6 +583,8 @@ class ErasureMachine(RuleBasedStateMachine):
                 blank: dict[str, Any] = {f: None for f in PERSONAL_FIELDS[cls]}
                 if cls is dl.Person:
                     blank["name"] = "(erased)"
+                if cls is dl.Notice:
+                    blank["channel"] = "(erased)"
                 expected = attrs.evolve(cast(Any, record), **blank)
             assert self.ledger.get(cls, id_) == expected
 

@@ -484,14 +484,13 @@ def test_the_ledger_itself_still_appends_and_supersedes_with_the_guards(
 
 
 def v2_file(path: Path) -> None:
-    """A ledger as delvia_ledger wrote schema version 2: no insert or supersede guards."""
+    """A ledger as delvia_ledger wrote schema version 2: no insert guards."""
     build_versions(path)
     conn = sqlite3.connect(path, isolation_level=None)
     new = conn.execute(
-        "SELECT name FROM sqlite_master WHERE type = 'trigger' AND "
-        "(name LIKE '%refuse_insert' OR name LIKE '%refuse_wrong_successor')"
+        "SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE '%refuse_insert'"
     ).fetchall()
-    assert len(new) == 1 + 2 * len(TABLES)  # on entries; two on each version table
+    assert len(new) == 1 + len(TABLES)  # on entries; one on each version table
     for (name,) in new:
         conn.execute(f"DROP TRIGGER {name}")
     conn.execute("PRAGMA user_version = 2")
@@ -517,7 +516,7 @@ def test_an_older_file_gets_the_insert_guards_by_migrating_once(tmp_path: Path) 
         with dl.Ledger.open(path) as ledger:
             assert ledger.verify(deep=True).ok
         conn = sqlite3.connect(path, isolation_level=None)
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 6
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 7
         assert conn.execute("SELECT * FROM entries ORDER BY seq").fetchall() == before
         with pytest.raises(sqlite3.IntegrityError, match="append-only"):
             conn.execute(

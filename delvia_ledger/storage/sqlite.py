@@ -75,18 +75,20 @@ APPLICATION_ID = 0x444C4752  # "DLGR": marks a file as a delvia_ledger database
 #: Erasure and the redaction its guards allow, guards that watch every UPDATE (rowid aliases).
 #: 5: a code's retirement (SparkAuthorization.retired_at, retired_reason); 6: who holds access
 #: at TikTok (Person.tiktok_user_id, RoleGrant.source, PendingInvite, AccessReview).
-SCHEMA_VERSION = 6
-#: Older schema versions whose files read correctly as they are (only guards, and the
-#: Erasure table no such file needs, are missing), so a read-only copy can still be read and
-#: verified without migrating it.
-READABLE_UNMIGRATED = frozenset({2, 3})
+#: 7: a person's chat handle (Person.chat_id); every guard made again from the current
+#: generator (old files' guards, whatever their names, are dropped by the migration).
+SCHEMA_VERSION = 7
+#: Older schema versions whose files read correctly as they are (only guards, columns no
+#: entry of theirs fills, and the Erasure table no such file needs, are missing), so a
+#: read-only copy can still be read and verified without migrating it.
+READABLE_UNMIGRATED = frozenset({2, 3, 6})
 #: The columns schema version 5 adds to the authorizations' version table.
 RETIREMENT_COLUMNS = (("retired_at", "INTEGER"), ("retired_reason", "TEXT"))
 #: The version-table columns schema versions after 3 added (a file read without migrating may
 #: lack them), and the record types whose tables they added.
 _LATER_COLUMNS: dict[str, set[str]] = {
     TABLES[SparkAuthorization].name: {name for name, _ in RETIREMENT_COLUMNS},
-    TABLES[Person].name: {"tiktok_user_id"},
+    TABLES[Person].name: {"tiktok_user_id", "chat_id"},
     TABLES[RoleGrant].name: {"source"},
 }
 _LATER_TABLES = frozenset(
@@ -99,6 +101,10 @@ SQLITE_MAGIC = b"SQLite format 3\x00"
 #: from a damaged file is not valid UTF-8.
 DRIVER_ERRORS = (sqlite3.Error, UnicodeDecodeError)
 _INSERT_ENTRY = f"INSERT INTO entries VALUES ({','.join('?' * len(ENTRY_COLUMNS))})"
+#: An ``append()`` of at least this many entries lifts the INSERT guards for the rest of its
+#: transaction (:meth:`Store._lift`): below it, dropping and making them again costs more
+#: than their frames save (measured: benchmarks/README.md, issue 27).
+LIFT_AT = 200
 
 
 def custom_id_sql(alias: str = "v") -> str:
@@ -249,6 +255,7 @@ class Store(SqlReads):
         self._progress: Callable[[int], object] | None = None
         self._depth = 0
         self._head: Head | None = None
+        self._lifted: _Lifted | None = None
         _refuse_what_is_not_sqlite(self.path)  # before SQLite may write anything to the file
         try:
             self.conn = self._connect()
@@ -451,6 +458,23 @@ class Store(SqlReads):
         for cls in (Person, RoleGrant):  # remade by _create_schema, the new column watched too
             self.conn.execute(f"DROP TRIGGER IF EXISTS {TABLES[cls].name}_refuse_update")
 
+    def _migrate_from_6(self) -> None:
+        """Version 6 -> 7: the ``Person.chat_id`` column; every trigger on the ledger's tables
+        dropped, whatever its name, so :meth:`_create_schema` makes all the guards again from
+        the current generator (the redaction they allow follows ``PERSONAL_FIELDS``)."""
+        table = TABLES[Person].name
+        have = {row[1] for row in self.conn.execute(f"PRAGMA table_info({table})")}
+        if have and "chat_id" not in have:  # a table missing is made whole by _create_schema
+            self.conn.execute(f"ALTER TABLE {table} ADD COLUMN chat_id TEXT")
+        ledger_tables = ["entries", *(t.name for t in TABLES.values())]
+        marks = ", ".join("?" * len(ledger_tables))
+        triggers = self.conn.execute(
+            f"SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name IN ({marks})",
+            ledger_tables,
+        ).fetchall()
+        for (name,) in triggers:
+            self.conn.execute(f'DROP TRIGGER IF EXISTS "{name.replace(chr(34), chr(34) * 2)}"')
+
     def _migrate_from_4(self) -> None:
         """Version 4 -> 5: the columns of a code's retirement; the authorizations' UPDATE guard
         is made again (by :meth:`_create_schema`) to cover them."""
@@ -483,8 +507,7 @@ class Store(SqlReads):
             _refuse(
                 "entries",
                 "INSERT",
-                "entries are append-only: an entry is added once, with the next seq, and "
-                "never replaced",
+                _ENTRIES_APPEND_ONLY,
                 when="NEW.seq IS NOT (SELECT coalesce(max(seq), 0) + 1 FROM entries)",
             ),
         ]
@@ -510,36 +533,34 @@ class Store(SqlReads):
                     f"(code_key) WHERE {custom_id_sql('')}"
                 )
             exists = f"EXISTS (SELECT 1 FROM {table.name} WHERE seq = NEW.seq)"
+            allowed = _row_change_allowed(table)
+            successor = (
+                f"(SELECT min(w.seq) FROM {table.name} w WHERE w.id = OLD.id AND w.seq > OLD.seq)"
+            )
             guards += [
                 _refuse(table.name, "DELETE", f"{table.name} rows cannot be deleted"),
                 _refuse(  # every UPDATE (SET rowid too): supersede, or redact what is erased
                     table.name,
                     "UPDATE",
-                    f"{table.name} rows cannot be changed",
-                    when=f"NOT ({_row_change_allowed(table)})",
-                ),
-                _refuse(
-                    table.name,
-                    "UPDATE OF superseded_by",
-                    f"{table.name}: a superseded version stays superseded",
-                    when="OLD.superseded_by IS NOT NULL",
+                    _successor_only(table.name),  # it would hide the current version
+                    when=f"NOT ({allowed}) OR NEW.superseded_by IS NOT OLD.superseded_by AND "
+                    f"(OLD.superseded_by IS NOT NULL OR NEW.superseded_by IS NOT {successor})",
+                    first=[
+                        (f"NOT ({allowed})", f"{table.name} rows cannot be changed"),
+                        (
+                            "OLD.superseded_by IS NOT NULL",
+                            f"{table.name}: a superseded version stays superseded",
+                        ),
+                    ],
                 ),
                 _refuse(  # append() adds a row just after its entry, never one superseded
                     table.name,
                     "INSERT",
-                    f"{table.name}: a row is added only with the entry it derives from",
+                    _rows_need_entries(table.name),
                     when=f"NEW.superseded_by IS NOT NULL OR {exists} OR NOT EXISTS (SELECT 1 "
                     f"FROM entries WHERE seq = NEW.seq AND type = '{table.type}' "
                     "AND id = NEW.id)",
-                    first=(exists, f"{table.name} rows are append-only and never replaced"),
-                ),
-                _refuse(  # which would hide the current version from every query
-                    table.name,
-                    "UPDATE OF superseded_by",
-                    f"{table.name}: a version is superseded only by its record's next version",
-                    when=f"NEW.superseded_by IS NOT (SELECT min(w.seq) FROM {table.name} w "
-                    "WHERE w.id = OLD.id AND w.seq > OLD.seq)",
-                    name=f"{table.name}_refuse_wrong_successor",
+                    first=[(exists, f"{table.name} rows are append-only and never replaced")],
                 ),
             ]
         for guard in guards:  # one by one: executescript would commit the transaction
@@ -564,17 +585,22 @@ class Store(SqlReads):
             self._depth = 1
             try:
                 yield
+                if self._lifted is not None:
+                    self._restore(self._lifted)
                 self.conn.execute("COMMIT")
             except BaseException as exc:
-                self._rollback()
+                self._rollback()  # a lifted guard comes back with the rest (DDL is transactional)
                 if isinstance(exc, DRIVER_ERRORS):
                     raise self.error(exc) from exc
                 raise
             finally:
                 self._depth = 0
                 self._head = None
+                self._lifted = None
         else:
             saved = attrs.evolve(self._head) if self._head else None
+            lifted = self._lifted.copy() if self._lifted else None
+            changes = self.conn.total_changes
             name = f"delvia_{self._depth}"  # a savepoint: a refused inner block leaves the outer
             try:
                 self.conn.execute(f"SAVEPOINT {name}")
@@ -585,7 +611,9 @@ class Store(SqlReads):
                 yield
                 self.conn.execute(f"RELEASE SAVEPOINT {name}")
             except BaseException as exc:
-                self._head = saved
+                self._head, self._lifted = saved, lifted  # the savepoint undoes a drop too
+                if lifted is not None:  # what it undid was counted, and is gone
+                    lifted.changes += self.conn.total_changes - changes
                 if self.conn.in_transaction:  # some errors have already rolled it all back
                     self.conn.execute(f"ROLLBACK TO SAVEPOINT {name}")
                     self.conn.execute(f"RELEASE SAVEPOINT {name}")
@@ -667,13 +695,86 @@ class Store(SqlReads):
             rows.append(table.row(seq, record))
             if old_seq is not None:
                 superseded.setdefault(table, []).append((seq, old_seq))
+        lifted = self._lifted
+        if lifted is None and len(entries) >= LIFT_AT:
+            lifted = self._lifted = self._lift()
+        if lifted is not None:
+            self._unguard(lifted, "entries", len(entries))
+            for table, rows in versions.items():
+                self._unguard(lifted, table.name, len(rows))
+        changes = self.conn.total_changes
         self.conn.executemany(_INSERT_ENTRY, entries)
         for table, rows in versions.items():
             self.conn.executemany(table.insert_sql, rows)
         for table, pairs in superseded.items():
             self.conn.executemany(f"UPDATE {table.name} SET superseded_by = ? WHERE seq = ?", pairs)
+        if lifted is not None:
+            lifted.changes += self.conn.total_changes - changes
         head.seq, head.hash, head.recorded_at = seq, prev, stamp
         return stamp, hashes
+
+    # --- the INSERT guards, lifted for a large write ---------------------------------------------
+
+    def _lift(self) -> _Lifted:
+        """Start writing this transaction's entries without the INSERT guards' frames.
+
+        Inside the write transaction (``BEGIN IMMEDIATE`` holds SQLite's write lock) the
+        ``*_refuse_insert`` triggers of the tables written are dropped as they are first
+        written; :meth:`_restore` checks what was appended since, set-wise, for everything
+        those triggers refuse, and makes them again before the commit. DDL is transactional:
+        no other connection ever sees the file without them, and a crash or a rollback
+        (of a savepoint too) brings them back. The UPDATE and DELETE guards stay.
+        """
+        (head,) = self.conn.execute("SELECT coalesce(max(seq), 0) FROM entries").fetchone()
+        return _Lifted(head=head, changes=self.conn.total_changes)
+
+    def _unguard(self, lifted: _Lifted, table: str, rows: int) -> None:
+        """Drop ``table``'s INSERT guard (once per transaction) and count ``rows`` appended."""
+        if table not in lifted.rows:
+            lifted.rows[table] = 0
+            name = f"{table}_refuse_insert"
+            found = self.conn.execute(
+                "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ? "
+                "AND tbl_name = ?",
+                (name, table),
+            ).fetchone()
+            if found is not None:  # a file whose guard was removed by hand stays as it is
+                self.conn.execute(f"DROP TRIGGER {name}")
+                lifted.dropped[name] = found[0]
+        lifted.rows[table] += rows
+
+    def _restore(self, lifted: _Lifted) -> None:
+        """Refuse what the lifted guards refuse, for every row appended since they were
+        lifted, then make them again (as they were stored). Runs before the commit."""
+        head = lifted.head
+        if lifted.changes != self.conn.total_changes:  # a row written by a statement not ours
+            raise sqlite3.IntegrityError(_ENTRIES_APPEND_ONLY)  # (an INSERT OR REPLACE, say)
+        count, low, high = self.conn.execute(
+            "SELECT count(*), min(seq), max(seq) FROM entries WHERE seq > ?", (head,)
+        ).fetchone()
+        appended = lifted.rows.get("entries", 0)  # each with the next seq: head + 1, ...
+        wanted = (appended, head + 1, head + appended) if appended else (0, None, None)
+        if (count, low, high) != wanted:
+            raise sqlite3.IntegrityError(_ENTRIES_APPEND_ONLY)
+        by_name = {table.name: table for table in TABLES.values()}
+        for name, rows in lifted.rows.items():
+            table = by_name.get(name)
+            if table is None:
+                continue
+            found, orphans, superseded = self.conn.execute(
+                f"SELECT count(*), total(NOT EXISTS (SELECT 1 FROM entries e WHERE e.seq = v.seq "
+                f"AND e.type = '{table.type}' AND e.id = v.id)), total(CASE WHEN v.superseded_by "
+                f"IS NULL THEN 0 ELSE v.superseded_by IS NOT (SELECT min(w.seq) FROM {name} w "
+                f"WHERE w.id = v.id AND w.seq > v.seq) END) FROM {name} v WHERE v.seq > ?",
+                (head,),
+            ).fetchone()
+            if found != rows or orphans:
+                raise sqlite3.IntegrityError(_rows_need_entries(name))
+            if superseded:
+                raise sqlite3.IntegrityError(_successor_only(name))
+        for sql in lifted.dropped.values():
+            self.conn.execute(sql)
+        self._lifted = None
 
     # --- reading ------------------------------------------------------------------------------
     # Every method here raises StorageError, never a driver error: they are called outside
@@ -729,7 +830,10 @@ class Store(SqlReads):
         return _filter_sql(where, schema.known_columns(table), params)
 
     def _execute_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        changes = self.conn.total_changes
         self.conn.executemany(sql, rows)
+        if self._lifted is not None:
+            self._lifted.changes += self.conn.total_changes - changes
 
     _erasure_table = False  # known to exist (a table, once made, stays)
 
@@ -1477,7 +1581,37 @@ MIGRATIONS: dict[int, Callable[[Store], None]] = {
     3: Store._migrate_from_3,
     4: Store._migrate_from_4,
     5: Store._migrate_from_5,
+    6: Store._migrate_from_6,
 }
+
+
+_ENTRIES_APPEND_ONLY = (
+    "entries are append-only: an entry is added once, with the next seq, and never replaced"
+)
+
+
+def _rows_need_entries(table: str) -> str:
+    return f"{table}: a row is added only with the entry it derives from"
+
+
+def _successor_only(table: str) -> str:
+    return f"{table}: a version is superseded only by its record's next version"
+
+
+@attrs.define
+class _Lifted:
+    """The INSERT guards one write transaction dropped (:meth:`Store._lift`), and what it
+    appended since."""
+
+    head: int  #: the last seq before they were lifted
+    #: the connection's total_changes then, plus the rows the store's own statements changed
+    #: since: its total_changes now, unless some other statement wrote
+    changes: int
+    dropped: dict[str, str] = attrs.Factory(dict)  #: trigger name -> its stored CREATE
+    rows: dict[str, int] = attrs.Factory(dict)  #: table -> rows appended since
+
+    def copy(self) -> _Lifted:
+        return _Lifted(self.head, self.changes, dict(self.dropped), dict(self.rows))
 
 
 def _named_by_erasure(seq: str) -> str:
@@ -1540,25 +1674,20 @@ def _refuse(
     message: str,
     when: str | None = None,
     *,
-    first: tuple[str, str] | None = None,
-    name: str | None = None,
+    first: Sequence[tuple[str, str]] = (),
 ) -> str:
-    """A trigger refusing ``event`` on ``table`` (``when`` it holds) with ``message``.
+    """The one trigger refusing ``event`` on ``table`` (``when`` it holds) with ``message``.
 
-    ``first`` is a (condition, message) pair checked before, for a more precise message; it
-    runs only once the trigger fires, so the cost of every statement is that of ``when``.
+    ``first`` are (condition, message) pairs checked in order before, for a more precise
+    message than ``message``, the one when none of them holds; they run only once the
+    trigger fires, so the cost of every statement is that of ``when`` (one frame per row).
     """
-    name = name or (
-        f"{table}_refuse_{event.split()[0].lower()}"
-        f"{'_superseded' if 'superseded_by' in event else ''}"
-    )
     condition = f" WHEN {when}" if when else ""
-    body = f"SELECT RAISE(ABORT, {_sql_text(message)});"
-    if first:
-        body = f"SELECT RAISE(ABORT, {_sql_text(first[1])}) WHERE {first[0]}; {body}"
+    body = "".join(f"SELECT RAISE(ABORT, {_sql_text(said)}) WHERE {cond}; " for cond, said in first)
+    body += f"SELECT RAISE(ABORT, {_sql_text(message)});"
     return (
-        f"CREATE TRIGGER IF NOT EXISTS {name} BEFORE {event} ON {table}{condition} "
-        f"BEGIN {body} END;"
+        f"CREATE TRIGGER IF NOT EXISTS {table}_refuse_{event.lower()} BEFORE {event} ON "
+        f"{table}{condition} BEGIN {body} END;"
     )
 
 
