@@ -387,7 +387,22 @@ def sweep_would_unbind(
 ) -> tuple[list[tuple[SparkBinding, str | None]], int]:
     """What a complete sweep listing ``items`` would unbind, before anything is written: each
     binding with its authorization's post id, and how many bindings of the advertiser are bound.
+
+    When every bound binding is one of a listed code under its derived id (a first sync, an
+    unchanged one), nothing would unbind, and the listed codes are not read: the write that
+    follows reads them once.
     """
+    bound = [
+        b
+        for (b,) in store.current_rows(
+            SparkBinding,
+            ("id",),
+            where=All(Equals("ad_account_id", advertiser_id), Missing("unbound_at")),
+        )
+    ]
+    listed_here = {binding_id(i.authorization.id, advertiser_id) for i in items}
+    if all(b in listed_here for b in bound):
+        return [], len(bound)
     held_codes = store.authorizations_by_fingerprint(
         item.authorization.code.fingerprint for item in items
     )
@@ -398,12 +413,7 @@ def sweep_would_unbind(
         a.id: a.post_id
         for a in store.current_records(SparkAuthorization, "id", {b.authorization_id for b in gone})
     }
-    bound = store.current_rows(
-        SparkBinding,
-        ("id",),
-        where=All(Equals("ad_account_id", advertiser_id), Missing("unbound_at")),
-    )
-    return [(b, posts.get(b.authorization_id)) for b in gone], sum(1 for _ in bound)
+    return [(b, posts.get(b.authorization_id)) for b in gone], len(bound)
 
 
 def mass_unbind(unbinding: int, bound: int) -> str:
