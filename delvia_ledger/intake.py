@@ -48,6 +48,11 @@ __all__ = ["Intake"]
 R = TypeVar("R", bound=Record)
 
 
+def _row_key(record: Record) -> tuple[str, str]:
+    """How a sheet's plan names a record: (type name, id)."""
+    return type(record).__name__, record.id
+
+
 class _DryRun(Exception):
     """Raised inside a nested transaction to undo what a dry run wrote there."""
 
@@ -130,9 +135,12 @@ class Intake:
         account_region: str | None,
         create_people: bool,
         timezone: str | tzinfo | None,
+        force: bool = False,
     ) -> sheet_plan.SheetResult:
         """The one-tab sheet a team keeps, planned against what the ledger holds and recorded
-        in one transaction (with ``dry_run``, judged by the rules and undone)."""
+        in one transaction (with ``dry_run``, judged by the rules and undone); a record the
+        rules refuse names its row. ``force``: an erased subject's personal data is recorded
+        again (a new consent)."""
         if date_order is not None and date_order not in ("MDY", "DMY"):
             raise sheet.SheetError(f"date_order={shown(date_order)}: use 'MDY' or 'DMY'")
         zone = io.time_zone(timezone)
@@ -166,15 +174,23 @@ class Intake:
             )
             merged, new, changed, conflicts = self._sheet_versions(planned.records)
             writes = [record for record, fresh in merged if fresh]
-            if not dry_run:
-                self._writer.record_all(writes, source="sheet")
-            elif writes:  # the ledger's own rules still judge what would be written
-                try:
+            try:
+                if not dry_run:
+                    self._writer.record_all(writes, source="sheet", force=force)
+                elif writes:  # the ledger's own rules still judge what would be written
                     with store.transaction():
-                        self._writer.record_all(writes, source="sheet")
+                        self._writer.record_all(writes, source="sheet", force=force)
                         raise _DryRun
-                except _DryRun:
-                    pass
+            except _DryRun:
+                pass
+            except LedgerError as error:
+                refused = getattr(error, "record", None)
+                row = None if refused is None else planned.rows.get(_row_key(refused))
+                if row is None:
+                    raise
+                named = type(error)(f"row {row}: {error}")
+                named.record = refused
+                raise named from None
             last = store.head.seq
         return sheet_plan.SheetResult(
             rows=len(rows),

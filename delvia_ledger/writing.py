@@ -46,6 +46,7 @@ from .records import (
     SparkBinding,
     SparkCode,
     derived_authorization_id,
+    holds_personal_data,
     shown,
 )
 from .storage import Storage
@@ -470,6 +471,7 @@ def _holds_personal_data(cls: type[Record]) -> Callable[[Record], bool]:
 
 
 _SALTED = {cls: _holds_personal_data(cls) for cls in PERSONAL_FIELDS}
+_SALTED[Notice] = holds_personal_data  # only a channel that names its recipient
 
 
 def _ref_field(record: Record, target: type[Record], id_: str) -> str:
