@@ -4,8 +4,10 @@ from a hand-made one; on both backends."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import re
 import shutil
 import sqlite3
 from datetime import timedelta
@@ -28,6 +30,7 @@ from hypothesis.stateful import (
 import delvia_ledger as dl
 from delvia_ledger.chain import redacted_payload
 from delvia_ledger.records import PERSONAL_FIELDS
+from delvia_ledger.storage.schema import TABLES
 from delvia_ledger.storage.sqlite import SCHEMA_VERSION
 
 from .conftest import T0, Backend, Clock
@@ -185,7 +188,7 @@ def test_erasing_a_person_erases_the_address_their_older_notices_named(
         keys = ("EXPIRING/authorization=a1",)
         old, chat, new = (
             dl.Notice(person_id="p1", channel=channel, sent_at=T0, finding_keys=keys)
-            for channel in ("email:ana@brand.example", "slack", "email")
+            for channel in ("email:ana@brand.example", "slack:#growth", "email")
         )
         seqs = [ledger.record(n).seq for n in (old, chat, new)]
         ledger.record(
@@ -748,3 +751,73 @@ def test_the_command_line_erases_and_runs_retention(
     assert "would erase 0 subjects" in capsys.readouterr().out
     with dl.Ledger.open(db) as ledger:
         assert ledger.verify(deep=True).ok and ledger.seq == 3
+
+
+def test_the_documented_privacy_role_erases_and_the_application_role_may_not(
+    backend: Backend,
+) -> None:
+    """docs/postgres.md's roles, run as written: ``ledger_privacy`` may erase a person (their
+    old notices' addresses included) and a creator (with the posts' captions); its grants and
+    ``ledger_app``'s name every version table."""
+    if backend.name != "postgres":
+        pytest.skip("roles and grants are PostgreSQL's")
+    import psycopg
+
+    with backend.open(clock=Clock()) as ledger:
+        ledger.record_all(
+            [
+                dl.Person(id="p1", name="Ana Ops", email="ana@brand.example", chat_id="U0ANA12"),
+                dl.Notice(person_id="p1", channel="email:ana@brand.example", sent_at=T0,
+                          finding_keys=("K",)),
+                dl.Creator(id="c1", handle="maya.makes", region="US"),
+                dl.Post(id="7301", creator_id="c1", kind="VIDEO", caption="sunset"),
+            ]
+        )  # fmt: skip
+    owner = backend.connect()
+    if not owner.execute(
+        "SELECT rolcreaterole OR rolsuper FROM pg_roles WHERE rolname = current_user"
+    ).fetchone()[0]:
+        owner.close()
+        pytest.skip("the test server's role may not create roles (.ci/postgres's may)")
+    schema = owner.execute("SELECT current_schema()").fetchone()[0]
+    text = (Path(__file__).parent.parent / "docs" / "postgres.md").read_text()
+    section = text.split("## Permissions", 1)[1].split("\n## ", 1)[0]
+    sql = "\n".join(block.split("```", 1)[0] for block in section.split("```sql\n")[1:])
+    suffix = hashlib.sha256(schema.encode()).hexdigest()[:8]
+    app, privacy, password = f"ledger_app_{suffix}", f"ledger_privacy_{suffix}", suffix * 2
+    sql = (
+        sql.replace("ledger_privacy", privacy)
+        .replace("ledger_app", app)
+        .replace("SCHEMA public", f"SCHEMA {schema}")
+        .replace("'...'", f"'{password}'")
+    )
+    named = {n for n in re.findall(r"\b(\w+_versions)\b", sql)}
+    assert {t.name for t in TABLES.values()} <= named
+    try:
+        for statement in sql.split(";"):
+            if statement.strip():
+                owner.execute(statement)
+        url = backend.location.replace("://", f"://{privacy}:{password}@", 1)
+        if "@" in backend.location.split("://", 1)[1].split("/", 1)[0]:  # the URL names a user
+            head, rest = backend.location.split("://", 1)
+            url = f"{head}://{privacy}:{password}@{rest.split('@', 1)[1]}"
+        with dl.Ledger.open(url, clock=Clock()) as ledger:
+            ledger.erase(dl.Person, "p1", reason="asked", by="dpo")
+            ledger.erase(dl.Creator, "c1", reason="asked", by="dpo")
+            assert ledger.verify(deep=True).ok
+        as_app = url.replace(privacy, app, 1)
+        with dl.Ledger.open(as_app, clock=Clock()) as ledger:
+            ledger.record(dl.Person(id="p2", name="Leo", chat_id="U0LEO12"))
+            with pytest.raises(dl.StorageError, match="may not do this"):
+                ledger.erase(dl.Person, "p2", reason="asked", by="dpo")
+    finally:
+        for role in (privacy, app):
+            with contextlib.suppress(psycopg.Error):
+                owner.execute(f"REVOKE ALL ON ALL TABLES IN SCHEMA {schema} FROM {role}")
+                owner.execute(f"REVOKE ALL ON SCHEMA {schema} FROM {role}")
+                owner.execute(f"DROP ROLE {role}")
+        owner.close()
+    kept = backend.stored_bytes()
+    assert [
+        s for s in (b"ana@brand.example", b"U0ANA12", b"maya.makes", b"sunset") if s in kept
+    ] == []
