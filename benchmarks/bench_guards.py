@@ -109,8 +109,9 @@ def floor(
             lifted = store._lifted = store._lift()
             store._unguard(lifted, "entries", len(entries))
             store._unguard(lifted, TABLE, len(versions))
-            store.conn.executemany("INSERT INTO entries VALUES (?,?,?,?,?,?,?,?)", entries)
-            store.conn.executemany(insert, versions)
+            # the store's own statements: its commit refuses rows any other statement wrote
+            store._execute_many("INSERT INTO entries VALUES (?,?,?,?,?,?,?,?)", entries)
+            store._execute_many(insert, versions)
         cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
         store.close()
     else:
