@@ -106,9 +106,7 @@ def floor(
         pragmas(store.conn, cache, mmap)
         cpu, wall = time.process_time(), time.perf_counter()
         with store.transaction():
-            lifted = store._lifted = store._lift()
-            store._unguard(lifted, "entries", len(entries))
-            store._unguard(lifted, TABLE, len(versions))
+            store._appending(len(entries), {TABLE: len(versions)})
             # the store's own statements: its commit refuses rows any other statement wrote
             store._execute_many("INSERT INTO entries VALUES (?,?,?,?,?,?,?,?)", entries)
             store._execute_many(insert, versions)

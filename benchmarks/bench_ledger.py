@@ -120,9 +120,7 @@ def sql_floor(source: sqlite3.Connection, path: Path, first: int) -> Stopwatch:
         raw.close()
         store = Store(path)
         with Stopwatch() as watch, store.transaction():
-            lifted = store._lifted = store._lift()
-            store._unguard(lifted, "entries", len(entry_rows))
-            store._unguard(lifted, table, len(versions))
+            store._appending(len(entry_rows), {table: len(versions)})
             store._execute_many("INSERT INTO entries VALUES (?,?,?,?,?,?,?,?)", entry_rows)
             store._execute_many(f"INSERT INTO {table} VALUES ({marks})", versions)
         store.close()
