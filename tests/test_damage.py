@@ -12,8 +12,7 @@ import subprocess
 import sys
 import tempfile
 import textwrap
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -23,7 +22,7 @@ import delvia_ledger as dl
 from delvia_ledger.chain import chain_hash
 from delvia_ledger.cli import main
 
-from .builders import CODES, build_versions, raw
+from .builders import CODES, build_versions, raw, read_only
 from .conftest import T0, Backend, Clock
 
 
@@ -292,28 +291,6 @@ def test_paths_that_cannot_be_a_ledger_file_are_named(tmp_path: Path) -> None:
     with pytest.raises(dl.StorageError, match="cannot open") as error:
         dl.Ledger.open(tmp_path / "missing" / "l.db")
     assert not isinstance(error.value, dl.NotALedgerError)
-
-
-@contextmanager
-def read_only(*paths: Path) -> Iterator[None]:
-    """Make files and directories unwritable, for root too (``chattr +i``), then restore them."""
-    modes = {path: path.stat().st_mode for path in paths}
-    pinned: list[Path] = []
-    try:
-        for path in paths:
-            path.chmod(0o555 if path.is_dir() else 0o444)
-        if os.geteuid() == 0:  # root writes through file modes
-            for path in paths:
-                done = subprocess.run(["chattr", "+i", str(path)], capture_output=True, text=True)
-                if done.returncode:
-                    pytest.skip(f"cannot make {path} read-only for root: {done.stderr.strip()}")
-                pinned.append(path)
-        yield
-    finally:
-        for path in pinned:
-            subprocess.run(["chattr", "-i", str(path)], check=True)
-        for path, mode in modes.items():
-            path.chmod(mode)
 
 
 @pytest.mark.skipif(os.geteuid() == 0 and not shutil.which("chattr"), reason="needs chattr")

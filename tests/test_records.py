@@ -72,6 +72,11 @@ AUTH = dict(creator_id="maya", post_id="7301", starts_at=NOW, expires_at="2026-1
         (dl.AdAccount, dict(id="a", name="Brand", region="*"), "AdAccount.region='*'"),
         (dl.Person, dict(id="p", name=""), "Person.name=''"),
         (dl.Person, dict(id="p", name="Ana", left_at="soon"), "Person.left_at='soon'"),
+        (dl.Person, dict(id="p", name="Ana", chat_id="U02 4BE"), "Person.chat_id='U02 4BE': "),
+        (dl.Person, dict(id="p", name="Ana", chat_id="U0\nhi"), "no spaces, line breaks"),
+        (dl.Person, dict(id="p", name="Ana", chat_id="<!here>"), "Person.chat_id='<!here>'"),
+        (dl.Person, dict(id="p", name="Ana", chat_id="U" * 129), "129 characters long"),
+        (dl.Person, dict(id="p", name="Ana", chat_id=42), "Person.chat_id=42: must be a chat"),
         (
             dl.RoleGrant,
             dict(id="g", person_id="p", scope="ad_account:1", role="BOSS", granted_at=NOW),

@@ -403,3 +403,28 @@ def test_a_csv_import_keeps_what_tiktok_said_too_and_warns_with_each_line(tmp_pa
             "line 2: the CSV says expires 2026-12-15, TikTok said 2027-01-09 on 2026-12-04: "
             "kept TikTok's",
         )
+
+
+def test_a_sheet_re_creating_an_erased_creator_is_refused_unless_forced(tmp_path: Path) -> None:
+    """Issue 26 item 7: the sheet brings an erased creator's handle back only with force=True
+    (a new consent), as a CSV import does; refused, it names the row and writes nothing."""
+    rows = [_row("maya.makes", "7301234567890123456", "#erase-me-code+AAA="),
+            _row("leo.cooks", "7301234567890123999", "#keep-me-code+BBB=")]  # fmt: skip
+    with dl.Ledger.open(tmp_path / "l.db", clock=Clock()) as ledger:
+        _setup(ledger)
+        ledger.import_sheet(_sheet_text(rows))
+        maya = ledger.authorization_for("#erase-me-code+AAA=")
+        assert maya is not None
+        ledger.erase(dl.Creator, maya.creator_id, reason="asked", by="p_ana")
+        seq = ledger.seq
+        for dry_run in (True, False):
+            with pytest.raises(dl.ErasedSubjectError) as refused:
+                ledger.import_sheet(_sheet_text(rows), dry_run=dry_run)
+            assert str(refused.value).startswith(f"row 2: Creator '{maya.creator_id}'")
+            assert "needs force=True (--force), for a new consent" in str(refused.value)
+            assert ledger.seq == seq
+        again = ledger.import_sheet(_sheet_text(rows), force=True)
+        assert again.written == 1 and ledger.seq == seq + 1
+        creator = ledger.get(dl.Creator, maya.creator_id)
+        assert creator is not None and creator.handle == "maya.makes"
+        assert ledger.verify(deep=True).ok

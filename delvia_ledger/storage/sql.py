@@ -216,12 +216,23 @@ class SqlReads:
         bound: int | None = None,
     ) -> list[R]:
         """The current records of type ``cls`` whose column ``by`` is one of ``values``."""
+        return [record for _, record in self.current_versions(cls, by, values, where, bound)]
+
+    def current_versions(
+        self,
+        cls: type[R],
+        by: str,
+        values: Iterable[Any],
+        where: Filter | None = None,
+        bound: int | None = None,
+    ) -> list[tuple[int, R]]:
+        """:meth:`current_records` with the seq of each record's version: (seq, record)."""
         wanted = list(dict.fromkeys(values))
         if not wanted:
             return []
         keep = OneOf(by, wanted) if where is None else All(OneOf(by, wanted), where)
         sql, params = self._select(cast(type[Record], cls), ("seq", "payload"), bound, keep)
-        return [self._record(cls, seq, payload) for seq, payload in self._fetch(sql, params)]
+        return [(seq, self._record(cls, seq, payload)) for seq, payload in self._fetch(sql, params)]
 
     def authorization_by_fingerprint(
         self, fingerprint: str, bound: int | None

@@ -74,18 +74,20 @@ APPLICATION_ID = 0x444C4752  # "DLGR": marks a file as a delvia_ledger database
 #: Erasure and the redaction its guards allow, guards that watch every UPDATE (rowid aliases).
 #: 5: a code's retirement (SparkAuthorization.retired_at, retired_reason); 6: who holds access
 #: at TikTok (Person.tiktok_user_id, RoleGrant.source, PendingInvite, AccessReview).
-SCHEMA_VERSION = 6
-#: Older schema versions whose files read correctly as they are (only guards, and the
-#: Erasure table no such file needs, are missing), so a read-only copy can still be read and
-#: verified without migrating it.
-READABLE_UNMIGRATED = frozenset({2, 3})
+#: 7: a person's chat handle (Person.chat_id); every guard made again from the current
+#: generator (old files' guards, whatever their names, are dropped by the migration).
+SCHEMA_VERSION = 7
+#: Older schema versions whose files read correctly as they are (only guards, columns no
+#: entry of theirs fills, and the Erasure table no such file needs, are missing), so a
+#: read-only copy can still be read and verified without migrating it.
+READABLE_UNMIGRATED = frozenset({2, 3, 6})
 #: The columns schema version 5 adds to the authorizations' version table.
 RETIREMENT_COLUMNS = (("retired_at", "INTEGER"), ("retired_reason", "TEXT"))
 #: The version-table columns schema versions after 3 added (a file read without migrating may
 #: lack them), and the record types whose tables they added.
 _LATER_COLUMNS: dict[str, set[str]] = {
     TABLES[SparkAuthorization].name: {name for name, _ in RETIREMENT_COLUMNS},
-    TABLES[Person].name: {"tiktok_user_id"},
+    TABLES[Person].name: {"tiktok_user_id", "chat_id"},
     TABLES[RoleGrant].name: {"source"},
 }
 _LATER_TABLES = frozenset(
@@ -454,6 +456,23 @@ class Store(SqlReads):
                 self.conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} TEXT")
         for cls in (Person, RoleGrant):  # remade by _create_schema, the new column watched too
             self.conn.execute(f"DROP TRIGGER IF EXISTS {TABLES[cls].name}_refuse_update")
+
+    def _migrate_from_6(self) -> None:
+        """Version 6 -> 7: the ``Person.chat_id`` column; every trigger on the ledger's tables
+        dropped, whatever its name, so :meth:`_create_schema` makes all the guards again from
+        the current generator (the redaction they allow follows ``PERSONAL_FIELDS``)."""
+        table = TABLES[Person].name
+        have = {row[1] for row in self.conn.execute(f"PRAGMA table_info({table})")}
+        if have and "chat_id" not in have:  # a table missing is made whole by _create_schema
+            self.conn.execute(f"ALTER TABLE {table} ADD COLUMN chat_id TEXT")
+        ledger_tables = ["entries", *(t.name for t in TABLES.values())]
+        marks = ", ".join("?" * len(ledger_tables))
+        triggers = self.conn.execute(
+            f"SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name IN ({marks})",
+            ledger_tables,
+        ).fetchall()
+        for (name,) in triggers:
+            self.conn.execute(f'DROP TRIGGER IF EXISTS "{name.replace(chr(34), chr(34) * 2)}"')
 
     def _migrate_from_4(self) -> None:
         """Version 4 -> 5: the columns of a code's retirement; the authorizations' UPDATE guard
@@ -1308,6 +1327,7 @@ MIGRATIONS: dict[int, Callable[[Store], None]] = {
     3: Store._migrate_from_3,
     4: Store._migrate_from_4,
     5: Store._migrate_from_5,
+    6: Store._migrate_from_6,
 }
 
 
