@@ -99,7 +99,7 @@ def floor(source, path, first):
     return cpu, wall, count
 
 
-out = {}
+out = {"tree": dl.__file__}
 with dl.Ledger.open(folder / "ledger.db") as ledger:
     ledger.record(dl.AdAccount(id=ADVERTISER, name="Brand", region="US"))
     first = ledger.record(dl.AdAccount(id="0", name="Other", region="US")).seq + 1
@@ -142,17 +142,19 @@ def child(
     env = dict(os.environ, PYTHONPATH=str(tree), NO_PROXY="127.0.0.1")
     with tempfile.TemporaryDirectory() as folder:
         args = [what, folder, str(items), str(sweeps or ""), "1" if profile else "0", str(HERE)]
-        done = subprocess.run(
+        done = subprocess.run(  # run from the folder: "-c" puts the cwd first on sys.path
             [sys.executable, "-c", CHILD, *args],
             capture_output=True,
             text=True,
             env=env,
+            cwd=folder,
             timeout=3600,
             check=False,
         )
     if done.returncode:
         raise SystemExit(f"{tree} {what}: {done.stderr}")
     result: dict[str, Any] = json.loads(done.stdout.splitlines()[-1])
+    assert result["tree"].startswith(str(tree.resolve())), (tree, result["tree"])
     return result
 
 

@@ -356,7 +356,13 @@ class Intake:
                     merged = reconcile.reconcile_ads(
                         self._store, drafts, ids, account, now, complete=complete
                     )
-                    recorded = self._writer.record_all(merged.records, source="tiktok", joined=True)
+                    recorded = self._writer.record_all(
+                        merged.records,
+                        known=dict(merged.known),
+                        source="tiktok",
+                        joined=True,
+                        held=merged.read,
+                    )
                     written, unchanged = written + recorded.written, unchanged + recorded.unchanged
                     listed_ads, ended = len(drafts), merged.ended
                     without_code = merged.without_code
@@ -543,11 +549,14 @@ def _sweep(client: TikTokClient, advertiser_id: str, progress: Progress | None) 
     skipped: list[tiktok.Skipped] = []
     partial = False
     sweep = client.sweep_videos(advertiser_id, progress=progress)
+    creators: dict[tuple[str, str | None], Creator] = {}  # a creator of many posts, built once
     for page in sweep.pages:
         pages += 1
         try:
             with collector_paused():
-                found, left_out = tiktok.items_from_tt_video(page.data, ad_account_id=advertiser_id)
+                found, left_out = tiktok.items_from_tt_video(
+                    page.data, ad_account_id=advertiser_id, creators=creators
+                )
         except PayloadError as error:
             where = f"advertiser {advertiser_id}, page {page.number}"
             raise PayloadError(f"{where}: {client.scrub(error)}") from None

@@ -387,7 +387,22 @@ def sweep_would_unbind(
 ) -> tuple[list[tuple[SparkBinding, str | None]], int]:
     """What a complete sweep listing ``items`` would unbind, before anything is written: each
     binding with its authorization's post id, and how many bindings of the advertiser are bound.
+
+    When every bound binding is one of a listed code under its derived id (a first sync, an
+    unchanged one), nothing would unbind, and the listed codes are not read: the write that
+    follows reads them once.
     """
+    bound = [
+        b
+        for (b,) in store.current_rows(
+            SparkBinding,
+            ("id",),
+            where=All(Equals("ad_account_id", advertiser_id), Missing("unbound_at")),
+        )
+    ]
+    listed_here = {binding_id(i.authorization.id, advertiser_id) for i in items}
+    if all(b in listed_here for b in bound):
+        return [], len(bound)
     held_codes = store.authorizations_by_fingerprint(
         item.authorization.code.fingerprint for item in items
     )
@@ -398,12 +413,7 @@ def sweep_would_unbind(
         a.id: a.post_id
         for a in store.current_records(SparkAuthorization, "id", {b.authorization_id for b in gone})
     }
-    bound = store.current_rows(
-        SparkBinding,
-        ("id",),
-        where=All(Equals("ad_account_id", advertiser_id), Missing("unbound_at")),
-    )
-    return [(b, posts.get(b.authorization_id)) for b in gone], sum(1 for _ in bound)
+    return [(b, posts.get(b.authorization_id)) for b in gone], len(bound)
 
 
 def mass_unbind(unbinding: int, bound: int) -> str:
@@ -426,6 +436,10 @@ class ReconciledAds(NamedTuple):
     records: list[Record]
     ended: int
     without_code: int
+    #: what was read to decide, for the writer: the ads' current versions (:class:`Held`),
+    #: and the posts and codes the ads refer to (as ``Writer.record_all(known=...)`` takes them)
+    read: Held = Held({}, {})
+    known: Mapping[tuple[type[Record], str], Any] = {}
 
 
 def reconcile_ads(
@@ -455,24 +469,53 @@ def reconcile_ads(
             where=All(Equals("ad_account_id", advertiser_id), Missing("unbound_at")),
         )
     ]
-    bound = {a.post_id: a.id for a in store.current_records(SparkAuthorization, "id", bound_ids)}
-    wanted = {d.post_id for d in drafts}
-    known = {p.id for p in store.current_records(Post, "id", wanted)}
+    # ids and columns only: nothing here needs a whole code or post read back
+    refs: dict[tuple[type[Record], str], Any] = {}
+    bound: dict[str, str] = {}
+    for seq, auth_id, post_id in store.current_rows(
+        SparkAuthorization, ("seq", "id", "post_id"), where=OneOf("id", bound_ids)
+    ):
+        bound[post_id] = auth_id
+        refs[SparkAuthorization, auth_id] = (seq,)
+    wanted = list({d.post_id for d in drafts})
+    for post_id, creator_id in store.current_rows(
+        Post, ("id", "creator_id"), where=OneOf("id", wanted)
+    ):
+        refs[Post, post_id] = (creator_id,)  # as the writer keeps a post it refers to
+    known = {id_ for cls, id_ in refs if cls is Post}
     linked = link_ads(drafts, bound, known_posts=known)
     records: list[Record] = []
+    made: list[tuple[Creator, Post]] = []
     for draft in linked.unknown_posts:
-        made = draft.creator_and_post()
-        if made is None or made[1].id in known:
+        pair = draft.creator_and_post()
+        if pair is None or pair[1].id in known:
             continue
-        creator, post = made
-        held = store.current_records(Creator, "tiktok_identity_id", [creator.tiktok_identity_id])
-        if held:
-            post = attrs.evolve(post, creator_id=held[0].id)
-        elif not store.current_records(Creator, "id", [creator.id]):
+        made.append(pair)
+        known.add(pair[1].id)
+    # the creators of posts the ledger lacks, in one read each way
+    identities = [c.tiktok_identity_id for c, _ in made if c.tiktok_identity_id is not None]
+    by_identity: dict[str | None, Creator] = {}
+    for found in store.current_records(Creator, "tiktok_identity_id", identities):
+        by_identity.setdefault(found.tiktok_identity_id, found)
+    creator_ids = (
+        {
+            i
+            for (i,) in store.current_rows(
+                Creator, ("id",), where=OneOf("id", [c.id for c, _ in made])
+            )
+        }
+        if made
+        else set()
+    )
+    for creator, post in made:
+        held = by_identity.get(creator.tiktok_identity_id)
+        if held is not None:
+            post = attrs.evolve(post, creator_id=held.id)
+        elif creator.id not in creator_ids:
             records.append(creator)
         records.append(post)
-        known.add(post.id)
-    ads = _by_id(store.current_records(SparkAd, "id", [ad.id for ad in linked.ads]))
+    read: Read = {}
+    ads = _read(store, SparkAd, "id", [ad.id for ad in linked.ads], read)
     without_code = 0
     for ad in linked.ads:
         current = ads.get(ad.id)
@@ -503,7 +546,7 @@ def reconcile_ads(
                 continue
             records.append(attrs.evolve(ad, runs_until=now))
             ended += 1
-    return ReconciledAds(records, ended, without_code)
+    return ReconciledAds(records, ended, without_code, Held(read, {}), refs)
 
 
 def _no_longer_listed(

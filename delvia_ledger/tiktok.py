@@ -367,7 +367,11 @@ def _item(
 
 
 def items_from_tt_video(
-    payload: Any, *, allow_partial: bool = False, ad_account_id: str | None = None
+    payload: Any,
+    *,
+    allow_partial: bool = False,
+    ad_account_id: str | None = None,
+    creators: dict[tuple[str, str | None], Creator] | None = None,
 ) -> tuple[list[Item], list[Skipped]]:
     """The code authorizations of a ``/tt_video/info/`` or ``/tt_video/list/`` response.
 
@@ -375,7 +379,8 @@ def items_from_tt_video(
     code authorization (``auth_info: null``, no ``auth_code``) are skipped and returned with
     the reason; a malformed item is a :class:`PayloadError` that names its index. Given the
     ``ad_account_id`` that listed them, each authorization is built with it (so a merge with
-    what the ledger knows need not build it again).
+    what the ledger knows need not build it again). ``creators``: the creators earlier pages
+    of the same sweep built, by (identity, nickname), reused (and added to).
     """
     data = unwrap(payload, allow_partial=allow_partial)
     if is_list(data):
@@ -384,7 +389,7 @@ def items_from_tt_video(
             entries = []
         if not isinstance(entries, Sequence) or isinstance(entries, str):
             raise PayloadError(f"tt_video/list: 'list' must be a list, got {_kind(entries)}")
-        creators: dict[tuple[str, str | None], Creator] = {}
+        creators = {} if creators is None else creators
         found = [
             _item(entry, i, f"tt_video/list[{i}]", ad_account_id, creators)
             for i, entry in enumerate(entries)

@@ -14,6 +14,7 @@ import math
 import os
 import re
 import sqlite3
+import threading
 import urllib.parse
 from collections.abc import Callable, Generator, Iterator, Sequence
 from contextlib import contextmanager
@@ -986,25 +987,27 @@ class Store(SqlReads):
         problem = self._table_problem("entries", columns["entries"], ENTRY_COLUMNS)
         if problem:
             return VerifyResult(False, 0, None, problem)
-        chain = self._walk_chain(digest, bound)
         if not deep:
-            return chain
+            return self._walk_chain(digest, bound)
+        beside = _FileChecks.start(self, bound)
+        try:
+            chain, versions = self._walk_deep(digest, bound, columns, beside)
+        except BaseException:
+            if beside is not None:
+                beside.plan_ready.set()  # let it end after its statement, not wait for us
+            raise
+        if beside is not None and beside.finish(self):
+            structure = beside.structure
+        else:
+            structure = self._structure()
         structural = None
-        if (structure := self._structure()) is not None:
+        if structure is not None:
             seq, reason = structure
             structural = VerifyResult(
                 False,
                 chain.checked if seq is None else min(seq - 1, chain.checked),
                 seq,
                 reason if seq is None else f"seq {seq}: {reason}",
-            )
-        # Entries before the chain's first bad seq are sound, so their rows can be checked.
-        upto = bound if chain.first_bad_seq is None else chain.first_bad_seq - 1
-        try:
-            versions = self._verify_versions(upto, columns)
-        except DRIVER_ERRORS as exc:
-            versions = VerifyResult(
-                False, chain.checked, None, f"the version tables cannot be read: {_short(exc)}"
             )
         found = [r for r in (chain, structural, versions) if r is not None and not r.ok]
         if not found:
@@ -1014,6 +1017,72 @@ class Store(SqlReads):
         if structure is not None and first is not structural:
             return attrs.evolve(first, reason=f"{first.reason}; also {structure[1]}")
         return first
+
+    def _walk_deep(
+        self,
+        digest: Digest | None,
+        bound: int | None,
+        columns: dict[str, set[str]],
+        beside: _FileChecks | None,
+    ) -> tuple[VerifyResult, VerifyResult]:
+        """The chain walk and the version walk in one read of the entries: each entry the
+        chain walk has passed is compared with its version row, each version table read
+        once beside them, in seq order. Entries before the chain's first bad seq are sound,
+        so their rows can be checked.
+
+        Where a version table cannot be read as it is (text that is not UTF-8, a damaged
+        page), or the entries are read leniently, the version walk is left to a separate,
+        lenient pass (:meth:`_verify_versions`) after the chain walk.
+        """
+        redactions = self.redactions()
+        walk: _VersionWalk | None = None
+        upto = "" if bound is None else f" AND v.seq <= {int(bound)}"
+        try:
+            plan = self._version_plan(columns)
+            walk = _VersionWalk(self.conn, upto, plan, set(redactions), False)
+        except DRIVER_ERRORS:  # the separate pass says what cannot be read
+            walk = None
+        rows = self.chain_rows(bound)
+        try:
+            with collector_paused():  # a million short-lived records: nothing cyclic to find
+                chain = walk_chain(
+                    rows if walk is None else self._alongside(rows, walk),
+                    digest,
+                    not_text=self._not_text,
+                    redactions=redactions,
+                )
+        finally:
+            rows.close()
+        upto_seq = bound if chain.first_bad_seq is None else chain.first_bad_seq - 1
+        try:
+            if walk is None or walk.failed:
+                return chain, self._verify_versions(upto_seq, columns)
+            found = None if beside is None else beside.versions(self, walk.plan)
+            return chain, self._version_result(
+                upto_seq, walk.plan, walk.problems, walk.checked, found
+            )
+        except DRIVER_ERRORS as exc:
+            return chain, VerifyResult(
+                False, chain.checked, None, f"the version tables cannot be read: {_short(exc)}"
+            )
+
+    def _alongside(
+        self, rows: Iterator[ChainRow], walk: _VersionWalk
+    ) -> Generator[ChainRow, None, None]:
+        """``rows``, each checked against its version row once the chain walk asks for the
+        next one (so has passed it); an entry the chain walk stops at is never compared."""
+        conn, default = self.conn, self.conn.text_factory
+        check = walk.check
+        for row in rows:
+            yield row
+            if walk.walking:
+                if conn.text_factory is not default:  # read leniently: the separate pass
+                    walk.give_up()
+                    continue
+                try:
+                    check(row[0], row[2], row[4])
+                except DRIVER_ERRORS:
+                    walk.give_up()
 
     def chain_rows(self, bound: int | None = None) -> Generator[ChainRow, None, None]:
         """The entries, oldest first, as :data:`ENTRY_COLUMNS` (the chain walk's rows).
@@ -1079,11 +1148,16 @@ class Store(SqlReads):
         """
         with self._lenient():
             try:
-                found = [str(row[0]) for row in self.conn.execute("PRAGMA integrity_check(100)")]
+                found = _integrity_check(self.conn)
             except DRIVER_ERRORS as exc:
                 return None, f"the file's structure is damaged ({_short(exc)})"
-            if found == ["ok"]:
-                return None
+            return self._structure_of(found)
+
+    def _structure_of(self, found: list[str]) -> tuple[int | None, str] | None:
+        """What the integrity check's messages say (None: the file is whole)."""
+        if found == ["ok"]:
+            return None
+        with self._lenient():
             return self._name_damage(found)
 
     def _name_damage(self, found: list[str]) -> tuple[int | None, str]:
@@ -1133,12 +1207,14 @@ class Store(SqlReads):
                     seqs.append(row[0])
         return min(seqs, default=None)
 
-    def _verify_versions(self, bound: int | None, columns: dict[str, set[str]]) -> VerifyResult:
-        upto = "" if bound is None else f" AND v.seq <= {int(bound)}"
+    def _version_plan(self, columns: dict[str, set[str]]) -> _VersionPlan:
+        """Which version tables can be read, and which columns read as empty.
+
+        A file of an older schema version, read without migrating (a read-only copy), lacks
+        what later versions added; its entries cannot need it: those columns read as empty,
+        those tables are not a problem unless an entry needs them.
+        """
         columns = {name: set(have) for name, have in columns.items()}
-        # A file of an older schema version, read without migrating (a read-only copy), lacks
-        # what later versions added; its entries cannot need it: those columns read as empty,
-        # those tables are not a problem unless an entry needs them.
         absent: dict[str, set[str]] = {}
         unneeded: set[str] = set()
         if self._identity()[1] < SCHEMA_VERSION:
@@ -1160,30 +1236,45 @@ class Store(SqlReads):
                 )
             )
         }
-        problems: list[tuple[int, str]] = []
+        return _VersionPlan(broken, absent, unneeded)
+
+    def _verify_versions(self, bound: int | None, columns: dict[str, set[str]]) -> VerifyResult:
+        """The version walk on its own pass over the entries (then leniently, where the
+        file holds text that is not UTF-8 or a damaged page)."""
+        upto = "" if bound is None else f" AND v.seq <= {int(bound)}"
+        plan = self._version_plan(columns)
+        redacted = set(self.redactions())
         try:  # first: at a tie, its reason wins
             with collector_paused():  # a million short-lived records: nothing cyclic to find
-                checked = self._walk_versions(upto, broken, problems, False, absent)
+                walk = self._walk_versions(upto, plan, redacted, False)
         except DRIVER_ERRORS:  # text that is not UTF-8, or a damaged page: again, leniently
-            problems.clear()
             with self._lenient(), collector_paused():
-                checked = self._walk_versions(upto, broken, problems, True, absent)
+                walk = self._walk_versions(upto, plan, redacted, True)
+        return self._version_result(bound, plan, walk.problems, walk.checked)
+
+    def _version_result(
+        self,
+        bound: int | None,
+        plan: _VersionPlan,
+        problems: list[tuple[int, str]],
+        checked: int,
+        found: dict[str, tuple[int | None, int | None]] | None = None,
+    ) -> VerifyResult:
+        """The version walk's result, with what SQL finds beside it: rows no entry made and
+        ``superseded_by`` values that do not name the next version (``found``: those seqs
+        by record type, as :func:`_misplaced_rows` found them up to any bound at all)."""
+        problems = list(problems)
+        if found is None:
+            found = _misplaced_rows(self.conn, bound, plan)
         for table in TABLES.values():
-            if table.type in broken:
+            if table.type in plan.broken:
                 continue
-            stray = self.conn.execute(
-                f"SELECT min(v.seq) FROM {table.name} v LEFT JOIN entries e ON e.seq = v.seq "
-                f"WHERE (e.seq IS NULL OR e.type != ?){upto}",
-                (table.type,),
-            ).fetchone()[0]
+            stray, wrong = (
+                None if seq is None or (bound is not None and seq > bound) else seq
+                for seq in found[table.type]
+            )
             if stray is not None:
                 problems.append((stray, f"{table.name} has a row no {table.type} entry made"))
-            wrong = self.conn.execute(  # the next version: the id's next row an entry made
-                f"SELECT min(v.seq) FROM {table.name} v WHERE v.superseded_by IS NOT ("
-                f"SELECT min(w.seq) FROM {table.name} w JOIN entries e ON e.seq = w.seq "
-                f"WHERE w.id = v.id AND w.seq > v.seq AND e.type = ?){upto}",
-                (table.type,),
-            ).fetchone()[0]
             if wrong is not None:
                 problems.append(
                     (wrong, f"{table.name}: superseded_by does not name the next version")
@@ -1191,72 +1282,239 @@ class Store(SqlReads):
         if problems:  # the chain verified (no gaps), so entries before the first bad seq are fine
             seq, problem = min(problems, key=lambda found: found[0])
             return VerifyResult(False, min(seq - 1, checked), seq, f"seq {seq}: {problem}")
-        if set(broken) - unneeded:  # a table no entry needs yet: the queries read it all the same
+        broken = plan.broken
+        if (
+            set(broken) - plan.unneeded
+        ):  # a table no entry needs yet: the queries read it all the same
             return VerifyResult(
                 False,
                 checked,
                 None,
-                "; ".join(problem for name, problem in broken.items() if name not in unneeded),
+                "; ".join(problem for name, problem in broken.items() if name not in plan.unneeded),
             )
         return VerifyResult(True, checked)
 
     def _walk_versions(
-        self,
-        upto: str,
-        broken: dict[str, str],
-        problems: list[tuple[int, str]],
-        lenient: bool,
-        absent: dict[str, set[str]],
-    ) -> int:
-        """Compare each entry with its version row, up to the first that differs (the
-        authorizations' ``absent`` columns read as empty: an unmigrated file lacks them)."""
-        # Per readable type: its table, the cursor over its rows and the row it is at.
-        walks: dict[str, list[Any]] = {}
-        for table in TABLES.values():
-            if table.type not in broken:
-                missing = absent.get(table.name, set())
-                selected = [f"NULL AS {c}" if c in missing else c for c in table.columns]
-                rows = self.conn.execute(
-                    f"SELECT seq, superseded_by, {', '.join(selected)} FROM {table.name} v "
-                    f"WHERE 1{upto} ORDER BY seq"
-                )
-                walks[table.type] = [table, rows, next(rows, None)]
-        checked = 0
-        redacted = self.redactions()
+        self, upto: str, plan: _VersionPlan, redacted: set[int], lenient: bool
+    ) -> _VersionWalk:
+        """Compare each entry with its version row, up to the first that differs."""
+        walk = _VersionWalk(self.conn, upto, plan, redacted, lenient)
         entries = self.conn.execute(
             f"SELECT seq, type, payload FROM entries v WHERE 1{upto} ORDER BY seq"
         )
+        check = walk.check
         for seq, type_, payload in entries:
-            walk = walks.get(type_)
-            if walk is None:  # an unknown type, or one whose table is broken
-                if type_ in broken:
-                    problems.append((seq, broken[type_]))
-                else:
-                    problems.append((seq, f"unknown record type {type_!r}"))
+            check(seq, type_, payload)
+            if not walk.walking:
                 break
-            table = walk[0]
-            rows = walk[1]
-            row: tuple[Any, ...] | None = walk[2]
-            while row is not None and row[0] < seq:  # a stray row: reported by the caller
-                row = next(rows, None)
-            if row is None or row[0] != seq:
-                problems.append((seq, f"{table.name} has no row for this entry"))
-                break
-            walk[2] = next(rows, None)
-            expected = schema.derive_row(table, seq, payload, lenient, seq in redacted)
-            if isinstance(expected, str):
-                problems.append((seq, expected))
-                break
-            if row[2:] != tuple(expected[2:]):  # the common case, compared at once
-                differs = [
-                    c
-                    for c, a, b in zip(table.columns, row[2:], expected[2:], strict=True)
-                    if a != b
-                ]
-                problems.append((seq, f"{table.name}.{differs[0]} differs from the entry"))
-                break
-            checked += 1
-        return checked
+        return walk
+
+
+@attrs.frozen
+class _VersionPlan:
+    """Which version tables the walk cannot read (by record type, with why), which columns
+    of an unmigrated file read as empty, and which missing tables no entry can need."""
+
+    broken: dict[str, str]
+    absent: dict[str, set[str]]
+    unneeded: set[str]
+
+
+class _VersionWalk:
+    """Each entry, in seq order, against its version row, up to the first that differs:
+    each version table is read once, in seq order, beside the entries."""
+
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        upto: str,
+        plan: _VersionPlan,
+        redacted: set[int],
+        lenient: bool,
+    ) -> None:
+        #: Per readable type: its table, the cursor over its rows, the row it is at and its
+        #: quick check (``VersionTable.matches``; None: the long way for every entry).
+        self.walks: dict[str, list[Any]] = {}
+        for table in TABLES.values():
+            if table.type not in plan.broken:
+                missing = plan.absent.get(table.name, set())
+                selected = [f"NULL AS {c}" if c in missing else c for c in table.columns]
+                rows = conn.execute(
+                    f"SELECT seq, superseded_by, {', '.join(selected)} FROM {table.name} v "
+                    f"WHERE 1{upto} ORDER BY seq"
+                )
+                quick = None if lenient else table.matches
+                self.walks[table.type] = [table, rows, next(rows, None), quick]
+        self.plan = plan
+        self.broken = plan.broken
+        self.redacted = redacted
+        self.lenient = lenient
+        #: The first problem found (seq, why): the walk stops there.
+        self.problems: list[tuple[int, str]] = []
+        self.checked = 0
+        #: Whether entries are still compared (no problem found, nothing unreadable).
+        self.walking = True
+        #: Whether a table could not be read as it is (the walk then is not the answer).
+        self.failed = False
+
+    def give_up(self) -> None:
+        """Stop: what was read cannot be trusted to be what the file holds."""
+        self.walking = False
+        self.failed = True
+
+    def check(self, seq: int, type_: str, payload: Any) -> None:
+        """Compare entry ``seq`` with its version row (stop at the first problem)."""
+        walk = self.walks.get(type_)
+        if walk is None:  # an unknown type, or one whose table is broken
+            if type_ in self.broken:
+                self._stop(seq, self.broken[type_])
+            else:
+                self._stop(seq, f"unknown record type {type_!r}")
+            return
+        table: VersionTable = walk[0]
+        rows = walk[1]
+        row: tuple[Any, ...] | None = walk[2]
+        while row is not None and row[0] < seq:  # a stray row: reported by the SQL beside
+            row = next(rows, None)
+        if row is None or row[0] != seq:
+            walk[2] = row
+            self._stop(seq, f"{table.name} has no row for this entry")
+            return
+        walk[2] = next(rows, None)
+        quick = walk[3]
+        if (
+            quick is not None
+            and seq not in self.redacted
+            and type(payload) is str
+            and quick(payload, row)
+        ):  # the common case: the payload and the row agree
+            self.checked += 1
+            return
+        expected = schema.derive_row(table, seq, payload, self.lenient, seq in self.redacted)
+        if isinstance(expected, str):
+            self._stop(seq, expected)
+            return
+        if row[2:] != tuple(expected[2:]):  # the common case, compared at once
+            differs = [
+                c for c, a, b in zip(table.columns, row[2:], expected[2:], strict=True) if a != b
+            ]
+            self._stop(seq, f"{table.name}.{differs[0]} differs from the entry")
+            return
+        self.checked += 1
+
+    def _stop(self, seq: int, problem: str) -> None:
+        self.problems.append((seq, problem))
+        self.walking = False
+
+
+def _integrity_check(conn: sqlite3.Connection) -> list[str]:
+    """SQLite's integrity check of the whole file: its first 100 messages (``["ok"]``)."""
+    return [str(row[0]) for row in conn.execute("PRAGMA integrity_check(100)")]
+
+
+def _misplaced_rows(
+    conn: sqlite3.Connection, bound: int | None, plan: _VersionPlan
+) -> dict[str, tuple[int | None, int | None]]:
+    """Per readable version table (by record type): the first row no entry of its type made,
+    and the first whose ``superseded_by`` does not name the id's next row an entry made."""
+    upto = "" if bound is None else f" AND v.seq <= {int(bound)}"
+    found: dict[str, tuple[int | None, int | None]] = {}
+    for table in TABLES.values():
+        if table.type in plan.broken:
+            continue
+        stray = conn.execute(
+            f"SELECT min(v.seq) FROM {table.name} v LEFT JOIN entries e ON e.seq = v.seq "
+            f"WHERE (e.seq IS NULL OR e.type != ?){upto}",
+            (table.type,),
+        ).fetchone()[0]
+        wrong = conn.execute(
+            f"SELECT min(v.seq) FROM {table.name} v WHERE v.superseded_by IS NOT ("
+            f"SELECT min(w.seq) FROM {table.name} w JOIN entries e ON e.seq = w.seq "
+            f"WHERE w.id = v.id AND w.seq > v.seq AND e.type = ?){upto}",
+            (table.type,),
+        ).fetchone()[0]
+        found[table.type] = (stray, wrong)
+    return found
+
+
+class _FileChecks:
+    """The checks of a deep verify that SQLite makes alone (its integrity check of the file,
+    the rows no entry made, the ``superseded_by`` that name no next version), run on a second,
+    read-only connection in a thread while the walks read on the store's own: SQLite lets the
+    interpreter go while it works, so a second core does them meanwhile.
+
+    Their results count only when that connection saw the very state the store's connection
+    sees (the same last entry and schema); otherwise, or if anything about the second
+    connection fails, the store makes the checks itself afterwards, as it always did. Used only
+    outside a write transaction (a reader must not wait for the store's own lock).
+    """
+
+    def __init__(self, path: str, bound: int | None, state: tuple[Any, ...]) -> None:
+        self.path, self.bound, self.state = path, bound, state
+        self.seen: tuple[Any, ...] | None = None
+        self.found: list[str] | None = None
+        self.rows: dict[str, tuple[int | None, int | None]] | None = None
+        self.plan: _VersionPlan | None = None
+        self.plan_ready = threading.Event()
+        self.structure: tuple[int | None, str] | None = None
+        self.thread = threading.Thread(target=self._run, name="delvia-verify", daemon=True)
+
+    @classmethod
+    def start(cls, store: Store, bound: int | None) -> _FileChecks | None:
+        if store._depth or not os.path.isfile(store.path):
+            return None
+        try:
+            state = _state(store.conn)
+        except DRIVER_ERRORS:
+            return None
+        checks = cls(store.path, bound, state)
+        checks.thread.start()
+        return checks
+
+    def _run(self) -> None:
+        try:
+            uri = f"file:{urllib.parse.quote(os.path.abspath(self.path))}?mode=ro"
+            conn = sqlite3.connect(uri, uri=True, timeout=0, isolation_level=None)
+        except DRIVER_ERRORS:
+            return
+        try:
+            conn.text_factory = _lenient_text
+            conn.execute("BEGIN")
+            self.seen = _state(conn)
+            if self.seen != self.state:
+                return
+            self.found = _integrity_check(conn)
+            self.plan_ready.wait()
+            if self.plan is not None:
+                self.rows = _misplaced_rows(conn, self.bound, self.plan)
+        except DRIVER_ERRORS:
+            pass  # the store's connection makes these checks again, and says what it finds
+        finally:
+            conn.close()
+
+    def versions(
+        self, store: Store, plan: _VersionPlan
+    ) -> dict[str, tuple[int | None, int | None]] | None:
+        """The misplaced rows the second connection found (None: the store must look)."""
+        self.plan = plan
+        self.plan_ready.set()
+        self.thread.join()
+        return self.rows if self.seen == self.state else None
+
+    def finish(self, store: Store) -> bool:
+        """Wait for the thread; whether its integrity check counts (then ``structure``)."""
+        self.plan_ready.set()
+        self.thread.join()
+        if self.seen != self.state or self.found is None:
+            return False
+        self.structure = store._structure_of(self.found)
+        return True
+
+
+def _state(conn: sqlite3.Connection) -> tuple[Any, ...]:
+    """What a connection's snapshot is: the last entry and the schema's version."""
+    head = conn.execute("SELECT seq, hash FROM entries ORDER BY seq DESC LIMIT 1").fetchone()
+    return (head, conn.execute("PRAGMA schema_version").fetchone())
 
 
 def _json_list(values: Sequence[Any]) -> str:
