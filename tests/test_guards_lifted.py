@@ -48,10 +48,12 @@ REFUSED = {
         "INSERT INTO creator_versions (seq, superseded_by, id, handle) VALUES (3, NULL, 'a1', 'x')"
     ),
     "a wrong supersede": "UPDATE creator_versions SET superseded_by = 6 WHERE seq = 5",
+    "revive a superseded version": "UPDATE creator_versions SET superseded_by = NULL WHERE seq = 1",
+    "move a supersede": "UPDATE creator_versions SET superseded_by = 6 WHERE seq = 1",
     "an UPDATE of the rowid alias": "UPDATE creator_versions SET rowid = 77 WHERE seq = 6",
     "DELETE": "DELETE FROM entries WHERE seq = 6",
 }
-MESSAGES = r"append-only|added only with|superseded only|cannot be"
+MESSAGES = r"append-only|added only with|superseded only|stays superseded|cannot be"
 
 
 def guards(path: Path) -> dict[str, str]:

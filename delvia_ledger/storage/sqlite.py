@@ -695,13 +695,8 @@ class Store(SqlReads):
             rows.append(table.row(seq, record))
             if old_seq is not None:
                 superseded.setdefault(table, []).append((seq, old_seq))
+        self._appending(len(entries), {table.name: len(rows) for table, rows in versions.items()})
         lifted = self._lifted
-        if lifted is None and len(entries) >= LIFT_AT:
-            lifted = self._lifted = self._lift()
-        if lifted is not None:
-            self._unguard(lifted, "entries", len(entries))
-            for table, rows in versions.items():
-                self._unguard(lifted, table.name, len(rows))
         changes = self.conn.total_changes
         self.conn.executemany(_INSERT_ENTRY, entries)
         for table, rows in versions.items():
@@ -727,6 +722,15 @@ class Store(SqlReads):
         """
         (head,) = self.conn.execute("SELECT coalesce(max(seq), 0) FROM entries").fetchone()
         return _Lifted(head=head, changes=self.conn.total_changes)
+
+    def _appending(self, entries: int, rows: dict[str, int]) -> None:
+        lifted = self._lifted
+        if lifted is None and entries >= LIFT_AT:
+            lifted = self._lifted = self._lift()
+        if lifted is not None:
+            self._unguard(lifted, "entries", entries)
+            for table, count in rows.items():
+                self._unguard(lifted, table, count)
 
     def _unguard(self, lifted: _Lifted, table: str, rows: int) -> None:
         """Drop ``table``'s INSERT guard (once per transaction) and count ``rows`` appended."""
