@@ -107,6 +107,25 @@ def test_a_large_write_is_never_seen_without_its_guards_and_keeps_them(tmp_path:
         assert ledger.verify(deep=True) == dl.VerifyResult(True, 6 + backend.LIFT_AT)
 
 
+def test_small_batches_lift_the_guards_once_they_add_up(tmp_path: Path) -> None:
+    """A sweep writes page by page in one transaction: the pages count together."""
+    path = tmp_path / "l.db"
+    build_versions(path)
+    before = guards(path)
+    with dl.Ledger.open(path, clock=Clock()) as ledger, ledger.transaction():
+        mine = ledger._store.conn
+        ledger.record_all(creators(backend.LIFT_AT - 1), batch_size=50)
+        assert "entries_refuse_insert" in dict(mine.execute("SELECT name, 1 FROM sqlite_master"))
+        ledger.record(dl.Creator(id="one more", handle="@m", region=None))
+        assert "entries_refuse_insert" not in dict(
+            mine.execute("SELECT name, 1 FROM sqlite_master")
+        )
+        ledger.record(dl.Creator(id="and another", handle="@a", region=None))
+    assert guards(path) == before
+    with dl.Ledger.open(path) as ledger:
+        assert ledger.verify(deep=True) == dl.VerifyResult(True, 6 + backend.LIFT_AT + 1)
+
+
 @pytest.mark.parametrize("how", list(REFUSED))
 def test_what_the_lifted_guards_refuse_is_refused_at_the_commit(tmp_path: Path, how: str) -> None:
     """Written through the ledger's own connection while its guards are lifted, each is
