@@ -18,6 +18,7 @@ from .chain import compose_payload, redacted_payload
 from .convert import record_from_json
 from .errors import ErasedSubjectError, LedgerError, MissingReferenceError, StorageError
 from .records import (
+    EMAIL_ROUTE,
     PERSONAL_FIELDS,
     PERSONAL_OWNER,
     Creator,
@@ -167,7 +168,7 @@ def _plan(store: Storage, cls: type[Record], id_: str) -> list[tuple[Redacted, s
             for notice_id, channel in store.current_rows(
                 Notice, ("id", "channel"), where=Equals("person_id", id_)
             )
-            if channel is not None and ":" in channel
+            if channel is not None and channel.startswith(EMAIL_ROUTE)
         ]
         versions += [
             (Notice, *row)
@@ -355,7 +356,7 @@ def _quiet_people(store: Storage, now: datetime, cutoff: datetime) -> list[str]:
         if _holds_personal(Person, payload):
             held.add(id_)
     for person, channel in store.current_rows(Notice, ("person_id", "channel")):
-        if person is not None and channel is not None and ":" in channel:
+        if person is not None and channel is not None and channel.startswith(EMAIL_ROUTE):
             held.add(person)  # a notice naming their address (recorded before schema 7)
     for person, stamp in store.current_rows(
         RoleGrant, ("person_id", "recorded_at"), where=Missing("ended_at")

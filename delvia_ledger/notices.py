@@ -19,7 +19,7 @@ from .convert import format_time
 from .errors import LedgerError
 from .fields import one_line
 from .findings import Finding, FindingKind, Severity
-from .records import Notice
+from .records import EMAIL_ROUTE, Notice
 from .reminders import DEFAULT_REMIND_WITHIN, Reminder
 from .storage import All, Equals, Missing, OneOf
 
@@ -57,14 +57,14 @@ def notice_token(finding: Finding) -> str:
 
 
 def recorded_channel(channel: str) -> str:
-    """The channel as a :class:`Notice` records it: a sender's route without its address
-    (``"email:ana@brand.example"`` -> ``"email"``). The recipient is the notice's person; an
-    address would be personal data kept in the chain (DESIGN §16).
+    """The channel as a :class:`Notice` records it: an email route without its address
+    (``"email:ana@brand.example"`` -> ``"email"``), any other channel as it is. The recipient
+    is the notice's person; an address would be personal data kept in the chain (DESIGN §16).
 
-    >>> recorded_channel("email:ana@brand.example"), recorded_channel("slack")
-    ('email', 'slack')
+    >>> recorded_channel("email:ana@brand.example"), recorded_channel("slack:#growth")
+    ('email', 'slack:#growth')
     """
-    return channel.partition(":")[0] or channel
+    return "email" if channel.startswith(EMAIL_ROUTE) else channel
 
 
 def _channels(channel: str) -> list[str]:
@@ -147,8 +147,8 @@ class Sender(Protocol):
     person is reached on there (``"email:ana@brand.com"``, ``"slack"``), None if it cannot
     reach them, and ``why_unreached`` says why in the user's words; ``send`` delivers one
     message (in as many parts as the channel needs) or raises :class:`DeliveryError`. A
-    route ``kind:address`` is shown in results as it is and recorded in the Notice without
-    its address (:func:`recorded_channel`).
+    route ``email:<address>`` is shown in results as it is and recorded in the Notice as
+    ``email`` (:func:`recorded_channel`); a channel of your own should name no address.
     """
 
     @property

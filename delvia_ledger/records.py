@@ -69,6 +69,7 @@ __all__ = [
     "ACTUAL",
     "DERIVED_ID_DIGITS",
     "DERIVED_ID_PREFIX",
+    "EMAIL_ROUTE",
     "ERASED",
     "PERSONAL_FIELDS",
     "PERSONAL_OWNER",
@@ -455,9 +456,15 @@ class Notice:
 
     @property
     def names_recipient(self) -> bool:
-        """True when ``channel`` names its recipient (``kind:address``, as
-        ``"email:ana@brand.example"``): personal data, salted and erased with the person."""
-        return ":" in self.channel
+        """True when ``channel`` names its recipient's address (``"email:ana@brand.example"``,
+        as notices were recorded before schema version 7): personal data, salted and erased
+        with the person."""
+        return self.channel.startswith(EMAIL_ROUTE)
+
+
+#: How an email sender's route starts (``"email:ana@brand.example"``); a Notice records the
+#: route without the address (``"email"``).
+EMAIL_ROUTE = "email:"
 
 
 @attrs.frozen(kw_only=True)

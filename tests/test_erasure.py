@@ -188,7 +188,7 @@ def test_erasing_a_person_erases_the_address_their_older_notices_named(
         keys = ("EXPIRING/authorization=a1",)
         old, chat, new = (
             dl.Notice(person_id="p1", channel=channel, sent_at=T0, finding_keys=keys)
-            for channel in ("email:ana@brand.example", "slack", "email")
+            for channel in ("email:ana@brand.example", "slack:#growth", "email")
         )
         seqs = [ledger.record(n).seq for n in (old, chat, new)]
         ledger.record(
