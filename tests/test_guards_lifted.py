@@ -48,10 +48,12 @@ REFUSED = {
         "INSERT INTO creator_versions (seq, superseded_by, id, handle) VALUES (3, NULL, 'a1', 'x')"
     ),
     "a wrong supersede": "UPDATE creator_versions SET superseded_by = 6 WHERE seq = 5",
+    "revive a superseded version": "UPDATE creator_versions SET superseded_by = NULL WHERE seq = 1",
+    "move a supersede": "UPDATE creator_versions SET superseded_by = 6 WHERE seq = 1",
     "an UPDATE of the rowid alias": "UPDATE creator_versions SET rowid = 77 WHERE seq = 6",
     "DELETE": "DELETE FROM entries WHERE seq = 6",
 }
-MESSAGES = r"append-only|added only with|superseded only|cannot be"
+MESSAGES = r"append-only|added only with|superseded only|stays superseded|cannot be"
 
 
 def guards(path: Path) -> dict[str, str]:
@@ -103,6 +105,25 @@ def test_a_large_write_is_never_seen_without_its_guards_and_keeps_them(tmp_path:
     db.close()
     with dl.Ledger.open(path) as ledger:
         assert ledger.verify(deep=True) == dl.VerifyResult(True, 6 + backend.LIFT_AT)
+
+
+def test_small_batches_lift_the_guards_once_they_add_up(tmp_path: Path) -> None:
+    """A sweep writes page by page in one transaction: the pages count together."""
+    path = tmp_path / "l.db"
+    build_versions(path)
+    before = guards(path)
+    with dl.Ledger.open(path, clock=Clock()) as ledger, ledger.transaction():
+        mine = ledger._store.conn
+        ledger.record_all(creators(backend.LIFT_AT - 1), batch_size=50)
+        assert "entries_refuse_insert" in dict(mine.execute("SELECT name, 1 FROM sqlite_master"))
+        ledger.record(dl.Creator(id="one more", handle="@m", region=None))
+        assert "entries_refuse_insert" not in dict(
+            mine.execute("SELECT name, 1 FROM sqlite_master")
+        )
+        ledger.record(dl.Creator(id="and another", handle="@a", region=None))
+    assert guards(path) == before
+    with dl.Ledger.open(path) as ledger:
+        assert ledger.verify(deep=True) == dl.VerifyResult(True, 6 + backend.LIFT_AT + 1)
 
 
 @pytest.mark.parametrize("how", list(REFUSED))

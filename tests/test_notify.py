@@ -296,6 +296,8 @@ def test_a_wrong_password_a_missing_server_and_no_starttls_are_failures_not_cras
 
 def test_the_json_webhook_carries_each_finding_as_data(ledger: dl.Ledger, hook: Hook) -> None:
     world(ledger)
+    # a Mattermost user id: no Slack mention, but data the receiving service can use
+    ledger.record(dl.Person(id="p_cy", name="Cy Lund", chat_id="x7k2mattermost9id"))
     with dl.WebhookSender(hook.url("/generic"), style="json", channel="ops-feed") as sender:
         result = ledger.notify([sender])
     assert result.ok and {n.channel for n in result.sent} == {"ops-feed"}
@@ -305,6 +307,7 @@ def test_the_json_webhook_carries_each_finding_as_data(ledger: dl.Ledger, hook: 
     assert finding["kind"] == "WRONG_POST" and finding["owner_id"] == "p_bo"
     assert finding["key"] == "WRONG_POST/authorization=a2/ad=ad2/account=6900"
     assert bodies["p_ana"]["email"] == "ana@brand.example" and bodies["p_ana"]["still_open"] == 0
+    assert (bodies["p_cy"]["chat_id"], bodies["p_ana"]["chat_id"]) == ("x7k2mattermost9id", None)
     assert secrets_in(json.dumps(bodies)) == []
 
 

@@ -506,6 +506,11 @@ class SqlReads:
             [(seq,) for seq, _ in items],
         )
 
+    def _appending(self, entries: int, rows: dict[str, int]) -> None:
+        """Told, inside :meth:`transaction`, before ``entries`` entries and ``rows`` version
+        rows (by table name) are inserted: SQLite lifts its INSERT guards for a large write
+        (checked set-wise before the commit); PostgreSQL's already check once per statement."""
+
     def _version_row(self, table: VersionTable, row: list[Any], payload: str) -> list[Any]:
         """A version row as the backend stores it (PostgreSQL: enum members as text)."""
         return row
@@ -552,6 +557,7 @@ class SqlReads:
                 superseded.setdefault(table, []).append((seq, old))
             pending[(table, id_)] = seq
             head.seq, head.hash, head.recorded_at = seq, hash_, stamp
+        self._appending(len(entries), {t.name: len(r) for t, r in versions.items()})
         marks = ", ".join([self.PARAM] * len(ENTRY_COLUMNS))
         self._execute_many(f"INSERT INTO entries VALUES ({marks})", entries)
         for table, table_rows in versions.items():

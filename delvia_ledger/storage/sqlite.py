@@ -101,9 +101,10 @@ SQLITE_MAGIC = b"SQLite format 3\x00"
 #: from a damaged file is not valid UTF-8.
 DRIVER_ERRORS = (sqlite3.Error, UnicodeDecodeError)
 _INSERT_ENTRY = f"INSERT INTO entries VALUES ({','.join('?' * len(ENTRY_COLUMNS))})"
-#: An ``append()`` of at least this many entries lifts the INSERT guards for the rest of its
-#: transaction (:meth:`Store._lift`): below it, dropping and making them again costs more
-#: than their frames save (measured: benchmarks/README.md, issue 27).
+#: A transaction that appends this many entries lifts the INSERT guards for the rest of it
+#: (:meth:`Store._lift`): below it, dropping and making them again costs more than their
+#: frames save, and every lifted commit makes other connections re-read the schema
+#: (measured: benchmarks/README.md, issue 27).
 LIFT_AT = 200
 
 
@@ -256,6 +257,7 @@ class Store(SqlReads):
         self._depth = 0
         self._head: Head | None = None
         self._lifted: _Lifted | None = None
+        self._appended = 0  # entries appended in the open transaction
         _refuse_what_is_not_sqlite(self.path)  # before SQLite may write anything to the file
         try:
             self.conn = self._connect()
@@ -596,7 +598,7 @@ class Store(SqlReads):
             finally:
                 self._depth = 0
                 self._head = None
-                self._lifted = None
+                self._lifted, self._appended = None, 0
         else:
             saved = attrs.evolve(self._head) if self._head else None
             lifted = self._lifted.copy() if self._lifted else None
@@ -695,13 +697,8 @@ class Store(SqlReads):
             rows.append(table.row(seq, record))
             if old_seq is not None:
                 superseded.setdefault(table, []).append((seq, old_seq))
+        self._appending(len(entries), {table.name: len(rows) for table, rows in versions.items()})
         lifted = self._lifted
-        if lifted is None and len(entries) >= LIFT_AT:
-            lifted = self._lifted = self._lift()
-        if lifted is not None:
-            self._unguard(lifted, "entries", len(entries))
-            for table, rows in versions.items():
-                self._unguard(lifted, table.name, len(rows))
         changes = self.conn.total_changes
         self.conn.executemany(_INSERT_ENTRY, entries)
         for table, rows in versions.items():
@@ -727,6 +724,16 @@ class Store(SqlReads):
         """
         (head,) = self.conn.execute("SELECT coalesce(max(seq), 0) FROM entries").fetchone()
         return _Lifted(head=head, changes=self.conn.total_changes)
+
+    def _appending(self, entries: int, rows: dict[str, int]) -> None:
+        lifted = self._lifted
+        self._appended += entries  # small batches (a sweep's pages) add up to a large write
+        if lifted is None and self._appended >= LIFT_AT:
+            lifted = self._lifted = self._lift()
+        if lifted is not None:
+            self._unguard(lifted, "entries", entries)
+            for table, count in rows.items():
+                self._unguard(lifted, table, count)
 
     def _unguard(self, lifted: _Lifted, table: str, rows: int) -> None:
         """Drop ``table``'s INSERT guard (once per transaction) and count ``rows`` appended."""
