@@ -261,7 +261,12 @@ class Intake:
         cls = type(batch[0][1])
         ids = {record.id for _, record in batch}
         said = self._store.last_from("tiktok", cls, ids)
-        current = {r.id: r for r in self._store.current_records(cls, "id", said)} if said else {}
+        if not said:  # TikTok said nothing of these: every row stands as it is
+            read.extend(batch)
+            for _, record in batch:
+                yield record
+            return
+        current = {r.id: r for r in self._store.current_records(cls, "id", said)}
         for line, record in batch:
             kept, against = reconcile.keep_tiktoks(
                 record, current.get(record.id), said.get(record.id)
