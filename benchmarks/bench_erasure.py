@@ -1,6 +1,7 @@
 """Benchmark erasure and the write path with sources and salts (issue 26; on demand, not in CI).
 
     python benchmarks/bench_erasure.py erase --entries 1000000      # one creator, 1,000 versions
+    python benchmarks/bench_erasure.py erase --person                # one person, 1,000 notices
     python benchmarks/bench_erasure.py write --n 100000 --before DIR  # record_all, this tree vs DIR
 
 ``erase`` builds a ledger of ``--entries`` entries once (record_all, the fast path), in which
@@ -32,12 +33,27 @@ T0 = datetime(2026, 1, 1, tzinfo=UTC)
 HERE = Path(__file__).resolve().parent.parent
 
 
-def history(entries: int, versions: int) -> Iterator[Any]:
+def history(entries: int, versions: int, person: bool = False) -> Iterator[Any]:
     """``entries`` records: ad accounts, and every ``entries // versions`` one a new version of
-    creator ``maya`` (a new display name), with one post of hers among the first."""
+    creator ``maya`` (a new display name), with one post of hers among the first; or, with
+    ``person``, a notice to person ``ana`` as schema version 6 recorded one (its channel
+    naming her address), which erasing her redacts (issue 26)."""
     import delvia_ledger as dl
 
     every = max(1, entries // versions)
+    if person:
+        yield dl.Person(id="ana", name="Ana Ops", email="ana@brand.example")
+        for i in range(1, entries):
+            if i % every == 0 and i // every < versions:
+                yield dl.Notice(
+                    person_id="ana",
+                    channel="email:ana@brand.example",
+                    sent_at=T0 + timedelta(hours=i),
+                    finding_keys=(f"EXPIRING/authorization=a{i}",),
+                )
+            else:
+                yield dl.AdAccount(id=f"69{i:012d}", name=f"Account {i}", region="US")
+        return
     yield dl.Creator(id="maya", handle="maya.makes", display_name="Maya 0", region="US")
     yield dl.Post(id="7301", creator_id="maya", kind="VIDEO", caption="sunset over lisbon")
     for i in range(2, entries):
@@ -56,7 +72,7 @@ def erase_benchmark(args: argparse.Namespace) -> None:
     built = folder / "built.db"
     started = time.perf_counter()
     with dl.Ledger.open(built, clock=lambda: T0) as ledger:
-        ledger.record_all(history(args.entries, args.versions))
+        ledger.record_all(history(args.entries, args.versions, args.person))
         assert ledger.seq == args.entries, ledger.seq
         ledger._store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # type: ignore[attr-defined]
     print(f"built {args.entries:,} entries in {time.perf_counter() - started:.1f} s")
@@ -66,7 +82,8 @@ def erase_benchmark(args: argparse.Namespace) -> None:
         shutil.copy(built, copy)
         with dl.Ledger.open(copy, clock=lambda: T0 + timedelta(days=400)) as ledger:
             started = time.perf_counter()
-            done = ledger.erase(dl.Creator, "maya", reason="GDPR request", by="dpo")
+            subject: Any = (dl.Person, "ana") if args.person else (dl.Creator, "maya")
+            done = ledger.erase(*subject, reason="GDPR request", by="dpo")
             timings.append(time.perf_counter() - started)
             if n == 0:
                 started = time.perf_counter()
@@ -74,7 +91,8 @@ def erase_benchmark(args: argparse.Namespace) -> None:
                 verify = time.perf_counter() - started
         copy.unlink()
     print(
-        f"erase one creator ({len(done.redacted):,} entries redacted) in a "
+        f"erase one {'person' if args.person else 'creator'} ({len(done.redacted):,} entries "
+        f"redacted) in a "
         f"{args.entries:,}-entry ledger: {min(timings):.3f} s (best of {args.rounds}; "
         f"{', '.join(f'{t:.3f}' for t in timings)}); verify() of the same ledger {verify:.1f} s"
     )
@@ -136,6 +154,11 @@ def main() -> None:
     erase.add_argument("--entries", type=int, default=1_000_000)
     erase.add_argument("--versions", type=int, default=1000)
     erase.add_argument("--rounds", type=int, default=3)
+    erase.add_argument(
+        "--person",
+        action="store_true",
+        help="erase a person with --versions notices naming their address (as before schema 7)",
+    )
     write = sub.add_parser("write")
     write.add_argument("--n", type=int, default=100_000)
     write.add_argument("--before", required=True)

@@ -67,8 +67,9 @@ print(json.dumps({"items": items, "wall": wall, "cpu": cpu, "extra": extra}))
 def child(tree: Path, url: str, what: str) -> dict[str, object]:
     """One timed run of ``what`` by the client of ``tree``, in its own process."""
     env = dict(os.environ, PYTHONPATH=str(tree), NO_PROXY="127.0.0.1")
-    done = subprocess.run(
+    done = subprocess.run(  # from /: "-c" puts the cwd first on sys.path, before PYTHONPATH
         [sys.executable, "-c", CHILD, url, what, ADVERTISER, TOKEN],
+        cwd="/",
         capture_output=True,
         text=True,
         env=env,

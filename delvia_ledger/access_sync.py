@@ -293,7 +293,7 @@ def sync_access(
         now = writer.now()
         for read in reads:
             records, ended, added = changes_for(store, read, now)
-            done = writer.record_all(records, source="tiktok")
+            done = writer.record_all(records, source="tiktok", joined=True)
             results.append(
                 AccessSyncResult(
                     business_center_id=read.bc_id,

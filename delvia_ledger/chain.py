@@ -16,7 +16,7 @@ from typing import Any
 import attrs
 
 from .convert import canonical_json
-from .records import PERSONAL_FIELDS, Record
+from .records import PERSONAL_FIELDS, PERSONAL_OWNER, Record
 
 __all__ = [
     "ENTRY_COLUMNS",
@@ -135,6 +135,9 @@ os.register_at_fork(after_in_child=_SALTS.clear)
 
 #: Personal fields by the record type's name, as ``entries.type`` holds it.
 _PERSONAL = {cls.__name__: fields for cls, fields in PERSONAL_FIELDS.items()}
+#: Whose personal data an entry of a type that is not a subject holds: (subject type, the
+#: payload's field with the subject's id).
+_OWNER = {cls.__name__: (owner.__name__, field) for cls, (owner, field) in PERSONAL_OWNER.items()}
 _REQUIRED_PERSONAL = {
     cls.__name__: {f.name for f in attrs.fields(cls) if f.default is attrs.NOTHING}
     for cls in PERSONAL_FIELDS
@@ -367,11 +370,12 @@ def _redaction_problem(
         return f"payload is not the redacted form {by} recorded (nor its payload_hash)"
     if type_ not in _PERSONAL:
         return f"{by} names it, but a {type_} holds no personal data"
+    subject, field = _OWNER.get(type_, (type_, None))
     try:
-        owner = json.loads(payload).get("creator_id") if type_ == "Post" else id_
+        owner = id_ if field is None else json.loads(payload).get(field)
     except ValueError:
         owner = None
-    if redaction.subject_type != ("Creator" if type_ == "Post" else type_):
+    if redaction.subject_type != subject:
         return f"{by} erases a {redaction.subject_type}, not this {type_}"
     if owner != redaction.subject_id:
         return f"{by} erases {redaction.subject_id!r}, whose data this entry is not"

@@ -841,6 +841,7 @@ def _mapping(pairs: tuple[str, ...]) -> dict[str, str]:
 @click.option("--account-region", metavar="XX", help="registration country of created accounts")
 @click.option("--create-people", is_flag=True, help="record owners the ledger lacks")
 @click.option("--timezone", metavar="ZONE", help="the zone of times written without an offset")
+@click.option("--force", is_flag=True, help="record erased people's data again (a new consent)")
 def import_sheet(
     file: str,
     pairs: tuple[str, ...],
@@ -850,6 +851,7 @@ def import_sheet(
     account_region: str | None,
     create_people: bool,
     timezone: str | None,
+    force: bool = False,
 ) -> None:
     """Import the one-tab sheet a team keeps: one row per code (a CSV export).
 
@@ -871,6 +873,7 @@ def import_sheet(
             account_region=account_region,
             create_people=create_people,
             timezone=timezone,
+            force=force,
         )
     if result.ignored:
         _say(f"{file}: ignored column(s) {', '.join(map(repr, result.ignored))}", err=True)
@@ -1269,7 +1272,9 @@ def add(type_name: str, fields: tuple[str, ...]) -> None:
 
 def _without_prefix(message: str, cls: type[Record]) -> str:
     """A CSV row's error as one field's error: without "line 2:" and the type's name."""
-    message = re.sub(r"^line \d+, column '([^']*)': ", lambda m: f"--{m[1]}: ", message)
+    message = re.sub(
+        r"^line \d+, column '([^']*)': ", lambda m: f"--{m[1].replace('_', '-')}: ", message
+    )
     for prefix in ("line 1: ", "line 2: ", f"{cls.__name__}: "):
         message = message.removeprefix(prefix)
     return message
@@ -1467,6 +1472,9 @@ def sync(
         raise UsageError("sync: name an ad account (--advertiser ID) or sweep access (--access)")
     if business_centers and not access:
         raise UsageError("sync: --business-center goes with --access")
+    for advertiser in advertisers:  # refused before TikTok is asked about any of them
+        if not advertiser.strip():
+            raise UsageError(f"sync: --advertiser {advertiser!r} is not an ad account id")
     if access:
         _sync_access(list(dict.fromkeys(business_centers)) or None, base_url, max_retries, timeout)
     if not advertisers:

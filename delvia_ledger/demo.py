@@ -245,7 +245,7 @@ def sample_records(now: datetime) -> Iterator[Record]:
     ]
     yield Notice(
         person_id="p_ana",
-        channel="email:ana@brand.example",
+        channel="email",
         sent_at=now - 7 * day,
         finding_keys=("EXPIRING/authorization=auth_expiring/account=6900000000000000001",),
     )

@@ -15,17 +15,21 @@ from dateutil.relativedelta import relativedelta
 
 from .arguments import aware, source_arg, text_arg, text_value
 from .chain import compose_payload, redacted_payload
+from .convert import record_from_json
 from .errors import ErasedSubjectError, LedgerError, MissingReferenceError, StorageError
 from .records import (
-    ERASED,
+    EMAIL_ROUTE,
     PERSONAL_FIELDS,
+    PERSONAL_OWNER,
     Creator,
     Erasure,
+    Notice,
     Person,
     Post,
     Record,
     RoleGrant,
     SparkAuthorization,
+    holds_personal_data,
     shown,
 )
 from .storage import All, Equals, Missing, OneOf, Storage
@@ -158,6 +162,19 @@ def _plan(store: Storage, cls: type[Record], id_: str) -> list[tuple[Redacted, s
             for (post_id,) in store.current_rows(Post, ("id",), where=Equals("creator_id", id_))
         ]
         versions += [(Post, *row) for row in store.versions_of(Post, posts)]
+    if cls is Person:  # the notices whose channel names them (recorded before schema 7)
+        notices = [
+            notice_id
+            for notice_id, channel in store.current_rows(
+                Notice, ("id", "channel"), where=Equals("person_id", id_)
+            )
+            if channel is not None and channel.startswith(EMAIL_ROUTE)
+        ]
+        versions += [
+            (Notice, *row)
+            for row in store.versions_of(Notice, notices)
+            if record_from_json(Notice, row[2]).names_recipient
+        ]
     plan = []
     for type_, seq, record_id, payload in sorted(versions, key=lambda v: v[1]):
         redacted = redacted_payload(type_.__name__, payload)
@@ -189,13 +206,16 @@ def check_erased(
         return records if isinstance(records, list) else list(records)
     owners: dict[str, dict[str, list[int]]] = {"Creator": {}, "Person": {}}
     for n, record in enumerate(records):
-        fields = PERSONAL_FIELDS.get(type(record))
-        if not fields or not any(getattr(record, f) not in (None, ERASED) for f in fields):
+        if not holds_personal_data(record):
             continue
-        if isinstance(record, Post):
-            owners["Creator"].setdefault(record.creator_id, []).append(n)
-        else:
-            owners[type(record).__name__].setdefault(record.id, []).append(n)
+        owner = PERSONAL_OWNER.get(type(record))
+        subject, subject_id = (
+            (type(record).__name__, record.id)
+            if owner is None
+            else (owner[0].__name__, getattr(record, owner[1]))
+        )
+        if subject_id is not None:  # a notice to nobody belongs to no subject
+            owners[subject].setdefault(subject_id, []).append(n)
     if force or not (owners["Creator"] or owners["Person"]):
         return list(records)
     kept = list(records)
@@ -335,6 +355,9 @@ def _quiet_people(store: Storage, now: datetime, cutoff: datetime) -> list[str]:
             active.add(id_)
         if _holds_personal(Person, payload):
             held.add(id_)
+    for person, channel in store.current_rows(Notice, ("person_id", "channel")):
+        if person is not None and channel is not None and channel.startswith(EMAIL_ROUTE):
+            held.add(person)  # a notice naming their address (recorded before schema 7)
     for person, stamp in store.current_rows(
         RoleGrant, ("person_id", "recorded_at"), where=Missing("ended_at")
     ):

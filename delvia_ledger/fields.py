@@ -22,6 +22,7 @@ __all__ = [
     "SURROGATE",
     "TIME_OUT_OF_RANGE",
     "blank_to_none",
+    "chat_id_problem",
     "email_problem",
     "is_status_word",
     "one_line",
@@ -196,6 +197,49 @@ def _check_optional_email(instance: object, field: attrs.Attribute[Any], value: 
     problem = email_problem(value)
     if problem is not None:
         raise _fail(instance, field, value, problem)
+
+
+#: The longest chat handle kept: Slack member ids are 9 to 11 characters, Discord's 18 to 19
+#: digits, Mattermost's 26 letters; 128 leaves room for the longer ids of other services.
+CHAT_ID_LENGTH = 128
+_CHAT_ID = re.compile(r"[^\s<>]+")
+
+
+def chat_id_problem(value: object) -> str | None:
+    """Why ``value`` is not one chat handle (a Slack member id such as ``U024BE7LH``, another
+    service's user id), or None when it is one.
+
+    >>> chat_id_problem("U024BE7LH") is None
+    True
+    >>> chat_id_problem("U024BE7LH <!channel>")
+    "must be one chat handle such as 'U024BE7LH' (a Slack member id): no spaces, line \
+breaks, control characters, '<' or '>'"
+    """
+    if not isinstance(value, str) or not value:
+        return "must be a chat handle such as 'U024BE7LH' (a Slack member id)"
+    if len(value) > CHAT_ID_LENGTH:
+        return f"is {len(value)} characters long; a chat handle has at most {CHAT_ID_LENGTH}"
+    if not _CHAT_ID.fullmatch(value) or not value.isprintable():
+        return (
+            "must be one chat handle such as 'U024BE7LH' (a Slack member id): no spaces, "
+            "line breaks, control characters, '<' or '>'"
+        )
+    return None
+
+
+def _check_optional_chat_id(instance: object, field: attrs.Attribute[Any], value: object) -> None:
+    if value is None:
+        return
+    problem = chat_id_problem(value)
+    if problem is not None:
+        raise _fail(instance, field, value, problem)
+
+
+def to_chat_id(value: str | None) -> Any:
+    """A chat handle as typed, without surrounding spaces; ``""`` is no handle."""
+    if isinstance(value, str):
+        return value.strip() or None
+    return value
 
 
 def to_email(value: str | None) -> Any:

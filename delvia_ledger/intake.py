@@ -15,6 +15,7 @@ import attrs
 
 from . import io, reconcile, sheet, sheet_plan, tiktok, tiktok_ads
 from .chain import Entry, rebuilt_payload
+from .collector import collector_paused
 from .convert import format_time
 from .errors import (
     LedgerError,
@@ -45,6 +46,11 @@ if TYPE_CHECKING:  # sync sits below (DESIGN §3): intake only calls a client
 __all__ = ["Intake"]
 
 R = TypeVar("R", bound=Record)
+
+
+def _row_key(record: Record) -> tuple[str, str]:
+    """How a sheet's plan names a record: (type name, id)."""
+    return type(record).__name__, record.id
 
 
 class _DryRun(Exception):
@@ -129,9 +135,12 @@ class Intake:
         account_region: str | None,
         create_people: bool,
         timezone: str | tzinfo | None,
+        force: bool = False,
     ) -> sheet_plan.SheetResult:
         """The one-tab sheet a team keeps, planned against what the ledger holds and recorded
-        in one transaction (with ``dry_run``, judged by the rules and undone)."""
+        in one transaction (with ``dry_run``, judged by the rules and undone); a record the
+        rules refuse names its row. ``force``: an erased subject's personal data is recorded
+        again (a new consent)."""
         if date_order is not None and date_order not in ("MDY", "DMY"):
             raise sheet.SheetError(f"date_order={shown(date_order)}: use 'MDY' or 'DMY'")
         zone = io.time_zone(timezone)
@@ -165,15 +174,23 @@ class Intake:
             )
             merged, new, changed, conflicts = self._sheet_versions(planned.records)
             writes = [record for record, fresh in merged if fresh]
-            if not dry_run:
-                self._writer.record_all(writes, source="sheet")
-            elif writes:  # the ledger's own rules still judge what would be written
-                try:
+            try:
+                if not dry_run:
+                    self._writer.record_all(writes, source="sheet", force=force)
+                elif writes:  # the ledger's own rules still judge what would be written
                     with store.transaction():
-                        self._writer.record_all(writes, source="sheet")
+                        self._writer.record_all(writes, source="sheet", force=force)
                         raise _DryRun
-                except _DryRun:
-                    pass
+            except _DryRun:
+                pass
+            except LedgerError as error:
+                refused = getattr(error, "record", None)
+                row = None if refused is None else planned.rows.get(_row_key(refused))
+                if row is None:
+                    raise
+                named = type(error)(f"row {row}: {error}")
+                named.record = refused
+                raise named from None
             last = store.head.seq
         return sheet_plan.SheetResult(
             rows=len(rows),
@@ -244,7 +261,12 @@ class Intake:
         cls = type(batch[0][1])
         ids = {record.id for _, record in batch}
         said = self._store.last_from("tiktok", cls, ids)
-        current = {r.id: r for r in self._store.current_records(cls, "id", said)} if said else {}
+        if not said:  # TikTok said nothing of these: every row stands as it is
+            read.extend(batch)
+            for _, record in batch:
+                yield record
+            return
+        current = {r.id: r for r in self._store.current_records(cls, "id", said)}
         for line, record in batch:
             kept, against = reconcile.keep_tiktoks(
                 record, current.get(record.id), said.get(record.id)
@@ -265,7 +287,8 @@ class Intake:
         if isinstance(payload, str | bytes | bytearray):
             payload = tiktok.parse_json(payload)
         try:
-            return self._import_tiktok(payload, advertiser_id, creator_id)
+            with collector_paused():  # records and items make no cycles; they are many
+                return self._import_tiktok(payload, advertiser_id, creator_id)
         except PayloadError as error:
             raise _scrubbed(error, payload) from None
 
@@ -286,14 +309,15 @@ class Intake:
             )
             with self._store.transaction():  # what is kept is read and written at once
                 result = self._writer.record_all(
-                    reconcile.kept_known(self._store, records), source="tiktok"
+                    reconcile.kept_known(self._store, records), source="tiktok", joined=True
                 )
             return ImportResult(result.written, result.unchanged, last_seq=result.last_seq)
         if advertiser_id is None:
             raise ValueError("import_tiktok: a /tt_video/ payload needs advertiser_id=...")
-        items, skipped = tiktok.items_from_tt_video(data)
+        items, skipped = tiktok.items_from_tt_video(data, ad_account_id=advertiser_id)
         listing: reconcile.Listing = "page" if tiktok.is_list(data) else "code"
-        return self._import_items(items, skipped, advertiser_id, listing, self._writer.now())
+        with self._store.transaction():  # all or nothing, one savepoint at most
+            return self._import_items(items, skipped, advertiser_id, listing, self._writer.now())
 
     def sync_tiktok(
         self,
@@ -320,7 +344,7 @@ class Intake:
         ]
         swept_ads = [self._ad_sweep(client, a, progress) if ads else None for a in accounts]
         results = []
-        with self._store.transaction():
+        with collector_paused(), self._store.transaction():
             now = self._writer.now()
             for account, (pages, listed, items, skipped, partial), check, ad_sweep in zip(
                 accounts, sweeps, checked, swept_ads, strict=True
@@ -337,14 +361,20 @@ class Intake:
                     merged = reconcile.reconcile_ads(
                         self._store, drafts, ids, account, now, complete=complete
                     )
-                    recorded = self._writer.record_all(merged.records, source="tiktok")
+                    recorded = self._writer.record_all(
+                        merged.records,
+                        known=dict(merged.known),
+                        source="tiktok",
+                        joined=True,
+                        held=merged.read,
+                    )
                     written, unchanged = written + recorded.written, unchanged + recorded.unchanged
                     listed_ads, ended = len(drafts), merged.ended
                     without_code = merged.without_code
                 # a complete sweep (not held) is recorded when NOT_LISTED can learn from it
                 mark = None if partial or held else reconcile.sweep_mark(self._store, account, now)
                 if mark is not None:
-                    self._writer.record_all([mark], source="tiktok")
+                    self._writer.record_all([mark], source="tiktok", joined=True)
                     written += 1
                 results.append(
                     SyncResult(
@@ -385,7 +415,8 @@ class Intake:
         posts = sorted({post for _, post in would if post})
         confirmation = client.confirm_unlisted(advertiser_id, posts, progress=progress)
         if confirmation.listed:
-            found, _ = tiktok.items_from_tt_video({"list": list(confirmation.listed.values())})
+            listed = {"list": list(confirmation.listed.values())}
+            found, _ = tiktok.items_from_tt_video(listed, ad_account_id=advertiser_id)
             items += found
         # a post TikTok still lists is now in items: its code stays bound if it is the same
         spare = {b.id for b, post in would if post is None or post in confirmation.unsure}
@@ -494,16 +525,17 @@ class Intake:
         spare: frozenset[str] = frozenset(),
     ) -> ImportResult:
         """Merge translated items with what the ledger knows at ``now`` and record what that
-        changes, all or nothing (joining the caller's transaction, if any); the bindings in
-        ``spare`` are not unbound."""
-        with self._store.transaction():
-            merged = reconcile.reconcile(
-                self._store, items, advertiser_id, now, listed=listing, spare=spare
-            )
-            # what reconcile read is in the ledger: the writer need not read it again
-            result = self._writer.record_all(
-                merged.records, known=dict(merged.held), source="tiktok"
-            )
+        changes, inside the caller's transaction (which makes it all or nothing: no savepoint
+        here, see ``Writer.record_all(joined=...)``); the bindings in ``spare`` are not
+        unbound."""
+        assert self._store.in_transaction, "_import_items runs inside the caller's transaction"
+        merged = reconcile.reconcile(
+            self._store, items, advertiser_id, now, listed=listing, spare=spare
+        )
+        # what reconcile read is in the ledger: the writer need not read it again
+        result = self._writer.record_all(
+            merged.records, known=dict(merged.held), source="tiktok", joined=True, held=merged.read
+        )
         return ImportResult(
             result.written,
             result.unchanged + merged.unchanged,
@@ -522,10 +554,14 @@ def _sweep(client: TikTokClient, advertiser_id: str, progress: Progress | None) 
     skipped: list[tiktok.Skipped] = []
     partial = False
     sweep = client.sweep_videos(advertiser_id, progress=progress)
+    creators: dict[tuple[str, str | None], Creator] = {}  # a creator of many posts, built once
     for page in sweep.pages:
         pages += 1
         try:
-            found, left_out = tiktok.items_from_tt_video(page.data)
+            with collector_paused():
+                found, left_out = tiktok.items_from_tt_video(
+                    page.data, ad_account_id=advertiser_id, creators=creators
+                )
         except PayloadError as error:
             where = f"advertiser {advertiser_id}, page {page.number}"
             raise PayloadError(f"{where}: {client.scrub(error)}") from None

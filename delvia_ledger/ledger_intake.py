@@ -60,6 +60,7 @@ class IntakeMethods:
         account_region: str | None = None,
         create_people: bool = False,
         timezone: str | tzinfo | None = None,
+        force: bool = False,
     ) -> sheet_plan.SheetResult:
         """Record the one-tab sheet a team keeps (one row per code) in one transaction.
 
@@ -72,6 +73,8 @@ class IntakeMethods:
         owners by id, email or exact name; an unknown account or owner is refused unless
         ``create_accounts`` (with ``account_region``) or ``create_people``. With ``dry_run``
         nothing is written and the result says what would be. Re-importing writes nothing.
+        A row giving an erased creator or person personal data again is refused, naming the
+        row, unless ``force=True`` (a new consent; DESIGN §16), as for :meth:`import_csv`.
         """
         return self._intake.import_sheet(
             source,
@@ -82,6 +85,7 @@ class IntakeMethods:
             account_region=account_region,
             create_people=create_people,
             timezone=timezone,
+            force=force is True,
         )
 
     def import_tiktok(

@@ -19,7 +19,7 @@ from .convert import format_time
 from .errors import LedgerError
 from .fields import one_line
 from .findings import Finding, FindingKind, Severity
-from .records import Notice
+from .records import EMAIL_ROUTE, Notice
 from .reminders import DEFAULT_REMIND_WITHIN, Reminder
 from .storage import All, Equals, Missing, OneOf
 
@@ -35,6 +35,7 @@ __all__ = [
     "last_notices",
     "notice_token",
     "notify",
+    "recorded_channel",
     "urgency",
 ]
 
@@ -55,11 +56,32 @@ def notice_token(finding: Finding) -> str:
     return f"{finding.key}|{finding.severity}|{deadline}"
 
 
+def recorded_channel(channel: str) -> str:
+    """The channel as a :class:`Notice` records it: an email route without its address
+    (``"email:ana@brand.example"`` -> ``"email"``), any other channel as it is. The recipient
+    is the notice's person; an address would be personal data kept in the chain (DESIGN §16).
+
+    >>> recorded_channel("email:ana@brand.example"), recorded_channel("slack:#growth")
+    ('email', 'slack:#growth')
+    """
+    return "email" if channel.startswith(EMAIL_ROUTE) else channel
+
+
+def _channels(channel: str) -> list[str]:
+    """The channels a Notice for ``channel`` may have been recorded under: as recorded now,
+    and as recorded before schema version 7 (the route itself, address included)."""
+    recorded = recorded_channel(channel)
+    return [recorded] if recorded == channel else [recorded, channel]
+
+
 def last_notices(checks: Checks) -> dict[tuple[str | None, str], frozenset[str]]:
-    """(person, channel) -> the tokens of the last :class:`Notice` recorded for that pair."""
+    """(person, channel) -> the tokens of the last :class:`Notice` recorded for that pair
+    (channels as :func:`recorded_channel` gives them)."""
     last: dict[tuple[str | None, str], int] = {}
     for seq, person_id, channel in checks.select(Notice, ("seq", "person_id", "channel")):
-        pair = (person_id, str(channel))
+        if channel is None:  # redacted: the notice named an erased person's address
+            continue
+        pair = (person_id, recorded_channel(str(channel)))
         if seq > last.get(pair, -1):
             last[pair] = int(seq)
     wanted = sorted(last.values())
@@ -74,7 +96,9 @@ def told_before(checks: Checks, person_id: str | None, channel: str) -> frozense
     """The tokens of the last :class:`Notice` recorded for ``person_id`` on ``channel``
     (read at once: inside the ledger's write lock, what an overlapping run just recorded)."""
     who = Missing("person_id") if person_id is None else Equals("person_id", person_id)
-    rows = checks.select(Notice, ("seq", "finding_keys"), All(who, Equals("channel", channel)))
+    rows = checks.select(
+        Notice, ("seq", "finding_keys"), All(who, OneOf("channel", _channels(channel)))
+    )
     if not rows:
         return frozenset()
     _, keys = max(rows, key=lambda row: int(row[0]))
@@ -122,7 +146,9 @@ class Sender(Protocol):
     ``kind`` names it in results (``"email"``); ``channel_for`` is the channel a reminder's
     person is reached on there (``"email:ana@brand.com"``, ``"slack"``), None if it cannot
     reach them, and ``why_unreached`` says why in the user's words; ``send`` delivers one
-    message (in as many parts as the channel needs) or raises :class:`DeliveryError`.
+    message (in as many parts as the channel needs) or raises :class:`DeliveryError`. A
+    route ``email:<address>`` is shown in results as it is and recorded in the Notice as
+    ``email`` (:func:`recorded_channel`); a channel of your own should name no address.
     """
 
     @property
@@ -413,7 +439,7 @@ def _notice(
     try:
         return Notice(
             person_id=reminder.person_id,
-            channel=channel,
+            channel=recorded_channel(channel),
             sent_at=ledger.now(),
             finding_keys=tokens,
         )

@@ -28,6 +28,7 @@ from .rules import code_ended
 from .storage import After, All, Equals, Missing, Not, OneOf, Storage
 from .tiktok import Item, Skipped
 from .tiktok_ads import AdDraft, link_ads
+from .writing import Held
 
 __all__ = [
     "TIKTOK_FIELDS",
@@ -115,10 +116,34 @@ class Reconciled(NamedTuple):
     unbound: int  #: bindings among ``records`` ended because TikTok no longer lists them
     #: what was read to decide: the current records by (type, id), for the writer to reuse
     held: Mapping[tuple[type[Record], str], Record]
+    #: the same with each version's seq, the ids found absent, and the codes held: what the
+    #: writer need not read again
+    read: Held = Held({}, {})
 
 
 def _by_id(records: Iterable[R]) -> dict[str, R]:
     return {record.id: record for record in records}
+
+
+#: What a reconcile read: (type, id) -> (seq, record), or None for an id looked up and absent.
+Read = dict[tuple[type[Record], str], tuple[int, Record] | None]
+
+
+def _read(
+    store: Storage, cls: type[R], by: str, values: Collection[str], read: Read
+) -> dict[str, R]:
+    """The current ``cls`` records whose ``by`` is one of ``values``, by id, each noted in
+    ``read`` with its seq; read by id, the ids not found are noted absent."""
+    found: dict[str, R] = {}
+    kind = cast(type[Record], cls)
+    for seq, record in store.current_versions(cls, by, values):
+        found[record.id] = record
+        read[kind, record.id] = (seq, record)
+    if by == "id":
+        for id_ in values:
+            if id_ not in found:
+                read.setdefault((kind, id_), None)
+    return found
 
 
 def _keep(current: R | None, new: R, **rules: Callable[[Any, Any], Any]) -> R:
@@ -155,6 +180,25 @@ def _merge(
     if new is not None and _is(new, values):
         return new
     return cls(**values)
+
+
+def _merge_changed(
+    current: R | None,
+    new: R,
+    changes: Mapping[str, Any],
+    rules: Mapping[str, Callable[[Any, Any], Any]],
+) -> R:
+    """:func:`_merge` of ``new`` with ``changes`` made to it. A record the ledger lacks is
+    ``new`` itself when the changes change nothing (found without listing its fields), and
+    built once otherwise."""
+    if current is None:
+        for name, value in changes.items():
+            if getattr(new, name) != value:
+                return attrs.evolve(new, **changes)
+        return new
+    values = _values(new)
+    values.update(changes)
+    return _merge(type(new), current, values, rules, new)
 
 
 _NAMES: dict[type[Any], tuple[str, ...]] = {}  # each record type's field names, in order
@@ -252,24 +296,26 @@ def reconcile(
     bound binding of the advertiser not listed is unbound, ``unbound_at`` = ``now``), except
     the bindings whose ids are in ``spare`` (their absence is not proven).
     """
+    read: Read = {}  # every version read, with its seq, for the writer (one lookup per type)
     identities = {item.creator.id for item in items}
-    posts = _by_id(store.current_records(Post, "id", {item.post.id for item in items}))
+    posts = _read(store, Post, "id", {item.post.id for item in items}, read)
     linked = {
         c.tiktok_identity_id: c
-        for c in store.current_records(Creator, "tiktok_identity_id", identities)
+        for c in _read(store, Creator, "tiktok_identity_id", identities, read).values()
     }
-    creators = _by_id(
-        store.current_records(Creator, "id", identities | {p.creator_id for p in posts.values()})
+    creators = _read(
+        store, Creator, "id", identities | {p.creator_id for p in posts.values()}, read
     )
     # a creator read both ways is one object, so that an unchanged merge of it is seen as one
     linked = {identity: creators.setdefault(c.id, c) for identity, c in linked.items()}
-    held_codes = store.authorizations_by_fingerprint(
-        item.authorization.code.fingerprint for item in items
-    )
+    fingerprints = {item.authorization.code.fingerprint for item in items}
+    held_codes = store.authorizations_by_fingerprint(fingerprints)
     auths = {fingerprint: auth for fingerprint, (_, auth) in held_codes.items()}
+    read.update(((SparkAuthorization, a.id), (seq, a)) for seq, a in held_codes.values())
+    codes = {fp: (got[1].id if (got := held_codes.get(fp)) else None) for fp in fingerprints}
     listed_auths = {auths.get(i.authorization.code.fingerprint, i.authorization).id for i in items}
     wanted = {binding_id(a, advertiser_id) for a in listed_auths}
-    bindings = _by_id(store.current_records(SparkBinding, "id", wanted))
+    bindings = _read(store, SparkBinding, "id", wanted, read)
     # what the ledger holds now: a merge that changes nothing returns one of these as it is
     held: dict[tuple[type[Record], str], Record] = {
         (type(record), record.id): record
@@ -288,37 +334,32 @@ def reconcile(
             or creators.get(item.creator.id)
         )
         creator_id = creator.id if creator else item.creator.id
-        values = _values(item.creator)
-        values["id"] = creator_id
-        new_creator = _merge(Creator, creator, values, _CREATOR_RULES, item.creator)
-        values = _values(item.post)
-        values["creator_id"] = creator_id
+        new_creator = _merge_changed(creator, item.creator, {"id": creator_id}, _CREATOR_RULES)
         rules = _REPORTED_POST_RULES if item.kind_reported else _POST_RULES
-        new_post = _merge(Post, post, values, rules, item.post)
+        new_post = _merge_changed(post, item.post, {"creator_id": creator_id}, rules)
         code = item.authorization.code.fingerprint
         current_auth = auths.get(code)
-        values = _values(item.authorization)
+        changes: dict[str, Any] = {"creator_id": creator_id, "ad_account_id": advertiser_id}
         if current_auth:
-            values["id"] = current_auth.id
-        values["creator_id"], values["ad_account_id"] = creator_id, advertiser_id
-        new_auth = _merge(
-            SparkAuthorization, current_auth, values, _AUTHORIZATION_RULES, item.authorization
-        )
-        binding = bindings.get(binding_id(new_auth.id, advertiser_id))
-        rebound = binding is not None and binding.unbound_at is not None
-        new_binding = _merge(
-            SparkBinding,
-            binding,
-            {
-                "authorization_id": new_auth.id,
-                "ad_account_id": advertiser_id,
-                "bound_at": now,
-                "unbound_at": None,
-                "tiktok_status": item.tiktok_status,
-                "id": binding_id(new_auth.id, advertiser_id),
-            },
-            _REBOUND_RULES if rebound else _BINDING_RULES,
-        )
+            changes["id"] = current_auth.id
+        new_auth = _merge_changed(current_auth, item.authorization, changes, _AUTHORIZATION_RULES)
+        the_binding = binding_id(new_auth.id, advertiser_id)
+        binding = bindings.get(the_binding)
+        values: dict[str, Any] = {
+            "authorization_id": new_auth.id,
+            "ad_account_id": advertiser_id,
+            "bound_at": now,
+            "unbound_at": None,
+            "tiktok_status": item.tiktok_status,
+            "id": the_binding,
+        }
+        if binding is None:  # a new binding: built once, as it is
+            new_binding = SparkBinding(**values)
+        else:
+            rebound = binding.unbound_at is not None
+            new_binding = _merge(
+                SparkBinding, binding, values, _REBOUND_RULES if rebound else _BINDING_RULES
+            )
         for record in (new_creator, new_post, new_auth, new_binding):
             out[type(record), record.id] = record
         # later items of the same creator, post or code build on these versions
@@ -332,7 +373,7 @@ def reconcile(
     # what the ledger already holds is left out: the very version read, or one equal to it
     # (a page that lists a creator twice, with two nicknames, may end where it began)
     changed = [r for key, r in out.items() if (was := held.get(key)) is not r and was != r]
-    return Reconciled(changed, len(out) - len(changed), unbound, held)
+    return Reconciled(changed, len(out) - len(changed), unbound, held, Held(read, codes))
 
 
 #: A sweep that would unbind more than this many bindings *and* more than this share of the
@@ -346,7 +387,22 @@ def sweep_would_unbind(
 ) -> tuple[list[tuple[SparkBinding, str | None]], int]:
     """What a complete sweep listing ``items`` would unbind, before anything is written: each
     binding with its authorization's post id, and how many bindings of the advertiser are bound.
+
+    When every bound binding is one of a listed code under its derived id (a first sync, an
+    unchanged one), nothing would unbind, and the listed codes are not read: the write that
+    follows reads them once.
     """
+    bound = [
+        b
+        for (b,) in store.current_rows(
+            SparkBinding,
+            ("id",),
+            where=All(Equals("ad_account_id", advertiser_id), Missing("unbound_at")),
+        )
+    ]
+    listed_here = {binding_id(i.authorization.id, advertiser_id) for i in items}
+    if all(b in listed_here for b in bound):
+        return [], len(bound)
     held_codes = store.authorizations_by_fingerprint(
         item.authorization.code.fingerprint for item in items
     )
@@ -357,12 +413,7 @@ def sweep_would_unbind(
         a.id: a.post_id
         for a in store.current_records(SparkAuthorization, "id", {b.authorization_id for b in gone})
     }
-    bound = store.current_rows(
-        SparkBinding,
-        ("id",),
-        where=All(Equals("ad_account_id", advertiser_id), Missing("unbound_at")),
-    )
-    return [(b, posts.get(b.authorization_id)) for b in gone], sum(1 for _ in bound)
+    return [(b, posts.get(b.authorization_id)) for b in gone], len(bound)
 
 
 def mass_unbind(unbinding: int, bound: int) -> str:
@@ -385,6 +436,10 @@ class ReconciledAds(NamedTuple):
     records: list[Record]
     ended: int
     without_code: int
+    #: what was read to decide, for the writer: the ads' current versions (:class:`Held`),
+    #: and the posts and codes the ads refer to (as ``Writer.record_all(known=...)`` takes them)
+    read: Held = Held({}, {})
+    known: Mapping[tuple[type[Record], str], Any] = {}
 
 
 def reconcile_ads(
@@ -414,24 +469,53 @@ def reconcile_ads(
             where=All(Equals("ad_account_id", advertiser_id), Missing("unbound_at")),
         )
     ]
-    bound = {a.post_id: a.id for a in store.current_records(SparkAuthorization, "id", bound_ids)}
-    wanted = {d.post_id for d in drafts}
-    known = {p.id for p in store.current_records(Post, "id", wanted)}
+    # ids and columns only: nothing here needs a whole code or post read back
+    refs: dict[tuple[type[Record], str], Any] = {}
+    bound: dict[str, str] = {}
+    for seq, auth_id, post_id in store.current_rows(
+        SparkAuthorization, ("seq", "id", "post_id"), where=OneOf("id", bound_ids)
+    ):
+        bound[post_id] = auth_id
+        refs[SparkAuthorization, auth_id] = (seq,)
+    wanted = list({d.post_id for d in drafts})
+    for post_id, creator_id in store.current_rows(
+        Post, ("id", "creator_id"), where=OneOf("id", wanted)
+    ):
+        refs[Post, post_id] = (creator_id,)  # as the writer keeps a post it refers to
+    known = {id_ for cls, id_ in refs if cls is Post}
     linked = link_ads(drafts, bound, known_posts=known)
     records: list[Record] = []
+    made: list[tuple[Creator, Post]] = []
     for draft in linked.unknown_posts:
-        made = draft.creator_and_post()
-        if made is None or made[1].id in known:
+        pair = draft.creator_and_post()
+        if pair is None or pair[1].id in known:
             continue
-        creator, post = made
-        held = store.current_records(Creator, "tiktok_identity_id", [creator.tiktok_identity_id])
-        if held:
-            post = attrs.evolve(post, creator_id=held[0].id)
-        elif not store.current_records(Creator, "id", [creator.id]):
+        made.append(pair)
+        known.add(pair[1].id)
+    # the creators of posts the ledger lacks, in one read each way
+    identities = [c.tiktok_identity_id for c, _ in made if c.tiktok_identity_id is not None]
+    by_identity: dict[str | None, Creator] = {}
+    for found in store.current_records(Creator, "tiktok_identity_id", identities):
+        by_identity.setdefault(found.tiktok_identity_id, found)
+    creator_ids = (
+        {
+            i
+            for (i,) in store.current_rows(
+                Creator, ("id",), where=OneOf("id", [c.id for c, _ in made])
+            )
+        }
+        if made
+        else set()
+    )
+    for creator, post in made:
+        held = by_identity.get(creator.tiktok_identity_id)
+        if held is not None:
+            post = attrs.evolve(post, creator_id=held.id)
+        elif creator.id not in creator_ids:
             records.append(creator)
         records.append(post)
-        known.add(post.id)
-    ads = _by_id(store.current_records(SparkAd, "id", [ad.id for ad in linked.ads]))
+    read: Read = {}
+    ads = _read(store, SparkAd, "id", [ad.id for ad in linked.ads], read)
     without_code = 0
     for ad in linked.ads:
         current = ads.get(ad.id)
@@ -462,7 +546,7 @@ def reconcile_ads(
                 continue
             records.append(attrs.evolve(ad, runs_until=now))
             ended += 1
-    return ReconciledAds(records, ended, without_code)
+    return ReconciledAds(records, ended, without_code, Held(read, {}), refs)
 
 
 def _no_longer_listed(

@@ -38,6 +38,7 @@ from .fields import (
     SURROGATE,
     _after,
     _check_id,
+    _check_optional_chat_id,
     _check_optional_email,
     _check_optional_id,
     _check_optional_region,
@@ -52,6 +53,7 @@ from .fields import (
     _member_of,
     _to_tuple,
     blank_to_none,
+    to_chat_id,
     to_email,
     to_item_status,
     to_region,
@@ -67,8 +69,10 @@ __all__ = [
     "ACTUAL",
     "DERIVED_ID_DIGITS",
     "DERIVED_ID_PREFIX",
+    "EMAIL_ROUTE",
     "ERASED",
     "PERSONAL_FIELDS",
+    "PERSONAL_OWNER",
     "RECORD_TYPES",
     "STORED_TYPES",
     "AccessReview",
@@ -91,6 +95,7 @@ __all__ = [
     "SparkCode",
     "binding_id",
     "derived_authorization_id",
+    "holds_personal_data",
 ]
 
 
@@ -207,7 +212,12 @@ class AdAccount:
 
 @attrs.frozen(kw_only=True)
 class Person:
-    """Someone at the brand or agency; ``left_at`` is set when they leave the organisation."""
+    """Someone at the brand or agency; ``left_at`` is set when they leave the organisation.
+
+    ``chat_id`` is their handle in the team's chat (a Slack member id such as ``U024BE7LH``):
+    webhook reminders mention them by it. ``name``, ``email`` and ``chat_id`` are personal data
+    (DESIGN §16).
+    """
 
     id: str = attrs.field(validator=_check_id)
     name: str = attrs.field(validator=_check_text)
@@ -218,6 +228,9 @@ class Person:
         default=None, converter=to_utc, validator=_check_optional_time
     )
     tiktok_user_id: str | None = attrs.field(default=None, validator=_check_optional_id)
+    chat_id: str | None = attrs.field(
+        default=None, converter=to_chat_id, validator=_check_optional_chat_id
+    )
 
 
 #: ``RoleGrant.source`` of a role TikTok's Business Center lists: the *actual* side of DESIGN §8.
@@ -427,13 +440,31 @@ def _notice_id(instance: Notice) -> str:
 
 @attrs.frozen(kw_only=True)
 class Notice:
-    """A reminder that was delivered: who was told what (``finding_keys``), where and when."""
+    """A reminder that was delivered: who was told what (``finding_keys``), where and when.
+
+    ``channel`` names the way, not the recipient (``"email"``, ``"slack"``): the recipient is
+    ``person_id``. Notices recorded before schema version 7 name an email channel with its
+    address (``"email:ana@brand.example"``): such a channel is personal data, and erasing the
+    person redacts it (:attr:`names_recipient`).
+    """
 
     person_id: str | None = attrs.field(default=None, validator=_check_optional_id)
     channel: str = attrs.field(validator=_check_id)
     sent_at: datetime = attrs.field(converter=to_utc, validator=_check_time)
     finding_keys: tuple[str, ...] = attrs.field(converter=_to_tuple, validator=_check_keys)
     id: str = attrs.field(default=attrs.Factory(_notice_id, takes_self=True), validator=_check_id)
+
+    @property
+    def names_recipient(self) -> bool:
+        """True when ``channel`` names its recipient's address (``"email:ana@brand.example"``,
+        as notices were recorded before schema version 7): personal data, salted and erased
+        with the person."""
+        return self.channel.startswith(EMAIL_ROUTE)
+
+
+#: How an email sender's route starts (``"email:ana@brand.example"``); a Notice records the
+#: route without the address (``"email"``).
+EMAIL_ROUTE = "email:"
 
 
 @attrs.frozen(kw_only=True)
@@ -527,15 +558,37 @@ NO_CODE = "AD_WITHOUT_CODE"
 #: records with the redaction they name, and what access syncs and reviews record (DESIGN §8).
 STORED_TYPES: tuple[type[Record], ...] = (*RECORD_TYPES, Erasure, PendingInvite, AccessReview)
 
-#: Personal data (DESIGN §16), by record type: what an erasure redacts.
+#: Personal data (DESIGN §16), by record type: what an erasure redacts. A Notice's channel
+#: only where it names its recipient (:attr:`Notice.names_recipient`, notices recorded before
+#: schema version 7): erasing a person redacts those of their notices, and no other.
 PERSONAL_FIELDS: dict[type[Record], tuple[str, ...]] = {
     cls: tuple(name for name in names if name in attrs.fields_dict(cls))
     for cls, names in (
         (Creator, ("handle", "display_name", "contact")),
         (Post, ("caption",)),
         (Person, ("name", "email", "chat_id")),
+        (Notice, ("channel",)),
     )
 }
+
+#: Who a record's personal data belongs to, for the types that are not a subject themselves:
+#: the subject's type and the field holding its id (a post is its creator's, a notice its
+#: person's).
+PERSONAL_OWNER: dict[type[Record], tuple[type[Record], str]] = {
+    Post: (Creator, "creator_id"),
+    Notice: (Person, "person_id"),
+}
+
+
+def holds_personal_data(record: Record) -> bool:
+    """Whether ``record`` holds personal data (DESIGN §16): then its payload gets a salt, and
+    recording it for an erased subject needs a new consent. A Notice only when its channel
+    names its recipient; an erased field (None, or ``"(erased)"``) holds none."""
+    if isinstance(record, Notice):
+        return record.names_recipient
+    fields = PERSONAL_FIELDS.get(type(record), ())
+    return any(getattr(record, f) not in (None, ERASED) for f in fields)
+
 
 #: How a required personal field reads back once erased (``Person.name``).
 ERASED = "(erased)"

@@ -32,6 +32,10 @@ _ALLOWED: dict[str, str] = {
     "_check_text": "any text that is not blank",
     "_check_optional_text": "any text",
     "_check_optional_email": "an email address such as `ana@brand.example`",
+    "_check_optional_chat_id": (
+        "a chat handle such as `U024BE7LH` (a Slack member id): no spaces, `<` or `>`, "
+        "at most 128 characters"
+    ),
     "_check_time": "a time",
     "_check_region": _REGION,
     "_check_region_pattern": _REGION + ", or `*` for any region",
@@ -89,7 +93,7 @@ def _example_records() -> list[Record]:
         Creator(id="maya", handle="@maya.makes", region="US", display_name="Maya Makes"),
         Post(id="7301", creator_id="maya", kind="VIDEO", posted_at="2026-10-30T18:00:00Z"),
         AdAccount(id="6900", name="Brand US", region="US", business_center_id="7100"),
-        Person(id="ana", name="Ana Ruiz", email="ana@example.com"),
+        Person(id="ana", name="Ana Ruiz", email="ana@example.com", chat_id="U024BE7LH"),
         auth,
         SparkBinding(
             authorization_id=auth.id,

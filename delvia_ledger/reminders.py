@@ -238,7 +238,7 @@ def reminders(
                 email=person.email if person else None,
                 findings=tuple(routed),
                 escalated=any(map(is_escalated, routed)),
-                chat_id=getattr(person, "chat_id", None),
+                chat_id=person.chat_id if person else None,
             )
         )
     found.sort(key=lambda r: (r.findings[0].sort_key(), r.person_id is None, r.name))

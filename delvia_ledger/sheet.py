@@ -19,6 +19,7 @@ from dateutil.parser import ParserError
 from dateutil.parser import parse as parse_date
 
 from .errors import PayloadError
+from .fields import chat_id_problem
 from .records import (
     ISO_REGIONS,
     PostKind,
@@ -50,6 +51,8 @@ COLUMNS: dict[str, str] = {
     "expires": "when the code expires",
     "account": "the ad account, by id or by name",
     "owner": "who renews it: a person's id, email or exact name",
+    "chat": "the owner's chat handle (a Slack member id such as U024BE7LH): reminders mention "
+    "them by it; a handle the ledger already holds is kept",
     "status": "active, revoked or expired (revoked records the revocation)",
     "region": "the creator's region (ISO code such as US, GB)",
     "notes": "free text: read, not recorded (the ledger keeps no notes)",
@@ -87,6 +90,10 @@ ALIASES: dict[str, str] = {
             "ad account name", "account id",
         ),
         "owner": ("owner", "owned by", "responsible", "assigned to", "assignee", "renewed by"),
+        "chat": (
+            "slack", "slack id", "slack member id", "owner slack", "owner slack id", "chat",
+            "chat id", "chat handle", "owner chat",
+        ),
         "status": ("status", "state", "code status"),
         "region": ("region", "country", "creator region", "creator country"),
         "notes": ("notes", "note", "comments", "comment", "remarks"),
@@ -315,6 +322,7 @@ class SheetRow:
     region: str | None
     identity: str | None
     display_name: str | None
+    chat: str | None = None  #: the owner's chat handle (``Person.chat_id``)
 
 
 @attrs.frozen
@@ -387,6 +395,15 @@ class _Reader:
         region = self.cell(row, cells, "region")
         if region is not None and region.upper() not in ISO_REGIONS:
             raise self.fail(row, "region", region, "is not a region code such as US, GB or DE")
+        chat = self.cell(row, cells, "chat")
+        if chat is not None:
+            problem = chat_id_problem(chat)
+            if problem is not None:
+                raise self.fail(row, "chat", chat, problem)
+            if self.cell(row, cells, "owner") is None:
+                raise self.fail(
+                    row, "chat", chat, "is a chat handle for nobody: the row has no owner"
+                )
         return SheetRow(
             row=row,
             handle=handle,
@@ -401,6 +418,7 @@ class _Reader:
             region=region.upper() if region else None,
             identity=self.cell(row, cells, "identity"),
             display_name=self.cell(row, cells, "display_name"),
+            chat=chat,
         )
 
     def day(self, row: int, cells: list[str], field: str) -> datetime:

@@ -96,6 +96,8 @@ def plan(
     creators = _creators(rows, known, now, created)
     accounts = _accounts(rows, known, words, create_accounts, account_region, created)
     owners = _owners(rows, known, words, create_people, created)
+    notes: list[str] = []
+    reached = _chat_handles(rows, owners, words, notes)
     records: list[Record] = []
     made: set[str] = set()
     for row in rows:
@@ -129,8 +131,7 @@ def plan(
         )
     records += posts.values()
     records += (a for a in accounts.values() if a.id in created["accounts"])
-    records += (p for p in owners.values() if p.id in created["people"])
-    notes: list[str] = []
+    records += (p for p in owners.values() if p.id in created["people"] or p.id in reached)
     for row in rows:
         account = accounts.get(row.account) if row.account else None
         held_code = known.codes.get(derived_authorization_id(row.code.fingerprint))
@@ -166,6 +167,7 @@ def plan(
             ("Creator", creator.id),
             ("Post", row.post_id),
             ("SparkAuthorization", derived_authorization_id(row.code.fingerprint)),
+            *((("Person", owners[row.owner].id),) if row.owner else ()),
         ):
             first_row.setdefault(key, row.row)
     return SheetPlan(
@@ -323,6 +325,37 @@ def _owners(
         found[cell] = Person(id=person_id, name=cell, email=cell if is_email else None)
         created["people"].append(person_id)
     return found
+
+
+def _chat_handles(
+    rows: Sequence[SheetRow], owners: dict[str, Person], words: Mapping[str, str], notes: list[str]
+) -> set[str]:
+    """Each owner's chat handle from the sheet (``Person.chat_id``), set on ``owners`` where
+    the person has none yet; a handle the ledger holds is kept (a note says so). Returns the
+    ids of the people given one. Two handles for one owner are refused."""
+    given: dict[str, SheetRow] = {}
+    for row in rows:
+        if row.chat is None or row.owner is None:
+            continue
+        first = given.setdefault(row.owner, row)
+        if first.chat != row.chat:
+            raise SheetError(
+                f"row {row.row}, column {words.get('chat', 'chat')}: {shown(row.chat)} differs "
+                f"from row {first.row}'s {shown(first.chat)} for the same owner; keep one"
+            )
+    reached: set[str] = set()
+    for cell, row in given.items():
+        person = owners[cell]
+        if person.chat_id is None:
+            owners[cell] = attrs.evolve(person, chat_id=row.chat)
+            reached.add(person.id)
+        elif person.chat_id != row.chat:
+            notes.append(
+                f"row {row.row}: the sheet gives {person.id} the chat handle {row.chat}, the "
+                f"ledger holds {person.chat_id}: kept the ledger's (change it with "
+                f"delvia-ledger add Person --id {person.id} … --chat-id …)"
+            )
+    return reached
 
 
 #: The order a summary lists record types in, with the words it uses for each.

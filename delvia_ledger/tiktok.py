@@ -299,8 +299,18 @@ def _code(value: Any, where: str) -> str:
     return value
 
 
-def _item(item: Any, index: int, where: str) -> Item | Skipped:
-    """Translate one ``tt_video`` item; an item without a code authorization is skipped."""
+def _item(
+    item: Any,
+    index: int,
+    where: str,
+    ad_account_id: str | None = None,
+    creators: dict[tuple[str, str | None], Creator] | None = None,
+) -> Item | Skipped:
+    """Translate one ``tt_video`` item; an item without a code authorization is skipped.
+
+    ``creators``: the creators this page built, by (identity, nickname): a creator of many
+    posts is built once.
+    """
     if not isinstance(item, Mapping):
         raise PayloadError(f"{where}: expected an object, got {_kind(item)}")
     info = _part(item, "item_info", where)
@@ -326,15 +336,18 @@ def _item(item: Any, index: int, where: str) -> Item | Skipped:
         for field, name in (("starts_at", "auth_start_time"), ("expires_at", "auth_end_time"))
     }
     kind = post_kind(info, f"{where}.item_info")
+    name = _text(user.get("tiktok_name"), f"{where}.user_info.tiktok_name")
     try:
+        creator = creators.get((identity, name)) if creators is not None else None
+        if creator is None:
+            creator = Creator(
+                id=identity, region=None, display_name=name, tiktok_identity_id=identity
+            )
+            if creators is not None:
+                creators[identity, name] = creator
         return Item(
             index=index,
-            creator=Creator(
-                id=identity,
-                region=None,
-                display_name=_text(user.get("tiktok_name"), f"{where}.user_info.tiktok_name"),
-                tiktok_identity_id=identity,
-            ),
+            creator=creator,
             post=Post(
                 id=post_id,
                 creator_id=identity,
@@ -344,7 +357,7 @@ def _item(item: Any, index: int, where: str) -> Item | Skipped:
                 status=_text(info.get("status"), f"{where}.item_info.status"),
             ),
             authorization=SparkAuthorization.from_code(
-                raw_code, creator_id=identity, post_id=post_id, **times
+                raw_code, creator_id=identity, post_id=post_id, ad_account_id=ad_account_id, **times
             ),
             tiktok_status=status,
             kind_reported=kind is not None,
@@ -354,13 +367,20 @@ def _item(item: Any, index: int, where: str) -> Item | Skipped:
 
 
 def items_from_tt_video(
-    payload: Any, *, allow_partial: bool = False
+    payload: Any,
+    *,
+    allow_partial: bool = False,
+    ad_account_id: str | None = None,
+    creators: dict[tuple[str, str | None], Creator] | None = None,
 ) -> tuple[list[Item], list[Skipped]]:
     """The code authorizations of a ``/tt_video/info/`` or ``/tt_video/list/`` response.
 
     Takes the envelope or its ``data``; ``"list": null`` is an empty page. Items without a
     code authorization (``auth_info: null``, no ``auth_code``) are skipped and returned with
-    the reason; a malformed item is a :class:`PayloadError` that names its index.
+    the reason; a malformed item is a :class:`PayloadError` that names its index. Given the
+    ``ad_account_id`` that listed them, each authorization is built with it (so a merge with
+    what the ledger knows need not build it again). ``creators``: the creators earlier pages
+    of the same sweep built, by (identity, nickname), reused (and added to).
     """
     data = unwrap(payload, allow_partial=allow_partial)
     if is_list(data):
@@ -369,9 +389,13 @@ def items_from_tt_video(
             entries = []
         if not isinstance(entries, Sequence) or isinstance(entries, str):
             raise PayloadError(f"tt_video/list: 'list' must be a list, got {_kind(entries)}")
-        found = [_item(entry, i, f"tt_video/list[{i}]") for i, entry in enumerate(entries)]
+        creators = {} if creators is None else creators
+        found = [
+            _item(entry, i, f"tt_video/list[{i}]", ad_account_id, creators)
+            for i, entry in enumerate(entries)
+        ]
     else:
-        found = [_item(data, 0, "tt_video/info")]
+        found = [_item(data, 0, "tt_video/info", ad_account_id)]
     items = [f for f in found if isinstance(f, Item)]
     return items, [f for f in found if isinstance(f, Skipped)]
 

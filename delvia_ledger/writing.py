@@ -4,7 +4,8 @@ one-way changes, one code per authorization) and appended in batches by the :cla
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
+from contextlib import nullcontext
 from datetime import datetime
 from itertools import islice
 from operator import attrgetter
@@ -45,12 +46,13 @@ from .records import (
     SparkBinding,
     SparkCode,
     derived_authorization_id,
+    holds_personal_data,
     shown,
 )
 from .storage import Storage
 from .storage.schema import TABLES, VersionTable
 
-__all__ = ["BATCH_SIZE", "IDENTITY", "ONE_WAY", "REFERENCES", "RecordAllResult", "Writer"]
+__all__ = ["BATCH_SIZE", "IDENTITY", "ONE_WAY", "REFERENCES", "Held", "RecordAllResult", "Writer"]
 
 # --- the rules every new version must satisfy (one place for each) ------------------------------
 
@@ -115,14 +117,30 @@ BATCH_SIZE = 500
 Known = dict[tuple[type[Record], str], Any]
 KNOWN_LIMIT = 200_000
 
-#: Current versions by (type, id): (seq, payload, the record if already at hand).
-Versions = dict[tuple[type[Record], str], tuple[int, str, Record | None]]
+#: Current versions by (type, id): (seq, payload, the record if already at hand); the payload
+#: may be None where the record is at hand (a version a caller read, see :class:`Held`).
+Versions = dict[tuple[type[Record], str], tuple[int, str | None, Record | None]]
 
 #: What a record refers to: (referenced type, id) pairs.
 References = tuple[tuple[type[Record], str], ...]
 
 #: A record on its way in: (record, its table, what it refers to, its canonical JSON).
 Prepared = list[tuple[Record, VersionTable, References, str]]
+
+
+@attrs.frozen
+class Held:
+    """What a caller read from the ledger just before writing, inside the same transaction,
+    so that the writer does not read it again (an import that reconciled a page first).
+
+    ``versions``: (type, id) -> (seq, record) of the current version, or None where the caller
+    looked the id up and found nothing; ``codes``: a code's fingerprint -> the id of the
+    authorization holding it, or None where the ledger holds no such code. What is left out
+    is read as usual.
+    """
+
+    versions: Mapping[tuple[type[Record], str], tuple[int, Record] | None]
+    codes: Mapping[str, str | None]
 
 
 @attrs.frozen
@@ -169,11 +187,19 @@ class Writer:
         *,
         source: str | None = "api",
         force: bool = False,
+        joined: bool = False,
+        held: Held | None = None,
     ) -> RecordAllResult:
         """Record ``records`` in one transaction, ``batch_size`` at a time; ``progress`` is
         called after each batch with the number read. ``known``: records the caller has read
         already (as :data:`Known` holds them), so that their references are not read again.
-        ``source`` is recorded in each entry (None: none); ``force`` as for :meth:`record`."""
+        ``source`` is recorded in each entry (None: none); ``force`` as for :meth:`record`.
+
+        ``joined``: the caller's open transaction already makes this call all or nothing (an
+        error raised here leaves the caller's block, which undoes it all), so no savepoint of
+        its own is taken: writes inside a SQLite savepoint cost about twice as much (each page
+        first touched there is copied to the sub-journal; measured in benchmarks/README.md).
+        ``held``: what the caller read just before (:class:`Held`), not read again."""
         if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
             raise ValueError(
                 f"record_all(batch_size={shown(batch_size)}): batch_size must be a whole "
@@ -190,14 +216,19 @@ class Writer:
             )
         written = unchanged = 0
         known = {} if known is None else known
-        with self._store.transaction():
+        # copies, kept up to date with what this call writes (a later batch sees it)
+        versions = None if held is None else dict(held.versions)
+        codes = None if held is None else dict(held.codes)
+        joining = joined and self._store.in_transaction
+        with nullcontext() if joining else self._store.transaction():
             iterator = iter(records)
             while True:
                 batch = list(islice(iterator, batch_size))  # the caller's code, as they left it
                 if not batch:
                     break
                 with collector_paused():  # a batch makes no cycles; its objects are many
-                    count = len(self.record_batch(batch, known, source, force)[1])
+                    done = self.record_batch(batch, known, source, force, versions, codes)
+                    count = len(done[1])
                 written += count
                 unchanged += len(batch) - count
                 if progress is not None:
@@ -206,10 +237,18 @@ class Writer:
         return RecordAllResult(written=written, unchanged=unchanged, last_seq=last)
 
     def record_batch(
-        self, batch: list[Record], known: Known, source: str | None, force: bool = False
+        self,
+        batch: list[Record],
+        known: Known,
+        source: str | None,
+        force: bool = False,
+        versions: dict[tuple[type[Record], str], tuple[int, Record] | None] | None = None,
+        codes: dict[str, str | None] | None = None,
     ) -> tuple[str, list[str]]:
         """Check a batch against the rules and append what changed (inside a transaction),
         each entry recording ``source`` (None: none, as entries before schema version 4).
+        ``versions`` and ``codes``: what the caller read (as :class:`Held` holds them), brought
+        up to date with what the batch writes.
 
         Returns the entries' ``recorded_at`` text and their hashes, in order (none if nothing
         changed).
@@ -229,9 +268,9 @@ class Writer:
             table, content_of, references_of = how
             prepared.append((record, table, references_of(record), content_of(record)))
 
-        currents = self._currents(prepared)
-        self._references(prepared, known)
-        codes = self._codes_in_use(prepared)
+        currents = self._currents(prepared, versions)
+        self._references(prepared, known, currents)
+        in_use = self._codes_in_use(prepared, codes)
         items: list[tuple[VersionTable, Record, str, int | None]] = []
         next_seq = self._store.head.seq + 1  # append() numbers the items from here, in order
         pending: Versions = {}  # versions written by this batch, as currents holds them
@@ -241,15 +280,15 @@ class Writer:
             old = pending.get(key) or currents.get(key)
             try:
                 if old is not None:
-                    if payload_content(old[1]) == content:  # the same record: source aside
-                        continue
-                    before = old[2] or record_from_json(table.cls, old[1])
+                    if old[1] is not None and payload_content(old[1]) == content:
+                        continue  # the same record: source aside
+                    before = old[2] or record_from_json(table.cls, cast(str, old[1]))
                     if before == record:  # the same record in an older encoding (a migrated file)
                         continue
                     _check_versions(before, record)
                 self._check_references(record, refs, known, pending)
                 if isinstance(record, SparkAuthorization):
-                    holder = codes.setdefault(record.code.fingerprint, record.id)
+                    holder = in_use.setdefault(record.code.fingerprint, record.id)
                     if holder != record.id:
                         raise DuplicateCodeError(
                             f"SparkAuthorization {record.id!r}: code {record.code.hint} is "
@@ -268,34 +307,67 @@ class Writer:
             items.append((table, record, payload, old[0] if old else None))
         if not items:
             return "", []
+        if versions is not None:
+            for key, (seq, _, written) in pending.items():
+                versions[key] = (seq, cast(Record, written))
+        if codes is not None:
+            for _, written, _, _ in items:
+                if isinstance(written, SparkAuthorization):
+                    codes[written.code.fingerprint] = written.id
         return self._store.append(items, self.now())
 
-    def _currents(self, prepared: Prepared) -> Versions:
+    def _currents(
+        self,
+        prepared: Prepared,
+        versions: Mapping[tuple[type[Record], str], tuple[int, Record] | None] | None,
+    ) -> Versions:
+        """The batch's current versions: those ``versions`` holds, the rest read."""
+        given = versions or {}
+        found: Versions = {}
         by_table: dict[VersionTable, list[str]] = {}
         for record, table, _, _ in prepared:
-            by_table.setdefault(table, []).append(record.id)
-        return {
-            (table.cls, id_): (seq, payload, None)
-            for table, ids in by_table.items()
-            for id_, (seq, payload) in self._store.current_by(table.cls, "id", ids).items()
-        }
+            key = (table.cls, record.id)
+            if key in given:
+                held = given[key]
+                if held is not None:
+                    found[key] = (held[0], None, held[1])
+            else:
+                by_table.setdefault(table, []).append(record.id)
+        for table, ids in by_table.items():
+            for id_, (seq, payload) in self._store.current_by(table.cls, "id", ids).items():
+                found[table.cls, id_] = (seq, payload, None)
+        return found
 
-    def _references(self, prepared: Prepared, known: Known) -> None:
-        """Add to ``known`` every record the batch refers to that the ledger holds."""
+    def _references(self, prepared: Prepared, known: Known, currents: Versions) -> None:
+        """Add to ``known`` every record the batch refers to that the ledger holds. The
+        batch's own records were just read (``currents``, by id): one the ledger holds is
+        known from there, one it lacks is not looked for again."""
         if len(known) > KNOWN_LIMIT:
             known.clear()
+        own = {(table.cls, record.id) for record, table, _, _ in prepared}
         wanted: dict[type[Record], set[str]] = {}
         for _, _, refs, _ in prepared:
             for key in refs:
-                if key not in known:
-                    wanted.setdefault(key[0], set()).add(key[1])
+                if key in known:
+                    continue
+                if key in own:
+                    current = currents.get(key)
+                    if current is None:
+                        continue  # the ledger lacks it: only this batch can bring it
+                    if current[2] is not None or key[0] is not Post:  # a Post: its creator
+                        known[key] = current[2] or (current[0],)
+                        continue
+                wanted.setdefault(key[0], set()).add(key[1])
         for target, ids in wanted.items():
             columns = ("creator_id",) if target is Post else ("seq",)
             for id_, row in self._store.current_by(target, "id", ids, columns=columns).items():
                 known[(target, id_)] = row
 
-    def _codes_in_use(self, prepared: Prepared) -> dict[str, str]:
-        """The batch's codes the ledger already holds: fingerprint -> authorization id.
+    def _codes_in_use(
+        self, prepared: Prepared, codes: Mapping[str, str | None] | None
+    ) -> dict[str, str]:
+        """The batch's codes the ledger already holds: fingerprint -> authorization id (those
+        ``codes`` holds, the rest read).
 
         A record under its own derived id needs no derived lookup here: its current version
         (read with the batch) must hold the same code, as ``code`` is an identity field.
@@ -303,6 +375,18 @@ class Writer:
         auths = [r for r, *_ in prepared if isinstance(r, SparkAuthorization)]
         if not auths:
             return {}
+        given: dict[str, str] = {}
+        if codes is not None:
+            unknown = []
+            for auth in auths:
+                fingerprint = auth.code.fingerprint
+                if fingerprint not in codes:
+                    unknown.append(auth)
+                elif (holder := codes[fingerprint]) is not None:
+                    given[fingerprint] = holder
+            if not unknown:
+                return given
+            auths = unknown
         find = self._store.authorizations_by_fingerprint
         held = find((r.code.fingerprint for r in auths), derived=False)
         elsewhere = [
@@ -312,7 +396,8 @@ class Writer:
         ]
         if elsewhere:
             held.update(find(elsewhere))
-        return {fingerprint: auth.id for fingerprint, (_, auth) in held.items()}
+        given.update((fingerprint, auth.id) for fingerprint, (_, auth) in held.items())
+        return given
 
     @staticmethod
     def _check_references(
@@ -386,6 +471,7 @@ def _holds_personal_data(cls: type[Record]) -> Callable[[Record], bool]:
 
 
 _SALTED = {cls: _holds_personal_data(cls) for cls in PERSONAL_FIELDS}
+_SALTED[Notice] = holds_personal_data  # only a channel that names its recipient
 
 
 def _ref_field(record: Record, target: type[Record], id_: str) -> str:

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import socket
 import sqlite3
+import subprocess
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -18,6 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, cast
 
+import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
@@ -369,3 +372,25 @@ def year_of_history(ledger: dl.Ledger, now: datetime) -> dict[str, list[str]]:
         "long_dead": [dead.id],
         "recent": [recent.id],
     }
+
+
+@contextmanager
+def read_only(*paths: Path) -> Iterator[None]:
+    """Make files and directories unwritable, for root too (``chattr +i``), then restore them."""
+    modes = {path: path.stat().st_mode for path in paths}
+    pinned: list[Path] = []
+    try:
+        for path in paths:
+            path.chmod(0o555 if path.is_dir() else 0o444)
+        if os.geteuid() == 0:  # root writes through file modes
+            for path in paths:
+                done = subprocess.run(["chattr", "+i", str(path)], capture_output=True, text=True)
+                if done.returncode:
+                    pytest.skip(f"cannot make {path} read-only for root: {done.stderr.strip()}")
+                pinned.append(path)
+        yield
+    finally:
+        for path in pinned:
+            subprocess.run(["chattr", "-i", str(path)], check=True)
+        for path, mode in modes.items():
+            path.chmod(mode)

@@ -100,3 +100,28 @@ def test_a_name_with_a_line_feed_cannot_fake_a_line_of_the_report(
     rows = list(csv.DictReader(io.StringIO(capsys.readouterr()[0])))
     assert rows and all(row["kind"] in dl.FindingKind.__members__ for row in rows)
     assert any(row["owner_name"] == "Ana\nERROR FAKE: all codes revoked" for row in rows)
+
+
+def test_a_chat_handle_added_from_the_command_line_is_how_notify_mentions_them(
+    demo: Path, hook: Hook, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``Person.chat_id`` (issue 23 item 6): recorded once, every webhook reminder mentions the
+    person by it; a bad handle is refused naming the field and the value, and writes nothing."""
+    db = str(demo)
+    person = ["add", "Person", "--db", db, "--id", "p_ana", "--name", "Ana Ortiz"]
+    person += ["--email", "ana@brand.example"]
+    with dl.Ledger.open(demo) as ledger:
+        seq = ledger.seq
+    assert main([*person, "--chat-id", "U0 ANA"]) == 2
+    err = capsys.readouterr().err
+    assert "--chat-id: 'U0 ANA' must be one chat handle" in err, err
+    assert "no spaces" in err and len(err.strip().splitlines()) == 1
+    assert main([*person, "--chat-id", " U0ANA1234 "]) == 0
+    capsys.readouterr()
+    with dl.Ledger.open(demo) as ledger:
+        assert ledger.seq == seq + 1
+        assert ledger.get(dl.Person, "p_ana").chat_id == "U0ANA1234"  # type: ignore[union-attr]
+    monkeypatch.setenv("ANA_HOOK", hook.url(f"/ana/{SECRET}"))
+    assert main(["notify", "--db", db, "--route", "p_ana=ANA_HOOK"]) == 0
+    ((_, body),) = hook.posts
+    assert body["text"].startswith("<@U0ANA1234> *delvia-ledger: ")

@@ -116,3 +116,22 @@ def test_retire_unretire_and_report_all(team: Path) -> None:
     again = run("unretire", auth_id, cwd=team)
     assert again.returncode == 2 and "is not retired" in again.stderr
     assert "No retired codes." in run("report", "--all", cwd=team).stdout
+
+
+def test_import_sheet_force_records_an_erased_creator_again(team: Path) -> None:
+    """``import-sheet --force`` as ``import --force``: the same refusal, the same remedy."""
+    assert run("import-sheet", str(SHEET), "--date-order", "MDY", cwd=team).returncode == 0
+    with sqlite3.connect(team / "team.db") as db:
+        creator = db.execute("SELECT id FROM creator_versions ORDER BY seq LIMIT 1").fetchone()[0]
+    erased = run("erase", "Creator", creator, "--reason", "asked", "--by", "p_ana", cwd=team)
+    assert erased.returncode == 0, erased.stderr
+    before = entries(team)
+    refused = run("import-sheet", str(SHEET), "--date-order", "MDY", cwd=team)
+    assert refused.returncode == 2 and len(refused.stderr.strip().splitlines()) == 1
+    assert f"row 2: Creator '{creator}'" in refused.stderr
+    assert "needs force=True (--force), for a new consent" in refused.stderr
+    assert entries(team) == before
+    forced = run("import-sheet", str(SHEET), "--date-order", "MDY", "--force", cwd=team)
+    assert forced.returncode == 0, forced.stderr
+    assert entries(team) == before + 1  # the creator, its handle back
+    assert run("verify", "--deep", cwd=team).returncode == 0

@@ -118,6 +118,7 @@ def test_sync_with_a_bad_token_exits_2_at_once_without_the_token(
         ),
         ([], TOKEN, "--advertiser"),
         (["--advertiser", "7000000000000000009"], TOKEN, "is not in the ledger"),
+        (["--advertiser", ADVERTISER, "--advertiser", " "], TOKEN, "' ' is not an ad account id"),
         (
             ["--advertiser", ADVERTISER, "--base-url", "ftp://x"],
             TOKEN,

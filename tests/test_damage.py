@@ -4,6 +4,7 @@ changes a file it refuses, and storage failures are precise LedgerErrors, not dr
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -12,19 +13,23 @@ import subprocess
 import sys
 import tempfile
 import textwrap
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import delvia_ledger as dl
-from delvia_ledger.chain import chain_hash
+from delvia_ledger.chain import SOURCES, chain_hash, compose_payload
 from delvia_ledger.cli import main
+from delvia_ledger.convert import canonical_json
+from delvia_ledger.storage.schema import TABLES, derive_row
 
-from .builders import CODES, build_versions, raw
+from .builders import CODES, build_versions, raw, read_only
 from .conftest import T0, Backend, Clock
+from .strategies import nasty_texts, worlds
 
 
 def edit_payload(path: Path, seq: int, payload: bytes, *, rehash: bool = False) -> None:
@@ -294,28 +299,6 @@ def test_paths_that_cannot_be_a_ledger_file_are_named(tmp_path: Path) -> None:
     assert not isinstance(error.value, dl.NotALedgerError)
 
 
-@contextmanager
-def read_only(*paths: Path) -> Iterator[None]:
-    """Make files and directories unwritable, for root too (``chattr +i``), then restore them."""
-    modes = {path: path.stat().st_mode for path in paths}
-    pinned: list[Path] = []
-    try:
-        for path in paths:
-            path.chmod(0o555 if path.is_dir() else 0o444)
-        if os.geteuid() == 0:  # root writes through file modes
-            for path in paths:
-                done = subprocess.run(["chattr", "+i", str(path)], capture_output=True, text=True)
-                if done.returncode:
-                    pytest.skip(f"cannot make {path} read-only for root: {done.stderr.strip()}")
-                pinned.append(path)
-        yield
-    finally:
-        for path in pinned:
-            subprocess.run(["chattr", "-i", str(path)], check=True)
-        for path, mode in modes.items():
-            path.chmod(mode)
-
-
 @pytest.mark.skipif(os.geteuid() == 0 and not shutil.which("chattr"), reason="needs chattr")
 @pytest.mark.parametrize("directory_too", [True, False], ids=["read-only directory", "file"])
 def test_a_read_only_ledger_can_be_read_and_verified(tmp_path: Path, directory_too: bool) -> None:
@@ -558,3 +541,78 @@ def test_a_ledger_on_a_read_only_share_opens_for_any_user() -> None:
         )
         assert path.read_bytes() == before
         assert sorted(p.name for p in share.iterdir()) == ["l.db"]
+
+
+@settings(max_examples=200)
+@given(st.data())
+def test_the_quick_reading_of_a_payload_gives_the_row_the_long_reading_gives(
+    data: st.DataObject,
+) -> None:
+    """Deep verify reads a payload in one quick call (``VersionTable.derived``) where it is the
+    canonical JSON of a valid record under a well-formed head; any row it gives is the row the
+    long reading (:func:`derive_row`, which says why a payload is wrong) gives, and it gives
+    one for every payload a ledger writes."""
+    salts = st.none() | st.just("0123456789abcdef" * 2) | st.sampled_from(["ABC", "0" * 31 + "g"])
+    sources = st.none() | st.sampled_from([*SOURCES, "nowhere", 'a",'])
+    for record in data.draw(worlds()):
+        table = TABLES[type(record)]
+        salt, source = data.draw(salts), data.draw(sources)
+        payload = compose_payload(table.payload(record), source, salt)
+        written = source in (None, *SOURCES) and salt in (None, "0123456789abcdef" * 2)
+        edit = data.draw(st.sampled_from(["none", "insert", "delete", "value"]))
+        if edit == "insert":
+            at = data.draw(st.integers(0, len(payload)))
+            payload = payload[:at] + data.draw(st.sampled_from(' ,{}":0a\\é')) + payload[at:]
+        elif edit == "delete":
+            at = data.draw(st.integers(0, len(payload) - 1))
+            payload = payload[:at] + payload[at + 1 :]
+        elif edit == "value" and source != 'a",':  # that source makes the text not JSON
+            parsed = json.loads(payload)
+            parsed[data.draw(st.sampled_from(sorted(parsed)))] = data.draw(
+                st.none() | st.integers() | nasty_texts | st.just("2026-11-24T09:30:00.000000Z")
+            )
+            payload = canonical_json(parsed)
+        quick = table.derived(7, payload)
+        long = derive_row(table, 7, payload, lenient=True)  # lenient: always the long way
+        if quick is not None:
+            assert quick == long
+        elif edit == "none" and written:
+            pytest.fail(f"the quick reading refused a payload a ledger writes: {payload}")
+
+
+#: A salt as a ledger writes it.
+salts = st.just("0123456789abcdef" * 2)
+
+
+@settings(max_examples=200)
+@given(st.data())
+def test_the_quick_check_of_a_payload_against_its_row_agrees_with_the_long_reading(
+    data: st.DataObject,
+) -> None:
+    """Deep verify checks a payload against its stored row in one quick call
+    (``VersionTable.matches``, the record built from the row); it says yes only where the long
+    reading (:func:`derive_row`) derives that very row, and it says yes for every payload and
+    row a ledger writes."""
+    for record in data.draw(worlds()):
+        table = TABLES[type(record)]
+        if table.matches is None:
+            continue
+        source = data.draw(st.none() | st.sampled_from([*SOURCES, "nowhere"]))
+        payload = compose_payload(table.payload(record), source, data.draw(st.none() | salts))
+        row = tuple(table.row(7, record))
+        edit = data.draw(st.sampled_from(["none", "insert", "delete", "column"]))
+        if edit == "insert":
+            at = data.draw(st.integers(0, len(payload)))
+            payload = payload[:at] + data.draw(st.sampled_from(' ,{}":0a\\é')) + payload[at:]
+        elif edit == "delete":
+            at = data.draw(st.integers(0, len(payload) - 1))
+            payload = payload[:at] + payload[at + 1 :]
+        elif edit == "column":
+            at = data.draw(st.integers(2, len(row) - 1))
+            value = data.draw(st.none() | st.integers() | nasty_texts | st.sampled_from(row))
+            row = (*row[:at], value, *row[at + 1 :])
+        long = derive_row(table, 7, payload, lenient=True)  # lenient: always the long way
+        if table.matches(payload, row):
+            assert isinstance(long, list) and tuple(long[2:]) == row[2:]
+        elif edit == "none" and source != "nowhere":
+            pytest.fail(f"the quick check refused a payload and row a ledger writes: {payload}")

@@ -4,8 +4,10 @@ from a hand-made one; on both backends."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import re
 import shutil
 import sqlite3
 from datetime import timedelta
@@ -28,6 +30,7 @@ from hypothesis.stateful import (
 import delvia_ledger as dl
 from delvia_ledger.chain import redacted_payload
 from delvia_ledger.records import PERSONAL_FIELDS
+from delvia_ledger.storage.schema import TABLES
 from delvia_ledger.storage.sqlite import SCHEMA_VERSION
 
 from .conftest import T0, Backend, Clock
@@ -168,6 +171,56 @@ def test_a_person_reads_back_as_erased_and_their_rows_are_empty(backend: Backend
     conn.close()
     assert [tuple(r) for r in rows] == [(None, None), (None, None)]
     assert payload == '{"_source":"api","id":"p1","name":null}'
+
+
+def test_erasing_a_person_erases_the_address_their_older_notices_named(
+    backend: Backend, tmp_path: Path
+) -> None:
+    """Notices recorded before schema version 7 named an email channel with its address
+    (``email:<address>``): erasing the person redacts that channel, and nothing else of
+    theirs; the guards allow it, verify accepts it, and no byte of the address stays."""
+    clock = Clock()
+    with backend.open(clock=clock) as ledger:
+        ledger.record(
+            dl.Person(id="p1", name="Ana Ops", email="ana@brand.example", chat_id="U0ANA12345")
+        )
+        ledger.record(dl.Person(id="p2", name="Leo Ops"))
+        keys = ("EXPIRING/authorization=a1",)
+        old, chat, new = (
+            dl.Notice(person_id="p1", channel=channel, sent_at=T0, finding_keys=keys)
+            for channel in ("email:ana@brand.example", "slack:#growth", "email")
+        )
+        seqs = [ledger.record(n).seq for n in (old, chat, new)]
+        ledger.record(
+            dl.Notice(
+                person_id="p2", channel="email:leo@brand.example", sent_at=T0, finding_keys=keys
+            )
+        )
+        before = ledger.digest()
+        planned = ledger.erase(dl.Person, "p1", reason="asked", by="dpo", dry_run=True)
+        done = ledger.erase(dl.Person, "p1", reason="asked", by="dpo")
+        assert done.redacted == planned.redacted
+        assert [(r.seq, r.type, r.fields) for r in done.redacted] == [
+            (1, "Person", ("name", "email", "chat_id")),
+            (seqs[0], "Notice", ("channel",)),
+        ]
+        assert ledger.verify(deep=True).ok and ledger.verify(digest=before).ok
+        assert ledger.get(dl.Notice, old.id) == attrs.evolve(old, channel="(erased)")
+        assert [ledger.get(dl.Notice, n.id) for n in (chat, new)] == [chat, new]
+        assert "leo@brand.example" in [
+            n.channel.partition(":")[2] for n in ledger.records(dl.Notice)
+        ]
+        with pytest.raises(dl.ErasedSubjectError, match=r"Notice 'notice_.*Person 'p1'.*force"):
+            ledger.record_all([old], source="csv")  # an old export brings it back
+        clock.advance(seconds=1)
+        ledger.record(
+            dl.Notice(
+                person_id="p1", channel="email", sent_at=T0 + timedelta(days=1), finding_keys=keys
+            )
+        )  # names nobody: fine
+        data = stored(backend, tmp_path, ledger)
+    assert [s for s in (b"ana@brand.example", b"Ana Ops", b"U0ANA12345") if s in data] == []
+    assert b"leo@brand.example" in data
 
 
 def test_erase_refuses_what_it_cannot_erase_and_writes_nothing(ledger: dl.Ledger) -> None:
@@ -464,6 +517,14 @@ class ErasureMachine(RuleBasedStateMachine):
     def _erased(self, subject: str, id_: str) -> None:
         """What an erasure of ``subject`` ``id_`` redacts: it, and a creator's posts."""
         self.erased.add((dl.Creator if subject == "Creator" else dl.Person, id_))
+        self.erased |= {  # the notices that named their address
+            (dl.Notice, r.id)
+            for r in self.model.values()
+            if isinstance(r, dl.Notice)
+            and subject == "Person"
+            and r.person_id == id_
+            and r.names_recipient
+        }
         if subject == "Creator":
             self.erased |= {
                 (dl.Post, r.id)
@@ -480,9 +541,24 @@ class ErasureMachine(RuleBasedStateMachine):
         if (dl.Creator, f"c{n}") in self.model:
             self._record(dl.Post(id=f"p{n}", creator_id=f"c{n}", kind="VIDEO", caption=caption))
 
-    @rule(n=st.integers(0, 2), name=personal_texts, email=st.none() | st.emails())
-    def person(self, n: int, name: str, email: str | None) -> None:
-        self._record(dl.Person(id=f"h{n}", name=name, email=email))
+    @rule(
+        n=st.integers(0, 2),
+        name=personal_texts,
+        email=st.none() | st.emails(),
+        chat_id=st.none() | st.from_regex(r"U[A-Z0-9]{8,10}", fullmatch=True),
+    )
+    def person(self, n: int, name: str, email: str | None, chat_id: str | None) -> None:
+        self._record(dl.Person(id=f"h{n}", name=name, email=email, chat_id=chat_id))
+
+    @rule(n=st.integers(0, 2), channel=st.sampled_from(["email", "slack", "email:h@x.example"]))
+    def notice(self, n: int, channel: str) -> None:
+        """A notice to a person; ``email:<address>`` as schema version 6 recorded it."""
+        if (dl.Person, f"h{n}") in self.model:
+            self.clock.advance(seconds=1)
+            sent = self.clock.now
+            self._record(
+                dl.Notice(person_id=f"h{n}", channel=channel, sent_at=sent, finding_keys=("K",))
+            )
 
     @rule(n=st.integers(0, 3), person=st.booleans(), reason=ids)
     def erase(self, n: int, person: bool, reason: str) -> None:
@@ -510,6 +586,8 @@ class ErasureMachine(RuleBasedStateMachine):
                 blank: dict[str, Any] = {f: None for f in PERSONAL_FIELDS[cls]}
                 if cls is dl.Person:
                     blank["name"] = "(erased)"
+                if cls is dl.Notice:
+                    blank["channel"] = "(erased)"
                 expected = attrs.evolve(cast(Any, record), **blank)
             assert self.ledger.get(cls, id_) == expected
 
@@ -673,3 +751,73 @@ def test_the_command_line_erases_and_runs_retention(
     assert "would erase 0 subjects" in capsys.readouterr().out
     with dl.Ledger.open(db) as ledger:
         assert ledger.verify(deep=True).ok and ledger.seq == 3
+
+
+def test_the_documented_privacy_role_erases_and_the_application_role_may_not(
+    backend: Backend,
+) -> None:
+    """docs/postgres.md's roles, run as written: ``ledger_privacy`` may erase a person (their
+    old notices' addresses included) and a creator (with the posts' captions); its grants and
+    ``ledger_app``'s name every version table."""
+    if backend.name != "postgres":
+        pytest.skip("roles and grants are PostgreSQL's")
+    import psycopg
+
+    with backend.open(clock=Clock()) as ledger:
+        ledger.record_all(
+            [
+                dl.Person(id="p1", name="Ana Ops", email="ana@brand.example", chat_id="U0ANA12"),
+                dl.Notice(person_id="p1", channel="email:ana@brand.example", sent_at=T0,
+                          finding_keys=("K",)),
+                dl.Creator(id="c1", handle="maya.makes", region="US"),
+                dl.Post(id="7301", creator_id="c1", kind="VIDEO", caption="sunset"),
+            ]
+        )  # fmt: skip
+    owner = backend.connect()
+    if not owner.execute(
+        "SELECT rolcreaterole OR rolsuper FROM pg_roles WHERE rolname = current_user"
+    ).fetchone()[0]:
+        owner.close()
+        pytest.skip("the test server's role may not create roles (.ci/postgres's may)")
+    schema = owner.execute("SELECT current_schema()").fetchone()[0]
+    text = (Path(__file__).parent.parent / "docs" / "postgres.md").read_text()
+    section = text.split("## Permissions", 1)[1].split("\n## ", 1)[0]
+    sql = "\n".join(block.split("```", 1)[0] for block in section.split("```sql\n")[1:])
+    suffix = hashlib.sha256(schema.encode()).hexdigest()[:8]
+    app, privacy, password = f"ledger_app_{suffix}", f"ledger_privacy_{suffix}", suffix * 2
+    sql = (
+        sql.replace("ledger_privacy", privacy)
+        .replace("ledger_app", app)
+        .replace("SCHEMA public", f"SCHEMA {schema}")
+        .replace("'...'", f"'{password}'")
+    )
+    named = {n for n in re.findall(r"\b(\w+_versions)\b", sql)}
+    assert {t.name for t in TABLES.values()} <= named
+    try:
+        for statement in sql.split(";"):
+            if statement.strip():
+                owner.execute(statement)
+        url = backend.location.replace("://", f"://{privacy}:{password}@", 1)
+        if "@" in backend.location.split("://", 1)[1].split("/", 1)[0]:  # the URL names a user
+            head, rest = backend.location.split("://", 1)
+            url = f"{head}://{privacy}:{password}@{rest.split('@', 1)[1]}"
+        with dl.Ledger.open(url, clock=Clock()) as ledger:
+            ledger.erase(dl.Person, "p1", reason="asked", by="dpo")
+            ledger.erase(dl.Creator, "c1", reason="asked", by="dpo")
+            assert ledger.verify(deep=True).ok
+        as_app = url.replace(privacy, app, 1)
+        with dl.Ledger.open(as_app, clock=Clock()) as ledger:
+            ledger.record(dl.Person(id="p2", name="Leo", chat_id="U0LEO12"))
+            with pytest.raises(dl.StorageError, match="may not do this"):
+                ledger.erase(dl.Person, "p2", reason="asked", by="dpo")
+    finally:
+        for role in (privacy, app):
+            with contextlib.suppress(psycopg.Error):
+                owner.execute(f"REVOKE ALL ON ALL TABLES IN SCHEMA {schema} FROM {role}")
+                owner.execute(f"REVOKE ALL ON SCHEMA {schema} FROM {role}")
+                owner.execute(f"DROP ROLE {role}")
+        owner.close()
+    kept = backend.stored_bytes()
+    assert [
+        s for s in (b"ana@brand.example", b"U0ANA12", b"maya.makes", b"sunset") if s in kept
+    ] == []

@@ -11,9 +11,10 @@ from typing import IO, Any, cast
 import pytest
 
 import delvia_ledger as dl
+from delvia_ledger.notices import notice_token
 
 from .builders import HOOK_SECRET, PASSWORD, Hook, Mailbox, free_port, running_hook, running_smtp
-from .conftest import T0, Clock
+from .conftest import T0, Backend, Clock
 
 DAY = timedelta(days=1)
 ACC = "6900"
@@ -157,15 +158,15 @@ def test_notify_delivers_once_then_only_what_is_new(
 
     # each delivered message is one Notice; Cy is reached through the webhook only
     notices = list(ledger.records(dl.Notice))
-    assert sorted((n.person_id, n.channel) for n in notices) == [
-        ("p_ana", "email:ana@brand.example"),
+    assert sorted((n.person_id, n.channel) for n in notices) == [  # no address: the person
+        ("p_ana", "email"),
         ("p_ana", "slack"),
-        ("p_bo", "email:bo@agency.example"),
+        ("p_bo", "email"),
         ("p_bo", "slack"),
         ("p_cy", "slack"),
     ]
     assert sorted(first.sent, key=lambda n: n.id) == sorted(notices, key=lambda n: n.id)
-    ana_notice = next(n for n in notices if n.channel == "email:ana@brand.example")
+    ana_notice = next(n for n in notices if (n.person_id, n.channel) == ("p_ana", "email"))
     assert ana_notice.finding_keys == (
         "EXPIRING/authorization=a1/account=6900|WARNING|2026-12-04T09:00:00.000000Z",
     )
@@ -248,7 +249,7 @@ def test_a_refused_message_leaves_its_notice_unwritten_and_the_rest_go_on(
     )
     delivered = sorted((n.person_id, n.channel) for n in ledger.records(dl.Notice))
     assert delivered == [
-        ("p_ana", "email:ana@brand.example"),
+        ("p_ana", "email"),
         ("p_bo", "slack"),
         ("p_cy", "slack"),
     ]
@@ -295,6 +296,8 @@ def test_a_wrong_password_a_missing_server_and_no_starttls_are_failures_not_cras
 
 def test_the_json_webhook_carries_each_finding_as_data(ledger: dl.Ledger, hook: Hook) -> None:
     world(ledger)
+    # a Mattermost user id: no Slack mention, but data the receiving service can use
+    ledger.record(dl.Person(id="p_cy", name="Cy Lund", chat_id="x7k2mattermost9id"))
     with dl.WebhookSender(hook.url("/generic"), style="json", channel="ops-feed") as sender:
         result = ledger.notify([sender])
     assert result.ok and {n.channel for n in result.sent} == {"ops-feed"}
@@ -304,6 +307,7 @@ def test_the_json_webhook_carries_each_finding_as_data(ledger: dl.Ledger, hook: 
     assert finding["kind"] == "WRONG_POST" and finding["owner_id"] == "p_bo"
     assert finding["key"] == "WRONG_POST/authorization=a2/ad=ad2/account=6900"
     assert bodies["p_ana"]["email"] == "ana@brand.example" and bodies["p_ana"]["still_open"] == 0
+    assert (bodies["p_cy"]["chat_id"], bodies["p_ana"]["chat_id"]) == ("x7k2mattermost9id", None)
     assert secrets_in(json.dumps(bodies)) == []
 
 
@@ -347,3 +351,36 @@ def test_a_channel_the_ledger_cannot_record_is_refused_before_sending(
     assert all("control characters" in f.reason for f in result.failures)
     assert hook.posts == []  # nothing went out that could not be recorded
     assert list(ledger.records(dl.Notice)) == []
+
+
+def test_an_email_notice_names_no_address_and_an_older_one_still_counts(
+    backend: Backend, clock: Clock, smtp_server: tuple[Mailbox, int], hook: Hook
+) -> None:
+    """Issue 26: a Notice recorded ``email:<address>``, so erasing a person left their address
+    in the chain. Now it records ``email`` (the recipient is its person); a notice recorded the
+    old way still says what Ana was told."""
+    mailbox, port = smtp_server
+    with backend.open(clock=clock) as ledger:
+        world(ledger)
+        (ana,) = [r for r in ledger.reminders() if r.person_id == "p_ana"]
+        told = ledger.record(  # as schema version 6 recorded it, a day ago
+            dl.Notice(
+                person_id="p_ana",
+                channel="email:ana@brand.example",
+                sent_at=T0 - DAY,
+                finding_keys=tuple(notice_token(f) for f in ana.findings),
+            )
+        )
+        (stored,) = [e for e in ledger.entries() if e.seq == told.seq]
+        assert stored.salt is not None  # it names its recipient: personal, salted
+        result = ledger.notify(senders(port, hook)[:1])
+        assert [d.message.channel for d in result.deliveries] == ["email:bo@agency.example"]
+        assert mailbox.to("ana@brand.example") == []  # told already, the old way
+        (notice,) = result.sent
+        assert (notice.person_id, notice.channel) == ("p_bo", "email")
+        (entry,) = [e for e in ledger.entries() if e.record == notice]
+        assert entry.salt is None and "agency.example" not in (entry.payload or "")
+        clock.advance(days=7)  # a_late starts expiring: Ana hears of it alone
+        later = ledger.notify(senders(port, hook)[:1])
+        assert [(n.person_id, n.channel) for n in later.sent] == [("p_ana", "email")]
+        assert "code a_late" in mailbox.to("ana@brand.example")[0].get_content()

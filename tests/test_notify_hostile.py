@@ -309,7 +309,7 @@ def test_webhooks_route_per_person_and_mention_them(
     people_and_codes(ledger, creator_name="Maya")
     ledger.record_all(
         [
-            dl.Person(id="p_bo", name="Bo Berg"),
+            dl.Person(id="p_bo", name="Bo Berg", chat_id="U0BOBERG1"),  # mentioned by it
             dl.SparkAuthorization.from_code(
                 "#hostile-code-bo=",
                 id="a_bo",
@@ -336,13 +336,18 @@ def test_webhooks_route_per_person_and_mention_them(
     by_path = {path: body["text"] for path, body in hook.posts}
     assert set(by_path) == {"/team/T-SECRET", "/ana/A-SECRET"}
     assert by_path["/ana/A-SECRET"].startswith("<@U024BE7LH> *delvia-ledger: 1 code expires")
-    assert "(Bo Berg)" in by_path["/team/T-SECRET"] and "<@" not in by_path["/team/T-SECRET"]
-    # only people with a route of their own, when there is no team hook
+    assert by_path["/team/T-SECRET"].startswith("<@U0BOBERG1> *delvia-ledger: 1 code expires")
+    assert "(Bo Berg)" in by_path["/team/T-SECRET"]
+    # only people with a route of their own, when there is no team hook; a mention given to
+    # the sender wins over the recorded chat handle
     hook.posts.clear()
     clock.advance(days=1)
-    only = dl.WebhookSender(None, routes={"p_bo": own})
+    only = dl.WebhookSender(
+        None, channel="own-hooks", routes={"p_bo": own}, mentions={"p_bo": "U0OTHER"}
+    )
     result = ledger.notify([only])
     assert [u.person_id for u in result.unreached] == ["p_ana"]
+    assert [body["text"].split()[0] for _, body in hook.posts] == ["<@U0OTHER>"]
     with pytest.raises(ValueError, match="mentions"):
         dl.WebhookSender(team, mentions={"p_ana": "<!channel>"})
 
@@ -415,13 +420,13 @@ def test_a_notice_that_cannot_be_recorded_is_reported_and_the_others_go_on(
     if backend.name == "sqlite":
         raw.execute(
             "CREATE TRIGGER fail_email_notice BEFORE INSERT ON entries "
-            "WHEN NEW.type = 'Notice' AND instr(NEW.payload, 'email:') > 0 "
+            "WHEN NEW.type = 'Notice' AND instr(NEW.payload, '\"channel\":\"email\"') > 0 "
             "BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END"
         )
     else:
         raw.execute(
             "CREATE FUNCTION fail_email_notice() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-            "IF NEW.type = 'Notice' AND strpos(NEW.payload, 'email:') > 0 THEN "
+            "IF NEW.type = 'Notice' AND strpos(NEW.payload, '\"channel\":\"email\"') > 0 THEN "
             "RAISE EXCEPTION 'disk I/O error'; END IF; RETURN NEW; END $$"
         )
         raw.execute(

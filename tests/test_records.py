@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any, cast
 
@@ -72,6 +73,11 @@ AUTH = dict(creator_id="maya", post_id="7301", starts_at=NOW, expires_at="2026-1
         (dl.AdAccount, dict(id="a", name="Brand", region="*"), "AdAccount.region='*'"),
         (dl.Person, dict(id="p", name=""), "Person.name=''"),
         (dl.Person, dict(id="p", name="Ana", left_at="soon"), "Person.left_at='soon'"),
+        (dl.Person, dict(id="p", name="Ana", chat_id="U02 4BE"), "Person.chat_id='U02 4BE': "),
+        (dl.Person, dict(id="p", name="Ana", chat_id="U0\nhi"), "no spaces, line breaks"),
+        (dl.Person, dict(id="p", name="Ana", chat_id="<!here>"), "Person.chat_id='<!here>'"),
+        (dl.Person, dict(id="p", name="Ana", chat_id="U" * 129), "129 characters long"),
+        (dl.Person, dict(id="p", name="Ana", chat_id=42), "Person.chat_id=42: must be a chat"),
         (
             dl.RoleGrant,
             dict(id="g", person_id="p", scope="ad_account:1", role="BOSS", granted_at=NOW),
@@ -452,3 +458,26 @@ def test_a_bare_iso_date_is_midnight_utc_in_every_time_field(day: date) -> None:
     assert auth.starts_at == midnight
     with pytest.raises(dl.InvalidRecordError, match="no time zone"):
         dl.Person(id="p", name="P", left_at=f"{day.isoformat()}T10:00")
+
+
+@given(st.text(max_size=140))
+def test_a_chat_handle_is_one_token_or_refused_naming_the_field(text: str) -> None:
+    """Whatever text a sheet or a person types as ``Person.chat_id``: either it is one chat
+    handle (no space, line break, control, ``<`` or ``>``; at most 128 characters: nothing a
+    chat message could be steered by) and it comes back from a CSV exactly, or it is refused
+    naming the field and the value."""
+    try:
+        person = dl.Person(id="p", name="Ana", chat_id=text)
+    except dl.InvalidRecordError as error:
+        assert str(error).startswith("Person.chat_id=")
+        return
+    handle = person.chat_id
+    if handle is None:
+        assert text.strip() == ""
+        return
+    assert handle == text.strip() and 0 < len(handle) <= 128 and handle.isprintable()
+    assert not any(c.isspace() or c in "<>" for c in handle)
+    out = io.StringIO()
+    dl.io.write_csv([person], dl.Person, out)
+    out.seek(0)
+    assert list(dl.io.read_csv(dl.Person, out)) == [person]

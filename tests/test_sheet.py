@@ -403,3 +403,70 @@ def test_a_csv_import_keeps_what_tiktok_said_too_and_warns_with_each_line(tmp_pa
             "line 2: the CSV says expires 2026-12-15, TikTok said 2027-01-09 on 2026-12-04: "
             "kept TikTok's",
         )
+
+
+def test_a_sheet_re_creating_an_erased_creator_is_refused_unless_forced(tmp_path: Path) -> None:
+    """Issue 26 item 7: the sheet brings an erased creator's handle back only with force=True
+    (a new consent), as a CSV import does; refused, it names the row and writes nothing."""
+    rows = [_row("maya.makes", "7301234567890123456", "#erase-me-code+AAA="),
+            _row("leo.cooks", "7301234567890123999", "#keep-me-code+BBB=")]  # fmt: skip
+    with dl.Ledger.open(tmp_path / "l.db", clock=Clock()) as ledger:
+        _setup(ledger)
+        ledger.import_sheet(_sheet_text(rows))
+        maya = ledger.authorization_for("#erase-me-code+AAA=")
+        assert maya is not None
+        ledger.erase(dl.Creator, maya.creator_id, reason="asked", by="p_ana")
+        seq = ledger.seq
+        for dry_run in (True, False):
+            with pytest.raises(dl.ErasedSubjectError) as refused:
+                ledger.import_sheet(_sheet_text(rows), dry_run=dry_run)
+            assert str(refused.value).startswith(f"row 2: Creator '{maya.creator_id}'")
+            assert "needs force=True (--force), for a new consent" in str(refused.value)
+            assert ledger.seq == seq
+        again = ledger.import_sheet(_sheet_text(rows), force=True)
+        assert again.written == 1 and ledger.seq == seq + 1
+        creator = ledger.get(dl.Creator, maya.creator_id)
+        assert creator is not None and creator.handle == "maya.makes"
+        assert ledger.verify(deep=True).ok
+
+
+def test_a_slack_column_gives_owners_their_chat_handle_once(tmp_path: Path) -> None:
+    """Issue 23 item 6: a sheet's ``Slack`` column is each owner's ``Person.chat_id``: set where
+    the person has none, a held one kept (with a note), every bad cell named by row, column and
+    value, and nothing written when refused."""
+    header = [*HEADER, "Slack"]
+    rows = [
+        [*_row("maya.makes", "7301234567890123456", "#chat-code-one+A="), "U0ANA1234"],
+        [*_row("leo.cooks", "7301234567890123457", "#chat-code-two+B=", owner="Ben Okafor"),
+         "U0BEN1234"],
+        [*_row("leo.cooks", "7301234567890123458", "#chat-code-three+C=", owner="Cy New"),
+         "U0CY12345"],
+    ]  # fmt: skip
+    with dl.Ledger.open(tmp_path / "l.db", clock=Clock()) as ledger:
+        _setup(ledger)
+        ledger.record(dl.Person(id="p_ben", name="Ben Okafor", chat_id="U0BENOLD1"))
+        seq = ledger.seq
+        for bad, message in (
+            ([[*rows[0][:-1], "U0 ANA"]], "row 2, column 'Slack': 'U0 ANA' must be one chat"),
+            ([[*rows[0][:6], "", *rows[0][7:]]], "'U0ANA1234' is a chat handle for nobody"),
+            (
+                [
+                    rows[0],
+                    [*_row("maya.makes", "7301234567890123459", "#chat-code-four+D="), "U0OTHER12"],
+                ],
+                "row 3, column 'Slack': 'U0OTHER12' differs",
+            ),
+        ):
+            with pytest.raises(sheet.SheetError, match=message):
+                ledger.import_sheet(_sheet_text(bad, header), create_people=True)
+        assert ledger.seq == seq
+        result = ledger.import_sheet(_sheet_text(rows, header), create_people=True)
+        assert result.new["Person"] == 1 and result.changed["Person"] == 1
+        assert result.notes == (
+            "row 3: the sheet gives p_ben the chat handle U0BEN1234, the ledger holds "
+            "U0BENOLD1: kept the ledger's (change it with delvia-ledger add Person --id p_ben "
+            "… --chat-id …)",
+        )
+        chats = {p.name: p.chat_id for p in ledger.records(dl.Person)}
+        assert chats == {"Ana Lima": "U0ANA1234", "Ben Okafor": "U0BENOLD1", "Cy New": "U0CY12345"}
+        assert ledger.import_sheet(_sheet_text(rows, header), create_people=True).written == 0

@@ -484,14 +484,13 @@ def test_the_ledger_itself_still_appends_and_supersedes_with_the_guards(
 
 
 def v2_file(path: Path) -> None:
-    """A ledger as delvia_ledger wrote schema version 2: no insert or supersede guards."""
+    """A ledger as delvia_ledger wrote schema version 2: no insert guards."""
     build_versions(path)
     conn = sqlite3.connect(path, isolation_level=None)
     new = conn.execute(
-        "SELECT name FROM sqlite_master WHERE type = 'trigger' AND "
-        "(name LIKE '%refuse_insert' OR name LIKE '%refuse_wrong_successor')"
+        "SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE '%refuse_insert'"
     ).fetchall()
-    assert len(new) == 1 + 2 * len(TABLES)  # on entries; two on each version table
+    assert len(new) == 1 + len(TABLES)  # on entries; one on each version table
     for (name,) in new:
         conn.execute(f"DROP TRIGGER {name}")
     conn.execute("PRAGMA user_version = 2")
@@ -517,7 +516,7 @@ def test_an_older_file_gets_the_insert_guards_by_migrating_once(tmp_path: Path) 
         with dl.Ledger.open(path) as ledger:
             assert ledger.verify(deep=True).ok
         conn = sqlite3.connect(path, isolation_level=None)
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 6
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 7
         assert conn.execute("SELECT * FROM entries ORDER BY seq").fetchall() == before
         with pytest.raises(sqlite3.IntegrityError, match="append-only"):
             conn.execute(
@@ -711,3 +710,41 @@ def test_a_copy_and_an_export_keep_each_entrys_source(backend: Backend, tmp_path
     with (tmp_path / "export.json").open() as file, dl.Ledger.open(tmp_path / "c2.db") as copy:
         copy.replay(dl.io.read_export(file))
         assert copy.digest() == digest
+
+
+APPENDING_WRITER = textwrap.dedent(
+    """
+    import sys
+    import delvia_ledger as dl
+    ledger = dl.Ledger.open(sys.argv[1])
+    print("writing", flush=True)
+    for i in range(100_000):
+        ledger.record(dl.Creator(id=f"late{i}", handle="@late", region=None))
+    """
+)
+
+
+@pytest.mark.sqlite_only
+def test_deep_verify_checks_one_state_of_a_file_another_process_appends_to(
+    tmp_path: Path,
+) -> None:
+    """Deep verify's file checks run on a second connection while the walks read; whatever a
+    writer appends meanwhile, each verify is of one state and finds nothing wrong."""
+    path = tmp_path / "l.db"
+    build_versions(path)
+    writer = subprocess.Popen(
+        [sys.executable, "-c", APPENDING_WRITER, str(path)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert writer.stdout is not None and writer.stdout.readline().strip() == "writing"
+        with dl.Ledger.open(path) as ledger:
+            results = [ledger.verify(deep=True)]
+            while len(results) < 200 and len({result.checked for result in results}) < 3:
+                results.append(ledger.verify(deep=True))
+    finally:
+        writer.kill()
+        writer.wait(30)
+    assert all(result.ok for result in results), results
+    assert len({result.checked for result in results}) > 1  # the file grew between them
+    with dl.Ledger.open(path) as ledger:
+        assert ledger.verify(deep=True) == dl.VerifyResult(True, ledger.digest().seq)

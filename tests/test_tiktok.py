@@ -302,6 +302,30 @@ def test_a_malformed_item_refuses_the_whole_page_and_writes_nothing(ledger: dl.L
     assert ledger.digest() == before
 
 
+def test_a_page_refused_after_a_batch_was_written_leaves_nothing_of_it(ledger: dl.Ledger) -> None:
+    """The import writes in its own transaction, with no savepoint under it: a refusal in its
+    second batch of the writer still leaves nothing of the first, and inside a caller's block
+    that goes on, only the import is undone."""
+    ledger.record(dl.AdAccount(id=ADVERTISER, name="Brand", region="US"))
+    ledger.import_tiktok(envelope({"list": [item()], "page_info": {}}), advertiser_id=ADVERTISER)
+    # 300 new codes (900 records: more than one batch), then the first code on another post
+    page = [item(code=f"#code-{n:04d}==", item_id=f"73{n:017d}") for n in range(300)]
+    page.append(item(item_id="7399999999999999999"))
+    before = ledger.digest()
+    with pytest.raises(dl.ImmutableFieldError, match="post_id cannot change"):
+        ledger.import_tiktok(envelope({"list": page, "page_info": {}}), advertiser_id=ADVERTISER)
+    assert ledger.digest() == before
+    with ledger.transaction():
+        ledger.record(dl.AdAccount(id="6900", name="Other", region="US"))
+        with pytest.raises(dl.ImmutableFieldError):
+            ledger.import_tiktok(
+                envelope({"list": page, "page_info": {}}), advertiser_id=ADVERTISER
+            )
+    assert ledger.get(dl.AdAccount, "6900") is not None
+    assert ledger.get(dl.Post, f"73{0:017d}") is None
+    assert len(list(ledger.entries())) == before.seq + 1
+
+
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(max_size=10),
     lambda inner: (

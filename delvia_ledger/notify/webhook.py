@@ -173,9 +173,15 @@ class WebhookSender:
         self.close()
 
     def mention(self, message: Message) -> str | None:
-        """The person's chat handle, as this sender mentions them; None if not known."""
-        handle = self._mentions.get(message.person_id or "") or message.chat_id
+        """The person's chat handle, as this sender mentions them (a Slack member id); None
+        if not known."""
+        handle = self.chat_id(message)
         return handle if handle and _CHAT_ID.fullmatch(handle) else None
+
+    def chat_id(self, message: Message) -> str | None:
+        """The person's chat handle: the one given to this sender (``mentions``), else the
+        recorded ``Person.chat_id`` (any service's; the JSON style carries it as data)."""
+        return self._mentions.get(message.person_id or "") or message.chat_id
 
     def text(self, message: Message) -> str:
         """The short text posted for ``message``: what is urgent, the worst findings, how
@@ -218,7 +224,7 @@ class WebhookSender:
             "person_id": message.person_id,
             "name": message.name,
             "email": message.email,
-            "chat_id": self.mention(message),
+            "chat_id": self.chat_id(message),
             "channel": message.channel,
             "subject": message.subject,
             "text": self.text(message),

@@ -323,6 +323,17 @@ class Storage(Protocol):
         that ``where`` keeps, read back from their payloads."""
         ...
 
+    def current_versions(
+        self,
+        cls: type[R],
+        by: str,
+        values: Iterable[Any],
+        where: Filter | None = None,
+        bound: int | None = None,
+    ) -> list[tuple[int, R]]:
+        """:meth:`current_records`, each with the seq of its version: (seq, record)."""
+        ...
+
     def authorization_by_fingerprint(
         self, fingerprint: str, bound: int | None
     ) -> tuple[int, SparkAuthorization] | None:

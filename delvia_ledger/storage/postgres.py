@@ -341,13 +341,16 @@ class PostgresStore(SqlReads):
                 return
             made = self._one(f"SELECT to_regclass('{TABLES[AccessReview].name}')") is not None
             tables = [] if made else _access_tables()
+            steps: list[str] = []
             if version == 3:  # the owner's connection upgrades it, once
-                steps = [*_retirement_columns(), *_access_columns(), *tables]
-                self._run(";\n".join([*steps, *migration_from_3()]))
-                return
-            if version in (4, 5):
+                steps = [*_retirement_columns(), *_access_columns(), *tables, *migration_from_3()]
+            elif version in (4, 5):
                 steps = migration_from_4() if version == 4 else []
-                self._run(";\n".join([*steps, *migration_from_5(not made)]))
+                steps += migration_from_5(not made)
+            if version in (3, 4, 5, 6):  # every path ends with version 6 -> 7
+                if steps:  # the older steps' guards may name the column version 7 adds
+                    self._run(";\n".join([_chat_id_column(), *steps]))
+                self._run(";\n".join(migration_from_6(self._guard_triggers())))
                 return
             if version is not None:
                 raise NotALedgerError(
@@ -361,6 +364,18 @@ class PostgresStore(SqlReads):
                     "(?options=-csearch_path%3Daccess)"
                 )
             self._run(";\n".join(schema_sql()))  # one round trip
+
+    def _guard_triggers(self) -> list[tuple[str, str]]:
+        """(trigger, table) of every trigger on the ledger's tables in this schema, whatever
+        its name: what :func:`migration_from_6` drops before making the guards again."""
+        tables = ["entries", "ledger_schema", *(t.name for t in TABLES.values())]
+        rows = self._all(
+            "SELECT t.tgname, c.relname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+            "WHERE NOT t.tgisinternal AND c.relnamespace = current_schema()::regnamespace "
+            "AND c.relname = ANY(%s) ORDER BY c.relname, t.tgname",
+            (tables,),
+        )
+        return [(str(name), str(table)) for name, table in rows]
 
     def _version(self) -> int | None:
         if self._one("SELECT to_regclass('ledger_schema')") is None:
@@ -855,7 +870,23 @@ def schema_sql() -> list[str]:
         "CREATE TABLE entries (seq bigint PRIMARY KEY, "
         + ", ".join(f"{column} {_TEXT} NOT NULL" for column in ENTRY_COLUMNS[1:])
         + ")",
-        "CREATE FUNCTION ledger_refuse() RETURNS trigger LANGUAGE plpgsql AS "
+    ]
+    for table in TABLES.values():
+        statements += _version_table_sql(table)
+    statements += [
+        "CREATE TABLE ledger_schema (application_id bigint NOT NULL, schema_version integer "
+        "NOT NULL)",
+        f"INSERT INTO ledger_schema VALUES ({APPLICATION_ID}, {SCHEMA_VERSION})",
+        *guards_sql(),
+    ]
+    return statements
+
+
+def guards_sql() -> list[str]:
+    """Every guard of the ledger's tables (the triggers and the functions they run), for
+    tables that have none: made with the schema, and again by :func:`migration_from_6`."""
+    statements = [
+        "CREATE OR REPLACE FUNCTION ledger_refuse() RETURNS trigger LANGUAGE plpgsql AS "
         "$$ BEGIN RAISE EXCEPTION '%', TG_ARGV[0]; END $$",
         *_entries_update_guard(),
         *_refusals("entries", None, "entries are append-only and cannot be deleted", update=False),
@@ -870,14 +901,8 @@ def schema_sql() -> list[str]:
         ),
     ]
     for table in TABLES.values():
-        statements += _version_table_sql(table)
-    statements += [
-        "CREATE TABLE ledger_schema (application_id bigint NOT NULL, schema_version integer "
-        "NOT NULL)",
-        f"INSERT INTO ledger_schema VALUES ({APPLICATION_ID}, {SCHEMA_VERSION})",
-        *_ledger_schema_guards(),
-    ]
-    return statements
+        statements += _version_table_guards(table)
+    return [*statements, *_ledger_schema_guards()]
 
 
 _TEXT = 'text COLLATE "C"'
@@ -929,7 +954,7 @@ def _entries_update_guard() -> list[str]:
 
 
 def _version_table_sql(table: VersionTable) -> list[str]:
-    """A version table, its indexes and its guards."""
+    """A version table and its indexes (its guards: :func:`_version_table_guards`)."""
     columns = ", ".join(
         f"{column} {'bigint' if i in table.times or i in table.codes else _TEXT}"
         + (" NOT NULL" if column == "id" else "")
@@ -945,8 +970,13 @@ def _version_table_sql(table: VersionTable) -> list[str]:
         statements.append(
             f"CREATE INDEX idx_{name}_custom_code_key ON {name} (code_key) WHERE {_CUSTOM_ID}"
         )
+    return statements
+
+
+def _version_table_guards(table: VersionTable) -> list[str]:
+    """The guards of a version table (:func:`guards_sql` makes them with every other)."""
+    name = table.name
     return [
-        *statements,
         *_version_update_guards(table),
         *_refusals(name, None, f"{name} rows cannot be deleted", update=False),
         *_checked_insert(  # append() adds a row just after its entry, never superseded
@@ -1018,6 +1048,28 @@ def _access_columns() -> list[str]:
 def _access_tables() -> list[str]:
     """The PendingInvite and AccessReview tables with their guards (schema version 6)."""
     return [statement for cls in NEW_IN_6 for statement in _version_table_sql(TABLES[cls])]
+
+
+def migration_from_6(triggers: Sequence[tuple[str, str]]) -> list[str]:
+    """Schema version 6 -> 7 (run by the tables' owner, once; the last step of every older
+    version's path): the ``Person.chat_id`` column, and every guard made again from the
+    current generators — the ``triggers`` (name, table) the ledger's tables have, whatever
+    their names, are dropped first."""
+    return [
+        _chat_id_column(),
+        *(f"DROP TRIGGER IF EXISTS {_ident(name)} ON {_ident(table)}" for name, table in triggers),
+        f"UPDATE ledger_schema SET schema_version = {SCHEMA_VERSION}",
+        *guards_sql(),
+    ]
+
+
+def _chat_id_column() -> str:
+    """``Person.chat_id`` (schema version 7), added to an older ledger."""
+    return f"ALTER TABLE {TABLES[Person].name} ADD COLUMN IF NOT EXISTS chat_id {_TEXT}"
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
 
 def migration_from_5(tables: bool = True) -> list[str]:
@@ -1116,7 +1168,7 @@ def _checked_insert(table: str, checks: str) -> list[str]:
     """A trigger running ``checks`` (PL/pgSQL, from its BEGIN) once per statement that inserts
     into ``table``, over the rows it added (``added``): one check per batch, not per row."""
     return [
-        f"CREATE FUNCTION {table}_check_insert() RETURNS trigger LANGUAGE plpgsql AS $$ "
+        f"CREATE OR REPLACE FUNCTION {table}_check_insert() RETURNS trigger LANGUAGE plpgsql AS $$ "
         f"{checks} RETURN NULL; END $$",
         f"CREATE TRIGGER {table}_refuse_insert AFTER INSERT ON {table} REFERENCING NEW TABLE "
         f"AS added FOR EACH STATEMENT EXECUTE FUNCTION {table}_check_insert()",

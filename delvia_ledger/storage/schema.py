@@ -12,7 +12,8 @@ import json
 import re
 from collections.abc import Callable, Sequence
 from functools import cached_property
-from typing import Any, cast
+from types import NoneType
+from typing import Any, cast, get_args
 
 import attrs
 
@@ -21,8 +22,11 @@ from ..convert import (
     canonical_json,
     canonical_json_of,
     converter,
+    from_micros,
     generated,
+    parsed_json,
     record_from_json,
+    structure_of,
     to_micros,
 )
 from ..records import (
@@ -151,6 +155,164 @@ class VersionTable:
         row = generated(source, f"{self.name}_row", f"{self.name}_row", namespace)
         return cast(Callable[[int, Record], list[Any]], row)
 
+    @cached_property
+    def matches(self) -> Callable[[str, tuple[Any, ...]], bool] | None:
+        """Whether a stored payload and its stored version row agree, in one quick call (see
+        :func:`_row_matcher`); None for a table whose rows do not hold every field."""
+        return _row_matcher(self)
+
+    @cached_property
+    def derived(self) -> Callable[[int, str], list[Any] | None]:
+        """The row a stored payload makes, when it is the canonical JSON of a valid record
+        (see :func:`derive_row`, which says why when it is not)."""
+        return _derived_row(self)
+
+
+def _derived_row(table: VersionTable) -> Callable[[int, str], list[Any] | None]:
+    """:func:`derive_row`'s common case for ``table``, in one call: the row of a payload that
+    is the canonical JSON of a valid record with a well-formed ``_salt`` and ``_source`` head;
+    None for anything else (which :func:`derive_row` then reads the long way, to say why).
+
+    The record is read as :func:`~delvia_ledger.convert.record_from_json` reads it (``json``'s
+    scanner, the generated structure function); the payload must be its head followed by the
+    record's canonical JSON, compared in place rather than cut apart.
+    """
+    structure = structure_of(table.cls)
+    encode, make_row = table.payload, table.row
+    erased = PERSONAL_FIELDS.get(table.cls, ())  # a null there: the long way (ERASED)
+
+    def derived(seq: int, payload: str) -> list[Any] | None:
+        try:
+            data = parsed_json(payload)
+            if type(data) is not dict:
+                return None
+            for name in erased:
+                if name in data and data[name] is None:
+                    return None
+            record = structure(data)
+            canonical = encode(record)
+            row = make_row(seq, record)
+        except Exception:  # not JSON, or an invalid record: the long way says why
+            return None
+        cut = len(payload) - len(canonical) + 1  # the head's length
+        if cut == 1:  # no head: the payload is the canonical JSON itself (or not)
+            return row if payload == canonical else None
+        if cut < 1 or not payload.endswith(canonical[1:]):
+            return None
+        return row if _head_ok(payload[:cut]) else None
+
+    return derived
+
+
+def _head_ok(head: str) -> bool:
+    """:func:`_good_head`, remembered for the few heads without a salt (one per source)."""
+    known = _HEADS.get(head)
+    if known is None:
+        known = _good_head(head)
+        if len(_HEADS) < 64 and not head.startswith(_SALT_HEAD):
+            _HEADS[head] = known
+    return known
+
+
+def _row_matcher(table: VersionTable) -> Callable[[str, tuple[Any, ...]], bool] | None:
+    """Deep verify's common case for ``table`` without reading the payload's JSON: the record
+    is built from the stored row instead (times from their microseconds, a code's fingerprint
+    and hint found in the payload's text, each other column through the converter's hook, as
+    :func:`~delvia_ledger.convert.structure_of` hands it to the class), and the payload must be
+    a well-formed head followed by that record's canonical JSON, the row the record's row.
+
+    True only then, and then :func:`derive_row` gives that row too: a valid record reads back
+    from its canonical JSON as itself. False for anything else, which :func:`derive_row` then
+    reads the long way (a wrong column or payload makes a different record, so a different
+    text). None for a table with list columns or fields kept only in the payload.
+    """
+    if table.lists or PAYLOAD_ONLY.get(table.cls) or len(table.codes) > 1:
+        return None
+    namespace: dict[str, Any] = {
+        "_cls": table.cls,
+        "_micros": from_micros,
+        "_encode": table.payload,
+        "_row": table.row,
+        "_head_ok": _head_ok,
+    }
+    text = converter.get_structure_hook(str)
+    arguments, lines = [], []
+    for n, field in enumerate(attrs.fields_dict(cast(Any, table.cls))[f] for f in table.fields):
+        value = f"row[{n + 2}]"
+        if n in table.times:
+            value = f"(None if (v := {value}) is None else _micros(v))"
+        elif n in table.codes:
+            namespace["_code"] = converter.get_structure_hook(field.type)
+            namespace["_code_type"] = field.type
+            key = f'"{field.name}":{{"fingerprint":"'
+            lines += [
+                f"    at = payload.find({key!r}) + {len(key)}",
+                "    fingerprint = payload[at : at + 64]",
+                '    if payload[at + 64 : at + 74] != \'","hint":"\': return False',
+                "    end = payload.find('\"}', at + 74)",
+                "    hint = payload[at + 74 : end]",
+                f"    if at < {len(key)} or end < 0 or '\\\\' in hint: return False",
+            ]
+            value = "_code({'fingerprint': fingerprint, 'hint': hint}, _code_type)"
+        else:
+            kind, optional = field.type, False
+            args = get_args(kind)
+            if NoneType in args and len(args) == 2:
+                kind, optional = next(a for a in args if a is not NoneType), True
+            hook = converter.get_structure_hook(kind)
+            if hook is not text:
+                namespace[f"_hook{n}"], namespace[f"_type{n}"] = hook, kind
+                call = f"_hook{n}(v, _type{n})"
+                value = (
+                    f"(None if (v := {value}) is None else {call})"
+                    if optional
+                    else (f"_hook{n}({value}, _type{n})")
+                )
+        if field.default is attrs.NOTHING or field.default is None:
+            arguments.append(f"{field.name}={value}")
+        else:  # a default made otherwise (a derived id): the row's value only where it has one
+            lines.append(f"    if (v := {value}) is not None: res[{field.name!r}] = v")
+    name = f"{table.name}_matches"
+    source = "\n".join(
+        [
+            f"def {name}(payload, row):",
+            "    res = {}",
+            *lines,
+            f"    record = _cls({', '.join([*arguments, '**res'])})",
+            "    canonical = _encode(record)",
+            "    if list(row[2:]) != _row(0, record)[2:]: return False",
+            "    cut = len(payload) - len(canonical) + 1",
+            "    if cut == 1: return payload == canonical",
+            "    if cut < 1 or not payload.endswith(canonical[1:]): return False",
+            "    return _head_ok(payload[:cut])",
+        ]
+    )
+    matches = generated(source, name, name, namespace)
+
+    def guarded(payload: str, row: tuple[Any, ...]) -> bool:
+        try:
+            return bool(matches(payload, row))
+        except Exception:  # a value the record refuses: the long way says why
+            return False
+
+    return guarded
+
+
+#: Heads of payloads seen (``{"_source":"csv",`` …) and whether each is well formed.
+_HEADS: dict[str, bool] = {}
+_SALT_HEAD = '{"_salt":'
+
+
+def _good_head(head: str) -> bool:
+    """Whether ``head`` (a payload's text before its record's fields, ending in ``,``) is
+    exactly a well-formed ``_salt`` and ``_source``, as :func:`derive_row` checks them."""
+    salt, source, rest = split_payload(head + "}")
+    return (
+        rest == "{}"
+        and (source is None or source in SOURCES)
+        and (salt is None or _SALT.fullmatch(salt) is not None)
+    )
+
 
 def code_key(fingerprint: str) -> int:
     """The first 64 bits of a code's fingerprint, as a signed (two's complement) SQLite integer.
@@ -230,6 +392,10 @@ def derive_row(
     A ``redacted`` entry (an Erasure names it) must hold the redacted form of its record, and
     its row has the personal columns empty.
     """
+    if not redacted and not lenient and type(payload) is str:
+        row = table.derived(seq, payload)
+        if row is not None:
+            return row
     if not isinstance(payload, str):
         return "the payload is not stored as text"
     if lenient:  # text read with surrogate escapes for the bytes that are not UTF-8

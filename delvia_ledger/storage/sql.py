@@ -216,12 +216,23 @@ class SqlReads:
         bound: int | None = None,
     ) -> list[R]:
         """The current records of type ``cls`` whose column ``by`` is one of ``values``."""
+        return [record for _, record in self.current_versions(cls, by, values, where, bound)]
+
+    def current_versions(
+        self,
+        cls: type[R],
+        by: str,
+        values: Iterable[Any],
+        where: Filter | None = None,
+        bound: int | None = None,
+    ) -> list[tuple[int, R]]:
+        """:meth:`current_records` with the seq of each record's version: (seq, record)."""
         wanted = list(dict.fromkeys(values))
         if not wanted:
             return []
         keep = OneOf(by, wanted) if where is None else All(OneOf(by, wanted), where)
         sql, params = self._select(cast(type[Record], cls), ("seq", "payload"), bound, keep)
-        return [self._record(cls, seq, payload) for seq, payload in self._fetch(sql, params)]
+        return [(seq, self._record(cls, seq, payload)) for seq, payload in self._fetch(sql, params)]
 
     def authorization_by_fingerprint(
         self, fingerprint: str, bound: int | None
@@ -495,6 +506,11 @@ class SqlReads:
             [(seq,) for seq, _ in items],
         )
 
+    def _appending(self, entries: int, rows: dict[str, int]) -> None:
+        """Told, inside :meth:`transaction`, before ``entries`` entries and ``rows`` version
+        rows (by table name) are inserted: SQLite lifts its INSERT guards for a large write
+        (checked set-wise before the commit); PostgreSQL's already check once per statement."""
+
     def _version_row(self, table: VersionTable, row: list[Any], payload: str) -> list[Any]:
         """A version row as the backend stores it (PostgreSQL: enum members as text)."""
         return row
@@ -541,6 +557,7 @@ class SqlReads:
                 superseded.setdefault(table, []).append((seq, old))
             pending[(table, id_)] = seq
             head.seq, head.hash, head.recorded_at = seq, hash_, stamp
+        self._appending(len(entries), {t.name: len(r) for t, r in versions.items()})
         marks = ", ".join([self.PARAM] * len(ENTRY_COLUMNS))
         self._execute_many(f"INSERT INTO entries VALUES ({marks})", entries)
         for table, table_rows in versions.items():

@@ -14,6 +14,7 @@ import math
 import os
 import re
 import sqlite3
+import threading
 import urllib.parse
 from collections.abc import Callable, Generator, Iterator, Sequence
 from contextlib import contextmanager
@@ -74,18 +75,20 @@ APPLICATION_ID = 0x444C4752  # "DLGR": marks a file as a delvia_ledger database
 #: Erasure and the redaction its guards allow, guards that watch every UPDATE (rowid aliases).
 #: 5: a code's retirement (SparkAuthorization.retired_at, retired_reason); 6: who holds access
 #: at TikTok (Person.tiktok_user_id, RoleGrant.source, PendingInvite, AccessReview).
-SCHEMA_VERSION = 6
-#: Older schema versions whose files read correctly as they are (only guards, and the
-#: Erasure table no such file needs, are missing), so a read-only copy can still be read and
-#: verified without migrating it.
-READABLE_UNMIGRATED = frozenset({2, 3})
+#: 7: a person's chat handle (Person.chat_id); every guard made again from the current
+#: generator (old files' guards, whatever their names, are dropped by the migration).
+SCHEMA_VERSION = 7
+#: Older schema versions whose files read correctly as they are (only guards, columns no
+#: entry of theirs fills, and the Erasure table no such file needs, are missing), so a
+#: read-only copy can still be read and verified without migrating it.
+READABLE_UNMIGRATED = frozenset({2, 3, 6})
 #: The columns schema version 5 adds to the authorizations' version table.
 RETIREMENT_COLUMNS = (("retired_at", "INTEGER"), ("retired_reason", "TEXT"))
 #: The version-table columns schema versions after 3 added (a file read without migrating may
 #: lack them), and the record types whose tables they added.
 _LATER_COLUMNS: dict[str, set[str]] = {
     TABLES[SparkAuthorization].name: {name for name, _ in RETIREMENT_COLUMNS},
-    TABLES[Person].name: {"tiktok_user_id"},
+    TABLES[Person].name: {"tiktok_user_id", "chat_id"},
     TABLES[RoleGrant].name: {"source"},
 }
 _LATER_TABLES = frozenset(
@@ -98,6 +101,11 @@ SQLITE_MAGIC = b"SQLite format 3\x00"
 #: from a damaged file is not valid UTF-8.
 DRIVER_ERRORS = (sqlite3.Error, UnicodeDecodeError)
 _INSERT_ENTRY = f"INSERT INTO entries VALUES ({','.join('?' * len(ENTRY_COLUMNS))})"
+#: A transaction that appends this many entries lifts the INSERT guards for the rest of it
+#: (:meth:`Store._lift`): below it, dropping and making them again costs more than their
+#: frames save, and every lifted commit makes other connections re-read the schema
+#: (measured: benchmarks/README.md, issue 27).
+LIFT_AT = 200
 
 
 def custom_id_sql(alias: str = "v") -> str:
@@ -248,6 +256,8 @@ class Store(SqlReads):
         self._progress: Callable[[int], object] | None = None
         self._depth = 0
         self._head: Head | None = None
+        self._lifted: _Lifted | None = None
+        self._appended = 0  # entries appended in the open transaction
         _refuse_what_is_not_sqlite(self.path)  # before SQLite may write anything to the file
         try:
             self.conn = self._connect()
@@ -450,6 +460,23 @@ class Store(SqlReads):
         for cls in (Person, RoleGrant):  # remade by _create_schema, the new column watched too
             self.conn.execute(f"DROP TRIGGER IF EXISTS {TABLES[cls].name}_refuse_update")
 
+    def _migrate_from_6(self) -> None:
+        """Version 6 -> 7: the ``Person.chat_id`` column; every trigger on the ledger's tables
+        dropped, whatever its name, so :meth:`_create_schema` makes all the guards again from
+        the current generator (the redaction they allow follows ``PERSONAL_FIELDS``)."""
+        table = TABLES[Person].name
+        have = {row[1] for row in self.conn.execute(f"PRAGMA table_info({table})")}
+        if have and "chat_id" not in have:  # a table missing is made whole by _create_schema
+            self.conn.execute(f"ALTER TABLE {table} ADD COLUMN chat_id TEXT")
+        ledger_tables = ["entries", *(t.name for t in TABLES.values())]
+        marks = ", ".join("?" * len(ledger_tables))
+        triggers = self.conn.execute(
+            f"SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name IN ({marks})",
+            ledger_tables,
+        ).fetchall()
+        for (name,) in triggers:
+            self.conn.execute(f'DROP TRIGGER IF EXISTS "{name.replace(chr(34), chr(34) * 2)}"')
+
     def _migrate_from_4(self) -> None:
         """Version 4 -> 5: the columns of a code's retirement; the authorizations' UPDATE guard
         is made again (by :meth:`_create_schema`) to cover them."""
@@ -482,8 +509,7 @@ class Store(SqlReads):
             _refuse(
                 "entries",
                 "INSERT",
-                "entries are append-only: an entry is added once, with the next seq, and "
-                "never replaced",
+                _ENTRIES_APPEND_ONLY,
                 when="NEW.seq IS NOT (SELECT coalesce(max(seq), 0) + 1 FROM entries)",
             ),
         ]
@@ -509,36 +535,34 @@ class Store(SqlReads):
                     f"(code_key) WHERE {custom_id_sql('')}"
                 )
             exists = f"EXISTS (SELECT 1 FROM {table.name} WHERE seq = NEW.seq)"
+            allowed = _row_change_allowed(table)
+            successor = (
+                f"(SELECT min(w.seq) FROM {table.name} w WHERE w.id = OLD.id AND w.seq > OLD.seq)"
+            )
             guards += [
                 _refuse(table.name, "DELETE", f"{table.name} rows cannot be deleted"),
                 _refuse(  # every UPDATE (SET rowid too): supersede, or redact what is erased
                     table.name,
                     "UPDATE",
-                    f"{table.name} rows cannot be changed",
-                    when=f"NOT ({_row_change_allowed(table)})",
-                ),
-                _refuse(
-                    table.name,
-                    "UPDATE OF superseded_by",
-                    f"{table.name}: a superseded version stays superseded",
-                    when="OLD.superseded_by IS NOT NULL",
+                    _successor_only(table.name),  # it would hide the current version
+                    when=f"NOT ({allowed}) OR NEW.superseded_by IS NOT OLD.superseded_by AND "
+                    f"(OLD.superseded_by IS NOT NULL OR NEW.superseded_by IS NOT {successor})",
+                    first=[
+                        (f"NOT ({allowed})", f"{table.name} rows cannot be changed"),
+                        (
+                            "OLD.superseded_by IS NOT NULL",
+                            f"{table.name}: a superseded version stays superseded",
+                        ),
+                    ],
                 ),
                 _refuse(  # append() adds a row just after its entry, never one superseded
                     table.name,
                     "INSERT",
-                    f"{table.name}: a row is added only with the entry it derives from",
+                    _rows_need_entries(table.name),
                     when=f"NEW.superseded_by IS NOT NULL OR {exists} OR NOT EXISTS (SELECT 1 "
                     f"FROM entries WHERE seq = NEW.seq AND type = '{table.type}' "
                     "AND id = NEW.id)",
-                    first=(exists, f"{table.name} rows are append-only and never replaced"),
-                ),
-                _refuse(  # which would hide the current version from every query
-                    table.name,
-                    "UPDATE OF superseded_by",
-                    f"{table.name}: a version is superseded only by its record's next version",
-                    when=f"NEW.superseded_by IS NOT (SELECT min(w.seq) FROM {table.name} w "
-                    "WHERE w.id = OLD.id AND w.seq > OLD.seq)",
-                    name=f"{table.name}_refuse_wrong_successor",
+                    first=[(exists, f"{table.name} rows are append-only and never replaced")],
                 ),
             ]
         for guard in guards:  # one by one: executescript would commit the transaction
@@ -563,17 +587,22 @@ class Store(SqlReads):
             self._depth = 1
             try:
                 yield
+                if self._lifted is not None:
+                    self._restore(self._lifted)
                 self.conn.execute("COMMIT")
             except BaseException as exc:
-                self._rollback()
+                self._rollback()  # a lifted guard comes back with the rest (DDL is transactional)
                 if isinstance(exc, DRIVER_ERRORS):
                     raise self.error(exc) from exc
                 raise
             finally:
                 self._depth = 0
                 self._head = None
+                self._lifted, self._appended = None, 0
         else:
             saved = attrs.evolve(self._head) if self._head else None
+            lifted = self._lifted.copy() if self._lifted else None
+            changes = self.conn.total_changes
             name = f"delvia_{self._depth}"  # a savepoint: a refused inner block leaves the outer
             try:
                 self.conn.execute(f"SAVEPOINT {name}")
@@ -584,7 +613,9 @@ class Store(SqlReads):
                 yield
                 self.conn.execute(f"RELEASE SAVEPOINT {name}")
             except BaseException as exc:
-                self._head = saved
+                self._head, self._lifted = saved, lifted  # the savepoint undoes a drop too
+                if lifted is not None:  # what it undid was counted, and is gone
+                    lifted.changes += self.conn.total_changes - changes
                 if self.conn.in_transaction:  # some errors have already rolled it all back
                     self.conn.execute(f"ROLLBACK TO SAVEPOINT {name}")
                     self.conn.execute(f"RELEASE SAVEPOINT {name}")
@@ -666,13 +697,91 @@ class Store(SqlReads):
             rows.append(table.row(seq, record))
             if old_seq is not None:
                 superseded.setdefault(table, []).append((seq, old_seq))
+        self._appending(len(entries), {table.name: len(rows) for table, rows in versions.items()})
+        lifted = self._lifted
+        changes = self.conn.total_changes
         self.conn.executemany(_INSERT_ENTRY, entries)
         for table, rows in versions.items():
             self.conn.executemany(table.insert_sql, rows)
         for table, pairs in superseded.items():
             self.conn.executemany(f"UPDATE {table.name} SET superseded_by = ? WHERE seq = ?", pairs)
+        if lifted is not None:
+            lifted.changes += self.conn.total_changes - changes
         head.seq, head.hash, head.recorded_at = seq, prev, stamp
         return stamp, hashes
+
+    # --- the INSERT guards, lifted for a large write ---------------------------------------------
+
+    def _lift(self) -> _Lifted:
+        """Start writing this transaction's entries without the INSERT guards' frames.
+
+        Inside the write transaction (``BEGIN IMMEDIATE`` holds SQLite's write lock) the
+        ``*_refuse_insert`` triggers of the tables written are dropped as they are first
+        written; :meth:`_restore` checks what was appended since, set-wise, for everything
+        those triggers refuse, and makes them again before the commit. DDL is transactional:
+        no other connection ever sees the file without them, and a crash or a rollback
+        (of a savepoint too) brings them back. The UPDATE and DELETE guards stay.
+        """
+        (head,) = self.conn.execute("SELECT coalesce(max(seq), 0) FROM entries").fetchone()
+        return _Lifted(head=head, changes=self.conn.total_changes)
+
+    def _appending(self, entries: int, rows: dict[str, int]) -> None:
+        lifted = self._lifted
+        self._appended += entries  # small batches (a sweep's pages) add up to a large write
+        if lifted is None and self._appended >= LIFT_AT:
+            lifted = self._lifted = self._lift()
+        if lifted is not None:
+            self._unguard(lifted, "entries", entries)
+            for table, count in rows.items():
+                self._unguard(lifted, table, count)
+
+    def _unguard(self, lifted: _Lifted, table: str, rows: int) -> None:
+        """Drop ``table``'s INSERT guard (once per transaction) and count ``rows`` appended."""
+        if table not in lifted.rows:
+            lifted.rows[table] = 0
+            name = f"{table}_refuse_insert"
+            found = self.conn.execute(
+                "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ? "
+                "AND tbl_name = ?",
+                (name, table),
+            ).fetchone()
+            if found is not None:  # a file whose guard was removed by hand stays as it is
+                self.conn.execute(f"DROP TRIGGER {name}")
+                lifted.dropped[name] = found[0]
+        lifted.rows[table] += rows
+
+    def _restore(self, lifted: _Lifted) -> None:
+        """Refuse what the lifted guards refuse, for every row appended since they were
+        lifted, then make them again (as they were stored). Runs before the commit."""
+        head = lifted.head
+        if lifted.changes != self.conn.total_changes:  # a row written by a statement not ours
+            raise sqlite3.IntegrityError(_ENTRIES_APPEND_ONLY)  # (an INSERT OR REPLACE, say)
+        count, low, high = self.conn.execute(
+            "SELECT count(*), min(seq), max(seq) FROM entries WHERE seq > ?", (head,)
+        ).fetchone()
+        appended = lifted.rows.get("entries", 0)  # each with the next seq: head + 1, ...
+        wanted = (appended, head + 1, head + appended) if appended else (0, None, None)
+        if (count, low, high) != wanted:
+            raise sqlite3.IntegrityError(_ENTRIES_APPEND_ONLY)
+        by_name = {table.name: table for table in TABLES.values()}
+        for name, rows in lifted.rows.items():
+            table = by_name.get(name)
+            if table is None:
+                continue
+            found, orphans, superseded = self.conn.execute(
+                f"SELECT count(*), total(NOT EXISTS (SELECT 1 FROM entries e WHERE e.seq = v.seq "
+                f"AND e.type = '{table.type}' AND e.id = v.id)), total(CASE WHEN v.superseded_by "
+                f"IS NULL THEN 0 ELSE v.superseded_by IS NOT (SELECT min(w.seq) FROM {name} w "
+                f"WHERE w.id = v.id AND w.seq > v.seq) END) FROM {name} v WHERE v.seq > ?",
+                (head,),
+            ).fetchone()
+            if found != rows or orphans:
+                raise sqlite3.IntegrityError(_rows_need_entries(name))
+            if superseded:
+                raise sqlite3.IntegrityError(_successor_only(name))
+        for sql in lifted.dropped.values():
+            self.conn.execute(sql)
+        self._lifted = None
 
     # --- reading ------------------------------------------------------------------------------
     # Every method here raises StorageError, never a driver error: they are called outside
@@ -728,7 +837,10 @@ class Store(SqlReads):
         return _filter_sql(where, schema.known_columns(table), params)
 
     def _execute_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        changes = self.conn.total_changes
         self.conn.executemany(sql, rows)
+        if self._lifted is not None:
+            self._lifted.changes += self.conn.total_changes - changes
 
     _erasure_table = False  # known to exist (a table, once made, stays)
 
@@ -878,25 +990,27 @@ class Store(SqlReads):
         problem = self._table_problem("entries", columns["entries"], ENTRY_COLUMNS)
         if problem:
             return VerifyResult(False, 0, None, problem)
-        chain = self._walk_chain(digest, bound)
         if not deep:
-            return chain
+            return self._walk_chain(digest, bound)
+        beside = _FileChecks.start(self, bound)
+        try:
+            chain, versions = self._walk_deep(digest, bound, columns, beside)
+        except BaseException:
+            if beside is not None:
+                beside.plan_ready.set()  # let it end after its statement, not wait for us
+            raise
+        if beside is not None and beside.finish(self):
+            structure = beside.structure
+        else:
+            structure = self._structure()
         structural = None
-        if (structure := self._structure()) is not None:
+        if structure is not None:
             seq, reason = structure
             structural = VerifyResult(
                 False,
                 chain.checked if seq is None else min(seq - 1, chain.checked),
                 seq,
                 reason if seq is None else f"seq {seq}: {reason}",
-            )
-        # Entries before the chain's first bad seq are sound, so their rows can be checked.
-        upto = bound if chain.first_bad_seq is None else chain.first_bad_seq - 1
-        try:
-            versions = self._verify_versions(upto, columns)
-        except DRIVER_ERRORS as exc:
-            versions = VerifyResult(
-                False, chain.checked, None, f"the version tables cannot be read: {_short(exc)}"
             )
         found = [r for r in (chain, structural, versions) if r is not None and not r.ok]
         if not found:
@@ -906,6 +1020,72 @@ class Store(SqlReads):
         if structure is not None and first is not structural:
             return attrs.evolve(first, reason=f"{first.reason}; also {structure[1]}")
         return first
+
+    def _walk_deep(
+        self,
+        digest: Digest | None,
+        bound: int | None,
+        columns: dict[str, set[str]],
+        beside: _FileChecks | None,
+    ) -> tuple[VerifyResult, VerifyResult]:
+        """The chain walk and the version walk in one read of the entries: each entry the
+        chain walk has passed is compared with its version row, each version table read
+        once beside them, in seq order. Entries before the chain's first bad seq are sound,
+        so their rows can be checked.
+
+        Where a version table cannot be read as it is (text that is not UTF-8, a damaged
+        page), or the entries are read leniently, the version walk is left to a separate,
+        lenient pass (:meth:`_verify_versions`) after the chain walk.
+        """
+        redactions = self.redactions()
+        walk: _VersionWalk | None = None
+        upto = "" if bound is None else f" AND v.seq <= {int(bound)}"
+        try:
+            plan = self._version_plan(columns)
+            walk = _VersionWalk(self.conn, upto, plan, set(redactions), False)
+        except DRIVER_ERRORS:  # the separate pass says what cannot be read
+            walk = None
+        rows = self.chain_rows(bound)
+        try:
+            with collector_paused():  # a million short-lived records: nothing cyclic to find
+                chain = walk_chain(
+                    rows if walk is None else self._alongside(rows, walk),
+                    digest,
+                    not_text=self._not_text,
+                    redactions=redactions,
+                )
+        finally:
+            rows.close()
+        upto_seq = bound if chain.first_bad_seq is None else chain.first_bad_seq - 1
+        try:
+            if walk is None or walk.failed:
+                return chain, self._verify_versions(upto_seq, columns)
+            found = None if beside is None else beside.versions(self, walk.plan)
+            return chain, self._version_result(
+                upto_seq, walk.plan, walk.problems, walk.checked, found
+            )
+        except DRIVER_ERRORS as exc:
+            return chain, VerifyResult(
+                False, chain.checked, None, f"the version tables cannot be read: {_short(exc)}"
+            )
+
+    def _alongside(
+        self, rows: Iterator[ChainRow], walk: _VersionWalk
+    ) -> Generator[ChainRow, None, None]:
+        """``rows``, each checked against its version row once the chain walk asks for the
+        next one (so has passed it); an entry the chain walk stops at is never compared."""
+        conn, default = self.conn, self.conn.text_factory
+        check = walk.check
+        for row in rows:
+            yield row
+            if walk.walking:
+                if conn.text_factory is not default:  # read leniently: the separate pass
+                    walk.give_up()
+                    continue
+                try:
+                    check(row[0], row[2], row[4])
+                except DRIVER_ERRORS:
+                    walk.give_up()
 
     def chain_rows(self, bound: int | None = None) -> Generator[ChainRow, None, None]:
         """The entries, oldest first, as :data:`ENTRY_COLUMNS` (the chain walk's rows).
@@ -971,11 +1151,16 @@ class Store(SqlReads):
         """
         with self._lenient():
             try:
-                found = [str(row[0]) for row in self.conn.execute("PRAGMA integrity_check(100)")]
+                found = _integrity_check(self.conn)
             except DRIVER_ERRORS as exc:
                 return None, f"the file's structure is damaged ({_short(exc)})"
-            if found == ["ok"]:
-                return None
+            return self._structure_of(found)
+
+    def _structure_of(self, found: list[str]) -> tuple[int | None, str] | None:
+        """What the integrity check's messages say (None: the file is whole)."""
+        if found == ["ok"]:
+            return None
+        with self._lenient():
             return self._name_damage(found)
 
     def _name_damage(self, found: list[str]) -> tuple[int | None, str]:
@@ -1025,12 +1210,14 @@ class Store(SqlReads):
                     seqs.append(row[0])
         return min(seqs, default=None)
 
-    def _verify_versions(self, bound: int | None, columns: dict[str, set[str]]) -> VerifyResult:
-        upto = "" if bound is None else f" AND v.seq <= {int(bound)}"
+    def _version_plan(self, columns: dict[str, set[str]]) -> _VersionPlan:
+        """Which version tables can be read, and which columns read as empty.
+
+        A file of an older schema version, read without migrating (a read-only copy), lacks
+        what later versions added; its entries cannot need it: those columns read as empty,
+        those tables are not a problem unless an entry needs them.
+        """
         columns = {name: set(have) for name, have in columns.items()}
-        # A file of an older schema version, read without migrating (a read-only copy), lacks
-        # what later versions added; its entries cannot need it: those columns read as empty,
-        # those tables are not a problem unless an entry needs them.
         absent: dict[str, set[str]] = {}
         unneeded: set[str] = set()
         if self._identity()[1] < SCHEMA_VERSION:
@@ -1052,30 +1239,45 @@ class Store(SqlReads):
                 )
             )
         }
-        problems: list[tuple[int, str]] = []
+        return _VersionPlan(broken, absent, unneeded)
+
+    def _verify_versions(self, bound: int | None, columns: dict[str, set[str]]) -> VerifyResult:
+        """The version walk on its own pass over the entries (then leniently, where the
+        file holds text that is not UTF-8 or a damaged page)."""
+        upto = "" if bound is None else f" AND v.seq <= {int(bound)}"
+        plan = self._version_plan(columns)
+        redacted = set(self.redactions())
         try:  # first: at a tie, its reason wins
             with collector_paused():  # a million short-lived records: nothing cyclic to find
-                checked = self._walk_versions(upto, broken, problems, False, absent)
+                walk = self._walk_versions(upto, plan, redacted, False)
         except DRIVER_ERRORS:  # text that is not UTF-8, or a damaged page: again, leniently
-            problems.clear()
             with self._lenient(), collector_paused():
-                checked = self._walk_versions(upto, broken, problems, True, absent)
+                walk = self._walk_versions(upto, plan, redacted, True)
+        return self._version_result(bound, plan, walk.problems, walk.checked)
+
+    def _version_result(
+        self,
+        bound: int | None,
+        plan: _VersionPlan,
+        problems: list[tuple[int, str]],
+        checked: int,
+        found: dict[str, tuple[int | None, int | None]] | None = None,
+    ) -> VerifyResult:
+        """The version walk's result, with what SQL finds beside it: rows no entry made and
+        ``superseded_by`` values that do not name the next version (``found``: those seqs
+        by record type, as :func:`_misplaced_rows` found them up to any bound at all)."""
+        problems = list(problems)
+        if found is None:
+            found = _misplaced_rows(self.conn, bound, plan)
         for table in TABLES.values():
-            if table.type in broken:
+            if table.type in plan.broken:
                 continue
-            stray = self.conn.execute(
-                f"SELECT min(v.seq) FROM {table.name} v LEFT JOIN entries e ON e.seq = v.seq "
-                f"WHERE (e.seq IS NULL OR e.type != ?){upto}",
-                (table.type,),
-            ).fetchone()[0]
+            stray, wrong = (
+                None if seq is None or (bound is not None and seq > bound) else seq
+                for seq in found[table.type]
+            )
             if stray is not None:
                 problems.append((stray, f"{table.name} has a row no {table.type} entry made"))
-            wrong = self.conn.execute(  # the next version: the id's next row an entry made
-                f"SELECT min(v.seq) FROM {table.name} v WHERE v.superseded_by IS NOT ("
-                f"SELECT min(w.seq) FROM {table.name} w JOIN entries e ON e.seq = w.seq "
-                f"WHERE w.id = v.id AND w.seq > v.seq AND e.type = ?){upto}",
-                (table.type,),
-            ).fetchone()[0]
             if wrong is not None:
                 problems.append(
                     (wrong, f"{table.name}: superseded_by does not name the next version")
@@ -1083,72 +1285,245 @@ class Store(SqlReads):
         if problems:  # the chain verified (no gaps), so entries before the first bad seq are fine
             seq, problem = min(problems, key=lambda found: found[0])
             return VerifyResult(False, min(seq - 1, checked), seq, f"seq {seq}: {problem}")
-        if set(broken) - unneeded:  # a table no entry needs yet: the queries read it all the same
+        broken = plan.broken
+        if (
+            set(broken) - plan.unneeded
+        ):  # a table no entry needs yet: the queries read it all the same
             return VerifyResult(
                 False,
                 checked,
                 None,
-                "; ".join(problem for name, problem in broken.items() if name not in unneeded),
+                "; ".join(problem for name, problem in broken.items() if name not in plan.unneeded),
             )
         return VerifyResult(True, checked)
 
     def _walk_versions(
-        self,
-        upto: str,
-        broken: dict[str, str],
-        problems: list[tuple[int, str]],
-        lenient: bool,
-        absent: dict[str, set[str]],
-    ) -> int:
-        """Compare each entry with its version row, up to the first that differs (the
-        authorizations' ``absent`` columns read as empty: an unmigrated file lacks them)."""
-        # Per readable type: its table, the cursor over its rows and the row it is at.
-        walks: dict[str, list[Any]] = {}
-        for table in TABLES.values():
-            if table.type not in broken:
-                missing = absent.get(table.name, set())
-                selected = [f"NULL AS {c}" if c in missing else c for c in table.columns]
-                rows = self.conn.execute(
-                    f"SELECT seq, superseded_by, {', '.join(selected)} FROM {table.name} v "
-                    f"WHERE 1{upto} ORDER BY seq"
-                )
-                walks[table.type] = [table, rows, next(rows, None)]
-        checked = 0
-        redacted = self.redactions()
+        self, upto: str, plan: _VersionPlan, redacted: set[int], lenient: bool
+    ) -> _VersionWalk:
+        """Compare each entry with its version row, up to the first that differs."""
+        walk = _VersionWalk(self.conn, upto, plan, redacted, lenient)
         entries = self.conn.execute(
             f"SELECT seq, type, payload FROM entries v WHERE 1{upto} ORDER BY seq"
         )
+        check = walk.check
         for seq, type_, payload in entries:
-            walk = walks.get(type_)
-            if walk is None:  # an unknown type, or one whose table is broken
-                if type_ in broken:
-                    problems.append((seq, broken[type_]))
-                else:
-                    problems.append((seq, f"unknown record type {type_!r}"))
+            check(seq, type_, payload)
+            if not walk.walking:
                 break
-            table = walk[0]
-            rows = walk[1]
-            row: tuple[Any, ...] | None = walk[2]
-            while row is not None and row[0] < seq:  # a stray row: reported by the caller
-                row = next(rows, None)
-            if row is None or row[0] != seq:
-                problems.append((seq, f"{table.name} has no row for this entry"))
-                break
-            walk[2] = next(rows, None)
-            expected = schema.derive_row(table, seq, payload, lenient, seq in redacted)
-            if isinstance(expected, str):
-                problems.append((seq, expected))
-                break
-            if row[2:] != tuple(expected[2:]):  # the common case, compared at once
-                differs = [
-                    c
-                    for c, a, b in zip(table.columns, row[2:], expected[2:], strict=True)
-                    if a != b
-                ]
-                problems.append((seq, f"{table.name}.{differs[0]} differs from the entry"))
-                break
-            checked += 1
-        return checked
+        return walk
+
+
+@attrs.frozen
+class _VersionPlan:
+    """Which version tables the walk cannot read (by record type, with why), which columns
+    of an unmigrated file read as empty, and which missing tables no entry can need."""
+
+    broken: dict[str, str]
+    absent: dict[str, set[str]]
+    unneeded: set[str]
+
+
+class _VersionWalk:
+    """Each entry, in seq order, against its version row, up to the first that differs:
+    each version table is read once, in seq order, beside the entries."""
+
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        upto: str,
+        plan: _VersionPlan,
+        redacted: set[int],
+        lenient: bool,
+    ) -> None:
+        #: Per readable type: its table, the cursor over its rows, the row it is at and its
+        #: quick check (``VersionTable.matches``; None: the long way for every entry).
+        self.walks: dict[str, list[Any]] = {}
+        for table in TABLES.values():
+            if table.type not in plan.broken:
+                missing = plan.absent.get(table.name, set())
+                selected = [f"NULL AS {c}" if c in missing else c for c in table.columns]
+                rows = conn.execute(
+                    f"SELECT seq, superseded_by, {', '.join(selected)} FROM {table.name} v "
+                    f"WHERE 1{upto} ORDER BY seq"
+                )
+                quick = None if lenient else table.matches
+                self.walks[table.type] = [table, rows, next(rows, None), quick]
+        self.plan = plan
+        self.broken = plan.broken
+        self.redacted = redacted
+        self.lenient = lenient
+        #: The first problem found (seq, why): the walk stops there.
+        self.problems: list[tuple[int, str]] = []
+        self.checked = 0
+        #: Whether entries are still compared (no problem found, nothing unreadable).
+        self.walking = True
+        #: Whether a table could not be read as it is (the walk then is not the answer).
+        self.failed = False
+
+    def give_up(self) -> None:
+        """Stop: what was read cannot be trusted to be what the file holds."""
+        self.walking = False
+        self.failed = True
+
+    def check(self, seq: int, type_: str, payload: Any) -> None:
+        """Compare entry ``seq`` with its version row (stop at the first problem)."""
+        walk = self.walks.get(type_)
+        if walk is None:  # an unknown type, or one whose table is broken
+            if type_ in self.broken:
+                self._stop(seq, self.broken[type_])
+            else:
+                self._stop(seq, f"unknown record type {type_!r}")
+            return
+        table: VersionTable = walk[0]
+        rows = walk[1]
+        row: tuple[Any, ...] | None = walk[2]
+        while row is not None and row[0] < seq:  # a stray row: reported by the SQL beside
+            row = next(rows, None)
+        if row is None or row[0] != seq:
+            walk[2] = row
+            self._stop(seq, f"{table.name} has no row for this entry")
+            return
+        walk[2] = next(rows, None)
+        quick = walk[3]
+        if (
+            quick is not None
+            and seq not in self.redacted
+            and type(payload) is str
+            and quick(payload, row)
+        ):  # the common case: the payload and the row agree
+            self.checked += 1
+            return
+        expected = schema.derive_row(table, seq, payload, self.lenient, seq in self.redacted)
+        if isinstance(expected, str):
+            self._stop(seq, expected)
+            return
+        if row[2:] != tuple(expected[2:]):  # the common case, compared at once
+            differs = [
+                c for c, a, b in zip(table.columns, row[2:], expected[2:], strict=True) if a != b
+            ]
+            self._stop(seq, f"{table.name}.{differs[0]} differs from the entry")
+            return
+        self.checked += 1
+
+    def _stop(self, seq: int, problem: str) -> None:
+        self.problems.append((seq, problem))
+        self.walking = False
+
+
+def _integrity_check(conn: sqlite3.Connection) -> list[str]:
+    """SQLite's integrity check of the whole file: its first 100 messages (``["ok"]``)."""
+    return [str(row[0]) for row in conn.execute("PRAGMA integrity_check(100)")]
+
+
+def _misplaced_rows(
+    conn: sqlite3.Connection, bound: int | None, plan: _VersionPlan
+) -> dict[str, tuple[int | None, int | None]]:
+    """Per readable version table (by record type): the first row no entry of its type made,
+    and the first whose ``superseded_by`` does not name the id's next row an entry made."""
+    upto = "" if bound is None else f" AND v.seq <= {int(bound)}"
+    found: dict[str, tuple[int | None, int | None]] = {}
+    for table in TABLES.values():
+        if table.type in plan.broken:
+            continue
+        stray = conn.execute(
+            f"SELECT min(v.seq) FROM {table.name} v LEFT JOIN entries e ON e.seq = v.seq "
+            f"WHERE (e.seq IS NULL OR e.type != ?){upto}",
+            (table.type,),
+        ).fetchone()[0]
+        wrong = conn.execute(
+            f"SELECT min(v.seq) FROM {table.name} v WHERE v.superseded_by IS NOT ("
+            f"SELECT min(w.seq) FROM {table.name} w JOIN entries e ON e.seq = w.seq "
+            f"WHERE w.id = v.id AND w.seq > v.seq AND e.type = ?){upto}",
+            (table.type,),
+        ).fetchone()[0]
+        found[table.type] = (stray, wrong)
+    return found
+
+
+class _FileChecks:
+    """The checks of a deep verify that SQLite makes alone (its integrity check of the file,
+    the rows no entry made, the ``superseded_by`` that name no next version), run on a second,
+    read-only connection in a thread while the walks read on the store's own: SQLite lets the
+    interpreter go while it works, so a second core does them meanwhile.
+
+    Their results count only when that connection saw the very state the store's connection
+    sees (the same last entry and schema); otherwise, or if anything about the second
+    connection fails, the store makes the checks itself afterwards, as it always did. Used only
+    outside a write transaction (a reader must not wait for the store's own lock).
+    """
+
+    def __init__(
+        self, path: str, bound: int | None, state: tuple[Any, ...], cache_size: int
+    ) -> None:
+        self.path, self.bound, self.state, self.cache_size = path, bound, state, cache_size
+        self.seen: tuple[Any, ...] | None = None
+        self.found: list[str] | None = None
+        self.rows: dict[str, tuple[int | None, int | None]] | None = None
+        self.plan: _VersionPlan | None = None
+        self.plan_ready = threading.Event()
+        self.structure: tuple[int | None, str] | None = None
+        self.thread = threading.Thread(target=self._run, name="delvia-verify", daemon=True)
+
+    @classmethod
+    def start(cls, store: Store, bound: int | None) -> _FileChecks | None:
+        if store._depth or not os.path.isfile(store.path):
+            return None
+        try:
+            state = _state(store.conn)
+            # SQLite's check of the file costs ~30% more CPU in its default 2 MiB cache than in
+            # the store's 128 MiB; a second cache that large would hold as much again.
+            cache_size = max(int(store.conn.execute("PRAGMA cache_size").fetchone()[0]), -32768)
+        except DRIVER_ERRORS:
+            return None
+        checks = cls(store.path, bound, state, cache_size)
+        checks.thread.start()
+        return checks
+
+    def _run(self) -> None:
+        try:
+            uri = f"file:{urllib.parse.quote(os.path.abspath(self.path))}?mode=ro"
+            conn = sqlite3.connect(uri, uri=True, timeout=0, isolation_level=None)
+        except DRIVER_ERRORS:
+            return
+        try:
+            conn.text_factory = _lenient_text
+            conn.execute(f"PRAGMA cache_size={self.cache_size}")
+            conn.execute("BEGIN")
+            self.seen = _state(conn)
+            if self.seen != self.state:
+                return
+            self.found = _integrity_check(conn)
+            self.plan_ready.wait()
+            if self.plan is not None:
+                self.rows = _misplaced_rows(conn, self.bound, self.plan)
+        except DRIVER_ERRORS:
+            pass  # the store's connection makes these checks again, and says what it finds
+        finally:
+            conn.close()
+
+    def versions(
+        self, store: Store, plan: _VersionPlan
+    ) -> dict[str, tuple[int | None, int | None]] | None:
+        """The misplaced rows the second connection found (None: the store must look)."""
+        self.plan = plan
+        self.plan_ready.set()
+        self.thread.join()
+        return self.rows if self.seen == self.state else None
+
+    def finish(self, store: Store) -> bool:
+        """Wait for the thread; whether its integrity check counts (then ``structure``)."""
+        self.plan_ready.set()
+        self.thread.join()
+        if self.seen != self.state or self.found is None:
+            return False
+        self.structure = store._structure_of(self.found)
+        return True
+
+
+def _state(conn: sqlite3.Connection) -> tuple[Any, ...]:
+    """What a connection's snapshot is: the last entry and the schema's version."""
+    head = conn.execute("SELECT seq, hash FROM entries ORDER BY seq DESC LIMIT 1").fetchone()
+    return (head, conn.execute("PRAGMA schema_version").fetchone())
 
 
 def _json_list(values: Sequence[Any]) -> str:
@@ -1219,7 +1594,37 @@ MIGRATIONS: dict[int, Callable[[Store], None]] = {
     3: Store._migrate_from_3,
     4: Store._migrate_from_4,
     5: Store._migrate_from_5,
+    6: Store._migrate_from_6,
 }
+
+
+_ENTRIES_APPEND_ONLY = (
+    "entries are append-only: an entry is added once, with the next seq, and never replaced"
+)
+
+
+def _rows_need_entries(table: str) -> str:
+    return f"{table}: a row is added only with the entry it derives from"
+
+
+def _successor_only(table: str) -> str:
+    return f"{table}: a version is superseded only by its record's next version"
+
+
+@attrs.define
+class _Lifted:
+    """The INSERT guards one write transaction dropped (:meth:`Store._lift`), and what it
+    appended since."""
+
+    head: int  #: the last seq before they were lifted
+    #: the connection's total_changes then, plus the rows the store's own statements changed
+    #: since: its total_changes now, unless some other statement wrote
+    changes: int
+    dropped: dict[str, str] = attrs.Factory(dict)  #: trigger name -> its stored CREATE
+    rows: dict[str, int] = attrs.Factory(dict)  #: table -> rows appended since
+
+    def copy(self) -> _Lifted:
+        return _Lifted(self.head, self.changes, dict(self.dropped), dict(self.rows))
 
 
 def _named_by_erasure(seq: str) -> str:
@@ -1282,25 +1687,20 @@ def _refuse(
     message: str,
     when: str | None = None,
     *,
-    first: tuple[str, str] | None = None,
-    name: str | None = None,
+    first: Sequence[tuple[str, str]] = (),
 ) -> str:
-    """A trigger refusing ``event`` on ``table`` (``when`` it holds) with ``message``.
+    """The one trigger refusing ``event`` on ``table`` (``when`` it holds) with ``message``.
 
-    ``first`` is a (condition, message) pair checked before, for a more precise message; it
-    runs only once the trigger fires, so the cost of every statement is that of ``when``.
+    ``first`` are (condition, message) pairs checked in order before, for a more precise
+    message than ``message``, the one when none of them holds; they run only once the
+    trigger fires, so the cost of every statement is that of ``when`` (one frame per row).
     """
-    name = name or (
-        f"{table}_refuse_{event.split()[0].lower()}"
-        f"{'_superseded' if 'superseded_by' in event else ''}"
-    )
     condition = f" WHEN {when}" if when else ""
-    body = f"SELECT RAISE(ABORT, {_sql_text(message)});"
-    if first:
-        body = f"SELECT RAISE(ABORT, {_sql_text(first[1])}) WHERE {first[0]}; {body}"
+    body = "".join(f"SELECT RAISE(ABORT, {_sql_text(said)}) WHERE {cond}; " for cond, said in first)
+    body += f"SELECT RAISE(ABORT, {_sql_text(message)});"
     return (
-        f"CREATE TRIGGER IF NOT EXISTS {name} BEFORE {event} ON {table}{condition} "
-        f"BEGIN {body} END;"
+        f"CREATE TRIGGER IF NOT EXISTS {table}_refuse_{event.lower()} BEFORE {event} ON "
+        f"{table}{condition} BEGIN {body} END;"
     )
 
 
