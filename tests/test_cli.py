@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sqlite3
 import subprocess
 from datetime import UTC, datetime
@@ -34,6 +35,21 @@ def run(
         env={**os.environ, **(env or {})},
         timeout=60,
     )
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The ``demo`` command's sample ledger, made once: the tests that start from it get a copy
+    (``demo`` itself is the subject of the test below)."""
+    folder = tmp_path_factory.mktemp("demo")
+    assert run("demo", cwd=folder).returncode == 0
+    return folder / "delvia-ledger.db"
+
+
+def demo_in(sample: Path, folder: Path) -> None:
+    """``folder`` holds a copy of the sample ledger, as if ``demo`` had run there."""
+    for path in sample.parent.glob(sample.name + "*"):
+        shutil.copy(path, folder / path.name)
 
 
 def test_demo_then_report_check_verify_history(tmp_path: Path) -> None:
@@ -77,8 +93,8 @@ def test_demo_then_report_check_verify_history(tmp_path: Path) -> None:
     assert all(code not in outputs for code in SAMPLE_CODES.values())
 
 
-def test_verify_deep_catches_an_edited_query_table(tmp_path: Path) -> None:
-    assert run("demo", cwd=tmp_path).returncode == 0
+def test_verify_deep_catches_an_edited_query_table(sample: Path, tmp_path: Path) -> None:
+    demo_in(sample, tmp_path)
     conn = sqlite3.connect(tmp_path / "delvia-ledger.db", isolation_level=None)
     conn.execute("DROP TRIGGER spark_authorization_versions_refuse_update")
     seq = conn.execute("SELECT min(seq) FROM spark_authorization_versions").fetchone()[0]
@@ -117,10 +133,10 @@ def test_bad_input_exits_2_with_one_line(
     assert len(result.stderr.strip().splitlines()) == 1
 
 
-def test_import_a_tiktok_response(tmp_path: Path) -> None:
+def test_import_a_tiktok_response(sample: Path, tmp_path: Path) -> None:
     from .builders import ADVERTISER, CODE, envelope, item
 
-    run("demo", cwd=tmp_path)
+    demo_in(sample, tmp_path)
     (tmp_path / "info.json").write_text(json.dumps(envelope(item())))
     first = run("import", "info.json", "--advertiser", ADVERTISER, cwd=tmp_path)
     assert first.returncode == 0 and "4 new entries" in first.stdout
@@ -131,8 +147,8 @@ def test_import_a_tiktok_response(tmp_path: Path) -> None:
     assert CODE not in first.stdout + again.stdout + refused.stderr
 
 
-def test_export_csv_and_json_then_import_the_csv(tmp_path: Path) -> None:
-    run("demo", cwd=tmp_path)
+def test_export_csv_and_json_then_import_the_csv(sample: Path, tmp_path: Path) -> None:
+    demo_in(sample, tmp_path)
     exported = run("export", "--type", "SparkAuthorization", cwd=tmp_path)
     assert exported.returncode == 0 and exported.stdout.startswith("code_fingerprint,code_hint,id")
     (tmp_path / "auths.csv").write_text(exported.stdout)
@@ -152,8 +168,8 @@ def entries_in(path: Path) -> int:
         return int(conn.execute("SELECT count(*) FROM entries").fetchone()[0])
 
 
-def test_remind_previews_and_writes_nothing(tmp_path: Path) -> None:
-    run("demo", cwd=tmp_path)
+def test_remind_previews_and_writes_nothing(sample: Path, tmp_path: Path) -> None:
+    demo_in(sample, tmp_path)
     before = entries_in(tmp_path / "delvia-ledger.db")
     text = run("remind", cwd=tmp_path)
     assert text.returncode == 0
@@ -170,8 +186,8 @@ def test_remind_previews_and_writes_nothing(tmp_path: Path) -> None:
     assert all(code not in text.stdout + ben.stdout for code in SAMPLE_CODES.values())
 
 
-def test_report_owner_filters_on_who_must_act(tmp_path: Path) -> None:
-    run("demo", cwd=tmp_path)
+def test_report_owner_filters_on_who_must_act(sample: Path, tmp_path: Path) -> None:
+    demo_in(sample, tmp_path)
     report = run("report", "--owner", "p_ben", "--json", cwd=tmp_path)
     assert report.returncode == 1  # Ben has ERROR findings
     found = json.loads(report.stdout)
@@ -182,9 +198,9 @@ def test_report_owner_filters_on_who_must_act(tmp_path: Path) -> None:
     assert run("report", "--owner", "p_nope", cwd=tmp_path).returncode == 2
 
 
-def test_notify_dry_run_prints_what_would_be_sent(tmp_path: Path) -> None:
+def test_notify_dry_run_prints_what_would_be_sent(sample: Path, tmp_path: Path) -> None:
     secret_url = "https://hooks.slack.example/services/T0/B0/cli-hook-secret-77"
-    run("demo", cwd=tmp_path)
+    demo_in(sample, tmp_path)
     before = entries_in(tmp_path / "delvia-ledger.db")
     dry = run(
         "notify",
@@ -233,10 +249,12 @@ def test_notify_refuses_bad_channels_in_one_line_without_echoing_secrets(
     assert "cli-secret-88" not in result.stdout + result.stderr
 
 
-def test_notify_delivers_by_smtp_and_exits_1_when_a_delivery_fails(tmp_path: Path) -> None:
+def test_notify_delivers_by_smtp_and_exits_1_when_a_delivery_fails(
+    sample: Path, tmp_path: Path
+) -> None:
     from .builders import PASSWORD, running_smtp
 
-    run("demo", cwd=tmp_path)
+    demo_in(sample, tmp_path)
     with running_smtp() as (mailbox, port):
         notify_by_smtp(tmp_path, mailbox, port, PASSWORD)
 
@@ -261,8 +279,8 @@ def notify_by_smtp(tmp_path: Path, mailbox: Any, port: int, password: str) -> No
     assert all(code not in outputs for code in SAMPLE_CODES.values())
 
 
-def test_changes_since_a_duration_a_seq_and_a_digest(tmp_path: Path) -> None:
-    run("demo", cwd=tmp_path)
+def test_changes_since_a_duration_a_seq_and_a_digest(sample: Path, tmp_path: Path) -> None:
+    demo_in(sample, tmp_path)
     verify = run("verify", cwd=tmp_path)
     digest = verify.stdout.strip().rsplit(" ", 1)[-1]
     week = run("changes", "--since", "7d", cwd=tmp_path)
@@ -297,12 +315,13 @@ def test_report_leaves_quiet_codes_out_unless_all(tmp_path: Path) -> None:
 
 
 def test_check_suggests_the_code_a_mangled_one_was_and_explain_shows_the_note(
+    sample: Path,
     tmp_path: Path,
 ) -> None:
     """A code whose '+' became a space is matched to the recorded code, by its hint only; and
     `explain` shows a code's note, with no empty name for one TikTok names nowhere."""
     raw = SAMPLE_CODES["live"].replace("=", "+x/y=")
-    assert run("demo", cwd=tmp_path).returncode == 0
+    demo_in(sample, tmp_path)
     with dl.Ledger.open(tmp_path / "delvia-ledger.db") as ledger:
         held = ledger.authorization_for(SAMPLE_CODES["live"])
         assert held is not None

@@ -29,9 +29,12 @@ def entries(cwd: Path) -> int:
         return int(db.execute("SELECT count(*) FROM entries").fetchone()[0])
 
 
-@pytest.fixture
-def team(tmp_path: Path) -> Path:
-    assert run("init", cwd=tmp_path).returncode == 0
+@pytest.fixture(scope="module")
+def built_team(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The ledger the sheet goes into, made once by the commands a team runs (init, two
+    accounts, three people): six processes, which each test would otherwise start again."""
+    folder = tmp_path_factory.mktemp("team")
+    assert run("init", cwd=folder).returncode == 0
     for args in (
         ("AdAccount", "--id", "6900000000000000001", "--name", "Brand US", "--region", "US"),
         ("AdAccount", "--id", "6900000000000000002", "--name", "Brand UK", "--region", "GB"),
@@ -39,7 +42,15 @@ def team(tmp_path: Path) -> Path:
         ("Person", "--id", "p_ben", "--name", "Ben Okafor"),
         ("Person", "--id", "p_chloe", "--name", "Chloe Park"),
     ):
-        assert run("add", *args, cwd=tmp_path).returncode == 0
+        assert run("add", *args, cwd=folder).returncode == 0
+    return folder
+
+
+@pytest.fixture
+def team(built_team: Path, tmp_path: Path) -> Path:
+    """A folder of the test's own holding a copy of :func:`built_team`'s ledger."""
+    for path in built_team.glob("team.db*"):
+        shutil.copy(path, tmp_path / path.name)
     return tmp_path
 
 
