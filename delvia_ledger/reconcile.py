@@ -191,11 +191,14 @@ def _merge_changed(
     """:func:`_merge` of ``new`` with ``changes`` made to it. A record the ledger lacks is
     ``new`` itself when the changes change nothing (found without listing its fields), and
     built once otherwise."""
-    if current is None:
-        for name, value in changes.items():
+    if current is None or current is new:  # new, or merged with itself (a creator of many
+        for name, value in changes.items():  # posts, built once): each rule keeps it as it is
             if getattr(new, name) != value:
-                return attrs.evolve(new, **changes)
-        return new
+                if current is None:
+                    return attrs.evolve(new, **changes)
+                break
+        else:
+            return new
     values = _values(new)
     values.update(changes)
     return _merge(type(new), current, values, rules, new)

@@ -403,7 +403,7 @@ class TikTokClient:
         budget = self._budget()
         why = ""
         pages: list[Page] = []
-        passes = 0
+        passes = repeats = 0
         for passes in range(1, self.max_resweeps + 2):
             pages = []
             why = ""
@@ -419,9 +419,10 @@ class TikTokClient:
                         break
                     pages.append(page)
             except Repeated as repeated:
-                if passes > self.max_resweeps:
+                repeats += 1
+                if repeats > self.max_resweeps:  # on every pass: a server that pages nowhere
                     raise repeated.error() from None
-                why = repeated.why
+                why = repeated.why  # drift can repeat a page (one post added in front of it)
             if not why and len(pages) > 1:
                 again = next(self._pages(endpoint, params, key, scope, budget, None, False))
                 if again.total_items != pages[0].total_items:
