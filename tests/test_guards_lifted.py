@@ -75,6 +75,13 @@ def creators(n: int, start: int = 0) -> list[dl.Creator]:
     return [dl.Creator(id=f"n{i}", handle=f"@n{i}", region="US") for i in range(start, start + n)]
 
 
+def own_connection(ledger: dl.Ledger) -> sqlite3.Connection:
+    """The SQLite connection a ledger writes through."""
+    store = ledger._store
+    assert isinstance(store, backend.Store)
+    return store.conn
+
+
 def test_a_large_write_is_never_seen_without_its_guards_and_keeps_them(tmp_path: Path) -> None:
     path = tmp_path / "l.db"
     build_versions(path)
@@ -83,7 +90,7 @@ def test_a_large_write_is_never_seen_without_its_guards_and_keeps_them(tmp_path:
     assert len(inserts) == 1 + len(TABLES)
     with dl.Ledger.open(path, clock=Clock()) as ledger, ledger.transaction():
         ledger.record_all(creators(backend.LIFT_AT))
-        mine = ledger._store.conn  # the writer's own view: its INSERT guards are lifted
+        mine = own_connection(ledger)  # the writer's own view: its INSERT guards are lifted
         lifted = {
             n for (n,) in mine.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")
         }
@@ -113,7 +120,7 @@ def test_small_batches_lift_the_guards_once_they_add_up(tmp_path: Path) -> None:
     build_versions(path)
     before = guards(path)
     with dl.Ledger.open(path, clock=Clock()) as ledger, ledger.transaction():
-        mine = ledger._store.conn
+        mine = own_connection(ledger)
         ledger.record_all(creators(backend.LIFT_AT - 1), batch_size=50)
         assert "entries_refuse_insert" in dict(mine.execute("SELECT name, 1 FROM sqlite_master"))
         ledger.record(dl.Creator(id="one more", handle="@m", region=None))
@@ -136,7 +143,7 @@ def test_what_the_lifted_guards_refuse_is_refused_at_the_commit(tmp_path: Path, 
     with dl.Ledger.open(path, clock=Clock()) as ledger:
         with pytest.raises(dl.StorageError, match=MESSAGES), ledger.transaction():
             ledger.record_all(creators(backend.LIFT_AT))
-            ledger._store.conn.execute(REFUSED[how].replace("99", str(ledger.seq + 2)))
+            own_connection(ledger).execute(REFUSED[how].replace("99", str(ledger.seq + 2)))
         assert ledger.seq == 6
     assert (guards(path), state(path)) == (before, kept)
 
