@@ -133,6 +133,37 @@ def test_small_batches_lift_the_guards_once_they_add_up(tmp_path: Path) -> None:
         assert ledger.verify(deep=True) == dl.VerifyResult(True, 6 + backend.LIFT_AT + 1)
 
 
+
+def test_an_outer_block_going_on_after_sqlite_rolled_it_all_back_writes_nothing(
+    tmp_path: Path,
+) -> None:
+    """A disk-full error inside a savepoint makes SQLite roll the whole transaction back. An
+    outer block that catches it and goes on would run in autocommit: a lifted guard's DROP
+    committed at once, entries numbered from a stale head. Every write after it is refused."""
+    path = tmp_path / "l.db"
+    build_versions(path)
+    before, kept = guards(path), state(path)
+    with dl.Ledger.open(path, clock=Clock()) as ledger:
+        conn = own_connection(ledger)
+        with pytest.raises(dl.StorageError, match="roll all of it back"), ledger.transaction():
+            ledger.record_all(creators(backend.LIFT_AT - 50))
+            with pytest.raises(dl.StorageError, match="disk is full"), ledger.transaction():
+                ledger.record_all(creators(60, start=1000))
+                conn.execute("PRAGMA max_page_count=1")
+                ledger.record_all(creators(50, start=2000))
+            conn.execute("PRAGMA max_page_count=1073741823")
+            assert not conn.in_transaction  # SQLite gave up the outer block too
+            with pytest.raises(dl.StorageError, match="roll all of it back"):
+                ledger.record_all(creators(300, start=5000))
+            assert guards(path) == before  # nothing was dropped in autocommit
+        assert ledger.seq == 6
+        ledger.record(dl.Creator(id="after", handle="@after", region=None))  # the next one works
+    kept_rows = state(path)
+    assert guards(path) == before and len(kept_rows[0]) == len(kept[0]) + 1
+    with dl.Ledger.open(path) as ledger:
+        assert ledger.verify(deep=True) == dl.VerifyResult(True, 7)
+
+
 @pytest.mark.parametrize("how", list(REFUSED))
 def test_what_the_lifted_guards_refuse_is_refused_at_the_commit(tmp_path: Path, how: str) -> None:
     """Written through the ledger's own connection while its guards are lifted, each is

@@ -258,6 +258,7 @@ class Store(SqlReads):
         self._head: Head | None = None
         self._lifted: _Lifted | None = None
         self._appended = 0  # entries appended in the open transaction
+        self._lost = False  # SQLite rolled the open transaction back from inside a savepoint
         _refuse_what_is_not_sqlite(self.path)  # before SQLite may write anything to the file
         try:
             self.conn = self._connect()
@@ -587,6 +588,7 @@ class Store(SqlReads):
             self._depth = 1
             try:
                 yield
+                self._still_open()  # an inner block's error may have rolled it all back
                 if self._lifted is not None:
                     self._restore(self._lifted)
                 self.conn.execute("COMMIT")
@@ -598,7 +600,7 @@ class Store(SqlReads):
             finally:
                 self._depth = 0
                 self._head = None
-                self._lifted, self._appended = None, 0
+                self._lifted, self._appended, self._lost = None, 0, False
         else:
             saved = attrs.evolve(self._head) if self._head else None
             lifted = self._lifted.copy() if self._lifted else None
@@ -616,9 +618,11 @@ class Store(SqlReads):
                 self._head, self._lifted = saved, lifted  # the savepoint undoes a drop too
                 if lifted is not None:  # what it undid was counted, and is gone
                     lifted.changes += self.conn.total_changes - changes
-                if self.conn.in_transaction:  # some errors have already rolled it all back
+                if self.conn.in_transaction:
                     self.conn.execute(f"ROLLBACK TO SAVEPOINT {name}")
                     self.conn.execute(f"RELEASE SAVEPOINT {name}")
+                else:  # some errors (disk full, ...) roll it all back: the outer blocks too
+                    self._lost = True
                 if isinstance(exc, DRIVER_ERRORS):
                     raise self.error(exc) from exc
                 raise
@@ -725,7 +729,18 @@ class Store(SqlReads):
         (head,) = self.conn.execute("SELECT coalesce(max(seq), 0) FROM entries").fetchone()
         return _Lifted(head=head, changes=self.conn.total_changes)
 
+    def _still_open(self) -> None:
+        """Refuse to go on in a transaction SQLite has already rolled back: what followed
+        would run in autocommit, each statement on its own (a lifted guard's DROP too)."""
+        if self._lost or not self.conn.in_transaction:
+            self._lost = True
+            raise StorageError(
+                f"{self.path}: an error inside this transaction made SQLite roll all of it "
+                "back (the outer blocks too); nothing of it was written"
+            )
+
     def _appending(self, entries: int, rows: dict[str, int]) -> None:
+        self._still_open()  # before anything is written: both write paths come here first
         lifted = self._lifted
         self._appended += entries  # small batches (a sweep's pages) add up to a large write
         if lifted is None and self._appended >= LIFT_AT:
