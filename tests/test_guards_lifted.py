@@ -133,7 +133,6 @@ def test_small_batches_lift_the_guards_once_they_add_up(tmp_path: Path) -> None:
         assert ledger.verify(deep=True) == dl.VerifyResult(True, 6 + backend.LIFT_AT + 1)
 
 
-
 def test_an_outer_block_going_on_after_sqlite_rolled_it_all_back_writes_nothing(
     tmp_path: Path,
 ) -> None:

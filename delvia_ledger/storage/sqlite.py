@@ -1481,8 +1481,8 @@ class _FileChecks:
 
     @classmethod
     def start(cls, store: Store, bound: int | None) -> _FileChecks | None:
-        if store._depth or not os.path.isfile(store.path):
-            return None
+        if store._depth or not store.conn.in_transaction or not os.path.isfile(store.path):
+            return None  # inside a write; or outside a snapshot, where two states could pair
         try:
             state = _state(store.conn)
             # SQLite's check of the file costs ~30% more CPU in its default 2 MiB cache than in
