@@ -560,13 +560,8 @@ def test_the_quick_reading_of_a_payload_gives_the_row_the_long_reading_gives(
         payload = compose_payload(table.payload(record), source, salt)
         written = source in (None, *SOURCES) and salt in (None, "0123456789abcdef" * 2)
         edit = data.draw(st.sampled_from(["none", "insert", "delete", "value"]))
-        if edit == "insert":
-            at = data.draw(st.integers(0, len(payload)))
-            payload = payload[:at] + data.draw(st.sampled_from(' ,{}":0a\\é')) + payload[at:]
-        elif edit == "delete":
-            at = data.draw(st.integers(0, len(payload) - 1))
-            payload = payload[:at] + payload[at + 1 :]
-        elif edit == "value" and source != 'a",':  # that source makes the text not JSON
+        payload = one_character_edited(data, payload, edit)
+        if edit == "value" and source != 'a",':  # that source makes the text not JSON
             parsed = json.loads(payload)
             parsed[data.draw(st.sampled_from(sorted(parsed)))] = data.draw(
                 st.none() | st.integers() | nasty_texts | st.just("2026-11-24T09:30:00.000000Z")
@@ -578,6 +573,17 @@ def test_the_quick_reading_of_a_payload_gives_the_row_the_long_reading_gives(
             assert quick == long
         elif edit == "none" and written:
             pytest.fail(f"the quick reading refused a payload a ledger writes: {payload}")
+
+
+def one_character_edited(data: st.DataObject, payload: str, edit: str) -> str:
+    """``payload`` with one character inserted or deleted (as ``edit`` says), else as it is."""
+    if edit == "insert":
+        at = data.draw(st.integers(0, len(payload)))
+        return payload[:at] + data.draw(st.sampled_from(' ,{}":0a\\é')) + payload[at:]
+    if edit == "delete":
+        at = data.draw(st.integers(0, len(payload) - 1))
+        return payload[:at] + payload[at + 1 :]
+    return payload
 
 
 #: A salt as a ledger writes it.
@@ -601,13 +607,8 @@ def test_the_quick_check_of_a_payload_against_its_row_agrees_with_the_long_readi
         payload = compose_payload(table.payload(record), source, data.draw(st.none() | salts))
         row = tuple(table.row(7, record))
         edit = data.draw(st.sampled_from(["none", "insert", "delete", "column"]))
-        if edit == "insert":
-            at = data.draw(st.integers(0, len(payload)))
-            payload = payload[:at] + data.draw(st.sampled_from(' ,{}":0a\\é')) + payload[at:]
-        elif edit == "delete":
-            at = data.draw(st.integers(0, len(payload) - 1))
-            payload = payload[:at] + payload[at + 1 :]
-        elif edit == "column":
+        payload = one_character_edited(data, payload, edit)
+        if edit == "column":
             at = data.draw(st.integers(2, len(row) - 1))
             value = data.draw(st.none() | st.integers() | nasty_texts | st.sampled_from(row))
             row = (*row[:at], value, *row[at + 1 :])
