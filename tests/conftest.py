@@ -16,12 +16,16 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from hypothesis import settings
 
 import delvia_ledger as dl
+
+if TYPE_CHECKING:  # builders imports this module's names: imported where used
+    from .builders import Hook, Mailbox
+
 
 # Time per example is no property of ours: these machines are shared and noisy.
 settings.register_profile("delvia", deadline=None)
@@ -269,6 +273,24 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
         return Backend("sqlite", new_file)
     schemas: PostgresSchemas = request.getfixturevalue("postgres_schemas")
     return Backend("postgres", schemas.new)
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[tuple[Mailbox, int]]:
+    """A real SMTP server on 127.0.0.1 (aiosmtpd) and the mailbox it delivers to."""
+    from .builders import running_smtp
+
+    with running_smtp() as server:
+        yield server
+
+
+@pytest.fixture
+def hook() -> Iterator[Hook]:
+    """A real webhook receiver on 127.0.0.1."""
+    from .builders import running_hook
+
+    with running_hook() as server:
+        yield server
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,15 +12,9 @@ import pytest
 import delvia_ledger as dl
 from delvia_ledger.cli import main
 
-from .builders import Hook, running_hook
+from .builders import Hook
 
 SECRET = "cli-route-secret-31"
-
-
-@pytest.fixture
-def hook() -> Iterator[Hook]:
-    with running_hook() as server:
-        yield server
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import IO, Any, cast
 
@@ -13,7 +12,7 @@ import pytest
 import delvia_ledger as dl
 from delvia_ledger.notices import notice_token
 
-from .builders import HOOK_SECRET, PASSWORD, Hook, Mailbox, free_port, running_hook, running_smtp
+from .builders import HOOK_SECRET, PASSWORD, Hook, Mailbox, free_port
 from .conftest import T0, Backend, Clock
 
 DAY = timedelta(days=1)
@@ -27,18 +26,6 @@ CODES = {
 
 
 # --- a real SMTP server -----------------------------------------------------------------------
-
-
-@pytest.fixture
-def smtp_server() -> Iterator[tuple[Mailbox, int]]:
-    with running_smtp() as server:
-        yield server
-
-
-@pytest.fixture
-def hook() -> Iterator[Hook]:
-    with running_hook() as server:
-        yield server
 
 
 # --- the world ------------------------------------------------------------------------------

@@ -10,7 +10,6 @@ import json
 import logging
 import tempfile
 import threading
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -25,25 +24,13 @@ from delvia_ledger.notify.email import MAX_SIZE
 from delvia_ledger.notify.webhook import LIMITS, slack_escaped
 from delvia_ledger.reminders import Reminder
 
-from .builders import Hook, Mailbox, running_hook, running_smtp
+from .builders import Hook, Mailbox
 from .conftest import T0, Backend, Clock
 
 DAY = timedelta(days=1)
 ACC = "6900"
 PHISH = "<https://evil.example/reset|Reset your TikTok password>"
 PING = "<!channel>"
-
-
-@pytest.fixture
-def smtp_server() -> Iterator[tuple[Mailbox, int]]:
-    with running_smtp() as server:
-        yield server
-
-
-@pytest.fixture
-def hook() -> Iterator[Hook]:
-    with running_hook() as server:
-        yield server
 
 
 def people_and_codes(
