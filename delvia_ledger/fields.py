@@ -5,6 +5,7 @@ refusing a bad value with an error that names the record, the field and the valu
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from email.errors import HeaderParseError
 from email.headerregistry import Address
@@ -108,6 +109,18 @@ def one_line(text: object) -> str:
     """
     shown = text if isinstance(text, str) else str(text)
     return shown if shown.isprintable() else _NOT_IN_A_LINE.sub(_escape, shown)
+
+
+def scrubbed(text: str, secrets: Iterable[str]) -> str:
+    """``text`` with each secret blanked out, the longest first (so that a secret holding
+    another is blanked whole): the one place secrets leave a text that goes out.
+
+    >>> scrubbed("https://hooks.example/T0/abc?x=abc", ["abc", "/T0/abc"])
+    'https://hooks.example…?x=…'
+    """
+    for secret in sorted({s for s in secrets if s}, key=len, reverse=True):
+        text = text.replace(secret, "…")
+    return text
 
 
 def email_problem(value: object) -> str | None:

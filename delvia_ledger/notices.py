@@ -508,13 +508,6 @@ def _deliver(
 # --- what every channel shares ----------------------------------------------------------------
 
 
-def scrubbed(text: str, secrets: tuple[str, ...]) -> str:
-    """``text`` with each secret (longest first) blanked out: for a channel's error messages."""
-    for secret in sorted((s for s in secrets if s), key=len, reverse=True):
-        text = text.replace(secret, "…")
-    return text
-
-
 def seconds_above_zero(name: str, value: object) -> float:
     """A channel's timeout argument, refused unless it is a number of seconds above 0."""
     if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:

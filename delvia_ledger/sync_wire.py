@@ -19,6 +19,8 @@ import attrs
 import httpcore
 import httpx
 
+from .fields import scrubbed
+
 __all__ = [
     "MAX_QUOTE",
     "Answer",
@@ -60,15 +62,11 @@ def scrub(text: object, secrets: Iterable[str] = (), *, limit: int = MAX_QUOTE) 
     >>> scrub("x" * 1000, limit=20)
     'xxxxxxxxxxxxxxxxxxx…'
     """
-    forms = sorted(
-        {form for secret in secrets if secret for form in _forms(secret)}, key=len, reverse=True
-    )
-    longest = len(forms[0]) if forms else 0
+    forms = {form for secret in secrets if secret for form in _forms(secret)}
+    longest = max(map(len, forms), default=0)
     text = str(text)
     cut = len(text) > limit + longest
-    text = text[: limit + longest]  # a secret crossing the cut is still whole here
-    for form in forms:
-        text = text.replace(form, "…")
+    text = scrubbed(text[: limit + longest], forms)  # a secret crossing the cut is whole there
     if not text.isprintable():
         text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
     if cut or len(text) > limit:

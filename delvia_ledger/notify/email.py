@@ -14,8 +14,8 @@ from email.message import EmailMessage
 from email.utils import format_datetime, formataddr, make_msgid, parseaddr
 from typing import Final
 
-from ..fields import email_problem, one_line
-from ..notices import DeliveryError, Message, scrubbed, seconds_above_zero
+from ..fields import email_problem, one_line, scrubbed
+from ..notices import DeliveryError, Message, seconds_above_zero
 from ..reminders import Reminder
 
 __all__ = ["EmailSender"]

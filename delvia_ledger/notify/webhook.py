@@ -13,8 +13,8 @@ from typing import Final, Literal, Self
 
 import httpx
 
-from ..fields import one_line
-from ..notices import DeliveryError, Message, scrubbed, seconds_above_zero
+from ..fields import one_line, scrubbed
+from ..notices import DeliveryError, Message, seconds_above_zero
 from ..reminders import Reminder, finding_dict
 from ..sync_wire import environment_proxy
 
