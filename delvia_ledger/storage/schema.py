@@ -194,14 +194,19 @@ def _derived_row(table: VersionTable) -> Callable[[int, str], list[Any] | None]:
             row = make_row(seq, record)
         except Exception:  # not JSON, or an invalid record: the long way says why
             return None
-        cut = len(payload) - len(canonical) + 1  # the head's length
-        if cut == 1:  # no head: the payload is the canonical JSON itself (or not)
-            return row if payload == canonical else None
-        if cut < 1 or not payload.endswith(canonical[1:]):
-            return None
-        return row if _head_ok(payload[:cut]) else None
+        return row if _written_as(payload, canonical) else None
 
     return derived
+
+
+def _written_as(payload: str, canonical: str) -> bool:
+    """Whether ``payload`` is a record's ``canonical`` JSON as a ledger writes it: the text
+    itself, or a well-formed ``_salt``/``_source`` head followed by its fields (compared in
+    place rather than cut apart)."""
+    cut = len(payload) - len(canonical) + 1  # the head's length
+    if cut == 1:  # no head: the payload is the canonical JSON itself (or not)
+        return payload == canonical
+    return cut > 1 and payload.endswith(canonical[1:]) and _head_ok(payload[:cut])
 
 
 def _head_ok(head: str) -> bool:
@@ -233,7 +238,7 @@ def _row_matcher(table: VersionTable) -> Callable[[str, tuple[Any, ...]], bool] 
         "_micros": from_micros,
         "_encode": table.payload,
         "_row": table.row,
-        "_head_ok": _head_ok,
+        "_written_as": _written_as,
     }
     text = converter.get_structure_hook(str)
     arguments, lines = [], []
@@ -281,10 +286,7 @@ def _row_matcher(table: VersionTable) -> Callable[[str, tuple[Any, ...]], bool] 
             f"    record = _cls({', '.join([*arguments, '**res'])})",
             "    canonical = _encode(record)",
             "    if list(row[2:]) != _row(0, record)[2:]: return False",
-            "    cut = len(payload) - len(canonical) + 1",
-            "    if cut == 1: return payload == canonical",
-            "    if cut < 1 or not payload.endswith(canonical[1:]): return False",
-            "    return _head_ok(payload[:cut])",
+            "    return _written_as(payload, canonical)",
         ]
     )
     matches = generated(source, name, name, namespace)
