@@ -30,6 +30,7 @@ from hypothesis.stateful import (
 import delvia_ledger as dl
 from delvia_ledger.chain import redacted_payload
 from delvia_ledger.records import PERSONAL_FIELDS
+from delvia_ledger.storage.postgres import SCHEMA_VERSION as POSTGRES_SCHEMA_VERSION
 from delvia_ledger.storage.schema import TABLES
 from delvia_ledger.storage.sqlite import SCHEMA_VERSION
 
@@ -690,7 +691,7 @@ def test_a_version_3_postgres_ledger_migrates_once(backend: Backend) -> None:
         assert ledger.verify(deep=True, digest=digest).ok
     conn = backend.connect()
     assert conn.execute("SELECT schema_version FROM ledger_schema").fetchone()[0] == (
-        SCHEMA_VERSION
+        POSTGRES_SCHEMA_VERSION
     )
     with pytest.raises(backend.refused, match="written only when the ledger is made"):
         conn.execute("INSERT INTO ledger_schema VALUES (1, 4)")

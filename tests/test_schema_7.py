@@ -97,7 +97,7 @@ def test_a_version_6_ledger_migrates_once_and_gets_every_guard_of_a_new_one(
     assert schema_version(backend) == 6
     with backend.open() as ledger:
         assert ledger.verify(deep=True, digest=digest).ok
-    assert schema_version(backend) == SCHEMA_VERSION == 7
+    assert schema_version(backend) == (SCHEMA_VERSION if backend.name == "sqlite" else 7)
     conn = backend.connect()
     assert conn.execute("SELECT * FROM entries ORDER BY seq").fetchall() == before
     conn.close()

@@ -516,7 +516,7 @@ def test_an_older_file_gets_the_insert_guards_by_migrating_once(tmp_path: Path) 
         with dl.Ledger.open(path) as ledger:
             assert ledger.verify(deep=True).ok
         conn = sqlite3.connect(path, isolation_level=None)
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 7
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 8
         assert conn.execute("SELECT * FROM entries ORDER BY seq").fetchall() == before
         with pytest.raises(sqlite3.IntegrityError, match="append-only"):
             conn.execute(

@@ -48,7 +48,7 @@ from .filters import After, All, AnyOf, AtMost, CustomId, Equals, Filter, Missin
 from .schema import TABLES, VersionTable
 from .sql import SqlReads, last_version, visible
 from .sql import short as _short
-from .sqlite import APPLICATION_ID, RETIREMENT_COLUMNS, SCHEMA_VERSION
+from .sqlite import APPLICATION_ID, RETIREMENT_COLUMNS
 
 if TYPE_CHECKING:
     import psycopg
@@ -59,6 +59,10 @@ __all__ = ["URL_SCHEMES", "PostgresStore", "is_postgres_url", "redacted"]
 
 #: How a ledger's location says it is on a PostgreSQL server.
 URL_SCHEMES = ("postgresql://", "postgres://")
+#: The schema version of a PostgreSQL ledger (``ledger_schema``). SQLite's file format went on
+#: to 8 alone (its sparse columns' partial indexes); PostgreSQL's schema did not change, so its
+#: tables' owner has nothing to run.
+SCHEMA_VERSION = 7
 #: Rows read per round trip by the streamed reads and the chain walk.
 PAGE = 5000
 _DAMAGED = "restore it from a backup (pg_dump), or ask whoever keeps its saved digest"
@@ -962,7 +966,9 @@ def _version_table_sql(table: VersionTable) -> list[str]:
     )
     name = table.name
     statements = [f"CREATE TABLE {name} (seq bigint PRIMARY KEY, superseded_by bigint, {columns})"]
-    for index in table.indexes:  # SQLite's index entries end with the rowid, the seq
+    # SQLite's index entries end with the rowid, the seq; PostgreSQL keeps full indexes of
+    # the sparse columns (as its schemas always had: no migration of a PostgreSQL ledger)
+    for index in (*table.indexes, *((c,) for c in table.sparse)):
         statements.append(
             f"CREATE INDEX idx_{name}_{'_'.join(index)} ON {name} ({', '.join(index)}, seq)"
         )

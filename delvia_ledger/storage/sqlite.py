@@ -77,11 +77,13 @@ APPLICATION_ID = 0x444C4752  # "DLGR": marks a file as a delvia_ledger database
 #: at TikTok (Person.tiktok_user_id, RoleGrant.source, PendingInvite, AccessReview).
 #: 7: a person's chat handle (Person.chat_id); every guard made again from the current
 #: generator (old files' guards, whatever their names, are dropped by the migration).
-SCHEMA_VERSION = 7
+#: 8: the sparse columns' indexes (``schema._SPARSE_INDEXES``) hold only the rows that set them.
+SCHEMA_VERSION = 8
 #: Older schema versions whose files read correctly as they are (only guards, columns no
-#: entry of theirs fills, and the Erasure table no such file needs, are missing), so a
-#: read-only copy can still be read and verified without migrating it.
-READABLE_UNMIGRATED = frozenset({2, 3, 6})
+#: entry of theirs fills, and the Erasure table no such file needs, are missing; version 7
+#: indexes its sparse columns whole), so a read-only copy can still be read and verified
+#: without migrating it.
+READABLE_UNMIGRATED = frozenset({2, 3, 6, 7})
 #: The columns schema version 5 adds to the authorizations' version table.
 RETIREMENT_COLUMNS = (("retired_at", "INTEGER"), ("retired_reason", "TEXT"))
 #: The version-table columns schema versions after 3 added (a file read without migrating may
@@ -488,6 +490,13 @@ class Store(SqlReads):
                 self.conn.execute(f"ALTER TABLE {auths} ADD COLUMN {column} {kind}")
         self.conn.execute(f"DROP TRIGGER IF EXISTS {auths}_refuse_update")
 
+    def _migrate_from_7(self) -> None:
+        """Version 7 -> 8: each sparse column's full index dropped; :meth:`_create_schema`
+        makes it again, partial (a version 7 file reads the same through the full one)."""
+        for table in TABLES.values():
+            for column in table.sparse:
+                self.conn.execute(f"DROP INDEX IF EXISTS idx_{table.name}_{column}")
+
     def _create_schema(self) -> None:
         """Create every table, index and guard that is missing (safe to run again)."""
         self.db.table("entries").create(
@@ -530,7 +539,12 @@ class Store(SqlReads):
             )
             for columns in table.indexes:
                 self.db.table(table.name).create_index(columns, if_not_exists=True)
-            if table.codes:  # a partial index: sqlite-utils' create_index has no WHERE
+            for column in table.sparse:  # partial indexes: sqlite-utils' has no WHERE
+                self.db.execute(
+                    f"CREATE INDEX IF NOT EXISTS idx_{table.name}_{column} ON {table.name} "
+                    f"({column}) WHERE {column} IS NOT NULL"
+                )
+            if table.codes:
                 self.db.execute(
                     f"CREATE INDEX IF NOT EXISTS idx_{table.name}_custom_code_key ON {table.name} "
                     f"(code_key) WHERE {custom_id_sql('')}"
@@ -1610,6 +1624,7 @@ MIGRATIONS: dict[int, Callable[[Store], None]] = {
     4: Store._migrate_from_4,
     5: Store._migrate_from_5,
     6: Store._migrate_from_6,
+    7: Store._migrate_from_7,
 }
 
 
