@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 import delvia_ledger as dl
+from delvia_ledger.storage.postgres import SCHEMA_VERSION as POSTGRES_SCHEMA_VERSION
 from delvia_ledger.storage.sqlite import SCHEMA_VERSION
 
 from .builders import read_only
@@ -97,7 +98,8 @@ def test_a_version_6_ledger_migrates_once_and_gets_every_guard_of_a_new_one(
     assert schema_version(backend) == 6
     with backend.open() as ledger:
         assert ledger.verify(deep=True, digest=digest).ok
-    assert schema_version(backend) == (SCHEMA_VERSION if backend.name == "sqlite" else 7)
+    expected = SCHEMA_VERSION if backend.name == "sqlite" else POSTGRES_SCHEMA_VERSION
+    assert schema_version(backend) == expected
     conn = backend.connect()
     assert conn.execute("SELECT * FROM entries ORDER BY seq").fetchall() == before
     conn.close()
