@@ -67,8 +67,8 @@ def index_rows(path: Path) -> int:
 def test_a_version_7_file_migrates_once_to_a_new_files_schema(tmp_path: Path) -> None:
     path = tmp_path / "v7.db"
     ids = version_7_file(path)
-    entries = sqlite3.connect(path).execute("SELECT * FROM entries ORDER BY seq").fetchall()
     plain = sqlite3.connect(path)
+    entries = plain.execute("SELECT * FROM entries ORDER BY seq").fetchall()
     assert plain.execute("PRAGMA user_version").fetchone()[0] == 7
     assert plain.execute(RETIRED, (10**18,)).fetchall() == [(ids[0],)]
     whole = f"SELECT count(*) FROM spark_authorization_versions INDEXED BY {INDEX}"

@@ -495,7 +495,7 @@ class Store(SqlReads):
         makes it again, partial (a version 7 file reads the same through the full one)."""
         for table in TABLES.values():
             for column in table.sparse:
-                self.conn.execute(f"DROP INDEX IF EXISTS idx_{table.name}_{column}")
+                self.conn.execute(f"DROP INDEX IF EXISTS {_index_name(table, column)}")
 
     def _create_schema(self) -> None:
         """Create every table, index and guard that is missing (safe to run again)."""
@@ -541,7 +541,7 @@ class Store(SqlReads):
                 self.db.table(table.name).create_index(columns, if_not_exists=True)
             for column in table.sparse:  # partial indexes: sqlite-utils' has no WHERE
                 self.db.execute(
-                    f"CREATE INDEX IF NOT EXISTS idx_{table.name}_{column} ON {table.name} "
+                    f"CREATE INDEX IF NOT EXISTS {_index_name(table, column)} ON {table.name} "
                     f"({column}) WHERE {column} IS NOT NULL"
                 )
             if table.codes:
@@ -1609,6 +1609,12 @@ def _batches(
 
 def _where(conditions: Sequence[str]) -> str:
     return f" WHERE {' AND '.join(conditions)}" if conditions else ""
+
+
+def _index_name(table: VersionTable, column: str) -> str:
+    """The name of ``table``'s index of ``column``: the one sqlite-utils' create_index gives
+    (which made the sparse columns' indexes whole before version 8)."""
+    return f"idx_{table.name}_{column}"
 
 
 def _lenient_text(data: bytes) -> str:
